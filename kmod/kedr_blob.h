@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KEDR blob: the instrumented copies of a target module's functions, as
+ * precomputed by the rewriter (`kedr instrument`), plus everything the loader
+ * needs to validate them against the live module and to relocate them.
+ *
+ * This header is the definition of the format; docs/blob-format.md explains
+ * it and Kedr.Core/Blob mirrors it (a test checks that the layouts agree).
+ * All fields are little-endian. Offsets are from the start of the blob.
+ */
+#ifndef KEDR_BLOB_H
+#define KEDR_BLOB_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+typedef uint8_t __u8;
+typedef uint16_t __le16;
+typedef uint32_t __le32;
+typedef uint64_t __le64;
+#endif
+
+#define KEDR_BLOB_MAGIC		"KEDRBLOB"
+#define KEDR_BLOB_MAGIC_LEN	8
+/* Incompatible changes bump the major version; the loader refuses others. */
+#define KEDR_BLOB_VERSION_MAJOR	1
+/* Compatible additions (new tables, longer entries) bump the minor one. */
+#define KEDR_BLOB_VERSION_MINOR	0
+
+#define KEDR_BUILD_ID_MAX	20
+#define KEDR_DIGEST_SEED	0xcbf29ce484222325ULL	/* FNV-1a 64 offset basis */
+#define KEDR_DIGEST_PRIME	0x100000001b3ULL	/* FNV-1a 64 prime */
+
+/* A table: @count entries of @entsize bytes each, starting at @offset. */
+struct kedr_blob_table {
+	__le32 offset;
+	__le32 count;
+	__le32 entsize;	/* >= the size of the entry struct below */
+	__le32 reserved;
+};
+
+enum kedr_blob_table_id {
+	KEDR_TABLE_STRINGS = 0,	/* entsize 1: NUL-terminated strings */
+	KEDR_TABLE_FUNCTIONS,	/* struct kedr_blob_func */
+	KEDR_TABLE_MASKS,	/* struct kedr_blob_mask */
+	KEDR_TABLE_FIXUPS,	/* struct kedr_blob_fixup */
+	KEDR_TABLE_SITES,	/* struct kedr_blob_site */
+	KEDR_TABLE_PATCHES,	/* struct kedr_blob_patch */
+	KEDR_TABLE_CODE,	/* entsize 1: the code image */
+	KEDR_TABLE_COUNT_V1
+};
+
+struct kedr_blob_header {
+	char magic[KEDR_BLOB_MAGIC_LEN];
+	__le16 version_major;
+	__le16 version_minor;
+	__le32 header_size;		/* sizeof(struct kedr_blob_header) */
+	__le32 blob_size;		/* whole blob, header included */
+	__le32 flags;			/* none defined yet: must be 0 */
+	/* What the blob was built for. */
+	__le32 target_name;		/* string: module name, '-' -> '_' */
+	__le32 target_srcversion;	/* string: .modinfo srcversion or "" */
+	__le32 target_num_symtab;	/* entries in the target's .symtab */
+	__le32 target_build_id_len;	/* 0 if the .ko had no build-id */
+	__u8 target_build_id[KEDR_BUILD_ID_MAX];
+	__le32 code_align;		/* power of two the code image needs */
+	__le32 num_tables;		/* >= KEDR_TABLE_COUNT_V1 */
+	struct kedr_blob_table tables[KEDR_TABLE_COUNT_V1];
+};
+
+/* One instrumented function. */
+struct kedr_blob_func {
+	__le32 name;		/* string */
+	__le32 symidx;		/* its symbol in the target's .symtab */
+	__le32 size;		/* bytes of the original */
+	__le32 copy_offset;	/* start of the copy in the code image */
+	__le32 copy_size;
+	__le32 mask_first;	/* its masks: [mask_first, +mask_count) */
+	__le32 mask_count;
+	__le32 flags;		/* KEDR_FUNC_* */
+	__le64 digest;		/* FNV-1a 64 of the original, masked bytes as 0 */
+	__le32 owner;		/* function events are reported for */
+	__le32 reserved;
+};
+
+#define KEDR_FUNC_INIT	0x1	/* in an .init section: freed after init */
+#define KEDR_FUNC_PART	0x2	/* a .cold part of @owner: no entry event */
+
+/*
+ * Bytes of the original that the kernel writes at load time (relocations,
+ * fentry, alternatives, retpolines, return thunks, jump labels, static
+ * calls): excluded from the digest.
+ */
+struct kedr_blob_mask {
+	__le32 offset;		/* within the function */
+	__le32 length;
+};
+
+/* A field of the code image to fill in once its placement is known. */
+struct kedr_blob_fixup {
+	__le32 offset;		/* of the field in the code image */
+	__u8 type;		/* KEDR_FIXUP_* */
+	__u8 target;		/* KEDR_TARGET_* */
+	__le16 reserved;
+	__le32 index;		/* symbol index or helper id */
+	__le32 reserved2;
+	__le64 addend;		/* signed */
+};
+
+enum kedr_fixup_type {
+	KEDR_FIXUP_PC32 = 1,	/* s32 = S + A - P, -ERANGE if it does not fit */
+	KEDR_FIXUP_ABS64,	/* u64 = S + A */
+	KEDR_FIXUP_ABS32S,	/* s32 = S + A, sign-extended by the CPU */
+};
+
+enum kedr_fixup_target {
+	/* S = st_value of entry @index of the live target's symtab. */
+	KEDR_TARGET_SYMBOL = 1,
+	/* S = address of the loader's helper @index (enum kedr_helper). */
+	KEDR_TARGET_HELPER,
+};
+
+/*
+ * Helpers the copies call. Each is entered as
+ *	push $site_index
+ *	call helper
+ * and returns with `ret $8`, preserving every register and the flags.
+ */
+enum kedr_helper {
+	KEDR_HELPER_FUNC_EVENT = 0,	/* function entry or exit */
+	KEDR_HELPER_MEM_EVENT,		/* memory access, %rax = address */
+	KEDR_HELPER_COUNT_V1
+};
+
+/* A place in the copies that reports an event. */
+struct kedr_blob_site {
+	__le32 func;		/* function whose original holds the pc */
+	__le32 offset;		/* pc - start of that function */
+	__u8 kind;		/* KEDR_EV_* */
+	__u8 flags;		/* KEDR_SITE_* */
+	__le16 size;		/* bytes accessed; 0 for function events */
+};
+
+enum kedr_event_kind {
+	KEDR_EV_ENTRY = 1,
+	KEDR_EV_EXIT,
+	KEDR_EV_READ,
+	KEDR_EV_WRITE,
+	KEDR_EV_LOCKED_UPDATE,
+	KEDR_EV_READ_WRITE,	/* one site, a read then a write event */
+};
+
+#define KEDR_SITE_GS	0x1	/* %gs-relative: add this CPU's GS base */
+
+/*
+ * A site of the original that the kernel rewrites at run time; the loader
+ * fills its slot in the copy from the live original.
+ */
+struct kedr_blob_patch {
+	__le32 copy_offset;	/* slot in the code image */
+	__le32 func;		/* function whose original holds the site */
+	__le32 orig_offset;	/* within that function */
+	__le16 length;		/* of the site in the original */
+	__le16 slot_length;	/* of the slot in the copy, >= length */
+	__u8 kind;		/* KEDR_PATCH_* */
+	__u8 reserved[3];
+	__le32 target_copy_offset; /* JUMP_LABEL: where a live jmp goes */
+};
+
+enum kedr_patch_kind {
+	/*
+	 * Alternatives: copy the live bytes; a leading 5-byte call/jmp rel32
+	 * is rebased to the slot; the rest of the slot is NOPs.
+	 */
+	KEDR_PATCH_LIVE_BYTES = 1,
+	/* Jump label: a live jmp becomes a jmp to target_copy_offset, a live
+	 * NOP becomes a NOP of the slot's length.
+	 */
+	KEDR_PATCH_JUMP_LABEL,
+};
+
+#endif /* KEDR_BLOB_H */

@@ -1,0 +1,55 @@
+namespace Kedr.Core.Blob;
+
+/// <summary>Constants of the blob format; the definition is <c>kmod/kedr_blob.h</c>.</summary>
+public static class BlobFormat
+{
+    public static ReadOnlySpan<byte> Magic => "KEDRBLOB"u8;
+    public const ushort VersionMajor = 1;
+    public const ushort VersionMinor = 0;
+    public const int BuildIdMax = 20;
+    public const int TableCount = 7;
+
+    // sizeof() of the C structs; BlobLayoutTests compiles the header to check them.
+    public const int TableSize = 16;
+    public const int HeaderSize = 68 + TableCount * TableSize;
+    public const int FunctionSize = 48;
+    public const int MaskSize = 8;
+    public const int FixupSize = 24;
+    public const int SiteSize = 12;
+    public const int PatchSize = 24;
+
+    public const ulong DigestSeed = 0xcbf29ce484222325UL;
+    public const ulong DigestPrime = 0x100000001b3UL;
+
+    /// <summary>FNV-1a 64 of <paramref name="bytes"/> with <paramref name="masks"/> read as zeroes.</summary>
+    public static ulong Digest(ReadOnlySpan<byte> bytes, ReadOnlySpan<BlobMask> masks)
+    {
+        ulong h = DigestSeed;
+        int m = 0;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            while (m < masks.Length && i >= masks[m].Offset + masks[m].Length) m++;
+            byte b = m < masks.Length && i >= masks[m].Offset ? (byte)0 : bytes[i];
+            h = (h ^ b) * DigestPrime;
+        }
+        return h;
+    }
+}
+
+public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code }
+
+[Flags]
+public enum BlobFunctionFlags : uint { None = 0, Init = 0x1, Part = 0x2 }
+
+public enum BlobFixupType : byte { Pc32 = 1, Abs64 = 2, Abs32S = 3 }
+
+public enum BlobFixupTarget : byte { Symbol = 1, Helper = 2 }
+
+public enum BlobHelper : uint { FuncEvent = 0, MemEvent = 1 }
+
+public enum BlobEventKind : byte { Entry = 1, Exit, Read, Write, LockedUpdate, ReadWrite }
+
+[Flags]
+public enum BlobSiteFlags : byte { None = 0, Gs = 0x1 }
+
+public enum BlobPatchKind : byte { LiveBytes = 1, JumpLabel = 2 }

@@ -1,0 +1,118 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Kedr.Core.Blob;
+
+/// <summary>Lays out and writes a <see cref="KedrBlob"/>: header, strings, tables, then the code image.</summary>
+public static class BlobWriter
+{
+    public static byte[] Write(KedrBlob blob)
+    {
+        var strings = new StringTable();
+        uint targetName = strings.Add(blob.Target.Name), srcVersion = strings.Add(blob.Target.SrcVersion);
+        var funcNames = blob.Functions.Select(f => strings.Add(f.Name)).ToArray();
+
+        // Lay out: header, tables with 8-byte aligned entries, code aligned as it asks.
+        int pos = BlobFormat.HeaderSize;
+        var tables = new (int offset, int count, int entsize)[BlobFormat.TableCount];
+        void Place(BlobTableId id, int count, int entsize, int align)
+        {
+            pos = Align(pos, align);
+            tables[(int)id] = (pos, count, entsize);
+            pos += count * entsize;
+        }
+        Place(BlobTableId.Strings, strings.Length, 1, 1);
+        Place(BlobTableId.Functions, blob.Functions.Count, BlobFormat.FunctionSize, 8);
+        Place(BlobTableId.Masks, blob.Masks.Count, BlobFormat.MaskSize, 8);
+        Place(BlobTableId.Fixups, blob.Fixups.Count, BlobFormat.FixupSize, 8);
+        Place(BlobTableId.Sites, blob.Sites.Count, BlobFormat.SiteSize, 8);
+        Place(BlobTableId.Patches, blob.Patches.Count, BlobFormat.PatchSize, 8);
+        Place(BlobTableId.Code, blob.Code.Length, 1, (int)Math.Max(16, blob.CodeAlign));
+        var buf = new byte[pos];
+        var s = buf.AsSpan();
+
+        BlobFormat.Magic.CopyTo(s);
+        U16(s, 8, BlobFormat.VersionMajor);
+        U16(s, 10, blob.VersionMinor);
+        U32(s, 12, BlobFormat.HeaderSize);
+        U32(s, 16, (uint)buf.Length);
+        U32(s, 20, 0);
+        U32(s, 24, targetName);
+        U32(s, 28, srcVersion);
+        U32(s, 32, blob.Target.SymbolCount);
+        var id = blob.Target.BuildId.AsSpan(0, Math.Min(blob.Target.BuildId.Length, BlobFormat.BuildIdMax));
+        U32(s, 36, (uint)id.Length);
+        id.CopyTo(s[40..]);
+        U32(s, 60, blob.CodeAlign);
+        U32(s, 64, BlobFormat.TableCount);
+        for (int t = 0; t < BlobFormat.TableCount; t++)
+        {
+            int h = 68 + t * BlobFormat.TableSize;
+            U32(s, h, (uint)tables[t].offset);
+            U32(s, h + 4, (uint)tables[t].count);
+            U32(s, h + 8, (uint)tables[t].entsize);
+        }
+
+        strings.CopyTo(s[tables[(int)BlobTableId.Strings].offset..]);
+        int o = tables[(int)BlobTableId.Functions].offset;
+        for (int i = 0; i < blob.Functions.Count; i++, o += BlobFormat.FunctionSize)
+        {
+            var f = blob.Functions[i];
+            U32(s, o, funcNames[i]); U32(s, o + 4, f.SymbolIndex); U32(s, o + 8, f.Size);
+            U32(s, o + 12, f.CopyOffset); U32(s, o + 16, f.CopySize); U32(s, o + 20, f.MaskFirst);
+            U32(s, o + 24, f.MaskCount); U32(s, o + 28, (uint)f.Flags); U64(s, o + 32, f.Digest);
+            U32(s, o + 40, f.Owner);
+        }
+        o = tables[(int)BlobTableId.Masks].offset;
+        foreach (var m in blob.Masks) { U32(s, o, m.Offset); U32(s, o + 4, m.Length); o += BlobFormat.MaskSize; }
+        o = tables[(int)BlobTableId.Fixups].offset;
+        foreach (var x in blob.Fixups)
+        {
+            U32(s, o, x.Offset); s[o + 4] = (byte)x.Type; s[o + 5] = (byte)x.Target;
+            U32(s, o + 8, x.Index); U64(s, o + 16, (ulong)x.Addend);
+            o += BlobFormat.FixupSize;
+        }
+        o = tables[(int)BlobTableId.Sites].offset;
+        foreach (var x in blob.Sites)
+        {
+            U32(s, o, x.Function); U32(s, o + 4, x.Offset); s[o + 8] = (byte)x.Kind; s[o + 9] = (byte)x.Flags;
+            U16(s, o + 10, x.Size);
+            o += BlobFormat.SiteSize;
+        }
+        o = tables[(int)BlobTableId.Patches].offset;
+        foreach (var x in blob.Patches)
+        {
+            U32(s, o, x.CopyOffset); U32(s, o + 4, x.Function); U32(s, o + 8, x.OriginalOffset);
+            U16(s, o + 12, x.Length); U16(s, o + 14, x.SlotLength); s[o + 16] = (byte)x.Kind;
+            U32(s, o + 20, x.TargetCopyOffset);
+            o += BlobFormat.PatchSize;
+        }
+        blob.Code.CopyTo(s[tables[(int)BlobTableId.Code].offset..]);
+        return buf;
+    }
+
+    private static int Align(int v, int a) => (v + a - 1) & -a;
+    private static void U16(Span<byte> s, int o, ushort v) => BinaryPrimitives.WriteUInt16LittleEndian(s[o..], v);
+    private static void U32(Span<byte> s, int o, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(s[o..], v);
+    private static void U64(Span<byte> s, int o, ulong v) => BinaryPrimitives.WriteUInt64LittleEndian(s[o..], v);
+
+    /// <summary>NUL-terminated UTF-8 strings, each stored once; offset 0 is "".</summary>
+    private sealed class StringTable
+    {
+        private readonly Dictionary<string, uint> _offsets = new(StringComparer.Ordinal) { [""] = 0 };
+        private readonly List<byte> _bytes = [0];
+        public int Length => _bytes.Count;
+
+        public uint Add(string value)
+        {
+            if (_offsets.TryGetValue(value, out var off)) return off;
+            off = (uint)_bytes.Count;
+            _bytes.AddRange(Encoding.UTF8.GetBytes(value));
+            _bytes.Add(0);
+            _offsets[value] = off;
+            return off;
+        }
+
+        public void CopyTo(Span<byte> dest) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_bytes).CopyTo(dest);
+    }
+}

@@ -1,0 +1,22 @@
+namespace Kedr.Core.Blob;
+
+/// <summary>
+/// A blob in memory: the instrumented copies of one target module and what the loader
+/// needs to validate, place and relocate them. <see cref="BlobWriter"/> serialises it,
+/// <see cref="BlobReader"/> reads and checks one.
+/// </summary>
+public sealed class KedrBlob
+{
+    public required BlobTarget Target { get; init; }
+    public uint CodeAlign { get; init; } = 16;
+    public ushort VersionMinor { get; init; } = BlobFormat.VersionMinor;
+    public List<BlobFunction> Functions { get; init; } = [];
+    public List<BlobMask> Masks { get; init; } = [];
+    public List<BlobFixup> Fixups { get; init; } = [];
+    public List<BlobSite> Sites { get; init; } = [];
+    public List<BlobPatch> Patches { get; init; } = [];
+    public byte[] Code { get; set; } = [];
+
+    public ReadOnlySpan<BlobMask> MasksOf(in BlobFunction f) =>
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Masks).Slice((int)f.MaskFirst, (int)f.MaskCount);
+}

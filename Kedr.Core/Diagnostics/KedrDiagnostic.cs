@@ -1,0 +1,24 @@
+namespace Kedr.Core.Diagnostics;
+
+/// <summary>
+/// One problem found in an input, with a stable code and the place it was found.
+/// Codes: KEDR1xxx ELF, KEDR2xxx rewriter, KEDR3xxx blob, KEDR4xxx kernel and VM.
+/// </summary>
+public sealed record KedrDiagnostic(string Code, string Message, string? File = null, string? Section = null, long? Offset = null)
+{
+    /// <summary>One line, like a compiler's: <c>file: section+0xoff: KEDR1003: message</c>.</summary>
+    public override string ToString()
+    {
+        var where = new List<string>(3);
+        if (File is not null) where.Add(File);
+        if (Section is not null) where.Add(Offset is { } o ? $"{Section}+0x{o:x}" : Section);
+        else if (Offset is { } off) where.Add($"offset 0x{off:x}");
+        return where.Count == 0 ? $"{Code}: {Message}" : $"{string.Join(": ", where)}: {Code}: {Message}";
+    }
+}
+
+/// <summary>Thrown where a <see cref="KedrDiagnostic"/> cannot be returned.</summary>
+public sealed class KedrException(KedrDiagnostic diagnostic) : Exception(diagnostic.ToString())
+{
+    public KedrDiagnostic Diagnostic { get; } = diagnostic;
+}

@@ -1,0 +1,280 @@
+using System.Buffers.Binary;
+using System.Text;
+using Kedr.Core.Diagnostics;
+
+namespace Kedr.Core.Elf;
+
+/// <summary>
+/// A relocatable x86-64 ELF object (a kernel module), read and checked in full:
+/// every header, table and string is inside the file, every index is in range.
+/// Bad input gives a <see cref="KedrDiagnostic"/>, never an unhandled exception.
+/// </summary>
+public sealed class ElfFile
+{
+    private readonly List<ElfRelocation>[] _relocationsBySection;
+
+    private ElfFile(string path, ReadOnlyMemory<byte> data, ElfSection[] sections, ElfSymbol[] symbols,
+        int symtabIndex, List<ElfRelocation>[] relocations, Dictionary<string, List<string>> modInfo, byte[] buildId)
+    {
+        Path = path; Data = data; Sections = sections; Symbols = symbols; SymtabIndex = symtabIndex;
+        _relocationsBySection = relocations; ModInfoEntries = modInfo; BuildId = buildId;
+    }
+
+    public string Path { get; }
+    public ReadOnlyMemory<byte> Data { get; }
+    public IReadOnlyList<ElfSection> Sections { get; }
+    /// <summary><c>.symtab</c> in file order; entry 0 is the null symbol.</summary>
+    public IReadOnlyList<ElfSymbol> Symbols { get; }
+    public int SymtabIndex { get; }
+    /// <summary><c>.modinfo</c> keys with their values, in file order (keys such as alias repeat).</summary>
+    public IReadOnlyDictionary<string, List<string>> ModInfoEntries { get; }
+    /// <summary>The NT_GNU_BUILD_ID descriptor, empty if none.</summary>
+    public byte[] BuildId { get; }
+
+    /// <summary>The module name as the kernel sees it: <c>.modinfo</c> name, else the file name with '-' as '_'.</summary>
+    public string ModuleName => ModInfo("name")
+        ?? System.IO.Path.GetFileNameWithoutExtension(Path).Replace('-', '_');
+
+    public string? ModInfo(string key) => ModInfoEntries.TryGetValue(key, out var v) && v.Count > 0 ? v[0] : null;
+
+    public ElfSection? FindSection(string name)
+    {
+        foreach (var s in Sections)
+            if (s.Name == name) return s;
+        return null;
+    }
+
+    /// <summary>The RELA relocations that apply to <paramref name="section"/>, sorted by offset.</summary>
+    public IReadOnlyList<ElfRelocation> GetRelocations(ElfSection section) => _relocationsBySection[section.Index];
+
+    public static ElfFile Read(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KedrException(new KedrDiagnostic("KEDR1000", $"cannot read: {e.Message}", path));
+        }
+        return TryRead(bytes, path, out var file, out var error) ? file! : throw new KedrException(error!);
+    }
+
+    public static bool TryRead(ReadOnlyMemory<byte> data, string path, out ElfFile? file, out KedrDiagnostic? error)
+    {
+        file = null;
+        var reader = new Reader(data, path);
+        error = reader.Run(out file);
+        return error is null;
+    }
+
+    /// <summary>Parses in the order headers, sections, symbols, relocations, notes; stops at the first problem.</summary>
+    private sealed class Reader(ReadOnlyMemory<byte> data, string path)
+    {
+        private ReadOnlySpan<byte> Span => data.Span;
+
+        private KedrDiagnostic Fail(string code, string message, string? section = null, long? offset = null) =>
+            new(code, message, path, section, offset);
+
+        public KedrDiagnostic? Run(out ElfFile? file)
+        {
+            file = null;
+            var s = Span;
+            if (s.Length < ElfConstants.HeaderSize)
+                return Fail("KEDR1001", $"file is {s.Length} bytes, too small for an ELF header (64)");
+            if (s[0] != 0x7f || s[1] != (byte)'E' || s[2] != (byte)'L' || s[3] != (byte)'F')
+                return Fail("KEDR1002", "not an ELF file (bad magic)", offset: 0);
+            if (s[4] != ElfConstants.ElfClass64 || s[5] != ElfConstants.ElfData2Lsb)
+                return Fail("KEDR1003", "not a 64-bit little-endian ELF file", offset: 4);
+            ushort type = U16(s, 16), machine = U16(s, 18);
+            if (type != ElfConstants.EtRel || machine != ElfConstants.EmX86_64)
+                return Fail("KEDR1004", $"not a relocatable x86-64 object (e_type {type}, e_machine {machine})", offset: 16);
+
+            ulong shoff = U64(s, 0x28);
+            ushort shentsize = U16(s, 0x3a), shnum = U16(s, 0x3c), shstrndx = U16(s, 0x3e);
+            if (shnum == 0)
+                return Fail("KEDR1005", "no section headers", offset: 0x3c);
+            if (shentsize != ElfConstants.SectionHeaderSize)
+                return Fail("KEDR1005", $"section header size {shentsize}, expected 64", offset: 0x3a);
+            if (!Fits(shoff, (ulong)shnum * ElfConstants.SectionHeaderSize))
+                return Fail("KEDR1005", $"section header table ({shnum} entries at 0x{shoff:x}) runs past the end of the file ({s.Length} bytes)", offset: 0x28);
+            if (shstrndx >= shnum)
+                return Fail("KEDR1007", $"section name table index {shstrndx} out of range ({shnum} sections)", offset: 0x3e);
+
+            // Headers first, names once the name table is known to be sound.
+            var raw = new (uint name, uint type, ulong flags, ulong off, ulong size, uint link, uint info, ulong align, ulong entsize)[shnum];
+            for (int i = 0; i < shnum; i++)
+            {
+                int h = checked((int)shoff + i * ElfConstants.SectionHeaderSize);
+                raw[i] = (U32(s, h), U32(s, h + 4), U64(s, h + 8), U64(s, h + 24), U64(s, h + 32),
+                    U32(s, h + 40), U32(s, h + 44), U64(s, h + 48), U64(s, h + 56));
+                if (raw[i].type != ElfConstants.ShtNobits && raw[i].type != ElfConstants.ShtNull && !Fits(raw[i].off, raw[i].size))
+                    return Fail("KEDR1006", $"section {i} contents (0x{raw[i].size:x} bytes at 0x{raw[i].off:x}) run past the end of the file ({s.Length} bytes)", offset: h);
+            }
+            var shstr = raw[shstrndx];
+            if (shstr.type != ElfConstants.ShtStrtab)
+                return Fail("KEDR1007", $"section name table (section {shstrndx}) is not a string table");
+            var shstrData = data.Slice((int)shstr.off, (int)shstr.size);
+
+            var sections = new ElfSection[shnum];
+            for (int i = 0; i < shnum; i++)
+            {
+                var r = raw[i];
+                if (!TryString(shstrData.Span, r.name, out var name))
+                    return Fail("KEDR1008", $"name of section {i} at 0x{r.name:x} is outside the name table or unterminated", ".shstrtab", r.name);
+                var contents = r.type is ElfConstants.ShtNobits or ElfConstants.ShtNull
+                    ? ReadOnlyMemory<byte>.Empty : data.Slice((int)r.off, (int)r.size);
+                sections[i] = new ElfSection(i, name, r.type, r.flags, r.off, r.size, r.link, r.info, r.align, r.entsize, contents);
+            }
+
+            var err = ReadSymbols(sections, out var symbols, out int symtabIndex);
+            if (err is not null) return err;
+            err = ReadRelocations(sections, symbols.Length, out var relocations);
+            if (err is not null) return err;
+            err = ReadModInfo(sections, out var modInfo);
+            if (err is not null) return err;
+            err = ReadBuildId(sections, out var buildId);
+            if (err is not null) return err;
+
+            file = new ElfFile(path, data, sections, symbols, symtabIndex, relocations, modInfo, buildId);
+            return null;
+        }
+
+        private KedrDiagnostic? ReadSymbols(ElfSection[] sections, out ElfSymbol[] symbols, out int symtabIndex)
+        {
+            symbols = [];
+            symtabIndex = -1;
+            foreach (var sec in sections)
+            {
+                if (sec.Type != ElfConstants.ShtSymtab) continue;
+                if (symtabIndex >= 0)
+                    return Fail("KEDR1014", $"more than one symbol table (sections {symtabIndex} and {sec.Index})", sec.Name);
+                symtabIndex = sec.Index;
+            }
+            if (symtabIndex < 0)
+                return Fail("KEDR1014", "no symbol table (.symtab); a stripped module cannot be instrumented");
+            var symtab = sections[symtabIndex];
+            if (symtab.EntrySize != ElfConstants.SymbolSize || symtab.Size % ElfConstants.SymbolSize != 0)
+                return Fail("KEDR1009", $"symbol table entry size {symtab.EntrySize} / size {symtab.Size} is not a multiple of 24", symtab.Name);
+            if (symtab.Link >= sections.Length || sections[symtab.Link].Type != ElfConstants.ShtStrtab)
+                return Fail("KEDR1009", $"symbol table links to section {symtab.Link}, which is not a string table", symtab.Name);
+            var strtab = sections[symtab.Link].Data.Span;
+            var d = symtab.Data.Span;
+            int count = (int)(symtab.Size / ElfConstants.SymbolSize);
+            symbols = new ElfSymbol[count];
+            var names = new Dictionary<uint, string>();
+            for (int i = 0; i < count; i++)
+            {
+                int o = i * ElfConstants.SymbolSize;
+                uint nameOff = U32(d, o);
+                if (!names.TryGetValue(nameOff, out var name))
+                {
+                    if (!TryString(strtab, nameOff, out name))
+                        return Fail("KEDR1008", $"name of symbol {i} at 0x{nameOff:x} is outside the string table or unterminated", symtab.Name, o);
+                    names[nameOff] = name;
+                }
+                ushort shndx = U16(d, o + 6);
+                if (shndx != ElfConstants.ShnUndef && shndx < ElfConstants.ShnLoReserve && shndx >= sections.Length)
+                    return Fail("KEDR1013", $"symbol {i} '{name}' is in section {shndx}, which does not exist", symtab.Name, o);
+                if (shndx == ElfConstants.ShnXIndex)
+                    return Fail("KEDR1013", $"symbol {i} '{name}' uses extended section indices, which modules never need", symtab.Name, o);
+                symbols[i] = new ElfSymbol(i, name, U64(d, o + 8), U64(d, o + 16), d[o + 4], d[o + 5], shndx);
+            }
+            return null;
+        }
+
+        private KedrDiagnostic? ReadRelocations(ElfSection[] sections, int symbolCount, out List<ElfRelocation>[] bySection)
+        {
+            bySection = new List<ElfRelocation>[sections.Length];
+            for (int i = 0; i < sections.Length; i++) bySection[i] = [];
+            foreach (var sec in sections)
+            {
+                if (sec.Type == ElfConstants.ShtRel)
+                    return Fail("KEDR1010", "SHT_REL relocations; x86-64 modules use SHT_RELA", sec.Name);
+                if (sec.Type != ElfConstants.ShtRela) continue;
+                if (sec.EntrySize != ElfConstants.RelaSize || sec.Size % ElfConstants.RelaSize != 0)
+                    return Fail("KEDR1010", $"relocation entry size {sec.EntrySize} / size {sec.Size} is not a multiple of 24", sec.Name);
+                if (sec.Info == 0 || sec.Info >= sections.Length)
+                    return Fail("KEDR1010", $"relocations apply to section {sec.Info}, which does not exist", sec.Name);
+                var target = sections[sec.Info];
+                var list = bySection[sec.Info];
+                var d = sec.Data.Span;
+                bool sorted = true;
+                for (int o = 0; o < d.Length; o += ElfConstants.RelaSize)
+                {
+                    ulong off = U64(d, o), info = U64(d, o + 8);
+                    var rel = new ElfRelocation(off, (RelocationType)(uint)info, (int)(info >> 32), (long)U64(d, o + 16));
+                    if ((ulong)rel.SymbolIndex >= (ulong)symbolCount)
+                        return Fail("KEDR1011", $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, o);
+                    if (off + (ulong)rel.Width > target.Size || off > target.Size)
+                        return Fail("KEDR1012", $"relocation at 0x{off:x} ({rel.Width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, o);
+                    if (list.Count > 0 && list[^1].Offset > off) sorted = false;
+                    list.Add(rel);
+                }
+                if (!sorted) list.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+            }
+            return null;
+        }
+
+        private KedrDiagnostic? ReadModInfo(ElfSection[] sections, out Dictionary<string, List<string>> modInfo)
+        {
+            modInfo = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            var sec = Array.Find(sections, x => x.Name == ".modinfo");
+            if (sec is null || sec.Type == ElfConstants.ShtNobits) return null;
+            var d = sec.Data.Span;
+            int pos = 0;
+            while (pos < d.Length)
+            {
+                if (d[pos] == 0) { pos++; continue; }
+                int end = d[pos..].IndexOf((byte)0);
+                if (end < 0)
+                    return Fail("KEDR1015", "entry is not NUL-terminated", sec.Name, pos);
+                var entry = Encoding.UTF8.GetString(d.Slice(pos, end));
+                int eq = entry.IndexOf('=');
+                string key = eq < 0 ? entry : entry[..eq], value = eq < 0 ? "" : entry[(eq + 1)..];
+                if (!modInfo.TryGetValue(key, out var values)) modInfo[key] = values = [];
+                values.Add(value);
+                pos += end + 1;
+            }
+            return null;
+        }
+
+        private KedrDiagnostic? ReadBuildId(ElfSection[] sections, out byte[] buildId)
+        {
+            buildId = [];
+            foreach (var sec in sections)
+            {
+                if (sec.Type != ElfConstants.ShtNote) continue;
+                var d = sec.Data.Span;
+                int pos = 0;
+                while (pos + 12 <= d.Length)
+                {
+                    uint namesz = U32(d, pos), descsz = U32(d, pos + 4), type = U32(d, pos + 8);
+                    long nameEnd = pos + 12 + Align4(namesz), descEnd = nameEnd + Align4(descsz);
+                    if (descEnd > d.Length)
+                        return Fail("KEDR1016", $"note (name {namesz} bytes, descriptor {descsz} bytes) runs past the section end", sec.Name, pos);
+                    if (type == ElfConstants.NtGnuBuildId && namesz == 4 && d.Slice(pos + 12, 3).SequenceEqual("GNU"u8))
+                        buildId = d.Slice((int)nameEnd, (int)descsz).ToArray();
+                    pos = (int)descEnd;
+                }
+            }
+            return null;
+        }
+
+        private bool Fits(ulong offset, ulong size) => offset <= (ulong)Span.Length && size <= (ulong)Span.Length - offset;
+
+        private static long Align4(uint n) => (n + 3L) & ~3L;
+
+        private static bool TryString(ReadOnlySpan<byte> table, uint offset, out string value)
+        {
+            value = "";
+            if (offset >= (uint)table.Length) return offset == 0 && table.Length == 0;
+            int end = table[(int)offset..].IndexOf((byte)0);
+            if (end < 0) return false;
+            value = Encoding.UTF8.GetString(table.Slice((int)offset, end));
+            return true;
+        }
+
+        private static ushort U16(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt16LittleEndian(s[o..]);
+        private static uint U32(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt32LittleEndian(s[o..]);
+        private static ulong U64(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt64LittleEndian(s[o..]);
+    }
+}

@@ -1,0 +1,130 @@
+using Kedr.Core.Diagnostics;
+using Kedr.Core.Elf;
+
+namespace Kedr.Kernel.Modules;
+
+/// <summary>
+/// Reads the tables in which a 6.1 x86-64 module lists its run-time patch sites.
+/// Entries point at code through PC-relative (or, for <c>__mcount_loc</c>, absolute)
+/// relocations, so a site is "relocation symbol + addend".
+/// </summary>
+public static class PatchSiteReader
+{
+    // Entry sizes, from the 6.1 headers: struct alt_instr, struct jump_entry,
+    // struct static_call_site, struct exception_table_entry, struct bug_entry
+    // (relative pointers, verbose), and the s32/u64 arrays.
+    private const int AltInstrSize = 12, JumpEntrySize = 16, StaticCallSiteSize = 8,
+        ExTableEntrySize = 12, BugEntrySize = 12, RelativeSiteSize = 4, McountEntrySize = 8, ParavirtSiteSize = 16;
+    private const int AltInstrLenOffset = 10, AltReplLenOffset = 11, ParavirtLenOffset = 9;
+
+    /// <summary>Every patch site of the module; a malformed table yields a diagnostic instead.</summary>
+    public static bool TryRead(ElfFile elf, out List<PatchSite> sites, out KedrDiagnostic? error)
+    {
+        sites = [];
+        error = null;
+        foreach (var sec in elf.Sections)
+        {
+            error = sec.Name switch
+            {
+                "__mcount_loc" => ReadArray(elf, sec, McountEntrySize, PatchSiteKind.Fentry, 5, sites),
+                ".return_sites" => ReadArray(elf, sec, RelativeSiteSize, PatchSiteKind.ReturnThunk, 0, sites),
+                ".retpoline_sites" => ReadArray(elf, sec, RelativeSiteSize, PatchSiteKind.Retpoline, 0, sites),
+                ".smp_locks" => ReadArray(elf, sec, RelativeSiteSize, PatchSiteKind.SmpLock, 1, sites),
+                ".static_call_sites" => ReadArray(elf, sec, StaticCallSiteSize, PatchSiteKind.StaticCall, 0, sites),
+                "__bug_table" => ReadArray(elf, sec, BugEntrySize, PatchSiteKind.BugTable, 0, sites),
+                "__jump_table" => ReadWithTarget(elf, sec, JumpEntrySize, PatchSiteKind.JumpLabel, sites),
+                "__ex_table" => ReadWithTarget(elf, sec, ExTableEntrySize, PatchSiteKind.ExceptionTable, sites),
+                ".altinstructions" => ReadAlternatives(elf, sec, sites),
+                ".parainstructions" => ReadParavirt(elf, sec, sites),
+                _ => null,
+            };
+            if (error is not null) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Length 0 means "the instruction at the site".</summary>
+    private static KedrDiagnostic? ReadArray(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, int length, List<PatchSite> sites)
+    {
+        var relocs = RelocationsByOffset(elf, sec);
+        if (sec.Size % (ulong)entrySize != 0)
+            return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {entrySize}");
+        for (ulong off = 0; off < sec.Size; off += (ulong)entrySize)
+        {
+            if (!TryResolve(elf, relocs, off, out int s, out long o))
+                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
+            sites.Add(new PatchSite(kind, s, o, length));
+        }
+        return null;
+    }
+
+    private static KedrDiagnostic? ReadWithTarget(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, List<PatchSite> sites)
+    {
+        var relocs = RelocationsByOffset(elf, sec);
+        if (sec.Size % (ulong)entrySize != 0)
+            return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {entrySize}");
+        for (ulong off = 0; off < sec.Size; off += (ulong)entrySize)
+        {
+            if (!TryResolve(elf, relocs, off, out int s, out long o) || !TryResolve(elf, relocs, off + 4, out int ts, out long to))
+                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
+            sites.Add(new PatchSite(kind, s, o, 0, ts, to));
+        }
+        return null;
+    }
+
+    private static KedrDiagnostic? ReadAlternatives(ElfFile elf, ElfSection sec, List<PatchSite> sites)
+    {
+        var relocs = RelocationsByOffset(elf, sec);
+        if (sec.Size % AltInstrSize != 0)
+            return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {AltInstrSize}");
+        var d = sec.Data.Span;
+        for (ulong off = 0; off < sec.Size; off += AltInstrSize)
+        {
+            if (!TryResolve(elf, relocs, off, out int s, out long o) || !TryResolve(elf, relocs, off + 4, out int rs, out long ro))
+                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
+            int len = d[(int)off + AltInstrLenOffset], replLen = d[(int)off + AltReplLenOffset];
+            sites.Add(new PatchSite(PatchSiteKind.Alternative, s, o, len, ReplacementSection: rs, ReplacementOffset: ro, ReplacementLength: replLen));
+        }
+        return null;
+    }
+
+    /// <summary>struct paravirt_patch_site: u8 *instr (absolute), u8 type, u8 len.</summary>
+    private static KedrDiagnostic? ReadParavirt(ElfFile elf, ElfSection sec, List<PatchSite> sites)
+    {
+        var relocs = RelocationsByOffset(elf, sec);
+        if (sec.Size % ParavirtSiteSize != 0)
+            return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {ParavirtSiteSize}");
+        var d = sec.Data.Span;
+        for (ulong off = 0; off < sec.Size; off += ParavirtSiteSize)
+        {
+            if (!TryResolve(elf, relocs, off, out int s, out long o))
+                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
+            sites.Add(new PatchSite(PatchSiteKind.Paravirt, s, o, d[(int)off + ParavirtLenOffset]));
+        }
+        return null;
+    }
+
+    private static Dictionary<ulong, ElfRelocation> RelocationsByOffset(ElfFile elf, ElfSection sec)
+    {
+        var map = new Dictionary<ulong, ElfRelocation>();
+        foreach (var r in elf.GetRelocations(sec)) map[r.Offset] = r;
+        return map;
+    }
+
+    /// <summary>PC32 stores S + A - P and the kernel adds P back; ABS64 stores S + A: either way the place is S + A.</summary>
+    private static bool TryResolve(ElfFile elf, Dictionary<ulong, ElfRelocation> relocs, ulong fieldOffset, out int section, out long offset)
+    {
+        section = -1;
+        offset = 0;
+        if (!relocs.TryGetValue(fieldOffset, out var r)) return false;
+        if (r.Type is not (RelocationType.Pc32 or RelocationType.Plt32 or RelocationType.Abs64)) return false;
+        var sym = elf.Symbols[r.SymbolIndex];
+        if (!sym.IsDefinedInSection) return false;
+        section = sym.SectionIndex;
+        offset = (long)sym.Value + r.Addend;
+        return true;
+    }
+
+    private static KedrDiagnostic Bad(ElfFile elf, ElfSection sec, ulong offset, string message) =>
+        new("KEDR1020", message, elf.Path, sec.Name, (long)offset);
+}

@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Kedr.Core.Blob;
+using Kedr.Core.Diagnostics;
+using Kedr.Core.Elf;
+
+namespace Kedr.Rewriter;
+
+/// <summary>One module's outcome in a batch: a report and the blob bytes, or the diagnostic that stopped it.</summary>
+public sealed record BatchItem(string Path, RewriteReport? Report, byte[]? Blob, KedrDiagnostic? Error);
+
+/// <summary>Instruments many modules, in parallel across cores, in a deterministic order of results.</summary>
+public static class BatchRewriter
+{
+    /// <summary>Every <c>*.ko</c> below <paramref name="directory"/>, sorted by path.</summary>
+    public static List<string> FindModules(string directory) =>
+        Directory.EnumerateFiles(directory, "*.ko", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+
+    /// <param name="onItem">Called once per module as it completes (from any thread).</param>
+    public static BatchItem[] Run(IReadOnlyList<string> paths, int maxParallelism, bool keepBlobs, Action<BatchItem>? onItem = null)
+    {
+        var results = new BatchItem[paths.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxParallelism) };
+        // Largest first balances the cores; results stay in path order.
+        var order = Enumerable.Range(0, paths.Count).OrderByDescending(i => SafeLength(paths[i])).ToArray();
+        Parallel.ForEach(Partitioner.Create(order, EnumerablePartitionerOptions.NoBuffering), options, i =>
+        {
+            var item = RunOne(paths[i], keepBlobs);
+            results[i] = item;
+            onItem?.Invoke(item);
+        });
+        return results;
+    }
+
+    public static BatchItem RunOne(string path, bool keepBlob)
+    {
+        try
+        {
+            var elf = ElfFile.Read(path);
+            if (!ModuleRewriter.TryRewrite(elf, out var result, out var error))
+                return new BatchItem(path, null, null, error);
+            return new BatchItem(path, result!.Report, keepBlob ? BlobWriter.Write(result.Blob) : null, null);
+        }
+        catch (KedrException e)
+        {
+            return new BatchItem(path, null, null, e.Diagnostic);
+        }
+    }
+
+    private static long SafeLength(string path)
+    {
+        try { return new FileInfo(path).Length; }
+        catch (IOException) { return 0; }
+    }
+}

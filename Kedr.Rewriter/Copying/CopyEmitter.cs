@@ -1,0 +1,208 @@
+using Iced.Intel;
+using Kedr.Core.Blob;
+using Kedr.Core.Elf;
+using Kedr.Rewriter.Functions;
+
+namespace Kedr.Rewriter.Copying;
+
+/// <summary>
+/// Phase two: writes every planned instruction at its place in the code image and
+/// records what only the loader can complete — fixups, event sites, live-patch slots.
+/// </summary>
+internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans, KedrBlob blob)
+{
+    private byte[] _code = [];
+
+    public void Emit(int codeSize)
+    {
+        _code = new byte[codeSize];
+        _code.AsSpan().Fill(X86Encoding.Int3Opcode);
+        foreach (var plan in plans)
+        {
+            if (!plan.Function.IsCopied) continue;
+            for (int i = 0; i < plan.Count; i++)
+                EmitInstruction(plan, ref plan.Instructions[i]);
+            if (plan.TailJumpOffset >= 0)
+                EmitFallThrough(plan);
+        }
+        blob.Code = _code;
+    }
+
+    private void EmitInstruction(FunctionPlan plan, ref PlannedInstruction p)
+    {
+        var f = plan.Function;
+        int pos = p.CopyOffset;
+        uint origOffset = (uint)(p.Offset - f.Start);
+        if ((p.Events & EventFlags.Entry) != 0)
+            pos = EmitEvent(pos, f, 0, BlobEventKind.Entry);
+        if ((p.Events & EventFlags.Exit) != 0 && p.Kind != EmitKind.ConditionalTailCall)
+            pos = EmitEvent(pos, f, origOffset, BlobEventKind.Exit);
+
+        var code = plan.Code;
+        switch (p.Kind)
+        {
+            case EmitKind.Verbatim:
+                code.Span(p.Offset, p.Length).CopyTo(_code.AsSpan(pos));
+                EmitRelocations(plan, p, pos);
+                pos += p.Length;
+                break;
+            case EmitKind.Branch:
+                pos = EmitBranch(plan, p, pos);
+                break;
+            case EmitKind.LoopBranch:
+                // loop 1f; jmp 2f; 1: jmp target; 2:
+                code.Span(p.Offset, p.Length).CopyTo(_code.AsSpan(pos));
+                pos += p.Length;
+                _code[pos - 1] = X86Encoding.JccRel8Size;
+                _code[pos++] = X86Encoding.JmpRel8Opcode;
+                _code[pos++] = X86Encoding.JmpRel32Size;
+                pos = EmitRel32Jump(plan, p, pos, X86Encoding.JmpRel32Opcode, withEntryEvent: false);
+                break;
+            case EmitKind.ConditionalTailCall:
+                // j!cc 1f; <exit event>; jmp target; 1:
+                _code[pos++] = (byte)(X86Encoding.JccRel8Base | (ConditionNibble(p.Instruction) ^ 1));
+                _code[pos++] = X86Encoding.EventCallSize + X86Encoding.JmpRel32Size;
+                pos = EmitEvent(pos, f, origOffset, BlobEventKind.Exit);
+                pos = EmitRel32Jump(plan, p, pos, X86Encoding.JmpRel32Opcode, withEntryEvent: true);
+                break;
+            case EmitKind.Xbegin:
+                _code[pos++] = 0xc7;
+                _code[pos++] = 0xf8;
+                pos = EmitTarget(plan, p, pos, withEntryEvent: false);
+                break;
+            case EmitKind.LiveBytesSlot:
+                blob.Patches.Add(new BlobPatch((uint)pos, (uint)f.BlobIndex, origOffset, (ushort)p.SlotLength,
+                    (ushort)p.SlotLength, BlobPatchKind.LiveBytes, 0));
+                pos += p.SlotLength;
+                break;
+            case EmitKind.JumpLabelSlot:
+                int target = ResolveInModule(plan, p, withEntryEvent: false);
+                if (target < 0)
+                    throw Internal(f, p, "jump label target has no copy");
+                blob.Patches.Add(new BlobPatch((uint)pos, (uint)f.BlobIndex, origOffset, (ushort)p.Length,
+                    (ushort)p.SlotLength, BlobPatchKind.JumpLabel, (uint)target));
+                pos += p.SlotLength;
+                break;
+            case EmitKind.Drop or EmitKind.Absorbed:
+                break;
+        }
+        if (pos != p.CopyOffset + p.Size)
+            throw Internal(f, p, $"emitted {pos - p.CopyOffset} bytes, planned {p.Size}");
+    }
+
+    private int EmitBranch(FunctionPlan plan, in PlannedInstruction p, int pos)
+    {
+        switch (p.Instruction.FlowControl)
+        {
+            case FlowControl.Call:
+                return EmitRel32Jump(plan, p, pos, X86Encoding.CallRel32Opcode, withEntryEvent: true);
+            case FlowControl.UnconditionalBranch:
+                return EmitRel32Jump(plan, p, pos, X86Encoding.JmpRel32Opcode, withEntryEvent: (p.Events & EventFlags.Exit) != 0);
+            default:
+                _code[pos++] = X86Encoding.JccRel32Escape;
+                _code[pos++] = (byte)(X86Encoding.JccRel32Base | ConditionNibble(p.Instruction));
+                return EmitTarget(plan, p, pos, withEntryEvent: false);
+        }
+    }
+
+    private int EmitRel32Jump(FunctionPlan plan, in PlannedInstruction p, int pos, byte opcode, bool withEntryEvent)
+    {
+        _code[pos++] = opcode;
+        return EmitTarget(plan, p, pos, withEntryEvent);
+    }
+
+    /// <summary>Writes the rel32 at <paramref name="pos"/>: to the target's copy, or a fixup to the original.</summary>
+    private int EmitTarget(FunctionPlan plan, in PlannedInstruction p, int pos, bool withEntryEvent)
+    {
+        int next = pos + X86Encoding.Rel32Size;
+        int target = ResolveInModule(plan, p, withEntryEvent);
+        if (target >= 0)
+            X86Encoding.WriteRel32(_code.AsSpan(pos), target - next);
+        else if (p.RelocCount > 0)
+            AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)p.RelocSymbol, p.RelocAddend);
+        else
+            AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)plan.Function.Symbol.Index,
+                p.TargetOffset - plan.Function.Start - X86Encoding.Rel32Size);
+        return next;
+    }
+
+    /// <summary>The copy of a branch target in this module, or -1 where the original must be used.</summary>
+    private int ResolveInModule(FunctionPlan plan, in PlannedInstruction p, bool withEntryEvent)
+    {
+        if (p.TargetSection < 0) return -1;
+        var tf = catalog.Find(p.TargetSection, p.TargetOffset);
+        if (tf is null || !tf.IsCopied) return -1;
+        int target = plans[tf.Id].CopyTargetOf(p.TargetOffset, withEntryEvent);
+        if (target < 0)
+            throw Internal(plan.Function, p, $"target {tf.Name}+0x{p.TargetOffset - tf.Start:x} is not an instruction of its copy");
+        return target;
+    }
+
+    /// <summary>The original's relocations move with the bytes; a same-section RIP-relative operand gets one.</summary>
+    private void EmitRelocations(FunctionPlan plan, in PlannedInstruction p, int pos)
+    {
+        var relocs = plan.Code.Relocations;
+        bool dispCovered = false;
+        int dispOffset = p.Instruction.IsIPRelativeMemoryOperand ? DisplacementOffset(plan, p) : -1;
+        for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount; i++)
+        {
+            var r = relocs[i];
+            int at = (int)((long)r.Offset - p.Offset);
+            dispCovered |= at == dispOffset;
+            var type = r.Type switch
+            {
+                RelocationType.Abs64 => BlobFixupType.Abs64,
+                RelocationType.Abs32S => BlobFixupType.Abs32S,
+                _ => BlobFixupType.Pc32,
+            };
+            AddFixup(pos + at, type, BlobFixupTarget.Symbol, (uint)r.SymbolIndex, r.Addend);
+        }
+        if (dispOffset >= 0 && !dispCovered)
+        {
+            // disp' = T - next'; PC32 writes S + A - P with S = the function's live address.
+            long target = (long)p.Instruction.IPRelativeMemoryAddress;
+            var f = plan.Function;
+            AddFixup(pos + dispOffset, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
+                target - f.Start - (p.Length - dispOffset));
+        }
+    }
+
+    private static int DisplacementOffset(FunctionPlan plan, in PlannedInstruction p)
+    {
+        var reader = new ByteArrayCodeReader(plan.Code.Bytes, plan.Code.BytesOffset + p.Offset, p.Length);
+        var decoder = Decoder.Create(64, reader, (ulong)p.Offset);
+        decoder.Decode(out var again);
+        return decoder.GetConstantOffsets(again).DisplacementOffset;
+    }
+
+    private void EmitFallThrough(FunctionPlan plan)
+    {
+        var f = plan.Function;
+        var p = new PlannedInstruction { TargetSection = f.Section.Index, TargetOffset = f.End };
+        EmitRel32Jump(plan, p, plan.TailJumpOffset, X86Encoding.JmpRel32Opcode, withEntryEvent: false);
+    }
+
+    private int EmitEvent(int pos, FunctionInfo f, uint origOffset, BlobEventKind kind)
+    {
+        int site = blob.Sites.Count;
+        blob.Sites.Add(new BlobSite((uint)f.BlobIndex, origOffset, kind, BlobSiteFlags.None, 0));
+        _code[pos++] = X86Encoding.PushImm32Opcode;
+        X86Encoding.WriteRel32(_code.AsSpan(pos), site);
+        pos += X86Encoding.Rel32Size;
+        _code[pos++] = X86Encoding.CallRel32Opcode;
+        AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Helper, (uint)BlobHelper.FuncEvent, -X86Encoding.Rel32Size);
+        return pos + X86Encoding.Rel32Size;
+    }
+
+    private void AddFixup(int pos, BlobFixupType type, BlobFixupTarget target, uint index, long addend)
+    {
+        blob.Fixups.Add(new BlobFixup((uint)pos, type, target, index, addend));
+        int width = type == BlobFixupType.Abs64 ? 8 : 4;
+        _code.AsSpan(pos, width).Clear();
+    }
+
+    private static int ConditionNibble(in Instruction instr) => (int)instr.ConditionCode - 1;
+
+    private static InvalidOperationException Internal(FunctionInfo f, in PlannedInstruction p, string what) =>
+        new($"KEDR2900: internal error in {f.Name}+0x{p.Offset - f.Start:x}: {what}");
+}

@@ -1,0 +1,43 @@
+using Kedr.Rewriter.Functions;
+
+namespace Kedr.Rewriter.Copying;
+
+/// <summary>The decoded, classified instructions of one function, and where its copy goes.</summary>
+internal sealed class FunctionPlan(FunctionInfo function, SectionCode code)
+{
+    public FunctionInfo Function { get; } = function;
+    public SectionCode Code { get; } = code;
+    public PlannedInstruction[] Instructions = [];
+    public int Count;
+
+    /// <summary>Start of the copy in the code image (set by the layout).</summary>
+    public int CopyOffset;
+    public int CopySize;
+    /// <summary>Where the jump to the code after the function goes when its last instruction falls through; -1 if none.</summary>
+    public int TailJumpOffset = -1;
+
+    /// <summary>Index of the instruction that starts at <paramref name="offset"/>, or -1.</summary>
+    public int IndexOf(long offset)
+    {
+        int lo = 0, hi = Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            int o = Instructions[mid].Offset;
+            if (o == offset) return mid;
+            if (o < offset) lo = mid + 1; else hi = mid - 1;
+        }
+        return -1;
+    }
+
+    /// <summary>Where a branch to <paramref name="offset"/> lands in the copy, or -1 if nowhere.</summary>
+    /// <param name="withEntryEvent">Calls and tail calls enter through the entry event; other jumps skip it.</param>
+    public int CopyTargetOf(long offset, bool withEntryEvent)
+    {
+        int i = IndexOf(offset);
+        if (i < 0 || Instructions[i].Kind == EmitKind.Absorbed) return -1;
+        ref var p = ref Instructions[i];
+        bool skip = !withEntryEvent && (p.Events & EventFlags.Entry) != 0;
+        return p.CopyOffset + (skip ? X86Encoding.EventCallSize : 0);
+    }
+}

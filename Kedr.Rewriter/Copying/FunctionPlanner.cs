@@ -1,0 +1,225 @@
+using Iced.Intel;
+using Kedr.Core.Elf;
+using Kedr.Kernel.Modules;
+using Kedr.Rewriter.Functions;
+
+namespace Kedr.Rewriter.Copying;
+
+/// <summary>
+/// Phase one: decodes a function and decides, per instruction, what its copy holds
+/// and how many bytes that takes. Nothing is placed yet, so every size is final here:
+/// relative branches always take their rel32 form.
+/// </summary>
+internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
+{
+    private PlannedInstruction[] _buffer = new PlannedInstruction[256];
+
+    /// <summary>Plans <paramref name="plan"/>; on failure sets the function's left-out reason.</summary>
+    public void Plan(FunctionPlan plan)
+    {
+        var f = plan.Function;
+        var code = plan.Code;
+        var reader = new ByteArrayCodeReader(code.Bytes, code.BytesOffset + (int)f.Start, f.Size);
+        var decoder = Decoder.Create(64, reader, (ulong)f.Start, DecoderOptions.None);
+        int relocIndex = code.FirstRelocationAtOrAfter(f.Start);
+        int siteIndex = code.FirstSiteAtOrAfter(f.Start);
+        long absorbUntil = -1;
+        int n = 0;
+
+        while (decoder.IP < (ulong)f.End)
+        {
+            decoder.Decode(out var instr);
+            long ip = (long)instr.IP;
+            if (instr.IsInvalid || ip + instr.Length > f.End)
+            {
+                f.LeftOutReason = $"undecodable instruction at +0x{ip - f.Start:x}";
+                break;
+            }
+            if (n == _buffer.Length) Array.Resize(ref _buffer, n * 2);
+            ref var p = ref _buffer[n++];
+            p = default;
+            p.Instruction = instr;
+            p.Offset = (int)ip;
+            p.Length = instr.Length;
+            p.TargetSection = -1;
+
+            // Relocations inside the instruction; one that straddles it means we misdecoded.
+            p.RelocFirst = relocIndex;
+            while (relocIndex < code.Relocations.Count && (long)code.Relocations[relocIndex].Offset < ip + p.Length)
+            {
+                var r = code.Relocations[relocIndex];
+                if ((long)r.Offset + r.Width > ip + p.Length)
+                {
+                    f.LeftOutReason = $"relocation at +0x{(long)r.Offset - f.Start:x} straddles an instruction boundary";
+                    break;
+                }
+                relocIndex++;
+            }
+            p.RelocCount = relocIndex - p.RelocFirst;
+            if (f.LeftOutReason is not null) break;
+
+            PatchSite? site = null;
+            while (siteIndex < code.Sites.Length && code.Sites[siteIndex].Offset < ip + p.Length)
+            {
+                var s = code.Sites[siteIndex++];
+                if (s.Offset > ip && s.Kind != PatchSiteKind.SmpLock)
+                {
+                    f.LeftOutReason = $"{s.Kind} site at +0x{s.Offset - f.Start:x} is inside an instruction";
+                    break;
+                }
+                if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry)
+                    site ??= s;
+            }
+            if (f.LeftOutReason is not null) break;
+
+            if (ip < absorbUntil)
+            {
+                if (ip + p.Length > absorbUntil)
+                {
+                    f.LeftOutReason = $"alternative site ending at +0x{absorbUntil - f.Start:x} splits an instruction";
+                    break;
+                }
+                p.Kind = EmitKind.Absorbed;
+                continue;
+            }
+            if (ip == f.Start && !f.IsPart) p.Events |= EventFlags.Entry;
+
+            var error = site is { } ps ? PlanSite(f, code, ref p, ps, ref absorbUntil) : PlanInstruction(f, code, ref p);
+            if (error is not null)
+            {
+                f.LeftOutReason = error;
+                break;
+            }
+        }
+        plan.Instructions = _buffer[..n];
+        plan.Count = n;
+    }
+
+    private string? PlanSite(FunctionInfo f, SectionCode code, ref PlannedInstruction p, PatchSite site, ref long absorbUntil)
+    {
+        switch (site.Kind)
+        {
+            case PatchSiteKind.Fentry:
+                p.Kind = EmitKind.Drop;
+                break;
+            case PatchSiteKind.Alternative or PatchSiteKind.Paravirt:
+                if (site.Length == 0) return PlanInstruction(f, code, ref p);
+                if (site.Length < p.Length)
+                    return $"{site.Kind} site at +0x{p.Offset - f.Start:x} is shorter than its instruction";
+                if (site.Offset + site.Length > f.End)
+                    return $"{site.Kind} site at +0x{p.Offset - f.Start:x} runs past the function";
+                if (IsJump(code.ByteAt(site.Offset)) || ReplacementStartsWithJump(site))
+                    return $"alternative at +0x{p.Offset - f.Start:x} jumps (static_cpu_has-style), not supported yet";
+                p.Kind = EmitKind.LiveBytesSlot;
+                p.SlotLength = site.Length;
+                absorbUntil = site.Offset + site.Length;
+                break;
+            case PatchSiteKind.JumpLabel:
+                if (!(p.Length is 2 or 5))
+                    return $"jump label at +0x{p.Offset - f.Start:x} is {p.Length} bytes, expected 2 or 5";
+                p.Kind = EmitKind.JumpLabelSlot;
+                p.SlotLength = X86Encoding.JmpRel32Size;
+                p.TargetSection = site.TargetSection;
+                p.TargetOffset = site.TargetOffset;
+                break;
+        }
+        p.Size = p.EventBytes + p.Kind switch
+        {
+            EmitKind.LiveBytesSlot or EmitKind.JumpLabelSlot => p.SlotLength,
+            _ => 0,
+        };
+        return null;
+    }
+
+    private string? PlanInstruction(FunctionInfo f, SectionCode code, ref PlannedInstruction p)
+    {
+        ref readonly var instr = ref p.Instruction;
+        for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount; i++)
+        {
+            var t = code.Relocations[i].Type;
+            if (t is not (RelocationType.Pc32 or RelocationType.Plt32 or RelocationType.Abs32S or RelocationType.Abs64))
+                return $"relocation type {t} at +0x{(long)code.Relocations[i].Offset - f.Start:x} is not supported in code";
+        }
+
+        var flow = instr.FlowControl;
+        bool relative = instr.Op0Kind == OpKind.NearBranch64;
+        if (!relative)
+        {
+            p.Kind = EmitKind.Verbatim;
+            if (flow == FlowControl.Return) p.Events |= EventFlags.Exit;
+            p.Size = p.EventBytes + p.Length;
+            return null;
+        }
+
+        // Where does the branch go? A relocation on its rel32 names it; otherwise it is in this section.
+        if (p.RelocCount > 0)
+        {
+            var r = code.Relocations[p.RelocFirst];
+            if (p.RelocCount > 1 || (long)r.Offset != p.Offset + p.Length - X86Encoding.Rel32Size || !r.IsPcRelative)
+                return $"relocation on the branch at +0x{p.Offset - f.Start:x} is not on its rel32";
+            p.RelocSymbol = r.SymbolIndex;
+            p.RelocAddend = r.Addend;
+            var sym = elf.Symbols[r.SymbolIndex];
+            if (sym.IsDefinedInSection && elf.Sections[sym.SectionIndex].IsExecutable)
+            {
+                p.TargetSection = sym.SectionIndex;
+                p.TargetOffset = (long)sym.Value + r.Addend + X86Encoding.Rel32Size;
+            }
+        }
+        else
+        {
+            p.TargetSection = f.Section.Index;
+            p.TargetOffset = (long)instr.NearBranch64;
+        }
+
+        switch (flow)
+        {
+            case FlowControl.Call:
+                p.Kind = EmitKind.Branch;
+                p.Size = X86Encoding.CallRel32Size;
+                break;
+            case FlowControl.UnconditionalBranch:
+                p.Kind = EmitKind.Branch;
+                if (IsTailCall(f, p)) p.Events |= EventFlags.Exit;
+                p.Size = X86Encoding.JmpRel32Size;
+                break;
+            case FlowControl.ConditionalBranch when instr.IsJccShortOrNear:
+                bool tail = IsTailCall(f, p);
+                p.Kind = tail ? EmitKind.ConditionalTailCall : EmitKind.Branch;
+                p.Size = tail ? X86Encoding.ConditionalTailCallSize : X86Encoding.JccRel32Size;
+                break;
+            case FlowControl.ConditionalBranch:
+                if (IsTailCall(f, p))
+                    return $"{instr.Mnemonic} at +0x{p.Offset - f.Start:x} leaves the function";
+                p.Kind = EmitKind.LoopBranch;
+                p.Size = p.Length + X86Encoding.LoopDetourSize;
+                break;
+            case FlowControl.XbeginXabortXend:
+                p.Kind = EmitKind.Xbegin;
+                p.Size = X86Encoding.XbeginRel32Size;
+                break;
+            default:
+                return $"relative {instr.Mnemonic} at +0x{p.Offset - f.Start:x} is not supported";
+        }
+        p.Size += p.EventBytes;
+        return null;
+    }
+
+    /// <summary>A jump leaves the function when it goes outside its family, or back to its own entry.</summary>
+    private bool IsTailCall(FunctionInfo f, in PlannedInstruction p)
+    {
+        if (p.TargetSection < 0) return true;
+        var target = catalog.Find(p.TargetSection, p.TargetOffset);
+        if (target is null || !target.SameFamily(f)) return true;
+        return ReferenceEquals(target, f) && p.TargetOffset == f.Start && !f.IsPart;
+    }
+
+    private static bool IsJump(byte opcode) => opcode is X86Encoding.JmpRel8Opcode or X86Encoding.JmpRel32Opcode;
+
+    private bool ReplacementStartsWithJump(PatchSite site)
+    {
+        if (site.ReplacementSection < 0 || site.ReplacementLength == 0) return false;
+        var sec = elf.Sections[site.ReplacementSection];
+        return site.ReplacementOffset < (long)sec.Size && IsJump(sec.Data.Span[(int)site.ReplacementOffset]);
+    }
+}

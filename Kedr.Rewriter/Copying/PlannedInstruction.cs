@@ -1,0 +1,70 @@
+using Iced.Intel;
+
+namespace Kedr.Rewriter.Copying;
+
+/// <summary>How one original instruction appears in the copy.</summary>
+internal enum EmitKind : byte
+{
+    /// <summary>Same bytes; relocations and RIP-relative displacements become fixups.</summary>
+    Verbatim,
+    /// <summary>A relative call/jmp/jcc re-emitted in its rel32 form.</summary>
+    Branch,
+    /// <summary>loop/loope/loopne/jrcxz/jecxz, which only have rel8: a short detour.</summary>
+    LoopBranch,
+    /// <summary>A jcc that leaves the function: exit event only on the taken path.</summary>
+    ConditionalTailCall,
+    /// <summary>xbegin rel32.</summary>
+    Xbegin,
+    /// <summary>The fentry call: the kernel NOPs it; the entry event takes its place.</summary>
+    Drop,
+    /// <summary>An alternative's site: a slot the loader fills with the live bytes.</summary>
+    LiveBytesSlot,
+    /// <summary>A later instruction inside an alternative's site (emitted by the slot).</summary>
+    Absorbed,
+    /// <summary>A jump label: a 5-byte slot, jmp or NOP as the live key says.</summary>
+    JumpLabelSlot,
+}
+
+[Flags]
+internal enum EventFlags : byte
+{
+    None = 0,
+    /// <summary>Entry event before the instruction (first instruction of a function that is not a part).</summary>
+    Entry = 1,
+    /// <summary>Exit event before the instruction (ret, tail call).</summary>
+    Exit = 2,
+}
+
+/// <summary>Phase-one result for one instruction: what to emit and how big it is.</summary>
+internal struct PlannedInstruction
+{
+    public Instruction Instruction;
+    /// <summary>Offset of the original instruction in its section.</summary>
+    public int Offset;
+    public int Length;
+    public EmitKind Kind;
+    public EventFlags Events;
+
+    /// <summary>For branches and jump labels: the target in this module (section, offset), or section -1.</summary>
+    public int TargetSection;
+    public long TargetOffset;
+    /// <summary>For a branch whose rel32 carries a relocation: symbol and addend (used when the target has no copy).</summary>
+    public int RelocSymbol;
+    public long RelocAddend;
+
+    /// <summary>Relocations inside the instruction: [RelocFirst, RelocFirst + RelocCount) of the section's list.</summary>
+    public int RelocFirst;
+    public int RelocCount;
+
+    /// <summary>Slot length for live-bytes and jump-label slots (original site length for the former).</summary>
+    public int SlotLength;
+
+    /// <summary>Bytes emitted for this instruction, events included.</summary>
+    public int Size;
+    /// <summary>Where in the code image the emitted bytes (events first) start; set by the layout.</summary>
+    public int CopyOffset;
+
+    public readonly int EventBytes =>
+        ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
+        ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
+}

@@ -1,0 +1,54 @@
+using System.Runtime.InteropServices;
+using Kedr.Core.Elf;
+using Kedr.Kernel.Modules;
+
+namespace Kedr.Rewriter.Copying;
+
+/// <summary>An executable section with what the copier looks up in it: bytes, relocations, patch sites.</summary>
+internal sealed class SectionCode
+{
+    public SectionCode(ElfFile elf, ElfSection section, IEnumerable<PatchSite> sites)
+    {
+        Section = section;
+        if (!MemoryMarshal.TryGetArray(section.Data, out var seg))
+            seg = new ArraySegment<byte>(section.Data.ToArray());
+        Bytes = seg.Array!;
+        BytesOffset = seg.Offset;
+        Relocations = elf.GetRelocations(section);
+        Sites = sites.OrderBy(s => s.Offset).ThenBy(s => s.Kind).ToArray();
+    }
+
+    public ElfSection Section { get; }
+    /// <summary>The file's bytes; the section starts at <see cref="BytesOffset"/>.</summary>
+    public byte[] Bytes { get; }
+    public int BytesOffset { get; }
+    public IReadOnlyList<ElfRelocation> Relocations { get; }
+    public PatchSite[] Sites { get; }
+
+    public byte ByteAt(long offset) => Bytes[BytesOffset + offset];
+    public ReadOnlySpan<byte> Span(long offset, int length) => Bytes.AsSpan(BytesOffset + (int)offset, length);
+
+    /// <summary>Index of the first relocation at or after <paramref name="offset"/>.</summary>
+    public int FirstRelocationAtOrAfter(long offset)
+    {
+        int lo = 0, hi = Relocations.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if ((long)Relocations[mid].Offset < offset) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>Index of the first patch site at or after <paramref name="offset"/>.</summary>
+    public int FirstSiteAtOrAfter(long offset)
+    {
+        int lo = 0, hi = Sites.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (Sites[mid].Offset < offset) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+}

@@ -1,0 +1,98 @@
+using Kedr.Core.Elf;
+
+namespace Kedr.Rewriter.Functions;
+
+/// <summary>
+/// The functions of a module that get copies: every <c>STT_FUNC</c> of at least
+/// <see cref="MinimumSize"/> bytes in an executable section, one per address, sorted by
+/// section and offset, with <c>.cold</c> parts tied to their parent.
+/// </summary>
+public sealed class FunctionCatalog
+{
+    /// <summary>A copy is reached by a 5-byte <c>jmp rel32</c> written over the original entry.</summary>
+    public const int MinimumSize = 5;
+
+    private readonly Dictionary<int, FunctionInfo[]> _bySection;
+
+    public IReadOnlyList<FunctionInfo> Functions { get; }
+    /// <summary>Function symbols too small to hold the entry jump.</summary>
+    public int TooSmallCount { get; }
+    /// <summary>Symbols dropped because another symbol already names the same code.</summary>
+    public List<(ElfSymbol Symbol, string Reason)> Skipped { get; } = [];
+
+    public FunctionCatalog(ElfFile elf)
+    {
+        var list = new List<FunctionInfo>();
+        int tooSmall = 0;
+        foreach (var sym in elf.Symbols)
+        {
+            if (!sym.IsFunction || !sym.IsDefinedInSection) continue;
+            var sec = elf.Sections[sym.SectionIndex];
+            if (!sec.IsExecutable || sec.Type == ElfConstants.ShtNobits) continue;
+            if (sym.Size < MinimumSize) { tooSmall++; continue; }
+            if (sym.Value + sym.Size > sec.Size)
+            {
+                Skipped.Add((sym, $"extends past the end of {sec.Name}"));
+                continue;
+            }
+            list.Add(new FunctionInfo(sym, sec));
+        }
+        TooSmallCount = tooSmall;
+
+        // Sort, then drop aliases and overlaps: the loader writes one entry jump per address.
+        list.Sort((a, b) => a.Section.Index != b.Section.Index ? a.Section.Index.CompareTo(b.Section.Index)
+            : a.Start != b.Start ? a.Start.CompareTo(b.Start) : PreferGlobal(a, b));
+        var kept = new List<FunctionInfo>(list.Count);
+        foreach (var f in list)
+        {
+            var prev = kept.Count > 0 ? kept[^1] : null;
+            if (prev is not null && prev.Section == f.Section && f.Start < prev.End)
+            {
+                Skipped.Add((f.Symbol, f.Start == prev.Start ? $"alias of {prev.Name}" : $"overlaps {prev.Name}"));
+                continue;
+            }
+            kept.Add(f);
+        }
+        for (int i = 0; i < kept.Count; i++) kept[i].Id = i;
+        Functions = kept;
+        _bySection = kept.GroupBy(f => f.Section.Index).ToDictionary(g => g.Key, g => g.ToArray());
+        TieColdParts(kept);
+    }
+
+    /// <summary>The function whose bytes contain (section, offset), or null.</summary>
+    public FunctionInfo? Find(int section, long offset)
+    {
+        if (!_bySection.TryGetValue(section, out var arr)) return null;
+        int lo = 0, hi = arr.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            var f = arr[mid];
+            if (offset < f.Start) hi = mid - 1;
+            else if (offset >= f.End) lo = mid + 1;
+            else return f;
+        }
+        return null;
+    }
+
+    private static int PreferGlobal(FunctionInfo a, FunctionInfo b) =>
+        (b.Symbol.Bind != ElfConstants.StbLocal).CompareTo(a.Symbol.Bind != ElfConstants.StbLocal);
+
+    /// <summary>GCC names the cold part of <c>foo</c> <c>foo.cold</c> (or <c>foo.cold.N</c>).</summary>
+    private static void TieColdParts(List<FunctionInfo> functions)
+    {
+        var byName = new Dictionary<string, FunctionInfo>(StringComparer.Ordinal);
+        foreach (var f in functions)
+        {
+            f.Owner = f;
+            byName.TryAdd(f.Name, f);
+        }
+        foreach (var f in functions)
+        {
+            int cold = f.Name.IndexOf(".cold", StringComparison.Ordinal);
+            if (cold <= 0) continue;
+            if (byName.TryGetValue(f.Name[..cold], out var parent) && !ReferenceEquals(parent, f))
+                f.Owner = parent.Owner;
+        }
+    }
+}

@@ -1,0 +1,234 @@
+using Iced.Intel;
+using Kedr.Core.Blob;
+using Kedr.Core.Diagnostics;
+using Kedr.Core.Elf;
+using Kedr.Kernel.Modules;
+using Kedr.Rewriter.Copying;
+using Kedr.Rewriter.Functions;
+
+namespace Kedr.Rewriter;
+
+/// <summary>
+/// Builds the blob for one module: plan every function, leave out what cannot be
+/// copied safely (and what it jumps into), lay the copies out, emit them, and
+/// compute the masks and digests the loader checks the live module against.
+/// </summary>
+public static class ModuleRewriter
+{
+    /// <summary>Each copy starts on a 16-byte boundary, like the compiler's functions.</summary>
+    public const int FunctionAlignment = 16;
+
+    public static RewriteResult Rewrite(ElfFile elf) =>
+        TryRewrite(elf, out var result, out var error) ? result! : throw new KedrException(error!);
+
+    public static bool TryRewrite(ElfFile elf, out RewriteResult? result, out KedrDiagnostic? error)
+    {
+        result = null;
+        if (!PatchSiteReader.TryRead(elf, out var sites, out error)) return false;
+
+        var catalog = new FunctionCatalog(elf);
+        var sections = new Dictionary<int, SectionCode>();
+        var sitesBySection = sites.ToLookup(s => s.SectionIndex);
+        foreach (var sec in elf.Sections)
+            if (sec.IsExecutable && sec.Type != ElfConstants.ShtNobits)
+                sections[sec.Index] = new SectionCode(elf, sec, sitesBySection[sec.Index]);
+
+        var planner = new FunctionPlanner(elf, catalog);
+        var plans = new FunctionPlan[catalog.Functions.Count];
+        foreach (var f in catalog.Functions)
+        {
+            plans[f.Id] = new FunctionPlan(f, sections[f.Section.Index]);
+            planner.Plan(plans[f.Id]);
+        }
+        LeaveOutTogether(catalog, plans);
+
+        var blob = new KedrBlob
+        {
+            Target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId),
+        };
+        int codeSize = Layout(plans, blob);
+        new CopyEmitter(catalog, plans, blob).Emit(codeSize);
+        AddMasksAndDigests(plans, blob);
+
+        result = new RewriteResult(blob, BuildReport(elf, catalog, plans, sites, blob));
+        return true;
+    }
+
+    /// <summary>
+    /// A function left out keeps its original code, which must never reach an int3:
+    /// so whatever jumps into the middle of another function (or is jumped into)
+    /// shares its fate, and a branch into the middle of an instruction leaves its target out.
+    /// </summary>
+    private static void LeaveOutTogether(FunctionCatalog catalog, FunctionPlan[] plans)
+    {
+        var parent = new int[plans.Length];
+        for (int i = 0; i < parent.Length; i++) parent[i] = i;
+        int Find(int x)
+        {
+            while (parent[x] != x) x = parent[x] = parent[parent[x]];
+            return x;
+        }
+        var linkedTo = new Dictionary<int, string>();
+
+        foreach (var plan in plans)
+        {
+            var f = plan.Function;
+            for (int i = 0; i < plan.Count; i++)
+            {
+                ref var p = ref plan.Instructions[i];
+                if (p.TargetSection < 0 || p.Kind is EmitKind.Verbatim or EmitKind.Drop or EmitKind.Absorbed or EmitKind.LiveBytesSlot)
+                    continue;
+                var tf = catalog.Find(p.TargetSection, p.TargetOffset);
+                if (tf is null || p.TargetOffset == tf.Start) continue;
+                int at = plans[tf.Id].IndexOf(p.TargetOffset);
+                if (tf.IsCopied && (at < 0 || plans[tf.Id].Instructions[at].Kind == EmitKind.Absorbed))
+                    tf.LeftOutReason = $"{f.Name}+0x{p.Offset - f.Start:x} branches to +0x{p.TargetOffset - tf.Start:x}, not an instruction start of the copy";
+                if (!ReferenceEquals(tf, f))
+                {
+                    parent[Find(f.Id)] = Find(tf.Id);
+                    linkedTo.TryAdd(f.Id, tf.Name);
+                    linkedTo.TryAdd(tf.Id, f.Name);
+                }
+            }
+        }
+        var leftOutRoots = new Dictionary<int, string>();
+        foreach (var plan in plans)
+            if (!plan.Function.IsCopied) leftOutRoots.TryAdd(Find(plan.Function.Id), plan.Function.Name);
+        foreach (var plan in plans)
+        {
+            var f = plan.Function;
+            if (f.IsCopied && leftOutRoots.TryGetValue(Find(f.Id), out var cause))
+                f.LeftOutReason = $"shares code paths with {cause}, which is left out (via {linkedTo[f.Id]})";
+        }
+    }
+
+    private static int Layout(FunctionPlan[] plans, KedrBlob blob)
+    {
+        int pos = 0, index = 0;
+        foreach (var plan in plans)
+        {
+            var f = plan.Function;
+            if (!f.IsCopied) continue;
+            f.BlobIndex = index++;
+            pos = (pos + FunctionAlignment - 1) & -FunctionAlignment;
+            plan.CopyOffset = pos;
+            for (int i = 0; i < plan.Count; i++)
+            {
+                plan.Instructions[i].CopyOffset = pos;
+                pos += plan.Instructions[i].Size;
+            }
+            if (FallsThrough(plan))
+            {
+                plan.TailJumpOffset = pos;
+                pos += X86Encoding.JmpRel32Size;
+            }
+            plan.CopySize = pos - plan.CopyOffset;
+        }
+        return pos;
+    }
+
+    /// <summary>Whether execution can run off the end of the function's last instruction.</summary>
+    private static bool FallsThrough(FunctionPlan plan)
+    {
+        for (int i = plan.Count - 1; i >= 0; i--)
+        {
+            ref var p = ref plan.Instructions[i];
+            if (p.Kind == EmitKind.Absorbed) continue;
+            if (p.Kind is EmitKind.LiveBytesSlot or EmitKind.JumpLabelSlot or EmitKind.Drop) return true;
+            return p.Instruction.FlowControl switch
+            {
+                FlowControl.Return or FlowControl.UnconditionalBranch or FlowControl.IndirectBranch => false,
+                FlowControl.Interrupt => p.Instruction.Code != Code.Int3 ? true : false,
+                FlowControl.Exception => false, // ud2
+                _ => true,
+            };
+        }
+        return true;
+    }
+
+    /// <summary>Masks are the bytes the kernel writes: relocation fields and patch sites.</summary>
+    private static void AddMasksAndDigests(FunctionPlan[] plans, KedrBlob blob)
+    {
+        var ranges = new List<(long Start, long End)>();
+        foreach (var plan in plans)
+        {
+            var f = plan.Function;
+            if (!f.IsCopied) continue;
+            ranges.Clear();
+            var code = plan.Code;
+            for (int r = code.FirstRelocationAtOrAfter(f.Start); r < code.Relocations.Count && (long)code.Relocations[r].Offset < f.End; r++)
+                ranges.Add(((long)code.Relocations[r].Offset, (long)code.Relocations[r].Offset + code.Relocations[r].Width));
+            for (int s = code.FirstSiteAtOrAfter(f.Start); s < code.Sites.Length && code.Sites[s].Offset < f.End; s++)
+            {
+                var site = code.Sites[s];
+                if (site.Kind is PatchSiteKind.ExceptionTable or PatchSiteKind.BugTable) continue;
+                int len = site.Length;
+                if (len == 0)
+                {
+                    int at = plan.IndexOf(site.Offset);
+                    len = at >= 0 ? plan.Instructions[at].Length : 0;
+                }
+                ranges.Add((site.Offset, Math.Min(site.Offset + len, f.End)));
+            }
+            ranges.Sort();
+            uint first = (uint)blob.Masks.Count;
+            long curStart = -1, curEnd = -1;
+            foreach (var (start, end) in ranges)
+            {
+                if (start <= curEnd) { curEnd = Math.Max(curEnd, end); continue; }
+                if (curEnd > curStart) blob.Masks.Add(new BlobMask((uint)(curStart - f.Start), (uint)(curEnd - curStart)));
+                (curStart, curEnd) = (start, end);
+            }
+            if (curEnd > curStart) blob.Masks.Add(new BlobMask((uint)(curStart - f.Start), (uint)(curEnd - curStart)));
+            uint count = (uint)blob.Masks.Count - first;
+
+            var masks = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(blob.Masks).Slice((int)first, (int)count);
+            ulong digest = BlobFormat.Digest(code.Span(f.Start, f.Size), masks);
+            var flags = (f.Section.IsInit ? BlobFunctionFlags.Init : 0) | (f.IsPart ? BlobFunctionFlags.Part : 0);
+            blob.Functions.Add(new BlobFunction(f.Name, (uint)f.Symbol.Index, (uint)f.Size, (uint)plan.CopyOffset,
+                (uint)plan.CopySize, first, count, flags, digest, (uint)f.Owner.BlobIndex));
+        }
+        // A part whose owner is left out reports for itself.
+        for (int i = 0; i < blob.Functions.Count; i++)
+            if (blob.Functions[i].Owner == uint.MaxValue)
+                blob.Functions[i] = blob.Functions[i] with { Owner = (uint)i, Flags = blob.Functions[i].Flags & ~BlobFunctionFlags.Part };
+    }
+
+    private static RewriteReport BuildReport(ElfFile elf, FunctionCatalog catalog, FunctionPlan[] plans, List<PatchSite> sites, KedrBlob blob)
+    {
+        var handled = new Dictionary<PatchSiteKind, int>();
+        var inLeftOut = new Dictionary<PatchSiteKind, int>();
+        foreach (var s in sites)
+        {
+            var f = catalog.Find(s.SectionIndex, s.Offset);
+            if (f is null) continue;
+            var d = f.IsCopied ? handled : inLeftOut;
+            d[s.Kind] = d.GetValueOrDefault(s.Kind) + 1;
+        }
+        long instructions = 0, original = 0;
+        var leftOut = new List<LeftOutFunction>();
+        foreach (var plan in plans)
+        {
+            var f = plan.Function;
+            if (f.IsCopied) { instructions += plan.Count; original += f.Size; }
+            else leftOut.Add(new LeftOutFunction(f.Name, f.Section.Name, f.Start, f.Size, f.LeftOutReason!));
+        }
+        return new RewriteReport
+        {
+            Module = elf.ModuleName,
+            Path = elf.Path,
+            Functions = catalog.Functions.Count,
+            Copied = blob.Functions.Count,
+            TooSmall = catalog.TooSmallCount,
+            Aliases = catalog.Skipped.Count,
+            Instructions = instructions,
+            OriginalBytes = original,
+            CodeBytes = blob.Code.Length,
+            Fixups = blob.Fixups.Count,
+            EventSites = blob.Sites.Count,
+            LeftOut = leftOut,
+            PatchSitesHandled = handled,
+            PatchSitesInLeftOut = inLeftOut,
+        };
+    }
+}

@@ -1,0 +1,31 @@
+using Kedr.Kernel.Modules;
+
+namespace Kedr.Rewriter;
+
+/// <summary>A function that got no copy, and why.</summary>
+public readonly record struct LeftOutFunction(string Name, string Section, long Offset, int Size, string Reason);
+
+/// <summary>What the rewriter did with one module, in figures a person can check.</summary>
+public sealed class RewriteReport
+{
+    public required string Module { get; init; }
+    public required string Path { get; init; }
+    /// <summary>Functions of at least 5 bytes.</summary>
+    public int Functions { get; init; }
+    public int Copied { get; init; }
+    /// <summary>Function symbols under 5 bytes (no room for the entry jump).</summary>
+    public int TooSmall { get; init; }
+    /// <summary>Aliases and overlapping symbols: the code is covered by another symbol.</summary>
+    public int Aliases { get; init; }
+    public long Instructions { get; init; }
+    /// <summary>Bytes of original code in the copied functions.</summary>
+    public long OriginalBytes { get; init; }
+    public long CodeBytes { get; init; }
+    public int Fixups { get; init; }
+    public int EventSites { get; init; }
+    public List<LeftOutFunction> LeftOut { get; init; } = [];
+    /// <summary>Patch sites inside copied functions, by kind.</summary>
+    public Dictionary<PatchSiteKind, int> PatchSitesHandled { get; init; } = [];
+    /// <summary>Patch sites inside functions left out, by kind.</summary>
+    public Dictionary<PatchSiteKind, int> PatchSitesInLeftOut { get; init; } = [];
+}

@@ -32,8 +32,9 @@
 #                the script's output)
 #   script.log   the script's stdout and stderr
 #   run.txt      key=value: kernel, script_status (number or "timeout",
-#                "none" if the guest never reported), healthy, timed_out,
-#                elapsed_ms, problems (count)
+#                "none" if the guest never reported), guest_completed (yes
+#                if the guest sent all its results), healthy, timed_out,
+#                elapsed_ms (QEMU's run), problems (count of offending lines)
 # These four names are reserved: a guest file with one of them is an error.
 #
 # The guest is unhealthy if any line of its dmesg matches one of the
@@ -217,6 +218,7 @@ healthy=yes
 cat >"$out/run.txt" <<EOF
 kernel=$kver
 script_status=$script_status
+guest_completed=$done
 healthy=$healthy
 timed_out=$timed_out
 elapsed_ms=$elapsed_ms

@@ -1,0 +1,674 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attaching a validated blob to a live module: check that the module is the
+ * binary the blob was built from, place the copies in kedr_area, fill in
+ * what only the running kernel knows (fixups, live-patch slots), then send
+ * every original function to its copy.
+ *
+ * The order matters: everything that can fail (checks, computations,
+ * mappings) happens before the first byte of live code changes, so a
+ * refusal leaves the module exactly as the kernel loaded it.
+ *
+ * kedr_attach() expects the module not to run yet (MODULE_STATE_COMING): it
+ * writes the originals without stopping other CPUs. It knows nothing of the
+ * module notifier, so attaching to a running module can be added later
+ * around it.
+ */
+#define pr_fmt(fmt) "kedr_sample: " fmt
+
+#include <linux/elf.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/sort.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+#include <asm/nops.h>
+#include <asm/sync_core.h>
+#include <asm/unaligned.h>
+
+#include "kedr_blob.h"
+#include "kedr_sample.h"
+
+#define KEDR_JMP32		0xe9
+#define KEDR_CALL32		0xe8
+#define KEDR_JMP8		0xeb
+#define KEDR_JMP32_SIZE		5
+#define KEDR_JMP8_SIZE		2
+#define KEDR_INT3		0xcc
+
+struct kedr_attachment {
+	struct module *mod;
+	const struct kedr_blob *blob;
+	unsigned long *func_addr;	/* live address of each function */
+};
+
+/* What attaching works with; nothing here outlives kedr_attach(). */
+struct kedr_attach_ctx {
+	struct module *mod;
+	const struct kedr_blob *b;
+	const struct mod_kallsyms *ks;
+	unsigned long *func_addr;
+	u8 *masked;		/* scratch: 1 for each masked byte */
+	u8 *image;		/* the code image being prepared */
+	unsigned long place;	/* where the image will run */
+};
+
+/* A writable alias of [start, start + len) of vmalloc/module memory. */
+struct kedr_alias {
+	unsigned long start;
+	void *map;
+};
+
+/* One line saying why @c's module is left as it is. */
+#define kedr_refuse(c, fmt, ...) \
+	pr_err("%s: not instrumented: " fmt "\n", (c)->mod->name, ##__VA_ARGS__)
+
+/* The kernel's NOPs (asm/nops.h), the ones x86_64 jump labels use. */
+static const u8 kedr_nop2[] = { BYTES_NOP2 };
+static const u8 kedr_nop5[] = { BYTES_NOP5 };
+static const u8 kedr_nops[ASM_NOP_MAX][ASM_NOP_MAX] = {
+	{ BYTES_NOP1 }, { BYTES_NOP2 }, { BYTES_NOP3 }, { BYTES_NOP4 },
+	{ BYTES_NOP5 }, { BYTES_NOP6 }, { BYTES_NOP7 }, { BYTES_NOP8 },
+};
+
+static const unsigned long kedr_helper_addr[KEDR_HELPER_COUNT_V1] = {
+	[KEDR_HELPER_FUNC_EVENT] = (unsigned long)kedr_helper_func_event,
+	[KEDR_HELPER_MEM_EVENT] = (unsigned long)kedr_helper_mem_event,
+};
+
+static void kedr_fill_nops(u8 *p, unsigned int len)
+{
+	while (len) {
+		unsigned int n = min_t(unsigned int, len, ASM_NOP_MAX);
+
+		memcpy(p, kedr_nops[n - 1], n);
+		p += n;
+		len -= n;
+	}
+}
+
+static bool kedr_fits_s32(s64 v)
+{
+	return v == (s64)(s32)v;
+}
+
+/* rel32 of an instruction of @insn_len bytes at @from, going to @to. */
+static int kedr_rel32(unsigned long from, unsigned int insn_len,
+		      unsigned long to, s32 *rel)
+{
+	s64 d = (s64)(to - (from + insn_len));
+
+	if (!kedr_fits_s32(d))
+		return -ERANGE;
+	*rel = (s32)d;
+	return 0;
+}
+
+static const struct module_layout *
+kedr_layout(const struct kedr_attach_ctx *c, const struct kedr_func *f)
+{
+	return (f->flags & KEDR_FUNC_INIT) ? &c->mod->init_layout :
+					     &c->mod->core_layout;
+}
+
+/* Marks the masked bytes of @f in c->masked[0, f->size). */
+static void kedr_mark_masks(struct kedr_attach_ctx *c, const struct kedr_func *f)
+{
+	u32 j;
+
+	memset(c->masked, 0, f->size);
+	for (j = f->mask_first; j < f->mask_first + f->mask_count; j++)
+		memset(c->masked + c->b->masks[j].offset, 1,
+		       c->b->masks[j].length);
+}
+
+static u64 kedr_digest(const u8 *live, u32 size, const u8 *masked)
+{
+	u64 h = KEDR_DIGEST_SEED;
+	u32 i;
+
+	for (i = 0; i < size; i++) {
+		h ^= masked[i] ? 0 : live[i];
+		h *= KEDR_DIGEST_PRIME;
+	}
+	return h;
+}
+
+static int kedr_cmp_addr(const void *a, const void *b, const void *priv)
+{
+	const unsigned long *addr = priv;
+	unsigned long x = addr[*(const u32 *)a], y = addr[*(const u32 *)b];
+
+	return x < y ? -1 : x > y;
+}
+
+/* Originals must not overlap: each gets its own jmp and int3s. */
+static int kedr_check_overlaps(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	u32 *order, i;
+	int err = 0;
+
+	if (b->nr_funcs < 2)
+		return 0;
+	order = kvmalloc_array(b->nr_funcs, sizeof(*order), GFP_KERNEL);
+	if (!order)
+		return -ENOMEM;
+	for (i = 0; i < b->nr_funcs; i++)
+		order[i] = i;
+	sort_r(order, b->nr_funcs, sizeof(*order), kedr_cmp_addr, NULL,
+	       c->func_addr);
+	for (i = 1; i < b->nr_funcs; i++) {
+		const struct kedr_func *p = &b->funcs[order[i - 1]];
+		const struct kedr_func *f = &b->funcs[order[i]];
+
+		if (c->func_addr[order[i - 1]] + p->size >
+		    c->func_addr[order[i]]) {
+			kedr_refuse(c, "functions %s and %s overlap",
+				    p->name, f->name);
+			err = -EINVAL;
+			break;
+		}
+	}
+	kvfree(order);
+	return err;
+}
+
+/* Is the live module the one the blob was built from? */
+static int kedr_check_live(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	const char *srcversion = c->mod->srcversion ?: "";
+	u32 i, j;
+	int err;
+
+	if (strcmp(c->mod->name, b->target_name)) {
+		kedr_refuse(c, "the blob is for module %s", b->target_name);
+		return -EINVAL;
+	}
+	if (strcmp(srcversion, b->target_srcversion)) {
+		kedr_refuse(c, "srcversion is \"%s\", the blob was built for \"%s\"",
+			    srcversion, b->target_srcversion);
+		return -EINVAL;
+	}
+	if (c->ks->num_symtab != b->target_num_symtab) {
+		kedr_refuse(c, "%u symbols, the blob was built for %u: another build of the module?",
+			    c->ks->num_symtab, b->target_num_symtab);
+		return -EINVAL;
+	}
+
+	for (i = 0; i < b->nr_funcs; i++) {
+		const struct kedr_func *f = &b->funcs[i];
+		const Elf_Sym *sym = &c->ks->symtab[f->symidx];
+		const char *name = c->ks->strtab + sym->st_name;
+		const struct module_layout *l = kedr_layout(c, f);
+		unsigned long text = (unsigned long)l->base;
+		unsigned long addr = sym->st_value;
+
+		if (strcmp(name, f->name)) {
+			kedr_refuse(c, "symbol %u is %s, the blob expects function %s",
+				    f->symidx, name, f->name);
+			return -EINVAL;
+		}
+		if (ELF_ST_TYPE(sym->st_info) != STT_FUNC ||
+		    sym->st_size != f->size) {
+			kedr_refuse(c, "%s: type %u size %llu, the blob expects a function of %u bytes",
+				    f->name, ELF_ST_TYPE(sym->st_info),
+				    (unsigned long long)sym->st_size, f->size);
+			return -EINVAL;
+		}
+		if (!text || addr < text || addr - text > l->text_size ||
+		    f->size > l->text_size - (addr - text)) {
+			kedr_refuse(c, "%s at 0x%lx (+%u) is outside the module's %s text",
+				    f->name, addr, f->size,
+				    (f->flags & KEDR_FUNC_INIT) ? "init" : "core");
+			return -EINVAL;
+		}
+		c->func_addr[i] = addr;
+	}
+
+	err = kedr_check_overlaps(c);
+	if (err)
+		return err;
+
+	for (i = 0; i < b->nr_funcs; i++) {
+		const struct kedr_func *f = &b->funcs[i];
+		u64 digest;
+
+		kedr_mark_masks(c, f);
+		digest = kedr_digest((const u8 *)c->func_addr[i], f->size,
+				     c->masked);
+		if (digest != f->digest) {
+			kedr_refuse(c, "%s differs from what the blob was built from (digest %016llx, expected %016llx)",
+				    f->name, digest, f->digest);
+			return -EINVAL;
+		}
+	}
+
+	/*
+	 * The kernel may rewrite a jump label at any time and insists on
+	 * finding its own bytes there: the entry jmp must not cover one.
+	 */
+	for (j = 0; j < b->nr_patches; j++) {
+		const struct kedr_patch *p = &b->patches[j];
+
+		if (p->kind == KEDR_PATCH_JUMP_LABEL &&
+		    p->orig_offset < KEDR_JMP32_SIZE) {
+			kedr_refuse(c, "%s has a jump label at +0x%x, where the jump to its copy would go",
+				    b->funcs[p->func].name,
+				    p->orig_offset);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int kedr_apply_fixups(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	u32 i;
+
+	for (i = 0; i < b->nr_fixups; i++) {
+		const struct kedr_fixup *x = &b->fixups[i];
+		unsigned long where = c->place + x->offset;
+		u8 *field = c->image + x->offset;
+		u64 s, v;
+
+		if (x->target == KEDR_TARGET_SYMBOL)
+			s = c->ks->symtab[x->index].st_value;
+		else
+			s = kedr_helper_addr[x->index];
+		v = s + (u64)x->addend;
+
+		switch (x->type) {
+		case KEDR_FIXUP_PC32:
+			v -= where;
+			if (!kedr_fits_s32((s64)v))
+				goto range;
+			put_unaligned_le32((u32)v, field);
+			break;
+		case KEDR_FIXUP_ABS32S:
+			if (!kedr_fits_s32((s64)v))
+				goto range;
+			put_unaligned_le32((u32)v, field);
+			break;
+		case KEDR_FIXUP_ABS64:
+			put_unaligned_le64(v, field);
+			break;
+		}
+		continue;
+range:
+		kedr_refuse(c, "fixups[%u] (type %u, %s %u%+lld at code offset 0x%x): value 0x%llx does not fit in 32 bits",
+			    i, x->type,
+			    x->target == KEDR_TARGET_SYMBOL ? "symbol" : "helper",
+			    x->index, x->addend, x->offset, v);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/* Is @addr inside the original of an instrumented function? */
+static const struct kedr_func *kedr_in_original(struct kedr_attach_ctx *c,
+						unsigned long addr)
+{
+	u32 i;
+
+	for (i = 0; i < c->b->nr_funcs; i++)
+		if (addr - c->func_addr[i] < c->b->funcs[i].size)
+			return &c->b->funcs[i];
+	return NULL;
+}
+
+/* Does @insn start with a relative branch (call, jmp, jcc, loop, jrcxz)? */
+static bool kedr_is_branch(const u8 *insn, unsigned int len)
+{
+	u8 op = insn[0];
+
+	if (op == KEDR_CALL32 || op == KEDR_JMP32 || op == KEDR_JMP8)
+		return true;
+	if ((op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3))
+		return true;
+	return op == 0x0f && len >= 2 && (insn[1] & 0xf0) == 0x80;
+}
+
+/*
+ * A slot for an alternative: the live bytes, with a leading call/jmp kept
+ * going where it goes in the original. That is all apply_alternatives()
+ * itself relocates; a relative branch elsewhere in a replacement would be
+ * wrong in the original too.
+ */
+static int kedr_fill_live_bytes(struct kedr_attach_ctx *c, u32 i,
+				unsigned long site, u8 *slot,
+				unsigned long slot_addr)
+{
+	const struct kedr_patch *p = &c->b->patches[i];
+	const u8 *live = (const u8 *)site;
+	const char *fname = c->b->funcs[p->func].name;
+	const struct kedr_func *into;
+	unsigned long dest;
+	s32 rel;
+	u8 op = live[0];
+
+	if (!kedr_is_branch(live, p->length)) {
+		memcpy(slot, live, p->length);
+		kedr_fill_nops(slot + p->length, p->slot_length - p->length);
+		return 0;
+	}
+	if ((op == KEDR_CALL32 || op == KEDR_JMP32) &&
+	    p->length >= KEDR_JMP32_SIZE) {
+		dest = site + KEDR_JMP32_SIZE +
+		       (s32)get_unaligned_le32(live + 1);
+		memcpy(slot, live, p->length);
+		kedr_fill_nops(slot + p->length, p->slot_length - p->length);
+	} else if (op == KEDR_JMP8 && p->length >= KEDR_JMP8_SIZE &&
+		   p->slot_length >= KEDR_JMP32_SIZE) {
+		/* recompute_jump() may have shrunk a jmp: widen it again. */
+		dest = site + KEDR_JMP8_SIZE + (s8)live[1];
+		slot[0] = KEDR_JMP32;
+		kedr_fill_nops(slot + KEDR_JMP32_SIZE,
+			       p->slot_length - KEDR_JMP32_SIZE);
+	} else {
+		kedr_refuse(c, "patches[%u] (%s+0x%x): relative instruction %*ph in a %u-byte site, %u-byte slot: cannot move it",
+			    i, fname, p->orig_offset, min_t(int, p->length, 8),
+			    live, p->length, p->slot_length);
+		return -EINVAL;
+	}
+
+	/* A branch into an original would land on int3s. */
+	into = kedr_in_original(c, dest);
+	if (into) {
+		kedr_refuse(c, "patches[%u] (%s+0x%x): live branch to %s+0x%lx, which has no known place in the copies",
+			    i, fname, p->orig_offset, into->name,
+			    dest - c->func_addr[into - c->b->funcs]);
+		return -EINVAL;
+	}
+	if (kedr_rel32(slot_addr, KEDR_JMP32_SIZE, dest, &rel)) {
+		kedr_refuse(c, "patches[%u] (%s+0x%x): branch to 0x%lx out of reach of the copy",
+			    i, fname, p->orig_offset, dest);
+		return -ERANGE;
+	}
+	put_unaligned_le32((u32)rel, slot + 1);
+	return 0;
+}
+
+/* A jump label: the live state (jmp or NOP), aimed inside the copies. */
+static int kedr_fill_jump_label(struct kedr_attach_ctx *c, u32 i,
+				unsigned long site, u8 *slot,
+				unsigned long slot_addr)
+{
+	const struct kedr_patch *p = &c->b->patches[i];
+	const u8 *live = (const u8 *)site;
+	const u8 *nop = p->length == 2 ? kedr_nop2 : kedr_nop5;
+	s32 rel;
+
+	if ((p->length == 2 && live[0] == KEDR_JMP8) ||
+	    (p->length == 5 && live[0] == KEDR_JMP32)) {
+		if (kedr_rel32(slot_addr, KEDR_JMP32_SIZE,
+			       c->place + p->target_copy_offset, &rel))
+			return -ERANGE;	/* both are in the area */
+		slot[0] = KEDR_JMP32;
+		put_unaligned_le32((u32)rel, slot + 1);
+		kedr_fill_nops(slot + KEDR_JMP32_SIZE,
+			       p->slot_length - KEDR_JMP32_SIZE);
+		return 0;
+	}
+	if (!memcmp(live, nop, p->length)) {
+		kedr_fill_nops(slot, p->slot_length);
+		return 0;
+	}
+	kedr_refuse(c, "patches[%u] (%s+0x%x): jump label site holds %*ph, neither a jmp nor the kernel's NOP",
+		    i, c->b->funcs[p->func].name, p->orig_offset,
+		    (int)p->length, live);
+	return -EINVAL;
+}
+
+static int kedr_fill_patches(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	u32 i;
+	int err;
+
+	for (i = 0; i < b->nr_patches; i++) {
+		const struct kedr_patch *p = &b->patches[i];
+		unsigned long site = c->func_addr[p->func] + p->orig_offset;
+		u8 *slot = c->image + p->copy_offset;
+		unsigned long slot_addr = c->place + p->copy_offset;
+
+		if (p->kind == KEDR_PATCH_LIVE_BYTES)
+			err = kedr_fill_live_bytes(c, i, site, slot, slot_addr);
+		else
+			err = kedr_fill_jump_label(c, i, site, slot, slot_addr);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int kedr_check_entry_jumps(struct kedr_attach_ctx *c)
+{
+	u32 i;
+	s32 rel;
+
+	for (i = 0; i < c->b->nr_funcs; i++) {
+		const struct kedr_func *f = &c->b->funcs[i];
+
+		if (kedr_rel32(c->func_addr[i], KEDR_JMP32_SIZE,
+			       c->place + f->copy_offset, &rel)) {
+			kedr_refuse(c, "%s at 0x%lx: its copy is out of reach of a jmp",
+				    f->name, c->func_addr[i]);
+			return -ERANGE;
+		}
+	}
+	return 0;
+}
+
+static int kedr_alias_map(struct kedr_alias *a, unsigned long start,
+			  unsigned long len)
+{
+	unsigned long first = start & PAGE_MASK;
+	unsigned int n = (PAGE_ALIGN(start + len) - first) >> PAGE_SHIFT;
+	struct page **pages;
+	unsigned int i;
+	int err = 0;
+
+	a->start = first;
+	a->map = NULL;
+	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		pages[i] = vmalloc_to_page((void *)(first + i * PAGE_SIZE));
+		if (!pages[i]) {
+			pr_err("no page behind 0x%lx\n", first + i * PAGE_SIZE);
+			err = -EFAULT;
+			goto out;
+		}
+	}
+	a->map = vmap(pages, n, VM_MAP, PAGE_KERNEL);
+	if (!a->map)
+		err = -ENOMEM;
+out:
+	kvfree(pages);
+	return err;
+}
+
+static void kedr_alias_unmap(struct kedr_alias *a)
+{
+	if (a->map)
+		vunmap(a->map);
+	a->map = NULL;
+}
+
+static u8 *kedr_alias(const struct kedr_alias *a, unsigned long addr)
+{
+	return (u8 *)a->map + (addr - a->start);
+}
+
+static void kedr_sync_core(void *unused)
+{
+	sync_core();
+}
+
+/* Other CPUs must not run stale instructions from memory we rewrote. */
+static void kedr_sync_all_cores(void)
+{
+	on_each_cpu(kedr_sync_core, NULL, 1);
+}
+
+/* Entry jmp to the copy; int3 over the rest, except masked bytes. */
+static void kedr_redirect(struct kedr_attach_ctx *c, u32 i, u8 *orig)
+{
+	const struct kedr_func *f = &c->b->funcs[i];
+	u32 j;
+	s32 rel;
+
+	/* In reach: checked by kedr_check_entry_jumps(). */
+	kedr_rel32(c->func_addr[i], KEDR_JMP32_SIZE,
+		   c->place + f->copy_offset, &rel);
+	/*
+	 * Masked bytes are where the kernel writes (jump labels, static
+	 * calls...), and may write again later expecting its own bytes:
+	 * they are left as they are. Never reached anyway.
+	 */
+	kedr_mark_masks(c, f);
+	for (j = KEDR_JMP32_SIZE; j < f->size; j++)
+		if (!c->masked[j])
+			orig[j] = KEDR_INT3;
+	orig[0] = KEDR_JMP32;
+	put_unaligned_le32((u32)rel, orig + 1);
+}
+
+static int kedr_go_live(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	struct kedr_alias area = {}, core = {}, init = {};
+	bool has_init = false;
+	u32 i;
+	int err;
+
+	for (i = 0; i < b->nr_funcs; i++)
+		has_init |= b->funcs[i].flags & KEDR_FUNC_INIT;
+
+	err = kedr_alias_map(&area, c->place, max(b->code_size, 1U));
+	if (!err && b->nr_funcs)
+		err = kedr_alias_map(&core,
+				     (unsigned long)c->mod->core_layout.base,
+				     c->mod->core_layout.text_size);
+	if (!err && has_init)
+		err = kedr_alias_map(&init,
+				     (unsigned long)c->mod->init_layout.base,
+				     c->mod->init_layout.text_size);
+	if (err) {
+		kedr_refuse(c, "cannot map code for writing (%d)", err);
+		goto out;
+	}
+
+	/* Nothing can fail from here on. */
+	memcpy(kedr_alias(&area, c->place), c->image, b->code_size);
+	kedr_events_start(b, c->func_addr);
+	kedr_sync_all_cores();
+
+	for (i = 0; i < b->nr_funcs; i++) {
+		const struct kedr_alias *a =
+			(b->funcs[i].flags & KEDR_FUNC_INIT) ? &init : &core;
+
+		kedr_redirect(c, i, kedr_alias(a, c->func_addr[i]));
+	}
+	kedr_sync_all_cores();
+out:
+	kedr_alias_unmap(&init);
+	kedr_alias_unmap(&core);
+	kedr_alias_unmap(&area);
+	return err;
+}
+
+int kedr_attach(struct module *mod, const struct kedr_blob *b,
+		struct kedr_attachment **out)
+{
+	struct kedr_attach_ctx c = { .mod = mod, .b = b };
+	struct kedr_attachment *att;
+	int err = -ENOMEM;
+
+	if (mod->state != MODULE_STATE_COMING) {
+		kedr_refuse(&c, "attaching to a running module is not supported yet");
+		return -EINVAL;
+	}
+	/*
+	 * Until do_init_module() switches it to the core copy (after the
+	 * COMING notifiers), mod->kallsyms is the module's full .symtab with
+	 * final values, and only this thread could change it.
+	 */
+	c.ks = rcu_dereference_protected(mod->kallsyms,
+					 mod->state == MODULE_STATE_COMING);
+	c.place = ALIGN((unsigned long)kedr_area, b->code_align);
+
+	att = kzalloc(sizeof(*att), GFP_KERNEL);
+	c.func_addr = kvcalloc(max(b->nr_funcs, 1U), sizeof(*c.func_addr),
+			       GFP_KERNEL);
+	c.masked = kvmalloc(max(b->max_func_size, 1U), GFP_KERNEL);
+	c.image = kvmalloc(max(b->code_size, 1U), GFP_KERNEL);
+	if (!att || !c.func_addr || !c.masked || !c.image) {
+		kedr_refuse(&c, "out of memory");
+		goto fail;
+	}
+	memcpy(c.image, b->code, b->code_size);
+
+	err = kedr_check_live(&c);
+	if (!err)
+		err = kedr_apply_fixups(&c);
+	if (!err)
+		err = kedr_fill_patches(&c);
+	if (!err)
+		err = kedr_check_entry_jumps(&c);
+	if (!err)
+		err = kedr_go_live(&c);
+	if (err)
+		goto fail;
+
+	att->mod = mod;
+	att->blob = b;
+	att->func_addr = c.func_addr;
+	__module_get(THIS_MODULE);
+	pr_info("%s: attached: %u functions, %u bytes of code, %u fixups, %u patch slots, %u event sites\n",
+		mod->name, b->nr_funcs, b->code_size, b->nr_fixups,
+		b->nr_patches, b->nr_sites);
+	kvfree(c.image);
+	kvfree(c.masked);
+	*out = att;
+	return 0;
+
+fail:
+	kvfree(c.image);
+	kvfree(c.masked);
+	kvfree(c.func_addr);
+	kfree(att);
+	return err;
+}
+
+/*
+ * The module is going away (MODULE_STATE_GOING): its code no longer runs.
+ * The copies are retired (int3 over them, in case anything still jumps
+ * there) and the area can be reused.
+ */
+void kedr_detach(struct kedr_attachment *att)
+{
+	struct kedr_alias area = {};
+	unsigned long place = (unsigned long)kedr_area;
+	u32 size = att->blob->code_size;
+
+	kedr_events_stop();
+	if (size && !kedr_alias_map(&area, place, size)) {
+		memset(kedr_alias(&area, place), KEDR_INT3,
+		       size + (place - ALIGN(place, att->blob->code_align)));
+		kedr_alias_unmap(&area);
+		kedr_sync_all_cores();
+	}
+	pr_info("%s: detached\n", att->mod->name);
+	kvfree(att->func_addr);
+	kfree(att);
+	module_put(THIS_MODULE);
+}

@@ -1,0 +1,575 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loading a blob (kedr_blob.h) with request_firmware() and validating
+ * everything in it before anything else uses it. The result is a native,
+ * aligned copy of the tables that outlives the firmware buffer; nothing in
+ * it needs checking again.
+ */
+#define pr_fmt(fmt) "kedr_sample: " fmt
+
+#include <linux/build_bug.h>
+#include <linux/firmware.h>
+#include <linux/kernel.h>
+#include <linux/log2.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <asm/unaligned.h>
+
+#include "kedr_blob.h"
+#include "kedr_sample.h"
+
+/* The layouts the rewriter writes (kedr_blob.h); a change here is a bug. */
+static_assert(sizeof(struct kedr_blob_table) == 16);
+static_assert(sizeof(struct kedr_blob_header) == 180);
+static_assert(sizeof(struct kedr_blob_func) == 48);
+static_assert(sizeof(struct kedr_blob_mask) == 8);
+static_assert(sizeof(struct kedr_blob_fixup) == 24);
+static_assert(sizeof(struct kedr_blob_site) == 12);
+static_assert(sizeof(struct kedr_blob_patch) == 24);
+
+/* A jmp rel32 is written at every function's entry. */
+#define KEDR_MIN_FUNC_SIZE	5
+
+static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1] = {
+	[KEDR_TABLE_STRINGS] = "strings",
+	[KEDR_TABLE_FUNCTIONS] = "functions",
+	[KEDR_TABLE_MASKS] = "masks",
+	[KEDR_TABLE_FIXUPS] = "fixups",
+	[KEDR_TABLE_SITES] = "sites",
+	[KEDR_TABLE_PATCHES] = "patches",
+	[KEDR_TABLE_CODE] = "code",
+};
+
+/* Smallest entry of each table; strings and code are byte arrays. */
+static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1] = {
+	[KEDR_TABLE_STRINGS] = 1,
+	[KEDR_TABLE_FUNCTIONS] = sizeof(struct kedr_blob_func),
+	[KEDR_TABLE_MASKS] = sizeof(struct kedr_blob_mask),
+	[KEDR_TABLE_FIXUPS] = sizeof(struct kedr_blob_fixup),
+	[KEDR_TABLE_SITES] = sizeof(struct kedr_blob_site),
+	[KEDR_TABLE_PATCHES] = sizeof(struct kedr_blob_patch),
+	[KEDR_TABLE_CODE] = 1,
+};
+
+struct kedr_blob_reader {
+	const char *fw_name;
+	const u8 *data;
+	size_t size;
+	u32 header_size;
+	u32 num_symtab;
+	u32 off[KEDR_TABLE_COUNT_V1];
+	u32 count[KEDR_TABLE_COUNT_V1];
+	u32 entsize[KEDR_TABLE_COUNT_V1];
+};
+
+#define KEDR_LE16(p, type, field) \
+	get_unaligned_le16((const u8 *)(p) + offsetof(type, field))
+#define KEDR_LE32(p, type, field) \
+	get_unaligned_le32((const u8 *)(p) + offsetof(type, field))
+#define KEDR_LE64(p, type, field) \
+	get_unaligned_le64((const u8 *)(p) + offsetof(type, field))
+#define KEDR_U8(p, type, field) \
+	(*((const u8 *)(p) + offsetof(type, field)))
+
+static __printf(2, 3)
+int kedr_bad(const struct kedr_blob_reader *r, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_err("blob %s is malformed: %pV\n", r->fw_name, &vaf);
+	va_end(args);
+	return -EINVAL;
+}
+
+/* Entry @i of table @t: the table's range was checked in the header. */
+static const u8 *kedr_entry(const struct kedr_blob_reader *r, int t, u32 i)
+{
+	return r->data + r->off[t] + (size_t)i * r->entsize[t];
+}
+
+static bool kedr_range_ok(u64 offset, u64 length, u64 limit)
+{
+	return offset <= limit && length <= limit - offset;
+}
+
+static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align)
+{
+	const u8 *h = r->data;
+	u32 blob_size, flags, num_tables, bid_len, t;
+	u16 major;
+
+	if (r->size < KEDR_BLOB_MAGIC_LEN ||
+	    memcmp(h, KEDR_BLOB_MAGIC, KEDR_BLOB_MAGIC_LEN))
+		return kedr_bad(r, "bad magic (not a KEDR blob)");
+	if (r->size < sizeof(struct kedr_blob_header))
+		return kedr_bad(r, "truncated: %zu bytes, the header alone is %zu",
+				r->size, sizeof(struct kedr_blob_header));
+
+	major = KEDR_LE16(h, struct kedr_blob_header, version_major);
+	if (major != KEDR_BLOB_VERSION_MAJOR)
+		return kedr_bad(r, "version %u.%u, this loader reads %u.x",
+				major,
+				KEDR_LE16(h, struct kedr_blob_header,
+					  version_minor),
+				KEDR_BLOB_VERSION_MAJOR);
+
+	r->header_size = KEDR_LE32(h, struct kedr_blob_header, header_size);
+	blob_size = KEDR_LE32(h, struct kedr_blob_header, blob_size);
+	flags = KEDR_LE32(h, struct kedr_blob_header, flags);
+	num_tables = KEDR_LE32(h, struct kedr_blob_header, num_tables);
+	bid_len = KEDR_LE32(h, struct kedr_blob_header, target_build_id_len);
+	*code_align = KEDR_LE32(h, struct kedr_blob_header, code_align);
+	r->num_symtab = KEDR_LE32(h, struct kedr_blob_header,
+				  target_num_symtab);
+
+	if (blob_size != r->size)
+		return kedr_bad(r, "header.blob_size=%u but the file has %zu bytes%s",
+				blob_size, r->size,
+				blob_size > r->size ? " (truncated)" : "");
+	if (r->header_size < sizeof(struct kedr_blob_header) ||
+	    r->header_size > blob_size)
+		return kedr_bad(r, "header.header_size=%u out of range [%zu, %u]",
+				r->header_size,
+				sizeof(struct kedr_blob_header), blob_size);
+	if (flags)
+		return kedr_bad(r, "header.flags=0x%x: unknown flags", flags);
+	if (num_tables < KEDR_TABLE_COUNT_V1 ||
+	    (u64)offsetof(struct kedr_blob_header, tables) +
+	    (u64)num_tables * sizeof(struct kedr_blob_table) > r->header_size)
+		return kedr_bad(r, "header.num_tables=%u: need >= %u and within header_size %u",
+				num_tables, KEDR_TABLE_COUNT_V1,
+				r->header_size);
+	if (bid_len > KEDR_BUILD_ID_MAX)
+		return kedr_bad(r, "header.target_build_id_len=%u > %u",
+				bid_len, KEDR_BUILD_ID_MAX);
+	if (!is_power_of_2(*code_align) || *code_align > KEDR_AREA_ALIGN)
+		return kedr_bad(r, "header.code_align=%u: not a power of two <= %u",
+				*code_align, KEDR_AREA_ALIGN);
+	if (!r->num_symtab)
+		return kedr_bad(r, "header.target_num_symtab=0");
+
+	for (t = 0; t < KEDR_TABLE_COUNT_V1; t++) {
+		const u8 *d = h + offsetof(struct kedr_blob_header, tables) +
+			t * sizeof(struct kedr_blob_table);
+		u32 off = KEDR_LE32(d, struct kedr_blob_table, offset);
+		u32 count = KEDR_LE32(d, struct kedr_blob_table, count);
+		u32 entsize = KEDR_LE32(d, struct kedr_blob_table, entsize);
+		bool bytes = kedr_table_entsize[t] == 1;
+
+		if (bytes ? entsize != 1 : entsize < kedr_table_entsize[t])
+			return kedr_bad(r, "table %s: entsize=%u, need %s%u",
+					kedr_table_names[t], entsize,
+					bytes ? "" : ">= ",
+					kedr_table_entsize[t]);
+		if (count && (off < r->header_size ||
+			      !kedr_range_ok(off, (u64)count * entsize,
+					     blob_size)))
+			return kedr_bad(r, "table %s: offset=%u count=%u entsize=%u outside [header_size %u, blob_size %u)",
+					kedr_table_names[t], off, count,
+					entsize, r->header_size, blob_size);
+		r->off[t] = off;
+		r->count[t] = count;
+		r->entsize[t] = entsize;
+	}
+	return 0;
+}
+
+/* A string reference: in the table, and NUL-terminated (checked once). */
+static int kedr_string(const struct kedr_blob_reader *r, u32 off,
+		       const char *what, u32 idx, u32 *out)
+{
+	if (off >= r->count[KEDR_TABLE_STRINGS]) {
+		if (idx == U32_MAX)
+			return kedr_bad(r, "%s: string offset %u beyond strings table (%u bytes)",
+					what, off,
+					r->count[KEDR_TABLE_STRINGS]);
+		return kedr_bad(r, "%s[%u]: string offset %u beyond strings table (%u bytes)",
+				what, idx, off, r->count[KEDR_TABLE_STRINGS]);
+	}
+	*out = off;
+	return 0;
+}
+
+static int kedr_read_funcs(const struct kedr_blob_reader *r,
+			   struct kedr_blob *b, u32 *name_offs)
+{
+	const u32 known = KEDR_FUNC_INIT | KEDR_FUNC_PART;
+	u32 i;
+	int err;
+
+	for (i = 0; i < b->nr_funcs; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_FUNCTIONS, i);
+		struct kedr_func *f = &b->funcs[i];
+
+		err = kedr_string(r, KEDR_LE32(e, struct kedr_blob_func, name),
+				  "functions", i, &name_offs[i]);
+		if (err)
+			return err;
+		f->symidx = KEDR_LE32(e, struct kedr_blob_func, symidx);
+		f->size = KEDR_LE32(e, struct kedr_blob_func, size);
+		f->copy_offset = KEDR_LE32(e, struct kedr_blob_func,
+					   copy_offset);
+		f->copy_size = KEDR_LE32(e, struct kedr_blob_func, copy_size);
+		f->mask_first = KEDR_LE32(e, struct kedr_blob_func, mask_first);
+		f->mask_count = KEDR_LE32(e, struct kedr_blob_func, mask_count);
+		f->flags = KEDR_LE32(e, struct kedr_blob_func, flags);
+		f->digest = KEDR_LE64(e, struct kedr_blob_func, digest);
+		f->owner = KEDR_LE32(e, struct kedr_blob_func, owner);
+
+		if (!f->symidx || f->symidx >= r->num_symtab)
+			return kedr_bad(r, "functions[%u]: symidx=%u not in [1, target_num_symtab %u)",
+					i, f->symidx, r->num_symtab);
+		if (f->size < KEDR_MIN_FUNC_SIZE)
+			return kedr_bad(r, "functions[%u]: size=%u < %u",
+					i, f->size, KEDR_MIN_FUNC_SIZE);
+		if (!f->copy_size ||
+		    !kedr_range_ok(f->copy_offset, f->copy_size, b->code_size))
+			return kedr_bad(r, "functions[%u]: copy [%u, +%u) not inside the code image (%u bytes)",
+					i, f->copy_offset, f->copy_size,
+					b->code_size);
+		if (!kedr_range_ok(f->mask_first, f->mask_count, b->nr_masks))
+			return kedr_bad(r, "functions[%u]: masks [%u, +%u) beyond masks table (%u)",
+					i, f->mask_first, f->mask_count,
+					b->nr_masks);
+		if (f->flags & ~known)
+			return kedr_bad(r, "functions[%u]: unknown flags 0x%x",
+					i, f->flags);
+		if (f->owner >= b->nr_funcs)
+			return kedr_bad(r, "functions[%u]: owner=%u >= %u functions",
+					i, f->owner, b->nr_funcs);
+		b->max_func_size = max(b->max_func_size, f->size);
+	}
+
+	/* Owners: itself, or for a .cold part, a function that is no part. */
+	for (i = 0; i < b->nr_funcs; i++) {
+		const struct kedr_func *f = &b->funcs[i];
+		bool part = f->flags & KEDR_FUNC_PART;
+
+		if (part ? (f->owner == i ||
+			    (b->funcs[f->owner].flags & KEDR_FUNC_PART)) :
+			   f->owner != i)
+			return kedr_bad(r, "functions[%u]: owner=%u but flags=0x%x",
+					i, f->owner, f->flags);
+	}
+	return 0;
+}
+
+static int kedr_read_masks(const struct kedr_blob_reader *r,
+			   struct kedr_blob *b)
+{
+	u32 i, j;
+
+	for (i = 0; i < b->nr_masks; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_MASKS, i);
+
+		b->masks[i].offset = KEDR_LE32(e, struct kedr_blob_mask, offset);
+		b->masks[i].length = KEDR_LE32(e, struct kedr_blob_mask, length);
+	}
+	for (i = 0; i < b->nr_funcs; i++) {
+		const struct kedr_func *f = &b->funcs[i];
+
+		for (j = f->mask_first; j < f->mask_first + f->mask_count; j++) {
+			const struct kedr_mask *m = &b->masks[j];
+
+			if (!m->length ||
+			    !kedr_range_ok(m->offset, m->length, f->size))
+				return kedr_bad(r, "masks[%u] (of functions[%u]): [%u, +%u) not inside the function (%u bytes)",
+						j, i, m->offset, m->length,
+						f->size);
+		}
+	}
+	return 0;
+}
+
+static int kedr_read_fixups(const struct kedr_blob_reader *r,
+			    struct kedr_blob *b)
+{
+	u32 i, width;
+
+	for (i = 0; i < b->nr_fixups; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_FIXUPS, i);
+		struct kedr_fixup *x = &b->fixups[i];
+
+		x->offset = KEDR_LE32(e, struct kedr_blob_fixup, offset);
+		x->type = KEDR_U8(e, struct kedr_blob_fixup, type);
+		x->target = KEDR_U8(e, struct kedr_blob_fixup, target);
+		x->index = KEDR_LE32(e, struct kedr_blob_fixup, index);
+		x->addend = (s64)KEDR_LE64(e, struct kedr_blob_fixup, addend);
+
+		switch (x->type) {
+		case KEDR_FIXUP_PC32:
+		case KEDR_FIXUP_ABS32S:
+			width = 4;
+			break;
+		case KEDR_FIXUP_ABS64:
+			width = 8;
+			break;
+		default:
+			return kedr_bad(r, "fixups[%u]: unknown type %u",
+					i, x->type);
+		}
+		if (!kedr_range_ok(x->offset, width, b->code_size))
+			return kedr_bad(r, "fixups[%u]: field [%u, +%u) not inside the code image (%u bytes)",
+					i, x->offset, width, b->code_size);
+		switch (x->target) {
+		case KEDR_TARGET_SYMBOL:
+			if (x->index >= r->num_symtab)
+				return kedr_bad(r, "fixups[%u]: symbol index %u >= target_num_symtab %u",
+						i, x->index, r->num_symtab);
+			break;
+		case KEDR_TARGET_HELPER:
+			if (x->index >= KEDR_HELPER_COUNT_V1)
+				return kedr_bad(r, "fixups[%u]: unknown helper %u",
+						i, x->index);
+			break;
+		default:
+			return kedr_bad(r, "fixups[%u]: unknown target kind %u",
+					i, x->target);
+		}
+	}
+	return 0;
+}
+
+static int kedr_read_sites(const struct kedr_blob_reader *r,
+			   struct kedr_blob *b)
+{
+	u32 i;
+
+	for (i = 0; i < b->nr_sites; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_SITES, i);
+		struct kedr_site *s = &b->sites[i];
+
+		s->func = KEDR_LE32(e, struct kedr_blob_site, func);
+		s->offset = KEDR_LE32(e, struct kedr_blob_site, offset);
+		s->kind = KEDR_U8(e, struct kedr_blob_site, kind);
+		s->flags = KEDR_U8(e, struct kedr_blob_site, flags);
+		s->size = KEDR_LE16(e, struct kedr_blob_site, size);
+
+		if (s->func >= b->nr_funcs)
+			return kedr_bad(r, "sites[%u]: func=%u >= %u functions",
+					i, s->func, b->nr_funcs);
+		if (s->offset >= b->funcs[s->func].size)
+			return kedr_bad(r, "sites[%u]: offset=0x%x not inside functions[%u] (%u bytes)",
+					i, s->offset, s->func,
+					b->funcs[s->func].size);
+		switch (s->kind) {
+		case KEDR_EV_ENTRY:
+		case KEDR_EV_EXIT:
+			if (s->flags || s->size)
+				return kedr_bad(r, "sites[%u]: function event with flags=0x%x size=%u",
+						i, s->flags, s->size);
+			break;
+		case KEDR_EV_READ:
+		case KEDR_EV_WRITE:
+		case KEDR_EV_LOCKED_UPDATE:
+		case KEDR_EV_READ_WRITE:
+			if (s->flags & ~KEDR_SITE_GS)
+				return kedr_bad(r, "sites[%u]: unknown flags 0x%x",
+						i, s->flags);
+			break;
+		default:
+			return kedr_bad(r, "sites[%u]: unknown kind %u",
+					i, s->kind);
+		}
+	}
+	return 0;
+}
+
+static int kedr_read_patches(const struct kedr_blob_reader *r,
+			     struct kedr_blob *b)
+{
+	u32 i;
+
+	for (i = 0; i < b->nr_patches; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_PATCHES, i);
+		struct kedr_patch *p = &b->patches[i];
+
+		p->copy_offset = KEDR_LE32(e, struct kedr_blob_patch,
+					   copy_offset);
+		p->func = KEDR_LE32(e, struct kedr_blob_patch, func);
+		p->orig_offset = KEDR_LE32(e, struct kedr_blob_patch,
+					   orig_offset);
+		p->length = KEDR_LE16(e, struct kedr_blob_patch, length);
+		p->slot_length = KEDR_LE16(e, struct kedr_blob_patch,
+					   slot_length);
+		p->kind = KEDR_U8(e, struct kedr_blob_patch, kind);
+		p->target_copy_offset = KEDR_LE32(e, struct kedr_blob_patch,
+						  target_copy_offset);
+
+		if (p->func >= b->nr_funcs)
+			return kedr_bad(r, "patches[%u]: func=%u >= %u functions",
+					i, p->func, b->nr_funcs);
+		if (!p->length ||
+		    !kedr_range_ok(p->orig_offset, p->length,
+				   b->funcs[p->func].size))
+			return kedr_bad(r, "patches[%u]: site [0x%x, +%u) not inside functions[%u] (%u bytes)",
+					i, p->orig_offset, p->length, p->func,
+					b->funcs[p->func].size);
+		if (p->slot_length < p->length ||
+		    !kedr_range_ok(p->copy_offset, p->slot_length,
+				   b->code_size))
+			return kedr_bad(r, "patches[%u]: slot [%u, +%u) for a %u-byte site not inside the code image (%u bytes)",
+					i, p->copy_offset, p->slot_length,
+					p->length, b->code_size);
+		switch (p->kind) {
+		case KEDR_PATCH_LIVE_BYTES:
+			break;
+		case KEDR_PATCH_JUMP_LABEL:
+			/* The kernel's jump labels are 2 or 5 bytes long. */
+			if ((p->length != 2 && p->length != 5) ||
+			    p->slot_length < 5)
+				return kedr_bad(r, "patches[%u]: jump label of %u bytes in a %u-byte slot",
+						i, p->length, p->slot_length);
+			if (p->target_copy_offset >= b->code_size)
+				return kedr_bad(r, "patches[%u]: target_copy_offset=%u not inside the code image (%u bytes)",
+						i, p->target_copy_offset,
+						b->code_size);
+			break;
+		default:
+			return kedr_bad(r, "patches[%u]: unknown kind %u",
+					i, p->kind);
+		}
+	}
+	return 0;
+}
+
+void kedr_blob_free(struct kedr_blob *b)
+{
+	if (!b)
+		return;
+	kvfree(b->funcs);
+	kvfree(b->masks);
+	kvfree(b->fixups);
+	kvfree(b->sites);
+	kvfree(b->patches);
+	kvfree(b->code);
+	kvfree(b->strings);
+	kfree(b);
+}
+
+static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
+			   struct kedr_blob *b)
+{
+	const u8 *h = r->data;
+	u32 name_off, srcv_off, i, *name_offs;
+	int err;
+
+	err = kedr_check_header(r, &b->code_align);
+	if (err)
+		return err;
+
+	b->strings_size = r->count[KEDR_TABLE_STRINGS];
+	b->nr_funcs = r->count[KEDR_TABLE_FUNCTIONS];
+	b->nr_masks = r->count[KEDR_TABLE_MASKS];
+	b->nr_fixups = r->count[KEDR_TABLE_FIXUPS];
+	b->nr_sites = r->count[KEDR_TABLE_SITES];
+	b->nr_patches = r->count[KEDR_TABLE_PATCHES];
+	b->code_size = r->count[KEDR_TABLE_CODE];
+	b->target_num_symtab = r->num_symtab;
+
+	/* Every string offset below the table's size is NUL-terminated. */
+	if (b->strings_size &&
+	    r->data[r->off[KEDR_TABLE_STRINGS] + b->strings_size - 1])
+		return kedr_bad(r, "table strings: last byte is not NUL");
+	if (b->code_size > KEDR_AREA_SIZE)
+		return kedr_bad(r, "table code: %u bytes, the code area holds %u",
+				b->code_size, KEDR_AREA_SIZE);
+
+	err = kedr_string(r, KEDR_LE32(h, struct kedr_blob_header,
+				       target_name),
+			  "header.target_name", U32_MAX, &name_off);
+	if (!err)
+		err = kedr_string(r, KEDR_LE32(h, struct kedr_blob_header,
+					       target_srcversion),
+				  "header.target_srcversion", U32_MAX,
+				  &srcv_off);
+	if (err)
+		return err;
+
+	b->strings = kvmalloc(max(b->strings_size, 1U), GFP_KERNEL);
+	b->code = kvmalloc(max(b->code_size, 1U), GFP_KERNEL);
+	b->funcs = kvcalloc(b->nr_funcs, sizeof(*b->funcs), GFP_KERNEL);
+	b->masks = kvcalloc(b->nr_masks, sizeof(*b->masks), GFP_KERNEL);
+	b->fixups = kvcalloc(b->nr_fixups, sizeof(*b->fixups), GFP_KERNEL);
+	b->sites = kvcalloc(b->nr_sites, sizeof(*b->sites), GFP_KERNEL);
+	b->patches = kvcalloc(b->nr_patches, sizeof(*b->patches), GFP_KERNEL);
+	name_offs = kvcalloc(b->nr_funcs, sizeof(*name_offs), GFP_KERNEL);
+	if (!b->strings || !b->code || !name_offs ||
+	    (b->nr_funcs && !b->funcs) || (b->nr_masks && !b->masks) ||
+	    (b->nr_fixups && !b->fixups) || (b->nr_sites && !b->sites) ||
+	    (b->nr_patches && !b->patches)) {
+		pr_err("blob %s: out of memory for its tables\n", r->fw_name);
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(b->strings, r->data + r->off[KEDR_TABLE_STRINGS],
+	       b->strings_size);
+	memcpy(b->code, r->data + r->off[KEDR_TABLE_CODE], b->code_size);
+
+	b->target_name = b->strings + name_off;
+	b->target_srcversion = b->strings + srcv_off;
+	if (strcmp(b->target_name, target)) {
+		err = kedr_bad(r, "it was built for module \"%s\", not \"%s\"",
+			       b->target_name, target);
+		goto out;
+	}
+
+	err = kedr_read_funcs(r, b, name_offs);
+	if (!err)
+		err = kedr_read_masks(r, b);
+	if (!err)
+		err = kedr_read_fixups(r, b);
+	if (!err)
+		err = kedr_read_sites(r, b);
+	if (!err)
+		err = kedr_read_patches(r, b);
+	if (err)
+		goto out;
+	for (i = 0; i < b->nr_funcs; i++)
+		b->funcs[i].name = b->strings + name_offs[i];
+out:
+	kvfree(name_offs);
+	return err;
+}
+
+int kedr_blob_load(const char *fw_name, const char *target,
+		   struct kedr_blob **out)
+{
+	struct kedr_blob_reader r = { .fw_name = fw_name };
+	const struct firmware *fw;
+	struct kedr_blob *b;
+	int err;
+
+	err = firmware_request_nowarn(&fw, fw_name, NULL);
+	if (err == -ENOENT) {
+		pr_err("blob %s not found: `kedr instrument --install` puts it in /lib/firmware/kedr/\n",
+		       fw_name);
+		return err;
+	}
+	if (err) {
+		pr_err("cannot load blob %s: error %d\n", fw_name, err);
+		return err;
+	}
+
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b) {
+		err = -ENOMEM;
+		goto out;
+	}
+	r.data = fw->data;
+	r.size = fw->size;
+	err = kedr_blob_parse(&r, target, b);
+	if (err) {
+		kedr_blob_free(b);
+		goto out;
+	}
+	*out = b;
+out:
+	release_firmware(fw);
+	return err;
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The C side of the helpers (kedr_helpers.S): turns a site index into an
+ * event about the ORIGINAL code and hands it to the recorder.
+ *
+ * The handlers can be called in any context (process, softirq, hardirq, NMI)
+ * with or without interrupts enabled. They never sleep, run with interrupts
+ * off, and never nest on a CPU: an event that arrives while the CPU is in a
+ * handler already (an NMI, or target code reached from the handler itself)
+ * is counted as dropped instead.
+ */
+#define pr_fmt(fmt) "kedr_sample: " fmt
+
+#include <linux/compiler.h>
+#include <linux/irqflags.h>
+#include <linux/percpu.h>
+#include <linux/rcupdate.h>
+#include <linux/sched.h>
+
+#include "kedr_blob.h"
+#include "kedr_sample.h"
+
+struct kedr_events {
+	const struct kedr_blob *blob;
+	const unsigned long *func_addr;	/* live address of each function */
+};
+
+static struct kedr_events kedr_ev;
+/* &kedr_ev while a target is attached; read with interrupts off. */
+static struct kedr_events __rcu *kedr_ev_live;
+static DEFINE_PER_CPU(unsigned int, kedr_ev_nesting);
+
+/* Called before the copies can run. */
+void kedr_events_start(const struct kedr_blob *blob,
+		       const unsigned long *func_addr)
+{
+	kedr_ev.blob = blob;
+	kedr_ev.func_addr = func_addr;
+	rcu_assign_pointer(kedr_ev_live, &kedr_ev);
+}
+
+/* Called once the copies cannot run any more; may sleep. */
+void kedr_events_stop(void)
+{
+	RCU_INIT_POINTER(kedr_ev_live, NULL);
+	/* Handlers run with interrupts off: an RCU read-side section. */
+	synchronize_rcu();
+}
+
+static __always_inline const struct kedr_site *
+kedr_site_of(const struct kedr_events *ev, u32 site)
+{
+	if (unlikely(!ev || site >= ev->blob->nr_sites))
+		return NULL;
+	return &ev->blob->sites[site];
+}
+
+static __always_inline void kedr_func_event(u32 site)
+{
+	const struct kedr_events *ev = rcu_dereference_sched(kedr_ev_live);
+	const struct kedr_site *s = kedr_site_of(ev, site);
+	u32 owner;
+
+	if (unlikely(!s || (s->kind != KEDR_EV_ENTRY &&
+			    s->kind != KEDR_EV_EXIT))) {
+		kedr_record_lost();
+		return;
+	}
+	owner = ev->blob->funcs[s->func].owner;
+	kedr_record(s->kind, task_pid_nr(current), site,
+		    ev->func_addr[owner], 0);
+}
+
+static __always_inline void kedr_mem_event(u32 site, unsigned long addr)
+{
+	const struct kedr_events *ev = rcu_dereference_sched(kedr_ev_live);
+	const struct kedr_site *s = kedr_site_of(ev, site);
+	unsigned long pc;
+	u32 tid;
+
+	if (unlikely(!s || s->kind < KEDR_EV_READ ||
+		     s->kind > KEDR_EV_READ_WRITE)) {
+		kedr_record_lost();
+		return;
+	}
+	if (s->flags & KEDR_SITE_GS)
+		addr += this_cpu_read(this_cpu_off);
+	pc = ev->func_addr[s->func] + s->offset;
+	tid = task_pid_nr(current);
+	if (s->kind == KEDR_EV_READ_WRITE) {
+		kedr_record(KEDR_EV_READ, tid, site, pc, addr);
+		kedr_record(KEDR_EV_WRITE, tid, site, pc, addr);
+	} else {
+		kedr_record(s->kind, tid, site, pc, addr);
+	}
+}
+
+/* KEDR_HELPER_FUNC_EVENT */
+void notrace kedr_on_func_event(u32 site)
+{
+	unsigned long flags;
+
+	raw_local_irq_save(flags);
+	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1))
+		kedr_func_event(site);
+	else
+		kedr_record_lost();
+	this_cpu_dec(kedr_ev_nesting);
+	raw_local_irq_restore(flags);
+}
+
+/* KEDR_HELPER_MEM_EVENT: @addr is what the copy put in %rax. */
+void notrace kedr_on_mem_event(u32 site, unsigned long addr)
+{
+	unsigned long flags;
+
+	raw_local_irq_save(flags);
+	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1))
+		kedr_mem_event(site, addr);
+	else
+		kedr_record_lost();
+	this_cpu_dec(kedr_ev_nesting);
+	raw_local_irq_restore(flags);
+}

@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Test blobs for kedr_sample, independent of the C# rewriter.
+
+    mkblob.py copy TARGET.ko OUT [--bad WHAT]
+    mkblob.py empty TARGET.ko OUT
+
+"copy" writes a blob (kmod/kedr_blob.h) whose copies are a small wrapper
+around a byte-for-byte copy of each function:
+
+    push $entry; call func_event         entry event
+    push %rax; mov %rdi,%rax
+    push $mem; call mem_event; pop %rax  a "read" of 8 bytes at %rdi
+    push %rax; xor %eax,%eax
+    push $gs; call mem_event; pop %rax   a %gs-relative "write" of 4 at 0
+    call body
+    push $exit; call func_event          exit event
+    ret
+    body: the original bytes
+
+Moving the whole body keeps its internal branches right; its relocations
+become fixups, its fentry, return-thunk and retpoline sites become
+LIVE_BYTES patch slots (and masks). It is not a rewriter: a function with
+stack arguments would see them shifted, and a function with a relocation
+type or a run-time patch site it does not know is left out.
+
+"empty" writes a valid blob with no functions (attach/detach without code).
+
+--bad digest|name|nsyms|srcversion makes one thing disagree with the live
+module, for the loader's refusal paths.
+"""
+import argparse
+import struct
+import sys
+
+MAGIC = b"KEDRBLOB"
+HEADER_SIZE = 180
+SEED = 0xCBF29CE484222325
+PRIME = 0x100000001B3
+
+R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32, R_X86_64_32S = 1, 2, 4, 11
+SHF_EXECINSTR = 0x4
+FUNC_INIT = 0x1
+FIX_PC32, FIX_ABS64, FIX_ABS32S = 1, 2, 3
+TGT_SYMBOL, TGT_HELPER = 1, 2
+HELPER_FUNC, HELPER_MEM = 0, 1
+EV_ENTRY, EV_EXIT, EV_READ, EV_WRITE = 1, 2, 3, 4
+SITE_GS = 1
+PATCH_LIVE_BYTES = 1
+
+
+class Elf:
+    def __init__(self, data):
+        self.data = data
+        shoff, = struct.unpack_from("<Q", data, 0x28)
+        shnum, shstrndx = struct.unpack_from("<HH", data, 0x3C)
+        self.sh = []
+        for i in range(shnum):
+            f = struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * 64)
+            self.sh.append(dict(name=f[0], type=f[1], flags=f[2],
+                                offset=f[4], size=f[5], link=f[6],
+                                info=f[7]))
+        strs = self.sh[shstrndx]
+        for s in self.sh:
+            s["sname"] = self.cstr(strs["offset"] + s["name"])
+        symtab = next(s for s in self.sh if s["type"] == 2)
+        symstr = self.sh[symtab["link"]]["offset"]
+        self.syms = []
+        for i in range(symtab["size"] // 24):
+            n, info, _, shndx, value, size = struct.unpack_from(
+                "<IBBHQQ", data, symtab["offset"] + i * 24)
+            self.syms.append(dict(name=self.cstr(symstr + n), type=info & 15,
+                                  shndx=shndx, value=value, size=size))
+
+    def cstr(self, off):
+        return self.data[off:self.data.index(b"\0", off)].decode()
+
+    def relas(self, secidx):
+        """Relocations applying to section secidx: (offset, sym, type, add)."""
+        out = []
+        for s in self.sh:
+            if s["type"] == 4 and s["info"] == secidx:
+                for i in range(s["size"] // 24):
+                    off, info, add = struct.unpack_from(
+                        "<QQq", self.data, s["offset"] + i * 24)
+                    out.append((off, info >> 32, info & 0xFFFFFFFF, add))
+        return out
+
+    def section(self, name):
+        for i, s in enumerate(self.sh):
+            if s["sname"] == name:
+                return i
+        return None
+
+    def sites(self, name):
+        """Code locations (section index, offset) a site table points to."""
+        idx = self.section(name)
+        if idx is None:
+            return set()
+        out = set()
+        for _, sym, _, add in self.relas(idx):
+            s = self.syms[sym]
+            out.add((s["shndx"], s["value"] + add))
+        return out
+
+
+def digest(code, masks):
+    masked = bytearray(code)
+    for off, length in masks:
+        masked[off:off + length] = bytes(length)
+    h = SEED
+    for b in masked:
+        h = ((h ^ b) * PRIME) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+class Blob:
+    def __init__(self, target):
+        self.strings = bytearray(b"\0")
+        self.names = {}
+        self.funcs, self.masks, self.fixups = [], [], []
+        self.sites, self.patches = [], []
+        self.code = bytearray()
+        self.target = self.string(target)
+        self.srcversion = 0
+
+    def string(self, s):
+        if s not in self.names:
+            self.names[s] = len(self.strings)
+            self.strings += s.encode() + b"\0"
+        return self.names[s]
+
+    def site(self, func, offset, kind, flags=0, size=0):
+        self.sites.append(struct.pack("<IIBBH", func, offset, kind, flags,
+                                      size))
+        return len(self.sites) - 1
+
+    def fixup(self, offset, ftype, target, index, addend):
+        self.fixups.append(struct.pack("<IBBHIIq", offset, ftype, target, 0,
+                                       index, 0, addend))
+
+    def write(self, path, num_symtab, code_align=16):
+        tables = [(self.strings, 1, 1), (self.funcs, 48, 0),
+                  (self.masks, 8, 0), (self.fixups, 24, 0),
+                  (self.sites, 12, 0), (self.patches, 24, 0),
+                  (self.code, 1, 1)]
+        body = bytearray()
+        descs = []
+        for content, entsize, is_bytes in tables:
+            while (HEADER_SIZE + len(body)) % 8:
+                body.append(0)
+            off = HEADER_SIZE + len(body)
+            if is_bytes:
+                body += content
+                count = len(content)
+            else:
+                body += b"".join(content)
+                count = len(content)
+            descs.append(struct.pack("<IIII", off if count else 0, count,
+                                     entsize, 0))
+        size = HEADER_SIZE + len(body)
+        hdr = MAGIC + struct.pack("<HHIIIIIII", 1, 0, HEADER_SIZE, size, 0,
+                                  self.target, self.srcversion, num_symtab, 0)
+        hdr += bytes(20) + struct.pack("<II", code_align, len(descs))
+        hdr += b"".join(descs)
+        assert len(hdr) == HEADER_SIZE
+        with open(path, "wb") as f:
+            f.write(hdr + body)
+
+
+def make_copy(elf, blob, bad):
+    fentry = {i for i, s in enumerate(elf.syms) if s["name"] == "__fentry__"}
+    returns = elf.sites(".return_sites")
+    retpolines = elf.sites(".retpoline_sites")
+    unknown = set()
+    for name in ("__jump_table", ".altinstructions", ".static_call_sites"):
+        if elf.section(name) is not None:
+            unknown |= {name}
+    if unknown:
+        print("mkblob: note: %s present; functions with such sites are "
+              "not detected, expect refusals" % sorted(unknown),
+              file=sys.stderr)
+
+    seen = set()
+    for symidx, s in enumerate(elf.syms):
+        if s["type"] != 2 or s["size"] < 5 or not s["shndx"] or \
+                s["shndx"] >= len(elf.sh):
+            continue
+        sec = elf.sh[s["shndx"]]
+        if not sec["flags"] & SHF_EXECINSTR:
+            continue
+        key = (s["shndx"], s["value"])
+        if key in seen:        # an alias: one copy per address
+            continue
+        seen.add(key)
+        start, size = s["value"], s["size"]
+        orig = elf.data[sec["offset"] + start:
+                        sec["offset"] + start + size]
+
+        masks, patches, fixups = [], [], []
+        # run-time patched sites: (offset in function, length)
+        live = []
+        for (shndx, off) in returns | retpolines:
+            if shndx == s["shndx"] and start <= off < start + size:
+                o = off - start
+                live.append((o, 6 if orig[o] == 0x0F else 5))
+        ok = True
+        for (off, sym, rtype, add) in elf.relas(s["shndx"]):
+            if not start <= off < start + size:
+                continue
+            o = off - start
+            if sym in fentry:
+                live.append((o - 1, 5))
+                continue
+            if any(lo <= o < lo + ln for lo, ln in live):
+                continue
+            if rtype in (R_X86_64_PC32, R_X86_64_PLT32):
+                fixups.append((o, FIX_PC32, sym, add))
+                masks.append((o, 4))
+            elif rtype == R_X86_64_64:
+                fixups.append((o, FIX_ABS64, sym, add))
+                masks.append((o, 8))
+            elif rtype == R_X86_64_32S:
+                fixups.append((o, FIX_ABS32S, sym, add))
+                masks.append((o, 4))
+            else:
+                print("mkblob: %s: relocation type %d, left out"
+                      % (s["name"], rtype), file=sys.stderr)
+                ok = False
+        # a fixup inside a live site is overwritten by the site's bytes
+        fixups = [f for f in fixups
+                  if not any(lo <= f[0] < lo + ln for lo, ln in live)]
+        masks = [m for m in masks
+                 if not any(lo <= m[0] < lo + ln for lo, ln in live)]
+        masks += live
+        if not ok:
+            continue
+
+        fi = len(blob.funcs)
+        entry = blob.site(fi, 0, EV_ENTRY)
+        exit_ = blob.site(fi, 0, EV_EXIT)
+        mem = blob.site(fi, 0, EV_READ, 0, 8)
+        gs = blob.site(fi, min(1, size - 1), EV_WRITE, SITE_GS, 4)
+
+        while len(blob.code) % 16:
+            blob.code.append(0xCC)
+        base = len(blob.code)
+        w = bytearray()
+
+        def helper_call(site, helper):
+            w.extend(b"\x68" + struct.pack("<I", site) + b"\xe8")
+            blob.fixup(base + len(w), FIX_PC32, TGT_HELPER, helper, -4)
+            w.extend(bytes(4))
+
+        helper_call(entry, HELPER_FUNC)
+        w.extend(b"\x50\x48\x89\xf8")               # push %rax; mov %rdi,%rax
+        helper_call(mem, HELPER_MEM)
+        w.extend(b"\x58")                           # pop %rax
+        w.extend(b"\x50\x31\xc0")                   # push %rax; xor %eax,%eax
+        helper_call(gs, HELPER_MEM)
+        w.extend(b"\x58")                           # pop %rax
+        call_at = len(w)
+        w.extend(b"\xe8" + bytes(4))                # call body
+        helper_call(exit_, HELPER_FUNC)
+        w.extend(b"\xc3")                           # ret
+        body = len(w)
+        struct.pack_into("<i", w, call_at + 1, body - (call_at + 5))
+        w.extend(orig)
+        for (o, ftype, sym, add) in fixups:
+            blob.fixup(base + body + o, ftype, TGT_SYMBOL, sym, add)
+        for (o, ln) in live:
+            blob.patches.append(struct.pack(
+                "<IIIHHB3xI", base + body + o, fi, o, ln, ln,
+                PATCH_LIVE_BYTES, 0))
+        blob.code += w
+
+        first_mask = len(blob.masks)
+        for (o, ln) in masks:
+            blob.masks.append(struct.pack("<II", o, ln))
+        d = digest(orig, masks)
+        name = s["name"]
+        if bad == "digest" and fi == 0:
+            d ^= 1
+        if bad == "name" and fi == 0:
+            name = name + "_x"
+        flags = FUNC_INIT if sec["sname"].startswith(".init") else 0
+        blob.funcs.append(struct.pack(
+            "<IIIIIIIIQII", blob.string(name), symidx, size, base,
+            len(w), first_mask, len(masks), flags, d, fi, 0))
+        print("mkblob: %-28s %4d bytes, %d fixups, %d live sites%s"
+              % (s["name"], size, len(fixups), len(live),
+                 " (init)" if flags else ""), file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["copy", "empty"])
+    ap.add_argument("ko")
+    ap.add_argument("out")
+    ap.add_argument("--bad", choices=["digest", "name", "nsyms",
+                                      "srcversion"])
+    a = ap.parse_args()
+    with open(a.ko, "rb") as f:
+        elf = Elf(f.read())
+    modinfo = elf.sh[elf.section(".modinfo")]
+    info = elf.data[modinfo["offset"]:modinfo["offset"] + modinfo["size"]]
+    fields = dict(x.split("=", 1) for x in info.decode().split("\0") if x)
+    blob = Blob(fields["name"].replace("-", "_"))
+    if "srcversion" in fields:
+        blob.srcversion = blob.string(fields["srcversion"])
+    if a.bad == "srcversion":
+        blob.srcversion = blob.string("0123456789ABCDEF")
+    if a.mode == "copy":
+        make_copy(elf, blob, a.bad)
+    nsyms = len(elf.syms) + (1 if a.bad == "nsyms" else 0)
+    blob.write(a.out, nsyms)
+
+
+if __name__ == "__main__":
+    main()

@@ -114,7 +114,10 @@ public static class VmRunner
         {
             if (e.Data is null) return;
             lock (stderr) stderr.AppendLine(e.Data);
-            logger.LogDebug("{Line}", e.Data);
+            // run.sh and the scripts it calls prefix their own messages with "<name>: ".
+            if (e.Data.Contains(": error: ", StringComparison.Ordinal)) logger.LogError("{Line}", e.Data);
+            else if (e.Data.Contains(": warning: ", StringComparison.Ordinal)) logger.LogWarning("{Line}", e.Data);
+            else logger.LogDebug("{Line}", e.Data);
         };
         process.Start();
         process.BeginOutputReadLine();

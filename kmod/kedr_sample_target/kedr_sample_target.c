@@ -5,7 +5,8 @@
  * A character device that stores what is written to it and gives it back
  * when read, like a tiny file: /dev/cfake0, /dev/cfake1, ... (cfake_ndevices
  * of them, cfake_buffer_size bytes each). Opening for writing with O_TRUNC
- * (as the shell's `>` does) empties the device.
+ * (as the shell's `>` does) empties the device; O_APPEND (`>>`) appends.
+ * Writing past the end of the buffer fails with -ENOSPC.
  *
  * Each device has its own operations, chosen by its minor number from a
  * small table and called through a function pointer on every write:
@@ -161,6 +162,8 @@ static noinline ssize_t cfake_write(struct file *filp, const char __user *buf,
 	if (mutex_lock_killable(&dev->cfake_mutex))
 		return -EINTR;
 
+	if (filp->f_flags & O_APPEND)
+		*f_pos = dev->data_len;
 	if (*f_pos < 0) {
 		retval = -EINVAL;
 		goto out;

@@ -11,8 +11,8 @@
 #
 #	KEDR-VM-BEGIN
 #	KEDR-VM-STATUS <exit status of the script | timeout>
-#	KEDR-VM-FILE <out|meta> <size> <name>	then the file in base64, then
-#	KEDR-VM-END
+#	KEDR-VM-FILE <out|meta> <size> <name>	then the file gzipped, in
+#	KEDR-VM-END				base64, then the end line
 #	KEDR-VM-SKIP <name>			a non-regular file in /out
 #	KEDR-VM-DONE
 #
@@ -77,7 +77,7 @@ dmesg -s 16777216 >/tmp/kedr/dmesg.txt
 
 send_file() {	# kind name path
 	echo "KEDR-VM-FILE $1 $(wc -c <"$3") $2"
-	base64 <"$3"
+	gzip -c <"$3" | base64
 	echo "KEDR-VM-END"
 }
 

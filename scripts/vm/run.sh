@@ -131,6 +131,9 @@ qemu_status=$?
 set -e
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 
+if [[ -s "$work/qemu.log" && "$qemu_status" == 0 ]]; then
+	sed 's/^/run.sh: warning: qemu: /' "$work/qemu.log" >&2
+fi
 timed_out=no
 case $qemu_status in
 0) ;;
@@ -146,7 +149,7 @@ esac
 tr -d '\r' <"$work/data.txt" | awk -v dir="$work" '
 	/^KEDR-VM-STATUS / { print "status\t" $2; next }
 	/^KEDR-VM-DONE$/ { print "done"; next }
-	/^KEDR-VM-SKIP / { print "skip\t" substr($0, 15); next }
+	/^KEDR-VM-SKIP / { print "skip\t" substr($0, 14); next }
 	/^KEDR-VM-FILE / {
 		n++
 		part = dir "/part." n
@@ -162,6 +165,7 @@ tr -d '\r' <"$work/data.txt" | awk -v dir="$work" '
 ' >"$work/manifest"
 
 errors=()	# of the harness: exit 2
+warnings=()
 reasons=()	# why the guest is unhealthy, besides its log: exit 1
 script_status=none
 done=no
@@ -169,7 +173,7 @@ while IFS=$'\t' read -r what a b c d; do
 	case "$what" in
 	status) script_status=$a ;;
 	done) done=yes ;;
-	skip) errors+=("the guest's /out/$a is not a regular file; not brought back") ;;
+	skip) warnings+=("the guest's /out/$a is not a regular file; not brought back") ;;
 	file)
 		kind=$a size=$b name=$c part=$d
 		if [[ "$kind" == meta ]]; then
@@ -190,8 +194,8 @@ while IFS=$'\t' read -r what a b c d; do
 			dest="$out/$name"
 			mkdir -p "$(dirname "$dest")"
 		fi
-		if ! base64 -d <"$part" >"$dest"; then
-			errors+=("$name: corrupt base64 from the guest")
+		if ! base64 -d <"$part" | gzip -dc >"$dest"; then
+			errors+=("$name: corrupt data from the guest")
 		elif [[ "$(wc -c <"$dest")" != "$size" ]]; then
 			errors+=("$name: got $(wc -c <"$dest") bytes, the guest sent $size")
 		fi
@@ -227,6 +231,9 @@ EOF
 
 for e in ${errors[@]+"${errors[@]}"}; do
 	echo "run.sh: error: $e" >&2
+done
+for e in ${warnings[@]+"${warnings[@]}"}; do
+	echo "run.sh: warning: $e" >&2
 done
 for e in ${reasons[@]+"${reasons[@]}"}; do
 	echo "run.sh: unhealthy: $e" >&2

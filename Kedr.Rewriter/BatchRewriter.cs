@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Kedr.Core.Blob;
 using Kedr.Core.Diagnostics;
 using Kedr.Core.Elf;
+using Iced.Intel;
 
 namespace Kedr.Rewriter;
 
@@ -44,6 +45,11 @@ public static class BatchRewriter
         catch (KedrException e)
         {
             return new BatchItem(path, null, null, e.Diagnostic);
+        }
+        catch (Exception e) when (e is InvalidOperationException or EncoderException or ArgumentException or IndexOutOfRangeException)
+        {
+            // A bug of ours must not take the rest of the batch down with it.
+            return new BatchItem(path, null, null, new KedrDiagnostic("KEDR2900", $"internal error: {e.Message}", path));
         }
     }
 

@@ -205,12 +205,20 @@ public static class ModuleRewriter
             var d = f.IsCopied ? handled : inLeftOut;
             d[s.Kind] = d.GetValueOrDefault(s.Kind) + 1;
         }
-        long instructions = 0, original = 0;
+        long instructions = 0, original = 0, memory = 0, instrumented = 0;
         var leftOut = new List<LeftOutFunction>();
+        var notInstrumented = new List<string>();
         foreach (var plan in plans)
         {
             var f = plan.Function;
-            if (f.IsCopied) { instructions += plan.Count; original += f.Size; }
+            if (f.IsCopied)
+            {
+                instructions += plan.Count;
+                original += f.Size;
+                memory += plan.MemoryAccesses;
+                instrumented += plan.MemoryInstrumented;
+                foreach (var s in plan.NotInstrumented ?? []) notInstrumented.Add($"{s} in {f.Name}");
+            }
             else leftOut.Add(new LeftOutFunction(f.Name, f.Section.Name, f.Start, f.Size, f.LeftOutReason!));
         }
         return new RewriteReport
@@ -227,6 +235,9 @@ public static class ModuleRewriter
             Fixups = blob.Fixups.Count,
             EventSites = blob.Sites.Count,
             LeftOut = leftOut,
+            MemoryAccesses = memory,
+            MemoryInstrumented = instrumented,
+            NotInstrumented = notInstrumented,
             PatchSitesHandled = handled,
             PatchSitesInLeftOut = inLeftOut,
         };

@@ -24,6 +24,11 @@ public sealed class RewriteReport
     public int Fixups { get; init; }
     public int EventSites { get; init; }
     public List<LeftOutFunction> LeftOut { get; init; } = [];
+    /// <summary>Instructions of copied functions that access memory (LEA, NOP r/m, PREFETCH do not).</summary>
+    public long MemoryAccesses { get; init; }
+    public long MemoryInstrumented { get; init; }
+    /// <summary>Memory-accessing instructions not instrumented: "reason: instruction at function+off".</summary>
+    public List<string> NotInstrumented { get; init; } = [];
     /// <summary>Patch sites inside copied functions, by kind.</summary>
     public Dictionary<PatchSiteKind, int> PatchSitesHandled { get; init; } = [];
     /// <summary>Patch sites inside functions left out, by kind.</summary>

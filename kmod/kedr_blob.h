@@ -152,6 +152,7 @@ enum kedr_event_kind {
 };
 
 #define KEDR_SITE_GS	0x1	/* %gs-relative: add this CPU's GS base */
+#define KEDR_SITE_SP	0x2	/* %rsp-based: recorded only with process_sp_accesses */
 
 /*
  * A site of the original that the kernel rewrites at run time; the loader

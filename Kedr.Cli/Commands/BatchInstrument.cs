@@ -85,7 +85,8 @@ internal static class BatchInstrument
 /// <summary>Totals over a batch, as a table and as JSON.</summary>
 internal sealed record BatchSummary(int Modules, int Failed, long Functions, long Copied, long LeftOut, long TooSmall,
     long Instructions, long OriginalBytes, long CodeBytes, Dictionary<string, int> PatchSitesHandled,
-    Dictionary<string, int> PatchSitesInLeftOut, Dictionary<string, int> LeftOutReasons, double WallSeconds,
+    Dictionary<string, int> PatchSitesInLeftOut, Dictionary<string, int> LeftOutReasons,
+    long MemoryAccesses, long MemoryInstrumented, Dictionary<string, int> NotInstrumentedReasons, double WallSeconds,
     double InputMegabytesPerSecond, long PeakWorkingSetMegabytes)
 {
     public static BatchSummary From(BatchItem[] items, TimeSpan wall)
@@ -104,7 +105,10 @@ internal sealed record BatchSummary(int Modules, int Failed, long Functions, lon
         Process.GetCurrentProcess().Refresh();
         return new BatchSummary(items.Length, items.Length - ok.Count, ok.Sum(r => r.Functions), ok.Sum(r => r.Copied),
             ok.Sum(r => r.LeftOut.Count), ok.Sum(r => r.TooSmall), ok.Sum(r => r.Instructions), orig, ok.Sum(r => r.CodeBytes),
-            handled, inLeftOut, reasons, wall.TotalSeconds, orig / 1e6 / Math.Max(wall.TotalSeconds, 1e-9),
+            handled, inLeftOut, reasons, ok.Sum(r => r.MemoryAccesses), ok.Sum(r => r.MemoryInstrumented),
+            ok.SelectMany(r => r.NotInstrumented).GroupBy(s => s[..s.IndexOf(':')]).OrderByDescending(g => g.Count())
+                .ToDictionary(g => g.Key, g => g.Count()),
+            wall.TotalSeconds, orig / 1e6 / Math.Max(wall.TotalSeconds, 1e-9),
             Process.GetCurrentProcess().PeakWorkingSet64 >> 20);
     }
 
@@ -128,6 +132,11 @@ internal sealed record BatchSummary(int Modules, int Failed, long Functions, lon
             w.WriteLine($"patch sites {k,-12} {v,12} handled, {PatchSitesInLeftOut.GetValueOrDefault(k)} in left-out functions");
         foreach (var (k, v) in LeftOutReasons)
             w.WriteLine($"left out: {v,6} x {k}");
+        double mpct = MemoryAccesses == 0 ? 100 : 100.0 * MemoryInstrumented / MemoryAccesses;
+        w.WriteLine($"memory accesses         {MemoryAccesses,12}");
+        w.WriteLine($"  instrumented          {MemoryInstrumented,12} ({mpct:F3}%)");
+        foreach (var (k, v) in NotInstrumentedReasons)
+            w.WriteLine($"  not instrumented: {v,6} x {k}");
         w.WriteLine($"wall time               {WallSeconds,12:F3} s");
         w.WriteLine($"input code              {InputMegabytesPerSecond,12:F1} MB/s");
         w.WriteLine($"peak memory             {PeakWorkingSetMegabytes,12} MB");

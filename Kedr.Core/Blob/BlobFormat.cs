@@ -50,6 +50,6 @@ public enum BlobHelper : uint { FuncEvent = 0, MemEvent = 1 }
 public enum BlobEventKind : byte { Entry = 1, Exit, Read, Write, LockedUpdate, ReadWrite }
 
 [Flags]
-public enum BlobSiteFlags : byte { None = 0, Gs = 0x1 }
+public enum BlobSiteFlags : byte { None = 0, Gs = 0x1, StackPointer = 0x2 }
 
 public enum BlobPatchKind : byte { LiveBytes = 1, JumpLabel = 2 }

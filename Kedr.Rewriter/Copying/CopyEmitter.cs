@@ -35,10 +35,12 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
         uint origOffset = (uint)(p.Offset - f.Start);
         if ((p.Events & EventFlags.Entry) != 0)
             pos = EmitEvent(pos, f, 0, BlobEventKind.Entry);
+        var code = plan.Code;
+        if (p.MemKind != 0)
+            pos = EmitMemoryEvent(plan, p, pos);
         if ((p.Events & EventFlags.Exit) != 0 && p.Kind != EmitKind.ConditionalTailCall)
             pos = EmitEvent(pos, f, origOffset, BlobEventKind.Exit);
 
-        var code = plan.Code;
         switch (p.Kind)
         {
             case EmitKind.Verbatim:
@@ -143,7 +145,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
     {
         var relocs = plan.Code.Relocations;
         bool dispCovered = false;
-        int dispOffset = p.Instruction.IsIPRelativeMemoryOperand ? DisplacementOffset(plan, p) : -1;
+        int dispOffset = p.Instruction.IsIPRelativeMemoryOperand ? p.DisplacementOffset : -1;
         for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount; i++)
         {
             var r = relocs[i];
@@ -167,13 +169,46 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
         }
     }
 
-    private static int DisplacementOffset(FunctionPlan plan, in PlannedInstruction p)
+    /// <summary>
+    /// <c>push %rax; lea M,%rax; push $site; call helper; pop %rax</c>. The LEA's displacement
+    /// takes over the original's relocation; a RIP-relative one is re-aimed at the same address.
+    /// </summary>
+    private int EmitMemoryEvent(FunctionPlan plan, in PlannedInstruction p, int pos)
     {
-        var reader = new ByteArrayCodeReader(plan.Code.Bytes, plan.Code.BytesOffset + p.Offset, p.Length);
-        var decoder = Decoder.Create(64, reader, (ulong)p.Offset);
-        decoder.Decode(out var again);
-        return decoder.GetConstantOffsets(again).DisplacementOffset;
+        var f = plan.Function;
+        _code[pos++] = PushRax;
+        int lea = pos;
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plan.Extra).Slice(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
+        pos += p.LeaLength;
+        if (p.LeaDisplacementOffset >= 0)
+        {
+            int field = lea + p.LeaDisplacementOffset;
+            int leaTail = p.LeaLength - p.LeaDisplacementOffset;       // field to end of the LEA
+            int origTail = p.Length - p.DisplacementOffset;            // field to end of the original
+            var relocs = plan.Code.Relocations;
+            bool done = false;
+            for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount && !done; i++)
+            {
+                var r = relocs[i];
+                if ((long)r.Offset != p.Offset + p.DisplacementOffset) continue;
+                // PC32: address = S + A + origTail; the LEA needs S + A' + leaTail.
+                long addend = r.IsPcRelative ? r.Addend + origTail - leaTail : r.Addend;
+                var type = r.IsPcRelative ? BlobFixupType.Pc32 : BlobFixupType.Abs32S;
+                AddFixup(field, type, BlobFixupTarget.Symbol, (uint)r.SymbolIndex, addend);
+                done = true;
+            }
+            if (!done && p.Instruction.IsIPRelativeMemoryOperand)
+                AddFixup(field, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
+                    (long)p.Instruction.IPRelativeMemoryAddress - f.Start - leaTail);
+        }
+        int site = blob.Sites.Count;
+        blob.Sites.Add(new BlobSite((uint)f.BlobIndex, (uint)(p.Offset - f.Start), p.MemKind, p.MemFlags, p.MemSize));
+        pos = EmitHelperCall(pos, site, BlobHelper.MemEvent);
+        _code[pos++] = PopRax;
+        return pos;
     }
+
+    private const byte PushRax = 0x50, PopRax = 0x58;
 
     private void EmitFallThrough(FunctionPlan plan)
     {
@@ -186,11 +221,17 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
     {
         int site = blob.Sites.Count;
         blob.Sites.Add(new BlobSite((uint)f.BlobIndex, origOffset, kind, BlobSiteFlags.None, 0));
+        return EmitHelperCall(pos, site, BlobHelper.FuncEvent);
+    }
+
+    /// <summary><c>push $site; call helper</c>; the helper returns with <c>ret $8</c>.</summary>
+    private int EmitHelperCall(int pos, int site, BlobHelper helper)
+    {
         _code[pos++] = X86Encoding.PushImm32Opcode;
         X86Encoding.WriteRel32(_code.AsSpan(pos), site);
         pos += X86Encoding.Rel32Size;
         _code[pos++] = X86Encoding.CallRel32Opcode;
-        AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Helper, (uint)BlobHelper.FuncEvent, -X86Encoding.Rel32Size);
+        AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Helper, (uint)helper, -X86Encoding.Rel32Size);
         return pos + X86Encoding.Rel32Size;
     }
 

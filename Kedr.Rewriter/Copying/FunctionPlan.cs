@@ -9,6 +9,12 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code)
     public SectionCode Code { get; } = code;
     public PlannedInstruction[] Instructions = [];
     public int Count;
+    /// <summary>Bytes the copy needs besides the original's: the LEAs of memory events.</summary>
+    public readonly List<byte> Extra = [];
+    /// <summary>Memory-accessing instructions, instrumented or not; reasons for those that are not.</summary>
+    public int MemoryAccesses;
+    public int MemoryInstrumented;
+    public List<string>? NotInstrumented;
 
     /// <summary>Start of the copy in the code image (set by the layout).</summary>
     public int CopyOffset;

@@ -13,10 +13,13 @@ namespace Kedr.Rewriter.Copying;
 internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
 {
     private PlannedInstruction[] _buffer = new PlannedInstruction[256];
+    private readonly MemoryAccessClassifier _memory = new();
+    private FunctionPlan _plan = null!;
 
     /// <summary>Plans <paramref name="plan"/>; on failure sets the function's left-out reason.</summary>
     public void Plan(FunctionPlan plan)
     {
+        _plan = plan;
         var f = plan.Function;
         var code = plan.Code;
         var reader = new ByteArrayCodeReader(code.Bytes, code.BytesOffset + (int)f.Start, f.Size);
@@ -42,6 +45,13 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             p.Offset = (int)ip;
             p.Length = instr.Length;
             p.TargetSection = -1;
+            p.DisplacementOffset = -1;
+            p.LeaDisplacementOffset = -1;
+            if (instr.IsIPRelativeMemoryOperand || instr.MemoryDisplSize != 0)
+            {
+                var co = decoder.GetConstantOffsets(instr);
+                if (co.HasDisplacement) p.DisplacementOffset = (sbyte)co.DisplacementOffset;
+            }
 
             // Relocations inside the instruction; one that straddles it means we misdecoded.
             p.RelocFirst = relocIndex;
@@ -145,6 +155,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         bool relative = instr.Op0Kind == OpKind.NearBranch64;
         if (!relative)
         {
+            PlanMemoryEvent(code, ref p);
             p.Kind = EmitKind.Verbatim;
             if (flow == FlowControl.Return) p.Events |= EventFlags.Exit;
             p.Size = p.EventBytes + p.Length;
@@ -203,6 +214,28 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         }
         p.Size += p.EventBytes;
         return null;
+    }
+
+    private void PlanMemoryEvent(SectionCode code, ref PlannedInstruction p)
+    {
+        var cls = _memory.Classify(p.Instruction, out var kind, out var size, out var flags, out var reason);
+        if (cls == MemoryClass.None) return;
+        _plan.MemoryAccesses++;
+        if (cls == MemoryClass.NotInstrumented)
+        {
+            (_plan.NotInstrumented ??= []).Add($"{reason}: {p.Instruction} at +0x{p.Offset - _plan.Function.Start:x}");
+            return;
+        }
+        bool relocated = false;
+        for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount; i++)
+            relocated |= (long)code.Relocations[i].Offset == p.Offset + p.DisplacementOffset;
+        p.LeaStart = _plan.Extra.Count;
+        p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(p.Instruction, relocated, _plan.Extra);
+        p.LeaLength = (byte)(_plan.Extra.Count - p.LeaStart);
+        p.MemKind = kind;
+        p.MemSize = size;
+        p.MemFlags = flags;
+        _plan.MemoryInstrumented++;
     }
 
     /// <summary>A jump leaves the function when it goes outside its family, or back to its own entry.</summary>

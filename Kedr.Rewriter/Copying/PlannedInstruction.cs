@@ -59,12 +59,26 @@ internal struct PlannedInstruction
     /// <summary>Slot length for live-bytes and jump-label slots (original site length for the former).</summary>
     public int SlotLength;
 
+    /// <summary>Memory event before the instruction (kind 0: none).</summary>
+    public Kedr.Core.Blob.BlobEventKind MemKind;
+    public ushort MemSize;
+    public Kedr.Core.Blob.BlobSiteFlags MemFlags;
+    /// <summary>The LEA computing the address: bytes [LeaStart, +LeaLength) of the plan's extra bytes.</summary>
+    public int LeaStart;
+    public byte LeaLength;
+    /// <summary>Displacement offset in the LEA and in the original instruction (-1: none).</summary>
+    public sbyte LeaDisplacementOffset;
+    public sbyte DisplacementOffset;
+
+    /// <summary><c>push %rax; lea M,%rax; push $site; call helper; pop %rax</c>.</summary>
+    public readonly int MemoryEventBytes => MemKind == 0 ? 0 : 1 + LeaLength + X86Encoding.EventCallSize + 1;
+
     /// <summary>Bytes emitted for this instruction, events included.</summary>
     public int Size;
     /// <summary>Where in the code image the emitted bytes (events first) start; set by the layout.</summary>
     public int CopyOffset;
 
-    public readonly int EventBytes =>
+    public readonly int EventBytes => MemoryEventBytes +
         ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
         ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
 }

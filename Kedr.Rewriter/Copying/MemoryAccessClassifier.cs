@@ -1,0 +1,128 @@
+using Iced.Intel;
+using Kedr.Core.Blob;
+
+namespace Kedr.Rewriter.Copying;
+
+/// <summary>What an instruction does to memory, as far as events are concerned.</summary>
+internal enum MemoryClass : byte
+{
+    /// <summary>No data access (also LEA, NOP r/m, PREFETCH: an operand but no access).</summary>
+    None,
+    /// <summary>One explicit memory operand whose address a LEA can compute.</summary>
+    Instrument,
+    /// <summary>Accesses memory, but this version does not record it (the reason says why).</summary>
+    NotInstrumented,
+}
+
+/// <summary>
+/// Classifies instructions with Iced's <see cref="InstructionInfoFactory"/> (operand access)
+/// and builds the LEA that computes an operand's address into %rax.
+/// </summary>
+internal sealed class MemoryAccessClassifier
+{
+    private readonly InstructionInfoFactory _info = new();
+    private readonly ListWriter _writer = new();
+    private readonly Encoder _encoder;
+
+    public MemoryAccessClassifier() => _encoder = Encoder.Create(64, _writer);
+
+    /// <summary><c>lea disp32(%rip), %rax</c>: REX.W 8D /0 with mod 00 rm 101.</summary>
+    public static ReadOnlySpan<byte> RipLeaPrefix => [0x48, 0x8d, 0x05];
+    public const int RipLeaSize = 7;
+
+    public MemoryClass Classify(in Instruction instr, out BlobEventKind kind, out ushort size, out BlobSiteFlags flags, out string? reason)
+    {
+        kind = 0;
+        size = 0;
+        flags = BlobSiteFlags.None;
+        reason = null;
+        int memOp = -1;
+        for (int i = 0; i < instr.OpCount; i++)
+        {
+            var k = instr.GetOpKind(i);
+            if (k == OpKind.Memory) { memOp = i; break; }
+            if (k is >= OpKind.MemorySegSI and <= OpKind.MemoryESRDI)
+            {
+                reason = "string operation";
+                return MemoryClass.NotInstrumented;
+            }
+        }
+        if (memOp < 0) return MemoryClass.None;
+
+        var info = _info.GetInfo(instr, InstructionInfoOptions.NoRegisterUsage);
+        var access = info.GetOpAccess(memOp);
+        if (access is OpAccess.NoMemAccess or OpAccess.None) return MemoryClass.None;
+
+        if (instr.Mnemonic == Mnemonic.Xlatb) { reason = "xlat"; return MemoryClass.NotInstrumented; }
+        if (instr.Mnemonic is Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc && instr.Op1Kind == OpKind.Register)
+        {
+            reason = "bit-string offset in a register";
+            return MemoryClass.NotInstrumented;
+        }
+        var index = instr.MemoryIndex;
+        if (index.IsXMM() || index.IsYMM() || index.IsZMM()) { reason = "vector-indexed (gather/scatter)"; return MemoryClass.NotInstrumented; }
+        var baseReg = instr.MemoryBase;
+        if (instr.IsIPRelativeMemoryOperand && baseReg != Register.RIP || baseReg.IsGPR32() || index.IsGPR32())
+        {
+            reason = "32-bit address";
+            return MemoryClass.NotInstrumented;
+        }
+        if (instr.Code is Code.Mov_AL_moffs8 or Code.Mov_AX_moffs16 or Code.Mov_EAX_moffs32 or Code.Mov_RAX_moffs64
+            or Code.Mov_moffs8_AL or Code.Mov_moffs16_AX or Code.Mov_moffs32_EAX or Code.Mov_moffs64_RAX)
+        {
+            reason = "64-bit absolute address (moffs)";
+            return MemoryClass.NotInstrumented;
+        }
+        var seg = instr.MemorySegment;
+        if (seg == Register.FS) { reason = "%fs-relative"; return MemoryClass.NotInstrumented; }
+        int bytes = instr.MemorySize.GetSize();
+        if (bytes <= 0 || bytes > ushort.MaxValue) { reason = $"size of {instr.MemorySize} not known"; return MemoryClass.NotInstrumented; }
+
+        size = (ushort)bytes;
+        if (seg == Register.GS) flags |= BlobSiteFlags.Gs;
+        if (baseReg is Register.RSP) flags |= BlobSiteFlags.StackPointer;
+        kind = instr.HasLockPrefix || instr.Mnemonic == Mnemonic.Xchg ? BlobEventKind.LockedUpdate : access switch
+        {
+            OpAccess.Read or OpAccess.CondRead => BlobEventKind.Read,
+            OpAccess.Write or OpAccess.CondWrite => BlobEventKind.Write,
+            _ => BlobEventKind.ReadWrite, // ReadWrite, ReadCondWrite (cmpxchg writes back even on failure)
+        };
+        return MemoryClass.Instrument;
+    }
+
+    /// <summary>
+    /// Encodes <c>lea M, %rax</c> for the instruction's memory operand, as executed after
+    /// <c>push %rax</c> (so an %rsp base is 8 further). RIP-relative operands get
+    /// <see cref="RipLeaPrefix"/> and a fixup instead.
+    /// </summary>
+    /// <param name="relocatedDisplacement">The original's displacement carries a relocation: keep a disp32 for its fixup.</param>
+    /// <returns>Offset of the displacement in the LEA, -1 if it has none.</returns>
+    public int EncodeLea(in Instruction instr, bool relocatedDisplacement, List<byte> output)
+    {
+        int start = output.Count;
+        if (instr.IsIPRelativeMemoryOperand)
+        {
+            output.AddRange(RipLeaPrefix);
+            output.AddRange([0, 0, 0, 0]);
+            return RipLeaPrefix.Length;
+        }
+        long disp = (long)instr.MemoryDisplacement64;
+        if (instr.MemoryBase == Register.RSP) disp += 8;
+        // Iced's 64-bit displacement sizes: 1 = disp8 where it fits, 8 = disp32 sign-extended.
+        int displSize = relocatedDisplacement ? 8 : disp == 0 ? 0 : 1;
+        var mem = new MemoryOperand(instr.MemoryBase, instr.MemoryIndex, instr.MemoryIndexScale, disp, displSize);
+        var lea = Instruction.Create(Code.Lea_r64_m, Register.RAX, mem);
+        _writer.Target = output;
+        _encoder.Encode(lea, 0);
+        var offsets = _encoder.GetConstantOffsets();
+        if (relocatedDisplacement && offsets.DisplacementSize != 4)
+            throw new InvalidOperationException($"KEDR2901: LEA for {instr} has no 32-bit displacement");
+        return offsets.HasDisplacement ? offsets.DisplacementOffset : -1;
+    }
+
+    private sealed class ListWriter : CodeWriter
+    {
+        public List<byte> Target = [];
+        public override void WriteByte(byte value) => Target.Add(value);
+    }
+}

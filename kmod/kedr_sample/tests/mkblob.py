@@ -19,7 +19,8 @@ around a byte-for-byte copy of each function:
     body: the original bytes
 
 Moving the whole body keeps its internal branches right; its relocations
-become fixups, its fentry, return-thunk and retpoline sites become
+and its rel32 branches to other functions (found with objdump) become
+fixups, its fentry, return-thunk and retpoline sites become
 LIVE_BYTES patch slots (and masks). It is not a rewriter: a function with
 stack arguments would see them shifted, and a function with a relocation
 type or a run-time patch site it does not know is left out.
@@ -30,7 +31,9 @@ type or a run-time patch site it does not know is left out.
 module, for the loader's refusal paths.
 """
 import argparse
+import re
 import struct
+import subprocess
 import sys
 
 MAGIC = b"KEDRBLOB"
@@ -86,6 +89,20 @@ class Elf:
                     out.append((off, info >> 32, info & 0xFFFFFFFF, add))
         return out
 
+    def branch_cache(self, secname, sym):
+        if not hasattr(self, "_branches"):
+            self._branches = {}
+        if secname not in self._branches:
+            self._branches[secname] = branches(self.path, secname)
+        return self._branches[secname]
+
+    def func_at(self, shndx, value):
+        for i, s in enumerate(self.syms):
+            if s["type"] == 2 and s["shndx"] == shndx and \
+                    s["value"] == value:
+                return i
+        return None
+
     def section(self, name):
         for i, s in enumerate(self.sh):
             if s["sname"] == name:
@@ -102,6 +119,29 @@ class Elf:
             s = self.syms[sym]
             out.add((s["shndx"], s["value"] + add))
         return out
+
+
+def branches(ko, secname):
+    """Direct call/jmp/jcc in a section: (offset, length, opcode, target)."""
+    out = subprocess.run(["objdump", "-d", "-j", secname, ko], check=True,
+                         capture_output=True, text=True).stdout
+    insns = []
+    line_re = re.compile(r"^\s*([0-9a-f]+):\t((?:[0-9a-f]{2} )+)\s*\t?(.*)$")
+    for line in out.splitlines():
+        m = line_re.match(line)
+        if not m:
+            continue
+        off, raw, text = int(m.group(1), 16), m.group(2).split(), m.group(3)
+        if not text and insns:     # continuation of the previous bytes
+            insns[-1][1] += len(raw)
+            continue
+        insns.append([off, len(raw), raw, text])
+    result = []
+    for off, length, raw, text in insns:
+        m = re.match(r"^(call|jmp|j[a-z]+|loop\w*)\s+([0-9a-f]+) <", text)
+        if m:
+            result.append((off, length, int(raw[0], 16), int(m.group(2), 16)))
+    return result
 
 
 def digest(code, masks):
@@ -227,6 +267,24 @@ def make_copy(elf, blob, bad):
                 print("mkblob: %s: relocation type %d, left out"
                       % (s["name"], rtype), file=sys.stderr)
                 ok = False
+        # branches leaving the function that the assembler resolved
+        relocated = {f[0] for f in fixups} | {lo + 1 for lo, _ in live}
+        for (off, length, op, dest) in elf.branch_cache(sec["sname"], s):
+            if not start <= off < start + size or \
+                    start <= dest < start + size:
+                continue
+            o = off - start
+            if o + length - 4 in relocated:
+                continue
+            tsym = elf.func_at(s["shndx"], dest)
+            if op not in (0xE8, 0xE9, 0x0F) or tsym is None:
+                print("mkblob: %s: short or unknown branch out at +0x%x, "
+                      "left out" % (s["name"], o), file=sys.stderr)
+                ok = False
+                continue
+            field = o + length - 4
+            fixups.append((field, FIX_PC32, tsym,
+                           dest - elf.syms[tsym]["value"] - 4))
         # a fixup inside a live site is overwritten by the site's bytes
         fixups = [f for f in fixups
                   if not any(lo <= f[0] < lo + ln for lo, ln in live)]
@@ -302,6 +360,7 @@ def main():
     a = ap.parse_args()
     with open(a.ko, "rb") as f:
         elf = Elf(f.read())
+    elf.path = a.ko
     modinfo = elf.sh[elf.section(".modinfo")]
     info = elf.data[modinfo["offset"]:modinfo["offset"] + modinfo["size"]]
     fields = dict(x.split("=", 1) for x in info.decode().split("\0") if x)

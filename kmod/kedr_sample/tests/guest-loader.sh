@@ -1,0 +1,230 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest script for scripts/vm/run.sh (busybox sh -e): kedr_sample's refusal
+# paths and, with a working blob, the full scenario. Run by run-vm.sh, which
+# passes the modules and these blobs (under /lib/firmware/kedr/):
+#
+#   empty.kedr        valid, no functions
+#   good.kedr         the target, instrumented
+#   bad-digest.kedr, bad-name.kedr, bad-nsyms.kedr, bad-srcversion.kedr
+#                     valid blobs that disagree with the live target
+#
+# Bad blobs are made here with printf/dd. Results: /out/output*.txt, and
+# "ok:" / "FAIL:" lines on stdout.
+
+K=/lib/modules/kedr
+FW=/lib/firmware/kedr
+TARGET=kedr_sample_target
+OUTPUT=/sys/kernel/debug/kedr_sample/output
+failures=0
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+mark() {
+	echo "kedr-test: $*" >/dev/kmsg
+}
+
+# The kernel log since the last mark.
+since_mark() {
+	dmesg | sed -n '/kedr-test: /h; /kedr-test: /!H; ${x;p}'
+}
+
+# expect_refused NAME PATTERN INSMOD-ARGS...: insmod fails, dmesg says why.
+expect_refused() {
+	name=$1 pattern=$2
+	shift 2
+	mark "$name"
+	if insmod $K/kedr_sample.ko "$@" 2>/dev/null; then
+		fail "$name: insmod succeeded"
+		rmmod kedr_sample || true
+		return
+	fi
+	if since_mark | grep -q "kedr_sample: .*$pattern"; then
+		echo "ok: $name: $(since_mark | grep 'kedr_sample: ' | tail -n 1)"
+	else
+		fail "$name: no \"$pattern\" in dmesg"
+	fi
+}
+
+# poke FILE OFFSET OCTAL-BYTES...: overwrite bytes of FILE in place.
+poke() {
+	file=$1 off=$2
+	shift 2
+	for b in "$@"; do
+		printf "\\$b" | dd of="$file" bs=1 seek="$off" conv=notrunc 2>/dev/null
+		off=$((off + 1))
+	done
+}
+
+# cfake I/O; prints what was read back.
+cfake_io() {
+	echo 123456789788 >/dev/cfake0
+	dd if=/dev/cfake0 ibs=20 count=1 2>/dev/null
+}
+
+check_io() {
+	got=$(cfake_io)
+	[ "$got" = 123456789788 ] || fail "$1: /dev/cfake0 gave '$got'"
+}
+
+# --- parameters and blobs that insmod must refuse --------------------------
+
+expect_refused "no target" "target_name=<module> is required"
+expect_refused "missing blob" "not found: .*kedr instrument --install" \
+	target_name=no_such_module
+expect_refused "blob for another module" "built for module \"$TARGET\"" \
+	target_name=other blob=kedr/empty.kedr
+
+dd if=/dev/urandom of=$FW/garbage.kedr bs=300 count=1 2>/dev/null
+expect_refused "garbage" "bad magic" target_name=$TARGET blob=kedr/garbage.kedr
+
+printf 'KEDRBLOB\001\000' >$FW/short.kedr
+expect_refused "truncated header" "truncated" \
+	target_name=$TARGET blob=kedr/short.kedr
+
+cp $FW/empty.kedr $FW/magic.kedr
+poke $FW/magic.kedr 7 130
+expect_refused "bad magic" "bad magic" target_name=$TARGET blob=kedr/magic.kedr
+
+cp $FW/empty.kedr $FW/version.kedr
+poke $FW/version.kedr 8 002
+expect_refused "bad version" "version 2.0, this loader reads 1.x" \
+	target_name=$TARGET blob=kedr/version.kedr
+
+head -c 1000 $FW/good.kedr >$FW/cut.kedr
+expect_refused "truncated blob" "blob_size=.*(truncated)" \
+	target_name=$TARGET blob=kedr/cut.kedr
+
+cp $FW/good.kedr $FW/flags.kedr
+poke $FW/flags.kedr 20 001
+expect_refused "unknown flags" "header.flags=0x1" \
+	target_name=$TARGET blob=kedr/flags.kedr
+
+# tables[1] (functions) is at 68 + 16: offset, count, entsize.
+cp $FW/good.kedr $FW/table.kedr
+poke $FW/table.kedr 84 377 377 377 000
+expect_refused "table outside" "table functions: offset=16777215" \
+	target_name=$TARGET blob=kedr/table.kedr
+
+cp $FW/good.kedr $FW/entsize.kedr
+poke $FW/entsize.kedr 92 010 000 000 000
+expect_refused "short entries" "table functions: entsize=8, need >= 48" \
+	target_name=$TARGET blob=kedr/entsize.kedr
+
+cp $FW/good.kedr $FW/count.kedr
+poke $FW/count.kedr 88 377 377 000 000
+expect_refused "count too big" "table functions: .*count=65535" \
+	target_name=$TARGET blob=kedr/count.kedr
+
+cp $FW/good.kedr $FW/name.kedr
+poke $FW/name.kedr 24 377 377 000 000
+expect_refused "target name offset" "header.target_name: string offset 65535" \
+	target_name=$TARGET blob=kedr/name.kedr
+
+cp $FW/good.kedr $FW/align.kedr
+poke $FW/align.kedr 60 003 000 000 000
+expect_refused "code_align" "header.code_align=3" \
+	target_name=$TARGET blob=kedr/align.kedr
+
+# --- valid blobs the live target disagrees with: it runs as it is ---------
+
+for bad in digest name nsyms srcversion; do
+	case $bad in
+	digest) pattern="cfake_store_plain differs from what the blob was built from" ;;
+	name) pattern="symbol [0-9]* is cfake_store_plain, the blob expects function cfake_store_plain_x" ;;
+	nsyms) pattern="[0-9]* symbols, the blob was built for" ;;
+	srcversion) pattern="srcversion is" ;;
+	esac
+	mark "live $bad"
+	insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/bad-$bad.kedr
+	insmod $K/$TARGET.ko
+	if since_mark | grep -q "kedr_sample: $TARGET: not instrumented: $pattern"; then
+		echo "ok: live $bad: $(since_mark | grep 'not instrumented')"
+	else
+		fail "live $bad: no \"$pattern\" in dmesg"
+	fi
+	check_io "live $bad"
+	rmmod $TARGET
+	rmmod kedr_sample || fail "live $bad: rmmod kedr_sample"
+done
+
+# --- an empty blob: attach and detach without code -------------------------
+
+mark "empty"
+insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/empty.kedr
+insmod $K/$TARGET.ko
+since_mark | grep -q "attached: 0 functions" || fail "empty: not attached"
+if rmmod kedr_sample 2>/dev/null; then
+	fail "empty: rmmod kedr_sample while attached succeeded"
+fi
+check_io "empty"
+rmmod $TARGET
+since_mark | grep -q "$TARGET: detached" || fail "empty: not detached"
+rmmod kedr_sample
+
+# --- already loaded ---------------------------------------------------------
+
+mark "already loaded"
+insmod $K/$TARGET.ko
+insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/empty.kedr
+since_mark | grep -q "loaded already: attaching to a running module is not supported" ||
+	fail "already loaded: no message"
+rmmod $TARGET
+rmmod kedr_sample
+
+# --- the full scenario -------------------------------------------------------
+
+mark "full"
+insmod $K/kedr_sample.ko target_name=$TARGET
+insmod $K/$TARGET.ko
+if since_mark | grep -q "kedr_sample: $TARGET: attached"; then
+	echo "ok: full: $(since_mark | grep 'attached')"
+else
+	fail "full: not attached: $(since_mark | grep kedr_sample | tail -n 1)"
+fi
+if rmmod kedr_sample 2>/dev/null; then
+	fail "full: rmmod kedr_sample while attached succeeded"
+fi
+echo 123456789788 >/dev/cfake0
+got=$(dd if=/dev/cfake0 ibs=20 count=1 2>/dev/null)
+[ "$got" = 123456789788 ] || fail "full: /dev/cfake0 gave '$got'"
+echo abc >/dev/cfake1
+got=$(cat /dev/cfake1)
+[ "$got" = ABC ] || fail "full: /dev/cfake1 gave '$got'"
+cp $OUTPUT /out/output-attached.txt
+rmmod $TARGET
+cp $OUTPUT /out/output.txt
+
+# Reload: re-attach each time, events keep accumulating.
+for i in 1 2 3; do
+	mark "reload $i"
+	insmod $K/$TARGET.ko
+	since_mark | grep -q "$TARGET: attached" || fail "reload $i: not attached"
+	check_io "reload $i"
+	rmmod $TARGET
+	since_mark | grep -q "$TARGET: detached" || fail "reload $i: not detached"
+done
+cp $OUTPUT /out/output-reloaded.txt
+rmmod kedr_sample
+[ ! -e $OUTPUT ] || fail "output still there after rmmod"
+
+for f in cfake_init_module cfake_open cfake_write cfake_read cfake_release \
+	cfake_exit_module cfake_cleanup_module cfake_store_upper; do
+	grep -q "entry: addr=0x[0-9a-f]* (\"$f\")" /out/output.txt ||
+		fail "full: no entry of $f"
+	grep -q "exit: addr=0x[0-9a-f]* (\"$f\")" /out/output.txt ||
+		fail "full: no exit of $f"
+done
+grep -q "^TID=0x[0-9a-f]* read at 0x[0-9a-f]* (cfake_write+0x0/0x[0-9a-f]* \[$TARGET\]): addr=0x[0-9a-f]*, size=8$" \
+	/out/output.txt || fail "full: no read line"
+grep -q "^TID=0x[0-9a-f]* write at .*: addr=0x[0-9a-f]*, size=4$" \
+	/out/output.txt || fail "full: no write line"
+tail -n 1 /out/output.txt | grep -q "^events: [0-9]* recorded, 0 dropped$" ||
+	fail "full: bad last line: $(tail -n 1 /out/output.txt)"
+
+echo "$failures failures"
+[ $failures -eq 0 ]

@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tests kedr_sample in the VM (scripts/vm/run.sh) with blobs made by
+# mkblob.py (independent of the rewriter):
+#
+#   kmod/kedr_sample/tests/run-vm.sh [--blob FILE] [--out DIR]
+#
+# --blob FILE  use FILE (e.g. from `kedr instrument`) as the target's blob
+#              in the full scenario instead of mkblob.py's
+# Exit status: run.sh's (0 healthy and every check passed).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+target=kedr_sample_target
+blob="" out=""
+while (($#)); do
+	case "$1" in
+	--blob) blob=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	*) echo "run-vm.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+done
+
+"$root/scripts/vm/build-kmod.sh" kedr_sample_target kedr_sample >/dev/null
+ko_target="$root/kmod/$target/$target.ko"
+ko_sample="$root/kmod/kedr_sample/kedr_sample.ko"
+
+work=$(mktemp -d /tmp/kedr-sample-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mk() { python3 "$here/mkblob.py" "$@" 2>/dev/null; }
+mk copy "$ko_target" "$work/good.kedr"
+mk empty "$ko_target" "$work/empty.kedr"
+for bad in digest name nsyms srcversion; do
+	mk copy "$ko_target" "$work/bad-$bad.kedr" --bad "$bad"
+done
+[[ -z "$blob" ]] || cp "$blob" "$work/good.kedr"
+
+fw=()
+for f in "$work"/*.kedr; do
+	fw+=(--firmware "$f:kedr/")
+done
+cp "$work/good.kedr" "$work/$target.kedr"
+fw+=(--firmware "$work/$target.kedr:kedr/")
+
+exec "$root/scripts/vm/run.sh" --script "$here/guest-loader.sh" \
+	--ko "$ko_sample" --ko "$ko_target" "${fw[@]}" --timeout 240 \
+	${out:+--out "$out"}

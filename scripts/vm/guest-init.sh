@@ -5,7 +5,8 @@
 #
 # Mounts proc, sysfs, devtmpfs (/dev), debugfs (/sys/kernel/debug) and a
 # tmpfs on /tmp, makes /out, runs the guest script /kedr/script.sh with
-# `sh -e` (stdin /dev/null, stdout and stderr to /tmp/kedr/script.log), then
+# `sh -e` from / (stdin /dev/null, stdout and stderr to /tmp/kedr/script.log,
+# KEDR_MODULES=/lib/modules/kedr and KEDR_OUT=/out in its environment), then
 # sends the results to the host over the second serial port (/dev/ttyS1) and
 # powers off. The protocol, one record per line:
 #
@@ -44,6 +45,9 @@ done
 case "$deadline" in
 '' | *[!0-9]*) deadline=60 ;;
 esac
+
+# For the script: where its modules are and where its results go.
+export KEDR_MODULES=/lib/modules/kedr KEDR_OUT=/out
 
 say "running /kedr/script.sh (sh -e), deadline ${deadline}s of uptime"
 (

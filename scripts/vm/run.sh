@@ -10,8 +10,9 @@
 #          [--guest-module NAME]... [--out DIR] [--timeout SEC] [--smp N]
 #          [--mem MB] [--append "KERNEL ARGS"]
 #
-#   --script FILE        run in the guest with `sh -e` from /, stdin
-#                        /dev/null; it leaves its results in /out/
+#   --script FILE        run in the guest with `sh -e` (busybox ash) from /,
+#                        stdin /dev/null, KEDR_MODULES=/lib/modules/kedr and
+#                        KEDR_OUT=/out set; it leaves its results in /out/
 #   --ko FILE            put in the guest's /lib/modules/kedr/
 #   --firmware SRC:DEST  put at the guest's /lib/firmware/DEST
 #   --guest-module NAME  a guest-kernel module (and its dependencies) for
@@ -209,6 +210,9 @@ if [[ -f "$out/dmesg.txt" && "$done" == yes ]]; then
 	log="$out/dmesg.txt"
 else
 	log="$out/console.log"
+fi
+if [[ "$log" == */dmesg.txt ]] && ! grep -q '\] Linux version ' "$log"; then
+	warnings+=("the guest's kernel log overflowed (log_buf_len): its start is lost; console.log has the messages of level < 7")
 fi
 problems=$(grep -E -f "$patterns" "$log" || true)
 nproblems=0

@@ -44,6 +44,7 @@ struct kedr_attachment {
 	struct module *mod;
 	const struct kedr_blob *blob;
 	unsigned long *func_addr;	/* live address of each function */
+	unsigned long place;		/* of the code image */
 };
 
 /* What attaching works with; nothing here outlives kedr_attach(). */
@@ -632,6 +633,7 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	att->mod = mod;
 	att->blob = b;
 	att->func_addr = c.func_addr;
+	att->place = c.place;
 	__module_get(THIS_MODULE);
 	pr_info("%s: attached: %u functions, %u bytes of code, %u fixups, %u patch slots, %u event sites\n",
 		mod->name, b->nr_funcs, b->code_size, b->nr_fixups,
@@ -657,13 +659,11 @@ fail:
 void kedr_detach(struct kedr_attachment *att)
 {
 	struct kedr_alias area = {};
-	unsigned long place = (unsigned long)kedr_area;
 	u32 size = att->blob->code_size;
 
 	kedr_events_stop();
-	if (size && !kedr_alias_map(&area, place, size)) {
-		memset(kedr_alias(&area, place), KEDR_INT3,
-		       size + (place - ALIGN(place, att->blob->code_align)));
+	if (size && !kedr_alias_map(&area, att->place, size)) {
+		memset(kedr_alias(&area, att->place), KEDR_INT3, size);
 		kedr_alias_unmap(&area);
 		kedr_sync_all_cores();
 	}

@@ -155,7 +155,7 @@ done
 # --- an empty blob: attach and detach without code -------------------------
 
 mark "empty"
-insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/empty.kedr
+insmod $K/kedr_sample.ko target_name=kedr-sample-target blob=kedr/empty.kedr
 insmod $K/$TARGET.ko
 since_mark | grep -q "attached: 0 functions" || fail "empty: not attached"
 if rmmod kedr_sample 2>/dev/null; then
@@ -174,6 +174,46 @@ insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/empty.kedr
 since_mark | grep -q "loaded already: attaching to a running module is not supported" ||
 	fail "already loaded: no message"
 rmmod $TARGET
+rmmod kedr_sample
+
+# --- the target's init fails: GOING right after COMING -----------------------
+
+mark "failed init"
+insmod $K/kedr_sample.ko target_name=$TARGET
+if insmod $K/$TARGET.ko cfake_ndevices=0 2>/dev/null; then
+	fail "failed init: the target loaded with cfake_ndevices=0"
+	rmmod $TARGET
+fi
+since_mark | grep -q "$TARGET: attached" || fail "failed init: not attached"
+since_mark | grep -q "$TARGET: detached" || fail "failed init: not detached"
+rmmod kedr_sample || fail "failed init: rmmod kedr_sample"
+
+# --- a small buffer: what does not fit is counted, exactly --------------------
+
+# The same single-threaded work twice: recorded + dropped must agree.
+workload() {
+	insmod $K/$TARGET.ko
+	check_io "$1"
+	rmmod $TARGET
+}
+total() {
+	tail -n 1 $OUTPUT | sed -n 's/^events: \([0-9]*\) recorded, \([0-9]*\) dropped$/\1 \2/p'
+}
+mark "small buffer"
+insmod $K/kedr_sample.ko target_name=$TARGET
+workload "big buffer"
+set -- $(total)
+big=$(($1 + $2))
+rmmod kedr_sample
+insmod $K/kedr_sample.ko target_name=$TARGET nr_records=16
+workload "small buffer"
+set -- $(total)
+if [ "$1" -ne 16 ] || [ $(($1 + $2)) -ne "$big" ]; then
+	fail "small buffer: $1 recorded + $2 dropped, expected 16 + $((big - 16))"
+else
+	echo "ok: small buffer: $1 recorded + $2 dropped = $big"
+fi
+[ "$(grep -c '^TID=' $OUTPUT)" -eq 16 ] || fail "small buffer: not 16 lines"
 rmmod kedr_sample
 
 # --- the full scenario -------------------------------------------------------

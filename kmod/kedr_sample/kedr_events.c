@@ -83,6 +83,9 @@ static __always_inline void kedr_mem_event(u32 site, unsigned long addr)
 		kedr_record_lost();
 		return;
 	}
+	/* Stack accesses are recorded only on request (seed semantics). */
+	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
+		return;
 	if (s->flags & KEDR_SITE_GS)
 		addr += this_cpu_read(this_cpu_off);
 	pc = ev->func_addr[s->func] + s->offset;

@@ -11,6 +11,8 @@ public static class Program
         var root = new RootCommand("KEDR: record what a Linux kernel module does, without rebuilding it.");
         root.Subcommands.Add(InstrumentCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(VmCommand.Create());
+        root.Subcommands.Add(VmCommand.CreateDemo());
         return root.Parse(args).Invoke();
     }
 }

@@ -75,8 +75,18 @@ public sealed class FunctionCatalog
         return null;
     }
 
-    private static int PreferGlobal(FunctionInfo a, FunctionInfo b) =>
-        (b.Symbol.Bind != ElfConstants.StbLocal).CompareTo(a.Symbol.Bind != ElfConstants.StbLocal);
+    /// <summary>
+    /// Of several names for one function, keep the developer's: module_init/module_exit add the
+    /// aliases init_module/cleanup_module; otherwise a global name beats a local one.
+    /// </summary>
+    private static int PreferGlobal(FunctionInfo a, FunctionInfo b)
+    {
+        int byAlias = IsModuleAlias(a.Name).CompareTo(IsModuleAlias(b.Name));
+        return byAlias != 0 ? byAlias
+            : (b.Symbol.Bind != ElfConstants.StbLocal).CompareTo(a.Symbol.Bind != ElfConstants.StbLocal);
+    }
+
+    private static bool IsModuleAlias(string name) => name is "init_module" or "cleanup_module";
 
     /// <summary>GCC names the cold part of <c>foo</c> <c>foo.cold</c> (or <c>foo.cold.N</c>).</summary>
     private static void TieColdParts(List<FunctionInfo> functions)

@@ -239,6 +239,28 @@ cp $OUTPUT /out/output-attached.txt
 rmmod $TARGET
 cp $OUTPUT /out/output.txt
 
+# Both CPUs in the copies at once, the output read meanwhile.
+mark "smp"
+insmod $K/$TARGET.ko
+stress() {
+	i=0
+	while [ $i -lt 40 ]; do
+		echo "$2$i" >"$1"
+		got=$(cat "$1")
+		[ "$got" = "$3$i" ] || echo "bad $1: '$got'"
+		i=$((i + 1))
+	done
+}
+stress /dev/cfake0 abc abc >/tmp/smp0 &
+stress /dev/cfake1 abc ABC >/tmp/smp1 &
+for n in 1 2 3 4 5 6 7 8 9 10; do
+	cat $OUTPUT >/dev/null
+done
+wait
+[ ! -s /tmp/smp0 ] && [ ! -s /tmp/smp1 ] ||
+	fail "smp: $(cat /tmp/smp0 /tmp/smp1 | head -n 1)"
+rmmod $TARGET
+
 # Reload: re-attach each time, events keep accumulating.
 for i in 1 2 3; do
 	mark "reload $i"

@@ -30,6 +30,7 @@ mark() {
 
 # The kernel log since the last mark.
 since_mark() {
+	# shellcheck disable=SC2016  # sed's $, not the shell's
 	dmesg | sed -n '/kedr-test: /h; /kedr-test: /!H; ${x;p}'
 }
 
@@ -55,6 +56,7 @@ poke() {
 	file=$1 off=$2
 	shift 2
 	for b in "$@"; do
+		# shellcheck disable=SC2059  # the byte is the format: \NNN
 		printf "\\$b" | dd of="$file" bs=1 seek="$off" conv=notrunc 2>/dev/null
 		off=$((off + 1))
 	done
@@ -202,11 +204,13 @@ total() {
 mark "small buffer"
 insmod $K/kedr_sample.ko target_name=$TARGET
 workload "big buffer"
+# shellcheck disable=SC2046  # two numbers, split on purpose
 set -- $(total)
 big=$(($1 + $2))
 rmmod kedr_sample
 insmod $K/kedr_sample.ko target_name=$TARGET nr_records=16
 workload "small buffer"
+# shellcheck disable=SC2046
 set -- $(total)
 if [ "$1" -ne 16 ] || [ $(($1 + $2)) -ne "$big" ]; then
 	fail "small buffer: $1 recorded + $2 dropped, expected 16 + $((big - 16))"
@@ -253,12 +257,13 @@ stress() {
 }
 stress /dev/cfake0 abc abc >/tmp/smp0 &
 stress /dev/cfake1 abc ABC >/tmp/smp1 &
-for n in 1 2 3 4 5 6 7 8 9 10; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
 	cat $OUTPUT >/dev/null
 done
 wait
-[ ! -s /tmp/smp0 ] && [ ! -s /tmp/smp1 ] ||
+if [ -s /tmp/smp0 ] || [ -s /tmp/smp1 ]; then
 	fail "smp: $(cat /tmp/smp0 /tmp/smp1 | head -n 1)"
+fi
 rmmod $TARGET
 
 # Reload: re-attach each time, events keep accumulating.

@@ -130,6 +130,30 @@ enum kedr_fixup_target {
 enum kedr_helper {
 	KEDR_HELPER_FUNC_EVENT = 0,	/* function entry or exit */
 	KEDR_HELPER_MEM_EVENT,		/* memory access, %rax = address */
+	/*
+	 * After a string instruction (LODS, STOS, SCAS, MOVS, CMPS, INS,
+	 * OUTS, with or without REP), entered as
+	 *	push %rsi; push %rdi; <string insn>; push $site; call helper
+	 * so that at the call 8(%rsp) is the site, 16(%rsp) the start %rdi,
+	 * 24(%rsp) the start %rsi, and %rsi/%rdi/eflags.DF are the values after
+	 * the instruction. Each operand named by the site's KEDR_SITE_STR_*
+	 * flags gives one event covering the bytes actually touched:
+	 * |end - start| bytes, from start (DF=0) or end + size (DF=1); none
+	 * if the pointer did not move (zero count). The source ([%rsi]) event
+	 * comes first. The copy drops the two saved pointers afterwards.
+	 */
+	KEDR_HELPER_STRING_EVENT,
+	/*
+	 * Bit-string instructions with a register bit offset (BT, BTS, BTR,
+	 * BTC r, m), entered as
+	 *	push %rax; push %offset_reg; lea M, %rax; push $site; call helper
+	 * so that %rax is the bit string's base and 16(%rsp) the offset
+	 * register's value. The byte accessed is
+	 *	base + (offset >> 3)
+	 * with the offset sign-extended from the operand size (site.size
+	 * bytes); the event has size 1.
+	 */
+	KEDR_HELPER_BITOP_EVENT,
 	KEDR_HELPER_COUNT_V1
 };
 
@@ -149,10 +173,16 @@ enum kedr_event_kind {
 	KEDR_EV_WRITE,
 	KEDR_EV_LOCKED_UPDATE,
 	KEDR_EV_READ_WRITE,	/* one site, a read then a write event */
+	KEDR_EV_STRING,		/* string instruction: KEDR_SITE_STR_* say which */
 };
 
 #define KEDR_SITE_GS	0x1	/* %gs-relative: add this CPU's GS base */
 #define KEDR_SITE_SP	0x2	/* %rsp-based: recorded only with process_sp_accesses */
+/* String sites (size = element size): which operands are accessed, how. */
+#define KEDR_SITE_STR_SRC_READ	0x4	/* reads [%rsi] */
+#define KEDR_SITE_STR_DST_READ	0x8	/* reads [%rdi] */
+#define KEDR_SITE_STR_DST_WRITE	0x10	/* writes [%rdi] */
+/* Locked string ops do not exist; LOCK BTS/BTR/BTC use KEDR_EV_LOCKED_UPDATE. */
 
 /*
  * A site of the original that the kernel rewrites at run time; the loader

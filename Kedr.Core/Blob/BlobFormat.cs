@@ -45,11 +45,11 @@ public enum BlobFixupType : byte { Pc32 = 1, Abs64 = 2, Abs32S = 3 }
 
 public enum BlobFixupTarget : byte { Symbol = 1, Helper = 2 }
 
-public enum BlobHelper : uint { FuncEvent = 0, MemEvent = 1 }
+public enum BlobHelper : uint { FuncEvent = 0, MemEvent = 1, StringEvent = 2, BitOpEvent = 3 }
 
-public enum BlobEventKind : byte { Entry = 1, Exit, Read, Write, LockedUpdate, ReadWrite }
+public enum BlobEventKind : byte { Entry = 1, Exit, Read, Write, LockedUpdate, ReadWrite, String }
 
 [Flags]
-public enum BlobSiteFlags : byte { None = 0, Gs = 0x1, StackPointer = 0x2 }
+public enum BlobSiteFlags : byte { None = 0, Gs = 0x1, StackPointer = 0x2, StringSourceRead = 0x4, StringDestinationRead = 0x8, StringDestinationWrite = 0x10 }
 
 public enum BlobPatchKind : byte { LiveBytes = 1, JumpLabel = 2 }

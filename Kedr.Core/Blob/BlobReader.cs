@@ -134,7 +134,7 @@ public static class BlobReader
             if ((ulong)x.Offset + (ulong)width > codeLen)
                 return Bad("KEDR3007", $"fixup {i}: field at 0x{x.Offset:x} is outside the code", "Fixups", o);
             if (x.Target == BlobFixupTarget.Symbol ? x.Index == 0 || x.Index >= b.Target.SymbolCount
-                : x.Target == BlobFixupTarget.Helper ? x.Index > (uint)BlobHelper.MemEvent : true)
+                : x.Target == BlobFixupTarget.Helper ? x.Index > (uint)BlobHelper.BitOpEvent : true)
                 return Bad("KEDR3008", $"fixup {i}: target {(byte)x.Target} index {x.Index} is not valid", "Fixups", o);
             b.Fixups.Add(x);
         }
@@ -145,7 +145,7 @@ public static class BlobReader
             var x = new BlobSite(U32(s, o), U32(s, o + 4), (BlobEventKind)s[o + 8], (BlobSiteFlags)s[o + 9], U16(s, o + 10));
             if (x.Function >= fc || x.Offset >= b.Functions[(int)x.Function].Size)
                 return Bad("KEDR3007", $"site {i}: function {x.Function} offset 0x{x.Offset:x} out of range", "Sites", o);
-            if (x.Kind is < BlobEventKind.Entry or > BlobEventKind.ReadWrite)
+            if (x.Kind is < BlobEventKind.Entry or > BlobEventKind.String)
                 return Bad("KEDR3008", $"site {i}: unknown event kind {(byte)x.Kind}", "Sites", o);
             b.Sites.Add(x);
         }

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * KEDR trace: the binary stream /sys/kernel/debug/kedr_sample/trace.
+ *
+ * One definition shared by the recorder (kmod/kedr_sample) and the decoder
+ * (Kedr.Output, whose TraceFormat mirrors it; a test checks that they agree).
+ * Little-endian. The stream is a struct kedr_trace_header followed by
+ * records; a reader that sees a larger record_size skips the tail of each
+ * record (fields are only ever appended).
+ */
+#ifndef KEDR_RECORD_H
+#define KEDR_RECORD_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+typedef uint8_t __u8;
+typedef uint16_t __le16;
+typedef uint32_t __le32;
+typedef uint64_t __le64;
+#endif
+
+#define KEDR_TRACE_MAGIC	"KEDRTRC1"
+#define KEDR_TRACE_VERSION	1
+#define KEDR_TRACE_NAME_LEN	56	/* MODULE_NAME_LEN on x86-64 */
+
+struct kedr_trace_header {
+	char magic[8];
+	__le16 version;
+	__le16 header_size;	/* sizeof(struct kedr_trace_header) */
+	__le16 record_size;	/* sizeof(struct kedr_record) */
+	__le16 reserved;
+	char target[KEDR_TRACE_NAME_LEN];	/* NUL-padded module name */
+	__le64 target_core_base;	/* where the target's functions were */
+};
+
+/*
+ * One event. Function events: @pc is the function's original address and
+ * @addr 0. Memory events: @pc is the original instruction's address.
+ */
+struct kedr_record {
+	__le64 ts;		/* local_clock() ns: merge key across CPUs */
+	__le64 pc;
+	__le64 addr;
+	__le32 seq;		/* per-CPU sequence number: gaps = drops */
+	__le32 tid;		/* task pid (0 for the idle task) */
+	__le32 size;		/* bytes accessed (REP string ops can exceed 64 KiB) */
+	__le32 site;		/* index in the blob's site table */
+	__u8 kind;		/* enum kedr_event_kind (KEDR_EV_READ..., no _READ_WRITE/_STRING) */
+	__u8 cpu_low;		/* CPU number, low 8 bits */
+	__u8 context;		/* KEDR_CTX_* */
+	__u8 reserved[5];
+};
+
+#define KEDR_CTX_TASK	0
+#define KEDR_CTX_SOFTIRQ	1
+#define KEDR_CTX_HARDIRQ	2
+#define KEDR_CTX_NMI	3
+
+#endif /* KEDR_RECORD_H */

@@ -26,7 +26,7 @@ typedef uint64_t __le64;
 /* Incompatible changes bump the major version; the loader refuses others. */
 #define KEDR_BLOB_VERSION_MAJOR	1
 /* Compatible additions (new tables, longer entries) bump the minor one. */
-#define KEDR_BLOB_VERSION_MINOR	0
+#define KEDR_BLOB_VERSION_MINOR	1
 
 #define KEDR_BUILD_ID_MAX	20
 #define KEDR_DIGEST_SEED	0xcbf29ce484222325ULL	/* FNV-1a 64 offset basis */
@@ -48,7 +48,12 @@ enum kedr_blob_table_id {
 	KEDR_TABLE_SITES,	/* struct kedr_blob_site */
 	KEDR_TABLE_PATCHES,	/* struct kedr_blob_patch */
 	KEDR_TABLE_CODE,	/* entsize 1: the code image */
-	KEDR_TABLE_COUNT_V1
+	KEDR_TABLE_COUNT_V1,
+	/* Added in 1.1; a 1.0 blob has num_tables == 7 and none of these. */
+	KEDR_TABLE_EXTABLE = KEDR_TABLE_COUNT_V1, /* struct kedr_blob_extable */
+	KEDR_TABLE_BUGS,	/* struct kedr_blob_bug */
+	KEDR_TABLE_ORC,		/* struct kedr_blob_orc, sorted by copy_offset */
+	KEDR_TABLE_COUNT_V1_1
 };
 
 struct kedr_blob_header {
@@ -66,7 +71,13 @@ struct kedr_blob_header {
 	__u8 target_build_id[KEDR_BUILD_ID_MAX];
 	__le32 code_align;		/* power of two the code image needs */
 	__le32 num_tables;		/* >= KEDR_TABLE_COUNT_V1 */
-	struct kedr_blob_table tables[KEDR_TABLE_COUNT_V1];
+	/*
+	 * num_tables entries, indexed by enum kedr_blob_table_id; the header
+	 * ends here (header_size = offsetof(tables) + 16 * num_tables). Minor
+	 * versions only ever append tables, never header fields; a reader
+	 * uses the tables it knows and ignores the rest.
+	 */
+	struct kedr_blob_table tables[KEDR_TABLE_COUNT_V1_1];
 };
 
 /* One instrumented function. */
@@ -209,6 +220,48 @@ enum kedr_patch_kind {
 	 * NOP becomes a NOP of the slot's length.
 	 */
 	KEDR_PATCH_JUMP_LABEL,
+};
+
+/* No copy: the place is outside every copied function. */
+#define KEDR_NO_COPY	0xffffffffU
+
+/*
+ * An __ex_table entry of the original, moved to the copy: a fault at
+ * insn_copy continues at fixup_copy (or, if that is KEDR_NO_COPY, at target
+ * symbol fixup_symidx + fixup_addend) with the original's handler type and
+ * data. The loader builds a sorted exception table from these.
+ */
+struct kedr_blob_extable {
+	__le32 insn_copy;
+	__le32 fixup_copy;
+	__le32 fixup_symidx;
+	__le32 data;		/* struct exception_table_entry.data, as is */
+	__le64 fixup_addend;
+};
+
+/*
+ * A __bug_table entry of the original (WARN/BUG ud2), moved to the copy:
+ * the file name is target symbol file_symidx + file_addend.
+ */
+struct kedr_blob_bug {
+	__le32 copy_offset;	/* of the ud2 */
+	__le32 file_symidx;
+	__le64 file_addend;
+	__le16 line;
+	__le16 flags;		/* BUGFLAG_* as in the original */
+	__le32 reserved;
+};
+
+/*
+ * An ORC entry for the copies: from copy_offset on, unwind with @entry, the
+ * 6 bytes of the kernel's struct orc_entry (sp_offset, bp_offset, then
+ * sp_reg:4 bp_reg:4 type:2 end:1) as in the original's .orc_unwind, with
+ * sp_offset adjusted inside the copy's inserted sequences.
+ */
+struct kedr_blob_orc {
+	__le32 copy_offset;
+	__u8 entry[6];
+	__le16 reserved;
 };
 
 #endif /* KEDR_BLOB_H */

@@ -5,18 +5,25 @@ public static class BlobFormat
 {
     public static ReadOnlySpan<byte> Magic => "KEDRBLOB"u8;
     public const ushort VersionMajor = 1;
-    public const ushort VersionMinor = 0;
+    public const ushort VersionMinor = 1;
     public const int BuildIdMax = 20;
-    public const int TableCount = 7;
+    /// <summary>Tables this version writes; 1.0 blobs have <see cref="TableCountV1"/>.</summary>
+    public const int TableCount = 10;
+    public const int TableCountV1 = 7;
 
     // sizeof() of the C structs; BlobLayoutTests compiles the header to check them.
     public const int TableSize = 16;
     public const int HeaderSize = 68 + TableCount * TableSize;
+    public const int HeaderSizeV1 = 68 + TableCountV1 * TableSize;
     public const int FunctionSize = 48;
     public const int MaskSize = 8;
     public const int FixupSize = 24;
     public const int SiteSize = 12;
     public const int PatchSize = 24;
+    public const int ExTableSize = 24;
+    public const int BugSize = 24;
+    public const int OrcSize = 12;
+    public const uint NoCopy = 0xffffffff;
 
     public const ulong DigestSeed = 0xcbf29ce484222325UL;
     public const ulong DigestPrime = 0x100000001b3UL;
@@ -36,7 +43,7 @@ public static class BlobFormat
     }
 }
 
-public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code }
+public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code, ExTable, Bugs, Orc }
 
 [Flags]
 public enum BlobFunctionFlags : uint { None = 0, Init = 0x1, Part = 0x2 }

@@ -33,26 +33,27 @@ public static class BlobReader
         blob = null;
         KedrDiagnostic Bad(string code, string msg, string? table = null, long? off = null) => new(code, msg, path, table, off);
 
-        if (s.Length < BlobFormat.HeaderSize)
-            return Bad("KEDR3001", $"blob is {s.Length} bytes, smaller than its header ({BlobFormat.HeaderSize})");
+        if (s.Length < BlobFormat.HeaderSizeV1)
+            return Bad("KEDR3001", $"blob is {s.Length} bytes, smaller than a header ({BlobFormat.HeaderSizeV1})");
         if (!s[..8].SequenceEqual(BlobFormat.Magic))
             return Bad("KEDR3002", "not a KEDR blob (bad magic)", off: 0);
         ushort major = U16(s, 8), minor = U16(s, 10);
         if (major != BlobFormat.VersionMajor)
             return Bad("KEDR3003", $"blob format {major}.{minor}, this tool reads {BlobFormat.VersionMajor}.x", off: 8);
         uint headerSize = U32(s, 12), blobSize = U32(s, 16), numTables = U32(s, 64);
-        if (headerSize < BlobFormat.HeaderSize || headerSize > s.Length)
+        if (headerSize < BlobFormat.HeaderSizeV1 || headerSize > s.Length)
             return Bad("KEDR3001", $"header size {headerSize} is out of range", off: 12);
         if (blobSize != s.Length)
             return Bad("KEDR3001", $"blob says it is {blobSize} bytes, the file has {s.Length}", off: 16);
         if (U32(s, 20) != 0)
             return Bad("KEDR3004", $"unknown flags 0x{U32(s, 20):x}", off: 20);
-        if (numTables < BlobFormat.TableCount || 68 + (long)numTables * BlobFormat.TableSize > headerSize)
+        if (numTables < BlobFormat.TableCountV1 || 68 + (long)numTables * BlobFormat.TableSize > headerSize)
             return Bad("KEDR3001", $"{numTables} tables do not fit the header", off: 64);
 
-        int[] minEntsize = [1, BlobFormat.FunctionSize, BlobFormat.MaskSize, BlobFormat.FixupSize, BlobFormat.SiteSize, BlobFormat.PatchSize, 1];
+        int[] minEntsize = [1, BlobFormat.FunctionSize, BlobFormat.MaskSize, BlobFormat.FixupSize, BlobFormat.SiteSize,
+            BlobFormat.PatchSize, 1, BlobFormat.ExTableSize, BlobFormat.BugSize, BlobFormat.OrcSize];
         var tables = new (int off, int count, int entsize)[BlobFormat.TableCount];
-        for (int t = 0; t < BlobFormat.TableCount; t++)
+        for (int t = 0; t < Math.Min((int)numTables, BlobFormat.TableCount); t++)
         {
             int h = 68 + t * BlobFormat.TableSize;
             uint off = U32(s, h), count = U32(s, h + 4), entsize = U32(s, h + 8);
@@ -162,6 +163,38 @@ public static class BlobReader
                 x.Kind == BlobPatchKind.JumpLabel && (x.SlotLength < 5 || x.TargetCopyOffset >= codeLen))
                 return Bad("KEDR3007", $"patch {i}: slot [0x{x.CopyOffset:x}, +{x.SlotLength}) or target out of range", "Patches", o);
             b.Patches.Add(x);
+        }
+        var (eo, ec, ee) = tables[(int)BlobTableId.ExTable];
+        for (int i = 0; i < ec; i++)
+        {
+            int o = eo + i * ee;
+            var x = new BlobExTableEntry(U32(s, o), U32(s, o + 4), U32(s, o + 8), (long)U64(s, o + 16), U32(s, o + 12));
+            if (x.InsnCopy >= codeLen || x.FixupCopy != BlobFormat.NoCopy && x.FixupCopy >= codeLen
+                || x.FixupCopy == BlobFormat.NoCopy && (x.FixupSymbol == 0 || x.FixupSymbol >= b.Target.SymbolCount))
+                return Bad("KEDR3007", $"exception entry {i}: instruction, fixup or symbol out of range", "ExTable", o);
+            b.ExTable.Add(x);
+        }
+        var (bo, bc, be) = tables[(int)BlobTableId.Bugs];
+        for (int i = 0; i < bc; i++)
+        {
+            int o = bo + i * be;
+            var x = new BlobBug(U32(s, o), U32(s, o + 4), (long)U64(s, o + 8), U16(s, o + 16), U16(s, o + 18));
+            if ((ulong)x.CopyOffset + 2 > codeLen || x.FileSymbol >= b.Target.SymbolCount)
+                return Bad("KEDR3007", $"bug entry {i}: site or file symbol out of range", "Bugs", o);
+            b.Bugs.Add(x);
+        }
+        var (oo, oc, oe) = tables[(int)BlobTableId.Orc];
+        uint prevOrc = 0;
+        for (int i = 0; i < oc; i++)
+        {
+            int o = oo + i * oe;
+            ulong entry = 0;
+            for (int k = 0; k < 6; k++) entry |= (ulong)s[o + 4 + k] << (8 * k);
+            var x = new BlobOrc(U32(s, o), entry);
+            if (x.CopyOffset > codeLen || x.CopyOffset < prevOrc)
+                return Bad("KEDR3007", $"ORC entry {i}: offset 0x{x.CopyOffset:x} unsorted or outside the code", "Orc", o);
+            prevOrc = x.CopyOffset;
+            b.Orc.Add(x);
         }
         blob = b;
         return null;

@@ -19,3 +19,12 @@ public readonly record struct BlobPatch(uint CopyOffset, uint Function, uint Ori
 
 /// <summary>What the blob was built for.</summary>
 public sealed record BlobTarget(string Name, string SrcVersion, uint SymbolCount, byte[] BuildId);
+
+/// <summary><c>struct kedr_blob_extable</c>: an exception-table entry moved to the copy.</summary>
+public readonly record struct BlobExTableEntry(uint InsnCopy, uint FixupCopy, uint FixupSymbol, long FixupAddend, uint Data);
+
+/// <summary><c>struct kedr_blob_bug</c>: a WARN/BUG site moved to the copy.</summary>
+public readonly record struct BlobBug(uint CopyOffset, uint FileSymbol, long FileAddend, ushort Line, ushort Flags);
+
+/// <summary><c>struct kedr_blob_orc</c>: unwind data from <see cref="CopyOffset"/> on (6 raw bytes of struct orc_entry).</summary>
+public readonly record struct BlobOrc(uint CopyOffset, ulong Entry);

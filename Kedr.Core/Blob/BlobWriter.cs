@@ -27,6 +27,9 @@ public static class BlobWriter
         Place(BlobTableId.Fixups, blob.Fixups.Count, BlobFormat.FixupSize, 8);
         Place(BlobTableId.Sites, blob.Sites.Count, BlobFormat.SiteSize, 8);
         Place(BlobTableId.Patches, blob.Patches.Count, BlobFormat.PatchSize, 8);
+        Place(BlobTableId.ExTable, blob.ExTable.Count, BlobFormat.ExTableSize, 8);
+        Place(BlobTableId.Bugs, blob.Bugs.Count, BlobFormat.BugSize, 8);
+        Place(BlobTableId.Orc, blob.Orc.Count, BlobFormat.OrcSize, 8);
         Place(BlobTableId.Code, blob.Code.Length, 1, (int)Math.Max(16, blob.CodeAlign));
         var buf = new byte[pos];
         var s = buf.AsSpan();
@@ -86,6 +89,27 @@ public static class BlobWriter
             U16(s, o + 12, x.Length); U16(s, o + 14, x.SlotLength); s[o + 16] = (byte)x.Kind;
             U32(s, o + 20, x.TargetCopyOffset);
             o += BlobFormat.PatchSize;
+        }
+        o = tables[(int)BlobTableId.ExTable].offset;
+        foreach (var x in blob.ExTable)
+        {
+            U32(s, o, x.InsnCopy); U32(s, o + 4, x.FixupCopy); U32(s, o + 8, x.FixupSymbol); U32(s, o + 12, x.Data);
+            U64(s, o + 16, (ulong)x.FixupAddend);
+            o += BlobFormat.ExTableSize;
+        }
+        o = tables[(int)BlobTableId.Bugs].offset;
+        foreach (var x in blob.Bugs)
+        {
+            U32(s, o, x.CopyOffset); U32(s, o + 4, x.FileSymbol); U64(s, o + 8, (ulong)x.FileAddend);
+            U16(s, o + 16, x.Line); U16(s, o + 18, x.Flags);
+            o += BlobFormat.BugSize;
+        }
+        o = tables[(int)BlobTableId.Orc].offset;
+        foreach (var x in blob.Orc)
+        {
+            U32(s, o, x.CopyOffset);
+            for (int b = 0; b < 6; b++) s[o + 4 + b] = (byte)(x.Entry >> (8 * b));
+            o += BlobFormat.OrcSize;
         }
         blob.Code.CopyTo(s[tables[(int)BlobTableId.Code].offset..]);
         return buf;

@@ -15,6 +15,9 @@ public sealed class KedrBlob
     public List<BlobFixup> Fixups { get; init; } = [];
     public List<BlobSite> Sites { get; init; } = [];
     public List<BlobPatch> Patches { get; init; } = [];
+    public List<BlobExTableEntry> ExTable { get; init; } = [];
+    public List<BlobBug> Bugs { get; init; } = [];
+    public List<BlobOrc> Orc { get; init; } = [];
     public byte[] Code { get; set; } = [];
 
     public ReadOnlySpan<BlobMask> MasksOf(in BlobFunction f) =>

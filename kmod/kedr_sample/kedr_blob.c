@@ -21,7 +21,12 @@
 
 /* The layouts the rewriter writes (kedr_blob.h); a change here is a bug. */
 static_assert(sizeof(struct kedr_blob_table) == 16);
-static_assert(sizeof(struct kedr_blob_header) == 180);
+static_assert(sizeof(struct kedr_blob_header) == 228);
+
+/* The smallest header a reader of this major version accepts: a 1.0 one. */
+#define KEDR_HEADER_MIN_SIZE \
+	(offsetof(struct kedr_blob_header, tables) + \
+	 KEDR_TABLE_COUNT_V1 * sizeof(struct kedr_blob_table))
 static_assert(sizeof(struct kedr_blob_func) == 48);
 static_assert(sizeof(struct kedr_blob_mask) == 8);
 static_assert(sizeof(struct kedr_blob_fixup) == 24);
@@ -106,9 +111,9 @@ static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align)
 	if (r->size < KEDR_BLOB_MAGIC_LEN ||
 	    memcmp(h, KEDR_BLOB_MAGIC, KEDR_BLOB_MAGIC_LEN))
 		return kedr_bad(r, "bad magic (not a KEDR blob)");
-	if (r->size < sizeof(struct kedr_blob_header))
+	if (r->size < KEDR_HEADER_MIN_SIZE)
 		return kedr_bad(r, "truncated: %zu bytes, the header alone is %zu",
-				r->size, sizeof(struct kedr_blob_header));
+				r->size, KEDR_HEADER_MIN_SIZE);
 
 	major = KEDR_LE16(h, struct kedr_blob_header, version_major);
 	if (major != KEDR_BLOB_VERSION_MAJOR)
@@ -131,11 +136,10 @@ static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align)
 		return kedr_bad(r, "header.blob_size=%u but the file has %zu bytes%s",
 				blob_size, r->size,
 				blob_size > r->size ? " (truncated)" : "");
-	if (r->header_size < sizeof(struct kedr_blob_header) ||
+	if (r->header_size < KEDR_HEADER_MIN_SIZE ||
 	    r->header_size > blob_size)
 		return kedr_bad(r, "header.header_size=%u out of range [%zu, %u]",
-				r->header_size,
-				sizeof(struct kedr_blob_header), blob_size);
+				r->header_size, KEDR_HEADER_MIN_SIZE, blob_size);
 	if (flags)
 		return kedr_bad(r, "header.flags=0x%x: unknown flags", flags);
 	if (num_tables < KEDR_TABLE_COUNT_V1 ||

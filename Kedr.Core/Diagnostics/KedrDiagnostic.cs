@@ -6,14 +6,29 @@ namespace Kedr.Core.Diagnostics;
 /// </summary>
 public sealed record KedrDiagnostic(string Code, string Message, string? File = null, string? Section = null, long? Offset = null)
 {
-    /// <summary>One line, like a compiler's: <c>file: section+0xoff: KEDR1003: message</c>.</summary>
+    /// <summary>
+    /// One line, like a compiler's: <c>file: section+0xoff: KEDR1003: message</c>. Names quoted from a
+    /// damaged input may hold any byte: control characters are shown as <c>\xNN</c>, so the line stays one line.
+    /// </summary>
     public override string ToString()
     {
         var where = new List<string>(3);
         if (File is not null) where.Add(File);
         if (Section is not null) where.Add(Offset is { } o ? $"{Section}+0x{o:x}" : Section);
         else if (Offset is { } off) where.Add($"offset 0x{off:x}");
-        return where.Count == 0 ? $"{Code}: {Message}" : $"{string.Join(": ", where)}: {Code}: {Message}";
+        return OneLine(where.Count == 0 ? $"{Code}: {Message}" : $"{string.Join(": ", where)}: {Code}: {Message}");
+    }
+
+    private static string OneLine(string s)
+    {
+        if (!s.Any(char.IsControl)) return s;
+        var b = new System.Text.StringBuilder(s.Length + 8);
+        foreach (var c in s)
+        {
+            if (char.IsControl(c)) b.Append($"\\x{(int)c:x2}");
+            else b.Append(c);
+        }
+        return b.ToString();
     }
 }
 

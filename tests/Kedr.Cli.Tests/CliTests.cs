@@ -1,0 +1,214 @@
+using System.Buffers.Binary;
+using Kedr.Core.Blob;
+using Kedr.Core.Elf;
+
+namespace Kedr.Cli.Tests;
+
+/// <summary>
+/// <c>kedr instrument</c> and <c>kedr inspect</c> end to end, as a user runs them: exit status 0 on
+/// success, 2 with one <c>kedr: error: ...</c> line on stderr for bad input.
+/// </summary>
+public sealed class CliTests : IDisposable
+{
+    private const string Release = "6.1.0-56-cloud-amd64";
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("kedr-cli-tests-");
+
+    public void Dispose() => _dir.Delete(true);
+
+    private string Tmp(string name) => Path.Combine(_dir.FullName, name);
+
+    private static string Module(string relative)
+    {
+        var dirs = Directory.Exists("/lib/modules") ? Directory.GetDirectories("/lib/modules", "*-cloud-amd64").Order().ToList() : [];
+        var kernel = dirs.FirstOrDefault(d => d.EndsWith(Release, StringComparison.Ordinal)) ?? dirs.LastOrDefault();
+        var path = kernel is null ? null : Path.Combine(kernel, "kernel", relative);
+        Assert.True(path is not null && File.Exists(path),
+            $"no {relative} under /lib/modules/*-cloud-amd64/kernel: these tests use Debian's {Release} modules; " +
+            "install them with scripts/vm/setup.sh (apt-get install linux-image-cloud-amd64)");
+        return path!;
+    }
+
+    private KedrProcess.Result Kedr(params string[] args) => KedrProcess.Run(_dir.FullName, args);
+
+    /// <summary>Exit 2, nothing on stdout, exactly one line on stderr naming the file and the code.</summary>
+    private static void AssertOneLineError(KedrProcess.Result r, string file, string code, string? alsoContains = null)
+    {
+        Assert.True(r.ExitCode == 2, r.ToString());
+        Assert.True(r.Stdout.Length == 0, r.ToString());
+        var lines = r.StderrLines;
+        Assert.True(lines.Length == 1, $"expected one line on stderr\n{r}");
+        Assert.StartsWith("kedr: error: ", lines[0]);
+        Assert.Contains(file, lines[0]);
+        Assert.Contains($"{code}: ", lines[0]);
+        if (alsoContains is not null) Assert.Contains(alsoContains, lines[0]);
+    }
+
+    private string Damaged(string module, string name, Action<byte[], ElfFile> change)
+    {
+        var path = Module(module);
+        var bytes = File.ReadAllBytes(path);
+        change(bytes, ElfFile.Read(path));
+        var target = Tmp(name);
+        File.WriteAllBytes(target, bytes);
+        return target;
+    }
+
+    [Fact]
+    public void Instrument_a_truncated_module_fails_with_one_line()
+    {
+        var ko = Damaged("lib/crc7.ko", "trunc.ko", (_, _) => { });
+        File.WriteAllBytes(ko, File.ReadAllBytes(ko)[..3000]);
+        var r = Kedr("instrument", ko, "-o", Tmp("out.kedr"));
+        AssertOneLineError(r, ko, "KEDR1005", "past the end of the file");
+        Assert.False(File.Exists(Tmp("out.kedr")));
+    }
+
+    [Fact]
+    public void Instrument_a_module_cut_inside_its_header_fails_with_one_line()
+    {
+        var ko = Tmp("tiny.ko");
+        File.WriteAllBytes(ko, File.ReadAllBytes(Module("lib/crc7.ko"))[..40]);
+        AssertOneLineError(Kedr("instrument", ko), ko, "KEDR1001");
+    }
+
+    [Fact]
+    public void Instrument_a_module_with_a_bad_section_name_table_index_fails_with_one_line()
+    {
+        var ko = Damaged("lib/crc7.ko", "shstrndx.ko", (b, _) => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(0x3e), 0x7777));
+        AssertOneLineError(Kedr("instrument", ko), ko, "KEDR1007", "section name table index");
+    }
+
+    [Fact]
+    public void Instrument_a_module_with_a_bad_relocation_names_section_and_offset()
+    {
+        var ko = Damaged("drivers/net/dummy.ko", "reloc.ko", (b, elf) =>
+        {
+            var rela = elf.Sections.First(s => s.Name == ".rela.text");
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan((int)rela.FileOffset + 2 * 24 + 12), 0x00ffffff);
+        });
+        AssertOneLineError(Kedr("instrument", ko), ko, "KEDR1011", ".rela.text+0x30");
+    }
+
+    [Fact]
+    public void Instrument_something_that_is_not_ELF_fails_with_one_line()
+    {
+        var ko = Tmp("text.ko");
+        File.WriteAllText(ko, new string('x', 500));
+        AssertOneLineError(Kedr("instrument", ko), ko, "KEDR1002", "bad magic");
+    }
+
+    [Fact]
+    public void Instrument_a_missing_file_fails_with_one_line()
+    {
+        var ko = Tmp("absent.ko");
+        AssertOneLineError(Kedr("instrument", ko), ko, "KEDR1000");
+    }
+
+    [Fact]
+    public void Instrument_then_inspect_a_real_module()
+    {
+        var ko = Module("lib/crc7.ko");
+        var blobPath = Tmp("crc7.kedr");
+        var r = Kedr("instrument", ko, "-o", blobPath);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains($"wrote {blobPath}", r.Stdout);
+        Assert.True(r.Stderr.Length == 0, r.ToString());
+
+        // The blob describes the module: checked against the ELF file and a plain FNV-1a over its bytes.
+        var blob = BlobReader.Read(blobPath);
+        var elf = ElfFile.Read(ko);
+        Assert.Equal("crc7", blob.Target.Name);
+        Assert.Equal((uint)elf.Symbols.Count, blob.Target.SymbolCount);
+        Assert.Equal(elf.BuildId, blob.Target.BuildId);
+        Assert.NotEmpty(blob.Functions);
+        var bytes = File.ReadAllBytes(ko);
+        foreach (var f in blob.Functions)
+        {
+            var sym = elf.Symbols[(int)f.SymbolIndex];
+            Assert.Equal(sym.Name, f.Name);
+            Assert.Equal(sym.Size, (ulong)f.Size);
+            var code = bytes.AsSpan((int)(elf.Sections[sym.SectionIndex].FileOffset + sym.Value), (int)f.Size).ToArray();
+            foreach (var m in blob.MasksOf(f)) code.AsSpan((int)m.Offset, (int)m.Length).Clear();
+            ulong h = 0xcbf29ce484222325;
+            foreach (var x in code) h = (h ^ x) * 0x100000001b3;
+            Assert.Equal(h, f.Digest);
+        }
+
+        var i = Kedr("inspect", blobPath, "--fixups", "--sites");
+        Assert.True(i.ExitCode == 0, i.ToString());
+        Assert.Contains("target      crc7", i.Stdout);
+        Assert.Contains($"build-id    {Convert.ToHexStringLower(elf.BuildId)}", i.Stdout);
+        Assert.Contains($"functions   {blob.Functions.Count}", i.Stdout);
+        Assert.Contains($"fixups      {blob.Fixups.Count}", i.Stdout);
+        Assert.Contains("crc7_be", i.Stdout);
+        Assert.Contains("fixups:", i.Stdout);
+        Assert.Contains("Entry        crc7_be+0x0", i.Stdout);
+    }
+
+    [Fact]
+    public void Instrument_install_writes_the_firmware_path()
+    {
+        var fw = Tmp("firmware");
+        var r = Kedr("instrument", Module("net/sched/em_u32.ko"), "--install", "--firmware-dir", fw);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        var installed = Path.Combine(fw, "kedr", "em_u32.kedr");
+        Assert.True(File.Exists(installed), r.ToString());
+        Assert.Equal(File.ReadAllBytes(Tmp("em_u32.kedr")), File.ReadAllBytes(installed));
+        Assert.Equal("em_u32", BlobReader.Read(installed).Target.Name);
+    }
+
+    private string GoodBlob()
+    {
+        var blob = Tmp("good.kedr");
+        var r = Kedr("instrument", Module("lib/crc7.ko"), "-o", blob);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return blob;
+    }
+
+    [Fact]
+    public void Inspect_corrupted_blobs_fails_with_one_KEDR3xxx_line()
+    {
+        var good = File.ReadAllBytes(GoodBlob());
+        var cases = new (string Name, Func<byte[], byte[]> Change, string Code)[]
+        {
+            ("magic", b => { b[0] = (byte)'X'; return b; }, "KEDR3002"),
+            ("truncated", b => b[..(b.Length - 9)], "KEDR3001"),
+            ("header only", b => b[..100], "KEDR3001"),
+            ("version", b => { b[8] = 9; return b; }, "KEDR3003"),
+            ("fixup type", b =>
+            {
+                int fixups = (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(68 + 3 * 16));
+                b[fixups + 4] = 0x55;
+                return b;
+            }, "KEDR3008"),
+        };
+        foreach (var (name, change, code) in cases)
+        {
+            var path = Tmp($"bad-{name.Replace(' ', '-')}.kedr");
+            File.WriteAllBytes(path, change((byte[])good.Clone()));
+            AssertOneLineError(Kedr("inspect", path), path, code);
+        }
+    }
+
+    /// <summary>A damaged name quoted in the error must not split the line (it holds a newline here).</summary>
+    [Fact]
+    public void Inspect_quotes_a_damaged_name_on_one_line()
+    {
+        var b = File.ReadAllBytes(GoodBlob());
+        int strings = (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(68));
+        int functions = (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(68 + 16));
+        int name = b.AsSpan(strings).IndexOf("crc7_be"u8) + strings;
+        b[name + 4] = (byte)'\n';
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(functions + 8), 3); // size below 5: the error names the function
+        var path = Tmp("newline.kedr");
+        File.WriteAllBytes(path, b);
+        AssertOneLineError(Kedr("inspect", path), path, "KEDR3007", @"'crc7\x0abe'");
+    }
+
+    [Fact]
+    public void Inspect_a_missing_blob_fails_with_one_line()
+    {
+        var path = Tmp("absent.kedr");
+        AssertOneLineError(Kedr("inspect", path), path, "KEDR3000");
+    }
+}

@@ -36,7 +36,12 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
         if ((p.Events & EventFlags.Entry) != 0)
             pos = EmitEvent(pos, f, 0, BlobEventKind.Entry);
         var code = plan.Code;
-        if (p.MemKind != 0)
+        if (p.MemForm == MemoryClass.String)
+        {
+            _code[pos++] = X86Encoding.PushRsi;
+            _code[pos++] = X86Encoding.PushRdi;
+        }
+        else if (p.MemKind != 0)
             pos = EmitMemoryEvent(plan, p, pos);
         if ((p.Events & EventFlags.Exit) != 0 && p.Kind != EmitKind.ConditionalTailCall)
             pos = EmitEvent(pos, f, origOffset, BlobEventKind.Exit);
@@ -47,6 +52,11 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
                 code.Span(p.Offset, p.Length).CopyTo(_code.AsSpan(pos));
                 EmitRelocations(plan, p, pos);
                 pos += p.Length;
+                if (p.MemForm == MemoryClass.String)
+                {
+                    pos = EmitHelperCall(pos, AddMemorySite(f, p), BlobHelper.StringEvent);
+                    pos = EmitDropStack(pos, 16);
+                }
                 break;
             case EmitKind.Branch:
                 pos = EmitBranch(plan, p, pos);
@@ -176,7 +186,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
     private int EmitMemoryEvent(FunctionPlan plan, in PlannedInstruction p, int pos)
     {
         var f = plan.Function;
-        _code[pos++] = PushRax;
+        _code[pos++] = X86Encoding.PushRax;
         int lea = pos;
         System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plan.Extra).Slice(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
         pos += p.LeaLength;
@@ -201,14 +211,27 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
                 AddFixup(field, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
                     (long)p.Instruction.IPRelativeMemoryAddress - f.Start - leaTail);
         }
-        int site = blob.Sites.Count;
-        blob.Sites.Add(new BlobSite((uint)f.BlobIndex, (uint)(p.Offset - f.Start), p.MemKind, p.MemFlags, p.MemSize));
-        pos = EmitHelperCall(pos, site, BlobHelper.MemEvent);
-        _code[pos++] = PopRax;
+        bool bitOp = p.MemForm == MemoryClass.BitOp;
+        pos = EmitHelperCall(pos, AddMemorySite(f, p), bitOp ? BlobHelper.BitOpEvent : BlobHelper.MemEvent);
+        if (bitOp) pos = EmitDropStack(pos, 8);
+        _code[pos++] = X86Encoding.PopRax;
         return pos;
     }
 
-    private const byte PushRax = 0x50, PopRax = 0x58;
+    private int AddMemorySite(FunctionInfo f, in PlannedInstruction p)
+    {
+        blob.Sites.Add(new BlobSite((uint)f.BlobIndex, (uint)(p.Offset - f.Start), p.MemKind, p.MemFlags, p.MemSize));
+        return blob.Sites.Count - 1;
+    }
+
+    /// <summary><c>lea N(%rsp),%rsp</c>: unlike add, it leaves the flags alone.</summary>
+    private int EmitDropStack(int pos, byte bytes)
+    {
+        X86Encoding.LeaRspPrefix.CopyTo(_code.AsSpan(pos));
+        pos += X86Encoding.LeaRspPrefix.Length;
+        _code[pos++] = bytes;
+        return pos;
+    }
 
     private void EmitFallThrough(FunctionPlan plan)
     {

@@ -226,16 +226,35 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             (_plan.NotInstrumented ??= []).Add($"{reason}: {p.Instruction} at +0x{p.Offset - _plan.Function.Start:x}");
             return;
         }
-        bool relocated = false;
-        for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount; i++)
-            relocated |= (long)code.Relocations[i].Offset == p.Offset + p.DisplacementOffset;
         p.LeaStart = _plan.Extra.Count;
-        p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(p.Instruction, relocated, _plan.Extra);
+        switch (cls)
+        {
+            case MemoryClass.Operand:
+                p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), 8, _plan.Extra);
+                break;
+            case MemoryClass.BitOp:
+                MemoryAccessClassifier.EncodePush(p.Instruction.Op1Register, _plan.Extra);
+                int push = _plan.Extra.Count - p.LeaStart;
+                int lea = _memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), 16, _plan.Extra);
+                p.LeaDisplacementOffset = (sbyte)(lea < 0 ? -1 : push + lea);
+                break;
+            case MemoryClass.Xlat:
+                _plan.Extra.AddRange(X86Encoding.XlatAddress);
+                break;
+        }
         p.LeaLength = (byte)(_plan.Extra.Count - p.LeaStart);
+        p.MemForm = cls;
         p.MemKind = kind;
         p.MemSize = size;
         p.MemFlags = flags;
         _plan.MemoryInstrumented++;
+    }
+
+    private static bool RelocatedDisplacement(SectionCode code, in PlannedInstruction p)
+    {
+        for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount; i++)
+            if ((long)code.Relocations[i].Offset == p.Offset + p.DisplacementOffset) return true;
+        return false;
     }
 
     /// <summary>A jump leaves the function when it goes outside its family, or back to its own entry.</summary>

@@ -3,13 +3,19 @@ using Kedr.Core.Blob;
 
 namespace Kedr.Rewriter.Copying;
 
-/// <summary>What an instruction does to memory, as far as events are concerned.</summary>
+/// <summary>What an instruction does to memory, and so which event sequence records it.</summary>
 internal enum MemoryClass : byte
 {
     /// <summary>No data access (also LEA, NOP r/m, PREFETCH: an operand but no access).</summary>
     None,
-    /// <summary>One explicit memory operand whose address a LEA can compute.</summary>
-    Instrument,
+    /// <summary>One explicit memory operand: <c>push %rax; lea M,%rax; push $site; call; pop %rax</c> before it.</summary>
+    Operand,
+    /// <summary>A string instruction: pointers saved before it, the helper called after it.</summary>
+    String,
+    /// <summary>BT/BTS/BTR/BTC with the bit offset in a register: the offset is passed too.</summary>
+    BitOp,
+    /// <summary>XLAT: the address is %rbx + %al.</summary>
+    Xlat,
     /// <summary>Accesses memory, but this version does not record it (the reason says why).</summary>
     NotInstrumented,
 }
@@ -28,7 +34,6 @@ internal sealed class MemoryAccessClassifier
 
     /// <summary><c>lea disp32(%rip), %rax</c>: REX.W 8D /0 with mod 00 rm 101.</summary>
     public static ReadOnlySpan<byte> RipLeaPrefix => [0x48, 0x8d, 0x05];
-    public const int RipLeaSize = 7;
 
     public MemoryClass Classify(in Instruction instr, out BlobEventKind kind, out ushort size, out BlobSiteFlags flags, out string? reason)
     {
@@ -42,10 +47,7 @@ internal sealed class MemoryAccessClassifier
             var k = instr.GetOpKind(i);
             if (k == OpKind.Memory) { memOp = i; break; }
             if (k is >= OpKind.MemorySegSI and <= OpKind.MemoryESRDI)
-            {
-                reason = "string operation";
-                return MemoryClass.NotInstrumented;
-            }
+                return ClassifyString(instr, out kind, out size, out flags, out reason);
         }
         if (memOp < 0) return MemoryClass.None;
 
@@ -53,11 +55,12 @@ internal sealed class MemoryAccessClassifier
         var access = info.GetOpAccess(memOp);
         if (access is OpAccess.NoMemAccess or OpAccess.None) return MemoryClass.None;
 
-        if (instr.Mnemonic == Mnemonic.Xlatb) { reason = "xlat"; return MemoryClass.NotInstrumented; }
-        if (instr.Mnemonic is Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc && instr.Op1Kind == OpKind.Register)
+        if (instr.Mnemonic == Mnemonic.Xlatb)
         {
-            reason = "bit-string offset in a register";
-            return MemoryClass.NotInstrumented;
+            if (instr.MemoryBase != Register.RBX) { reason = "xlat with a 32-bit address"; return MemoryClass.NotInstrumented; }
+            kind = BlobEventKind.Read;
+            size = 1;
+            return MemoryClass.Xlat;
         }
         var index = instr.MemoryIndex;
         if (index.IsXMM() || index.IsYMM() || index.IsZMM()) { reason = "vector-indexed (gather/scatter)"; return MemoryClass.NotInstrumented; }
@@ -87,19 +90,47 @@ internal sealed class MemoryAccessClassifier
             OpAccess.Write or OpAccess.CondWrite => BlobEventKind.Write,
             _ => BlobEventKind.ReadWrite, // ReadWrite, ReadCondWrite (cmpxchg writes back even on failure)
         };
-        return MemoryClass.Instrument;
+        if (instr.Mnemonic is Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc && instr.Op1Kind == OpKind.Register)
+            return MemoryClass.BitOp; // size: the operand size, which the offset is sign-extended from
+        return MemoryClass.Operand;
+    }
+
+    /// <summary>Which pointers a string instruction uses and how; the element size.</summary>
+    private static MemoryClass ClassifyString(in Instruction instr, out BlobEventKind kind, out ushort size, out BlobSiteFlags flags, out string? reason)
+    {
+        kind = BlobEventKind.String;
+        reason = null;
+        size = (ushort)instr.MemorySize.GetSize();
+        flags = instr.Mnemonic switch
+        {
+            Mnemonic.Lodsb or Mnemonic.Lodsw or Mnemonic.Lodsd or Mnemonic.Lodsq or
+            Mnemonic.Outsb or Mnemonic.Outsw or Mnemonic.Outsd => BlobSiteFlags.StringSourceRead,
+            Mnemonic.Stosb or Mnemonic.Stosw or Mnemonic.Stosd or Mnemonic.Stosq or
+            Mnemonic.Insb or Mnemonic.Insw or Mnemonic.Insd => BlobSiteFlags.StringDestinationWrite,
+            Mnemonic.Scasb or Mnemonic.Scasw or Mnemonic.Scasd or Mnemonic.Scasq => BlobSiteFlags.StringDestinationRead,
+            Mnemonic.Movsb or Mnemonic.Movsw or Mnemonic.Movsd or Mnemonic.Movsq => BlobSiteFlags.StringSourceRead | BlobSiteFlags.StringDestinationWrite,
+            Mnemonic.Cmpsb or Mnemonic.Cmpsw or Mnemonic.Cmpsd or Mnemonic.Cmpsq => BlobSiteFlags.StringSourceRead | BlobSiteFlags.StringDestinationRead,
+            _ => BlobSiteFlags.None,
+        };
+        if (flags == BlobSiteFlags.None || size == 0) { reason = $"string instruction {instr.Mnemonic}"; return MemoryClass.NotInstrumented; }
+        // 32-bit addressing (0x67) would use %esi/%edi: the helper reads the full registers.
+        if (instr.Op0Kind is OpKind.MemorySegESI or OpKind.MemoryESEDI || instr.Op1Kind is OpKind.MemorySegESI or OpKind.MemoryESEDI)
+        {
+            reason = "string instruction with a 32-bit address";
+            return MemoryClass.NotInstrumented;
+        }
+        return MemoryClass.String;
     }
 
     /// <summary>
-    /// Encodes <c>lea M, %rax</c> for the instruction's memory operand, as executed after
-    /// <c>push %rax</c> (so an %rsp base is 8 further). RIP-relative operands get
-    /// <see cref="RipLeaPrefix"/> and a fixup instead.
+    /// Encodes <c>lea M, %rax</c> for the instruction's memory operand, as executed after the
+    /// sequence pushed <paramref name="pushedBytes"/> (so an %rsp base is that much further).
+    /// RIP-relative operands get <see cref="RipLeaPrefix"/> and a fixup instead.
     /// </summary>
     /// <param name="relocatedDisplacement">The original's displacement carries a relocation: keep a disp32 for its fixup.</param>
     /// <returns>Offset of the displacement in the LEA, -1 if it has none.</returns>
-    public int EncodeLea(in Instruction instr, bool relocatedDisplacement, List<byte> output)
+    public int EncodeLea(in Instruction instr, bool relocatedDisplacement, int pushedBytes, List<byte> output)
     {
-        int start = output.Count;
         if (instr.IsIPRelativeMemoryOperand)
         {
             output.AddRange(RipLeaPrefix);
@@ -107,7 +138,7 @@ internal sealed class MemoryAccessClassifier
             return RipLeaPrefix.Length;
         }
         long disp = (long)instr.MemoryDisplacement64;
-        if (instr.MemoryBase == Register.RSP) disp += 8;
+        if (instr.MemoryBase == Register.RSP) disp += pushedBytes;
         // Iced's 64-bit displacement sizes: 1 = disp8 where it fits, 8 = disp32 sign-extended.
         int displSize = relocatedDisplacement ? 8 : disp == 0 ? 0 : 1;
         var mem = new MemoryOperand(instr.MemoryBase, instr.MemoryIndex, instr.MemoryIndexScale, disp, displSize);
@@ -118,6 +149,14 @@ internal sealed class MemoryAccessClassifier
         if (relocatedDisplacement && offsets.DisplacementSize != 4)
             throw new InvalidOperationException($"KEDR2901: LEA for {instr} has no 32-bit displacement");
         return offsets.HasDisplacement ? offsets.DisplacementOffset : -1;
+    }
+
+    /// <summary><c>push %r64</c> of the full register holding a bit offset.</summary>
+    public static void EncodePush(Register reg, List<byte> output)
+    {
+        int n = reg.GetFullRegister().GetNumber();
+        if (n >= 8) output.Add(0x41);
+        output.Add((byte)(0x50 + (n & 7)));
     }
 
     private sealed class ListWriter : CodeWriter

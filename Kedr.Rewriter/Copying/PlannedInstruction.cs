@@ -59,19 +59,32 @@ internal struct PlannedInstruction
     /// <summary>Slot length for live-bytes and jump-label slots (original site length for the former).</summary>
     public int SlotLength;
 
-    /// <summary>Memory event before the instruction (kind 0: none).</summary>
+    /// <summary>Memory event of the instruction (kind 0: none) and the sequence that records it.</summary>
     public Kedr.Core.Blob.BlobEventKind MemKind;
+    public MemoryClass MemForm;
     public ushort MemSize;
     public Kedr.Core.Blob.BlobSiteFlags MemFlags;
-    /// <summary>The LEA computing the address: bytes [LeaStart, +LeaLength) of the plan's extra bytes.</summary>
+    /// <summary>
+    /// What goes between <c>push %rax</c> and <c>push $site</c> (the LEA computing the address,
+    /// after <c>push %reg</c> for a bit offset): bytes [LeaStart, +LeaLength) of the plan's extra bytes.
+    /// </summary>
     public int LeaStart;
     public byte LeaLength;
     /// <summary>Displacement offset in the LEA and in the original instruction (-1: none).</summary>
     public sbyte LeaDisplacementOffset;
     public sbyte DisplacementOffset;
 
-    /// <summary><c>push %rax; lea M,%rax; push $site; call helper; pop %rax</c>.</summary>
-    public readonly int MemoryEventBytes => MemKind == 0 ? 0 : 1 + LeaLength + X86Encoding.EventCallSize + 1;
+    /// <summary>Bytes of the memory-event sequences (before and after the instruction).</summary>
+    public readonly int MemoryEventBytes => MemForm switch
+    {
+        // push %rax; <extra>; push $site; call; pop %rax
+        MemoryClass.Operand or MemoryClass.Xlat => 2 + LeaLength + X86Encoding.EventCallSize,
+        // push %rax; push %reg; lea; push $site; call; lea 8(%rsp),%rsp; pop %rax
+        MemoryClass.BitOp => 2 + LeaLength + X86Encoding.EventCallSize + X86Encoding.LeaRspSize,
+        // push %rsi; push %rdi; <insn>; push $site; call; lea 16(%rsp),%rsp
+        MemoryClass.String => 2 + X86Encoding.EventCallSize + X86Encoding.LeaRspSize,
+        _ => 0,
+    };
 
     /// <summary>Bytes emitted for this instruction, events included.</summary>
     public int Size;

@@ -15,6 +15,12 @@ internal static class X86Encoding
     public const byte Int3Opcode = 0xcc;
 
     public const int Rel32Size = 4;
+    /// <summary><c>lea N(%rsp),%rsp</c> (48 8d 64 24 N): drops N bytes of stack, flags untouched.</summary>
+    public const int LeaRspSize = 5;
+    public static ReadOnlySpan<byte> LeaRspPrefix => [0x48, 0x8d, 0x64, 0x24];
+    public const byte PushRax = 0x50, PopRax = 0x58, PushRsi = 0x56, PushRdi = 0x57;
+    /// <summary><c>movzbl %al,%eax; lea (%rbx,%rax),%rax</c>: XLAT's address, flags untouched.</summary>
+    public static ReadOnlySpan<byte> XlatAddress => [0x0f, 0xb6, 0xc0, 0x48, 0x8d, 0x04, 0x03];
     public const int CallRel32Size = 5;
     public const int JmpRel32Size = 5;
     public const int JccRel32Size = 6;

@@ -40,15 +40,18 @@ public static class ModuleRewriter
             plans[f.Id] = new FunctionPlan(f, sections[f.Section.Index]);
             planner.Plan(plans[f.Id]);
         }
+        LandingPadFinder.Find(elf, catalog, plans);
         LeaveOutTogether(catalog, plans);
 
         var blob = new KedrBlob
         {
             Target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId),
         };
-        int codeSize = Layout(plans, blob);
-        new CopyEmitter(catalog, plans, blob).Emit(codeSize);
-        AddMasksAndDigests(plans, blob);
+        var copied = Layout(plans, out int codeSize);
+        var anchors = new SymbolAnchors(elf, catalog);
+        new CopyEmitter(catalog, anchors, plans, blob).Emit(copied, codeSize);
+        AddMasksAndDigests(copied, blob);
+        CopyTables.Build(copied, catalog, anchors, plans, blob);
 
         result = new RewriteResult(blob, BuildReport(elf, catalog, plans, sites, blob));
         return true;
@@ -102,13 +105,18 @@ public static class ModuleRewriter
         }
     }
 
-    private static int Layout(FunctionPlan[] plans, KedrBlob blob)
+    /// <summary>
+    /// Places the copies: core functions first, then those of .init sections, so the loader
+    /// can drop the init copies as one tail once the kernel frees init memory.
+    /// </summary>
+    private static List<FunctionPlan> Layout(FunctionPlan[] plans, out int codeSize)
     {
+        var copied = plans.Where(p => p.Function.IsCopied && !p.Function.Section.IsInit)
+            .Concat(plans.Where(p => p.Function.IsCopied && p.Function.Section.IsInit)).ToList();
         int pos = 0, index = 0;
-        foreach (var plan in plans)
+        foreach (var plan in copied)
         {
             var f = plan.Function;
-            if (!f.IsCopied) continue;
             f.BlobIndex = index++;
             pos = (pos + FunctionAlignment - 1) & -FunctionAlignment;
             plan.CopyOffset = pos;
@@ -124,7 +132,8 @@ public static class ModuleRewriter
             }
             plan.CopySize = pos - plan.CopyOffset;
         }
-        return pos;
+        codeSize = pos;
+        return copied;
     }
 
     /// <summary>Whether execution can run off the end of the function's last instruction.</summary>
@@ -134,7 +143,7 @@ public static class ModuleRewriter
         {
             ref var p = ref plan.Instructions[i];
             if (p.Kind == EmitKind.Absorbed) continue;
-            if (p.Kind is EmitKind.LiveBytesSlot or EmitKind.JumpLabelSlot or EmitKind.Drop) return true;
+            if (p.Kind is EmitKind.LiveBytesSlot or EmitKind.JumpLabelSlot or EmitKind.JumpLabelTest or EmitKind.Drop) return true;
             return p.Instruction.FlowControl switch
             {
                 FlowControl.Return or FlowControl.UnconditionalBranch or FlowControl.IndirectBranch => false,
@@ -147,13 +156,12 @@ public static class ModuleRewriter
     }
 
     /// <summary>Masks are the bytes the kernel writes: relocation fields and patch sites.</summary>
-    private static void AddMasksAndDigests(FunctionPlan[] plans, KedrBlob blob)
+    private static void AddMasksAndDigests(List<FunctionPlan> copied, KedrBlob blob)
     {
         var ranges = new List<(long Start, long End)>();
-        foreach (var plan in plans)
+        foreach (var plan in copied)
         {
             var f = plan.Function;
-            if (!f.IsCopied) continue;
             ranges.Clear();
             var code = plan.Code;
             for (int r = code.FirstRelocationAtOrAfter(f.Start); r < code.Relocations.Count && (long)code.Relocations[r].Offset < f.End; r++)
@@ -234,6 +242,9 @@ public static class ModuleRewriter
             CodeBytes = blob.Code.Length,
             Fixups = blob.Fixups.Count,
             EventSites = blob.Sites.Count,
+            LandingPads = blob.Patches.Count(x => x.Kind == BlobPatchKind.Landing),
+            ExceptionEntries = blob.ExTable.Count,
+            BugEntries = blob.Bugs.Count,
             LeftOut = leftOut,
             MemoryAccesses = memory,
             MemoryInstrumented = instrumented,

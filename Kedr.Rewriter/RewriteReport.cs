@@ -23,6 +23,11 @@ public sealed class RewriteReport
     public long CodeBytes { get; init; }
     public int Fixups { get; init; }
     public int EventSites { get; init; }
+    /// <summary>Places in the middle of copied functions that data points to, given a jump to the copy.</summary>
+    public int LandingPads { get; init; }
+    /// <summary>Exception-table and BUG/WARN entries moved to the copies.</summary>
+    public int ExceptionEntries { get; init; }
+    public int BugEntries { get; init; }
     public List<LeftOutFunction> LeftOut { get; init; } = [];
     /// <summary>Instructions of copied functions that access memory (LEA, NOP r/m, PREFETCH do not).</summary>
     public long MemoryAccesses { get; init; }

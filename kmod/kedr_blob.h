@@ -60,7 +60,7 @@ struct kedr_blob_header {
 	char magic[KEDR_BLOB_MAGIC_LEN];
 	__le16 version_major;
 	__le16 version_minor;
-	__le32 header_size;		/* sizeof(struct kedr_blob_header) */
+	__le32 header_size;		/* offsetof(tables) + 16 * num_tables */
 	__le32 blob_size;		/* whole blob, header included */
 	__le32 flags;			/* none defined yet: must be 0 */
 	/* What the blob was built for. */
@@ -220,6 +220,16 @@ enum kedr_patch_kind {
 	 * NOP becomes a NOP of the slot's length.
 	 */
 	KEDR_PATCH_JUMP_LABEL,
+	/*
+	 * Landing pad (1.1): data of the module points into the middle of
+	 * this function (an asm jump table, a computed goto): write a 5-byte
+	 * `jmp rel32` to copy_offset at orig_offset of the ORIGINAL, so an
+	 * indirect branch there continues in the copy. length is 5, slot_length
+	 * 0; the rewriter guarantees the 5 bytes are inside the function, clear
+	 * of the entry jump, of other pads and of every site the kernel patches
+	 * later (jump labels, static calls).
+	 */
+	KEDR_PATCH_LANDING,
 };
 
 /* No copy: the place is outside every copied function. */

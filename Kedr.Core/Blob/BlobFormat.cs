@@ -59,4 +59,4 @@ public enum BlobEventKind : byte { Entry = 1, Exit, Read, Write, LockedUpdate, R
 [Flags]
 public enum BlobSiteFlags : byte { None = 0, Gs = 0x1, StackPointer = 0x2, StringSourceRead = 0x4, StringDestinationRead = 0x8, StringDestinationWrite = 0x10 }
 
-public enum BlobPatchKind : byte { LiveBytes = 1, JumpLabel = 2 }
+public enum BlobPatchKind : byte { LiveBytes = 1, JumpLabel = 2, Landing = 3 }

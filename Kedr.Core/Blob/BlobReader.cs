@@ -155,8 +155,15 @@ public static class BlobReader
         {
             int o = po + i * pe;
             var x = new BlobPatch(U32(s, o), U32(s, o + 4), U32(s, o + 8), U16(s, o + 12), U16(s, o + 14), (BlobPatchKind)s[o + 16], U32(s, o + 20));
-            if (x.Kind is not (BlobPatchKind.LiveBytes or BlobPatchKind.JumpLabel))
+            if (x.Kind is not (BlobPatchKind.LiveBytes or BlobPatchKind.JumpLabel or BlobPatchKind.Landing))
                 return Bad("KEDR3008", $"patch {i}: unknown kind {(byte)x.Kind}", "Patches", o);
+            if (x.Kind == BlobPatchKind.Landing)
+            {
+                if (x.Function >= fc || x.Length != 5 || x.OriginalOffset < 5 || (ulong)x.OriginalOffset + 5 > b.Functions[(int)x.Function].Size || x.CopyOffset >= codeLen)
+                    return Bad("KEDR3007", $"patch {i}: landing pad out of range", "Patches", o);
+                b.Patches.Add(x);
+                continue;
+            }
             if (x.Function >= fc || (ulong)x.OriginalOffset + x.Length > b.Functions[(int)x.Function].Size)
                 return Bad("KEDR3007", $"patch {i}: original site out of range", "Patches", o);
             if (x.SlotLength < x.Length || (ulong)x.CopyOffset + x.SlotLength > codeLen ||

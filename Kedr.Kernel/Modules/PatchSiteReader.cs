@@ -31,7 +31,7 @@ public static class PatchSiteReader
                 ".retpoline_sites" => ReadArray(elf, sec, RelativeSiteSize, PatchSiteKind.Retpoline, 0, sites),
                 ".smp_locks" => ReadArray(elf, sec, RelativeSiteSize, PatchSiteKind.SmpLock, 1, sites),
                 ".static_call_sites" => ReadArray(elf, sec, StaticCallSiteSize, PatchSiteKind.StaticCall, 0, sites),
-                "__bug_table" => ReadArray(elf, sec, BugEntrySize, PatchSiteKind.BugTable, 0, sites),
+                "__bug_table" => ReadBugs(elf, sec, sites),
                 "__jump_table" => ReadWithTarget(elf, sec, JumpEntrySize, PatchSiteKind.JumpLabel, sites),
                 "__ex_table" => ReadWithTarget(elf, sec, ExTableEntrySize, PatchSiteKind.ExceptionTable, sites),
                 ".altinstructions" => ReadAlternatives(elf, sec, sites),
@@ -58,16 +58,55 @@ public static class PatchSiteReader
         return null;
     }
 
+    /// <summary>
+    /// struct jump_entry { s32 code, target; long key } (key: PC64 to the key, low bits = flags)
+    /// and struct exception_table_entry { int insn, fixup, data }.
+    /// </summary>
     private static KedrDiagnostic? ReadWithTarget(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, List<PatchSite> sites)
     {
         var relocs = RelocationsByOffset(elf, sec);
         if (sec.Size % (ulong)entrySize != 0)
             return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {entrySize}");
+        var d = sec.Data.Span;
         for (ulong off = 0; off < sec.Size; off += (ulong)entrySize)
         {
             if (!TryResolve(elf, relocs, off, out int s, out long o) || !TryResolve(elf, relocs, off + 4, out int ts, out long to))
                 return Bad(elf, sec, off, "entry has no relocation to a section of the module");
-            sites.Add(new PatchSite(kind, s, o, 0, ts, to));
+            int auxSymbol = 0;
+            long auxAddend = 0;
+            uint data = 0;
+            if (kind == PatchSiteKind.JumpLabel)
+            {
+                if (!relocs.TryGetValue(off + 8, out var key) || key.Type != RelocationType.Pc64)
+                    return Bad(elf, sec, off, "jump entry has no PC64 relocation to its key");
+                (auxSymbol, auxAddend) = (key.SymbolIndex, key.Addend);
+            }
+            else
+            {
+                data = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(d[((int)off + 8)..]);
+            }
+            sites.Add(new PatchSite(kind, s, o, 0, ts, to, AuxSymbol: auxSymbol, AuxAddend: auxAddend, Data: data));
+        }
+        return null;
+    }
+
+    /// <summary>struct bug_entry { int bug_addr_disp, file_disp; u16 line, flags } (relative pointers, verbose).</summary>
+    private static KedrDiagnostic? ReadBugs(ElfFile elf, ElfSection sec, List<PatchSite> sites)
+    {
+        var relocs = RelocationsByOffset(elf, sec);
+        if (sec.Size % BugEntrySize != 0)
+            return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {BugEntrySize}");
+        var d = sec.Data.Span;
+        for (ulong off = 0; off < sec.Size; off += BugEntrySize)
+        {
+            if (!TryResolve(elf, relocs, off, out int s, out long o))
+                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
+            int fileSymbol = 0;
+            long fileAddend = 0;
+            if (relocs.TryGetValue(off + 4, out var file) && file.IsPcRelative)
+                (fileSymbol, fileAddend) = (file.SymbolIndex, file.Addend);
+            uint lineFlags = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(d[((int)off + 8)..]);
+            sites.Add(new PatchSite(PatchSiteKind.BugTable, s, o, 0, AuxSymbol: fileSymbol, AuxAddend: fileAddend, Data: lineFlags));
         }
         return null;
     }

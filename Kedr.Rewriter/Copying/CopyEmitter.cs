@@ -9,17 +9,16 @@ namespace Kedr.Rewriter.Copying;
 /// Phase two: writes every planned instruction at its place in the code image and
 /// records what only the loader can complete — fixups, event sites, live-patch slots.
 /// </summary>
-internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans, KedrBlob blob)
+internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors, FunctionPlan[] plans, KedrBlob blob)
 {
     private byte[] _code = [];
 
-    public void Emit(int codeSize)
+    public void Emit(List<FunctionPlan> copied, int codeSize)
     {
         _code = new byte[codeSize];
         _code.AsSpan().Fill(X86Encoding.Int3Opcode);
-        foreach (var plan in plans)
+        foreach (var plan in copied)
         {
-            if (!plan.Function.IsCopied) continue;
             for (int i = 0; i < plan.Count; i++)
                 EmitInstruction(plan, ref plan.Instructions[i]);
             if (plan.TailJumpOffset >= 0)
@@ -95,6 +94,9 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
                     (ushort)p.SlotLength, BlobPatchKind.JumpLabel, (uint)target));
                 pos += p.SlotLength;
                 break;
+            case EmitKind.JumpLabelTest:
+                pos = EmitJumpLabelTest(plan, p, pos);
+                break;
             case EmitKind.Drop or EmitKind.Absorbed:
                 break;
         }
@@ -130,11 +132,12 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
         int target = ResolveInModule(plan, p, withEntryEvent);
         if (target >= 0)
             X86Encoding.WriteRel32(_code.AsSpan(pos), target - next);
-        else if (p.RelocCount > 0)
+        else if (p.RelocCount > 0 && p.Kind is EmitKind.Branch or EmitKind.ConditionalTailCall or EmitKind.LoopBranch or EmitKind.Xbegin)
             AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)p.RelocSymbol, p.RelocAddend);
+        else if (anchors.TryAnchor(p.TargetSection, p.TargetOffset, out int symbol, out long delta))
+            AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)symbol, delta - X86Encoding.Rel32Size);
         else
-            AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)plan.Function.Symbol.Index,
-                p.TargetOffset - plan.Function.Start - X86Encoding.Rel32Size);
+            throw Internal(plan.Function, p, $"no symbol to reach section {p.TargetSection}+0x{p.TargetOffset:x}");
         return next;
     }
 
@@ -222,6 +225,29 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, FunctionPlan[] plans,
     {
         blob.Sites.Add(new BlobSite((uint)f.BlobIndex, (uint)(p.Offset - f.Start), p.MemKind, p.MemFlags, p.MemSize));
         return blob.Sites.Count - 1;
+    }
+
+    /// <summary>
+    /// The jump is taken when (key enabled) != (entry's branch flag), as jump_label_type() decides:
+    /// <c>pushf; cmpl $0,key(%rip); jg/jle 1f; popf; jmp 2f; 1: popf; jmp target; 2:</c>.
+    /// </summary>
+    private int EmitJumpLabelTest(FunctionPlan plan, in PlannedInstruction p, int pos)
+    {
+        const long flagBits = 3; // JUMP_TYPE_TRUE | JUMP_TYPE_LINKED
+        bool branch = (p.KeyAddend & 1) != 0;
+        _code[pos++] = X86Encoding.Pushf;
+        _code[pos++] = 0x83;                     // cmpl $imm8, disp32(%rip)
+        _code[pos++] = 0x3d;
+        AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)p.KeySymbol, (p.KeyAddend & ~flagBits) - 5);
+        pos += X86Encoding.Rel32Size;
+        _code[pos++] = 0;
+        _code[pos++] = (byte)(X86Encoding.JccRel8Base | (branch ? 0xe : 0xf)); // jle : jg
+        _code[pos++] = 3;
+        _code[pos++] = X86Encoding.Popf;
+        _code[pos++] = X86Encoding.JmpRel8Opcode;
+        _code[pos++] = 1 + X86Encoding.JmpRel32Size;
+        _code[pos++] = X86Encoding.Popf;
+        return EmitRel32Jump(plan, p, pos, X86Encoding.JmpRel32Opcode, withEntryEvent: false);
     }
 
     /// <summary><c>lea N(%rsp),%rsp</c>: unlike add, it leaves the flags alone.</summary>

@@ -15,6 +15,8 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code)
     public int MemoryAccesses;
     public int MemoryInstrumented;
     public List<string>? NotInstrumented;
+    /// <summary>Offsets (from the function start) that data points to: landing pads.</summary>
+    public List<int>? LandingPads;
 
     /// <summary>Start of the copy in the code image (set by the layout).</summary>
     public int CopyOffset;

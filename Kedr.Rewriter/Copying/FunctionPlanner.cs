@@ -79,6 +79,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 }
                 if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry)
                     site ??= s;
+                else if (s.Kind == PatchSiteKind.ExceptionTable)
+                    p.HasFixup = true;
             }
             if (f.LeftOutReason is not null) break;
 
@@ -127,15 +129,17 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             case PatchSiteKind.JumpLabel:
                 if (!(p.Length is 2 or 5))
                     return $"jump label at +0x{p.Offset - f.Start:x} is {p.Length} bytes, expected 2 or 5";
-                p.Kind = EmitKind.JumpLabelSlot;
-                p.SlotLength = X86Encoding.JmpRel32Size;
+                p.Kind = EmitKind.JumpLabelTest;
                 p.TargetSection = site.TargetSection;
                 p.TargetOffset = site.TargetOffset;
+                p.KeySymbol = site.AuxSymbol;
+                p.KeyAddend = site.AuxAddend;
                 break;
         }
         p.Size = p.EventBytes + p.Kind switch
         {
             EmitKind.LiveBytesSlot or EmitKind.JumpLabelSlot => p.SlotLength,
+            EmitKind.JumpLabelTest => X86Encoding.JumpLabelTestSize,
             _ => 0,
         };
         return null;
@@ -221,6 +225,12 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         var cls = _memory.Classify(p.Instruction, out var kind, out var size, out var flags, out var reason);
         if (cls == MemoryClass.None) return;
         _plan.MemoryAccesses++;
+        if (cls == MemoryClass.String && p.HasFixup)
+        {
+            // A fault would continue at the fixup with the saved pointers still pushed.
+            cls = MemoryClass.NotInstrumented;
+            reason = "string instruction with an exception fixup";
+        }
         if (cls == MemoryClass.NotInstrumented)
         {
             (_plan.NotInstrumented ??= []).Add($"{reason}: {p.Instruction} at +0x{p.Offset - _plan.Function.Start:x}");

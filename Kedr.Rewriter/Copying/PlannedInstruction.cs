@@ -21,8 +21,10 @@ internal enum EmitKind : byte
     LiveBytesSlot,
     /// <summary>A later instruction inside an alternative's site (emitted by the slot).</summary>
     Absorbed,
-    /// <summary>A jump label: a 5-byte slot, jmp or NOP as the live key says.</summary>
+    /// <summary>A jump label: a 5-byte slot, jmp or NOP as the live key says (format 1.0 loaders).</summary>
     JumpLabelSlot,
+    /// <summary>A jump label that reads its static key each time, so key flips need no patching.</summary>
+    JumpLabelTest,
 }
 
 [Flags]
@@ -44,6 +46,8 @@ internal struct PlannedInstruction
     public int Length;
     public EmitKind Kind;
     public EventFlags Events;
+    /// <summary>The instruction has an exception-table entry (it may fault to a fixup).</summary>
+    public bool HasFixup;
 
     /// <summary>For branches and jump labels: the target in this module (section, offset), or section -1.</summary>
     public int TargetSection;
@@ -55,6 +59,10 @@ internal struct PlannedInstruction
     /// <summary>Relocations inside the instruction: [RelocFirst, RelocFirst + RelocCount) of the section's list.</summary>
     public int RelocFirst;
     public int RelocCount;
+
+    /// <summary>A jump label's key: symbol and addend (low bit: the entry's branch flag).</summary>
+    public int KeySymbol;
+    public long KeyAddend;
 
     /// <summary>Slot length for live-bytes and jump-label slots (original site length for the former).</summary>
     public int SlotLength;
@@ -85,6 +93,12 @@ internal struct PlannedInstruction
         MemoryClass.String => 2 + X86Encoding.EventCallSize + X86Encoding.LeaRspSize,
         _ => 0,
     };
+
+    /// <summary>Bytes before the instruction proper: where it starts is CopyOffset + PreBytes.</summary>
+    public readonly int PreBytes =>
+        ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
+        (MemForm == MemoryClass.String ? 2 : MemoryEventBytes) +
+        ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
 
     /// <summary>Bytes emitted for this instruction, events included.</summary>
     public int Size;

@@ -28,6 +28,13 @@ internal static class X86Encoding
     public const int PushImm32Size = 5;
     public const int XbeginRel32Size = 6;
 
+    /// <summary>
+    /// A jump label that tests its key: <c>pushf; cmpl $0,key(%rip); jg/jle 1f; popf; jmp 2f;
+    /// 1: popf; jmp target; 2:</c>.
+    /// </summary>
+    public const int JumpLabelTestSize = 1 + 7 + 2 + 1 + 2 + 1 + JmpRel32Size;
+    public const byte Pushf = 0x9c, Popf = 0x9d;
+
     /// <summary><c>push $site; call helper</c>: how a copy reports an event.</summary>
     public const int EventCallSize = PushImm32Size + CallRel32Size;
 

@@ -1,0 +1,39 @@
+using Kedr.Core.Diagnostics;
+
+namespace Kedr.Output;
+
+/// <summary>One record of the trace, decoded. <see cref="FileOffset"/> is where it starts in the stream.</summary>
+public readonly record struct TraceEvent(
+    ulong Timestamp, ulong Pc, ulong Addr, uint Seq, uint Tid, uint Size, uint Site,
+    TraceEventKind Kind, byte Cpu, TraceContext Context, long FileOffset)
+{
+    public bool IsFunctionEvent => Kind is TraceEventKind.Entry or TraceEventKind.Exit;
+}
+
+/// <summary>
+/// Events a CPU recorded but the trace does not hold: sequence numbers <see cref="FirstSeq"/> ..
+/// <see cref="FirstSeq"/> + <see cref="Count"/> - 1 of CPU <see cref="Cpu"/> are missing. They
+/// were lost before the event at <see cref="Position"/> of the merged list (that CPU's next event).
+/// </summary>
+public sealed record TraceDrop(byte Cpu, uint FirstSeq, long Count, int Position);
+
+/// <summary>A decoded trace: the header, the events of all CPUs merged in time order, the drops.</summary>
+public sealed class Trace
+{
+    public required string Path { get; init; }
+    public required ushort Version { get; init; }
+    /// <summary>The target module's name, as the kernel knows it ('-' written as '_').</summary>
+    public required string Target { get; init; }
+    /// <summary>target_core_base: where the target's core (non-init) code starts; 0 when not known.</summary>
+    public required ulong TargetCoreBase { get; init; }
+    public required int HeaderSize { get; init; }
+    public required int RecordSize { get; init; }
+    /// <summary>Ordered by timestamp, then CPU, then sequence number.</summary>
+    public required IReadOnlyList<TraceEvent> Events { get; init; }
+    /// <summary>Sequence gaps, in merged order.</summary>
+    public required IReadOnlyList<TraceDrop> Drops { get; init; }
+    /// <summary>Problems that did not stop the decoding (a truncated tail, unknown kinds...).</summary>
+    public required IReadOnlyList<KedrDiagnostic> Warnings { get; init; }
+
+    public long DroppedCount => Drops.Sum(d => d.Count);
+}

@@ -1,0 +1,206 @@
+using System.Buffers.Binary;
+using System.Text;
+using Kedr.Core.Diagnostics;
+
+namespace Kedr.Output;
+
+/// <summary>
+/// Decodes a binary trace (<c>kmod/kedr_record.h</c>): checks the header, reads every record
+/// (skipping the tail of records and headers larger than this version's), merges the CPUs'
+/// records by (timestamp, cpu, seq) and finds per-CPU sequence gaps, i.e. drops.
+/// A header that cannot be used is an error; a damaged tail or odd record is a warning and the
+/// rest is kept. Diagnostics KEDR50xx name the byte offset. Never throws on bad input.
+/// </summary>
+/// <remarks>
+/// Sequence numbers are taken to start at 0 on every CPU, so a CPU whose first record has
+/// seq N lost N events first. They are compared modulo 2^32 in stream order, which is each
+/// CPU's recording order.
+/// </remarks>
+public static class TraceReader
+{
+    public static Trace Read(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KedrException(new KedrDiagnostic("KEDR5000", $"cannot read: {e.Message}", path));
+        }
+        return TryRead(bytes, path, out var trace, out var error) ? trace! : throw new KedrException(error!);
+    }
+
+    public static bool TryRead(ReadOnlyMemory<byte> data, string path, out Trace? trace, out KedrDiagnostic? error)
+    {
+        trace = null;
+        error = Decode(data.Span, path, out trace);
+        return error is null;
+    }
+
+    private static KedrDiagnostic? Decode(ReadOnlySpan<byte> s, string path, out Trace? trace)
+    {
+        trace = null;
+        KedrDiagnostic Fail(string code, string message, long offset) => new(code, message, path, null, offset);
+
+        if (s.Length < TraceFormat.HeaderSize)
+            return Fail("KEDR5001", $"file is {s.Length} bytes, too small for a trace header ({TraceFormat.HeaderSize})", 0);
+        if (!s[..8].SequenceEqual(TraceFormat.Magic))
+            return Fail("KEDR5002", $"not a KEDR trace (magic is \"{Printable(s[..8])}\", expected \"{TraceFormat.MagicText}\")", 0);
+        ushort version = U16(s, TraceFormat.HeaderVersion);
+        int headerSize = U16(s, TraceFormat.HeaderHeaderSize);
+        int recordSize = U16(s, TraceFormat.HeaderRecordSize);
+        if (version < TraceFormat.Version)
+            return Fail("KEDR5003", $"trace version {version}; this reader knows version {TraceFormat.Version}", TraceFormat.HeaderVersion);
+        if (headerSize < TraceFormat.HeaderSize)
+            return Fail("KEDR5004", $"header_size {headerSize} is smaller than the version-1 header ({TraceFormat.HeaderSize})", TraceFormat.HeaderHeaderSize);
+        if (s.Length < headerSize)
+            return Fail("KEDR5001", $"file is {s.Length} bytes, the header says it has {headerSize}: truncated header", s.Length);
+        if (recordSize < TraceFormat.RecordSize)
+            return Fail("KEDR5005", $"record_size {recordSize} is smaller than the version-1 record ({TraceFormat.RecordSize})", TraceFormat.HeaderRecordSize);
+
+        var warnings = new List<KedrDiagnostic>();
+        KedrDiagnostic Warn(string code, string message, long offset) => new(code, message, path, null, offset);
+        if (version > TraceFormat.Version)
+            warnings.Add(Warn("KEDR5003", $"trace version {version} is newer than this reader's ({TraceFormat.Version}); reading the fields it knows", TraceFormat.HeaderVersion));
+
+        var nameField = s.Slice(TraceFormat.HeaderTarget, TraceFormat.NameLength);
+        int nul = nameField.IndexOf((byte)0);
+        if (nul < 0)
+        {
+            warnings.Add(Warn("KEDR5006", $"target name is not NUL-terminated within {TraceFormat.NameLength} bytes", TraceFormat.HeaderTarget));
+            nul = nameField.Length;
+        }
+        string target = Printable(nameField[..nul]);
+        ulong coreBase = U64(s, TraceFormat.HeaderTargetCoreBase);
+
+        long body = s.Length - headerSize;
+        long count = body / recordSize;
+        long tail = body % recordSize;
+        if (tail != 0)
+            warnings.Add(Warn("KEDR5007", $"{tail} bytes after the last whole record: a truncated record (record_size {recordSize}), ignored",
+                headerSize + count * recordSize));
+
+        var events = new TraceEvent[count];
+        var sequence = new (byte Cpu, uint Seq, long Offset)[count];
+        int kept = 0;
+        var badKinds = new Dictionary<byte, (long First, int Count)>();
+        for (long i = 0; i < count; i++)
+        {
+            long off = headerSize + i * recordSize;
+            var r = s.Slice((int)off, TraceFormat.RecordSize);
+            sequence[i] = (r[TraceFormat.RecordCpuLow], U32(r, TraceFormat.RecordSeq), off);
+            byte kind = r[TraceFormat.RecordKind];
+            if (kind is < (byte)TraceEventKind.Entry or > (byte)TraceEventKind.LockedUpdate)
+            {
+                badKinds[kind] = badKinds.TryGetValue(kind, out var b) ? (b.First, b.Count + 1) : (off, 1);
+                continue;
+            }
+            byte ctx = r[TraceFormat.RecordContext];
+            events[kept++] = new TraceEvent(
+                U64(r, TraceFormat.RecordTs), U64(r, TraceFormat.RecordPc), U64(r, TraceFormat.RecordAddr),
+                U32(r, TraceFormat.RecordSeq), U32(r, TraceFormat.RecordTid), U32(r, TraceFormat.RecordSizeField),
+                U32(r, TraceFormat.RecordSite), (TraceEventKind)kind, r[TraceFormat.RecordCpuLow],
+                (TraceContext)ctx, off);
+        }
+        foreach (var (kind, (first, n)) in badKinds.OrderBy(k => k.Value.First))
+            warnings.Add(Warn("KEDR5008", $"{n} record(s) with unknown event kind {kind}, skipped; the first one", first));
+        Array.Resize(ref events, kept);
+
+        var drops = FindDrops(sequence, path, warnings);
+        Array.Sort(events, Compare);
+        trace = new Trace
+        {
+            Path = path,
+            Version = version,
+            Target = target,
+            TargetCoreBase = coreBase,
+            HeaderSize = headerSize,
+            RecordSize = recordSize,
+            Events = events,
+            Drops = PlaceDrops(drops, events),
+            Warnings = warnings,
+        };
+        return null;
+    }
+
+    /// <summary>The merge order: timestamp, then CPU, then sequence number, then stream position.</summary>
+    public static int Compare(TraceEvent a, TraceEvent b)
+    {
+        int c = a.Timestamp.CompareTo(b.Timestamp);
+        if (c == 0) c = a.Cpu.CompareTo(b.Cpu);
+        if (c == 0) c = a.Seq.CompareTo(b.Seq);
+        if (c == 0) c = a.FileOffset.CompareTo(b.FileOffset);
+        return c;
+    }
+
+    /// <summary>
+    /// Gaps per CPU in stream order (every record counts, also those skipped); a CPU's first record
+    /// with seq N means N lost before it. The record after each gap identifies it.
+    /// </summary>
+    private static List<(byte Cpu, uint FirstSeq, long Count, long NextOffset)> FindDrops(
+        (byte Cpu, uint Seq, long Offset)[] records, string path, List<KedrDiagnostic> warnings)
+    {
+        var drops = new List<(byte, uint, long, long)>();
+        var last = new Dictionary<byte, uint>();
+        int backwards = 0;
+        long firstBackwards = -1;
+        foreach (var (cpu, seq, offset) in records)
+        {
+            if (!last.TryGetValue(cpu, out var prev))
+            {
+                if (seq != 0) drops.Add((cpu, 0, seq, offset));
+                last[cpu] = seq;
+                continue;
+            }
+            uint expected = unchecked(prev + 1);
+            uint gap = unchecked(seq - expected);
+            // A gap of more than half the sequence space is the sequence going back or repeating.
+            if (gap > int.MaxValue)
+            {
+                if (backwards++ == 0) firstBackwards = offset;
+            }
+            else if (gap != 0) drops.Add((cpu, expected, gap, offset));
+            last[cpu] = seq;
+        }
+        if (backwards > 0)
+            warnings.Add(new KedrDiagnostic("KEDR5009",
+                $"{backwards} record(s) whose per-CPU sequence number repeats or goes backwards (drops cannot be counted there); the first one",
+                path, null, firstBackwards));
+        return drops;
+    }
+
+    /// <summary>Each drop goes before its CPU's first event at or after the record that revealed it.</summary>
+    private static List<TraceDrop> PlaceDrops(List<(byte Cpu, uint FirstSeq, long Count, long NextOffset)> drops, TraceEvent[] merged)
+    {
+        if (drops.Count == 0) return [];
+        var byCpu = new Dictionary<byte, List<(long Offset, int Position)>>();
+        for (int i = 0; i < merged.Length; i++)
+        {
+            if (!byCpu.TryGetValue(merged[i].Cpu, out var l)) byCpu[merged[i].Cpu] = l = [];
+            l.Add((merged[i].FileOffset, i));
+        }
+        foreach (var l in byCpu.Values) l.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+        return drops.Select(d =>
+        {
+            int pos = merged.Length;
+            if (byCpu.TryGetValue(d.Cpu, out var l))
+            {
+                int lo = 0, hi = l.Count;
+                while (lo < hi) { int mid = (lo + hi) >>> 1; if (l[mid].Offset < d.NextOffset) lo = mid + 1; else hi = mid; }
+                if (lo < l.Count) pos = l[lo].Position;
+            }
+            return new TraceDrop(d.Cpu, d.FirstSeq, d.Count, pos);
+        }).OrderBy(d => d.Position).ThenBy(d => d.Cpu).ThenBy(d => d.FirstSeq).ToList();
+    }
+
+    private static string Printable(ReadOnlySpan<byte> bytes)
+    {
+        var b = new StringBuilder(bytes.Length);
+        foreach (var c in bytes)
+            b.Append(c is >= 0x20 and < 0x7f ? (char)c : $"\\x{c:x2}");
+        return b.ToString();
+    }
+
+    private static ushort U16(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt16LittleEndian(s[o..]);
+    private static uint U32(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt32LittleEndian(s[o..]);
+    private static ulong U64(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt64LittleEndian(s[o..]);
+}

@@ -1,0 +1,220 @@
+using Kedr.Core.Diagnostics;
+using Kedr.Output.Tests.Support;
+
+namespace Kedr.Output.Tests;
+
+public sealed class TraceReaderTests
+{
+    private static Trace Read(byte[] bytes)
+    {
+        Assert.True(TraceReader.TryRead(bytes, "t.bin", out var trace, out var error), error?.ToString());
+        return trace!;
+    }
+
+    private static KedrDiagnostic Fails(byte[] bytes)
+    {
+        Assert.False(TraceReader.TryRead(bytes, "t.bin", out var trace, out var error));
+        Assert.Null(trace);
+        return error!;
+    }
+
+    [Fact]
+    public void Header_and_every_field_of_a_record_are_decoded()
+    {
+        var t = Read(new TraceBuilder { Target = "cfake-x", CoreBase = 0xffffffffc0a00000 }
+            .Add(new Rec(0x1122334455667788, 0xffffffffc0a00012, 0xff11223344556677, 0, 0x62, 0x10001, 0xabcdef, Kinds.Locked, 7, 2))
+            .Build());
+        Assert.Equal("cfake-x", t.Target);
+        Assert.Equal(1, t.Version);
+        Assert.Equal(0xffffffffc0a00000UL, t.TargetCoreBase);
+        var e = Assert.Single(t.Events);
+        Assert.Equal(0x1122334455667788UL, e.Timestamp);
+        Assert.Equal(0xffffffffc0a00012UL, e.Pc);
+        Assert.Equal(0xff11223344556677UL, e.Addr);
+        Assert.Equal(0u, e.Seq);
+        Assert.Equal(0x62u, e.Tid);
+        Assert.Equal(0x10001u, e.Size);
+        Assert.Equal(0xabcdefu, e.Site);
+        Assert.Equal(TraceEventKind.LockedUpdate, e.Kind);
+        Assert.Equal(7, e.Cpu);
+        Assert.Equal(TraceContext.HardIrq, e.Context);
+        Assert.Equal(80, e.FileOffset);
+        Assert.Empty(t.Warnings);
+        Assert.Empty(t.Drops);
+    }
+
+    [Fact]
+    public void Records_of_all_CPUs_are_merged_by_timestamp_then_cpu_then_seq()
+    {
+        // Per-CPU blocks, as a per-CPU buffer dump would give them.
+        var b = new TraceBuilder().Add(
+            new Rec(30, 1, 0, 0, 1, 0, 0, Kinds.Entry, 1),
+            new Rec(50, 2, 0, 1, 1, 0, 0, Kinds.Exit, 1),
+            new Rec(50, 3, 0, 2, 1, 0, 0, Kinds.Entry, 1),
+            new Rec(10, 4, 0, 0, 2, 0, 0, Kinds.Entry, 0),
+            new Rec(50, 5, 0, 1, 2, 0, 0, Kinds.Exit, 0),
+            new Rec(60, 6, 0, 2, 2, 0, 0, Kinds.Entry, 0));
+        var t = Read(b.Build());
+        Assert.Equal([4UL, 1, 5, 2, 3, 6], t.Events.Select(e => e.Pc));
+        Assert.Empty(t.Drops);
+    }
+
+    [Fact]
+    public void Sequence_gaps_are_drops_per_cpu_including_a_late_start()
+    {
+        var b = new TraceBuilder().Add(
+            new Rec(1, 1, 0, 0, 1, 0, 0, Kinds.Read, 0),
+            new Rec(2, 2, 0, 1, 1, 0, 0, Kinds.Read, 0),
+            new Rec(9, 3, 0, 4, 1, 0, 0, Kinds.Read, 0),   // 2, 3 lost on cpu 0
+            new Rec(3, 4, 0, 3, 1, 0, 0, Kinds.Read, 1),   // 0..2 lost on cpu 1
+            new Rec(4, 5, 0, 4, 1, 0, 0, Kinds.Read, 1),
+            new Rec(5, 6, 0, 10, 1, 0, 0, Kinds.Read, 1)); // 5..9 lost on cpu 1
+        var t = Read(b.Build());
+        Assert.Equal(10, t.DroppedCount);
+        Assert.Equal(3, t.Drops.Count);
+        // Merged: ts 1,2,3,4,5,9 -> pcs 1,2,4,5,6,3
+        Assert.Equal([1UL, 2, 4, 5, 6, 3], t.Events.Select(e => e.Pc));
+        Assert.Equal(new TraceDrop(1, 0, 3, 2), t.Drops[0]);
+        Assert.Equal(new TraceDrop(1, 5, 5, 4), t.Drops[1]);
+        Assert.Equal(new TraceDrop(0, 2, 2, 5), t.Drops[2]);
+    }
+
+    [Fact]
+    public void Sequence_numbers_wrap_around_without_a_false_drop()
+    {
+        var t = Read(new TraceBuilder().Add(
+            new Rec(1, 1, 0, 0, 1, 0, 0, Kinds.Read, 0)).Build());
+        Assert.Empty(t.Drops);
+        var b = new TraceBuilder().Add(new Rec(1, 1, 0, 0, 1, 0, 0, Kinds.Read, 3));
+        for (uint i = 1; i < 4; i++) b.Add(new Rec(1 + i, 1, 0, i, 1, 0, 0, Kinds.Read, 3));
+        Assert.Empty(Read(b.Build()).Drops);
+        var wrap = new TraceBuilder().Add(
+            new Rec(1, 1, 0, uint.MaxValue - 1, 1, 0, 0, Kinds.Read, 0),
+            new Rec(2, 1, 0, uint.MaxValue, 1, 0, 0, Kinds.Read, 0),
+            new Rec(3, 1, 0, 0, 1, 0, 0, Kinds.Read, 0),
+            new Rec(4, 1, 0, 2, 1, 0, 0, Kinds.Read, 0));
+        var w = Read(wrap.Build());
+        Assert.Equal([new TraceDrop(0, 0, uint.MaxValue - 1, 0), new TraceDrop(0, 1, 1, 3)], w.Drops);
+        Assert.Empty(w.Warnings);
+    }
+
+    [Fact]
+    public void A_repeating_sequence_number_is_a_warning_not_a_drop()
+    {
+        var t = Read(new TraceBuilder().Add(
+            new Rec(1, 1, 0, 0, 1, 0, 0, Kinds.Read, 0),
+            new Rec(2, 1, 0, 1, 1, 0, 0, Kinds.Read, 0),
+            new Rec(3, 1, 0, 1, 1, 0, 0, Kinds.Read, 0)).Build());
+        Assert.Empty(t.Drops);
+        var w = Assert.Single(t.Warnings);
+        Assert.Equal("KEDR5009", w.Code);
+        Assert.Equal(80 + 2 * 48, w.Offset);
+    }
+
+    [Fact]
+    public void Larger_header_and_record_sizes_are_skipped_over()
+    {
+        var recs = new[] { new Rec(5, 0xaa, 0xbb, 0, 9, 4, 3, Kinds.Write, 1), new Rec(6, 0xcc, 0xdd, 1, 9, 8, 4, Kinds.Read, 1) };
+        var plain = Read(new TraceBuilder().Add(recs).Build());
+        var big = Read(new TraceBuilder { HeaderSize = 128, RecordSize = 72 }.Add(recs).Build());
+        Assert.Equal(128, big.HeaderSize);
+        Assert.Equal(72, big.RecordSize);
+        Assert.Equal(plain.Events.Select(e => e with { FileOffset = 0 }), big.Events.Select(e => e with { FileOffset = 0 }));
+        Assert.Equal([128L, 200], big.Events.Select(e => e.FileOffset));
+        Assert.Empty(big.Warnings);
+    }
+
+    [Fact]
+    public void A_truncated_last_record_is_a_warning_naming_its_offset_and_the_rest_is_kept()
+    {
+        var bytes = new TraceBuilder().Add(new Rec(1, 1, 0, 0, 1, 0, 0, Kinds.Read, 0), new Rec(2, 2, 0, 1, 1, 0, 0, Kinds.Read, 0)).Build();
+        var t = Read(bytes[..^5]);
+        Assert.Single(t.Events);
+        var w = Assert.Single(t.Warnings);
+        Assert.Equal("KEDR5007", w.Code);
+        Assert.Equal(128, w.Offset);
+        Assert.Contains("43 bytes", w.Message);
+        Assert.Contains("offset 0x80", w.ToString());
+    }
+
+    [Fact]
+    public void Unknown_kinds_are_skipped_with_one_warning_per_kind()
+    {
+        var t = Read(new TraceBuilder().Add(
+            new Rec(1, 1, 0, 0, 1, 0, 0, 0, 0),
+            new Rec(2, 1, 0, 1, 1, 0, 0, Kinds.Read, 0),
+            new Rec(3, 1, 0, 2, 1, 0, 0, 6, 0),
+            new Rec(4, 1, 0, 3, 1, 0, 0, 6, 0)).Build());
+        Assert.Single(t.Events);
+        Assert.Equal(2, t.Warnings.Count(w => w.Code == "KEDR5008"));
+        Assert.Contains(t.Warnings, w => w.Offset == 80 + 2 * 48 && w.Message.StartsWith("2 record(s) with unknown event kind 6"));
+        Assert.Empty(t.Drops);   // skipped records still count for the sequence: no false drop
+    }
+
+    [Theory]
+    [InlineData(0, "KEDR5001")]
+    [InlineData(79, "KEDR5001")]
+    public void Too_short_for_a_header(int length, string code)
+    {
+        var bytes = new TraceBuilder().Build()[..length];
+        Assert.Equal(code, Fails(bytes).Code);
+    }
+
+    [Fact]
+    public void Bad_header_fields_are_errors_naming_the_field_offset()
+    {
+        var e = Fails(new TraceBuilder { Magic = "KEDRBLOB" }.Build());
+        Assert.Equal(("KEDR5002", 0L), (e.Code, e.Offset));
+        Assert.Contains("KEDRBLOB", e.Message);
+        e = Fails(new TraceBuilder { Version = 0 }.Build());
+        Assert.Equal(("KEDR5003", 8L), (e.Code, e.Offset));
+        e = Fails(new TraceBuilder { HeaderSize = 80 }.Build().Also(b => b[10] = 64));
+        Assert.Equal(("KEDR5004", 10L), (e.Code, e.Offset));
+        e = Fails(new TraceBuilder { HeaderSize = 200 }.Build()[..150]);
+        Assert.Equal("KEDR5001", e.Code);
+        Assert.Contains("truncated header", e.Message);
+        e = Fails(new TraceBuilder().Build().Also(b => b[12] = 40));
+        Assert.Equal(("KEDR5005", 12L), (e.Code, e.Offset));
+        e = Fails(new TraceBuilder().Build().Also(b => { b[12] = 0; b[13] = 0; }));
+        Assert.Equal("KEDR5005", e.Code);
+    }
+
+    [Fact]
+    public void A_newer_version_is_read_with_a_warning()
+    {
+        var t = Read(new TraceBuilder { Version = 2 }.Add(new Rec(1, 1, 0, 0, 1, 0, 0, Kinds.Read, 0)).Build());
+        Assert.Single(t.Events);
+        Assert.Equal("KEDR5003", Assert.Single(t.Warnings).Code);
+    }
+
+    [Fact]
+    public void Read_of_a_missing_file_is_a_KedrException()
+    {
+        var e = Assert.Throws<KedrException>(() => TraceReader.Read("/nonexistent/trace.bin"));
+        Assert.Equal("KEDR5000", e.Diagnostic.Code);
+    }
+
+    /// <summary>Every prefix and many random corruptions of a valid trace: a result or a diagnostic, never an exception.</summary>
+    [Fact]
+    public void Damaged_input_never_throws()
+    {
+        var b = new TraceBuilder { HeaderSize = 96, RecordSize = 56, CoreBase = 0xffffffffc0000000 };
+        for (uint i = 0; i < 20; i++) b.Add(new Rec(i * 7 % 5, 0xffffffffc0000000 + i, i, i, 1, 4, i, (byte)(1 + i % 5), (byte)(i % 3)));
+        var good = b.Build();
+        for (int n = 0; n <= good.Length; n++)
+            _ = TraceReader.TryRead(good.AsMemory(0, n), "t", out _, out _);
+        var rng = new Random(12345);
+        for (int round = 0; round < 3000; round++)
+        {
+            var bad = (byte[])good.Clone();
+            for (int k = rng.Next(1, 6); k > 0; k--) bad[rng.Next(bad.Length)] = (byte)rng.Next(256);
+            if (TraceReader.TryRead(bad, "t", out var t, out var err)) Assert.NotNull(t);
+            else Assert.StartsWith("KEDR50", err!.Code);
+        }
+    }
+}
+
+internal static class ByteArrayExtensions
+{
+    public static byte[] Also(this byte[] b, Action<byte[]> change) { change(b); return b; }
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Kedr.Output;
+
+/// <summary>The JSON document <see cref="JsonRenderer"/> writes. 64-bit addresses are "0x..." strings (JavaScript numbers lose bits).</summary>
+public sealed record JsonReport(
+    string Module, string Trace, int Version, string? CoreBase, string? InitBase,
+    long Recorded, long Dropped, JsonCounts Totals,
+    IReadOnlyList<JsonFunction> Functions, IReadOnlyList<JsonAddress> Addresses,
+    IReadOnlyList<JsonDrop> Drops, IReadOnlyList<string> Warnings, IReadOnlyList<JsonEvent> Events);
+
+public sealed record JsonCounts(long Entries, long Exits, long Reads, long Writes, long LockedUpdates,
+    long BytesRead, long BytesWritten, long BytesLocked);
+
+public sealed record JsonFunction(string Function, ulong Size, JsonCounts Counts);
+
+public sealed record JsonAddress(string Address, JsonCounts Counts, IReadOnlyList<string> Functions);
+
+public sealed record JsonDrop(int Cpu, uint FirstSeq, long Count, int BeforeEvent);
+
+/// <summary>One event; <c>Function</c>, <c>Offset</c>, <c>FunctionSize</c> are null when the pc is unresolved.</summary>
+public sealed record JsonEvent(ulong Ts, int Cpu, uint Seq, uint Tid, string Context, string Kind, string Pc,
+    string? Function, ulong? Offset, ulong? FunctionSize, string Addr, uint Size, uint Site);
+
+/// <summary>The whole report as one JSON document: summaries, drops, warnings and every event.</summary>
+public static class JsonRenderer
+{
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public static JsonReport ToJson(TraceReport r) => new(
+        r.Module, r.Trace.Path, r.Trace.Version,
+        r.Symbols?.CoreBase is { } cb ? Hex(cb) : r.Trace.TargetCoreBase != 0 ? Hex(r.Trace.TargetCoreBase) : null,
+        r.Symbols?.InitBase is { } ib ? Hex(ib) : null,
+        r.Events.Count, r.Trace.DroppedCount, Counts(r.Totals),
+        r.Functions.Select(f => new JsonFunction(f.Function, f.Size, Counts(f.Counts))).ToList(),
+        r.Addresses.Select(a => new JsonAddress(Hex(a.Address), Counts(a.Counts), a.Functions)).ToList(),
+        r.Trace.Drops.Select(d => new JsonDrop(d.Cpu, d.FirstSeq, d.Count, d.Position)).ToList(),
+        r.Warnings.Select(w => w.ToString()).ToList(),
+        r.Events.Select(x => new JsonEvent(x.Event.Timestamp, x.Event.Cpu, x.Event.Seq, x.Event.Tid,
+            CsvRenderer.ContextName(x.Event.Context), TextRenderer.KindName(x.Event.Kind), Hex(x.Event.Pc),
+            x.Where?.Function, x.Where?.Offset, x.Where?.Size, Hex(x.Event.Addr), x.Event.Size, x.Event.Site)).ToList());
+
+    public static void Render(TraceReport report, Stream output) =>
+        JsonSerializer.Serialize(output, ToJson(report), Options);
+
+    public static JsonReport Parse(Stream input) =>
+        JsonSerializer.Deserialize<JsonReport>(input, Options) ?? throw new JsonException("empty document");
+
+    private static JsonCounts Counts(KindCounts c) =>
+        new(c.Entries, c.Exits, c.Reads, c.Writes, c.LockedUpdates, c.BytesRead, c.BytesWritten, c.BytesLocked);
+
+    private static string Hex(ulong v) => $"0x{v:x}";
+}

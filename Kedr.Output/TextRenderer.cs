@@ -1,0 +1,92 @@
+using System.Globalization;
+
+namespace Kedr.Output;
+
+/// <summary>
+/// The events in kedr_sample's text format (the format of <c>/sys/kernel/debug/kedr_sample/output</c>):
+/// <code>
+/// TID=&lt;tid&gt; {entry|exit}: addr=&lt;function&gt; ("&lt;name&gt;")
+/// TID=&lt;tid&gt; {read|write|locked update} at &lt;pc&gt; (&lt;function&gt;+&lt;off&gt;/&lt;size&gt; [&lt;module&gt;]): addr=&lt;addr&gt;, size=&lt;size&gt;
+/// events: &lt;n&gt; recorded, &lt;m&gt; dropped
+/// </code>
+/// An address that cannot be resolved is shown without the parenthesised part. Where a CPU lost
+/// events a line <c>&lt;...&gt;</c> stands for them, as in the format's examples.
+/// </summary>
+public static class TextRenderer
+{
+    public const string DropMarker = "<...>";
+
+    public static void Render(TraceReport report, TextWriter w, bool summary = false)
+    {
+        int d = 0;
+        var drops = report.Trace.Drops;
+        for (int i = 0; i < report.Events.Count; i++)
+        {
+            bool marked = false;
+            for (; d < drops.Count && drops[d].Position <= i; d++)
+            {
+                if (!marked) w.WriteLine(DropMarker);
+                marked = true;
+            }
+            w.WriteLine(Line(report.Events[i]));
+        }
+        if (d < drops.Count) w.WriteLine(DropMarker);
+        w.WriteLine($"events: {report.Events.Count} recorded, {report.Trace.DroppedCount} dropped");
+        if (summary) RenderSummary(report, w);
+    }
+
+    public static string Line(in ReportEvent re)
+    {
+        var e = re.Event;
+        var r = re.Where;
+        if (e.IsFunctionEvent)
+            return r is null
+                ? $"TID=0x{e.Tid:x} {KindName(e.Kind)}: addr=0x{e.Pc:x}"
+                : $"TID=0x{e.Tid:x} {KindName(e.Kind)}: addr=0x{e.Pc:x} (\"{r.Function}\")";
+        return r is null
+            ? $"TID=0x{e.Tid:x} {KindName(e.Kind)} at 0x{e.Pc:x}: addr=0x{e.Addr:x}, size={e.Size}"
+            : $"TID=0x{e.Tid:x} {KindName(e.Kind)} at 0x{e.Pc:x} ({r}): addr=0x{e.Addr:x}, size={e.Size}";
+    }
+
+    public static string KindName(TraceEventKind kind) => kind switch
+    {
+        TraceEventKind.Entry => "entry",
+        TraceEventKind.Exit => "exit",
+        TraceEventKind.Read => "read",
+        TraceEventKind.Write => "write",
+        TraceEventKind.LockedUpdate => "locked update",
+        _ => "?",
+    };
+
+    /// <summary>Per-function and per-address tables, after the events.</summary>
+    public static void RenderSummary(TraceReport report, TextWriter w, int maxAddresses = 50)
+    {
+        w.WriteLine();
+        w.WriteLine($"per function ({report.Functions.Count}):");
+        int width = Math.Max(8, report.Functions.Select(f => f.Function.Length).DefaultIfEmpty(0).Max());
+        w.WriteLine($"  {"function".PadRight(width)} {"entries",8} {"exits",8} {"reads",8} {"writes",8} {"locked",8} {"B read",10} {"B written",10} {"B locked",10}");
+        foreach (var f in report.Functions)
+        {
+            var c = f.Counts;
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {f.Function.PadRight(width)} {c.Entries,8} {c.Exits,8} {c.Reads,8} {c.Writes,8} {c.LockedUpdates,8} {c.BytesRead,10} {c.BytesWritten,10} {c.BytesLocked,10}"));
+        }
+        w.WriteLine();
+        var shown = report.Addresses.Take(maxAddresses).ToList();
+        w.WriteLine($"per address ({report.Addresses.Count}{(shown.Count < report.Addresses.Count ? $", the {shown.Count} most accessed" : "")}):");
+        w.WriteLine($"  {"address",-18} {"reads",8} {"writes",8} {"locked",8} {"bytes",10}  functions");
+        foreach (var a in shown)
+        {
+            var c = a.Counts;
+            w.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  0x{a.Address:x16} {c.Reads,8} {c.Writes,8} {c.LockedUpdates,8} {c.BytesRead + c.BytesWritten + c.BytesLocked,10}  {string.Join(", ", a.Functions)}"));
+        }
+        if (report.Trace.Drops.Count > 0)
+        {
+            w.WriteLine();
+            w.WriteLine($"drops ({report.Trace.DroppedCount} events):");
+            foreach (var g in report.Trace.Drops.GroupBy(x => x.Cpu).OrderBy(g => g.Key))
+                w.WriteLine($"  cpu {g.Key}: {g.Sum(x => x.Count)} in {g.Count()} gap(s)");
+        }
+    }
+}

@@ -75,9 +75,10 @@ public static class HtmlRenderer
             h.Append("<p class=\"empty\">No events.</p>\n</section>\n");
             return;
         }
-        const int rowH = 26, barH = 16, top = 34, right = 110, plotW = 560;
-        int labelW = Math.Clamp(rows.Max(f => f.Function.Length) * 7 + 16, 90, 320);
-        int width = labelW + plotW + right, height = top + rows.Count * rowH + 12;
+        // 1036 = the page's content width: the chart is drawn at 1:1 on a desktop and scales down below.
+        const int rowH = 26, barH = 16, top = 40, right = 90, width = 1036;
+        int labelW = Math.Clamp((int)(rows.Max(f => f.Function.Length) * 7.6) + 22, 100, 360);
+        int plotW = width - labelW - right - 40, height = top + rows.Count * rowH + 12;
         long max = Math.Max(1, rows.Max(f => f.Counts.MemoryEvents));
         long step = NiceStep(max);
         long axisMax = (max + step - 1) / step * step;
@@ -93,7 +94,7 @@ public static class HtmlRenderer
             h.Append(CultureInfo.InvariantCulture, $"<text class=\"legend-label\" x=\"{lx + 17}\" y=\"16\">{label}</text>\n");
             lx += 30 + label.Length * 7;
         }
-        h.Append(CultureInfo.InvariantCulture, $"<text class=\"legend-label muted\" x=\"{labelW + plotW + 8}\" y=\"16\">calls</text>\n");
+        h.Append(CultureInfo.InvariantCulture, $"<text class=\"legend-label muted\" x=\"{width - right + 10}\" y=\"{top - 8}\">calls</text>\n");
         // Grid and ticks.
         for (long v = 0; v <= axisMax; v += step)
         {
@@ -122,7 +123,7 @@ public static class HtmlRenderer
             h.Append(CultureInfo.InvariantCulture,
                 $"<text class=\"bar-total\" x=\"{x + 6:0.##}\" y=\"{y + rowH / 2 + 4}\">{N(f.Counts.MemoryEvents)}</text>");
             h.Append(CultureInfo.InvariantCulture,
-                $"<text class=\"calls\" x=\"{labelW + plotW + 8}\" y=\"{y + rowH / 2 + 4}\">{(f.Counts.Entries > 0 ? $"&#215;{N(f.Counts.Entries)}" : "&#8212;")}</text>\n");
+                $"<text class=\"calls\" x=\"{width - right + 10}\" y=\"{y + rowH / 2 + 4}\">{(f.Counts.Entries > 0 ? $"&#215;{N(f.Counts.Entries)}" : "&#8212;")}</text>\n");
         }
         h.Append("</svg>\n");
         if (r.Functions.Count > rows.Count)
@@ -154,7 +155,7 @@ public static class HtmlRenderer
         {
             var c = a.Counts;
             h.Append(CultureInfo.InvariantCulture,
-                $"<tr><td class=\"mono\">0x{a.Address:x}</td><td>{N(c.Reads)}</td><td>{N(c.Writes)}</td><td>{N(c.LockedUpdates)}</td><td>{N(c.BytesRead + c.BytesWritten + c.BytesLocked)}</td><td class=\"left\">{E(string.Join(", ", a.Functions))}</td></tr>\n");
+                $"<tr><td class=\"name\">0x{a.Address:x}</td><td>{N(c.Reads)}</td><td>{N(c.Writes)}</td><td>{N(c.LockedUpdates)}</td><td>{N(c.BytesRead + c.BytesWritten + c.BytesLocked)}</td><td class=\"left\">{E(string.Join(", ", a.Functions))}</td></tr>\n");
         }
         h.Append("</tbody>\n</table>\n</section>\n");
     }

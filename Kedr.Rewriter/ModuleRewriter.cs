@@ -49,7 +49,9 @@ public static class ModuleRewriter
         };
         var copied = Layout(plans, out int codeSize);
         var anchors = new SymbolAnchors(elf, catalog);
-        new CopyEmitter(catalog, anchors, plans, blob).Emit(copied, codeSize);
+        var emitter = new CopyEmitter(catalog, anchors, plans, blob);
+        emitter.Emit(copied, codeSize);
+        new OrcBuilder(elf).Build(emitter.OrcPoints, blob);
         AddMasksAndDigests(copied, blob);
         CopyTables.Build(copied, catalog, anchors, plans, blob);
 
@@ -245,6 +247,7 @@ public static class ModuleRewriter
             LandingPads = blob.Patches.Count(x => x.Kind == BlobPatchKind.Landing),
             ExceptionEntries = blob.ExTable.Count,
             BugEntries = blob.Bugs.Count,
+            OrcEntries = blob.Orc.Count,
             LeftOut = leftOut,
             MemoryAccesses = memory,
             MemoryInstrumented = instrumented,

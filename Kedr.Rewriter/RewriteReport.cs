@@ -28,6 +28,8 @@ public sealed class RewriteReport
     /// <summary>Exception-table and BUG/WARN entries moved to the copies.</summary>
     public int ExceptionEntries { get; init; }
     public int BugEntries { get; init; }
+    /// <summary>ORC unwind entries describing the copies.</summary>
+    public int OrcEntries { get; init; }
     public List<LeftOutFunction> LeftOut { get; init; } = [];
     /// <summary>Instructions of copied functions that access memory (LEA, NOP r/m, PREFETCH do not).</summary>
     public long MemoryAccesses { get; init; }

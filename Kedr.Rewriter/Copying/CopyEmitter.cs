@@ -12,6 +12,22 @@ namespace Kedr.Rewriter.Copying;
 internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors, FunctionPlan[] plans, KedrBlob blob)
 {
     private byte[] _code = [];
+    private readonly List<OrcPoint> _orc = [];
+    private int _orcSection;
+    private long _orcOrigin;
+
+    /// <summary>Where the stack moves inside the copies, for <see cref="OrcBuilder"/>.</summary>
+    public IReadOnlyList<OrcPoint> OrcPoints => _orc;
+
+    /// <summary>From <paramref name="pos"/> on, the stack is as before the original instruction at <paramref name="origin"/>.</summary>
+    private void OrcBase(int pos, int section, long origin)
+    {
+        (_orcSection, _orcOrigin) = (section, origin);
+        _orc.Add(new OrcPoint(pos, section, origin, 0));
+    }
+
+    /// <summary>From <paramref name="pos"/> on, our sequence has <paramref name="depth"/> bytes pushed.</summary>
+    private void OrcDepth(int pos, int depth) => _orc.Add(new OrcPoint(pos, _orcSection, _orcOrigin, depth));
 
     public void Emit(List<FunctionPlan> copied, int codeSize)
     {
@@ -23,6 +39,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 EmitInstruction(plan, ref plan.Instructions[i]);
             if (plan.TailJumpOffset >= 0)
                 EmitFallThrough(plan);
+            _orc.Add(new OrcPoint(plan.CopyOffset + plan.CopySize, -1, 0, 0)); // the gap after the copy
         }
         blob.Code = _code;
     }
@@ -32,13 +49,16 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         var f = plan.Function;
         int pos = p.CopyOffset;
         uint origOffset = (uint)(p.Offset - f.Start);
+        OrcBase(pos, f.Section.Index, p.Offset);
         if ((p.Events & EventFlags.Entry) != 0)
             pos = EmitEvent(pos, f, 0, BlobEventKind.Entry);
         var code = plan.Code;
         if (p.MemForm == MemoryClass.String)
         {
             _code[pos++] = X86Encoding.PushRsi;
+            OrcDepth(pos, 8);
             _code[pos++] = X86Encoding.PushRdi;
+            OrcDepth(pos, 16);
         }
         else if (p.MemKind != 0)
             pos = EmitMemoryEvent(plan, p, pos);
@@ -53,8 +73,9 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 pos += p.Length;
                 if (p.MemForm == MemoryClass.String)
                 {
-                    pos = EmitHelperCall(pos, AddMemorySite(f, p), BlobHelper.StringEvent);
+                    pos = EmitHelperCall(pos, AddMemorySite(f, p), BlobHelper.StringEvent, depth: 16);
                     pos = EmitDropStack(pos, 16);
+                    OrcDepth(pos, 0);
                 }
                 break;
             case EmitKind.Branch:
@@ -190,8 +211,12 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     {
         var f = plan.Function;
         _code[pos++] = X86Encoding.PushRax;
+        OrcDepth(pos, 8);
         int lea = pos;
         System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plan.Extra).Slice(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
+        bool bitOp = p.MemForm == MemoryClass.BitOp;
+        if (bitOp)
+            OrcDepth(pos + (_code[pos] == 0x41 ? 2 : 1), 16); // after push %reg
         pos += p.LeaLength;
         if (p.LeaDisplacementOffset >= 0)
         {
@@ -214,10 +239,14 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 AddFixup(field, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
                     (long)p.Instruction.IPRelativeMemoryAddress - f.Start - leaTail);
         }
-        bool bitOp = p.MemForm == MemoryClass.BitOp;
-        pos = EmitHelperCall(pos, AddMemorySite(f, p), bitOp ? BlobHelper.BitOpEvent : BlobHelper.MemEvent);
-        if (bitOp) pos = EmitDropStack(pos, 8);
+        pos = EmitHelperCall(pos, AddMemorySite(f, p), bitOp ? BlobHelper.BitOpEvent : BlobHelper.MemEvent, depth: bitOp ? 16 : 8);
+        if (bitOp)
+        {
+            pos = EmitDropStack(pos, 8);
+            OrcDepth(pos, 8);
+        }
         _code[pos++] = X86Encoding.PopRax;
+        OrcDepth(pos, 0);
         return pos;
     }
 
@@ -236,6 +265,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         const long flagBits = 3; // JUMP_TYPE_TRUE | JUMP_TYPE_LINKED
         bool branch = (p.KeyAddend & 1) != 0;
         _code[pos++] = X86Encoding.Pushf;
+        OrcDepth(pos, 8);
         _code[pos++] = 0x83;                     // cmpl $imm8, disp32(%rip)
         _code[pos++] = 0x3d;
         AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)p.KeySymbol, (p.KeyAddend & ~flagBits) - 5);
@@ -244,9 +274,12 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         _code[pos++] = (byte)(X86Encoding.JccRel8Base | (branch ? 0xe : 0xf)); // jle : jg
         _code[pos++] = 3;
         _code[pos++] = X86Encoding.Popf;
+        OrcDepth(pos, 0);
         _code[pos++] = X86Encoding.JmpRel8Opcode;
         _code[pos++] = 1 + X86Encoding.JmpRel32Size;
+        OrcDepth(pos, 8);                        // the taken path still has the flags pushed
         _code[pos++] = X86Encoding.Popf;
+        OrcDepth(pos, 0);
         return EmitRel32Jump(plan, p, pos, X86Encoding.JmpRel32Opcode, withEntryEvent: false);
     }
 
@@ -262,6 +295,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private void EmitFallThrough(FunctionPlan plan)
     {
         var f = plan.Function;
+        if (plan.Count > 0) OrcBase(plan.TailJumpOffset, f.Section.Index, plan.Instructions[plan.Count - 1].Offset);
         var p = new PlannedInstruction { TargetSection = f.Section.Index, TargetOffset = f.End };
         EmitRel32Jump(plan, p, plan.TailJumpOffset, X86Encoding.JmpRel32Opcode, withEntryEvent: false);
     }
@@ -274,14 +308,18 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     }
 
     /// <summary><c>push $site; call helper</c>; the helper returns with <c>ret $8</c>.</summary>
-    private int EmitHelperCall(int pos, int site, BlobHelper helper)
+    /// <param name="depth">Bytes our sequence has already pushed.</param>
+    private int EmitHelperCall(int pos, int site, BlobHelper helper, int depth = 0)
     {
         _code[pos++] = X86Encoding.PushImm32Opcode;
         X86Encoding.WriteRel32(_code.AsSpan(pos), site);
         pos += X86Encoding.Rel32Size;
+        OrcDepth(pos, depth + 8);
         _code[pos++] = X86Encoding.CallRel32Opcode;
         AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Helper, (uint)helper, -X86Encoding.Rel32Size);
-        return pos + X86Encoding.Rel32Size;
+        pos += X86Encoding.Rel32Size;
+        OrcDepth(pos, depth);
+        return pos;
     }
 
     private void AddFixup(int pos, BlobFixupType type, BlobFixupTarget target, uint index, long addend)

@@ -26,7 +26,8 @@ internal static class LandingPadFinder
     {
         foreach (var sec in elf.Sections)
         {
-            if (sec.Type != ElfConstants.ShtProgbits || sec.IsExecutable || MetadataSections.Contains(sec.Name)) continue;
+            // Only what is loaded can be branched through: not .debug_*, not the ORC tables.
+            if (sec.Type != ElfConstants.ShtProgbits || !sec.IsAlloc || sec.IsExecutable || MetadataSections.Contains(sec.Name)) continue;
             foreach (var r in elf.GetRelocations(sec))
             {
                 if (r.Type is not (RelocationType.Abs64 or RelocationType.Abs32S or RelocationType.Pc32 or RelocationType.Plt32)) continue;

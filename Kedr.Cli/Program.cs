@@ -13,6 +13,7 @@ public static class Program
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(VmCommand.Create());
         root.Subcommands.Add(VmCommand.CreateDemo());
+        root.Subcommands.Add(ReportCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Text;
+using Kedr.Core.Diagnostics;
+using Kedr.Core.Elf;
+using Kedr.Output;
+using Microsoft.Extensions.Logging;
+
+namespace Kedr.Cli.Commands;
+
+/// <summary><c>kedr report TRACE [--ko foo.ko] [--format text|csv|json|html] [-o FILE]</c>.</summary>
+internal static class ReportCommand
+{
+    public enum Format { Text, Csv, Json, Html }
+
+    public static Command Create()
+    {
+        var traceArg = new Argument<FileInfo>("trace") { Description = "A binary trace: a copy of /sys/kernel/debug/kedr_sample/trace." };
+        var ko = new Option<FileInfo?>("--ko") { Description = "The target's .ko, to name the functions the addresses are in." };
+        var format = new Option<Format>("--format", "-f") { Description = "text (kedr_sample's output format), csv (one row per event), json or html.", DefaultValueFactory = _ => Format.Text };
+        var output = new Option<FileInfo?>("--output", "-o") { Description = "Write here instead of to stdout." };
+        var summary = new Option<bool>("--summary") { Description = "text: per-function and per-address tables after the events." };
+        var verbose = CommonOptions.Verbose();
+        var cmd = new Command("report", "Decode a binary trace: the events with their functions, summaries, CSV/JSON export, an HTML report.")
+        {
+            traceArg, ko, format, output, summary, verbose,
+        };
+        cmd.SetAction(r =>
+        {
+            using var loggers = CliLogging.Create(r.GetValue(verbose));
+            var log = loggers.CreateLogger("kedr");
+            TraceReport report;
+            try
+            {
+                var trace = TraceReader.Read(r.GetValue(traceArg)!.FullName);
+                var elf = r.GetValue(ko) is { } k ? ElfFile.Read(k.FullName) : null;
+                report = TraceReport.Build(trace, elf);
+            }
+            catch (KedrException e)
+            {
+                log.LogError("{Diagnostic}", e.Diagnostic);
+                return 2;
+            }
+            foreach (var w in report.Warnings) log.LogWarning("{Diagnostic}", w);
+            if (report.Symbols is { } s)
+                log.LogDebug("core text at {Core}, init text at {Init}", s.CoreBase is { } c ? $"0x{c:x}" : "?", s.InitBase is { } i ? $"0x{i:x}" : "?");
+
+            var path = r.GetValue(output)?.FullName;
+            try
+            {
+                using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
+                Write(report, r.GetValue(format), r.GetValue(summary), stream);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                log.LogError("{Diagnostic}", new KedrDiagnostic("KEDR5200", $"cannot write: {e.Message}", path));
+                return 2;
+            }
+            if (path is not null)
+                log.LogInformation("{Path}: {Events} events, {Dropped} dropped, {Functions} functions", path, report.Events.Count,
+                    report.Trace.DroppedCount, report.Functions.Count);
+            return 0;
+        });
+        return cmd;
+    }
+
+    internal static void Write(TraceReport report, Format format, bool summary, Stream stream)
+    {
+        switch (format)
+        {
+            case Format.Json:
+                JsonRenderer.Render(report, stream);
+                break;
+            case Format.Html:
+                stream.Write(Encoding.UTF8.GetBytes(HtmlRenderer.Render(report)));
+                break;
+            default:
+                using (var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true))
+                {
+                    if (format == Format.Csv) CsvRenderer.Render(report, w);
+                    else TextRenderer.Render(report, w, summary);
+                }
+                break;
+        }
+    }
+}

@@ -19,7 +19,11 @@ internal static class BlobText
         w.AppendLine($"functions   {blob.Functions.Count}");
         w.AppendLine($"fixups      {blob.Fixups.Count}");
         w.AppendLine($"event sites {blob.Sites.Count}");
-        w.AppendLine($"patches     {blob.Patches.Count}");
+        w.AppendLine($"patches     {blob.Patches.Count} ({blob.Patches.Count(p => p.Kind == BlobPatchKind.LiveBytes)} live bytes, " +
+                     $"{blob.Patches.Count(p => p.Kind == BlobPatchKind.JumpLabel)} jump slots, {blob.Patches.Count(p => p.Kind == BlobPatchKind.Landing)} landing pads)");
+        w.AppendLine($"exceptions  {blob.ExTable.Count}");
+        w.AppendLine($"bug entries {blob.Bugs.Count}");
+        w.AppendLine($"orc entries {blob.Orc.Count}");
         w.AppendLine();
         w.AppendLine("  #  copy     size  orig  masks digest           flags name");
         var fixupsPerFunction = new int[blob.Functions.Count];

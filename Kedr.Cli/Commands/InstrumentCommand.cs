@@ -73,8 +73,12 @@ internal static class InstrumentCommand
             log.LogInformation("installed {Path}", installed);
         }
         Console.WriteLine(ReportText.Summary(report, sw.Elapsed));
+        Console.WriteLine($"  {report.ExceptionEntries} exception-table entries, {report.BugEntries} BUG/WARN entries, " +
+                          $"{report.OrcEntries} ORC entries, {report.LandingPads} landing pads");
         foreach (var lo in report.LeftOut)
             Console.WriteLine($"  left out: {lo.Name} ({lo.Section}+0x{lo.Offset:x}, {lo.Size} bytes): {lo.Reason}");
+        foreach (var ni in report.NotInstrumented)
+            Console.WriteLine($"  not instrumented: {ni}");
         Console.WriteLine($"  wrote {target} ({bytes.Length} bytes)");
         if (json is not null)
             File.WriteAllText(json.FullName, JsonSerializer.Serialize(report, ReportText.JsonOptions));

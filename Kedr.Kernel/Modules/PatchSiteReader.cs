@@ -122,7 +122,9 @@ public static class PatchSiteReader
             if (!TryResolve(elf, relocs, off, out int s, out long o) || !TryResolve(elf, relocs, off + 4, out int rs, out long ro))
                 return Bad(elf, sec, off, "entry has no relocation to a section of the module");
             int len = d[(int)off + AltInstrLenOffset], replLen = d[(int)off + AltReplLenOffset];
-            sites.Add(new PatchSite(PatchSiteKind.Alternative, s, o, len, ReplacementSection: rs, ReplacementOffset: ro, ReplacementLength: replLen));
+            uint cpuid = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(d[((int)off + 8)..]);
+            sites.Add(new PatchSite(PatchSiteKind.Alternative, s, o, len, ReplacementSection: rs, ReplacementOffset: ro,
+                ReplacementLength: replLen, Data: cpuid));
         }
         return null;
     }

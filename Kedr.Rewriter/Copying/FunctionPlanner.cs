@@ -15,6 +15,11 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
     private PlannedInstruction[] _buffer = new PlannedInstruction[256];
     private readonly MemoryAccessClassifier _memory = new();
     private FunctionPlan _plan = null!;
+    private readonly List<PatchSite> _alternatives = [];
+
+    /// <summary>X86_FEATURE_ALWAYS (word 3, bit 21): an alternative that is always applied.</summary>
+    private const int FeatureAlways = 3 * 32 + 21;
+    private const int AltFlagInverted = 0x8000;
 
     /// <summary>Plans <paramref name="plan"/>; on failure sets the function's left-out reason.</summary>
     public void Plan(FunctionPlan plan)
@@ -69,6 +74,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             if (f.LeftOutReason is not null) break;
 
             PatchSite? site = null;
+            _alternatives.Clear();
             while (siteIndex < code.Sites.Length && code.Sites[siteIndex].Offset < ip + p.Length)
             {
                 var s = code.Sites[siteIndex++];
@@ -79,6 +85,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 }
                 if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry)
                     site ??= s;
+                if (s.Kind == PatchSiteKind.Alternative && s.Offset == ip)
+                    _alternatives.Add(s);
                 else if (s.Kind == PatchSiteKind.ExceptionTable)
                     p.HasFixup = true;
             }
@@ -120,8 +128,13 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                     return $"{site.Kind} site at +0x{p.Offset - f.Start:x} is shorter than its instruction";
                 if (site.Offset + site.Length > f.End)
                     return $"{site.Kind} site at +0x{p.Offset - f.Start:x} runs past the function";
-                if (IsJump(code.ByteAt(site.Offset)) || ReplacementStartsWithJump(site))
-                    return $"alternative at +0x{p.Offset - f.Start:x} jumps (static_cpu_has-style), not supported yet";
+                if (IsJump(code.ByteAt(site.Offset)) || _alternatives.Any(ReplacementStartsWithJump))
+                {
+                    var why = PlanJumpingAlternative(f, ref p, site);
+                    if (why is not null) return why;
+                    absorbUntil = site.Offset + site.Length;
+                    break;
+                }
                 p.Kind = EmitKind.LiveBytesSlot;
                 p.SlotLength = site.Length;
                 absorbUntil = site.Offset + site.Length;
@@ -274,6 +287,46 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         var target = catalog.Find(p.TargetSection, p.TargetOffset);
         if (target is null || !target.SameFamily(f)) return true;
         return ReferenceEquals(target, f) && p.TargetOffset == f.Start && !f.IsPart;
+    }
+
+    /// <summary>
+    /// static_cpu_has(): an always-applied <c>jmp t_no</c>, maybe NOP'd again when the CPU has the
+    /// feature. Live, the site is a jump to one place of this function or a NOP, which is what a
+    /// jump-label slot expresses. Anything else (a jump that might stay as in the file, two
+    /// targets) is left out.
+    /// </summary>
+    private string? PlanJumpingAlternative(FunctionInfo f, ref PlannedInstruction p, PatchSite site)
+    {
+        string at = $"+0x{p.Offset - f.Start:x}";
+        bool always = false;
+        long target = -1;
+        int targetSection = -1;
+        foreach (var alt in _alternatives)
+        {
+            if (alt.Length != site.Length) return $"alternatives at {at} differ in length";
+            var sec = elf.Sections[alt.ReplacementSection];
+            var bytes = sec.Data.Span.Slice((int)alt.ReplacementOffset, alt.ReplacementLength);
+            if ((alt.Data & AltFlagInverted) == 0 && (alt.Data & ~AltFlagInverted) == FeatureAlways) always = true;
+            if (bytes.Length == 0 || bytes.IndexOfAnyExcept((byte)0x90) < 0) continue;
+            if (bytes.Length != X86Encoding.JmpRel32Size || bytes[0] != X86Encoding.JmpRel32Opcode)
+                return $"alternative at {at} replaces a jump with something other than a jump or NOPs";
+            var reloc = elf.GetRelocations(sec).FirstOrDefault(r => (long)r.Offset == alt.ReplacementOffset + 1);
+            var sym = elf.Symbols[reloc.SymbolIndex];
+            if (!reloc.IsPcRelative || !sym.IsDefinedInSection)
+                return $"alternative at {at} jumps outside the module";
+            long t = (long)sym.Value + reloc.Addend + X86Encoding.Rel32Size;
+            if (target >= 0 && (t != target || sym.SectionIndex != targetSection))
+                return $"alternatives at {at} jump to two places";
+            (target, targetSection) = (t, sym.SectionIndex);
+        }
+        if (!always || target < 0)
+            return $"alternative at {at} may keep its original jump (static_cpu_has-style without an always-applied jump)";
+        p.Kind = EmitKind.JumpLabelSlot;
+        p.SlotLength = Math.Max(site.Length, X86Encoding.JmpRel32Size);
+        p.TargetSection = targetSection;
+        p.TargetOffset = target;
+        p.Size = p.EventBytes + p.SlotLength;
+        return null;
     }
 
     private static bool IsJump(byte opcode) => opcode is X86Encoding.JmpRel8Opcode or X86Encoding.JmpRel32Opcode;

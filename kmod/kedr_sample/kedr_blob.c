@@ -339,10 +339,38 @@ static int kedr_read_fixups(const struct kedr_blob_reader *r,
 	return 0;
 }
 
+/*
+ * A string site: the operands of one of LODS/OUTS (source read), STOS/INS
+ * (destination write), SCAS (destination read), MOVS (source read,
+ * destination write), CMPS (both read), and an element size.
+ */
+static int kedr_check_string_site(const struct kedr_blob_reader *r, u32 i,
+				  const struct kedr_site *s)
+{
+	u8 ops = s->flags & ~(KEDR_SITE_GS | KEDR_SITE_SP);
+
+	switch (ops) {
+	case KEDR_SITE_STR_SRC_READ:
+	case KEDR_SITE_STR_DST_READ:
+	case KEDR_SITE_STR_DST_WRITE:
+	case KEDR_SITE_STR_SRC_READ | KEDR_SITE_STR_DST_WRITE:
+	case KEDR_SITE_STR_SRC_READ | KEDR_SITE_STR_DST_READ:
+		break;
+	default:
+		return kedr_bad(r, "sites[%u]: string site with flags=0x%x",
+				i, s->flags);
+	}
+	if (s->size != 1 && s->size != 2 && s->size != 4 && s->size != 8)
+		return kedr_bad(r, "sites[%u]: string site with element size %u",
+				i, s->size);
+	return 0;
+}
+
 static int kedr_read_sites(const struct kedr_blob_reader *r,
 			   struct kedr_blob *b)
 {
 	u32 i;
+	int err;
 
 	for (i = 0; i < b->nr_sites; i++) {
 		const u8 *e = kedr_entry(r, KEDR_TABLE_SITES, i);
@@ -375,6 +403,11 @@ static int kedr_read_sites(const struct kedr_blob_reader *r,
 			if (s->flags & ~(KEDR_SITE_GS | KEDR_SITE_SP))
 				return kedr_bad(r, "sites[%u]: unknown flags 0x%x",
 						i, s->flags);
+			break;
+		case KEDR_EV_STRING:
+			err = kedr_check_string_site(r, i, s);
+			if (err)
+				return err;
 			break;
 		default:
 			return kedr_bad(r, "sites[%u]: unknown kind %u",

@@ -125,3 +125,30 @@ void notrace kedr_on_mem_event(u32 site, unsigned long addr)
 	this_cpu_dec(kedr_ev_nesting);
 	raw_local_irq_restore(flags);
 }
+
+/*
+ * For the handlers in other files (kedr_string_events.c), which share the
+ * nesting guard: with interrupts off, enter this CPU's handler slot and get
+ * the live blob and function addresses. False if nested or no target is
+ * attached (count the event as lost). Always paired with
+ * kedr_events_leave().
+ */
+bool notrace kedr_events_enter(const struct kedr_blob **blob,
+			       const unsigned long **func_addr)
+{
+	const struct kedr_events *ev;
+
+	if (unlikely(this_cpu_inc_return(kedr_ev_nesting) != 1))
+		return false;
+	ev = rcu_dereference_sched(kedr_ev_live);
+	if (unlikely(!ev))
+		return false;
+	*blob = ev->blob;
+	*func_addr = ev->func_addr;
+	return true;
+}
+
+void notrace kedr_events_leave(void)
+{
+	this_cpu_dec(kedr_ev_nesting);
+}

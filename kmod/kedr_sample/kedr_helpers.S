@@ -19,6 +19,11 @@
 /* Stack on entry: 0(%rsp) return address, 8(%rsp) site index. */
 #define KEDR_SAVED_BYTES	(10 * 8)	/* flags and 9 registers */
 #define KEDR_SITE_ARG		(KEDR_SAVED_BYTES + 8)
+/* After KEDR_SAVE: the caller's flags, pushed first. */
+#define KEDR_SAVED_FLAGS	(KEDR_SAVED_BYTES - 8)
+/* What the copy pushed before the site, for the string and bit-op helpers. */
+#define KEDR_ARG1		(KEDR_SITE_ARG + 8)
+#define KEDR_ARG2		(KEDR_SITE_ARG + 16)
 
 .macro KEDR_SAVE
 	pushfq
@@ -73,3 +78,38 @@ SYM_FUNC_START(kedr_helper_mem_event)
 	call kedr_on_mem_event
 	KEDR_RESTORE_AND_RET8
 SYM_FUNC_END(kedr_helper_mem_event)
+
+/*
+ * After a string instruction: kedr_on_string_event(site, start %rsi,
+ * end %rsi, start %rdi, end %rdi, flags). The copy pushed the start %rsi,
+ * then the start %rdi, then the site: 8(%rsp) site, 16(%rsp) start %rdi,
+ * 24(%rsp) start %rsi on entry. %rsi, %rdi and DF are the values after the
+ * instruction; DF comes from the flags saved before KEDR_SAVE's cld. Only
+ * the site is popped on return: the copy drops the start pointers itself.
+ */
+SYM_FUNC_START(kedr_helper_string_event)
+	KEDR_SAVE
+	movq %rdi, %r8				/* end %rdi */
+	movq %rsi, %rdx				/* end %rsi */
+	movl KEDR_SITE_ARG(%rsp), %edi
+	movq KEDR_ARG2(%rsp), %rsi		/* start %rsi */
+	movq KEDR_ARG1(%rsp), %rcx		/* start %rdi */
+	movq KEDR_SAVED_FLAGS(%rsp), %r9
+	call kedr_on_string_event
+	KEDR_RESTORE_AND_RET8
+SYM_FUNC_END(kedr_helper_string_event)
+
+/*
+ * BT, BTS, BTR, BTC with a register bit offset: kedr_on_bitop_event(site,
+ * %rax, offset). The copy pushed %rax, then the offset register, put the
+ * bit string's base in %rax, then pushed the site: 8(%rsp) site, 16(%rsp)
+ * the offset register's value on entry. Only the site is popped on return.
+ */
+SYM_FUNC_START(kedr_helper_bitop_event)
+	KEDR_SAVE
+	movl KEDR_SITE_ARG(%rsp), %edi
+	movq %rax, %rsi				/* base */
+	movq KEDR_ARG1(%rsp), %rdx		/* bit offset, as pushed */
+	call kedr_on_bitop_event
+	KEDR_RESTORE_AND_RET8
+SYM_FUNC_END(kedr_helper_bitop_event)

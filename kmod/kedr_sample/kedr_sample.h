@@ -7,6 +7,7 @@
  * kedr_attach.c    checks a blob against a live module and redirects the
  *                  module's functions to their copies in kedr_area
  * kedr_events.c    the C side of the helpers the copies call
+ * kedr_string_events.c  the same for string and bit-op instructions
  * kedr_recorder.c  keeps the events and shows them in debugfs
  * kedr_helpers.S   the helpers themselves
  * kedr_area.S      the code area the copies live in
@@ -112,10 +113,22 @@ void kedr_events_stop(void);
 /* What the helpers call. */
 void kedr_on_func_event(u32 site);
 void kedr_on_mem_event(u32 site, unsigned long addr);
+/* For the handlers in other files: see kedr_events.c. */
+bool kedr_events_enter(const struct kedr_blob **blob,
+		       const unsigned long **func_addr);
+void kedr_events_leave(void);
+
+/* kedr_string_events.c: what the string and bit-op helpers call */
+void kedr_on_string_event(u32 site, unsigned long src_start,
+			  unsigned long src_end, unsigned long dst_start,
+			  unsigned long dst_end, unsigned long eflags);
+void kedr_on_bitop_event(u32 site, unsigned long base, unsigned long offset);
 
 /* kedr_helpers.S: entered as "push $site; call helper", return "ret $8" */
 void kedr_helper_func_event(void);
 void kedr_helper_mem_event(void);
+void kedr_helper_string_event(void);
+void kedr_helper_bitop_event(void);
 
 /* kedr_recorder.c */
 int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records);

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The C side of the string and bit-op helpers (kedr_helpers.S,
+ * KEDR_HELPER_STRING_EVENT and KEDR_HELPER_BITOP_EVENT in kedr_blob.h).
+ *
+ * A string instruction (with or without REP) gives one event per operand it
+ * uses, covering the bytes it actually touched, as told by how far %rsi and
+ * %rdi moved; a zero count moves nothing and gives no event. A bit-string
+ * instruction with a register bit offset (BT, BTS, BTR, BTC r, m) gives a
+ * 1-byte event at base + (offset >> 3), the offset signed.
+ *
+ * Same rules as kedr_events.c, whose nesting guard these share: any
+ * context, interrupts off, never sleeping, never nested on a CPU.
+ */
+#define pr_fmt(fmt) "kedr_sample: " fmt
+
+#include <linux/compiler.h>
+#include <linux/irqflags.h>
+#include <linux/kernel.h>
+#include <linux/percpu.h>
+#include <linux/sched.h>
+#include <asm/processor-flags.h>
+
+#include "kedr_blob.h"
+#include "kedr_sample.h"
+
+#define KEDR_SITE_STR_ALL \
+	(KEDR_SITE_STR_SRC_READ | KEDR_SITE_STR_DST_READ | \
+	 KEDR_SITE_STR_DST_WRITE)
+
+/* The one place the handlers here hand an event to the recorder. */
+static __always_inline void kedr_str_record(u8 kind, u32 tid, u32 site,
+					    unsigned long pc,
+					    unsigned long addr,
+					    unsigned long size)
+{
+	kedr_record(kind, tid, site, pc, addr);
+}
+
+/*
+ * The bytes a string instruction touched through one pointer that moved
+ * from @start to @end by elements of @elem bytes: upwards from @start if
+ * DF=0, downwards from @start (so the range starts at @end + @elem) if DF=1.
+ */
+static __always_inline void kedr_string_range(u8 kind, u32 tid, u32 site,
+					      unsigned long pc,
+					      unsigned long start,
+					      unsigned long end,
+					      unsigned int elem, bool df,
+					      unsigned long seg_base)
+{
+	unsigned long len = end > start ? end - start : start - end;
+
+	if (!len)
+		return;		/* zero count: nothing touched */
+	kedr_str_record(kind, tid, site, pc,
+			(df ? end + elem : start) + seg_base,
+			min_t(unsigned long, len, U32_MAX));
+}
+
+static __always_inline void
+kedr_string_event(const struct kedr_blob *b, const unsigned long *func_addr,
+		  u32 site, unsigned long src_start, unsigned long src_end,
+		  unsigned long dst_start, unsigned long dst_end,
+		  unsigned long eflags)
+{
+	const struct kedr_site *s;
+	unsigned long pc, src_base = 0;
+	bool df = eflags & X86_EFLAGS_DF;
+	u32 tid;
+
+	if (unlikely(site >= b->nr_sites)) {
+		kedr_record_lost();
+		return;
+	}
+	s = &b->sites[site];
+	if (unlikely(s->kind != KEDR_EV_STRING || !s->size)) {
+		kedr_record_lost();
+		return;
+	}
+	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
+		return;
+	/* Only [%rsi] can be %gs-relative: %es cannot be overridden. */
+	if (s->flags & KEDR_SITE_GS)
+		src_base = this_cpu_read(this_cpu_off);
+	pc = func_addr[s->func] + s->offset;
+	tid = task_pid_nr(current);
+
+	/* The source first (MOVS: read then write; CMPS: both reads). */
+	if (s->flags & KEDR_SITE_STR_SRC_READ)
+		kedr_string_range(KEDR_EV_READ, tid, site, pc, src_start,
+				  src_end, s->size, df, src_base);
+	if (s->flags & KEDR_SITE_STR_DST_READ)
+		kedr_string_range(KEDR_EV_READ, tid, site, pc, dst_start,
+				  dst_end, s->size, df, 0);
+	if (s->flags & KEDR_SITE_STR_DST_WRITE)
+		kedr_string_range(KEDR_EV_WRITE, tid, site, pc, dst_start,
+				  dst_end, s->size, df, 0);
+}
+
+/*
+ * KEDR_HELPER_STRING_EVENT: the pointers before (@src_start, @dst_start)
+ * and after (@src_end, @dst_end) the instruction, and its flags (DF).
+ */
+void notrace kedr_on_string_event(u32 site, unsigned long src_start,
+				  unsigned long src_end,
+				  unsigned long dst_start,
+				  unsigned long dst_end, unsigned long eflags)
+{
+	const unsigned long *func_addr;
+	const struct kedr_blob *b;
+	unsigned long flags;
+
+	raw_local_irq_save(flags);
+	if (likely(kedr_events_enter(&b, &func_addr)))
+		kedr_string_event(b, func_addr, site, src_start, src_end,
+				  dst_start, dst_end, eflags);
+	else
+		kedr_record_lost();
+	kedr_events_leave();
+	raw_local_irq_restore(flags);
+}
+
+static __always_inline void
+kedr_bitop_event(const struct kedr_blob *b, const unsigned long *func_addr,
+		 u32 site, unsigned long base, unsigned long offset)
+{
+	const struct kedr_site *s;
+	unsigned long pc, addr;
+	long bit;
+	u32 tid;
+
+	if (unlikely(site >= b->nr_sites)) {
+		kedr_record_lost();
+		return;
+	}
+	s = &b->sites[site];
+	/* The site's size is the operand size the offset is signed from. */
+	switch (s->size) {
+	case 2:
+		bit = (s16)offset;
+		break;
+	case 4:
+		bit = (s32)offset;
+		break;
+	case 8:
+		bit = (long)offset;
+		break;
+	default:
+		kedr_record_lost();
+		return;
+	}
+	if (unlikely(s->kind != KEDR_EV_READ && s->kind != KEDR_EV_READ_WRITE &&
+		     s->kind != KEDR_EV_LOCKED_UPDATE)) {
+		kedr_record_lost();
+		return;
+	}
+	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
+		return;
+	/* Arithmetic shift: a negative offset reaches below the base. */
+	addr = base + (bit >> 3);
+	if (s->flags & KEDR_SITE_GS)
+		addr += this_cpu_read(this_cpu_off);
+	pc = func_addr[s->func] + s->offset;
+	tid = task_pid_nr(current);
+	if (s->kind == KEDR_EV_READ_WRITE) {
+		kedr_str_record(KEDR_EV_READ, tid, site, pc, addr, 1);
+		kedr_str_record(KEDR_EV_WRITE, tid, site, pc, addr, 1);
+	} else {
+		kedr_str_record(s->kind, tid, site, pc, addr, 1);
+	}
+}
+
+/* KEDR_HELPER_BITOP_EVENT: @base from the LEA, @offset the bit offset. */
+void notrace kedr_on_bitop_event(u32 site, unsigned long base,
+				 unsigned long offset)
+{
+	const unsigned long *func_addr;
+	const struct kedr_blob *b;
+	unsigned long flags;
+
+	raw_local_irq_save(flags);
+	if (likely(kedr_events_enter(&b, &func_addr)))
+		kedr_bitop_event(b, func_addr, site, base, offset);
+	else
+		kedr_record_lost();
+	kedr_events_leave();
+	raw_local_irq_restore(flags);
+}

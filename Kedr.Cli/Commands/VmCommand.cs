@@ -14,18 +14,20 @@ internal static class VmCommand
         var script = new Option<FileInfo>("--script") { Description = "Guest shell script that drives the target (run with sh -e).", Required = true };
         var kos = new Option<FileInfo[]>("--ko") { Description = "Extra module files to put in the guest's /lib/modules/kedr/.", AllowMultipleArgumentsPerToken = true };
         var sp = new Option<bool>("--sp-accesses") { Description = "Load kedr_sample with process_sp_accesses=1 (record %rsp-based accesses)." };
+        var manual = new Option<bool>("--manual-load") { Description = "Do not load kedr_sample before the script; the script runs $KEDR_LOAD when it wants to." };
         var smp = new Option<int>("--smp") { Description = "Guest vCPUs.", DefaultValueFactory = _ => 2 };
         var timeout = new Option<int>("--timeout") { Description = "Seconds for the whole guest run.", DefaultValueFactory = _ => 120 };
         var outDir = new Option<DirectoryInfo?>("--out") { Description = "Keep the results (output, dmesg, console) in this folder." };
         var verbose = CommonOptions.Verbose();
         var cmd = new Command("vm", "Instrument a module and run a script against it in the test guest (QEMU, Debian 6.1 cloud kernel).")
         {
-            target, script, kos, sp, smp, timeout, outDir, verbose,
+            target, script, kos, sp, manual, smp, timeout, outDir, verbose,
         };
         cmd.SetAction((r, ct) => Run(new InstrumentedRunRequest(r.GetValue(target)!, r.GetValue(script)!.FullName)
         {
             ExtraModules = (r.GetValue(kos) ?? []).Select(f => f.FullName).ToList(),
             ProcessSpAccesses = r.GetValue(sp),
+            Instrument = !r.GetValue(manual),
             Cpus = r.GetValue(smp),
             Timeout = TimeSpan.FromSeconds(r.GetValue(timeout)),
             OutputDirectory = r.GetValue(outDir)?.FullName,

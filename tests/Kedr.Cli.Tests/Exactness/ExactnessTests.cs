@@ -48,11 +48,14 @@ public sealed class ExactnessTests(ExactnessRuns runs, ITestOutputHelper output)
 
         string tid = $"0x{facts.Tid:x}";
         var thread = run.Events.Where(e => e.Tid == tid).ToList();
-        Assert.True(thread.Any(e => e.Kind == "entry" && e.Function == cls.Case),
-            $"no entry event for {cls.Case}: its copy did not run\n{NotInstrumented(run, cls)}");
+        int entry = thread.FindIndex(e => e.Kind == "entry" && e.Function == cls.Case);
+        Assert.True(entry >= 0, $"no entry event for {cls.Case}: its copy did not run\n{NotInstrumented(run, cls)}");
 
         var expected = cls.Expected(facts, caseRun).Where(a => processSpAccesses || !a.SpBased).ToList();
         var actual = thread.Where(e => e.PcFunction is not null && cls.Functions.Contains(e.PcFunction)).ToList();
+        // The case runs once: its events follow its entry, and the resolved pc agrees with kallsyms.
+        Assert.All(actual, e => Assert.True(thread.IndexOf(e) > entry, $"event before {cls.Case}'s entry: {e}"));
+        Assert.All(actual, e => Assert.Equal(facts.Symbol(e.PcFunction!) + e.PcOffset, e.Pc));
         var labels = facts.Symbols.Where(s => s.Key.StartsWith("kxl_", StringComparison.Ordinal))
             .GroupBy(s => s.Value).ToDictionary(g => g.Key, g => string.Join('/', g.Select(s => s.Key)));
 

@@ -10,7 +10,7 @@
 # Packages the VM scripts need; setup.sh installs them.
 # shellcheck disable=SC2034  # used by the scripts that source this file
 KEDR_VM_PACKAGES=(qemu-system-x86 linux-image-cloud-amd64
-	linux-headers-cloud-amd64 busybox-static cpio make gcc)
+	linux-headers-cloud-amd64 busybox-static cpio make gcc python3)
 
 kedr_die() {
 	local status=$1

@@ -36,6 +36,7 @@ void kedr_events_start(const struct kedr_blob *blob,
 {
 	kedr_ev.blob = blob;
 	kedr_ev.func_addr = func_addr;
+	kedr_recorder_start();
 	rcu_assign_pointer(kedr_ev_live, &kedr_ev);
 }
 
@@ -45,6 +46,8 @@ void kedr_events_stop(void)
 	RCU_INIT_POINTER(kedr_ev_live, NULL);
 	/* Handlers run with interrupts off: an RCU read-side section. */
 	synchronize_rcu();
+	/* Every event is in the recorder: readers may see the end. */
+	kedr_recorder_stop();
 }
 
 static __always_inline const struct kedr_site *
@@ -67,8 +70,7 @@ static __always_inline void kedr_func_event(u32 site)
 		return;
 	}
 	owner = ev->blob->funcs[s->func].owner;
-	kedr_record(s->kind, task_pid_nr(current), site,
-		    ev->func_addr[owner], 0);
+	kedr_record(s->kind, site, ev->func_addr[owner], 0, 0);
 }
 
 static __always_inline void kedr_mem_event(u32 site, unsigned long addr)
@@ -76,7 +78,6 @@ static __always_inline void kedr_mem_event(u32 site, unsigned long addr)
 	const struct kedr_events *ev = rcu_dereference_sched(kedr_ev_live);
 	const struct kedr_site *s = kedr_site_of(ev, site);
 	unsigned long pc;
-	u32 tid;
 
 	if (unlikely(!s || s->kind < KEDR_EV_READ ||
 		     s->kind > KEDR_EV_READ_WRITE)) {
@@ -89,12 +90,11 @@ static __always_inline void kedr_mem_event(u32 site, unsigned long addr)
 	if (s->flags & KEDR_SITE_GS)
 		addr += this_cpu_read(this_cpu_off);
 	pc = ev->func_addr[s->func] + s->offset;
-	tid = task_pid_nr(current);
 	if (s->kind == KEDR_EV_READ_WRITE) {
-		kedr_record(KEDR_EV_READ, tid, site, pc, addr);
-		kedr_record(KEDR_EV_WRITE, tid, site, pc, addr);
+		kedr_record(KEDR_EV_READ, site, pc, addr, s->size);
+		kedr_record(KEDR_EV_WRITE, site, pc, addr, s->size);
 	} else {
-		kedr_record(s->kind, tid, site, pc, addr);
+		kedr_record(s->kind, site, pc, addr, s->size);
 	}
 }
 

@@ -130,11 +130,17 @@ void kedr_helper_mem_event(void);
 void kedr_helper_string_event(void);
 void kedr_helper_bitop_event(void);
 
-/* kedr_recorder.c */
+/*
+ * kedr_recorder.c: per-CPU event rings and debugfs output, trace, stats.
+ * kedr_record() and kedr_record_lost() may be called in any context (NMI
+ * included); the tid, CPU, context and timestamp are taken inside.
+ */
 int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records);
 void kedr_recorder_exit(void);
-void kedr_record(u8 kind, u32 tid, u32 site, unsigned long pc,
-		 unsigned long addr);
+void kedr_recorder_start(void);
+void kedr_recorder_stop(void);
+void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
+		 u32 size);
 void kedr_record_lost(void);
 
 /* kedr_main.c */

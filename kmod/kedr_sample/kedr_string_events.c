@@ -34,7 +34,7 @@ static __always_inline void kedr_str_record(u8 kind, u32 tid, u32 site,
 					    unsigned long addr,
 					    unsigned long size)
 {
-	kedr_record(kind, tid, site, pc, addr);
+	kedr_record(kind, site, pc, addr, (u32)size);
 }
 
 /*

@@ -82,7 +82,8 @@ internal static class InstrumentedRun
     }
 
     /// <summary>
-    /// The user's script between loading kedr_sample and collecting its output. The user's
+    /// The user's script between loading kedr_sample and collecting its output: output.txt (text),
+    /// trace.bin (binary, kmod/kedr_record.h) and stats.txt (per-CPU counts) in /out. The user's
     /// script runs in a subshell with <c>set -e</c>; its status is the run's.
     /// </summary>
     private static string GuestScript(string target, string userScript, InstrumentedRunRequest req)
@@ -100,8 +101,23 @@ internal static class InstrumentedRun
             )
             status=$?
             set -e
-            if [ -e /sys/kernel/debug/kedr_sample/output ]; then
-                cat /sys/kernel/debug/kedr_sample/output > /out/output.txt
+            d=/sys/kernel/debug/kedr_sample
+            if [ -e $d/output ]; then
+                # The streams (consuming) end once the target is gone and they are read to
+                # the end: unload the target if the script left it loaded.
+                if [ -e /sys/module/{target} ]; then rmmod {target} 2>/dev/null || true; fi
+                # Open the binary stream before the text one is read: each then gets every event.
+                exec 3<$d/trace
+                if [ -e /sys/module/{target} ]; then
+                    # Still loaded (in use): what there is now, without waiting for the end.
+                    timeout 5 cat $d/output > /out/output.txt || true
+                    timeout 5 cat <&3 > /out/trace.bin || true
+                else
+                    cat $d/output > /out/output.txt
+                    cat <&3 > /out/trace.bin
+                fi
+                exec 3<&-
+                cat $d/stats > /out/stats.txt
             fi
             if [ -e /sys/module/kedr_sample ] && ! [ -e /sys/module/{target} ]; then
                 rmmod kedr_sample

@@ -27,7 +27,8 @@ typedef unsigned long kx_case_fn(u8 *a, u8 *b, u8 *c);
 
 asmlinkage kx_case_fn kx_mov, kx_xchg, kx_movx, kx_movbe, kx_setcc, kx_cmov,
 	kx_arith, kx_cmp, kx_cmpxchg, kx_cmpxchg8b16b, kx_xadd, kx_lock,
-	kx_bitimm, kx_bitreg, kx_str, kx_str_df1, kx_str_zero, kx_pushpop,
+	kx_bitimm, kx_bitreg, kx_str, kx_str_df1, kx_str_zero, kx_str_io,
+	kx_pushpop,
 	kx_xlat, kx_indirect, kx_ind_callee, kx_ind_tail, kx_gs, kx_gs_str,
 	kx_sp, kx_sp_pushpop, kx_x87, kx_sse, kx_avx, kx_avx2, kx_avx512,
 	kx_noevent;

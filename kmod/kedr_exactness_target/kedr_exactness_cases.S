@@ -393,6 +393,23 @@ KXL(sz_movsq_df1) rep movsq
 	RET
 SYM_FUNC_END(kx_str_zero)
 
+/*
+ * INS and OUTS through port 0x80 (the POST diagnostic port the kernel's own
+ * I/O delay writes to): OUTS reads [%rsi], INS writes [%rdi].
+ */
+SYM_FUNC_START(kx_str_io)
+	KX_ARGS
+	movl $0x80, %edx
+	movq %r9, %rsi
+	movl $4, %ecx
+KXL(sio_rep_outsb) rep outsb			/* R B+0 4 */
+KXL(sio_outsw)	outsw				/* R B+4 2 */
+	movq %r8, %rdi
+	movl $3, %ecx
+KXL(sio_rep_insb) rep insb			/* W A+0 3 */
+	RET
+SYM_FUNC_END(kx_str_io)
+
 /* PUSH and POP with a memory operand (the stack side is not an event). */
 SYM_FUNC_START(kx_pushpop)
 	KX_ARGS

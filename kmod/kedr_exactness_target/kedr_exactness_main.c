@@ -242,6 +242,7 @@ static const struct kx_case kx_cases[] = {
 	KX_CASE(kx_str_df1, .prepare = kx_prep_str_df1,
 		.report = kx_check_str_df1),
 	KX_CASE(kx_str_zero),
+	KX_CASE(kx_str_io),
 	KX_CASE(kx_pushpop),
 	KX_CASE(kx_xlat),
 	KX_CASE(kx_indirect, .prepare = kx_prep_indirect,

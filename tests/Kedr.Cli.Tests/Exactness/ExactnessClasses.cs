@@ -211,6 +211,11 @@ internal static class ExactnessClasses
             String(L("sz_lodsq"), StringOp.Lods, 8, 0, false, f.B, 0),
             String(L("sz_movsq_df1"), StringOp.Movs, 8, 0, true, f.B, f.A))),
 
+        new("string_io", "kx_str_io", ["kx_str_io"], (f, _) => Seq(
+            String(L("sio_rep_outsb"), StringOp.Outs, 1, 4, false, f.B, 0),
+            String(L("sio_outsw"), StringOp.Outs, 2, 1, false, f.B + 4, 0),
+            String(L("sio_rep_insb"), StringOp.Ins, 1, 3, false, 0, f.A))),
+
         new("push_pop_memory", "kx_pushpop", ["kx_pushpop"], (f, _) => Seq(
             Read(L("pp_push"), f.A + 0, 8),
             Write(L("pp_pop"), f.A + 8, 8),

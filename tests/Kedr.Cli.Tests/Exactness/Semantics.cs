@@ -21,7 +21,7 @@ internal sealed record Access(string Label, AccessKind Kind, ulong Addr, ulong S
     public override string ToString() => $"{OutputKind} {Label} addr=0x{Addr:x} size={Size}{(SpBased ? " (rsp-based)" : "")}";
 }
 
-internal enum StringOp { Lods, Stos, Scas, Movs, Cmps }
+internal enum StringOp { Lods, Stos, Scas, Movs, Cmps, Ins, Outs }
 
 internal enum BitOp { Bt, Bts, Btr, Btc }
 
@@ -61,11 +61,11 @@ internal static class Semantics
         ulong bytes = elem * iterations;
         ulong Low(ulong start) => df ? start - bytes + elem : start;
         var events = new List<Access>();
-        if (op is StringOp.Lods or StringOp.Movs or StringOp.Cmps)
+        if (op is StringOp.Lods or StringOp.Movs or StringOp.Cmps or StringOp.Outs)
             events.Add(new(label, AccessKind.Read, Low(rsi), bytes));
         if (op is StringOp.Scas or StringOp.Cmps)
             events.Add(new(label, AccessKind.Read, Low(rdi), bytes));
-        if (op is StringOp.Stos or StringOp.Movs)
+        if (op is StringOp.Stos or StringOp.Movs or StringOp.Ins)
             events.Add(new(label, AccessKind.Write, Low(rdi), bytes));
         return [.. events];
     }

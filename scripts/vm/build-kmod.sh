@@ -21,6 +21,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 kmod=$(cd "$here/../../kmod" && pwd)
 
+# One build at a time: tests running in parallel (and people) share kmod/.
+exec 9>"$kmod/.build.lock"
+flock 9
+
 if [[ -z "${KDIR:-}" ]]; then
 	KDIR="/lib/modules/$(kedr_vm_kver)/build"
 fi

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The area the instrumented copies are placed in (see kedr_area.h). NOBITS:
- * it costs nothing in the .ko file, and the module loader gives it zeroed
- * memory in our core text, mapped read-only and executable.
+ * The area the instrumented copies are placed in and the reserves for their
+ * tables (see kedr_area.h). NOBITS: they cost nothing in the .ko file, and
+ * the module loader gives them zeroed memory in our core layout: the area
+ * read-only and executable, .kedr.rodata read-only, .kedr.data writable.
  */
 #include <linux/linkage.h>
 #include "kedr_area.h"
@@ -14,3 +15,19 @@
 kedr_area:
 	.skip KEDR_AREA_SIZE
 	.size kedr_area, KEDR_AREA_SIZE
+
+	.section .kedr.rodata, "a", @nobits
+	.balign 4096
+	.globl kedr_ro_tables
+	.type kedr_ro_tables, @object
+kedr_ro_tables:
+	.skip KEDR_RO_TABLES_SIZE
+	.size kedr_ro_tables, KEDR_RO_TABLES_SIZE
+
+	.section .kedr.data, "aw", @nobits
+	.balign 4096
+	.globl kedr_rw_tables
+	.type kedr_rw_tables, @object
+kedr_rw_tables:
+	.skip KEDR_RW_TABLES_SIZE
+	.size kedr_rw_tables, KEDR_RW_TABLES_SIZE

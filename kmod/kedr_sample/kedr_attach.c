@@ -3,7 +3,13 @@
  * Attaching a validated blob to a live module: check that the module is the
  * binary the blob was built from, place the copies in kedr_area, fill in
  * what only the running kernel knows (fixups, live-patch slots), then send
- * every original function to its copy.
+ * every original function to its copy: through ftrace where the function has
+ * an fentry site (kedr_ftrace.c), with a jmp over its first bytes where it
+ * has none. The kernel keeps patching some bytes of the originals after we
+ * are done (jump labels, static calls): those are never overwritten, and a
+ * function whose first 5 bytes hold one and that has no fentry site is left
+ * as it is (with its .cold parts), and so is a static call trampoline: calls
+ * from outside run the original, calls from the copies still run the copy.
  *
  * The order matters: everything that can fail (checks, computations,
  * mappings) happens before the first byte of live code changes, so a
@@ -17,6 +23,7 @@
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
 #include <linux/elf.h>
+#include <linux/jump_label.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -24,6 +31,7 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/sort.h>
+#include <linux/static_call.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <asm/nops.h>
@@ -40,11 +48,27 @@
 #define KEDR_JMP8_SIZE		2
 #define KEDR_INT3		0xcc
 
+/* How an original gets to its copy. */
+enum kedr_entry_mode {
+	KEDR_VIA_JMP = 0,	/* jmp at the entry, int3 over the rest */
+	KEDR_VIA_FTRACE,	/* fentry site kept, int3 over the rest */
+	KEDR_KEPT,		/* left as it is: its copy is not used */
+};
+
 struct kedr_attachment {
 	struct module *mod;
 	const struct kedr_blob *blob;
 	unsigned long *func_addr;	/* live address of each function */
 	unsigned long place;		/* of the code image */
+	struct kedr_tables *tables;
+	struct kedr_ftrace *ftrace;
+	bool init_dropped;
+};
+
+/* A site in the original the kernel may rewrite after COMING. */
+struct kedr_live_site {
+	unsigned long addr;
+	unsigned int len;
 };
 
 /* What attaching works with; nothing here outlives kedr_attach(). */
@@ -56,6 +80,11 @@ struct kedr_attach_ctx {
 	u8 *masked;		/* scratch: 1 for each masked byte */
 	u8 *image;		/* the code image being prepared */
 	unsigned long place;	/* where the image will run */
+	u8 *mode;		/* enum kedr_entry_mode of each function */
+	struct kedr_live_site *sites;	/* sorted by address */
+	unsigned int nr_sites;
+	struct kedr_tables *tables;
+	struct kedr_ftrace *ftrace;
 };
 
 /* A writable alias of [start, start + len) of vmalloc/module memory. */
@@ -186,8 +215,7 @@ static int kedr_check_live(struct kedr_attach_ctx *c)
 {
 	const struct kedr_blob *b = c->b;
 	const char *srcversion = c->mod->srcversion ?: "";
-	u32 i, j;
-	int err;
+	u32 i;
 
 	if (strcmp(c->mod->name, b->target_name)) {
 		kedr_refuse(c, "the blob is for module %s", b->target_name);
@@ -234,9 +262,14 @@ static int kedr_check_live(struct kedr_attach_ctx *c)
 		c->func_addr[i] = addr;
 	}
 
-	err = kedr_check_overlaps(c);
-	if (err)
-		return err;
+	return kedr_check_overlaps(c);
+}
+
+/* Do the function digests match? */
+static int kedr_check_digests(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	u32 i;
 
 	for (i = 0; i < b->nr_funcs; i++) {
 		const struct kedr_func *f = &b->funcs[i];
@@ -251,23 +284,127 @@ static int kedr_check_live(struct kedr_attach_ctx *c)
 			return -EINVAL;
 		}
 	}
-
-	/*
-	 * The kernel may rewrite a jump label at any time and insists on
-	 * finding its own bytes there: the entry jmp must not cover one.
-	 */
-	for (j = 0; j < b->nr_patches; j++) {
-		const struct kedr_patch *p = &b->patches[j];
-
-		if (p->kind == KEDR_PATCH_JUMP_LABEL &&
-		    p->orig_offset < KEDR_JMP32_SIZE) {
-			kedr_refuse(c, "%s has a jump label at +0x%x, where the jump to its copy would go",
-				    b->funcs[p->func].name,
-				    p->orig_offset);
-			return -EINVAL;
-		}
-	}
 	return 0;
+}
+
+static int kedr_cmp_site(const void *a, const void *b)
+{
+	const struct kedr_live_site *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * The module's jump labels and static call sites: the kernel rewrites them
+ * whenever a key or a static call changes, after checking that they hold
+ * what it wrote last (__jump_label_patch(), __static_call_validate() BUG
+ * otherwise). Taken from the live module, not from the blob's masks.
+ */
+static int kedr_collect_live_sites(struct kedr_attach_ctx *c)
+{
+	struct module *mod = c->mod;
+	unsigned int n = 0, i;
+
+#ifdef CONFIG_JUMP_LABEL
+	n += mod->num_jump_entries;
+#endif
+#ifdef CONFIG_HAVE_STATIC_CALL_INLINE
+	n += max(mod->num_static_call_sites, 0);
+#endif
+	if (!n)
+		return 0;
+	c->sites = kvmalloc_array(n, sizeof(*c->sites), GFP_KERNEL);
+	if (!c->sites)
+		return -ENOMEM;
+#ifdef CONFIG_JUMP_LABEL
+	for (i = 0; i < mod->num_jump_entries; i++) {
+		const struct jump_entry *e = &mod->jump_entries[i];
+		struct kedr_live_site *s = &c->sites[c->nr_sites++];
+		const u8 *code;
+
+		s->addr = jump_entry_code(e);
+		code = (const u8 *)s->addr;
+		/* 2 bytes: jmp8 or the 2-byte NOP, else a jmp32 or NOP5. */
+		s->len = (code[0] == KEDR_JMP8 ||
+			  !memcmp(code, kedr_nop2, sizeof(kedr_nop2))) ?
+			 KEDR_JMP8_SIZE : KEDR_JMP32_SIZE;
+	}
+#endif
+#ifdef CONFIG_HAVE_STATIC_CALL_INLINE
+	for (i = 0; i < max(mod->num_static_call_sites, 0); i++) {
+		const struct static_call_site *e = &mod->static_call_sites[i];
+		struct kedr_live_site *s = &c->sites[c->nr_sites++];
+
+		s->addr = (unsigned long)&e->addr + e->addr;
+		s->len = KEDR_JMP32_SIZE;
+	}
+#endif
+	sort(c->sites, c->nr_sites, sizeof(*c->sites), kedr_cmp_site, NULL);
+	return 0;
+}
+
+/* Does a live site overlap [start, start + len)? */
+static bool kedr_live_site_in(const struct kedr_attach_ctx *c,
+			      unsigned long start, unsigned long len)
+{
+	unsigned int lo = 0, hi = c->nr_sites;
+
+	/* The first site at or after start - KEDR_JMP32_SIZE + 1. */
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (c->sites[mid].addr + KEDR_JMP32_SIZE <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < c->nr_sites && c->sites[lo].addr < start + len; lo++)
+		if (c->sites[lo].addr + c->sites[lo].len > start)
+			return true;
+	return false;
+}
+
+/*
+ * How each original gets to its copy. A function with an fentry site at its
+ * entry goes through ftrace; one without gets a jmp over its first 5 bytes,
+ * unless the kernel may rewrite some of them later: then it stays as it is,
+ * and so do the .cold parts it jumps into and their owner.
+ */
+static void kedr_plan_entries(struct kedr_attach_ctx *c, bool use_ftrace)
+{
+	const struct kedr_blob *b = c->b;
+	u32 i;
+
+	for (i = 0; i < b->nr_funcs; i++) {
+		unsigned long addr = c->func_addr[i];
+
+		/*
+		 * A static call trampoline of the module's own: the kernel
+		 * rewrites its jmp and checks its signature (ud1) after it.
+		 */
+		if (str_has_prefix(b->funcs[i].name, "__SCT__")) {
+			c->mode[i] = KEDR_KEPT;
+			continue;
+		}
+		if (use_ftrace && !(b->funcs[i].flags & KEDR_FUNC_PART) &&
+		    kedr_ftrace_site(c->mod, addr))
+			c->mode[i] = KEDR_VIA_FTRACE;
+		else if (kedr_live_site_in(c, addr, KEDR_JMP32_SIZE))
+			c->mode[i] = KEDR_KEPT;
+		else
+			c->mode[i] = KEDR_VIA_JMP;
+	}
+	/* A family is copied or kept as a whole. */
+	for (i = 0; i < b->nr_funcs; i++)
+		if (c->mode[i] == KEDR_KEPT)
+			c->mode[b->funcs[i].owner] = KEDR_KEPT;
+	for (i = 0; i < b->nr_funcs; i++)
+		if (c->mode[b->funcs[i].owner] == KEDR_KEPT)
+			c->mode[i] = KEDR_KEPT;
+	for (i = 0; i < b->nr_funcs; i++)
+		if (c->mode[i] == KEDR_KEPT)
+			pr_info("%s: %s stays as it is: the kernel may rewrite its first bytes (jump label, static call or trampoline) and it has no fentry site; calls from outside run it uninstrumented\n",
+				c->mod->name, b->funcs[i].name);
 }
 
 static int kedr_apply_fixups(struct kedr_attach_ctx *c)
@@ -522,27 +659,74 @@ static void kedr_sync_all_cores(void)
 	on_each_cpu(kedr_sync_core, NULL, 1);
 }
 
-/* Entry jmp to the copy; int3 over the rest, except masked bytes. */
+/*
+ * Entry jmp to the copy (or the fentry site, left to ftrace); int3 over the
+ * rest, except masked bytes and the live sites the kernel rewrites.
+ */
 static void kedr_redirect(struct kedr_attach_ctx *c, u32 i, u8 *orig)
 {
 	const struct kedr_func *f = &c->b->funcs[i];
+	unsigned long addr = c->func_addr[i];
 	u32 j;
 	s32 rel;
 
-	/* In reach: checked by kedr_check_entry_jumps(). */
-	kedr_rel32(c->func_addr[i], KEDR_JMP32_SIZE,
-		   c->place + f->copy_offset, &rel);
+	if (c->mode[i] == KEDR_KEPT)
+		return;
 	/*
 	 * Masked bytes are where the kernel writes (jump labels, static
 	 * calls...), and may write again later expecting its own bytes:
-	 * they are left as they are. Never reached anyway.
+	 * they are left as they are, and so is any live site the masks
+	 * missed. Never reached anyway.
 	 */
 	kedr_mark_masks(c, f);
+	for (j = 0; j < c->nr_sites; j++) {
+		const struct kedr_live_site *s = &c->sites[j];
+		unsigned long k;
+
+		for (k = s->addr; k < s->addr + s->len; k++)
+			if (k - addr < f->size)
+				c->masked[k - addr] = 1;
+	}
 	for (j = KEDR_JMP32_SIZE; j < f->size; j++)
 		if (!c->masked[j])
 			orig[j] = KEDR_INT3;
+	if (c->mode[i] == KEDR_VIA_FTRACE)
+		return;
+	/* In reach: checked by kedr_check_entry_jumps(). */
+	kedr_rel32(addr, KEDR_JMP32_SIZE, c->place + f->copy_offset, &rel);
 	orig[0] = KEDR_JMP32;
 	put_unaligned_le32((u32)rel, orig + 1);
+}
+
+/* Functions going through ftrace: their sites and copies. */
+static int kedr_start_ftrace(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	unsigned long *ips, *dests;
+	unsigned int n = 0;
+	bool *init;
+	u32 i;
+	int err = -ENOMEM;
+
+	ips = kvmalloc_array(max(b->nr_funcs, 1U), sizeof(*ips), GFP_KERNEL);
+	dests = kvmalloc_array(max(b->nr_funcs, 1U), sizeof(*dests),
+			       GFP_KERNEL);
+	init = kvmalloc_array(max(b->nr_funcs, 1U), sizeof(*init), GFP_KERNEL);
+	if (ips && dests && init) {
+		for (i = 0; i < b->nr_funcs; i++) {
+			if (c->mode[i] != KEDR_VIA_FTRACE)
+				continue;
+			ips[n] = c->func_addr[i];
+			dests[n] = c->place + b->funcs[i].copy_offset;
+			init[n] = b->funcs[i].flags & KEDR_FUNC_INIT;
+			n++;
+		}
+		err = kedr_ftrace_start(n, ips, dests, init, &c->ftrace);
+	}
+	kvfree(ips);
+	kvfree(dests);
+	kvfree(init);
+	return err;
 }
 
 static int kedr_go_live(struct kedr_attach_ctx *c)
@@ -570,11 +754,32 @@ static int kedr_go_live(struct kedr_attach_ctx *c)
 		goto out;
 	}
 
-	/* Nothing can fail from here on. */
 	memcpy(kedr_alias(&area, c->place), c->image, b->code_size);
 	kedr_events_start(b, c->func_addr);
+	kedr_tables_install(c->tables);
 	kedr_sync_all_cores();
 
+	/* From here on calls through ftrace reach the copies. */
+	err = kedr_start_ftrace(c);
+	if (err == -ENODEV) {
+		/* ftrace is off for good (ftrace_bug()): its sites stay. */
+		pr_warn("%s: ftrace is disabled: entering the copies with jmps\n",
+			c->mod->name);
+		kedr_plan_entries(c, false);
+		err = 0;
+	}
+	if (err) {
+		kedr_refuse(c, "cannot enter the copies through ftrace (%d)",
+			    err);
+		kedr_tables_remove(c->tables);
+		c->tables = NULL;
+		kedr_events_stop();
+		memset(kedr_alias(&area, c->place), KEDR_INT3, b->code_size);
+		kedr_sync_all_cores();
+		goto out;
+	}
+
+	/* Nothing can fail from here on. */
 	for (i = 0; i < b->nr_funcs; i++) {
 		const struct kedr_alias *a =
 			(b->funcs[i].flags & KEDR_FUNC_INIT) ? &init : &core;
@@ -594,7 +799,9 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 {
 	struct kedr_attach_ctx c = { .mod = mod, .b = b };
 	struct kedr_attachment *att;
+	unsigned int n[3] = {};
 	int err = -ENOMEM;
+	u32 i;
 
 	if (mod->state != MODULE_STATE_COMING) {
 		kedr_refuse(&c, "attaching to a running module is not supported yet");
@@ -620,13 +827,28 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	}
 	memcpy(c.image, b->code, b->code_size);
 
+	c.mode = kvcalloc(max(b->nr_funcs, 1U), sizeof(*c.mode), GFP_KERNEL);
+	if (!c.mode) {
+		kedr_refuse(&c, "out of memory");
+		goto fail;
+	}
+
 	err = kedr_check_live(&c);
 	if (!err)
+		err = kedr_check_digests(&c);
+	if (!err)
+		err = kedr_collect_live_sites(&c);
+	if (!err) {
+		kedr_plan_entries(&c, kedr_entry_via_ftrace);
 		err = kedr_apply_fixups(&c);
+	}
 	if (!err)
 		err = kedr_fill_patches(&c);
 	if (!err)
 		err = kedr_check_entry_jumps(&c);
+	if (!err)
+		err = kedr_tables_prepare(mod, b, c.func_addr, c.place,
+					  &c.tables);
 	if (!err)
 		err = kedr_go_live(&c);
 	if (err)
@@ -636,21 +858,69 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	att->blob = b;
 	att->func_addr = c.func_addr;
 	att->place = c.place;
+	att->tables = c.tables;
+	att->ftrace = c.ftrace;
 	__module_get(THIS_MODULE);
-	pr_info("%s: attached: %u functions, %u bytes of code, %u fixups, %u patch slots, %u event sites\n",
-		mod->name, b->nr_funcs, b->code_size, b->nr_fixups,
-		b->nr_patches, b->nr_sites);
+	for (i = 0; i < b->nr_funcs; i++)
+		n[c.mode[i]]++;
+	pr_info("%s: attached: %u functions (%u through ftrace, %u by jmp, %u left as they are), %u bytes of code, %u fixups, %u patch slots, %u event sites, %u exception entries, %u bug entries, %u ORC entries\n",
+		mod->name, b->nr_funcs, n[KEDR_VIA_FTRACE], n[KEDR_VIA_JMP],
+		n[KEDR_KEPT], b->code_size, b->nr_fixups, b->nr_patches,
+		b->nr_sites, b->nr_extable, b->nr_bugs, b->nr_orcs);
+	kvfree(c.sites);
+	kvfree(c.mode);
 	kvfree(c.image);
 	kvfree(c.masked);
 	*out = att;
 	return 0;
 
 fail:
+	if (c.tables)
+		kedr_tables_remove(c.tables);
+	kvfree(c.sites);
+	kvfree(c.mode);
 	kvfree(c.image);
 	kvfree(c.masked);
 	kvfree(c.func_addr);
 	kfree(att);
 	return err;
+}
+
+/*
+ * The target's init is done (MODULE_STATE_LIVE); the kernel frees its init
+ * text next. The copies of init functions go too: out of the ftrace filter
+ * (while their records exist), int3 over them, their names out of kallsyms.
+ * Their exception, bug and ORC entries stay: harmless over int3s.
+ */
+void kedr_attach_live(struct kedr_attachment *att)
+{
+	const struct kedr_blob *b = att->blob;
+	struct kedr_alias area = {};
+	u32 i, n = 0;
+
+	if (att->init_dropped)
+		return;
+	att->init_dropped = true;
+	for (i = 0; i < b->nr_funcs; i++)
+		n += !!(b->funcs[i].flags & KEDR_FUNC_INIT);
+	if (!n)
+		return;
+	kedr_ftrace_drop_init(att->ftrace);
+	kedr_tables_drop_init(att->tables);
+	if (!kedr_alias_map(&area, att->place, b->code_size)) {
+		for (i = 0; i < b->nr_funcs; i++) {
+			const struct kedr_func *f = &b->funcs[i];
+
+			if (f->flags & KEDR_FUNC_INIT)
+				memset(kedr_alias(&area, att->place +
+						  f->copy_offset),
+				       KEDR_INT3, f->copy_size);
+		}
+		kedr_alias_unmap(&area);
+		kedr_sync_all_cores();
+	}
+	pr_info("%s: init done: %u copies of init functions dropped\n",
+		att->mod->name, n);
 }
 
 /*
@@ -663,7 +933,10 @@ void kedr_detach(struct kedr_attachment *att)
 	struct kedr_alias area = {};
 	u32 size = att->blob->code_size;
 
+	/* ftrace's sites back to NOPs first: the module still exists. */
+	kedr_ftrace_stop(att->ftrace);
 	kedr_events_stop();
+	kedr_tables_remove(att->tables);
 	if (size && !kedr_alias_map(&area, att->place, size)) {
 		memset(kedr_alias(&area, att->place), KEDR_INT3, size);
 		kedr_alias_unmap(&area);

@@ -32,11 +32,14 @@ static_assert(sizeof(struct kedr_blob_mask) == 8);
 static_assert(sizeof(struct kedr_blob_fixup) == 24);
 static_assert(sizeof(struct kedr_blob_site) == 12);
 static_assert(sizeof(struct kedr_blob_patch) == 24);
+static_assert(sizeof(struct kedr_blob_extable) == 24);
+static_assert(sizeof(struct kedr_blob_bug) == 24);
+static_assert(sizeof(struct kedr_blob_orc) == 12);
 
 /* A jmp rel32 is written at every function's entry. */
 #define KEDR_MIN_FUNC_SIZE	5
 
-static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1] = {
+static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_1] = {
 	[KEDR_TABLE_STRINGS] = "strings",
 	[KEDR_TABLE_FUNCTIONS] = "functions",
 	[KEDR_TABLE_MASKS] = "masks",
@@ -44,10 +47,13 @@ static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1] = {
 	[KEDR_TABLE_SITES] = "sites",
 	[KEDR_TABLE_PATCHES] = "patches",
 	[KEDR_TABLE_CODE] = "code",
+	[KEDR_TABLE_EXTABLE] = "extable",
+	[KEDR_TABLE_BUGS] = "bugs",
+	[KEDR_TABLE_ORC] = "orc",
 };
 
 /* Smallest entry of each table; strings and code are byte arrays. */
-static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1] = {
+static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_1] = {
 	[KEDR_TABLE_STRINGS] = 1,
 	[KEDR_TABLE_FUNCTIONS] = sizeof(struct kedr_blob_func),
 	[KEDR_TABLE_MASKS] = sizeof(struct kedr_blob_mask),
@@ -55,6 +61,9 @@ static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1] = {
 	[KEDR_TABLE_SITES] = sizeof(struct kedr_blob_site),
 	[KEDR_TABLE_PATCHES] = sizeof(struct kedr_blob_patch),
 	[KEDR_TABLE_CODE] = 1,
+	[KEDR_TABLE_EXTABLE] = sizeof(struct kedr_blob_extable),
+	[KEDR_TABLE_BUGS] = sizeof(struct kedr_blob_bug),
+	[KEDR_TABLE_ORC] = sizeof(struct kedr_blob_orc),
 };
 
 struct kedr_blob_reader {
@@ -63,9 +72,10 @@ struct kedr_blob_reader {
 	size_t size;
 	u32 header_size;
 	u32 num_symtab;
-	u32 off[KEDR_TABLE_COUNT_V1];
-	u32 count[KEDR_TABLE_COUNT_V1];
-	u32 entsize[KEDR_TABLE_COUNT_V1];
+	/* Tables a 1.0 blob lacks are empty. */
+	u32 off[KEDR_TABLE_COUNT_V1_1];
+	u32 count[KEDR_TABLE_COUNT_V1_1];
+	u32 entsize[KEDR_TABLE_COUNT_V1_1];
 };
 
 #define KEDR_LE16(p, type, field) \
@@ -157,7 +167,7 @@ static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align)
 	if (!r->num_symtab)
 		return kedr_bad(r, "header.target_num_symtab=0");
 
-	for (t = 0; t < KEDR_TABLE_COUNT_V1; t++) {
+	for (t = 0; t < min_t(u32, num_tables, KEDR_TABLE_COUNT_V1_1); t++) {
 		const u8 *d = h + offsetof(struct kedr_blob_header, tables) +
 			t * sizeof(struct kedr_blob_table);
 		u32 off = KEDR_LE32(d, struct kedr_blob_table, offset);
@@ -475,6 +485,87 @@ static int kedr_read_patches(const struct kedr_blob_reader *r,
 	return 0;
 }
 
+static int kedr_read_extable(const struct kedr_blob_reader *r,
+			     struct kedr_blob *b)
+{
+	u32 i;
+
+	for (i = 0; i < b->nr_extable; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_EXTABLE, i);
+		struct kedr_extable *x = &b->extable[i];
+
+		x->insn_copy = KEDR_LE32(e, struct kedr_blob_extable,
+					 insn_copy);
+		x->fixup_copy = KEDR_LE32(e, struct kedr_blob_extable,
+					  fixup_copy);
+		x->fixup_symidx = KEDR_LE32(e, struct kedr_blob_extable,
+					    fixup_symidx);
+		x->data = KEDR_LE32(e, struct kedr_blob_extable, data);
+		x->fixup_addend = (s64)KEDR_LE64(e, struct kedr_blob_extable,
+						 fixup_addend);
+		if (x->insn_copy >= b->code_size)
+			return kedr_bad(r, "extable[%u]: insn_copy=0x%x not inside the code image (%u bytes)",
+					i, x->insn_copy, b->code_size);
+		if (x->fixup_copy == KEDR_NO_COPY ?
+		    !x->fixup_symidx || x->fixup_symidx >= r->num_symtab :
+		    x->fixup_copy >= b->code_size)
+			return kedr_bad(r, "extable[%u]: fixup_copy=0x%x fixup_symidx=%u: neither in the code image (%u bytes) nor a symbol (< %u)",
+					i, x->fixup_copy, x->fixup_symidx,
+					b->code_size, r->num_symtab);
+	}
+	return 0;
+}
+
+static int kedr_read_bugs(const struct kedr_blob_reader *r,
+			  struct kedr_blob *b)
+{
+	u32 i;
+
+	for (i = 0; i < b->nr_bugs; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_BUGS, i);
+		struct kedr_bug *x = &b->bugs[i];
+
+		x->copy_offset = KEDR_LE32(e, struct kedr_blob_bug, copy_offset);
+		x->file_symidx = KEDR_LE32(e, struct kedr_blob_bug, file_symidx);
+		x->file_addend = (s64)KEDR_LE64(e, struct kedr_blob_bug,
+						file_addend);
+		x->line = KEDR_LE16(e, struct kedr_blob_bug, line);
+		x->flags = KEDR_LE16(e, struct kedr_blob_bug, flags);
+		/* The kernel checks for a ud2 there before it looks. */
+		if (!kedr_range_ok(x->copy_offset, 2, b->code_size))
+			return kedr_bad(r, "bugs[%u]: copy_offset=0x%x not inside the code image (%u bytes)",
+					i, x->copy_offset, b->code_size);
+		if (!x->file_symidx || x->file_symidx >= r->num_symtab)
+			return kedr_bad(r, "bugs[%u]: file_symidx=%u not in [1, %u)",
+					i, x->file_symidx, r->num_symtab);
+	}
+	return 0;
+}
+
+static int kedr_read_orcs(const struct kedr_blob_reader *r,
+			  struct kedr_blob *b)
+{
+	u32 i;
+
+	for (i = 0; i < b->nr_orcs; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_ORC, i);
+		struct kedr_orc *x = &b->orcs[i];
+
+		x->copy_offset = KEDR_LE32(e, struct kedr_blob_orc, copy_offset);
+		memcpy(x->entry, e + offsetof(struct kedr_blob_orc, entry),
+		       sizeof(x->entry));
+		/* An entry at code_size ends the last copy. */
+		if (x->copy_offset > b->code_size)
+			return kedr_bad(r, "orc[%u]: copy_offset=0x%x beyond the code image (%u bytes)",
+					i, x->copy_offset, b->code_size);
+		if (i && x->copy_offset < b->orcs[i - 1].copy_offset)
+			return kedr_bad(r, "orc[%u]: copy_offset=0x%x < 0x%x of orc[%u]: not sorted",
+					i, x->copy_offset,
+					b->orcs[i - 1].copy_offset, i - 1);
+	}
+	return 0;
+}
+
 void kedr_blob_free(struct kedr_blob *b)
 {
 	if (!b)
@@ -486,6 +577,9 @@ void kedr_blob_free(struct kedr_blob *b)
 	kvfree(b->patches);
 	kvfree(b->code);
 	kvfree(b->strings);
+	kvfree(b->extable);
+	kvfree(b->bugs);
+	kvfree(b->orcs);
 	kfree(b);
 }
 
@@ -507,6 +601,9 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 	b->nr_sites = r->count[KEDR_TABLE_SITES];
 	b->nr_patches = r->count[KEDR_TABLE_PATCHES];
 	b->code_size = r->count[KEDR_TABLE_CODE];
+	b->nr_extable = r->count[KEDR_TABLE_EXTABLE];
+	b->nr_bugs = r->count[KEDR_TABLE_BUGS];
+	b->nr_orcs = r->count[KEDR_TABLE_ORC];
 	b->target_num_symtab = r->num_symtab;
 
 	/* Every string offset below the table's size is NUL-terminated. */
@@ -535,8 +632,13 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 	b->fixups = kvcalloc(b->nr_fixups, sizeof(*b->fixups), GFP_KERNEL);
 	b->sites = kvcalloc(b->nr_sites, sizeof(*b->sites), GFP_KERNEL);
 	b->patches = kvcalloc(b->nr_patches, sizeof(*b->patches), GFP_KERNEL);
+	b->extable = kvcalloc(b->nr_extable, sizeof(*b->extable), GFP_KERNEL);
+	b->bugs = kvcalloc(b->nr_bugs, sizeof(*b->bugs), GFP_KERNEL);
+	b->orcs = kvcalloc(b->nr_orcs, sizeof(*b->orcs), GFP_KERNEL);
 	name_offs = kvcalloc(b->nr_funcs, sizeof(*name_offs), GFP_KERNEL);
-	if (!b->strings || !b->code || !name_offs ||
+	if ((b->nr_extable && !b->extable) || (b->nr_bugs && !b->bugs) ||
+	    (b->nr_orcs && !b->orcs) ||
+	    !b->strings || !b->code || !name_offs ||
 	    (b->nr_funcs && !b->funcs) || (b->nr_masks && !b->masks) ||
 	    (b->nr_fixups && !b->fixups) || (b->nr_sites && !b->sites) ||
 	    (b->nr_patches && !b->patches)) {
@@ -565,6 +667,12 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 		err = kedr_read_sites(r, b);
 	if (!err)
 		err = kedr_read_patches(r, b);
+	if (!err)
+		err = kedr_read_extable(r, b);
+	if (!err)
+		err = kedr_read_bugs(r, b);
+	if (!err)
+		err = kedr_read_orcs(r, b);
 	if (err)
 		goto out;
 	for (i = 0; i < b->nr_funcs; i++)

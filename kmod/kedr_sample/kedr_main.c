@@ -41,6 +41,10 @@ static unsigned int nr_records = 65536;
 module_param(nr_records, uint, 0444);
 MODULE_PARM_DESC(nr_records, "Events kept in the output (default: 65536)");
 
+bool kedr_entry_via_ftrace = true;
+module_param_named(entry_via_ftrace, kedr_entry_via_ftrace, bool, 0444);
+MODULE_PARM_DESC(entry_via_ftrace, "Enter the copies of functions with an fentry site through ftrace (default: yes; no: a jmp over the site, which ftrace then finds corrupt)");
+
 static char kedr_target[MODULE_NAME_LEN];
 static struct kedr_blob *kedr_blob;
 
@@ -64,6 +68,13 @@ static void kedr_on_coming(struct module *mod)
 	kedr_target_mod = mod;
 }
 
+/* Init is done: the copies of init functions go with the init text. */
+static void kedr_on_live(struct module *mod)
+{
+	if (kedr_att && kedr_target_mod == mod)
+		kedr_attach_live(kedr_att);
+}
+
 static void kedr_on_going(struct module *mod)
 {
 	if (!kedr_att || kedr_target_mod != mod)
@@ -84,6 +95,8 @@ static int kedr_module_notify(struct notifier_block *nb, unsigned long action,
 	mutex_lock(&kedr_mutex);
 	if (action == MODULE_STATE_COMING)
 		kedr_on_coming(mod);
+	else if (action == MODULE_STATE_LIVE)
+		kedr_on_live(mod);
 	else if (action == MODULE_STATE_GOING)
 		kedr_on_going(mod);
 	mutex_unlock(&kedr_mutex);

@@ -67,6 +67,28 @@ struct kedr_patch {
 	u32 target_copy_offset;
 };
 
+/* Blob 1.1 tables (struct kedr_blob_extable, _bug, _orc), validated. */
+struct kedr_extable {
+	u32 insn_copy;
+	u32 fixup_copy;		/* or KEDR_NO_COPY: fixup_symidx + addend */
+	u32 fixup_symidx;
+	u32 data;
+	s64 fixup_addend;
+};
+
+struct kedr_bug {
+	u32 copy_offset;
+	u32 file_symidx;
+	s64 file_addend;
+	u16 line;
+	u16 flags;
+};
+
+struct kedr_orc {
+	u32 copy_offset;
+	u8 entry[6];
+};
+
 /*
  * A validated blob: every index, offset and range in it has been checked
  * against the tables and the code image, so the users need not check again.
@@ -93,6 +115,14 @@ struct kedr_blob {
 	struct kedr_patch *patches;
 	u8 *code;
 	char *strings;
+
+	/* Blob 1.1; empty in a 1.0 blob. */
+	u32 nr_extable;
+	u32 nr_bugs;
+	u32 nr_orcs;
+	struct kedr_extable *extable;
+	struct kedr_bug *bugs;
+	struct kedr_orc *orcs;
 };
 
 /* kedr_blob.c */
@@ -104,6 +134,7 @@ void kedr_blob_free(struct kedr_blob *blob);
 struct kedr_attachment;
 int kedr_attach(struct module *mod, const struct kedr_blob *blob,
 		struct kedr_attachment **out);
+void kedr_attach_live(struct kedr_attachment *att);
 void kedr_detach(struct kedr_attachment *att);
 
 /* kedr_events.c */
@@ -143,7 +174,38 @@ void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 		 u32 size);
 void kedr_record_lost(void);
 
+/*
+ * kedr_tables.c: exception table, bug table, ORC and symbol names for the
+ * copies, merged with kedr_sample's own and installed in THIS_MODULE.
+ * kedr_tables_prepare() computes everything (may fail, changes nothing),
+ * kedr_tables_install() publishes it (cannot fail),
+ * kedr_tables_drop_init() takes the names of init copies out at LIVE,
+ * kedr_tables_remove() restores kedr_sample's own tables.
+ */
+struct kedr_tables;
+int kedr_tables_prepare(struct module *mod, const struct kedr_blob *blob,
+			const unsigned long *func_addr, unsigned long place,
+			struct kedr_tables **out);
+void kedr_tables_install(struct kedr_tables *t);
+void kedr_tables_drop_init(struct kedr_tables *t);
+void kedr_tables_remove(struct kedr_tables *t);
+
+/*
+ * kedr_ftrace.c: functions with an fentry site are sent to their copies by
+ * an IPMODIFY ftrace_ops (as livepatch does), so ftrace keeps owning the
+ * site and other tracers can share it.
+ */
+struct kedr_ftrace;
+/* The fentry site of the function at @addr, 0 if it has none. */
+unsigned long kedr_ftrace_site(struct module *mod, unsigned long addr);
+int kedr_ftrace_start(unsigned int n, const unsigned long *ips,
+		      const unsigned long *dests, const bool *init,
+		      struct kedr_ftrace **out);
+void kedr_ftrace_drop_init(struct kedr_ftrace *f);
+void kedr_ftrace_stop(struct kedr_ftrace *f);
+
 /* kedr_main.c */
 extern bool kedr_process_sp_accesses;
+extern bool kedr_entry_via_ftrace;
 
 #endif /* KEDR_SAMPLE_H */

@@ -1,1 +1,73 @@
-public static class B { public static void Main(){} }
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+
+namespace Kedr.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project benchmarks/Kedr.Benchmarks -- --filter '*'</c>; any
+/// BenchmarkDotNet option works (<c>--list flat</c>, <c>--filter '*Rewrite*'</c>, ...).
+/// After the run, a throughput table (rewriter vs decode-only, same run) is printed.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args).ToArray();
+        var text = ThroughputReport.Render(summaries);
+        if (text.Length > 0) Console.Write(text);
+        return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
+    }
+}
+
+/// <summary>
+/// Short runs: one launch, one warm-up and five measured iterations of about a quarter second
+/// (or one operation where that takes longer), memory diagnoser on. The whole set of 12 cases
+/// takes a few minutes.
+/// </summary>
+public sealed class BenchConfig : ManualConfig
+{
+    public BenchConfig()
+    {
+        AddJob(Job.Default
+            .WithLaunchCount(1)
+            .WithWarmupCount(1)
+            .WithIterationCount(5)
+            .WithIterationTime(Perfolizer.Horology.TimeInterval.FromMilliseconds(250))
+            .WithId("Short"));
+        AddDiagnoser(MemoryDiagnoser.Default);
+        AddColumn(ThroughputColumn.All);
+        AddColumn(StatisticColumn.Min);
+        WithOption(ConfigOptions.JoinSummary, false);
+    }
+}
+
+/// <summary>The figures after the run, one line per set and thread count.</summary>
+public static class ThroughputReport
+{
+    public static string Render(IEnumerable<Summary> summaries)
+    {
+        var rows = new List<(ThroughputFigures Rewrite, ThroughputFigures? Decode)>();
+        foreach (var summary in summaries)
+            foreach (var c in summary.BenchmarksCases)
+                if (ThroughputFigures.Of(summary, c) is { Method: nameof(RewriterThroughput.Rewrite) } f)
+                    rows.Add((f, ThroughputFigures.Baseline(summary, f)));
+        if (rows.Count == 0) return "";
+        var w = new StringWriter();
+        w.WriteLine();
+        w.WriteLine("Rewriter vs Iced decode-only over the same function bytes (means of this run):");
+        w.WriteLine($"{"set",-6} {"threads",7} {"functions",10} {"MB",7} | {"rewrite MB/s",12} {"functions/s",12} {"B/function",11} | {"decode MB/s",11} | {"rewrite/decode",14}");
+        foreach (var (r, d) in rows)
+        {
+            string ratio = d is null ? "?" : $"{100 * r.MegabytesPerSecond / d.MegabytesPerSecond:F1}%";
+            string alloc = r.AllocatedBytesPerFunction is { } a ? $"{a:N0}" : "?";
+            w.WriteLine($"{r.Set,-6} {r.Threads,7} {r.Functions,10:N0} {r.Bytes / 1e6,7:F2} | {r.MegabytesPerSecond,12:F1} {r.FunctionsPerSecond,12:N0} {alloc,11} | {(d is null ? "?" : $"{d.MegabytesPerSecond:F1}"),11} | {ratio,14}");
+        }
+        w.WriteLine($"Sets: small = {Corpus.SingleModules[Corpus.Small]}, large = {Corpus.SingleModules[Corpus.Large]}, all = every .ko below {Corpus.ModuleFolder()}.");
+        w.WriteLine("Single-module sets with threads > 1 process one copy of the module per thread, at the same time.");
+        return w.ToString();
+    }
+}

@@ -136,7 +136,10 @@ enum kedr_fixup_target {
  * Helpers the copies call. Each is entered as
  *	push $site_index
  *	call helper
- * and returns with `ret $8`, preserving every register and the flags.
+ * and returns with `ret $8`, preserving every register and the flags
+ * (except where noted: KEDR_HELPER_FUNC_EVENT runs where the C ABI makes
+ * the status flags dead, at entries, before returns and tail calls, and so
+ * preserves only DF of them).
  */
 enum kedr_helper {
 	KEDR_HELPER_FUNC_EVENT = 0,	/* function entry or exit */
@@ -165,6 +168,13 @@ enum kedr_helper {
 	 * bytes); the event has size 1.
 	 */
 	KEDR_HELPER_BITOP_EVENT,
+	/*
+	 * As KEDR_HELPER_MEM_EVENT, but the status flags (CF, PF, AF, ZF, SF,
+	 * OF; not DF) may change: the rewriter uses it where its liveness
+	 * analysis shows them dead, which saves the helper's popfq. The copy
+	 * may also leave out its push/pop of %rax where %rax is dead.
+	 */
+	KEDR_HELPER_MEM_EVENT_NOFLAGS,
 	KEDR_HELPER_COUNT_V1
 };
 

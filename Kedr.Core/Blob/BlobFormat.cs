@@ -52,7 +52,7 @@ public enum BlobFixupType : byte { Pc32 = 1, Abs64 = 2, Abs32S = 3 }
 
 public enum BlobFixupTarget : byte { Symbol = 1, Helper = 2 }
 
-public enum BlobHelper : uint { FuncEvent = 0, MemEvent = 1, StringEvent = 2, BitOpEvent = 3 }
+public enum BlobHelper : uint { FuncEvent = 0, MemEvent = 1, StringEvent = 2, BitOpEvent = 3, MemEventNoFlags = 4 }
 
 public enum BlobEventKind : byte { Entry = 1, Exit, Read, Write, LockedUpdate, ReadWrite, String }
 

@@ -135,7 +135,7 @@ public static class BlobReader
             if ((ulong)x.Offset + (ulong)width > codeLen)
                 return Bad("KEDR3007", $"fixup {i}: field at 0x{x.Offset:x} is outside the code", "Fixups", o);
             if (x.Target == BlobFixupTarget.Symbol ? x.Index == 0 || x.Index >= b.Target.SymbolCount
-                : x.Target == BlobFixupTarget.Helper ? x.Index > (uint)BlobHelper.BitOpEvent : true)
+                : x.Target == BlobFixupTarget.Helper ? x.Index > (uint)BlobHelper.MemEventNoFlags : true)
                 return Bad("KEDR3008", $"fixup {i}: target {(byte)x.Target} index {x.Index} is not valid", "Fixups", o);
             b.Fixups.Add(x);
         }

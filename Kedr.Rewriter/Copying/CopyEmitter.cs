@@ -210,8 +210,12 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private int EmitMemoryEvent(FunctionPlan plan, in PlannedInstruction p, int pos)
     {
         var f = plan.Function;
-        _code[pos++] = X86Encoding.PushRax;
-        OrcDepth(pos, 8);
+        bool saveRax = !p.RaxDead;
+        if (saveRax)
+        {
+            _code[pos++] = X86Encoding.PushRax;
+            OrcDepth(pos, 8);
+        }
         int lea = pos;
         System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plan.Extra).Slice(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
         bool bitOp = p.MemForm == MemoryClass.BitOp;
@@ -231,7 +235,8 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 if ((long)r.Offset != p.Offset + p.DisplacementOffset) continue;
                 // PC32: address = S + A + origTail; the LEA needs S + A' + leaTail.
                 long addend = r.IsPcRelative ? r.Addend + origTail - leaTail : r.Addend;
-                var type = r.IsPcRelative ? BlobFixupType.Pc32 : BlobFixupType.Abs32S;
+                var type = r.IsPcRelative ? BlobFixupType.Pc32
+                    : r.Type == Kedr.Core.Elf.RelocationType.Abs64 ? BlobFixupType.Abs64 : BlobFixupType.Abs32S;
                 AddFixup(field, type, BlobFixupTarget.Symbol, (uint)r.SymbolIndex, addend);
                 done = true;
             }
@@ -239,14 +244,18 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 AddFixup(field, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
                     (long)p.Instruction.IPRelativeMemoryAddress - f.Start - leaTail);
         }
-        pos = EmitHelperCall(pos, AddMemorySite(f, p), bitOp ? BlobHelper.BitOpEvent : BlobHelper.MemEvent, depth: bitOp ? 16 : 8);
+        var helper = bitOp ? BlobHelper.BitOpEvent : p.FlagsDead ? BlobHelper.MemEventNoFlags : BlobHelper.MemEvent;
+        pos = EmitHelperCall(pos, AddMemorySite(f, p), helper, depth: bitOp ? 16 : saveRax ? 8 : 0);
         if (bitOp)
         {
             pos = EmitDropStack(pos, 8);
             OrcDepth(pos, 8);
         }
-        _code[pos++] = X86Encoding.PopRax;
-        OrcDepth(pos, 0);
+        if (saveRax)
+        {
+            _code[pos++] = X86Encoding.PopRax;
+            OrcDepth(pos, 0);
+        }
         return pos;
     }
 

@@ -113,6 +113,36 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         }
         plan.Instructions = _buffer[..n];
         plan.Count = n;
+        MarkDeadFlags(plan);
+    }
+
+    /// <summary>OF, SF, ZF, AF, CF, PF: the flags a helper may clobber where nothing reads them.</summary>
+    private const RflagsBits StatusFlags = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
+
+    /// <summary>
+    /// Backward over straight-line code: the status flags are dead before an instruction that
+    /// reads none of them and either sets them all or is followed by code where they are dead.
+    /// After a call or a return they are dead by the C ABI; after any other branch, assumed live.
+    /// </summary>
+    private static void MarkDeadFlags(FunctionPlan plan)
+    {
+        bool deadAfter = false;
+        for (int i = plan.Count - 1; i >= 0; i--)
+        {
+            ref var p = ref plan.Instructions[i];
+            ref readonly var instr = ref p.Instruction;
+            deadAfter = instr.FlowControl switch
+            {
+                FlowControl.Next => deadAfter,
+                FlowControl.Call or FlowControl.IndirectCall or FlowControl.Return => true,
+                _ => false,
+            };
+            if (p.Kind is EmitKind.LiveBytesSlot or EmitKind.Absorbed or EmitKind.JumpLabelSlot or EmitKind.JumpLabelTest)
+                deadAfter = false; // what runs there is decided later
+            bool reads = (instr.RflagsRead & StatusFlags) != 0;
+            p.FlagsDead = !reads && ((instr.RflagsModified & StatusFlags) == StatusFlags || deadAfter);
+            deadAfter = p.FlagsDead;
+        }
     }
 
     private string? PlanSite(FunctionInfo f, SectionCode code, ref PlannedInstruction p, PatchSite site, ref long absorbUntil)
@@ -253,7 +283,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         switch (cls)
         {
             case MemoryClass.Operand:
-                p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), 8, _plan.Extra);
+                p.RaxDead = _memory.OverwritesRax(p.Instruction);
+                p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, _plan.Extra);
                 break;
             case MemoryClass.BitOp:
                 MemoryAccessClassifier.EncodePush(p.Instruction.Op1Register, _plan.Extra);
@@ -263,6 +294,10 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 break;
             case MemoryClass.Xlat:
                 _plan.Extra.AddRange(X86Encoding.XlatAddress);
+                break;
+            case MemoryClass.Moffs:
+                MemoryAccessClassifier.EncodeMovabsRax(p.Instruction.MemoryDisplacement64, _plan.Extra);
+                p.LeaDisplacementOffset = 2;
                 break;
         }
         p.LeaLength = (byte)(_plan.Extra.Count - p.LeaStart);

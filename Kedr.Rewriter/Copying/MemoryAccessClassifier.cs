@@ -16,6 +16,8 @@ internal enum MemoryClass : byte
     BitOp,
     /// <summary>XLAT: the address is %rbx + %al.</summary>
     Xlat,
+    /// <summary>MOV with a 64-bit absolute address (moffs): <c>movabs $addr,%rax</c> gives it.</summary>
+    Moffs,
     /// <summary>Accesses memory, but this version does not record it (the reason says why).</summary>
     NotInstrumented,
 }
@@ -70,12 +72,8 @@ internal sealed class MemoryAccessClassifier
             reason = "32-bit address";
             return MemoryClass.NotInstrumented;
         }
-        if (instr.Code is Code.Mov_AL_moffs8 or Code.Mov_AX_moffs16 or Code.Mov_EAX_moffs32 or Code.Mov_RAX_moffs64
-            or Code.Mov_moffs8_AL or Code.Mov_moffs16_AX or Code.Mov_moffs32_EAX or Code.Mov_moffs64_RAX)
-        {
-            reason = "64-bit absolute address (moffs)";
-            return MemoryClass.NotInstrumented;
-        }
+        bool moffs = instr.Code is Code.Mov_AL_moffs8 or Code.Mov_AX_moffs16 or Code.Mov_EAX_moffs32 or Code.Mov_RAX_moffs64
+            or Code.Mov_moffs8_AL or Code.Mov_moffs16_AX or Code.Mov_moffs32_EAX or Code.Mov_moffs64_RAX;
         var seg = instr.MemorySegment;
         if (seg == Register.FS) { reason = "%fs-relative"; return MemoryClass.NotInstrumented; }
         int bytes = instr.MemorySize.GetSize();
@@ -92,7 +90,7 @@ internal sealed class MemoryAccessClassifier
         };
         if (instr.Mnemonic is Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc && instr.Op1Kind == OpKind.Register)
             return MemoryClass.BitOp; // size: the operand size, which the offset is sign-extended from
-        return MemoryClass.Operand;
+        return moffs ? MemoryClass.Moffs : MemoryClass.Operand;
     }
 
     /// <summary>Which pointers a string instruction uses and how; the element size.</summary>
@@ -113,6 +111,9 @@ internal sealed class MemoryAccessClassifier
             _ => BlobSiteFlags.None,
         };
         if (flags == BlobSiteFlags.None || size == 0) { reason = $"string instruction {instr.Mnemonic}"; return MemoryClass.NotInstrumented; }
+        // A segment override applies to the source ([%rsi]) only; %es:(%rdi) cannot be overridden.
+        if (instr.SegmentPrefix == Register.GS) flags |= BlobSiteFlags.Gs;
+        else if (instr.SegmentPrefix == Register.FS) { reason = "%fs-relative string instruction"; return MemoryClass.NotInstrumented; }
         // 32-bit addressing (0x67) would use %esi/%edi: the helper reads the full registers.
         if (instr.Op0Kind is OpKind.MemorySegESI or OpKind.MemoryESEDI || instr.Op1Kind is OpKind.MemorySegESI or OpKind.MemoryESEDI)
         {
@@ -120,6 +121,23 @@ internal sealed class MemoryAccessClassifier
             return MemoryClass.NotInstrumented;
         }
         return MemoryClass.String;
+    }
+
+    /// <summary>
+    /// Whether the instruction writes all of %rax (or %eax, which zero-extends) without reading
+    /// any part of it, its address included: then %rax before it is dead.
+    /// </summary>
+    public bool OverwritesRax(in Instruction instr)
+    {
+        var info = _info.GetInfo(instr);
+        bool written = false;
+        foreach (var use in info.GetUsedRegisters())
+        {
+            if (use.Register.GetFullRegister() != Register.RAX) continue;
+            if (use.Access is OpAccess.Write && use.Register is Register.RAX or Register.EAX) written = true;
+            else return false; // read, conditional or partial write
+        }
+        return written;
     }
 
     /// <summary>
@@ -139,6 +157,8 @@ internal sealed class MemoryAccessClassifier
         }
         long disp = (long)instr.MemoryDisplacement64;
         if (instr.MemoryBase == Register.RSP) disp += pushedBytes;
+        // POP computes an %rsp-based destination after its own increment.
+        if (instr.MemoryBase == Register.RSP && instr.Mnemonic == Mnemonic.Pop) disp += instr.StackPointerIncrement;
         // Iced's 64-bit displacement sizes: 1 = disp8 where it fits, 8 = disp32 sign-extended.
         int displSize = relocatedDisplacement ? 8 : disp == 0 ? 0 : 1;
         var mem = new MemoryOperand(instr.MemoryBase, instr.MemoryIndex, instr.MemoryIndexScale, disp, displSize);
@@ -149,6 +169,14 @@ internal sealed class MemoryAccessClassifier
         if (relocatedDisplacement && offsets.DisplacementSize != 4)
             throw new InvalidOperationException($"KEDR2901: LEA for {instr} has no 32-bit displacement");
         return offsets.HasDisplacement ? offsets.DisplacementOffset : -1;
+    }
+
+    /// <summary><c>movabs $imm64,%rax</c> (REX.W B8 imm64): a moffs operand's address; the immediate is at 2.</summary>
+    public static void EncodeMovabsRax(ulong address, List<byte> output)
+    {
+        output.Add(0x48);
+        output.Add(0xb8);
+        for (int i = 0; i < 8; i++) output.Add((byte)(address >> (8 * i)));
     }
 
     /// <summary><c>push %r64</c> of the full register holding a bit offset.</summary>

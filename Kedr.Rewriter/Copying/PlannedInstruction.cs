@@ -48,6 +48,10 @@ internal struct PlannedInstruction
     public EventFlags Events;
     /// <summary>The instruction has an exception-table entry (it may fault to a fixup).</summary>
     public bool HasFixup;
+    /// <summary>No status flag's value before the instruction is ever read: helpers may change them.</summary>
+    public bool FlagsDead;
+    /// <summary>The instruction overwrites %rax without reading it: the event sequence need not save it.</summary>
+    public bool RaxDead;
 
     /// <summary>For branches and jump labels: the target in this module (section, offset), or section -1.</summary>
     public int TargetSection;
@@ -85,8 +89,8 @@ internal struct PlannedInstruction
     /// <summary>Bytes of the memory-event sequences (before and after the instruction).</summary>
     public readonly int MemoryEventBytes => MemForm switch
     {
-        // push %rax; <extra>; push $site; call; pop %rax
-        MemoryClass.Operand or MemoryClass.Xlat => 2 + LeaLength + X86Encoding.EventCallSize,
+        // push %rax; <extra>; push $site; call; pop %rax (no push/pop where %rax is dead)
+        MemoryClass.Operand or MemoryClass.Xlat or MemoryClass.Moffs => (RaxDead ? 0 : 2) + LeaLength + X86Encoding.EventCallSize,
         // push %rax; push %reg; lea; push $site; call; lea 8(%rsp),%rsp; pop %rax
         MemoryClass.BitOp => 2 + LeaLength + X86Encoding.EventCallSize + X86Encoding.LeaRspSize,
         // push %rsi; push %rdi; <insn>; push $site; call; lea 16(%rsp),%rsp

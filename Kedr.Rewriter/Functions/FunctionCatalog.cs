@@ -56,7 +56,7 @@ public sealed class FunctionCatalog
         for (int i = 0; i < kept.Count; i++) kept[i].Id = i;
         Functions = kept;
         _bySection = kept.GroupBy(f => f.Section.Index).ToDictionary(g => g.Key, g => g.ToArray());
-        TieColdParts(kept);
+        TieColdParts(elf, kept);
     }
 
     /// <summary>The function whose bytes contain (section, offset), or null.</summary>
@@ -88,21 +88,50 @@ public sealed class FunctionCatalog
 
     private static bool IsModuleAlias(string name) => name is "init_module" or "cleanup_module";
 
-    /// <summary>GCC names the cold part of <c>foo</c> <c>foo.cold</c> (or <c>foo.cold.N</c>).</summary>
-    private static void TieColdParts(List<FunctionInfo> functions)
+    /// <summary>
+    /// GCC names the cold part of <c>foo</c> <c>foo.cold</c> (or <c>foo.cold.N</c>). Local names
+    /// repeat across a module's source files, so among several <c>foo</c>s the parent is the one
+    /// that branches to the part or is branched to from it (a relocation links the two sections),
+    /// else the nearest in the symbol table.
+    /// </summary>
+    private void TieColdParts(ElfFile elf, List<FunctionInfo> functions)
     {
-        var byName = new Dictionary<string, FunctionInfo>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, List<FunctionInfo>>(StringComparer.Ordinal);
         foreach (var f in functions)
         {
             f.Owner = f;
-            byName.TryAdd(f.Name, f);
+            if (!byName.TryGetValue(f.Name, out var list)) byName[f.Name] = list = [];
+            list.Add(f);
         }
         foreach (var f in functions)
         {
             int cold = f.Name.IndexOf(".cold", StringComparison.Ordinal);
-            if (cold <= 0) continue;
-            if (byName.TryGetValue(f.Name[..cold], out var parent) && !ReferenceEquals(parent, f))
-                f.Owner = parent.Owner;
+            if (cold <= 0 || !byName.TryGetValue(f.Name[..cold], out var candidates)) continue;
+            var parent = candidates.Count == 1 ? candidates[0]
+                : candidates.FirstOrDefault(c => Linked(elf, c, f) || Linked(elf, f, c))
+                  ?? candidates.MinBy(c => Math.Abs(c.Symbol.Index - f.Symbol.Index))!;
+            if (!ReferenceEquals(parent, f)) f.Owner = parent.Owner;
         }
+    }
+
+    /// <summary>Whether a relocation inside <paramref name="from"/> points into <paramref name="to"/>.</summary>
+    private static bool Linked(ElfFile elf, FunctionInfo from, FunctionInfo to)
+    {
+        var relocs = elf.GetRelocations(from.Section);
+        int lo = 0, hi = relocs.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if ((long)relocs[mid].Offset < from.Start) lo = mid + 1; else hi = mid;
+        }
+        for (int i = lo; i < relocs.Count && (long)relocs[i].Offset < from.End; i++)
+        {
+            var r = relocs[i];
+            var sym = elf.Symbols[r.SymbolIndex];
+            if (sym.SectionIndex != to.Section.Index || !r.IsPcRelative) continue;
+            long target = (long)sym.Value + r.Addend + 4;
+            if (target >= to.Start && target < to.End) return true;
+        }
+        return false;
     }
 }

@@ -110,6 +110,8 @@ static const unsigned long kedr_helper_addr[KEDR_HELPER_COUNT_V1] = {
 	[KEDR_HELPER_MEM_EVENT] = (unsigned long)kedr_helper_mem_event,
 	[KEDR_HELPER_STRING_EVENT] = (unsigned long)kedr_helper_string_event,
 	[KEDR_HELPER_BITOP_EVENT] = (unsigned long)kedr_helper_bitop_event,
+	[KEDR_HELPER_MEM_EVENT_NOFLAGS] =
+		(unsigned long)kedr_helper_mem_event_noflags,
 };
 
 static void kedr_fill_nops(u8 *p, unsigned int len)

@@ -15,6 +15,7 @@
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
+#include <asm/processor-flags.h>
 
 /* Stack on entry: 0(%rsp) return address, 8(%rsp) site index. */
 #define KEDR_SAVED_BYTES	(10 * 8)	/* flags and 9 registers */
@@ -60,15 +61,53 @@
 	RET
 .endm
 
+/*
+ * As KEDR_RESTORE_AND_RET8 where the status flags are dead: popfq is slow,
+ * so only DF is put back (std if it was set); the rest stay as C left them.
+ */
+.macro KEDR_RESTORE_NOFLAGS_AND_RET8
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rax
+	testl $X86_EFLAGS_DF, (%rsp)
+	jz 1f
+	std
+1:	leaq 8(%rsp), %rsp	/* the saved flags */
+	pushq %rax
+	movq 8(%rsp), %rax	/* return address */
+	movq %rax, 16(%rsp)	/* over the site index */
+	popq %rax
+	leaq 8(%rsp), %rsp
+	RET
+.endm
+
 	.text
 
-/* Function entry or exit: kedr_on_func_event(site). */
+/*
+ * Function entry or exit: kedr_on_func_event(site). Entries, returns and
+ * tail calls are where the C ABI makes the status flags dead.
+ */
 SYM_FUNC_START(kedr_helper_func_event)
 	KEDR_SAVE
 	movl KEDR_SITE_ARG(%rsp), %edi
 	call kedr_on_func_event
-	KEDR_RESTORE_AND_RET8
+	KEDR_RESTORE_NOFLAGS_AND_RET8
 SYM_FUNC_END(kedr_helper_func_event)
+
+/* Memory access at %rax where the status flags are dead. */
+SYM_FUNC_START(kedr_helper_mem_event_noflags)
+	KEDR_SAVE
+	movl KEDR_SITE_ARG(%rsp), %edi
+	movq %rax, %rsi
+	call kedr_on_mem_event
+	KEDR_RESTORE_NOFLAGS_AND_RET8
+SYM_FUNC_END(kedr_helper_mem_event_noflags)
 
 /* Memory access at %rax: kedr_on_mem_event(site, rax). */
 SYM_FUNC_START(kedr_helper_mem_event)

@@ -160,6 +160,7 @@ void kedr_helper_func_event(void);
 void kedr_helper_mem_event(void);
 void kedr_helper_string_event(void);
 void kedr_helper_bitop_event(void);
+void kedr_helper_mem_event_noflags(void);
 
 /*
  * kedr_recorder.c: per-CPU event rings and debugfs output, trace, stats.

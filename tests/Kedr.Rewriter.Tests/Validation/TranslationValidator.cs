@@ -882,12 +882,15 @@ public sealed class TranslationValidator
             return true;
         }
         // Only an instruction with an explicit memory operand can have this sequence (and none of
-        // those is itself a push %rax); anything else in front of an instruction fails the byte comparison.
-        if (memOp < 0 || IsRelativeBranch(ins) || _code[c] != 0x50) return true;
+        // those is itself a push %rax or a LEA/MOVABS into %rax before a push $site);
+        // anything else in front of an instruction fails the byte comparison.
+        if (memOp < 0 || IsRelativeBranch(ins)) return true;
+        bool savesRax = _code[c] == 0x50;
+        if (!savesRax && !StartsUnsavedSequence(fi, c, cEnd)) return true;
 
-        // Tentatively: push %rax; up to three instructions; push $site; call helper.
+        // Tentatively: [push %rax]; up to three instructions; push $site; call helper.
         var middle = new List<Instruction>();
-        long at = c + 1;
+        long at = c + (savesRax ? 1 : 0);
         for (int k = 0; k < 3 && at < cEnd; k++)
         {
             var m = DecodeCopy(fi, at);
@@ -906,6 +909,7 @@ public sealed class TranslationValidator
         _stats.Fixups++;
         var helperAt = FixupPlace(x).Plus(4);
         bool bitOp = helperAt == Place.Helper((int)BlobHelper.BitOpEvent, 0);
+        bool noFlags = helperAt == Place.Helper((int)BlobHelper.MemEventNoFlags, 0);
         long after = at + EventSize;
         if (bitOp)
         {
@@ -916,19 +920,28 @@ public sealed class TranslationValidator
             }
             after += 5;
         }
-        if (after >= cEnd || _code[after] != 0x58)
+        if (savesRax)
         {
-            Report(fi, off, c, "memory event does not end with pop %rax", dis, DisCopy(c, 6));
-            return false;
+            if (after >= cEnd || _code[after] != 0x58)
+            {
+                Report(fi, off, c, "memory event does not end with pop %rax", dis, DisCopy(c, 6));
+                return false;
+            }
+            after++;
         }
         int site = BinaryPrimitives.ReadInt32LittleEndian(_code.AsSpan((int)at + 1));
         long seqStart = c;
-        c = after + 1;
-        if (x.Type != BlobFixupType.Pc32 || !(bitOp || helperAt == Place.Helper((int)BlobHelper.MemEvent, 0)))
+        c = after;
+        if (x.Type != BlobFixupType.Pc32 || !(bitOp || noFlags || helperAt == Place.Helper((int)BlobHelper.MemEvent, 0)))
         {
-            Report(fi, off, seqStart, $"memory event calls {Show(helperAt)} ({x.Type}), not the memory-event or bit-op helper", dis, DisCopy(seqStart, 5));
+            Report(fi, off, seqStart, $"memory event calls {Show(helperAt)} ({x.Type}), not a memory-event or bit-op helper", dis, DisCopy(seqStart, 5));
             return true;
         }
+        if (!savesRax && (bitOp || !RaxIsOverwritten(ins)))
+            Report(fi, off, seqStart, "memory event does not save %rax, but the instruction does not overwrite all of it without reading it", dis, DisCopy(seqStart, 4));
+        if (noFlags && !StatusFlagsDeadAt(sec, o, end))
+            Report(fi, off, seqStart, "memory event may change the status flags (no-flags helper), but they are read before being set again", dis, DisCopy(seqStart, 4));
+        int pushed = (savesRax ? 8 : 0) + (ins.Mnemonic == Mnemonic.Pop && ins.MemoryBase == Register.RSP ? 8 : 0);
 
         // What the sequence must compute, and from which instructions.
         bool isXlat = ins.Mnemonic == Mnemonic.Xlatb;
@@ -954,8 +967,10 @@ public sealed class TranslationValidator
         }
         else if (middle.Count != 1)
             wrong = "expected one LEA between push %rax and push $site";
+        else if (middle[0].Code == Code.Mov_r64_imm64)
+            wrong = CheckMovabs(o, ins, offsets, relocs, rFirst, rCount, middle[0], seqStart + (savesRax ? 1 : 0));
         else
-            wrong = CheckLea(sec, o, ins, offsets, relocs, rFirst, rCount, middle[0], seqStart + 1, 8);
+            wrong = CheckLea(sec, o, ins, offsets, relocs, rFirst, rCount, middle[0], seqStart + (savesRax ? 1 : 0), pushed);
         if (wrong is not null)
             Report(fi, off, seqStart, $"memory event computes a different address: {wrong}", dis, DisCopy(seqStart, 5));
 
@@ -1009,8 +1024,9 @@ public sealed class TranslationValidator
             if (k is OpKind.MemorySegRSI or OpKind.MemorySegESI or OpKind.MemorySegSI)
             {
                 if (r) flags |= BlobSiteFlags.StringSourceRead;
-                if (ins.MemorySegment is Register.FS or Register.GS)
-                    Report(fi, off, c, $"string source is %{ins.MemorySegment.ToString().ToLowerInvariant()}-relative: the helper records it as a plain address", dis);
+                if (ins.MemorySegment == Register.FS)
+                    Report(fi, off, c, "string source is %fs-relative: nothing adds the FS base", dis);
+                if (ins.MemorySegment == Register.GS) flags |= BlobSiteFlags.Gs;
             }
             if (k is OpKind.MemoryESRDI or OpKind.MemoryESEDI or OpKind.MemoryESDI)
             {
@@ -1089,6 +1105,76 @@ public sealed class TranslationValidator
         if ((long)lea.MemoryDisplacement64 != (long)ins.MemoryDisplacement64 + bias)
             return $"the LEA's displacement is 0x{lea.MemoryDisplacement64:x}, the original's 0x{ins.MemoryDisplacement64:x}{(bias != 0 ? $" + {bias} (pushed)" : "")}";
         return null;
+    }
+
+    /// <summary>A moffs operand's address: <c>movabs $imm64,%rax</c> with the same constant or relocation.</summary>
+    private string? CheckMovabs(long o, in Instruction ins, in ConstantOffsets offsets, IReadOnlyList<ElfRelocation> relocs,
+        int rFirst, int rCount, in Instruction mov, long movAt)
+    {
+        if (mov.Op0Register != Register.RAX || ins.MemoryDisplSize != 8)
+            return $"movabs into %rax is only for a 64-bit absolute (moffs) operand, found {mov}";
+        ElfRelocation? dispReloc = null;
+        for (int i = rFirst; i < rFirst + rCount; i++)
+            if ((long)relocs[i].Offset == o + offsets.DisplacementOffset) dispReloc = relocs[i];
+        bool fixedUp = _fixupAt.TryGetValue(movAt + 2, out int mx);
+        if (dispReloc is { } r)
+        {
+            if (!fixedUp) return "the original's moffs is relocated, the movabs has no fixup";
+            _fixupUsed[mx] = true;
+            _stats.Fixups++;
+            var fx = _blob.Fixups[mx];
+            var want = SymbolPlace(r.SymbolIndex, r.Addend);
+            return fx.Type != BlobFixupType.Abs64 || FixupPlace(fx) != want ? $"the moffs is {Show(want)}, the movabs {fx.Type} {Show(FixupPlace(fx))}" : null;
+        }
+        if (fixedUp) return "the movabs has a fixup, the original's moffs is a constant";
+        return mov.Immediate64 != ins.MemoryDisplacement64 ? $"the movabs loads 0x{mov.Immediate64:x}, the moffs is 0x{ins.MemoryDisplacement64:x}" : null;
+    }
+
+    /// <summary>Whether the copy at <paramref name="c"/> starts <c>lea M,%rax</c> or <c>movabs $x,%rax</c> right before <c>push $site; call</c>.</summary>
+    private bool StartsUnsavedSequence(int fi, long c, long cEnd)
+    {
+        var m = DecodeCopy(fi, c);
+        if (m.IsInvalid || m.Op0Register != Register.RAX || m.Code is not (Code.Lea_r64_m or Code.Mov_r64_imm64)) return false;
+        long at = c + m.Length;
+        // The original's own LEA into %rax followed by a function event is not one of these.
+        return at + EventSize <= cEnd && _code[at] == 0x68 && _code[at + 5] == 0xe8
+            && _fixupAt.TryGetValue(at + 6, out int hx) && _blob.Fixups[hx].Target == BlobFixupTarget.Helper
+            && _blob.Fixups[hx].Index is (uint)BlobHelper.MemEvent or (uint)BlobHelper.MemEventNoFlags;
+    }
+
+    /// <summary>The original writes all of %rax (or %eax, zero-extending) and reads no part of it, address included.</summary>
+    private bool RaxIsOverwritten(in Instruction ins)
+    {
+        bool written = false;
+        foreach (var use in _info.GetInfo(ins).GetUsedRegisters())
+        {
+            if (use.Register.GetFullRegister() != Register.RAX) continue;
+            if (use.Access == OpAccess.Write && use.Register is Register.RAX or Register.EAX) written = true;
+            else return false;
+        }
+        return written;
+    }
+
+    private const RflagsBits StatusFlags = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
+
+    /// <summary>
+    /// Forward from the original instruction at <paramref name="o"/>: each status flag is set again
+    /// before it is read, or a call/return (the C ABI) comes first. Any other branch: assumed read.
+    /// </summary>
+    private bool StatusFlagsDeadAt(int sec, long o, long end)
+    {
+        var d = Decoder.Create(64, new ByteArrayCodeReader(SectionBytes(sec), (int)o, (int)(end - o)), (ulong)o);
+        var pending = StatusFlags;
+        while (d.IP < (ulong)end)
+        {
+            d.Decode(out var j);
+            if (j.IsInvalid || (j.RflagsRead & pending) != 0) return false;
+            pending &= ~j.RflagsModified;
+            if (pending == 0) return true;
+            if (j.FlowControl is FlowControl.Call or FlowControl.IndirectCall or FlowControl.Return) return true;
+            if (j.FlowControl != FlowControl.Next) return false;
+        }
+        return false;
     }
 
     private ConstantOffsets LeaConstantOffsets(long at, int length)

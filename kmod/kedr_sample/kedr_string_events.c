@@ -18,7 +18,6 @@
 #include <linux/irqflags.h>
 #include <linux/kernel.h>
 #include <linux/percpu.h>
-#include <linux/sched.h>
 #include <asm/processor-flags.h>
 
 #include "kedr_blob.h"
@@ -29,7 +28,7 @@
 	 KEDR_SITE_STR_DST_WRITE)
 
 /* The one place the handlers here hand an event to the recorder. */
-static __always_inline void kedr_str_record(u8 kind, u32 tid, u32 site,
+static __always_inline void kedr_str_record(u8 kind, u32 site,
 					    unsigned long pc,
 					    unsigned long addr,
 					    unsigned long size)
@@ -42,7 +41,7 @@ static __always_inline void kedr_str_record(u8 kind, u32 tid, u32 site,
  * from @start to @end by elements of @elem bytes: upwards from @start if
  * DF=0, downwards from @start (so the range starts at @end + @elem) if DF=1.
  */
-static __always_inline void kedr_string_range(u8 kind, u32 tid, u32 site,
+static __always_inline void kedr_string_range(u8 kind, u32 site,
 					      unsigned long pc,
 					      unsigned long start,
 					      unsigned long end,
@@ -53,7 +52,7 @@ static __always_inline void kedr_string_range(u8 kind, u32 tid, u32 site,
 
 	if (!len)
 		return;		/* zero count: nothing touched */
-	kedr_str_record(kind, tid, site, pc,
+	kedr_str_record(kind, site, pc,
 			(df ? end + elem : start) + seg_base,
 			min_t(unsigned long, len, U32_MAX));
 }
@@ -67,7 +66,6 @@ kedr_string_event(const struct kedr_blob *b, const unsigned long *func_addr,
 	const struct kedr_site *s;
 	unsigned long pc, src_base = 0;
 	bool df = eflags & X86_EFLAGS_DF;
-	u32 tid;
 
 	if (unlikely(site >= b->nr_sites)) {
 		kedr_record_lost();
@@ -84,17 +82,16 @@ kedr_string_event(const struct kedr_blob *b, const unsigned long *func_addr,
 	if (s->flags & KEDR_SITE_GS)
 		src_base = this_cpu_read(this_cpu_off);
 	pc = func_addr[s->func] + s->offset;
-	tid = task_pid_nr(current);
 
 	/* The source first (MOVS: read then write; CMPS: both reads). */
 	if (s->flags & KEDR_SITE_STR_SRC_READ)
-		kedr_string_range(KEDR_EV_READ, tid, site, pc, src_start,
+		kedr_string_range(KEDR_EV_READ, site, pc, src_start,
 				  src_end, s->size, df, src_base);
 	if (s->flags & KEDR_SITE_STR_DST_READ)
-		kedr_string_range(KEDR_EV_READ, tid, site, pc, dst_start,
+		kedr_string_range(KEDR_EV_READ, site, pc, dst_start,
 				  dst_end, s->size, df, 0);
 	if (s->flags & KEDR_SITE_STR_DST_WRITE)
-		kedr_string_range(KEDR_EV_WRITE, tid, site, pc, dst_start,
+		kedr_string_range(KEDR_EV_WRITE, site, pc, dst_start,
 				  dst_end, s->size, df, 0);
 }
 
@@ -128,7 +125,6 @@ kedr_bitop_event(const struct kedr_blob *b, const unsigned long *func_addr,
 	const struct kedr_site *s;
 	unsigned long pc, addr;
 	long bit;
-	u32 tid;
 
 	if (unlikely(site >= b->nr_sites)) {
 		kedr_record_lost();
@@ -162,12 +158,11 @@ kedr_bitop_event(const struct kedr_blob *b, const unsigned long *func_addr,
 	if (s->flags & KEDR_SITE_GS)
 		addr += this_cpu_read(this_cpu_off);
 	pc = func_addr[s->func] + s->offset;
-	tid = task_pid_nr(current);
 	if (s->kind == KEDR_EV_READ_WRITE) {
-		kedr_str_record(KEDR_EV_READ, tid, site, pc, addr, 1);
-		kedr_str_record(KEDR_EV_WRITE, tid, site, pc, addr, 1);
+		kedr_str_record(KEDR_EV_READ, site, pc, addr, 1);
+		kedr_str_record(KEDR_EV_WRITE, site, pc, addr, 1);
 	} else {
-		kedr_str_record(s->kind, tid, site, pc, addr, 1);
+		kedr_str_record(s->kind, site, pc, addr, 1);
 	}
 }
 

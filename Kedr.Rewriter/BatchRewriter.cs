@@ -17,7 +17,10 @@ public static class BatchRewriter
     public static List<string> FindModules(string directory) =>
         Directory.EnumerateFiles(directory, "*.ko", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
 
-    /// <param name="onItem">Called once per module as it completes (from any thread).</param>
+    /// <param name="onItem">
+    /// Called once per module as it completes (from any thread); the blob bytes are dropped after it
+    /// returns, so a caller that wants them writes or keeps them there.
+    /// </param>
     public static BatchItem[] Run(IReadOnlyList<string> paths, int maxParallelism, bool keepBlobs, Action<BatchItem>? onItem = null)
     {
         var results = new BatchItem[paths.Count];
@@ -27,8 +30,8 @@ public static class BatchRewriter
         Parallel.ForEach(Partitioner.Create(order, EnumerablePartitionerOptions.NoBuffering), options, i =>
         {
             var item = RunOne(paths[i], keepBlobs);
-            results[i] = item;
             onItem?.Invoke(item);
+            results[i] = item with { Blob = null };
         });
         return results;
     }

@@ -49,13 +49,12 @@ public static class ModuleRewriter
         };
         var copied = Layout(plans, out int codeSize);
         var anchors = new SymbolAnchors(elf, catalog);
-        var emitter = new CopyEmitter(catalog, anchors, plans, blob);
-        emitter.Emit(copied, codeSize);
-        new OrcBuilder(elf).Build(emitter.OrcPoints, blob);
+        new CopyEmitter(catalog, anchors, plans, blob, new OrcStates(elf)).Emit(copied, codeSize);
         AddMasksAndDigests(copied, blob);
         CopyTables.Build(copied, catalog, anchors, plans, blob);
 
         result = new RewriteResult(blob, BuildReport(elf, catalog, plans, sites, blob));
+        foreach (var plan in plans) plan.ReturnInstructions();
         return true;
     }
 
@@ -83,7 +82,8 @@ public static class ModuleRewriter
                 ref var p = ref plan.Instructions[i];
                 if (p.TargetSection < 0 || p.Kind is EmitKind.Verbatim or EmitKind.Drop or EmitKind.Absorbed or EmitKind.LiveBytesSlot)
                     continue;
-                var tf = catalog.Find(p.TargetSection, p.TargetOffset);
+                // Most branches stay inside their function: no lookup, no link.
+                var tf = f.Contains(p.TargetSection, p.TargetOffset) ? f : catalog.Find(p.TargetSection, p.TargetOffset);
                 if (tf is null || p.TargetOffset == tf.Start) continue;
                 int at = plans[tf.Id].IndexOf(p.TargetOffset);
                 if (tf.IsCopied && (at < 0 || plans[tf.Id].Instructions[at].Kind == EmitKind.Absorbed))

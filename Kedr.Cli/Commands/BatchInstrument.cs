@@ -24,15 +24,15 @@ internal static class BatchInstrument
             return 2;
         }
         var progress = new Progress(paths.Count, Console.IsErrorRedirected);
-        var items = BatchRewriter.Run(paths, jobs, keepBlobs: outDir is not null, _ => progress.Step());
-        progress.Done();
-        if (outDir is not null)
+        if (outDir is not null) Directory.CreateDirectory(outDir.FullName);
+        // Each blob is written as soon as it is made, so memory stays bounded by the modules in flight.
+        var items = BatchRewriter.Run(paths, jobs, keepBlobs: outDir is not null, item =>
         {
-            Directory.CreateDirectory(outDir.FullName);
-            foreach (var item in items)
-                if (item.Blob is not null)
-                    File.WriteAllBytes(Path.Combine(outDir.FullName, item.Report!.Module + ".kedr"), item.Blob);
-        }
+            if (item.Blob is not null)
+                File.WriteAllBytes(Path.Combine(outDir!.FullName, item.Report!.Module + ".kedr"), item.Blob);
+            progress.Step();
+        });
+        progress.Done();
         sw.Stop();
 
         var summary = BatchSummary.From(items, sw.Elapsed);

@@ -28,17 +28,19 @@ public static class BlobFormat
     public const ulong DigestSeed = 0xcbf29ce484222325UL;
     public const ulong DigestPrime = 0x100000001b3UL;
 
-    /// <summary>FNV-1a 64 of <paramref name="bytes"/> with <paramref name="masks"/> read as zeroes.</summary>
+    /// <summary>FNV-1a 64 of <paramref name="bytes"/> with <paramref name="masks"/> (sorted, disjoint) read as zeroes.</summary>
     public static ulong Digest(ReadOnlySpan<byte> bytes, ReadOnlySpan<BlobMask> masks)
     {
         ulong h = DigestSeed;
-        int m = 0;
-        for (int i = 0; i < bytes.Length; i++)
+        int pos = 0;
+        foreach (var m in masks)
         {
-            while (m < masks.Length && i >= masks[m].Offset + masks[m].Length) m++;
-            byte b = m < masks.Length && i >= masks[m].Offset ? (byte)0 : bytes[i];
-            h = (h ^ b) * DigestPrime;
+            int start = Math.Clamp((int)m.Offset, pos, bytes.Length), end = Math.Clamp((int)(m.Offset + m.Length), start, bytes.Length);
+            foreach (byte b in bytes[pos..start]) h = (h ^ b) * DigestPrime;
+            for (int i = start; i < end; i++) h *= DigestPrime; // (h ^ 0) * prime
+            pos = end;
         }
+        foreach (byte b in bytes[pos..]) h = (h ^ b) * DigestPrime;
         return h;
     }
 }

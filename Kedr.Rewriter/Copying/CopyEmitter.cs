@@ -9,25 +9,33 @@ namespace Kedr.Rewriter.Copying;
 /// Phase two: writes every planned instruction at its place in the code image and
 /// records what only the loader can complete — fixups, event sites, live-patch slots.
 /// </summary>
-internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors, FunctionPlan[] plans, KedrBlob blob)
+internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors, FunctionPlan[] plans, KedrBlob blob, OrcStates orc)
 {
     private byte[] _code = [];
-    private readonly List<OrcPoint> _orc = [];
-    private int _orcSection;
-    private long _orcOrigin;
+    private ulong _orcBase;
 
-    /// <summary>Where the stack moves inside the copies, for <see cref="OrcBuilder"/>.</summary>
-    public IReadOnlyList<OrcPoint> OrcPoints => _orc;
-
-    /// <summary>From <paramref name="pos"/> on, the stack is as before the original instruction at <paramref name="origin"/>.</summary>
+    /// <summary>From <paramref name="pos"/> on, the stack is as before the original instruction at (section, origin); section -1: no code.</summary>
     private void OrcBase(int pos, int section, long origin)
     {
-        (_orcSection, _orcOrigin) = (section, origin);
-        _orc.Add(new OrcPoint(pos, section, origin, 0));
+        if (!orc.HasData) return;
+        _orcBase = section < 0 ? OrcStates.Undefined : orc.StateAt(section, origin);
+        OrcDepth(pos, 0);
     }
 
-    /// <summary>From <paramref name="pos"/> on, our sequence has <paramref name="depth"/> bytes pushed.</summary>
-    private void OrcDepth(int pos, int depth) => _orc.Add(new OrcPoint(pos, _orcSection, _orcOrigin, depth));
+    /// <summary>
+    /// From <paramref name="pos"/> on, our sequence has <paramref name="depth"/> bytes pushed. Entries
+    /// go straight to the blob: a later one at the same offset replaces the earlier, and one equal to
+    /// its predecessor is not repeated.
+    /// </summary>
+    private void OrcDepth(int pos, int depth)
+    {
+        if (!orc.HasData) return;
+        ulong entry = OrcStates.Adjust(_orcBase, depth);
+        var list = blob.Orc;
+        if (list.Count > 0 && list[^1].CopyOffset == pos) list.RemoveAt(list.Count - 1);
+        if (list.Count > 0 && list[^1].Entry == entry) return;
+        list.Add(new BlobOrc((uint)pos, entry));
+    }
 
     public void Emit(List<FunctionPlan> copied, int codeSize)
     {
@@ -39,7 +47,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 EmitInstruction(plan, ref plan.Instructions[i]);
             if (plan.TailJumpOffset >= 0)
                 EmitFallThrough(plan);
-            _orc.Add(new OrcPoint(plan.CopyOffset + plan.CopySize, -1, 0, 0)); // the gap after the copy
+            OrcBase(plan.CopyOffset + plan.CopySize, -1, 0); // the gap after the copy
         }
         blob.Code = _code;
     }

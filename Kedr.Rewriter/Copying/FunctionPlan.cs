@@ -7,6 +7,7 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code)
 {
     public FunctionInfo Function { get; } = function;
     public SectionCode Code { get; } = code;
+    /// <summary>Pooled: only the first <see cref="Count"/> entries are this function's.</summary>
     public PlannedInstruction[] Instructions = [];
     public int Count;
     /// <summary>Bytes the copy needs besides the original's: the LEAs of memory events.</summary>
@@ -23,6 +24,14 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code)
     public int CopySize;
     /// <summary>Where the jump to the code after the function goes when its last instruction falls through; -1 if none.</summary>
     public int TailJumpOffset = -1;
+
+    /// <summary>Gives the pooled instruction array back once the module is done.</summary>
+    public void ReturnInstructions()
+    {
+        if (Instructions.Length > 0) System.Buffers.ArrayPool<PlannedInstruction>.Shared.Return(Instructions);
+        Instructions = [];
+        Count = 0;
+    }
 
     /// <summary>Index of the instruction that starts at <paramref name="offset"/>, or -1.</summary>
     public int IndexOf(long offset)

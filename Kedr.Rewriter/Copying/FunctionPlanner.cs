@@ -111,7 +111,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 break;
             }
         }
-        plan.Instructions = _buffer[..n];
+        plan.Instructions = n == 0 ? [] : System.Buffers.ArrayPool<PlannedInstruction>.Shared.Rent(n);
+        _buffer.AsSpan(0, n).CopyTo(plan.Instructions);
         plan.Count = n;
         MarkDeadFlags(plan);
     }

@@ -110,7 +110,7 @@ public sealed partial class BlobReaderValidationTests(ITestOutputHelper output)
         ["site kind 0xff"] = (b => Set8(b, S(b, 5) + 8, 0xff), "KEDR3008", "Sites", b => S(b, 5)),
         // patches
         ["patch kind 0"] = (b => Set8(b, P(b, 0) + 16, 0), "KEDR3008", "Patches", b => P(b, 0)),
-        ["patch kind 3"] = (b => Set8(b, P(b, 1) + 16, 3), "KEDR3008", "Patches", b => P(b, 1)),
+        ["patch kind 4"] = (b => Set8(b, P(b, 1) + 16, 4), "KEDR3008", "Patches", b => P(b, 1)), // 3 is a landing pad since 1.1
         ["patch function out of range"] = (b => Set32(b, P(b, 0) + 4, 3), "KEDR3007", "Patches", b => P(b, 0)),
         ["patch site past the function end"] = (b => Set32(b, P(b, 0) + 8, 60), "KEDR3007", "Patches", b => P(b, 0)),
         ["patch slot shorter than the site"] = (b => Set16(b, P(b, 0) + 14, 4), "KEDR3007", "Patches", b => P(b, 0)),

@@ -5,18 +5,11 @@ using Kedr.Core.Elf;
 namespace Kedr.Rewriter.Copying;
 
 /// <summary>
-/// A point in the copies from which the stack is as before original instruction
-/// (<see cref="Section"/>, <see cref="Origin"/>) plus <see cref="Depth"/> bytes our sequence
-/// pushed. Section -1: no code (the gap after a copy).
+/// The original's ORC unwind state at any instruction, which <see cref="CopyEmitter"/> turns
+/// into entries for the copies (moving the stack offset by what its sequences push), so that
+/// stack traces taken inside a copy are as reliable as in the original.
 /// </summary>
-internal readonly record struct OrcPoint(int CopyOffset, int Section, long Origin, int Depth);
-
-/// <summary>
-/// ORC unwind entries for the copies: the original's entry in effect at each instruction,
-/// with the stack offset moved by what the inserted sequences push, so that stack traces
-/// taken inside a copy are as reliable as in the original.
-/// </summary>
-internal sealed class OrcBuilder
+internal sealed class OrcStates
 {
     // struct orc_entry: s16 sp_offset, s16 bp_offset, sp_reg:4 bp_reg:4, type:2 end:1.
     private const int EntrySize = 6;
@@ -24,7 +17,7 @@ internal sealed class OrcBuilder
 
     private readonly Dictionary<int, (long[] Offsets, ulong[] Entries)> _bySection = [];
 
-    public OrcBuilder(ElfFile elf)
+    public OrcStates(ElfFile elf)
     {
         var ips = elf.FindSection(".orc_unwind_ip");
         var orcs = elf.FindSection(".orc_unwind");
@@ -52,25 +45,11 @@ internal sealed class OrcBuilder
 
     public bool HasData => _bySection.Count > 0;
 
-    public void Build(IReadOnlyList<OrcPoint> points, KedrBlob blob)
-    {
-        if (!HasData) return;
-        ulong? last = null;
-        for (int i = 0; i < points.Count; i++)
-        {
-            var pt = points[i];
-            if (i + 1 < points.Count && points[i + 1].CopyOffset == pt.CopyOffset) continue; // the later one rules
-            ulong entry = pt.Section < 0 ? Undefined : Adjust(StateAt(pt.Section, pt.Origin), pt.Depth);
-            if (entry == last) continue;
-            blob.Orc.Add(new BlobOrc((uint)pt.CopyOffset, entry));
-            last = entry;
-        }
-    }
-
     /// <summary>sp_reg UNDEFINED, not an end: an unwinder stopping here reports an error.</summary>
-    private const ulong Undefined = 0;
+    public const ulong Undefined = 0;
 
-    private ulong StateAt(int section, long offset)
+    /// <summary>The entry in effect at (section, offset) of the original.</summary>
+    public ulong StateAt(int section, long offset)
     {
         if (!_bySection.TryGetValue(section, out var t)) return Undefined;
         int i = Array.BinarySearch(t.Offsets, offset);
@@ -79,7 +58,7 @@ internal sealed class OrcBuilder
     }
 
     /// <summary>Our pushes move the CFA only when it is computed from %rsp.</summary>
-    private static ulong Adjust(ulong entry, int depth)
+    public static ulong Adjust(ulong entry, int depth)
     {
         if (depth == 0 || (int)((entry >> 32) & 0xf) != OrcRegSp) return entry;
         short sp = (short)(entry & 0xffff);

@@ -290,7 +290,11 @@ static int kedr_build_bugs(struct kedr_tables *t, const struct kedr_blob *b,
  */
 #define KEDR_COPY_SUFFIX	".kedr"
 
-/* kedr_sample's symbols plus one per copy (init copies only if @init). */
+/*
+ * kedr_sample's symbols plus one per copy (init copies only if @init). The
+ * copies' come first, after the null symbol: of symbols with the same value
+ * kallsyms picks the first, and the first copy starts at kedr_area.
+ */
 static struct mod_kallsyms *kedr_build_kallsyms(const struct mod_kallsyms *own,
 						const struct kedr_blob *b,
 						unsigned long place, bool init)
@@ -300,6 +304,8 @@ static struct mod_kallsyms *kedr_build_kallsyms(const struct mod_kallsyms *own,
 	size_t own_str = 1, str, len;
 	unsigned int shndx = 1;
 
+	if (!own->num_symtab)
+		return NULL;
 	for (i = 0; i < own->num_symtab; i++) {
 		const char *name = own->strtab + own->symtab[i].st_name;
 
@@ -329,11 +335,15 @@ static struct mod_kallsyms *kedr_build_kallsyms(const struct mod_kallsyms *own,
 		kfree(ks);
 		return NULL;
 	}
-	memcpy(ks->symtab, own->symtab, own->num_symtab * sizeof(*ks->symtab));
+	n -= own->num_symtab;	/* copies */
+	ks->symtab[0] = own->symtab[0];
+	ks->typetab[0] = own->typetab[0];
+	memcpy(ks->symtab + 1 + n, own->symtab + 1,
+	       (own->num_symtab - 1) * sizeof(*ks->symtab));
+	memcpy(ks->typetab + 1 + n, own->typetab + 1, own->num_symtab - 1);
 	memcpy(ks->strtab, own->strtab, own_str);
-	memcpy(ks->typetab, own->typetab, own->num_symtab);
 	str = own_str;
-	j = own->num_symtab;
+	j = 1;
 	for (i = 0; i < b->nr_funcs; i++) {
 		const struct kedr_func *f = &b->funcs[i];
 		Elf_Sym *sym = &ks->symtab[j];
@@ -354,7 +364,7 @@ static struct mod_kallsyms *kedr_build_kallsyms(const struct mod_kallsyms *own,
 		str += len;
 		j++;
 	}
-	ks->num_symtab = n;
+	ks->num_symtab = n + own->num_symtab;
 	return ks;
 }
 

@@ -145,6 +145,8 @@ public static class ModuleRewriter
         {
             ref var p = ref plan.Instructions[i];
             if (p.Kind == EmitKind.Absorbed) continue;
+            if (p.Kind == EmitKind.LiveBytesSlot && p.ThunkSite)
+                return p.Instruction.FlowControl != FlowControl.UnconditionalBranch; // a return or a tail call
             if (p.Kind is EmitKind.LiveBytesSlot or EmitKind.JumpLabelSlot or EmitKind.JumpLabelTest or EmitKind.Drop) return true;
             return p.Instruction.FlowControl switch
             {

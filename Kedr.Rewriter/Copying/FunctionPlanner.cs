@@ -27,6 +27,12 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         _plan = plan;
         var f = plan.Function;
         var code = plan.Code;
+        if (f.Section.Name == ".static_call.text" || f.Name.StartsWith("__SCT__", StringComparison.Ordinal))
+        {
+            // static_call_update() rewrites the trampoline in place: the copies must call the original.
+            f.LeftOutReason = "static-call trampoline, which the kernel rewrites in place";
+            return;
+        }
         var reader = new ByteArrayCodeReader(code.Bytes, code.BytesOffset + (int)f.Start, f.Size);
         var decoder = Decoder.Create(64, reader, (ulong)f.Start, DecoderOptions.None);
         int relocIndex = code.FirstRelocationAtOrAfter(f.Start);
@@ -85,6 +91,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 }
                 if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry)
                     site ??= s;
+                else if (s.Kind is PatchSiteKind.ReturnThunk or PatchSiteKind.Retpoline && s.Offset == ip)
+                    p.ThunkSite = true;
                 if (s.Kind == PatchSiteKind.Alternative && s.Offset == ip)
                     _alternatives.Add(s);
                 else if (s.Kind == PatchSiteKind.ExceptionTable)
@@ -231,6 +239,16 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             p.TargetOffset = (long)instr.NearBranch64;
         }
 
+        if (p.ThunkSite && p.Length == X86Encoding.CallRel32Size && code.ByteAt(p.Offset) is X86Encoding.CallRel32Opcode or X86Encoding.JmpRel32Opcode)
+        {
+            // The kernel chose at boot what runs here (ret, the selected return thunk, call *%reg,
+            // lfence; call *%reg, the retpoline thunk): the copy takes the live bytes.
+            if (flow == FlowControl.UnconditionalBranch) p.Events |= EventFlags.Exit;
+            p.Kind = EmitKind.LiveBytesSlot;
+            p.SlotLength = p.Length;
+            p.Size = p.EventBytes + p.SlotLength;
+            return null;
+        }
         switch (flow)
         {
             case FlowControl.Call:

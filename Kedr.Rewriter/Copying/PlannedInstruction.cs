@@ -48,6 +48,8 @@ internal struct PlannedInstruction
     public EventFlags Events;
     /// <summary>The instruction has an exception-table entry (it may fault to a fixup).</summary>
     public bool HasFixup;
+    /// <summary>A .return_sites or .retpoline_sites entry: the kernel rewrites it at load time.</summary>
+    public bool ThunkSite;
     /// <summary>No status flag's value before the instruction is ever read: helpers may change them.</summary>
     public bool FlagsDead;
     /// <summary>The instruction overwrites %rax without reading it: the event sequence need not save it.</summary>

@@ -543,6 +543,16 @@ public sealed class TranslationValidator
                 lastIsSlot = true;
                 continue;
             }
+            bool thunkSite = sitesAtO?.Any(s => s.Kind is PatchSiteKind.ReturnThunk or PatchSiteKind.Retpoline) ?? false;
+            if (thunkSite && ins.Length == 5 && ins.Code is Code.Call_rel32_64 or Code.Jmp_rel32_64 && _patchAt.ContainsKey(ins.Code == Code.Jmp_rel32_64 ? c + EventSize : c))
+            {
+                if (!ThunkSlot(fi, sec, start, o, ref c, cEnd, ins, relocs, rFirst, rCount, sitesAtO!)) return false;
+                _insn[(sec, o)] = c - 5;
+                o += ins.Length;
+                lastIsSlot = ins.Code == Code.Call_rel32_64;
+                last = ins;
+                continue;
+            }
             if (jumpLabel)
             {
                 var site = sitesAtO!.First(s => s.Kind == PatchSiteKind.JumpLabel);
@@ -725,6 +735,45 @@ public sealed class TranslationValidator
                 Report(fi, other.Offset - start, c, $"{other.Kind} site inside a live-bytes slot");
         o = siteEnd;
         c += p.SlotLength;
+        return true;
+    }
+
+    /// <summary>
+    /// A .return_sites/.retpoline_sites call or jmp rel32 to a thunk: the kernel decides at boot what
+    /// runs there (ret, the chosen return thunk, an indirect branch), so the copy has a 5-byte
+    /// live-bytes slot, after an exit event when it returns or tail-calls.
+    /// </summary>
+    private bool ThunkSlot(int fi, int sec, long start, long o, ref long c, long cEnd, in Instruction ins,
+        IReadOnlyList<ElfRelocation> relocs, int rFirst, int rCount, PatchSite[] sites)
+    {
+        string dis = DisOriginal(sec, o, o + ins.Length);
+        var thunk = rCount == 1 && (long)relocs[rFirst].Offset == o + 1 ? _elf.Symbols[relocs[rFirst].SymbolIndex] : default;
+        bool isReturn = sites.Any(s => s.Kind == PatchSiteKind.ReturnThunk);
+        bool named = thunk.IsUndefined && (isReturn ? thunk.Name == "__x86_return_thunk" : thunk.Name.StartsWith("__x86_indirect_thunk_", StringComparison.Ordinal));
+        if (!named)
+        {
+            Report(fi, o - start, c, $"{(isReturn ? ".return_sites" : ".retpoline_sites")} entry is not a call/jmp to the kernel's thunk", dis);
+            return false;
+        }
+        _stats.Relocations += rCount;
+        if (ins.Code == Code.Jmp_rel32_64 && !ExpectEvent(fi, ref c, cEnd, o - start, BlobEventKind.Exit, "before a return or tail call through a thunk"))
+            return false;
+        if (!_patchAt.TryGetValue(c, out int pi))
+        {
+            Report(fi, o - start, c, "thunk site has no live-bytes slot", dis, DisCopy(c, 1));
+            return false;
+        }
+        var p = _blob.Patches[pi];
+        _patchUsed[pi] = true;
+        _stats.Patches++;
+        if (p.Kind != BlobPatchKind.LiveBytes || p.Function != fi || p.OriginalOffset != o - start || p.Length != 5 || p.SlotLength != 5)
+        {
+            Report(fi, o - start, c, $"thunk slot {pi} is {p.Kind} for function {p.Function} +0x{p.OriginalOffset:x}, {p.Length}/{p.SlotLength} bytes; expected a 5-byte LiveBytes slot here", dis);
+            return false;
+        }
+        for (long x = c; x < c + 5; x++)
+            if (_fixupAt.ContainsKey(x)) Report(fi, o - start, x, "a fixup inside a live-bytes slot (the loader overwrites the slot)");
+        c += 5;
         return true;
     }
 

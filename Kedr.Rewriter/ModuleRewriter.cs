@@ -241,6 +241,7 @@ public static class ModuleRewriter
             Copied = blob.Functions.Count,
             TooSmall = catalog.TooSmallCount,
             Aliases = catalog.Skipped.Count,
+            StaticCallTrampolines = catalog.StaticCallTrampolines.Count,
             Instructions = instructions,
             OriginalBytes = original,
             CodeBytes = blob.Code.Length,

@@ -10,11 +10,13 @@ public sealed class RewriteReport
 {
     public required string Module { get; init; }
     public required string Path { get; init; }
-    /// <summary>Functions of at least 5 bytes.</summary>
+    /// <summary>Functions of at least 5 bytes, static-call trampolines aside.</summary>
     public int Functions { get; init; }
     public int Copied { get; init; }
     /// <summary>Function symbols under 5 bytes (no room for the entry jump).</summary>
     public int TooSmall { get; init; }
+    /// <summary>Static-call trampolines: the kernel's, rewritten in place, never copied (not in <see cref="Functions"/>).</summary>
+    public int StaticCallTrampolines { get; init; }
     /// <summary>Aliases and overlapping symbols: the code is covered by another symbol.</summary>
     public int Aliases { get; init; }
     public long Instructions { get; init; }

@@ -83,7 +83,7 @@ internal static class BatchInstrument
 }
 
 /// <summary>Totals over a batch, as a table and as JSON.</summary>
-internal sealed record BatchSummary(int Modules, int Failed, long Functions, long Copied, long LeftOut, long TooSmall,
+internal sealed record BatchSummary(int Modules, int Failed, long Functions, long Copied, long LeftOut, long TooSmall, long StaticCallTrampolines,
     long Instructions, long OriginalBytes, long CodeBytes, Dictionary<string, int> PatchSitesHandled,
     Dictionary<string, int> PatchSitesInLeftOut, Dictionary<string, int> LeftOutReasons,
     long MemoryAccesses, long MemoryInstrumented, Dictionary<string, int> NotInstrumentedReasons, double WallSeconds,
@@ -104,7 +104,7 @@ internal sealed record BatchSummary(int Modules, int Failed, long Functions, lon
         long orig = ok.Sum(r => r.OriginalBytes);
         Process.GetCurrentProcess().Refresh();
         return new BatchSummary(items.Length, items.Length - ok.Count, ok.Sum(r => r.Functions), ok.Sum(r => r.Copied),
-            ok.Sum(r => r.LeftOut.Count), ok.Sum(r => r.TooSmall), ok.Sum(r => r.Instructions), orig, ok.Sum(r => r.CodeBytes),
+            ok.Sum(r => r.LeftOut.Count), ok.Sum(r => r.TooSmall), ok.Sum(r => r.StaticCallTrampolines), ok.Sum(r => r.Instructions), orig, ok.Sum(r => r.CodeBytes),
             handled, inLeftOut, reasons, ok.Sum(r => r.MemoryAccesses), ok.Sum(r => r.MemoryInstrumented),
             ok.SelectMany(r => r.NotInstrumented).GroupBy(s => s[..s.IndexOf(':')]).OrderByDescending(g => g.Count())
                 .ToDictionary(g => g.Key, g => g.Count()),
@@ -125,6 +125,7 @@ internal sealed record BatchSummary(int Modules, int Failed, long Functions, lon
         w.WriteLine($"copies made             {Copied,12} ({pct:F3}%)");
         w.WriteLine($"left out                {LeftOut,12}");
         w.WriteLine($"under 5 bytes           {TooSmall,12}");
+        w.WriteLine($"static-call trampolines {StaticCallTrampolines,12} (the kernel's, never copied)");
         w.WriteLine($"instructions            {Instructions,12}");
         w.WriteLine($"original code bytes     {OriginalBytes,12}");
         w.WriteLine($"copy code bytes         {CodeBytes,12}");

@@ -27,12 +27,6 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         _plan = plan;
         var f = plan.Function;
         var code = plan.Code;
-        if (f.Section.Name == ".static_call.text" || f.Name.StartsWith("__SCT__", StringComparison.Ordinal))
-        {
-            // static_call_update() rewrites the trampoline in place: the copies must call the original.
-            f.LeftOutReason = "static-call trampoline, which the kernel rewrites in place";
-            return;
-        }
         var reader = new ByteArrayCodeReader(code.Bytes, code.BytesOffset + (int)f.Start, f.Size);
         var decoder = Decoder.Create(64, reader, (ulong)f.Start, DecoderOptions.None);
         int relocIndex = code.FirstRelocationAtOrAfter(f.Start);
@@ -302,7 +296,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         switch (cls)
         {
             case MemoryClass.Operand:
-                p.RaxDead = _memory.OverwritesRax(p.Instruction);
+                p.RaxDead = MemoryAccessClassifier.OverwritesRax(p.Instruction);
                 p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, _plan.Extra);
                 break;
             case MemoryClass.BitOp:

@@ -29,6 +29,8 @@ internal enum MemoryClass : byte
 internal sealed class MemoryAccessClassifier
 {
     private readonly InstructionInfoFactory _info = new();
+    /// <summary>The access of an explicit memory operand depends only on the instruction's Code: cached per Code (0: not yet).</summary>
+    private readonly byte[] _accessByCode = new byte[Enum.GetValues<Code>().Length];
     private readonly ListWriter _writer = new();
     private readonly Encoder _encoder;
 
@@ -53,8 +55,7 @@ internal sealed class MemoryAccessClassifier
         }
         if (memOp < 0) return MemoryClass.None;
 
-        var info = _info.GetInfo(instr, InstructionInfoOptions.NoRegisterUsage);
-        var access = info.GetOpAccess(memOp);
+        var access = OperandAccess(instr, memOp);
         if (access is OpAccess.NoMemAccess or OpAccess.None) return MemoryClass.None;
 
         if (instr.Mnemonic == Mnemonic.Xlatb)
@@ -93,6 +94,14 @@ internal sealed class MemoryAccessClassifier
         return moffs ? MemoryClass.Moffs : MemoryClass.Operand;
     }
 
+    private OpAccess OperandAccess(in Instruction instr, int memOp)
+    {
+        ref byte cached = ref _accessByCode[(int)instr.Code];
+        if (cached == 0)
+            cached = (byte)(1 + (int)_info.GetInfo(instr, InstructionInfoOptions.NoRegisterUsage).GetOpAccess(memOp));
+        return (OpAccess)(cached - 1);
+    }
+
     /// <summary>Which pointers a string instruction uses and how; the element size.</summary>
     private static MemoryClass ClassifyString(in Instruction instr, out BlobEventKind kind, out ushort size, out BlobSiteFlags flags, out string? reason)
     {
@@ -127,18 +136,12 @@ internal sealed class MemoryAccessClassifier
     /// Whether the instruction writes all of %rax (or %eax, which zero-extends) without reading
     /// any part of it, its address included: then %rax before it is dead.
     /// </summary>
-    public bool OverwritesRax(in Instruction instr)
-    {
-        var info = _info.GetInfo(instr);
-        bool written = false;
-        foreach (var use in info.GetUsedRegisters())
-        {
-            if (use.Register.GetFullRegister() != Register.RAX) continue;
-            if (use.Access is OpAccess.Write && use.Register is Register.RAX or Register.EAX) written = true;
-            else return false; // read, conditional or partial write
-        }
-        return written;
-    }
+    public static bool OverwritesRax(in Instruction instr) =>
+        // The loads that do: mov/movzx/movsx/movsxd into %rax or %eax from memory not addressed through %rax.
+        instr.Mnemonic is Mnemonic.Mov or Mnemonic.Movzx or Mnemonic.Movsx or Mnemonic.Movsxd
+        && instr.OpCount == 2 && instr.Op0Kind == OpKind.Register && instr.Op0Register is Register.RAX or Register.EAX
+        && instr.Op1Kind == OpKind.Memory && instr.MemoryBase is not (Register.RAX or Register.EAX)
+        && instr.MemoryIndex is not (Register.RAX or Register.EAX);
 
     /// <summary>
     /// Encodes <c>lea M, %rax</c> for the instruction's memory operand, as executed after the

@@ -17,6 +17,12 @@ public sealed class FunctionCatalog
     public IReadOnlyList<FunctionInfo> Functions { get; }
     /// <summary>Function symbols too small to hold the entry jump.</summary>
     public int TooSmallCount { get; }
+    /// <summary>
+    /// Static-call trampolines (<c>__SCT__*</c> in <c>.static_call.text</c>): the kernel owns and rewrites
+    /// them in place (static_call_update), so they are not the module's functions to copy; the copies
+    /// call the originals.
+    /// </summary>
+    public List<ElfSymbol> StaticCallTrampolines { get; } = [];
     /// <summary>Symbols dropped because another symbol already names the same code.</summary>
     public List<(ElfSymbol Symbol, string Reason)> Skipped { get; } = [];
 
@@ -30,6 +36,11 @@ public sealed class FunctionCatalog
             var sec = elf.Sections[sym.SectionIndex];
             if (!sec.IsExecutable || sec.Type == ElfConstants.ShtNobits) continue;
             if (sym.Size < MinimumSize) { tooSmall++; continue; }
+            if (sec.Name == ".static_call.text" || sym.Name.StartsWith("__SCT__", StringComparison.Ordinal))
+            {
+                StaticCallTrampolines.Add(sym);
+                continue;
+            }
             if (sym.Value + sym.Size > sec.Size)
             {
                 Skipped.Add((sym, $"extends past the end of {sec.Name}"));

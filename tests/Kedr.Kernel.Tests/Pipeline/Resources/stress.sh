@@ -21,13 +21,17 @@ W=/sys/kernel/debug/kedr_stress
 insmod $K/kedr_sample.ko target_name=kedr_stress_target \
 	nr_records="$NR_RECORDS"
 insmod $K/kedr_stress_target.ko
-insmod $K/kedr_stress_driver.ko
-
-# Both streams from the start: each sees every event recorded.
-cat $S/output >/out/output.txt &
+# Both streams open before either reads (each has its own cursor; a stream
+# opened later would miss what the other had consumed), after the target is
+# attached (with none attached a stream ends at once) and before the driver
+# starts the work; what the target's init recorded is still kept then.
+exec 3<$S/output 4<$S/trace
+cat <&3 >/out/output.txt &
 output_pid=$!
-cat $S/trace >/out/trace.bin &
+cat <&4 >/out/trace.bin &
 trace_pid=$!
+exec 3<&- 4<&-
+insmod $K/kedr_stress_driver.ko
 
 worker() {
 	i=0

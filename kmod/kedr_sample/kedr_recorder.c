@@ -90,6 +90,7 @@ static unsigned long kedr_core_base;	/* of the last target attached */
 /* Records written on @cb's CPU: they are complete (the writer's release). */
 static __always_inline u64 kedr_head(struct kedr_cpu_buf *cb)
 {
+	/* Pairs with the writer's smp_store_release() of head. */
 	return smp_load_acquire(&cb->head);
 }
 

@@ -49,6 +49,7 @@ public static class ModuleRewriter
         };
         var copied = Layout(plans, out int codeSize);
         var anchors = new SymbolAnchors(elf, catalog);
+        PresizeTables(copied, blob);
         new CopyEmitter(catalog, anchors, plans, blob, new OrcStates(elf)).Emit(copied, codeSize);
         AddMasksAndDigests(copied, blob);
         CopyTables.Build(copied, catalog, anchors, plans, blob);
@@ -136,6 +137,21 @@ public static class ModuleRewriter
         }
         codeSize = pos;
         return copied;
+    }
+
+    /// <summary>Room for what emission adds, from the plans' counts, so the big lists never regrow.</summary>
+    private static void PresizeTables(List<FunctionPlan> copied, KedrBlob blob)
+    {
+        int instructions = 0, memory = 0, relocations = 0;
+        foreach (var plan in copied)
+        {
+            instructions += plan.Count;
+            memory += plan.MemoryInstrumented;
+            for (int i = 0; i < plan.Count; i++) relocations += plan.Instructions[i].RelocCount;
+        }
+        blob.Sites.EnsureCapacity(memory + 2 * copied.Count);
+        blob.Fixups.EnsureCapacity(relocations + memory + 2 * copied.Count);
+        blob.Orc.EnsureCapacity(instructions / 2 + 4 * memory);
     }
 
     /// <summary>Whether execution can run off the end of the function's last instruction.</summary>

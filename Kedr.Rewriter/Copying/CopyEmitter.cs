@@ -174,7 +174,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private int ResolveInModule(FunctionPlan plan, in PlannedInstruction p, bool withEntryEvent)
     {
         if (p.TargetSection < 0) return -1;
-        var tf = catalog.Find(p.TargetSection, p.TargetOffset);
+        var tf = plan.Function.Contains(p.TargetSection, p.TargetOffset) ? plan.Function : catalog.Find(p.TargetSection, p.TargetOffset);
         if (tf is null || !tf.IsCopied) return -1;
         int target = plans[tf.Id].CopyTargetOf(p.TargetOffset, withEntryEvent);
         if (target < 0)

@@ -10,6 +10,8 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code)
     /// <summary>Pooled: only the first <see cref="Count"/> entries are this function's.</summary>
     public PlannedInstruction[] Instructions = [];
     public int Count;
+    /// <summary>The instructions' section offsets, apart from the big structs so lookups stay in cache (pooled).</summary>
+    public int[] Offsets = [];
     /// <summary>Bytes the copy needs besides the original's: the LEAs of memory events.</summary>
     public readonly List<byte> Extra = [];
     /// <summary>Memory-accessing instructions, instrumented or not; reasons for those that are not.</summary>
@@ -29,22 +31,18 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code)
     public void ReturnInstructions()
     {
         if (Instructions.Length > 0) System.Buffers.ArrayPool<PlannedInstruction>.Shared.Return(Instructions);
+        if (Offsets.Length > 0) System.Buffers.ArrayPool<int>.Shared.Return(Offsets);
         Instructions = [];
+        Offsets = [];
         Count = 0;
     }
 
     /// <summary>Index of the instruction that starts at <paramref name="offset"/>, or -1.</summary>
     public int IndexOf(long offset)
     {
-        int lo = 0, hi = Count - 1;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            int o = Instructions[mid].Offset;
-            if (o == offset) return mid;
-            if (o < offset) lo = mid + 1; else hi = mid - 1;
-        }
-        return -1;
+        if (offset is < int.MinValue or > int.MaxValue) return -1;
+        int i = Array.BinarySearch(Offsets, 0, Count, (int)offset);
+        return i >= 0 ? i : -1;
     }
 
     /// <summary>Where a branch to <paramref name="offset"/> lands in the copy, or -1 if nowhere.</summary>

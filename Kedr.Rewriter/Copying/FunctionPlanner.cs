@@ -115,6 +115,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         }
         plan.Instructions = n == 0 ? [] : System.Buffers.ArrayPool<PlannedInstruction>.Shared.Rent(n);
         _buffer.AsSpan(0, n).CopyTo(plan.Instructions);
+        plan.Offsets = n == 0 ? [] : System.Buffers.ArrayPool<int>.Shared.Rent(n);
+        for (int i = 0; i < n; i++) plan.Offsets[i] = _buffer[i].Offset;
         plan.Count = n;
         MarkDeadFlags(plan);
     }

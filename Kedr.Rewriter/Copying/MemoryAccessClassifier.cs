@@ -31,10 +31,6 @@ internal sealed class MemoryAccessClassifier
     private readonly InstructionInfoFactory _info = new();
     /// <summary>The access of an explicit memory operand depends only on the instruction's Code: cached per Code (0: not yet).</summary>
     private readonly byte[] _accessByCode = new byte[Enum.GetValues<Code>().Length];
-    private readonly ListWriter _writer = new();
-    private readonly Encoder _encoder;
-
-    public MemoryAccessClassifier() => _encoder = Encoder.Create(64, _writer);
 
     /// <summary><c>lea disp32(%rip), %rax</c>: REX.W 8D /0 with mod 00 rm 101.</summary>
     public static ReadOnlySpan<byte> RipLeaPrefix => [0x48, 0x8d, 0x05];
@@ -162,16 +158,43 @@ internal sealed class MemoryAccessClassifier
         if (instr.MemoryBase == Register.RSP) disp += pushedBytes;
         // POP computes an %rsp-based destination after its own increment.
         if (instr.MemoryBase == Register.RSP && instr.Mnemonic == Mnemonic.Pop) disp += instr.StackPointerIncrement;
-        // Iced's 64-bit displacement sizes: 1 = disp8 where it fits, 8 = disp32 sign-extended.
-        int displSize = relocatedDisplacement ? 8 : disp == 0 ? 0 : 1;
-        var mem = new MemoryOperand(instr.MemoryBase, instr.MemoryIndex, instr.MemoryIndexScale, disp, displSize);
-        var lea = Instruction.Create(Code.Lea_r64_m, Register.RAX, mem);
-        _writer.Target = output;
-        _encoder.Encode(lea, 0);
-        var offsets = _encoder.GetConstantOffsets();
-        if (relocatedDisplacement && offsets.DisplacementSize != 4)
-            throw new InvalidOperationException($"KEDR2901: LEA for {instr} has no 32-bit displacement");
-        return offsets.HasDisplacement ? offsets.DisplacementOffset : -1;
+        return EncodeLeaRax(instr.MemoryBase, instr.MemoryIndex, instr.MemoryIndexScale, disp, relocatedDisplacement, output);
+    }
+
+    /// <summary>
+    /// <c>lea disp(base,index,scale),%rax</c> for 64-bit registers: REX.W 8D, then ModRM (reg = rax),
+    /// a SIB where the base is %rsp/%r12, there is an index or there is no base, then the displacement
+    /// (none, 8 or 32 bits; always 32 with <paramref name="disp32"/>, for a fixup). Written here rather
+    /// than through Iced's general encoder: this is the rewriter's most frequent encoding, and the
+    /// translation validator decodes every one of them with Iced.
+    /// </summary>
+    /// <returns>Offset of the displacement in the LEA, -1 if it has none.</returns>
+    internal static int EncodeLeaRax(Register baseReg, Register index, int scale, long disp, bool disp32, List<byte> output)
+    {
+        if (disp is < int.MinValue or > int.MaxValue)
+            throw new InvalidOperationException($"KEDR2901: displacement 0x{disp:x} does not fit an LEA");
+        int b = baseReg == Register.None ? -1 : baseReg.GetNumber(), x = index == Register.None ? -1 : index.GetNumber();
+        output.Add((byte)(0x48 | (x >= 8 ? 0x02 : 0) | (b >= 8 ? 0x01 : 0)));
+        output.Add(0x8d);
+        bool sib = b < 0 || x >= 0 || (b & 7) == 4;
+        int mod = b < 0 ? 0                                       // no base: SIB base 101, disp32
+            : disp32 || disp is < sbyte.MinValue or > sbyte.MaxValue ? 2
+            : disp != 0 || (b & 7) == 5 ? 1                       // %rbp/%r13 have no mod-00 form
+            : 0;
+        output.Add((byte)((mod << 6) | (sib ? 4 : b & 7)));
+        if (sib)
+        {
+            int ss = scale switch { 1 => 0, 2 => 1, 4 => 2, 8 => 3, _ => throw new InvalidOperationException($"KEDR2901: scale {scale}") };
+            output.Add((byte)((ss << 6) | ((x < 0 ? 4 : x & 7) << 3) | (b < 0 ? 5 : b & 7)));
+        }
+        int at = 3 + (sib ? 1 : 0); // REX, opcode, ModRM[, SIB]
+        if (mod == 1) { output.Add((byte)(sbyte)disp); return at; }
+        if (mod == 2 || b < 0)
+        {
+            for (int i = 0; i < 4; i++) output.Add((byte)(disp >> (8 * i)));
+            return at;
+        }
+        return -1;
     }
 
     /// <summary><c>movabs $imm64,%rax</c> (REX.W B8 imm64): a moffs operand's address; the immediate is at 2.</summary>
@@ -188,11 +211,5 @@ internal sealed class MemoryAccessClassifier
         int n = reg.GetFullRegister().GetNumber();
         if (n >= 8) output.Add(0x41);
         output.Add((byte)(0x50 + (n & 7)));
-    }
-
-    private sealed class ListWriter : CodeWriter
-    {
-        public List<byte> Target = [];
-        public override void WriteByte(byte value) => Target.Add(value);
     }
 }

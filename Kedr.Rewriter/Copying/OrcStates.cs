@@ -24,22 +24,34 @@ internal sealed class OrcStates
         if (ips is null || orcs is null || ips.Size / 4 != orcs.Size / EntrySize) return;
         var relocs = elf.GetRelocations(ips);
         var data = orcs.Data.Span;
-        var lists = new Dictionary<int, List<(long, ulong)>>();
+        // Each entry's ip is a PC32 relocation to "section symbol + offset"; gather per section
+        // into parallel arrays, then sort each by offset.
+        int n = relocs.Count;
+        var sections = new int[n];
+        var offsets = new long[n];
+        var entries = new ulong[n];
+        int count = 0;
         foreach (var r in relocs)
         {
             if (!r.IsPcRelative || r.Offset % 4 != 0) continue;
             var sym = elf.Symbols[r.SymbolIndex];
             if (!sym.IsDefinedInSection) continue;
             int i = (int)(r.Offset / 4);
-            ulong entry = 0;
-            for (int b = 0; b < EntrySize; b++) entry |= (ulong)data[i * EntrySize + b] << (8 * b);
-            if (!lists.TryGetValue(sym.SectionIndex, out var list)) lists[sym.SectionIndex] = list = [];
-            list.Add(((long)sym.Value + r.Addend, entry));
+            sections[count] = sym.SectionIndex;
+            offsets[count] = (long)sym.Value + r.Addend;
+            entries[count] = BinaryPrimitives.ReadUInt32LittleEndian(data[(i * EntrySize)..]) | (ulong)BinaryPrimitives.ReadUInt16LittleEndian(data[(i * EntrySize + 4)..]) << 32;
+            count++;
         }
-        foreach (var (section, list) in lists)
+        foreach (int section in sections.AsSpan(0, count).ToArray().Distinct())
         {
-            list.Sort((a, b) => a.Item1.CompareTo(b.Item1));
-            _bySection[section] = (list.Select(x => x.Item1).ToArray(), list.Select(x => x.Item2).ToArray());
+            int m = 0;
+            for (int i = 0; i < count; i++) if (sections[i] == section) m++;
+            var o = new long[m];
+            var e = new ulong[m];
+            for (int i = 0, k = 0; i < count; i++)
+                if (sections[i] == section) { o[k] = offsets[i]; e[k++] = entries[i]; }
+            Array.Sort(o, e);
+            _bySection[section] = (o, e);
         }
     }
 
@@ -51,11 +63,24 @@ internal sealed class OrcStates
     /// <summary>The entry in effect at (section, offset) of the original.</summary>
     public ulong StateAt(int section, long offset)
     {
-        if (!_bySection.TryGetValue(section, out var t)) return Undefined;
-        int i = Array.BinarySearch(t.Offsets, offset);
-        if (i < 0) i = ~i - 1;
-        return i < 0 ? Undefined : t.Entries[i];
+        // Copies are emitted instruction by instruction in address order: step forward from the
+        // last answer, and search only when the walk moves to another section or backwards.
+        if (section != _lastSection || offset < _lastOffset)
+        {
+            if (!_bySection.TryGetValue(section, out _last)) _last = ([], []);
+            int i = Array.BinarySearch(_last.Offsets, offset);
+            _cursor = i < 0 ? ~i - 1 : i;
+            _lastSection = section;
+        }
+        var offsets = _last.Offsets;
+        while (_cursor + 1 < offsets.Length && offsets[_cursor + 1] <= offset) _cursor++;
+        _lastOffset = offset;
+        return _cursor < 0 ? Undefined : _last.Entries[_cursor];
     }
+
+    private (long[] Offsets, ulong[] Entries) _last = ([], []);
+    private int _lastSection = -1, _cursor = -1;
+    private long _lastOffset;
 
     /// <summary>Our pushes move the CFA only when it is computed from %rsp.</summary>
     public static ulong Adjust(ulong entry, int depth)

@@ -39,7 +39,7 @@ MODULE_PARM_DESC(blob, "Firmware name of the blob (default: kedr/<target_name>.k
 #define KEDR_MAX_RECORDS	(1U << 24)
 static unsigned int nr_records = 65536;
 module_param(nr_records, uint, 0444);
-MODULE_PARM_DESC(nr_records, "Events kept in the output (default: 65536)");
+MODULE_PARM_DESC(nr_records, "Events kept per CPU until read (default: 65536)");
 
 bool kedr_entry_via_ftrace = true;
 module_param_named(entry_via_ftrace, kedr_entry_via_ftrace, bool, 0444);

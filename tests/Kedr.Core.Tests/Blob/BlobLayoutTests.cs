@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Kedr.Core.Blob;
 using Kedr.Core.Tests.Support;
+using Kedr.Tests.Shared;
 
 namespace Kedr.Core.Tests.Blob;
 
@@ -15,93 +16,14 @@ namespace Kedr.Core.Tests.Blob;
 /// </summary>
 public sealed partial class BlobLayoutTests
 {
-    private sealed record CField(string Struct, string Name, int Offset, int Size);
-
-    private sealed class CLayout
-    {
-        public Dictionary<string, int> Sizes { get; } = [];
-        public List<CField> Fields { get; } = [];
-        public Dictionary<string, ulong> Constants { get; } = [];
-        public Dictionary<string, string> Strings { get; } = [];
-    }
-
-    private static readonly Lazy<CLayout> s_layout = new(CompileAndRun);
+    private static readonly Lazy<CHeaderLayout> s_layout = new(() => CHeaderLayout.Probe(HeaderPath, TestEnvironment.Run));
 
     private static string HeaderPath => Path.Combine(TestEnvironment.RepoRoot, "kmod", "kedr_blob.h");
 
-    /// <summary>Structs with their fields, enumerators and #defines, read from the header text.</summary>
     private static (List<(string Struct, List<string> Fields)> Structs, List<string> Constants) ScanHeader()
     {
-        var text = CComment().Replace(File.ReadAllText(HeaderPath), " ");
-        var structs = new List<(string, List<string>)>();
-        foreach (Match m in StructDef().Matches(text))
-        {
-            var fields = new List<string>();
-            foreach (var decl in m.Groups[2].Value.Split(';').Select(d => d.Trim()).Where(d => d.Length > 0))
-            {
-                var f = FieldDecl().Match(decl);
-                if (!f.Success) throw new FormatException($"kedr_blob.h: struct {m.Groups[1].Value}: declaration not understood: {decl}");
-                fields.Add(f.Groups[1].Value);
-            }
-            structs.Add((m.Groups[1].Value, fields));
-        }
-        var constants = new List<string>();
-        foreach (Match m in EnumDef().Matches(text))
-            foreach (var item in m.Groups[1].Value.Split(',').Select(i => i.Trim()).Where(i => i.Length > 0))
-                constants.Add(EnumItem().Match(item) is { Success: true } e ? e.Groups[1].Value
-                    : throw new FormatException($"kedr_blob.h: enumerator not understood: {item}"));
-        foreach (Match m in Define().Matches(text))
-            constants.Add(m.Groups[1].Value);
-        return (structs, constants);
-    }
-
-    private static CLayout CompileAndRun()
-    {
-        var (structs, constants) = ScanHeader();
-        var c = new StringBuilder();
-        c.AppendLine("#include <stddef.h>\n#include <stdio.h>\n#include \"kedr_blob.h\"\n\nint main(void)\n{");
-        foreach (var (s, fields) in structs)
-        {
-            c.AppendLine($"\tprintf(\"sizeof {s} %zu\\n\", sizeof(struct {s}));");
-            foreach (var f in fields)
-                c.AppendLine($"\tprintf(\"field {s} {f} %zu %zu\\n\", offsetof(struct {s}, {f}), sizeof(((struct {s} *)0)->{f}));");
-        }
-        var headerText = File.ReadAllText(HeaderPath);
-        foreach (var k in constants)
-        {
-            bool isString = Regex.IsMatch(headerText, $@"^#define\s+{k}\s+""", RegexOptions.Multiline);
-            c.AppendLine(isString
-                ? $"\tprintf(\"string {k} %s\\n\", {k});"
-                : $"\tprintf(\"const {k} %llu\\n\", (unsigned long long)({k}));");
-        }
-        c.AppendLine("\treturn 0;\n}");
-
-        var dir = Directory.CreateTempSubdirectory("kedr-layout-");
-        try
-        {
-            var src = Path.Combine(dir.FullName, "layout.c");
-            var exe = Path.Combine(dir.FullName, "layout");
-            File.WriteAllText(src, c.ToString());
-            TestEnvironment.Run("cc", "to compile kmod/kedr_blob.h and check its layout against the C# side",
-                "-std=c11", "-Wall", "-Wextra", "-Werror", "-I", Path.GetDirectoryName(HeaderPath)!, "-o", exe, src);
-            var layout = new CLayout();
-            foreach (var line in TestEnvironment.Run(exe, "(the compiled layout probe)").Split('\n', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var t = line.Split(' ', 3);
-                switch (t[0])
-                {
-                    case "sizeof": layout.Sizes[t[1]] = int.Parse(t[2], CultureInfo.InvariantCulture); break;
-                    case "field":
-                        var r = t[2].Split(' ');
-                        layout.Fields.Add(new CField(t[1], r[0], int.Parse(r[1], CultureInfo.InvariantCulture), int.Parse(r[2], CultureInfo.InvariantCulture)));
-                        break;
-                    case "const": layout.Constants[t[1]] = ulong.Parse(t[2], CultureInfo.InvariantCulture); break;
-                    case "string": layout.Strings[t[1]] = t[2]; break;
-                }
-            }
-            return layout;
-        }
-        finally { dir.Delete(true); }
+        var (structs, constants) = CHeaderLayout.Scan(HeaderPath);
+        return (structs, constants.Select(c => c.Name).ToList());
     }
 
     [Fact]
@@ -184,7 +106,7 @@ public sealed partial class BlobLayoutTests
     };
 
     /// <summary>What each field holds in the probe blob, entry <c>k</c>: a number, bytes, or a string of the string table.</summary>
-    private static Dictionary<string, Func<int, object>> Expectations(CLayout c, int blobLength) => new()
+    private static Dictionary<string, Func<int, object>> Expectations(CHeaderLayout c, int blobLength) => new()
     {
         ["kedr_blob_header.magic"] = _ => "KEDRBLOB"u8.ToArray(),
         ["kedr_blob_header.version_major"] = _ => 1UL,
@@ -270,12 +192,12 @@ public sealed partial class BlobLayoutTests
         ["KEDR_TABLE_ORC"] = "kedr_blob_orc",
     };
 
-    private static int TableIndex(CLayout c, string name) => (int)c.Constants[name];
+    private static int TableIndex(CHeaderLayout c, string name) => (int)c.Constants[name];
 
-    private static int TableCount(CLayout c, int t) =>
+    private static int TableCount(CHeaderLayout c, int t) =>
         t == TableIndex(c, "KEDR_TABLE_CODE") ? 64 : t == TableIndex(c, "KEDR_TABLE_STRINGS") ? -1 : 2;
 
-    private static int TableEntsize(CLayout c, int t) =>
+    private static int TableEntsize(CHeaderLayout c, int t) =>
         TableStructs.Where(kv => TableIndex(c, kv.Key) == t).Select(kv => c.Sizes[kv.Value]).DefaultIfEmpty(1).First();
 
     [Fact]
@@ -413,10 +335,4 @@ public sealed partial class BlobLayoutTests
                 Assert.True(seen.Contains((type, member)), $"{type.Name}.{member} has no constant in kedr_blob.h");
     }
 
-    [GeneratedRegex(@"/\*.*?\*/", RegexOptions.Singleline)] private static partial Regex CComment();
-    [GeneratedRegex(@"struct\s+(kedr_blob_\w+)\s*\{(.*?)\};", RegexOptions.Singleline)] private static partial Regex StructDef();
-    [GeneratedRegex(@"^(?:struct\s+)?\w+\s+(\w+)\s*(?:\[[^\]]*\])?$")] private static partial Regex FieldDecl();
-    [GeneratedRegex(@"enum\s+\w+\s*\{(.*?)\};", RegexOptions.Singleline)] private static partial Regex EnumDef();
-    [GeneratedRegex(@"^(KEDR_\w+)(?:\s*=\s*\w+)?$")] private static partial Regex EnumItem();
-    [GeneratedRegex(@"^#define\s+(KEDR_\w+)[ \t]+\S", RegexOptions.Multiline)] private static partial Regex Define();
 }

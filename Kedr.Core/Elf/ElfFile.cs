@@ -47,6 +47,19 @@ public sealed class ElfFile
     /// <summary>The RELA relocations that apply to <paramref name="section"/>, sorted by offset.</summary>
     public IReadOnlyList<ElfRelocation> GetRelocations(ElfSection section) => _relocationsBySection[section.Index];
 
+    /// <summary>Index in <see cref="GetRelocations"/> of the first relocation at or after <paramref name="offset"/>.</summary>
+    public int FirstRelocationAtOrAfter(ElfSection section, long offset)
+    {
+        var relocs = _relocationsBySection[section.Index];
+        int lo = 0, hi = relocs.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if ((long)relocs[mid].Offset < offset) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
     public static ElfFile Read(string path)
     {
         byte[] bytes;

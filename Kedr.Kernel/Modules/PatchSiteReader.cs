@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Kedr.Core.Diagnostics;
 using Kedr.Core.Elf;
 
@@ -43,20 +44,33 @@ public static class PatchSiteReader
         return true;
     }
 
-    /// <summary>Length 0 means "the instruction at the site".</summary>
-    private static KedrDiagnostic? ReadArray(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, int length, List<PatchSite> sites)
+    private const string NoRelocation = "entry has no relocation to a section of the module";
+
+    /// <summary>
+    /// Walks a table of <paramref name="entrySize"/>-byte entries whose first field points at code:
+    /// checks the size, resolves that field, and hands each entry's offset and place to <paramref name="read"/>.
+    /// </summary>
+    private static KedrDiagnostic? ReadEntries(ElfFile elf, ElfSection sec, int entrySize, Dictionary<ulong, ElfRelocation> relocs,
+        Func<ulong, int, long, KedrDiagnostic?> read)
     {
-        var relocs = RelocationsByOffset(elf, sec);
         if (sec.Size % (ulong)entrySize != 0)
             return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {entrySize}");
         for (ulong off = 0; off < sec.Size; off += (ulong)entrySize)
         {
             if (!TryResolve(elf, relocs, off, out int s, out long o))
-                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
-            sites.Add(new PatchSite(kind, s, o, length));
+                return Bad(elf, sec, off, NoRelocation);
+            if (read(off, s, o) is { } error) return error;
         }
         return null;
     }
+
+    /// <summary>Length 0 means "the instruction at the site".</summary>
+    private static KedrDiagnostic? ReadArray(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, int length, List<PatchSite> sites) =>
+        ReadEntries(elf, sec, entrySize, RelocationsByOffset(elf, sec), (_, s, o) =>
+        {
+            sites.Add(new PatchSite(kind, s, o, length));
+            return null;
+        });
 
     /// <summary>
     /// struct jump_entry { s32 code, target; long key } (key: PC64 to the key, low bits = flags)
@@ -65,13 +79,10 @@ public static class PatchSiteReader
     private static KedrDiagnostic? ReadWithTarget(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, List<PatchSite> sites)
     {
         var relocs = RelocationsByOffset(elf, sec);
-        if (sec.Size % (ulong)entrySize != 0)
-            return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {entrySize}");
-        var d = sec.Data.Span;
-        for (ulong off = 0; off < sec.Size; off += (ulong)entrySize)
+        return ReadEntries(elf, sec, entrySize, relocs, (off, s, o) =>
         {
-            if (!TryResolve(elf, relocs, off, out int s, out long o) || !TryResolve(elf, relocs, off + 4, out int ts, out long to))
-                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
+            if (!TryResolve(elf, relocs, off + 4, out int ts, out long to))
+                return Bad(elf, sec, off, NoRelocation);
             int auxSymbol = 0;
             long auxAddend = 0;
             uint data = 0;
@@ -83,67 +94,53 @@ public static class PatchSiteReader
             }
             else
             {
-                data = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(d[((int)off + 8)..]);
+                data = BinaryPrimitives.ReadUInt32LittleEndian(sec.Data.Span[((int)off + 8)..]);
             }
             sites.Add(new PatchSite(kind, s, o, 0, ts, to, AuxSymbol: auxSymbol, AuxAddend: auxAddend, Data: data));
-        }
-        return null;
+            return null;
+        });
     }
 
     /// <summary>struct bug_entry { int bug_addr_disp, file_disp; u16 line, flags } (relative pointers, verbose).</summary>
     private static KedrDiagnostic? ReadBugs(ElfFile elf, ElfSection sec, List<PatchSite> sites)
     {
         var relocs = RelocationsByOffset(elf, sec);
-        if (sec.Size % BugEntrySize != 0)
-            return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {BugEntrySize}");
-        var d = sec.Data.Span;
-        for (ulong off = 0; off < sec.Size; off += BugEntrySize)
+        return ReadEntries(elf, sec, BugEntrySize, relocs, (off, s, o) =>
         {
-            if (!TryResolve(elf, relocs, off, out int s, out long o))
-                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
             int fileSymbol = 0;
             long fileAddend = 0;
             if (relocs.TryGetValue(off + 4, out var file) && file.IsPcRelative)
                 (fileSymbol, fileAddend) = (file.SymbolIndex, file.Addend);
-            uint lineFlags = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(d[((int)off + 8)..]);
+            uint lineFlags = BinaryPrimitives.ReadUInt32LittleEndian(sec.Data.Span[((int)off + 8)..]);
             sites.Add(new PatchSite(PatchSiteKind.BugTable, s, o, 0, AuxSymbol: fileSymbol, AuxAddend: fileAddend, Data: lineFlags));
-        }
-        return null;
+            return null;
+        });
     }
 
+    /// <summary>struct alt_instr { s32 instr_offset, repl_offset; u16 cpuid; u8 instrlen, replacementlen }.</summary>
     private static KedrDiagnostic? ReadAlternatives(ElfFile elf, ElfSection sec, List<PatchSite> sites)
     {
         var relocs = RelocationsByOffset(elf, sec);
-        if (sec.Size % AltInstrSize != 0)
-            return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {AltInstrSize}");
-        var d = sec.Data.Span;
-        for (ulong off = 0; off < sec.Size; off += AltInstrSize)
+        return ReadEntries(elf, sec, AltInstrSize, relocs, (off, s, o) =>
         {
-            if (!TryResolve(elf, relocs, off, out int s, out long o) || !TryResolve(elf, relocs, off + 4, out int rs, out long ro))
-                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
+            if (!TryResolve(elf, relocs, off + 4, out int rs, out long ro))
+                return Bad(elf, sec, off, NoRelocation);
+            var d = sec.Data.Span;
             int len = d[(int)off + AltInstrLenOffset], replLen = d[(int)off + AltReplLenOffset];
-            uint cpuid = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(d[((int)off + 8)..]);
+            uint cpuid = BinaryPrimitives.ReadUInt16LittleEndian(d[((int)off + 8)..]);
             sites.Add(new PatchSite(PatchSiteKind.Alternative, s, o, len, ReplacementSection: rs, ReplacementOffset: ro,
                 ReplacementLength: replLen, Data: cpuid));
-        }
-        return null;
+            return null;
+        });
     }
 
     /// <summary>struct paravirt_patch_site: u8 *instr (absolute), u8 type, u8 len.</summary>
-    private static KedrDiagnostic? ReadParavirt(ElfFile elf, ElfSection sec, List<PatchSite> sites)
-    {
-        var relocs = RelocationsByOffset(elf, sec);
-        if (sec.Size % ParavirtSiteSize != 0)
-            return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {ParavirtSiteSize}");
-        var d = sec.Data.Span;
-        for (ulong off = 0; off < sec.Size; off += ParavirtSiteSize)
+    private static KedrDiagnostic? ReadParavirt(ElfFile elf, ElfSection sec, List<PatchSite> sites) =>
+        ReadEntries(elf, sec, ParavirtSiteSize, RelocationsByOffset(elf, sec), (off, s, o) =>
         {
-            if (!TryResolve(elf, relocs, off, out int s, out long o))
-                return Bad(elf, sec, off, "entry has no relocation to a section of the module");
-            sites.Add(new PatchSite(PatchSiteKind.Paravirt, s, o, d[(int)off + ParavirtLenOffset]));
-        }
-        return null;
-    }
+            sites.Add(new PatchSite(PatchSiteKind.Paravirt, s, o, sec.Data.Span[(int)off + ParavirtLenOffset]));
+            return null;
+        });
 
     private static Dictionary<ulong, ElfRelocation> RelocationsByOffset(ElfFile elf, ElfSection sec)
     {

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Kedr.Core.Blob;
 using Kedr.Core.Elf;
 
 namespace Kedr.Rewriter.Copying;
@@ -13,7 +12,7 @@ internal sealed class OrcStates
 {
     // struct orc_entry: s16 sp_offset, s16 bp_offset, sp_reg:4 bp_reg:4, type:2 end:1.
     private const int EntrySize = 6;
-    private const int OrcRegUndefined = 0, OrcRegSp = 5;
+    private const int OrcRegSp = 5;
 
     private readonly Dictionary<int, (long[] Offsets, ulong[] Entries)> _bySection = [];
 

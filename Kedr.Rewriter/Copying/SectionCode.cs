@@ -7,8 +7,11 @@ namespace Kedr.Rewriter.Copying;
 /// <summary>An executable section with what the copier looks up in it: bytes, relocations, patch sites.</summary>
 internal sealed class SectionCode
 {
+    private readonly ElfFile _elf;
+
     public SectionCode(ElfFile elf, ElfSection section, IEnumerable<PatchSite> sites)
     {
+        _elf = elf;
         Section = section;
         if (!MemoryMarshal.TryGetArray(section.Data, out var seg))
             seg = new ArraySegment<byte>(section.Data.ToArray());
@@ -29,16 +32,7 @@ internal sealed class SectionCode
     public ReadOnlySpan<byte> Span(long offset, int length) => Bytes.AsSpan(BytesOffset + (int)offset, length);
 
     /// <summary>Index of the first relocation at or after <paramref name="offset"/>.</summary>
-    public int FirstRelocationAtOrAfter(long offset)
-    {
-        int lo = 0, hi = Relocations.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if ((long)Relocations[mid].Offset < offset) lo = mid + 1; else hi = mid;
-        }
-        return lo;
-    }
+    public int FirstRelocationAtOrAfter(long offset) => _elf.FirstRelocationAtOrAfter(Section, offset);
 
     /// <summary>Index of the first patch site at or after <paramref name="offset"/>.</summary>
     public int FirstSiteAtOrAfter(long offset)

@@ -129,13 +129,7 @@ public sealed class FunctionCatalog
     private static bool Linked(ElfFile elf, FunctionInfo from, FunctionInfo to)
     {
         var relocs = elf.GetRelocations(from.Section);
-        int lo = 0, hi = relocs.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if ((long)relocs[mid].Offset < from.Start) lo = mid + 1; else hi = mid;
-        }
-        for (int i = lo; i < relocs.Count && (long)relocs[i].Offset < from.End; i++)
+        for (int i = elf.FirstRelocationAtOrAfter(from.Section, from.Start); i < relocs.Count && (long)relocs[i].Offset < from.End; i++)
         {
             var r = relocs[i];
             var sym = elf.Symbols[r.SymbolIndex];

@@ -34,10 +34,11 @@ public static class ModuleRewriter
                 sections[sec.Index] = new SectionCode(elf, sec, sitesBySection[sec.Index]);
 
         var planner = new FunctionPlanner(elf, catalog);
+        var arena = PlanArena.Rent();
         var plans = new FunctionPlan[catalog.Functions.Count];
         foreach (var f in catalog.Functions)
         {
-            plans[f.Id] = new FunctionPlan(f, sections[f.Section.Index]);
+            plans[f.Id] = new FunctionPlan(f, sections[f.Section.Index], arena);
             planner.Plan(plans[f.Id]);
         }
         LandingPadFinder.Find(elf, catalog, plans);
@@ -55,7 +56,6 @@ public static class ModuleRewriter
         CopyTables.Build(copied, catalog, anchors, plans, blob);
 
         result = new RewriteResult(blob, BuildReport(elf, catalog, plans, sites, blob));
-        foreach (var plan in plans) plan.ReturnInstructions();
         return true;
     }
 
@@ -78,15 +78,18 @@ public static class ModuleRewriter
         foreach (var plan in plans)
         {
             var f = plan.Function;
-            for (int i = 0; i < plan.Count; i++)
+            var instructions = plan.Instructions;
+            for (int i = 0; i < instructions.Length; i++)
             {
-                ref var p = ref plan.Instructions[i];
+                ref var p = ref instructions[i];
                 if (p.TargetSection < 0 || p.Kind is EmitKind.Verbatim or EmitKind.Drop or EmitKind.Absorbed or EmitKind.LiveBytesSlot)
                     continue;
-                // Most branches stay inside their function: no lookup, no link.
+                // Most branches stay inside their function: no catalog lookup, no link.
                 var tf = f.Contains(p.TargetSection, p.TargetOffset) ? f : catalog.Find(p.TargetSection, p.TargetOffset);
-                if (tf is null || p.TargetOffset == tf.Start) continue;
+                if (tf is null) continue;
                 int at = plans[tf.Id].IndexOf(p.TargetOffset);
+                (p.TargetFunction, p.TargetIndex) = (tf.Id, at);
+                if (p.TargetOffset == tf.Start) continue;
                 if (tf.IsCopied && (at < 0 || plans[tf.Id].Instructions[at].Kind == EmitKind.Absorbed))
                     tf.LeftOutReason = $"{f.Name}+0x{p.Offset - f.Start:x} branches to +0x{p.TargetOffset - tf.Start:x}, not an instruction start of the copy";
                 if (!ReferenceEquals(tf, f))
@@ -123,10 +126,10 @@ public static class ModuleRewriter
             f.BlobIndex = index++;
             pos = (pos + FunctionAlignment - 1) & -FunctionAlignment;
             plan.CopyOffset = pos;
-            for (int i = 0; i < plan.Count; i++)
+            foreach (ref var p in plan.Instructions)
             {
-                plan.Instructions[i].CopyOffset = pos;
-                pos += plan.Instructions[i].Size;
+                p.CopyOffset = pos;
+                pos += p.Size;
             }
             if (FallsThrough(plan))
             {
@@ -147,7 +150,7 @@ public static class ModuleRewriter
         {
             instructions += plan.Count;
             memory += plan.MemoryInstrumented;
-            for (int i = 0; i < plan.Count; i++) relocations += plan.Instructions[i].RelocCount;
+            foreach (ref readonly var p in plan.Instructions) relocations += p.RelocCount;
         }
         blob.Sites.EnsureCapacity(memory + 2 * copied.Count);
         blob.Fixups.EnsureCapacity(relocations + memory + 2 * copied.Count);
@@ -184,8 +187,9 @@ public static class ModuleRewriter
             var f = plan.Function;
             ranges.Clear();
             var code = plan.Code;
-            for (int r = code.FirstRelocationAtOrAfter(f.Start); r < code.Relocations.Count && (long)code.Relocations[r].Offset < f.End; r++)
-                ranges.Add(((long)code.Relocations[r].Offset, (long)code.Relocations[r].Offset + code.Relocations[r].Width));
+            var relocations = code.Relocations;
+            for (int r = code.FirstRelocationAtOrAfter(f.Start); r < relocations.Length && (long)relocations[r].Offset < f.End; r++)
+                ranges.Add(((long)relocations[r].Offset, (long)relocations[r].Offset + relocations[r].Width));
             for (int s = code.FirstSiteAtOrAfter(f.Start); s < code.Sites.Length && code.Sites[s].Offset < f.End; s++)
             {
                 var site = code.Sites[s];

@@ -11,10 +11,10 @@ namespace Kedr.Core.Elf;
 /// </summary>
 public sealed class ElfFile
 {
-    private readonly List<ElfRelocation>[] _relocationsBySection;
+    private readonly ElfRelocation[][] _relocationsBySection;
 
     private ElfFile(string path, ReadOnlyMemory<byte> data, ElfSection[] sections, ElfSymbol[] symbols,
-        int symtabIndex, List<ElfRelocation>[] relocations, Dictionary<string, List<string>> modInfo, byte[] buildId)
+        int symtabIndex, ElfRelocation[][] relocations, Dictionary<string, List<string>> modInfo, byte[] buildId)
     {
         Path = path; Data = data; Sections = sections; Symbols = symbols; SymtabIndex = symtabIndex;
         _relocationsBySection = relocations; ModInfoEntries = modInfo; BuildId = buildId;
@@ -47,11 +47,14 @@ public sealed class ElfFile
     /// <summary>The RELA relocations that apply to <paramref name="section"/>, sorted by offset.</summary>
     public IReadOnlyList<ElfRelocation> GetRelocations(ElfSection section) => _relocationsBySection[section.Index];
 
+    /// <summary><see cref="GetRelocations"/> as a span, for loops that run once per instruction.</summary>
+    public ReadOnlySpan<ElfRelocation> RelocationSpan(ElfSection section) => _relocationsBySection[section.Index];
+
     /// <summary>Index in <see cref="GetRelocations"/> of the first relocation at or after <paramref name="offset"/>.</summary>
     public int FirstRelocationAtOrAfter(ElfSection section, long offset)
     {
         var relocs = _relocationsBySection[section.Index];
-        int lo = 0, hi = relocs.Count;
+        int lo = 0, hi = relocs.Length;
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
@@ -194,9 +197,9 @@ public sealed class ElfFile
             return null;
         }
 
-        private KedrDiagnostic? ReadRelocations(ElfSection[] sections, int symbolCount, out List<ElfRelocation>[] bySection)
+        private KedrDiagnostic? ReadRelocations(ElfSection[] sections, int symbolCount, out ElfRelocation[][] bySection)
         {
-            bySection = new List<ElfRelocation>[sections.Length];
+            bySection = new ElfRelocation[sections.Length][];
             for (int i = 0; i < sections.Length; i++) bySection[i] = [];
             foreach (var sec in sections)
             {
@@ -208,8 +211,12 @@ public sealed class ElfFile
                 if (sec.Info == 0 || sec.Info >= sections.Length)
                     return Fail("KEDR1010", $"relocations apply to section {sec.Info}, which does not exist", sec.Name);
                 var target = sections[sec.Info];
-                var list = bySection[sec.Info];
+                // Normally one RELA section per target; a second one is appended.
+                var earlier = bySection[sec.Info];
                 var d = sec.Data.Span;
+                var list = new ElfRelocation[earlier.Length + d.Length / ElfConstants.RelaSize];
+                earlier.CopyTo(list, 0);
+                int n = earlier.Length;
                 bool sorted = true;
                 for (int o = 0; o < d.Length; o += ElfConstants.RelaSize)
                 {
@@ -219,10 +226,12 @@ public sealed class ElfFile
                         return Fail("KEDR1011", $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, o);
                     if (off + (ulong)rel.Width > target.Size || off > target.Size)
                         return Fail("KEDR1012", $"relocation at 0x{off:x} ({rel.Width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, o);
-                    if (list.Count > 0 && list[^1].Offset > off) sorted = false;
-                    list.Add(rel);
+                    if (n > 0 && list[n - 1].Offset > off) sorted = false;
+                    list[n++] = rel;
                 }
-                if (!sorted) list.Sort((a, b) => a.Offset.CompareTo(b.Offset));
+                // A stable sort: equal offsets (never in valid input) keep their file order.
+                if (!sorted) list = list.OrderBy(r => r.Offset).ToArray();
+                bySection[sec.Info] = list;
             }
             return null;
         }

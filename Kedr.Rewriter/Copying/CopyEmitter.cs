@@ -43,8 +43,8 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         _code.AsSpan().Fill(X86Encoding.Int3Opcode);
         foreach (var plan in copied)
         {
-            for (int i = 0; i < plan.Count; i++)
-                EmitInstruction(plan, ref plan.Instructions[i]);
+            foreach (ref var p in plan.Instructions)
+                EmitInstruction(plan, ref p);
             if (plan.TailJumpOffset >= 0)
                 EmitFallThrough(plan);
             OrcBase(plan.CopyOffset + plan.CopySize, -1, 0); // the gap after the copy
@@ -130,7 +130,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 break;
         }
         if (pos != p.CopyOffset + p.Size)
-            throw Internal(f, p, $"emitted {pos - p.CopyOffset} bytes, planned {p.Size}");
+            throw Internal(f, p, $"emitted {pos - p.CopyOffset} bytes, planned {p.Size} ({p.Kind} {p.Instruction})");
     }
 
     private int EmitBranch(FunctionPlan plan, in PlannedInstruction p, int pos)
@@ -171,12 +171,13 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     }
 
     /// <summary>The copy of a branch target in this module, or -1 where the original must be used.</summary>
+    /// <remarks>The target's function and index were resolved once, before anything was left out.</remarks>
     private int ResolveInModule(FunctionPlan plan, in PlannedInstruction p, bool withEntryEvent)
     {
-        if (p.TargetSection < 0) return -1;
-        var tf = plan.Function.Contains(p.TargetSection, p.TargetOffset) ? plan.Function : catalog.Find(p.TargetSection, p.TargetOffset);
-        if (tf is null || !tf.IsCopied) return -1;
-        int target = plans[tf.Id].CopyTargetOf(p.TargetOffset, withEntryEvent);
+        if (p.TargetFunction < 0) return -1;
+        var tf = plans[p.TargetFunction].Function;
+        if (!tf.IsCopied) return -1;
+        int target = plans[tf.Id].CopyTargetAt(p.TargetIndex, withEntryEvent);
         if (target < 0)
             throw Internal(plan.Function, p, $"target {tf.Name}+0x{p.TargetOffset - tf.Start:x} is not an instruction of its copy");
         return target;
@@ -225,7 +226,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
             OrcDepth(pos, 8);
         }
         int lea = pos;
-        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plan.Extra).Slice(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plan.Arena.Extra).Slice(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
         bool bitOp = p.MemForm == MemoryClass.BitOp;
         if (bitOp)
             OrcDepth(pos + (_code[pos] == 0x41 ? 2 : 1), 16); // after push %reg
@@ -313,7 +314,14 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     {
         var f = plan.Function;
         if (plan.Count > 0) OrcBase(plan.TailJumpOffset, f.Section.Index, plan.Instructions[plan.Count - 1].Offset);
-        var p = new PlannedInstruction { TargetSection = f.Section.Index, TargetOffset = f.End };
+        var next = catalog.Find(f.Section.Index, f.End);
+        var p = new PlannedInstruction
+        {
+            TargetSection = f.Section.Index,
+            TargetOffset = f.End,
+            TargetFunction = next?.Id ?? -1,
+            TargetIndex = next is null ? -1 : plans[next.Id].IndexOf(f.End),
+        };
         EmitRel32Jump(plan, p, plan.TailJumpOffset, X86Encoding.JmpRel32Opcode, withEntryEvent: false);
     }
 

@@ -12,7 +12,6 @@ namespace Kedr.Rewriter.Copying;
 /// </summary>
 internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
 {
-    private PlannedInstruction[] _buffer = new PlannedInstruction[256];
     private readonly MemoryAccessClassifier _memory = new();
     private FunctionPlan _plan = null!;
     private readonly List<PatchSite> _alternatives = [];
@@ -21,37 +20,48 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
     private const int FeatureAlways = 3 * 32 + 21;
     private const int AltFlagInverted = 0x8000;
 
-    /// <summary>Plans <paramref name="plan"/>; on failure sets the function's left-out reason.</summary>
+    /// <summary>Plans <paramref name="plan"/> into its arena; on failure sets the function's left-out reason.</summary>
     public void Plan(FunctionPlan plan)
     {
         _plan = plan;
         var f = plan.Function;
         var code = plan.Code;
-        var reader = new ByteArrayCodeReader(code.Bytes, code.BytesOffset + (int)f.Start, f.Size);
-        var decoder = Decoder.Create(64, reader, (ulong)f.Start, DecoderOptions.None);
+        var arena = plan.Arena;
+        var decoder = code.DecoderAt(f.Start);
         int relocIndex = code.FirstRelocationAtOrAfter(f.Start);
         int siteIndex = code.FirstSiteAtOrAfter(f.Start);
+        var relocations = code.Relocations;
+        var sites = code.Sites;
         long absorbUntil = -1;
-        int n = 0;
+        plan.First = arena.Count;
 
         while (decoder.IP < (ulong)f.End)
         {
-            decoder.Decode(out var instr);
-            long ip = (long)instr.IP;
-            if (instr.IsInvalid || ip + instr.Length > f.End)
+            decoder.Decode(out var decoded);
+            long ip = (long)decoded.IP;
+            if (decoded.IsInvalid || ip + decoded.Length > f.End)
             {
                 f.LeftOutReason = $"undecodable instruction at +0x{ip - f.Start:x}";
                 break;
             }
-            if (n == _buffer.Length) Array.Resize(ref _buffer, n * 2);
-            ref var p = ref _buffer[n++];
-            p = default;
-            p.Instruction = instr;
-            p.Offset = (int)ip;
-            p.Length = instr.Length;
-            p.TargetSection = -1;
-            p.DisplacementOffset = -1;
-            p.LeaDisplacementOffset = -1;
+            int slot = arena.Reserve();
+            arena.Offsets[slot] = (int)ip;
+            arena.Count++;
+            // A whole new value, not "p = default" then "Decode(out p.Instruction)": with tiered PGO,
+            // .NET 10.0.12's JIT dropped that zeroing store (stale fields from the arena's last module).
+            ref var p = ref arena.Instructions[slot];
+            p = new PlannedInstruction
+            {
+                Instruction = decoded,
+                Offset = (int)ip,
+                Length = decoded.Length,
+                TargetSection = -1,
+                TargetFunction = -1,
+                TargetIndex = -1,
+                DisplacementOffset = -1,
+                LeaDisplacementOffset = -1,
+            };
+            ref readonly var instr = ref p.Instruction;
             if (instr.IsIPRelativeMemoryOperand || instr.MemoryDisplSize != 0)
             {
                 var co = decoder.GetConstantOffsets(instr);
@@ -60,9 +70,9 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
 
             // Relocations inside the instruction; one that straddles it means we misdecoded.
             p.RelocFirst = relocIndex;
-            while (relocIndex < code.Relocations.Count && (long)code.Relocations[relocIndex].Offset < ip + p.Length)
+            while (relocIndex < relocations.Length && (long)relocations[relocIndex].Offset < ip + p.Length)
             {
-                var r = code.Relocations[relocIndex];
+                ref readonly var r = ref relocations[relocIndex];
                 if ((long)r.Offset + r.Width > ip + p.Length)
                 {
                     f.LeftOutReason = $"relocation at +0x{(long)r.Offset - f.Start:x} straddles an instruction boundary";
@@ -74,25 +84,28 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             if (f.LeftOutReason is not null) break;
 
             PatchSite? site = null;
-            _alternatives.Clear();
-            while (siteIndex < code.Sites.Length && code.Sites[siteIndex].Offset < ip + p.Length)
+            if (siteIndex < sites.Length && sites[siteIndex].Offset < ip + p.Length)
             {
-                var s = code.Sites[siteIndex++];
-                if (s.Offset > ip && s.Kind != PatchSiteKind.SmpLock)
+                _alternatives.Clear();
+                while (siteIndex < sites.Length && sites[siteIndex].Offset < ip + p.Length)
                 {
-                    f.LeftOutReason = $"{s.Kind} site at +0x{s.Offset - f.Start:x} is inside an instruction";
-                    break;
+                    var s = sites[siteIndex++];
+                    if (s.Offset > ip && s.Kind != PatchSiteKind.SmpLock)
+                    {
+                        f.LeftOutReason = $"{s.Kind} site at +0x{s.Offset - f.Start:x} is inside an instruction";
+                        break;
+                    }
+                    if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry)
+                        site ??= s;
+                    else if (s.Kind is PatchSiteKind.ReturnThunk or PatchSiteKind.Retpoline && s.Offset == ip)
+                        p.ThunkSite = true;
+                    if (s.Kind == PatchSiteKind.Alternative && s.Offset == ip)
+                        _alternatives.Add(s);
+                    else if (s.Kind == PatchSiteKind.ExceptionTable)
+                        p.HasFixup = true;
                 }
-                if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry)
-                    site ??= s;
-                else if (s.Kind is PatchSiteKind.ReturnThunk or PatchSiteKind.Retpoline && s.Offset == ip)
-                    p.ThunkSite = true;
-                if (s.Kind == PatchSiteKind.Alternative && s.Offset == ip)
-                    _alternatives.Add(s);
-                else if (s.Kind == PatchSiteKind.ExceptionTable)
-                    p.HasFixup = true;
+                if (f.LeftOutReason is not null) break;
             }
-            if (f.LeftOutReason is not null) break;
 
             if (ip < absorbUntil)
             {
@@ -113,11 +126,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 break;
             }
         }
-        plan.Instructions = n == 0 ? [] : System.Buffers.ArrayPool<PlannedInstruction>.Shared.Rent(n);
-        _buffer.AsSpan(0, n).CopyTo(plan.Instructions);
-        plan.Offsets = n == 0 ? [] : System.Buffers.ArrayPool<int>.Shared.Rent(n);
-        for (int i = 0; i < n; i++) plan.Offsets[i] = _buffer[i].Offset;
-        plan.Count = n;
+        plan.Count = arena.Count - plan.First;
         MarkDeadFlags(plan);
     }
 
@@ -294,28 +303,28 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             (_plan.NotInstrumented ??= []).Add($"{reason}: {p.Instruction} at +0x{p.Offset - _plan.Function.Start:x}");
             return;
         }
-        p.LeaStart = _plan.Extra.Count;
+        p.LeaStart = _plan.Arena.Extra.Count;
         switch (cls)
         {
             case MemoryClass.Operand:
                 p.RaxDead = MemoryAccessClassifier.OverwritesRax(p.Instruction);
-                p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, _plan.Extra);
+                p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, _plan.Arena.Extra);
                 break;
             case MemoryClass.BitOp:
-                MemoryAccessClassifier.EncodePush(p.Instruction.Op1Register, _plan.Extra);
-                int push = _plan.Extra.Count - p.LeaStart;
-                int lea = _memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), 16, _plan.Extra);
+                MemoryAccessClassifier.EncodePush(p.Instruction.Op1Register, _plan.Arena.Extra);
+                int push = _plan.Arena.Extra.Count - p.LeaStart;
+                int lea = _memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), 16, _plan.Arena.Extra);
                 p.LeaDisplacementOffset = (sbyte)(lea < 0 ? -1 : push + lea);
                 break;
             case MemoryClass.Xlat:
-                _plan.Extra.AddRange(X86Encoding.XlatAddress);
+                _plan.Arena.Extra.AddRange(X86Encoding.XlatAddress);
                 break;
             case MemoryClass.Moffs:
-                MemoryAccessClassifier.EncodeMovabsRax(p.Instruction.MemoryDisplacement64, _plan.Extra);
+                MemoryAccessClassifier.EncodeMovabsRax(p.Instruction.MemoryDisplacement64, _plan.Arena.Extra);
                 p.LeaDisplacementOffset = 2;
                 break;
         }
-        p.LeaLength = (byte)(_plan.Extra.Count - p.LeaStart);
+        p.LeaLength = (byte)(_plan.Arena.Extra.Count - p.LeaStart);
         p.MemForm = cls;
         p.MemKind = kind;
         p.MemSize = size;

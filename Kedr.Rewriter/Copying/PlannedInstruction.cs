@@ -58,6 +58,9 @@ internal struct PlannedInstruction
     /// <summary>For branches and jump labels: the target in this module (section, offset), or section -1.</summary>
     public int TargetSection;
     public long TargetOffset;
+    /// <summary>The target's function in the catalog (-1: none) and instruction index in its plan (-1: not an instruction start), resolved once.</summary>
+    public int TargetFunction;
+    public int TargetIndex;
     /// <summary>For a branch whose rel32 carries a relocation: symbol and addend (used when the target has no copy).</summary>
     public int RelocSymbol;
     public long RelocAddend;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Iced.Intel;
 using Kedr.Core.Elf;
 using Kedr.Kernel.Modules;
 
@@ -17,15 +18,32 @@ internal sealed class SectionCode
             seg = new ArraySegment<byte>(section.Data.ToArray());
         Bytes = seg.Array!;
         BytesOffset = seg.Offset;
-        Relocations = elf.GetRelocations(section);
         Sites = sites.OrderBy(s => s.Offset).ThenBy(s => s.Kind).ToArray();
+        _reader = new ByteArrayCodeReader(Bytes, BytesOffset, (int)section.Size);
+        _decoder = Decoder.Create(64, _reader, 0, DecoderOptions.None);
+    }
+
+    private readonly ByteArrayCodeReader _reader;
+    private readonly Decoder _decoder;
+
+    /// <summary>
+    /// The section's decoder, placed at <paramref name="offset"/> (its IP is the section offset).
+    /// One per section rather than per function: an instruction that runs past its function's
+    /// end still decodes, and the planner refuses it by its length.
+    /// </summary>
+    public Decoder DecoderAt(long offset)
+    {
+        _reader.Position = (int)offset;
+        _decoder.IP = (ulong)offset;
+        return _decoder;
     }
 
     public ElfSection Section { get; }
     /// <summary>The file's bytes; the section starts at <see cref="BytesOffset"/>.</summary>
     public byte[] Bytes { get; }
     public int BytesOffset { get; }
-    public IReadOnlyList<ElfRelocation> Relocations { get; }
+    /// <summary>The section's relocations, sorted by offset.</summary>
+    public ReadOnlySpan<ElfRelocation> Relocations => _elf.RelocationSpan(Section);
     public PatchSite[] Sites { get; }
 
     public byte ByteAt(long offset) => Bytes[BytesOffset + offset];

@@ -28,10 +28,10 @@ public static class ModuleRewriter
 
         var catalog = new FunctionCatalog(elf);
         var sections = new Dictionary<int, SectionCode>();
-        var sitesBySection = sites.ToLookup(s => s.SectionIndex);
+        var sortedSites = SectionCode.SortSites(sites);
         foreach (var sec in elf.Sections)
             if (sec.IsExecutable && sec.Type != ElfConstants.ShtNobits)
-                sections[sec.Index] = new SectionCode(elf, sec, sitesBySection[sec.Index]);
+                sections[sec.Index] = new SectionCode(elf, sec, SectionCode.SitesOf(sortedSites, sec.Index));
 
         var planner = new FunctionPlanner(elf, catalog);
         var arena = PlanArena.Rent();

@@ -63,6 +63,24 @@ public sealed class ElfFile
         return lo;
     }
 
+    /// <summary>
+    /// The relocation of <paramref name="section"/> at exactly <paramref name="offset"/> (of several there,
+    /// which valid files never have, the last in file order).
+    /// </summary>
+    public bool TryGetRelocationAt(ElfSection section, ulong offset, out ElfRelocation relocation)
+    {
+        var relocs = _relocationsBySection[section.Index];
+        int i = FirstRelocationAtOrAfter(section, (long)offset);
+        if (i < relocs.Length && relocs[i].Offset == offset)
+        {
+            while (i + 1 < relocs.Length && relocs[i + 1].Offset == offset) i++;
+            relocation = relocs[i];
+            return true;
+        }
+        relocation = default;
+        return false;
+    }
+
     public static ElfFile Read(string path)
     {
         byte[] bytes;

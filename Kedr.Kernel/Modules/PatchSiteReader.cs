@@ -21,7 +21,7 @@ public static class PatchSiteReader
     /// <summary>Every patch site of the module; a malformed table yields a diagnostic instead.</summary>
     public static bool TryRead(ElfFile elf, out List<PatchSite> sites, out KedrDiagnostic? error)
     {
-        sites = [];
+        sites = new List<PatchSite>(CountEntries(elf));
         error = null;
         foreach (var sec in elf.Sections)
         {
@@ -44,20 +44,41 @@ public static class PatchSiteReader
         return true;
     }
 
+    /// <summary>How many entries the tables hold, so the list is allocated once.</summary>
+    private static int CountEntries(ElfFile elf)
+    {
+        long n = 0;
+        foreach (var sec in elf.Sections)
+        {
+            n += (long)sec.Size / sec.Name switch
+            {
+                "__mcount_loc" => McountEntrySize,
+                ".return_sites" or ".retpoline_sites" or ".smp_locks" => RelativeSiteSize,
+                ".static_call_sites" => StaticCallSiteSize,
+                "__bug_table" => BugEntrySize,
+                "__jump_table" => JumpEntrySize,
+                "__ex_table" => ExTableEntrySize,
+                ".altinstructions" => AltInstrSize,
+                ".parainstructions" => ParavirtSiteSize,
+                _ => long.MaxValue,
+            };
+        }
+        return (int)Math.Min(n, 1 << 20);
+    }
+
     private const string NoRelocation = "entry has no relocation to a section of the module";
 
     /// <summary>
     /// Walks a table of <paramref name="entrySize"/>-byte entries whose first field points at code:
     /// checks the size, resolves that field, and hands each entry's offset and place to <paramref name="read"/>.
     /// </summary>
-    private static KedrDiagnostic? ReadEntries(ElfFile elf, ElfSection sec, int entrySize, Dictionary<ulong, ElfRelocation> relocs,
-        Func<ulong, int, long, KedrDiagnostic?> read)
+    private static KedrDiagnostic? ReadEntries(ElfFile elf, ElfSection sec, int entrySize, Func<ulong, int, long, KedrDiagnostic?> read)
     {
         if (sec.Size % (ulong)entrySize != 0)
             return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {entrySize}");
         for (ulong off = 0; off < sec.Size; off += (ulong)entrySize)
         {
-            if (!TryResolve(elf, relocs, off, out int s, out long o))
+            if (!TryResolve(elf, sec, off, out int s, out long o))
                 return Bad(elf, sec, off, NoRelocation);
             if (read(off, s, o) is { } error) return error;
         }
@@ -66,7 +87,7 @@ public static class PatchSiteReader
 
     /// <summary>Length 0 means "the instruction at the site".</summary>
     private static KedrDiagnostic? ReadArray(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, int length, List<PatchSite> sites) =>
-        ReadEntries(elf, sec, entrySize, RelocationsByOffset(elf, sec), (_, s, o) =>
+        ReadEntries(elf, sec, entrySize, (_, s, o) =>
         {
             sites.Add(new PatchSite(kind, s, o, length));
             return null;
@@ -78,17 +99,16 @@ public static class PatchSiteReader
     /// </summary>
     private static KedrDiagnostic? ReadWithTarget(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, List<PatchSite> sites)
     {
-        var relocs = RelocationsByOffset(elf, sec);
-        return ReadEntries(elf, sec, entrySize, relocs, (off, s, o) =>
+        return ReadEntries(elf, sec, entrySize, (off, s, o) =>
         {
-            if (!TryResolve(elf, relocs, off + 4, out int ts, out long to))
+            if (!TryResolve(elf, sec, off + 4, out int ts, out long to))
                 return Bad(elf, sec, off, NoRelocation);
             int auxSymbol = 0;
             long auxAddend = 0;
             uint data = 0;
             if (kind == PatchSiteKind.JumpLabel)
             {
-                if (!relocs.TryGetValue(off + 8, out var key) || key.Type != RelocationType.Pc64)
+                if (!elf.TryGetRelocationAt(sec, off + 8, out var key) || key.Type != RelocationType.Pc64)
                     return Bad(elf, sec, off, "jump entry has no PC64 relocation to its key");
                 (auxSymbol, auxAddend) = (key.SymbolIndex, key.Addend);
             }
@@ -104,12 +124,11 @@ public static class PatchSiteReader
     /// <summary>struct bug_entry { int bug_addr_disp, file_disp; u16 line, flags } (relative pointers, verbose).</summary>
     private static KedrDiagnostic? ReadBugs(ElfFile elf, ElfSection sec, List<PatchSite> sites)
     {
-        var relocs = RelocationsByOffset(elf, sec);
-        return ReadEntries(elf, sec, BugEntrySize, relocs, (off, s, o) =>
+        return ReadEntries(elf, sec, BugEntrySize, (off, s, o) =>
         {
             int fileSymbol = 0;
             long fileAddend = 0;
-            if (relocs.TryGetValue(off + 4, out var file) && file.IsPcRelative)
+            if (elf.TryGetRelocationAt(sec, off + 4, out var file) && file.IsPcRelative)
                 (fileSymbol, fileAddend) = (file.SymbolIndex, file.Addend);
             uint lineFlags = BinaryPrimitives.ReadUInt32LittleEndian(sec.Data.Span[((int)off + 8)..]);
             sites.Add(new PatchSite(PatchSiteKind.BugTable, s, o, 0, AuxSymbol: fileSymbol, AuxAddend: fileAddend, Data: lineFlags));
@@ -120,10 +139,9 @@ public static class PatchSiteReader
     /// <summary>struct alt_instr { s32 instr_offset, repl_offset; u16 cpuid; u8 instrlen, replacementlen }.</summary>
     private static KedrDiagnostic? ReadAlternatives(ElfFile elf, ElfSection sec, List<PatchSite> sites)
     {
-        var relocs = RelocationsByOffset(elf, sec);
-        return ReadEntries(elf, sec, AltInstrSize, relocs, (off, s, o) =>
+        return ReadEntries(elf, sec, AltInstrSize, (off, s, o) =>
         {
-            if (!TryResolve(elf, relocs, off + 4, out int rs, out long ro))
+            if (!TryResolve(elf, sec, off + 4, out int rs, out long ro))
                 return Bad(elf, sec, off, NoRelocation);
             var d = sec.Data.Span;
             int len = d[(int)off + AltInstrLenOffset], replLen = d[(int)off + AltReplLenOffset];
@@ -136,25 +154,18 @@ public static class PatchSiteReader
 
     /// <summary>struct paravirt_patch_site: u8 *instr (absolute), u8 type, u8 len.</summary>
     private static KedrDiagnostic? ReadParavirt(ElfFile elf, ElfSection sec, List<PatchSite> sites) =>
-        ReadEntries(elf, sec, ParavirtSiteSize, RelocationsByOffset(elf, sec), (off, s, o) =>
+        ReadEntries(elf, sec, ParavirtSiteSize, (off, s, o) =>
         {
             sites.Add(new PatchSite(PatchSiteKind.Paravirt, s, o, sec.Data.Span[(int)off + ParavirtLenOffset]));
             return null;
         });
 
-    private static Dictionary<ulong, ElfRelocation> RelocationsByOffset(ElfFile elf, ElfSection sec)
-    {
-        var map = new Dictionary<ulong, ElfRelocation>();
-        foreach (var r in elf.GetRelocations(sec)) map[r.Offset] = r;
-        return map;
-    }
-
     /// <summary>PC32 stores S + A - P and the kernel adds P back; ABS64 stores S + A: either way the place is S + A.</summary>
-    private static bool TryResolve(ElfFile elf, Dictionary<ulong, ElfRelocation> relocs, ulong fieldOffset, out int section, out long offset)
+    private static bool TryResolve(ElfFile elf, ElfSection table, ulong fieldOffset, out int section, out long offset)
     {
         section = -1;
         offset = 0;
-        if (!relocs.TryGetValue(fieldOffset, out var r)) return false;
+        if (!elf.TryGetRelocationAt(table, fieldOffset, out var r)) return false;
         if (r.Type is not (RelocationType.Pc32 or RelocationType.Plt32 or RelocationType.Abs64)) return false;
         var sym = elf.Symbols[r.SymbolIndex];
         if (!sym.IsDefinedInSection) return false;

@@ -27,7 +27,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         var f = plan.Function;
         var code = plan.Code;
         var arena = plan.Arena;
-        var decoder = code.DecoderAt(f.Start);
+        var decoder = arena.DecoderAt(code, f.Start);
         int relocIndex = code.FirstRelocationAtOrAfter(f.Start);
         int siteIndex = code.FirstSiteAtOrAfter(f.Start);
         var relocations = code.Relocations;

@@ -1,10 +1,12 @@
+using Iced.Intel;
+
 namespace Kedr.Rewriter.Copying;
 
 /// <summary>
 /// The planned instructions of every function of one module, back to back in one array
-/// (with their offsets apart, and the extra bytes of their event sequences), reused from
-/// module to module on the same thread: planning allocates nothing per function or per
-/// instruction, and memory stays bounded by the largest module.
+/// (with their offsets apart, and the extra bytes of their event sequences), and the decoder
+/// that reads them, reused from module to module on the same thread: planning allocates
+/// nothing per function or per instruction, and memory stays bounded by the largest module.
 /// </summary>
 internal sealed class PlanArena
 {
@@ -18,6 +20,23 @@ internal sealed class PlanArena
     public int Count;
     /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>
     public readonly List<byte> Extra = new(InitialCapacity);
+
+    private readonly MovableCodeReader _reader = new();
+    private readonly Decoder _decoder;
+
+    private PlanArena() => _decoder = Decoder.Create(64, _reader, 0, DecoderOptions.None);
+
+    /// <summary>
+    /// The decoder, placed at <paramref name="offset"/> of <paramref name="code"/>'s section (its IP is the
+    /// section offset). It reads to the end of the section: an instruction that runs past its function's
+    /// end still decodes, and the planner refuses it by its length.
+    /// </summary>
+    public Decoder DecoderAt(SectionCode code, long offset)
+    {
+        _reader.MoveTo(code.Bytes, code.BytesOffset + (int)offset, code.BytesOffset + (int)code.Section.Size);
+        _decoder.IP = (ulong)offset;
+        return _decoder;
+    }
 
     /// <summary>This thread's arena, emptied.</summary>
     public static PlanArena Rent()

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Iced.Intel;
 using Kedr.Core.Elf;
 using Kedr.Kernel.Modules;
 
@@ -10,7 +9,8 @@ internal sealed class SectionCode
 {
     private readonly ElfFile _elf;
 
-    public SectionCode(ElfFile elf, ElfSection section, IEnumerable<PatchSite> sites)
+    /// <param name="sites">The section's patch sites, sorted by <see cref="SortSites"/>.</param>
+    public SectionCode(ElfFile elf, ElfSection section, PatchSite[] sites)
     {
         _elf = elf;
         Section = section;
@@ -18,24 +18,7 @@ internal sealed class SectionCode
             seg = new ArraySegment<byte>(section.Data.ToArray());
         Bytes = seg.Array!;
         BytesOffset = seg.Offset;
-        Sites = sites.OrderBy(s => s.Offset).ThenBy(s => s.Kind).ToArray();
-        _reader = new ByteArrayCodeReader(Bytes, BytesOffset, (int)section.Size);
-        _decoder = Decoder.Create(64, _reader, 0, DecoderOptions.None);
-    }
-
-    private readonly ByteArrayCodeReader _reader;
-    private readonly Decoder _decoder;
-
-    /// <summary>
-    /// The section's decoder, placed at <paramref name="offset"/> (its IP is the section offset).
-    /// One per section rather than per function: an instruction that runs past its function's
-    /// end still decodes, and the planner refuses it by its length.
-    /// </summary>
-    public Decoder DecoderAt(long offset)
-    {
-        _reader.Position = (int)offset;
-        _decoder.IP = (ulong)offset;
-        return _decoder;
+        Sites = sites;
     }
 
     public ElfSection Section { get; }
@@ -51,6 +34,43 @@ internal sealed class SectionCode
 
     /// <summary>Index of the first relocation at or after <paramref name="offset"/>.</summary>
     public int FirstRelocationAtOrAfter(long offset) => _elf.FirstRelocationAtOrAfter(Section, offset);
+
+    /// <summary>
+    /// All sites of the module by section, offset and kind; sites that tie (several alternatives
+    /// for one instruction) keep the order of their tables.
+    /// </summary>
+    public static PatchSite[] SortSites(List<PatchSite> sites)
+    {
+        var keys = new SiteKey[sites.Count];
+        for (int i = 0; i < keys.Length; i++) keys[i] = new SiteKey(sites[i].SectionIndex, sites[i].Offset, sites[i].Kind, i);
+        Array.Sort(keys);
+        var sorted = new PatchSite[keys.Length];
+        for (int i = 0; i < keys.Length; i++) sorted[i] = sites[keys[i].Index];
+        return sorted;
+    }
+
+    /// <summary>The sites of <paramref name="section"/> in the output of <see cref="SortSites"/>.</summary>
+    public static PatchSite[] SitesOf(PatchSite[] sorted, int section)
+    {
+        int lo = 0, hi = sorted.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (sorted[mid].SectionIndex < section) lo = mid + 1; else hi = mid;
+        }
+        int end = lo;
+        while (end < sorted.Length && sorted[end].SectionIndex == section) end++;
+        return sorted.AsSpan(lo, end - lo).ToArray();
+    }
+
+    private readonly record struct SiteKey(int Section, long Offset, PatchSiteKind Kind, int Index) : IComparable<SiteKey>
+    {
+        public int CompareTo(SiteKey other) =>
+            Section != other.Section ? Section.CompareTo(other.Section)
+            : Offset != other.Offset ? Offset.CompareTo(other.Offset)
+            : Kind != other.Kind ? Kind.CompareTo(other.Kind)
+            : Index.CompareTo(other.Index);
+    }
 
     /// <summary>Index of the first patch site at or after <paramref name="offset"/>.</summary>
     public int FirstSiteAtOrAfter(long offset)

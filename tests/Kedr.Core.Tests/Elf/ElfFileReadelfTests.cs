@@ -113,6 +113,26 @@ public sealed class ElfFileReadelfTests
     }
 
     [Theory, MemberData(nameof(Modules))]
+    public void Relocation_lookup_by_offset_finds_every_readelf_entry_and_nothing_between(string module)
+    {
+        var (path, elf) = Load(module);
+        foreach (var (name, (_, entries)) in Readelf.Relocations(path))
+        {
+            var target = elf.Sections[(int)elf.Sections.Single(s => s.Name == name).Info];
+            var offsets = entries.Select(e => e.Offset).ToHashSet();
+            foreach (var e in entries)
+            {
+                Assert.True(elf.TryGetRelocationAt(target, e.Offset, out var r), $"{module} {target.Name}+0x{e.Offset:x}: not found");
+                Assert.Equal(((uint)e.Info, (int)(e.Info >> 32), e.Addend), ((uint)r.Type, r.SymbolIndex, r.Addend));
+                // Relocations are at least 4 bytes apart: the bytes after one start none.
+                for (ulong d = 1; d < 4; d++)
+                    if (!offsets.Contains(e.Offset + d))
+                        Assert.False(elf.TryGetRelocationAt(target, e.Offset + d, out _), $"{module} {target.Name}+0x{e.Offset + d:x}: found");
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(Modules))]
     public void ModInfo_and_build_id_match_readelf(string module)
     {
         var (path, elf) = Load(module);

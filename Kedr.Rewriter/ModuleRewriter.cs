@@ -79,25 +79,19 @@ public static class ModuleRewriter
         {
             var f = plan.Function;
             var instructions = plan.Instructions;
-            for (int i = 0; i < instructions.Length; i++)
+            foreach (int i in plan.Branches)
             {
                 ref var p = ref instructions[i];
-                if (p.TargetSection < 0 || p.Kind is EmitKind.Verbatim or EmitKind.Drop or EmitKind.Absorbed or EmitKind.LiveBytesSlot)
-                    continue;
-                // Most branches stay inside their function: no catalog lookup, no link.
-                var tf = f.Contains(p.TargetSection, p.TargetOffset) ? f : catalog.Find(p.TargetSection, p.TargetOffset);
+                var tf = catalog.Find(p.TargetSection, p.TargetOffset);
                 if (tf is null) continue;
                 int at = plans[tf.Id].IndexOf(p.TargetOffset);
                 (p.TargetFunction, p.TargetIndex) = (tf.Id, at);
                 if (p.TargetOffset == tf.Start) continue;
                 if (tf.IsCopied && (at < 0 || plans[tf.Id].Instructions[at].Kind == EmitKind.Absorbed))
-                    tf.LeftOutReason = $"{f.Name}+0x{p.Offset - f.Start:x} branches to +0x{p.TargetOffset - tf.Start:x}, not an instruction start of the copy";
-                if (!ReferenceEquals(tf, f))
-                {
-                    parent[Find(f.Id)] = Find(tf.Id);
-                    linkedTo.TryAdd(f.Id, tf.Name);
-                    linkedTo.TryAdd(tf.Id, f.Name);
-                }
+                    tf.LeftOutReason = NotAnInstructionStart(f, p, tf);
+                parent[Find(f.Id)] = Find(tf.Id);
+                linkedTo.TryAdd(f.Id, tf.Name);
+                linkedTo.TryAdd(tf.Id, f.Name);
             }
         }
         var leftOutRoots = new Dictionary<int, string>();
@@ -110,6 +104,9 @@ public static class ModuleRewriter
                 f.LeftOutReason = $"shares code paths with {cause}, which is left out (via {linkedTo[f.Id]})";
         }
     }
+
+    internal static string NotAnInstructionStart(FunctionInfo from, in PlannedInstruction p, FunctionInfo target) =>
+        $"{from.Name}+0x{p.Offset - from.Start:x} branches to +0x{p.TargetOffset - target.Start:x}, not an instruction start of the copy";
 
     /// <summary>
     /// Places the copies: core functions first, then those of .init sections, so the loader
@@ -126,11 +123,7 @@ public static class ModuleRewriter
             f.BlobIndex = index++;
             pos = (pos + FunctionAlignment - 1) & -FunctionAlignment;
             plan.CopyOffset = pos;
-            foreach (ref var p in plan.Instructions)
-            {
-                p.CopyOffset = pos;
-                pos += p.Size;
-            }
+            pos += plan.BodySize;
             if (FallsThrough(plan))
             {
                 plan.TailJumpOffset = pos;
@@ -150,7 +143,7 @@ public static class ModuleRewriter
         {
             instructions += plan.Count;
             memory += plan.MemoryInstrumented;
-            foreach (ref readonly var p in plan.Instructions) relocations += p.RelocCount;
+            relocations += plan.RelocationCount;
         }
         blob.Sites.EnsureCapacity(memory + 2 * copied.Count);
         blob.Fixups.EnsureCapacity(relocations + memory + 2 * copied.Count);

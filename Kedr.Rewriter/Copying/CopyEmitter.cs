@@ -55,7 +55,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private void EmitInstruction(FunctionPlan plan, ref PlannedInstruction p)
     {
         var f = plan.Function;
-        int pos = p.CopyOffset;
+        int start = plan.CopyOffsetOf(p), pos = start;
         uint origOffset = (uint)(p.Offset - f.Start);
         OrcBase(pos, f.Section.Index, p.Offset);
         if ((p.Events & EventFlags.Entry) != 0)
@@ -129,8 +129,8 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
             case EmitKind.Drop or EmitKind.Absorbed:
                 break;
         }
-        if (pos != p.CopyOffset + p.Size)
-            throw Internal(f, p, $"emitted {pos - p.CopyOffset} bytes, planned {p.Size} ({p.Kind} {p.Instruction})");
+        if (pos != start + p.Size)
+            throw Internal(f, p, $"emitted {pos - start} bytes, planned {p.Size} ({p.Kind} {p.Instruction})");
     }
 
     private int EmitBranch(FunctionPlan plan, in PlannedInstruction p, int pos)

@@ -24,7 +24,7 @@ internal static class CopyTables
                 int at = plan.IndexOf(site.Offset);
                 if (at < 0) continue; // the planner left such a function out
                 ref var p = ref plan.Instructions[at];
-                uint insn = (uint)(p.CopyOffset + p.PreBytes);
+                uint insn = (uint)(plan.CopyOffsetOf(p) + p.PreBytes);
                 if (site.Kind == PatchSiteKind.BugTable)
                 {
                     blob.Bugs.Add(new BlobBug(insn, (uint)site.AuxSymbol, site.AuxAddend, (ushort)site.Data, (ushort)(site.Data >> 16)));

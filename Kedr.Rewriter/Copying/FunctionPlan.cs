@@ -11,6 +11,12 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
     /// <summary>This function's instructions are [First, First + Count) of the arena.</summary>
     public int First;
     public int Count;
+    /// <summary>This function's branches to other functions: [FirstBranch, FirstBranch + BranchCount) of the arena's list.</summary>
+    public int FirstBranch;
+    public int BranchCount;
+    /// <summary>Bytes of the copy's instructions (no tail jump) and relocations in the original.</summary>
+    public int BodySize;
+    public int RelocationCount;
     /// <summary>Memory-accessing instructions, instrumented or not; reasons for those that are not.</summary>
     public int MemoryAccesses;
     public int MemoryInstrumented;
@@ -46,6 +52,12 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
         ref var p = ref Arena.Instructions[First + index];
         if (p.Kind == EmitKind.Absorbed) return -1;
         bool skip = !withEntryEvent && (p.Events & EventFlags.Entry) != 0;
-        return p.CopyOffset + (skip ? X86Encoding.EventCallSize : 0);
+        return CopyOffset + p.OffsetInCopy + (skip ? X86Encoding.EventCallSize : 0);
     }
+
+    /// <summary>Where in the code image instruction <paramref name="p"/>'s emitted bytes (events first) start.</summary>
+    public int CopyOffsetOf(in PlannedInstruction p) => CopyOffset + p.OffsetInCopy;
+
+    /// <summary>The indices (in this plan) of the branches to other places than this function.</summary>
+    public ReadOnlySpan<int> Branches => Arena.Branches.AsSpan(FirstBranch, BranchCount);
 }

@@ -128,6 +128,42 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         }
         plan.Count = arena.Count - plan.First;
         MarkDeadFlags(plan);
+        PlaceInCopy(plan);
+    }
+
+    /// <summary>
+    /// Sizes are final: each instruction's place in the copy and the copy's size. Branches within
+    /// the function are resolved here, while its instructions are in cache; those that leave it are
+    /// listed for <see cref="ModuleRewriter"/>'s leave-out pass.
+    /// </summary>
+    private static void PlaceInCopy(FunctionPlan plan)
+    {
+        var arena = plan.Arena;
+        var f = plan.Function;
+        plan.FirstBranch = arena.BranchCount;
+        int pos = 0, relocations = 0;
+        var instructions = plan.Instructions;
+        for (int i = 0; i < instructions.Length; i++)
+        {
+            ref var p = ref instructions[i];
+            p.OffsetInCopy = pos;
+            pos += p.Size;
+            relocations += p.RelocCount;
+            if (p.TargetSection < 0 || p.Kind is EmitKind.Verbatim or EmitKind.Drop or EmitKind.Absorbed or EmitKind.LiveBytesSlot)
+                continue;
+            if (!f.Contains(p.TargetSection, p.TargetOffset))
+            {
+                arena.AddBranch(i);
+                continue;
+            }
+            int at = plan.IndexOf(p.TargetOffset);
+            (p.TargetFunction, p.TargetIndex) = (f.Id, at);
+            if (f.IsCopied && p.TargetOffset != f.Start && (at < 0 || instructions[at].Kind == EmitKind.Absorbed))
+                f.LeftOutReason = ModuleRewriter.NotAnInstructionStart(f, p, f);
+        }
+        plan.BodySize = pos;
+        plan.RelocationCount = relocations;
+        plan.BranchCount = arena.BranchCount - plan.FirstBranch;
     }
 
     /// <summary>OF, SF, ZF, AF, CF, PF: the flags a helper may clobber where nothing reads them.</summary>

@@ -18,6 +18,9 @@ internal sealed class PlanArena
     /// <summary>Each instruction's section offset, kept apart from the big structs so binary searches stay in cache.</summary>
     public int[] Offsets = new int[InitialCapacity];
     public int Count;
+    /// <summary>Per function, the indices of its branches that leave it (which the leave-out pass follows).</summary>
+    public int[] Branches = new int[InitialCapacity];
+    public int BranchCount;
     /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>
     public readonly List<byte> Extra = new(InitialCapacity);
 
@@ -43,8 +46,15 @@ internal sealed class PlanArena
     {
         var arena = t_current ??= new PlanArena();
         arena.Count = 0;
+        arena.BranchCount = 0;
         arena.Extra.Clear();
         return arena;
+    }
+
+    public void AddBranch(int index)
+    {
+        if (BranchCount == Branches.Length) Array.Resize(ref Branches, BranchCount * 2);
+        Branches[BranchCount++] = index;
     }
 
     /// <summary>Room for one more instruction; returns its index (not yet counted).</summary>

@@ -103,7 +103,7 @@ internal struct PlannedInstruction
         _ => 0,
     };
 
-    /// <summary>Bytes before the instruction proper: where it starts is CopyOffset + PreBytes.</summary>
+    /// <summary>Bytes before the instruction proper: where it starts is OffsetInCopy + PreBytes.</summary>
     public readonly int PreBytes =>
         ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
         (MemForm == MemoryClass.String ? 2 : MemoryEventBytes) +
@@ -111,8 +111,8 @@ internal struct PlannedInstruction
 
     /// <summary>Bytes emitted for this instruction, events included.</summary>
     public int Size;
-    /// <summary>Where in the code image the emitted bytes (events first) start; set by the layout.</summary>
-    public int CopyOffset;
+    /// <summary>Where in the function's copy the emitted bytes (events first) start; sizes are final once planned.</summary>
+    public int OffsetInCopy;
 
     public readonly int EventBytes => MemoryEventBytes +
         ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Kedr.Core.Blob;
@@ -10,7 +11,9 @@ public static class BlobWriter
     {
         var strings = new StringTable();
         uint targetName = strings.Add(blob.Target.Name), srcVersion = strings.Add(blob.Target.SrcVersion);
-        var funcNames = blob.Functions.Select(f => strings.Add(f.Name)).ToArray();
+        var functions = CollectionsMarshal.AsSpan(blob.Functions);
+        var funcNames = new uint[functions.Length];
+        for (int i = 0; i < functions.Length; i++) funcNames[i] = strings.Add(functions[i].Name);
 
         // Lay out: header, tables with 8-byte aligned entries, code aligned as it asks.
         int pos = BlobFormat.HeaderSize;
@@ -58,32 +61,32 @@ public static class BlobWriter
 
         strings.CopyTo(s[tables[(int)BlobTableId.Strings].offset..]);
         int o = tables[(int)BlobTableId.Functions].offset;
-        for (int i = 0; i < blob.Functions.Count; i++, o += BlobFormat.FunctionSize)
+        for (int i = 0; i < functions.Length; i++, o += BlobFormat.FunctionSize)
         {
-            var f = blob.Functions[i];
+            ref readonly var f = ref functions[i];
             U32(s, o, funcNames[i]); U32(s, o + 4, f.SymbolIndex); U32(s, o + 8, f.Size);
             U32(s, o + 12, f.CopyOffset); U32(s, o + 16, f.CopySize); U32(s, o + 20, f.MaskFirst);
             U32(s, o + 24, f.MaskCount); U32(s, o + 28, (uint)f.Flags); U64(s, o + 32, f.Digest);
             U32(s, o + 40, f.Owner);
         }
         o = tables[(int)BlobTableId.Masks].offset;
-        foreach (var m in blob.Masks) { U32(s, o, m.Offset); U32(s, o + 4, m.Length); o += BlobFormat.MaskSize; }
+        foreach (ref readonly var m in CollectionsMarshal.AsSpan(blob.Masks)) { U32(s, o, m.Offset); U32(s, o + 4, m.Length); o += BlobFormat.MaskSize; }
         o = tables[(int)BlobTableId.Fixups].offset;
-        foreach (var x in blob.Fixups)
+        foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Fixups))
         {
             U32(s, o, x.Offset); s[o + 4] = (byte)x.Type; s[o + 5] = (byte)x.Target;
             U32(s, o + 8, x.Index); U64(s, o + 16, (ulong)x.Addend);
             o += BlobFormat.FixupSize;
         }
         o = tables[(int)BlobTableId.Sites].offset;
-        foreach (var x in blob.Sites)
+        foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Sites))
         {
             U32(s, o, x.Function); U32(s, o + 4, x.Offset); s[o + 8] = (byte)x.Kind; s[o + 9] = (byte)x.Flags;
             U16(s, o + 10, x.Size);
             o += BlobFormat.SiteSize;
         }
         o = tables[(int)BlobTableId.Patches].offset;
-        foreach (var x in blob.Patches)
+        foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Patches))
         {
             U32(s, o, x.CopyOffset); U32(s, o + 4, x.Function); U32(s, o + 8, x.OriginalOffset);
             U16(s, o + 12, x.Length); U16(s, o + 14, x.SlotLength); s[o + 16] = (byte)x.Kind;
@@ -91,29 +94,32 @@ public static class BlobWriter
             o += BlobFormat.PatchSize;
         }
         o = tables[(int)BlobTableId.ExTable].offset;
-        foreach (var x in blob.ExTable)
+        foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.ExTable))
         {
             U32(s, o, x.InsnCopy); U32(s, o + 4, x.FixupCopy); U32(s, o + 8, x.FixupSymbol); U32(s, o + 12, x.Data);
             U64(s, o + 16, (ulong)x.FixupAddend);
             o += BlobFormat.ExTableSize;
         }
         o = tables[(int)BlobTableId.Bugs].offset;
-        foreach (var x in blob.Bugs)
+        foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Bugs))
         {
             U32(s, o, x.CopyOffset); U32(s, o + 4, x.FileSymbol); U64(s, o + 8, (ulong)x.FileAddend);
             U16(s, o + 16, x.Line); U16(s, o + 18, x.Flags);
             o += BlobFormat.BugSize;
         }
         o = tables[(int)BlobTableId.Orc].offset;
-        foreach (var x in blob.Orc)
+        foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Orc))
         {
+            // u32 offset, then the 6 bytes of struct orc_entry and 2 of padding: one 8-byte store.
             U32(s, o, x.CopyOffset);
-            for (int b = 0; b < 6; b++) s[o + 4 + b] = (byte)(x.Entry >> (8 * b));
+            U64(s, o + 4, x.Entry & OrcEntryMask);
             o += BlobFormat.OrcSize;
         }
         blob.Code.CopyTo(s[tables[(int)BlobTableId.Code].offset..]);
         return buf;
     }
+
+    private const ulong OrcEntryMask = (1UL << 48) - 1;
 
     private static int Align(int v, int a) => (v + a - 1) & -a;
     private static void U16(Span<byte> s, int o, ushort v) => BinaryPrimitives.WriteUInt16LittleEndian(s[o..], v);
@@ -124,19 +130,21 @@ public static class BlobWriter
     private sealed class StringTable
     {
         private readonly Dictionary<string, uint> _offsets = new(StringComparer.Ordinal) { [""] = 0 };
-        private readonly List<byte> _bytes = [0];
-        public int Length => _bytes.Count;
+        private byte[] _bytes = new byte[4096];
+        public int Length { get; private set; } = 1;
 
         public uint Add(string value)
         {
             if (_offsets.TryGetValue(value, out var off)) return off;
-            off = (uint)_bytes.Count;
-            _bytes.AddRange(Encoding.UTF8.GetBytes(value));
-            _bytes.Add(0);
+            off = (uint)Length;
+            int need = Length + Encoding.UTF8.GetMaxByteCount(value.Length) + 1;
+            if (need > _bytes.Length) Array.Resize(ref _bytes, Math.Max(need, 2 * _bytes.Length));
+            Length += Encoding.UTF8.GetBytes(value, _bytes.AsSpan(Length));
+            _bytes[Length++] = 0;
             _offsets[value] = off;
             return off;
         }
 
-        public void CopyTo(Span<byte> dest) => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_bytes).CopyTo(dest);
+        public void CopyTo(Span<byte> dest) => _bytes.AsSpan(0, Length).CopyTo(dest);
     }
 }

@@ -16,15 +16,23 @@ public sealed class ElfFile
     private ElfFile(string path, ReadOnlyMemory<byte> data, ElfSection[] sections, ElfSymbol[] symbols,
         int symtabIndex, ElfRelocation[][] relocations, Dictionary<string, List<string>> modInfo, byte[] buildId)
     {
-        Path = path; Data = data; Sections = sections; Symbols = symbols; SymtabIndex = symtabIndex;
+        Path = path; Data = data; Sections = _sections = sections; Symbols = _symbols = symbols; SymtabIndex = symtabIndex;
         _relocationsBySection = relocations; ModInfoEntries = modInfo; BuildId = buildId;
     }
 
     public string Path { get; }
     public ReadOnlyMemory<byte> Data { get; }
     public IReadOnlyList<ElfSection> Sections { get; }
+    private readonly ElfSection[] _sections;
+
+    /// <summary>Section <paramref name="index"/> of <see cref="Sections"/>, without an interface call.</summary>
+    public ElfSection Section(int index) => _sections[index];
     /// <summary><c>.symtab</c> in file order; entry 0 is the null symbol.</summary>
     public IReadOnlyList<ElfSymbol> Symbols { get; }
+    private readonly ElfSymbol[] _symbols;
+
+    /// <summary>Symbol <paramref name="index"/> of <see cref="Symbols"/>, without an interface call (for per-instruction look-ups).</summary>
+    public ref readonly ElfSymbol Symbol(int index) => ref _symbols[index];
     public int SymtabIndex { get; }
     /// <summary><c>.modinfo</c> keys with their values, in file order (keys such as alias repeat).</summary>
     public IReadOnlyDictionary<string, List<string>> ModInfoEntries { get; }

@@ -167,7 +167,7 @@ public static class PatchSiteReader
         offset = 0;
         if (!elf.TryGetRelocationAt(table, fieldOffset, out var r)) return false;
         if (r.Type is not (RelocationType.Pc32 or RelocationType.Plt32 or RelocationType.Abs64)) return false;
-        var sym = elf.Symbols[r.SymbolIndex];
+        ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
         if (!sym.IsDefinedInSection) return false;
         section = sym.SectionIndex;
         offset = (long)sym.Value + r.Addend;

@@ -62,11 +62,6 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 LeaDisplacementOffset = -1,
             };
             ref readonly var instr = ref p.Instruction;
-            if (instr.IsIPRelativeMemoryOperand || instr.MemoryDisplSize != 0)
-            {
-                var co = decoder.GetConstantOffsets(instr);
-                if (co.HasDisplacement) p.DisplacementOffset = (sbyte)co.DisplacementOffset;
-            }
 
             // Relocations inside the instruction; one that straddles it means we misdecoded.
             p.RelocFirst = relocIndex;
@@ -82,6 +77,12 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             }
             p.RelocCount = relocIndex - p.RelocFirst;
             if (f.LeftOutReason is not null) break;
+            // Where the displacement is matters only to a relocation on it or to a RIP-relative operand.
+            if (instr.IsIPRelativeMemoryOperand || p.RelocCount > 0 && instr.MemoryDisplSize != 0)
+            {
+                var co = decoder.GetConstantOffsets(instr);
+                if (co.HasDisplacement) p.DisplacementOffset = (sbyte)co.DisplacementOffset;
+            }
 
             PatchSite? site = null;
             if (siteIndex < sites.Length && sites[siteIndex].Offset < ip + p.Length)
@@ -267,8 +268,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 return $"relocation on the branch at +0x{p.Offset - f.Start:x} is not on its rel32";
             p.RelocSymbol = r.SymbolIndex;
             p.RelocAddend = r.Addend;
-            var sym = elf.Symbols[r.SymbolIndex];
-            if (sym.IsDefinedInSection && elf.Sections[sym.SectionIndex].IsExecutable)
+            ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
+            if (sym.IsDefinedInSection && elf.Section(sym.SectionIndex).IsExecutable)
             {
                 p.TargetSection = sym.SectionIndex;
                 p.TargetOffset = (long)sym.Value + r.Addend + X86Encoding.Rel32Size;
@@ -399,14 +400,14 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         foreach (var alt in _alternatives)
         {
             if (alt.Length != site.Length) return $"alternatives at {at} differ in length";
-            var sec = elf.Sections[alt.ReplacementSection];
+            var sec = elf.Section(alt.ReplacementSection);
             var bytes = sec.Data.Span.Slice((int)alt.ReplacementOffset, alt.ReplacementLength);
             if ((alt.Data & AltFlagInverted) == 0 && (alt.Data & ~AltFlagInverted) == FeatureAlways) always = true;
             if (bytes.Length == 0 || bytes.IndexOfAnyExcept((byte)0x90) < 0) continue;
             if (bytes.Length != X86Encoding.JmpRel32Size || bytes[0] != X86Encoding.JmpRel32Opcode)
                 return $"alternative at {at} replaces a jump with something other than a jump or NOPs";
             var reloc = elf.GetRelocations(sec).FirstOrDefault(r => (long)r.Offset == alt.ReplacementOffset + 1);
-            var sym = elf.Symbols[reloc.SymbolIndex];
+            ref readonly var sym = ref elf.Symbol(reloc.SymbolIndex);
             if (!reloc.IsPcRelative || !sym.IsDefinedInSection)
                 return $"alternative at {at} jumps outside the module";
             long t = (long)sym.Value + reloc.Addend + X86Encoding.Rel32Size;
@@ -429,7 +430,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
     private bool ReplacementStartsWithJump(PatchSite site)
     {
         if (site.ReplacementSection < 0 || site.ReplacementLength == 0) return false;
-        var sec = elf.Sections[site.ReplacementSection];
+        var sec = elf.Section(site.ReplacementSection);
         return site.ReplacementOffset < (long)sec.Size && IsJump(sec.Data.Span[(int)site.ReplacementOffset]);
     }
 }

@@ -31,8 +31,8 @@ internal static class LandingPadFinder
             foreach (var r in elf.GetRelocations(sec))
             {
                 if (r.Type is not (RelocationType.Abs64 or RelocationType.Abs32S or RelocationType.Pc32 or RelocationType.Plt32)) continue;
-                var sym = elf.Symbols[r.SymbolIndex];
-                if (!sym.IsDefinedInSection || !elf.Sections[sym.SectionIndex].IsExecutable) continue;
+                ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
+                if (!sym.IsDefinedInSection || !elf.Section(sym.SectionIndex).IsExecutable) continue;
                 long target = (long)sym.Value + r.Addend; // S + A (a PC32 data pointer is self-relative to the same place)
                 var f = catalog.Find(sym.SectionIndex, target);
                 if (f is null || target == f.Start) continue;

@@ -33,7 +33,7 @@ internal sealed class OrcStates
         foreach (var r in relocs)
         {
             if (!r.IsPcRelative || r.Offset % 4 != 0) continue;
-            var sym = elf.Symbols[r.SymbolIndex];
+            ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
             if (!sym.IsDefinedInSection) continue;
             int i = (int)(r.Offset / 4);
             sections[count] = sym.SectionIndex;

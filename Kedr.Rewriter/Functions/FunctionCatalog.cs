@@ -33,7 +33,7 @@ public sealed class FunctionCatalog
         foreach (var sym in elf.Symbols)
         {
             if (!sym.IsFunction || !sym.IsDefinedInSection) continue;
-            var sec = elf.Sections[sym.SectionIndex];
+            var sec = elf.Section(sym.SectionIndex);
             if (!sec.IsExecutable || sec.Type == ElfConstants.ShtNobits) continue;
             if (sym.Size < MinimumSize) { tooSmall++; continue; }
             if (sec.Name == ".static_call.text" || sym.Name.StartsWith("__SCT__", StringComparison.Ordinal))
@@ -107,17 +107,23 @@ public sealed class FunctionCatalog
     /// </summary>
     private void TieColdParts(ElfFile elf, List<FunctionInfo> functions)
     {
-        var byName = new Dictionary<string, List<FunctionInfo>>(StringComparer.Ordinal);
+        var parts = new List<(FunctionInfo Part, string Parent)>();
         foreach (var f in functions)
         {
             f.Owner = f;
-            if (!byName.TryGetValue(f.Name, out var list)) byName[f.Name] = list = [];
-            list.Add(f);
-        }
-        foreach (var f in functions)
-        {
             int cold = f.Name.IndexOf(".cold", StringComparison.Ordinal);
-            if (cold <= 0 || !byName.TryGetValue(f.Name[..cold], out var candidates)) continue;
+            if (cold > 0) parts.Add((f, f.Name[..cold]));
+        }
+        if (parts.Count == 0) return;
+        // Candidates by name, only for the names parts have.
+        var byName = new Dictionary<string, List<FunctionInfo>>(StringComparer.Ordinal);
+        foreach (var (_, parent) in parts) byName.TryAdd(parent, []);
+        foreach (var f in functions)
+            if (byName.TryGetValue(f.Name, out var list)) list.Add(f);
+        foreach (var (f, parentName) in parts)
+        {
+            var candidates = byName[parentName];
+            if (candidates.Count == 0) continue;
             var parent = candidates.Count == 1 ? candidates[0]
                 : candidates.FirstOrDefault(c => Linked(elf, c, f) || Linked(elf, f, c))
                   ?? candidates.MinBy(c => Math.Abs(c.Symbol.Index - f.Symbol.Index))!;
@@ -132,7 +138,7 @@ public sealed class FunctionCatalog
         for (int i = elf.FirstRelocationAtOrAfter(from.Section, from.Start); i < relocs.Count && (long)relocs[i].Offset < from.End; i++)
         {
             var r = relocs[i];
-            var sym = elf.Symbols[r.SymbolIndex];
+            ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
             if (sym.SectionIndex != to.Section.Index || !r.IsPcRelative) continue;
             long target = (long)sym.Value + r.Addend + 4;
             if (target >= to.Start && target < to.End) return true;

@@ -13,13 +13,17 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
 {
     private byte[] _code = [];
     private ulong _orcBase;
+    private readonly bool _hasOrc = orc.HasData;
+    /// <summary>The last entry of <c>blob.Orc</c> (offset -1: none), kept apart from the list for the per-instruction check.</summary>
+    private int _lastOrcOffset = -1;
+    private ulong _lastOrcEntry;
 
     /// <summary>From <paramref name="pos"/> on, the stack is as before the original instruction at (section, origin); section -1: no code.</summary>
     private void OrcBase(int pos, int section, long origin)
     {
-        if (!orc.HasData) return;
+        if (!_hasOrc) return;
         _orcBase = section < 0 ? OrcStates.Undefined : orc.StateAt(section, origin);
-        OrcDepth(pos, 0);
+        AddOrc(pos, _orcBase);
     }
 
     /// <summary>
@@ -29,12 +33,21 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     /// </summary>
     private void OrcDepth(int pos, int depth)
     {
-        if (!orc.HasData) return;
-        ulong entry = OrcStates.Adjust(_orcBase, depth);
+        if (!_hasOrc) return;
+        AddOrc(pos, OrcStates.Adjust(_orcBase, depth));
+    }
+
+    private void AddOrc(int pos, ulong entry)
+    {
         var list = blob.Orc;
-        if (list.Count > 0 && list[^1].CopyOffset == pos) list.RemoveAt(list.Count - 1);
-        if (list.Count > 0 && list[^1].Entry == entry) return;
+        if (_lastOrcOffset == pos)
+        {
+            list.RemoveAt(list.Count - 1);
+            (_lastOrcOffset, _lastOrcEntry) = list.Count > 0 ? ((int)list[^1].CopyOffset, list[^1].Entry) : (-1, 0UL);
+        }
+        if (_lastOrcOffset >= 0 && _lastOrcEntry == entry) return;
         list.Add(new BlobOrc((uint)pos, entry));
+        (_lastOrcOffset, _lastOrcEntry) = (pos, entry);
     }
 
     public void Emit(List<FunctionPlan> copied, int codeSize)
@@ -43,14 +56,30 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         _code.AsSpan().Fill(X86Encoding.Int3Opcode);
         foreach (var plan in copied)
         {
+            var f = plan.Function;
+            var original = plan.Code.Span(0, (int)plan.Code.Section.Size);
             foreach (ref var p in plan.Instructions)
+            {
+                if (IsPlainCopy(p))
+                {
+                    // Most instructions: the same bytes, nothing to record, nothing to fix up.
+                    int pos = plan.CopyOffsetOf(p);
+                    OrcBase(pos, f.Section.Index, p.Offset);
+                    original.Slice(p.Offset, p.Length).CopyTo(_code.AsSpan(pos, p.Length));
+                    continue;
+                }
                 EmitInstruction(plan, ref p);
+            }
             if (plan.TailJumpOffset >= 0)
                 EmitFallThrough(plan);
             OrcBase(plan.CopyOffset + plan.CopySize, -1, 0); // the gap after the copy
         }
         blob.Code = _code;
     }
+
+    private static bool IsPlainCopy(in PlannedInstruction p) =>
+        p.Kind == EmitKind.Verbatim && p.Events == EventFlags.None && p.MemForm == MemoryClass.None
+        && p.RelocCount == 0 && !p.Instruction.IsIPRelativeMemoryOperand;
 
     private void EmitInstruction(FunctionPlan plan, ref PlannedInstruction p)
     {

@@ -171,28 +171,47 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
     private const RflagsBits StatusFlags = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
 
     /// <summary>
-    /// Backward over straight-line code: the status flags are dead before an instruction that
-    /// reads none of them and either sets them all or is followed by code where they are dead.
-    /// After a call or a return they are dead by the C ABI; after any other branch, assumed live.
+    /// The status flags are dead before an instruction that reads none of them and either sets
+    /// them all or is followed by code where they are dead. After a call or a return they are dead
+    /// by the C ABI; after any other branch, assumed live. Only the memory events that call a helper
+    /// with a flags-free variant ask: each walks forward along straight-line code to the instruction
+    /// that decides, and a later event on the same stretch reuses the answer.
     /// </summary>
     private static void MarkDeadFlags(FunctionPlan plan)
     {
-        bool deadAfter = false;
-        for (int i = plan.Count - 1; i >= 0; i--)
+        var instructions = plan.Instructions;
+        int decidedAt = -1;
+        bool dead = false;
+        for (int i = 0; i < instructions.Length; i++)
         {
-            ref var p = ref plan.Instructions[i];
+            ref var p = ref instructions[i];
+            if (p.MemForm is not (MemoryClass.Operand or MemoryClass.Xlat or MemoryClass.Moffs)) continue;
+            if (i > decidedAt) (decidedAt, dead) = DecideFlags(instructions, i);
+            p.FlagsDead = dead;
+        }
+    }
+
+    /// <summary>From instruction <paramref name="i"/> on: where the flags' fate is decided, and whether they are dead.</summary>
+    private static (int At, bool Dead) DecideFlags(Span<PlannedInstruction> instructions, int i)
+    {
+        for (; ; i++)
+        {
+            ref readonly var p = ref instructions[i];
             ref readonly var instr = ref p.Instruction;
-            deadAfter = instr.FlowControl switch
-            {
-                FlowControl.Next => deadAfter,
-                FlowControl.Call or FlowControl.IndirectCall or FlowControl.Return => true,
-                _ => false,
-            };
+            if ((instr.RflagsRead & StatusFlags) != 0) return (i, false);
+            if ((instr.RflagsModified & StatusFlags) == StatusFlags) return (i, true);
             if (p.Kind is EmitKind.LiveBytesSlot or EmitKind.Absorbed or EmitKind.JumpLabelSlot or EmitKind.JumpLabelTest)
-                deadAfter = false; // what runs there is decided later
-            bool reads = (instr.RflagsRead & StatusFlags) != 0;
-            p.FlagsDead = !reads && ((instr.RflagsModified & StatusFlags) == StatusFlags || deadAfter);
-            deadAfter = p.FlagsDead;
+                return (i, false); // what runs there is decided later
+            switch (instr.FlowControl)
+            {
+                case FlowControl.Next:
+                    if (i + 1 == instructions.Length) return (i, false);
+                    break;
+                case FlowControl.Call or FlowControl.IndirectCall or FlowControl.Return:
+                    return (i, true);
+                default:
+                    return (i, false);
+            }
         }
     }
 
@@ -380,6 +399,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
     private bool IsTailCall(FunctionInfo f, in PlannedInstruction p)
     {
         if (p.TargetSection < 0) return true;
+        if (f.Contains(p.TargetSection, p.TargetOffset)) return p.TargetOffset == f.Start && !f.IsPart; // most jumps
         var target = catalog.Find(p.TargetSection, p.TargetOffset);
         if (target is null || !target.SameFamily(f)) return true;
         return ReferenceEquals(target, f) && p.TargetOffset == f.Start && !f.IsPart;

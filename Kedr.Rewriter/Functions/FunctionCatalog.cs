@@ -12,7 +12,8 @@ public sealed class FunctionCatalog
     /// <summary>A copy is reached by a 5-byte <c>jmp rel32</c> written over the original entry.</summary>
     public const int MinimumSize = 5;
 
-    private readonly Dictionary<int, FunctionInfo[]> _bySection;
+    /// <summary>Per section index, its functions by offset.</summary>
+    private readonly FunctionInfo[][] _bySection;
 
     public IReadOnlyList<FunctionInfo> Functions { get; }
     /// <summary>Function symbols too small to hold the entry jump.</summary>
@@ -66,14 +67,17 @@ public sealed class FunctionCatalog
         }
         for (int i = 0; i < kept.Count; i++) kept[i].Id = i;
         Functions = kept;
-        _bySection = kept.GroupBy(f => f.Section.Index).ToDictionary(g => g.Key, g => g.ToArray());
+        _bySection = new FunctionInfo[elf.Sections.Count][];
+        for (int i = 0; i < _bySection.Length; i++) _bySection[i] = [];
+        foreach (var g in kept.GroupBy(f => f.Section.Index)) _bySection[g.Key] = g.ToArray();
         TieColdParts(elf, kept);
     }
 
     /// <summary>The function whose bytes contain (section, offset), or null.</summary>
     public FunctionInfo? Find(int section, long offset)
     {
-        if (!_bySection.TryGetValue(section, out var arr)) return null;
+        if ((uint)section >= (uint)_bySection.Length) return null;
+        var arr = _bySection[section];
         int lo = 0, hi = arr.Length - 1;
         while (lo <= hi)
         {

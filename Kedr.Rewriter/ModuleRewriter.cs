@@ -174,32 +174,39 @@ public static class ModuleRewriter
     /// <summary>Masks are the bytes the kernel writes: relocation fields and patch sites.</summary>
     private static void AddMasksAndDigests(List<FunctionPlan> copied, KedrBlob blob)
     {
-        var ranges = new List<(long Start, long End)>();
         foreach (var plan in copied)
         {
             var f = plan.Function;
-            ranges.Clear();
             var code = plan.Code;
             var relocations = code.Relocations;
-            for (int r = code.FirstRelocationAtOrAfter(f.Start); r < relocations.Length && (long)relocations[r].Offset < f.End; r++)
-                ranges.Add(((long)relocations[r].Offset, (long)relocations[r].Offset + relocations[r].Width));
-            for (int s = code.FirstSiteAtOrAfter(f.Start); s < code.Sites.Length && code.Sites[s].Offset < f.End; s++)
-            {
-                var site = code.Sites[s];
-                if (site.Kind is PatchSiteKind.ExceptionTable or PatchSiteKind.BugTable) continue;
-                int len = site.Length;
-                if (len == 0)
-                {
-                    int at = plan.IndexOf(site.Offset);
-                    len = at >= 0 ? plan.Instructions[at].Length : 0;
-                }
-                ranges.Add((site.Offset, Math.Min(site.Offset + len, f.End)));
-            }
-            ranges.Sort();
+            var sites = code.Sites;
             uint first = (uint)blob.Masks.Count;
+            // Relocation fields and patch sites, each sorted by start: merged, then joined where they touch.
+            int r = code.FirstRelocationAtOrAfter(f.Start), s = code.FirstSiteAtOrAfter(f.Start);
             long curStart = -1, curEnd = -1;
-            foreach (var (start, end) in ranges)
+            while (true)
             {
+                while (s < sites.Length && sites[s].Offset < f.End && sites[s].Kind is PatchSiteKind.ExceptionTable or PatchSiteKind.BugTable) s++;
+                bool moreRelocations = r < relocations.Length && (long)relocations[r].Offset < f.End;
+                bool moreSites = s < sites.Length && sites[s].Offset < f.End;
+                if (!moreRelocations && !moreSites) break;
+                long start, end;
+                if (moreRelocations && (!moreSites || (long)relocations[r].Offset <= sites[s].Offset))
+                {
+                    (start, end) = ((long)relocations[r].Offset, (long)relocations[r].Offset + relocations[r].Width);
+                    r++;
+                }
+                else
+                {
+                    var site = sites[s++];
+                    int len = site.Length;
+                    if (len == 0)
+                    {
+                        int at = plan.IndexOf(site.Offset);
+                        len = at >= 0 ? plan.Instructions[at].Length : 0;
+                    }
+                    (start, end) = (site.Offset, Math.Min(site.Offset + len, f.End));
+                }
                 if (start <= curEnd) { curEnd = Math.Max(curEnd, end); continue; }
                 if (curEnd > curStart) blob.Masks.Add(new BlobMask((uint)(curStart - f.Start), (uint)(curEnd - curStart)));
                 (curStart, curEnd) = (start, end);

@@ -202,17 +202,12 @@ public sealed class ElfFile
             var d = symtab.Data.Span;
             int count = (int)(symtab.Size / ElfConstants.SymbolSize);
             symbols = new ElfSymbol[count];
-            var names = new Dictionary<uint, string>();
             for (int i = 0; i < count; i++)
             {
                 int o = i * ElfConstants.SymbolSize;
                 uint nameOff = U32(d, o);
-                if (!names.TryGetValue(nameOff, out var name))
-                {
-                    if (!TryString(strtab, nameOff, out name))
-                        return Fail("KEDR1008", $"name of symbol {i} at 0x{nameOff:x} is outside the string table or unterminated", symtab.Name, o);
-                    names[nameOff] = name;
-                }
+                if (!TryString(strtab, nameOff, out var name))
+                    return Fail("KEDR1008", $"name of symbol {i} at 0x{nameOff:x} is outside the string table or unterminated", symtab.Name, o);
                 ushort shndx = U16(d, o + 6);
                 if (shndx != ElfConstants.ShnUndef && shndx < ElfConstants.ShnLoReserve && shndx >= sections.Length)
                     return Fail("KEDR1013", $"symbol {i} '{name}' is in section {shndx}, which does not exist", symtab.Name, o);

@@ -17,7 +17,7 @@ internal static class CopyTables
         {
             var f = plan.Function;
             var code = plan.Code;
-            for (int s = code.FirstSiteAtOrAfter(f.Start); s < code.Sites.Length && code.Sites[s].Offset < f.End; s++)
+            for (int s = plan.FirstSite; s < code.Sites.Length && code.Sites[s].Offset < f.End; s++)
             {
                 var site = code.Sites[s];
                 if (site.Kind is not (PatchSiteKind.ExceptionTable or PatchSiteKind.BugTable)) continue;

@@ -11,6 +11,9 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
     /// <summary>This function's instructions are [First, First + Count) of the arena.</summary>
     public int First;
     public int Count;
+    /// <summary>The first of the section's relocations and patch sites at or after the function's start.</summary>
+    public int FirstRelocation;
+    public int FirstSite;
     /// <summary>This function's branches to other functions: [FirstBranch, FirstBranch + BranchCount) of the arena's list.</summary>
     public int FirstBranch;
     public int BranchCount;

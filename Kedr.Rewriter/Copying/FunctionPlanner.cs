@@ -28,8 +28,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         var code = plan.Code;
         var arena = plan.Arena;
         var decoder = arena.DecoderAt(code, f.Start);
-        int relocIndex = code.FirstRelocationAtOrAfter(f.Start);
-        int siteIndex = code.FirstSiteAtOrAfter(f.Start);
+        int relocIndex = plan.FirstRelocation = code.FirstRelocationAtOrAfter(f.Start);
+        int siteIndex = plan.FirstSite = code.FirstSiteAtOrAfter(f.Start);
         var relocations = code.Relocations;
         var sites = code.Sites;
         long absorbUntil = -1;

@@ -41,6 +41,15 @@ internal sealed class PlanArena
         return _decoder;
     }
 
+    private byte[] _scratch = [];
+
+    /// <summary>A buffer of at least <paramref name="length"/> bytes, reused (its contents are the caller's to set).</summary>
+    public byte[] Scratch(int length)
+    {
+        if (_scratch.Length < length) _scratch = new byte[Math.Max(length, 2 * _scratch.Length)];
+        return _scratch;
+    }
+
     /// <summary>This thread's arena, emptied.</summary>
     public static PlanArena Rent()
     {

@@ -33,7 +33,19 @@ internal sealed class SectionCode
     public ReadOnlySpan<byte> Span(long offset, int length) => Bytes.AsSpan(BytesOffset + (int)offset, length);
 
     /// <summary>Index of the first relocation at or after <paramref name="offset"/>.</summary>
-    public int FirstRelocationAtOrAfter(long offset) => _elf.FirstRelocationAtOrAfter(Section, offset);
+    /// <remarks>Functions are planned in address order: a walk on from the last answer, searched only when going back.</remarks>
+    public int FirstRelocationAtOrAfter(long offset)
+    {
+        var relocations = Relocations;
+        if (offset < _relocationCursorOffset) _relocationCursor = _elf.FirstRelocationAtOrAfter(Section, offset);
+        else
+            while (_relocationCursor < relocations.Length && (long)relocations[_relocationCursor].Offset < offset) _relocationCursor++;
+        _relocationCursorOffset = offset;
+        return _relocationCursor;
+    }
+
+    private int _relocationCursor;
+    private long _relocationCursorOffset;
 
     /// <summary>
     /// All sites of the module by section, offset and kind; sites that tie (several alternatives
@@ -72,8 +84,20 @@ internal sealed class SectionCode
             : Index.CompareTo(other.Index);
     }
 
-    /// <summary>Index of the first patch site at or after <paramref name="offset"/>.</summary>
+    /// <summary>Index of the first patch site at or after <paramref name="offset"/> (a walk on, as for relocations).</summary>
     public int FirstSiteAtOrAfter(long offset)
+    {
+        if (offset < _siteCursorOffset) _siteCursor = SearchSite(offset);
+        else
+            while (_siteCursor < Sites.Length && Sites[_siteCursor].Offset < offset) _siteCursor++;
+        _siteCursorOffset = offset;
+        return _siteCursor;
+    }
+
+    private int _siteCursor;
+    private long _siteCursorOffset;
+
+    private int SearchSite(long offset)
     {
         int lo = 0, hi = Sites.Length;
         while (lo < hi)

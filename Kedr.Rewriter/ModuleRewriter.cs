@@ -158,12 +158,12 @@ public static class ModuleRewriter
             ref var p = ref plan.Instructions[i];
             if (p.Kind == EmitKind.Absorbed) continue;
             if (p.Kind == EmitKind.LiveBytesSlot && p.ThunkSite)
-                return p.Instruction.FlowControl != FlowControl.UnconditionalBranch; // a return or a tail call
+                return p.Flow != FlowControl.UnconditionalBranch; // a return or a tail call
             if (p.Kind is EmitKind.LiveBytesSlot or EmitKind.JumpLabelSlot or EmitKind.JumpLabelTest or EmitKind.Drop) return true;
-            return p.Instruction.FlowControl switch
+            return p.Flow switch
             {
                 FlowControl.Return or FlowControl.UnconditionalBranch or FlowControl.IndirectBranch => false,
-                FlowControl.Interrupt => p.Instruction.Code != Code.Int3 ? true : false,
+                FlowControl.Interrupt => !p.IsInt3,
                 FlowControl.Exception => false, // ud2
                 _ => true,
             };

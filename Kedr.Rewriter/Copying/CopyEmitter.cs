@@ -79,7 +79,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
 
     private static bool IsPlainCopy(in PlannedInstruction p) =>
         p.Kind == EmitKind.Verbatim && p.Events == EventFlags.None && p.MemForm == MemoryClass.None
-        && p.RelocCount == 0 && !p.Instruction.IsIPRelativeMemoryOperand;
+        && p.RelocCount == 0 && !p.IpRelative;
 
     private void EmitInstruction(FunctionPlan plan, ref PlannedInstruction p)
     {
@@ -129,7 +129,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 break;
             case EmitKind.ConditionalTailCall:
                 // j!cc 1f; <exit event>; jmp target; 1:
-                _code[pos++] = (byte)(X86Encoding.JccRel8Base | (ConditionNibble(p.Instruction) ^ 1));
+                _code[pos++] = (byte)(X86Encoding.JccRel8Base | (p.ConditionNibble ^ 1));
                 _code[pos++] = X86Encoding.EventCallSize + X86Encoding.JmpRel32Size;
                 pos = EmitEvent(pos, f, origOffset, BlobEventKind.Exit);
                 pos = EmitRel32Jump(plan, p, pos, X86Encoding.JmpRel32Opcode, withEntryEvent: true);
@@ -159,12 +159,12 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 break;
         }
         if (pos != start + p.Size)
-            throw Internal(f, p, $"emitted {pos - start} bytes, planned {p.Size} ({p.Kind} {p.Instruction})");
+            throw Internal(f, p, $"emitted {pos - start} bytes, planned {p.Size} ({p.Kind})");
     }
 
     private int EmitBranch(FunctionPlan plan, in PlannedInstruction p, int pos)
     {
-        switch (p.Instruction.FlowControl)
+        switch (p.Flow)
         {
             case FlowControl.Call:
                 return EmitRel32Jump(plan, p, pos, X86Encoding.CallRel32Opcode, withEntryEvent: true);
@@ -172,7 +172,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 return EmitRel32Jump(plan, p, pos, X86Encoding.JmpRel32Opcode, withEntryEvent: (p.Events & EventFlags.Exit) != 0);
             default:
                 _code[pos++] = X86Encoding.JccRel32Escape;
-                _code[pos++] = (byte)(X86Encoding.JccRel32Base | ConditionNibble(p.Instruction));
+                _code[pos++] = (byte)(X86Encoding.JccRel32Base | p.ConditionNibble);
                 return EmitTarget(plan, p, pos, withEntryEvent: false);
         }
     }
@@ -191,7 +191,11 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         if (target >= 0)
             X86Encoding.WriteRel32(_code.AsSpan(pos), target - next);
         else if (p.RelocCount > 0 && p.Kind is EmitKind.Branch or EmitKind.ConditionalTailCall or EmitKind.LoopBranch or EmitKind.Xbegin)
-            AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)p.RelocSymbol, p.RelocAddend);
+        {
+            // The branch's own relocation (on its rel32) names the target.
+            ref readonly var r = ref plan.Code.Relocations[p.RelocFirst];
+            AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)r.SymbolIndex, r.Addend);
+        }
         else if (anchors.TryAnchor(p.TargetSection, p.TargetOffset, out int symbol, out long delta))
             AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)symbol, delta - X86Encoding.Rel32Size);
         else
@@ -217,7 +221,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     {
         var relocs = plan.Code.Relocations;
         bool dispCovered = false;
-        int dispOffset = p.Instruction.IsIPRelativeMemoryOperand ? p.DisplacementOffset : -1;
+        int dispOffset = p.IpRelative ? p.DisplacementOffset : -1;
         for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount; i++)
         {
             var r = relocs[i];
@@ -234,7 +238,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         if (dispOffset >= 0 && !dispCovered)
         {
             // disp' = T - next'; PC32 writes S + A - P with S = the function's live address.
-            long target = (long)p.Instruction.IPRelativeMemoryAddress;
+            long target = p.IpRelativeTarget;
             var f = plan.Function;
             AddFixup(pos + dispOffset, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
                 target - f.Start - (p.Length - dispOffset));
@@ -278,9 +282,9 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 AddFixup(field, type, BlobFixupTarget.Symbol, (uint)r.SymbolIndex, addend);
                 done = true;
             }
-            if (!done && p.Instruction.IsIPRelativeMemoryOperand)
+            if (!done && p.IpRelative)
                 AddFixup(field, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
-                    (long)p.Instruction.IPRelativeMemoryAddress - f.Start - leaTail);
+                    p.IpRelativeTarget - f.Start - leaTail);
         }
         var helper = bitOp ? BlobHelper.BitOpEvent : p.FlagsDead ? BlobHelper.MemEventNoFlags : BlobHelper.MemEvent;
         pos = EmitHelperCall(pos, AddMemorySite(f, p), helper, depth: bitOp ? 16 : saveRax ? 8 : 0);
@@ -310,12 +314,13 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private int EmitJumpLabelTest(FunctionPlan plan, in PlannedInstruction p, int pos)
     {
         const long flagBits = 3; // JUMP_TYPE_TRUE | JUMP_TYPE_LINKED
-        bool branch = (p.KeyAddend & 1) != 0;
+        var key = plan.Code.Sites[p.SiteIndex];
+        bool branch = (key.AuxAddend & 1) != 0;
         _code[pos++] = X86Encoding.Pushf;
         OrcDepth(pos, 8);
         _code[pos++] = 0x83;                     // cmpl $imm8, disp32(%rip)
         _code[pos++] = 0x3d;
-        AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)p.KeySymbol, (p.KeyAddend & ~flagBits) - 5);
+        AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)key.AuxSymbol, (key.AuxAddend & ~flagBits) - 5);
         pos += X86Encoding.Rel32Size;
         _code[pos++] = 0;
         _code[pos++] = (byte)(X86Encoding.JccRel8Base | (branch ? 0xe : 0xf)); // jle : jg
@@ -383,7 +388,6 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         _code.AsSpan(pos, width).Clear();
     }
 
-    private static int ConditionNibble(in Instruction instr) => (int)instr.ConditionCode - 1;
 
     private static InvalidOperationException Internal(FunctionInfo f, in PlannedInstruction p, string what) =>
         new($"KEDR2900: internal error in {f.Name}+0x{p.Offset - f.Start:x}: {what}");

@@ -34,6 +34,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         var sites = code.Sites;
         long absorbUntil = -1;
         plan.First = arena.Count;
+        int n = 0; // this function's instructions so far
 
         while (decoder.IP < (ulong)f.End)
         {
@@ -47,21 +48,24 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             int slot = arena.Reserve();
             arena.Offsets[slot] = (int)ip;
             arena.Count++;
-            // A whole new value, not "p = default" then "Decode(out p.Instruction)": with tiered PGO,
-            // .NET 10.0.12's JIT dropped that zeroing store (stale fields from the arena's last module).
+            ref readonly var instr = ref arena.KeepDecoded(n++, decoded);
+            // A whole new value, not "p = default" and then fields: with tiered PGO, .NET 10.0.12's JIT
+            // dropped such a zeroing store before an out-argument write (stale fields from earlier use).
             ref var p = ref arena.Instructions[slot];
             p = new PlannedInstruction
             {
-                Instruction = decoded,
                 Offset = (int)ip,
-                Length = decoded.Length,
+                Length = (byte)instr.Length,
+                Flow = instr.FlowControl,
+                IpRelative = instr.IsIPRelativeMemoryOperand,
+                IsInt3 = instr.Code == Code.Int3,
                 TargetSection = -1,
                 TargetFunction = -1,
                 TargetIndex = -1,
                 DisplacementOffset = -1,
                 LeaDisplacementOffset = -1,
             };
-            ref readonly var instr = ref p.Instruction;
+            if (p.IpRelative) p.IpRelativeTarget = (long)instr.IPRelativeMemoryAddress;
 
             // Relocations inside the instruction; one that straddles it means we misdecoded.
             p.RelocFirst = relocIndex;
@@ -75,16 +79,17 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 }
                 relocIndex++;
             }
-            p.RelocCount = relocIndex - p.RelocFirst;
+            p.RelocCount = (byte)(relocIndex - p.RelocFirst);
             if (f.LeftOutReason is not null) break;
             // Where the displacement is matters only to a relocation on it or to a RIP-relative operand.
-            if (instr.IsIPRelativeMemoryOperand || p.RelocCount > 0 && instr.MemoryDisplSize != 0)
+            if (p.IpRelative || p.RelocCount > 0 && instr.MemoryDisplSize != 0)
             {
                 var co = decoder.GetConstantOffsets(instr);
                 if (co.HasDisplacement) p.DisplacementOffset = (sbyte)co.DisplacementOffset;
             }
 
             PatchSite? site = null;
+            int siteAt = -1;
             if (siteIndex < sites.Length && sites[siteIndex].Offset < ip + p.Length)
             {
                 _alternatives.Clear();
@@ -96,8 +101,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                         f.LeftOutReason = $"{s.Kind} site at +0x{s.Offset - f.Start:x} is inside an instruction";
                         break;
                     }
-                    if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry)
-                        site ??= s;
+                    if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry && site is null)
+                        (site, siteAt) = (s, siteIndex - 1);
                     else if (s.Kind is PatchSiteKind.ReturnThunk or PatchSiteKind.Retpoline && s.Offset == ip)
                         p.ThunkSite = true;
                     if (s.Kind == PatchSiteKind.Alternative && s.Offset == ip)
@@ -120,7 +125,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             }
             if (ip == f.Start && !f.IsPart) p.Events |= EventFlags.Entry;
 
-            var error = site is { } ps ? PlanSite(f, code, ref p, ps, ref absorbUntil) : PlanInstruction(f, code, ref p);
+            var error = site is { } ps ? PlanSite(f, code, ref p, instr, ps, siteAt, ref absorbUntil) : PlanInstruction(f, code, ref p, instr);
             if (error is not null)
             {
                 f.LeftOutReason = error;
@@ -128,7 +133,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             }
         }
         plan.Count = arena.Count - plan.First;
-        MarkDeadFlags(plan);
+        MarkDeadFlags(plan, arena.Decoded);
         PlaceInCopy(plan);
     }
 
@@ -157,7 +162,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 arena.AddBranch(i);
                 continue;
             }
-            int at = plan.IndexOf(p.TargetOffset);
+            int at = plan.IndexOfNear(p.TargetOffset, i);
             (p.TargetFunction, p.TargetIndex) = (f.Id, at);
             if (f.IsCopied && p.TargetOffset != f.Start && (at < 0 || instructions[at].Kind == EmitKind.Absorbed))
                 f.LeftOutReason = ModuleRewriter.NotAnInstructionStart(f, p, f);
@@ -177,7 +182,8 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
     /// with a flags-free variant ask: each walks forward along straight-line code to the instruction
     /// that decides, and a later event on the same stretch reuses the answer.
     /// </summary>
-    private static void MarkDeadFlags(FunctionPlan plan)
+    /// <param name="decoded">The function's decoded instructions, in plan order.</param>
+    private static void MarkDeadFlags(FunctionPlan plan, Instruction[] decoded)
     {
         var instructions = plan.Instructions;
         int decidedAt = -1;
@@ -186,23 +192,23 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         {
             ref var p = ref instructions[i];
             if (p.MemForm is not (MemoryClass.Operand or MemoryClass.Xlat or MemoryClass.Moffs)) continue;
-            if (i > decidedAt) (decidedAt, dead) = DecideFlags(instructions, i);
+            if (i > decidedAt) (decidedAt, dead) = DecideFlags(instructions, decoded, i);
             p.FlagsDead = dead;
         }
     }
 
     /// <summary>From instruction <paramref name="i"/> on: where the flags' fate is decided, and whether they are dead.</summary>
-    private static (int At, bool Dead) DecideFlags(Span<PlannedInstruction> instructions, int i)
+    private static (int At, bool Dead) DecideFlags(Span<PlannedInstruction> instructions, Instruction[] decoded, int i)
     {
         for (; ; i++)
         {
             ref readonly var p = ref instructions[i];
-            ref readonly var instr = ref p.Instruction;
+            ref readonly var instr = ref decoded[i];
             if ((instr.RflagsRead & StatusFlags) != 0) return (i, false);
             if ((instr.RflagsModified & StatusFlags) == StatusFlags) return (i, true);
             if (p.Kind is EmitKind.LiveBytesSlot or EmitKind.Absorbed or EmitKind.JumpLabelSlot or EmitKind.JumpLabelTest)
                 return (i, false); // what runs there is decided later
-            switch (instr.FlowControl)
+            switch (p.Flow)
             {
                 case FlowControl.Next:
                     if (i + 1 == instructions.Length) return (i, false);
@@ -215,7 +221,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         }
     }
 
-    private string? PlanSite(FunctionInfo f, SectionCode code, ref PlannedInstruction p, PatchSite site, ref long absorbUntil)
+    private string? PlanSite(FunctionInfo f, SectionCode code, ref PlannedInstruction p, in Instruction instr, PatchSite site, int siteAt, ref long absorbUntil)
     {
         switch (site.Kind)
         {
@@ -223,7 +229,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 p.Kind = EmitKind.Drop;
                 break;
             case PatchSiteKind.Alternative or PatchSiteKind.Paravirt:
-                if (site.Length == 0) return PlanInstruction(f, code, ref p);
+                if (site.Length == 0) return PlanInstruction(f, code, ref p, instr);
                 if (site.Length < p.Length)
                     return $"{site.Kind} site at +0x{p.Offset - f.Start:x} is shorter than its instruction";
                 if (site.Offset + site.Length > f.End)
@@ -236,7 +242,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                     break;
                 }
                 p.Kind = EmitKind.LiveBytesSlot;
-                p.SlotLength = site.Length;
+                p.SlotLength = (ushort)site.Length;
                 absorbUntil = site.Offset + site.Length;
                 break;
             case PatchSiteKind.JumpLabel:
@@ -245,22 +251,20 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 p.Kind = EmitKind.JumpLabelTest;
                 p.TargetSection = site.TargetSection;
                 p.TargetOffset = site.TargetOffset;
-                p.KeySymbol = site.AuxSymbol;
-                p.KeyAddend = site.AuxAddend;
+                p.SiteIndex = siteAt;
                 break;
         }
-        p.Size = p.EventBytes + p.Kind switch
+        p.Size = (ushort)(p.EventBytes + p.Kind switch
         {
             EmitKind.LiveBytesSlot or EmitKind.JumpLabelSlot => p.SlotLength,
             EmitKind.JumpLabelTest => X86Encoding.JumpLabelTestSize,
             _ => 0,
-        };
+        });
         return null;
     }
 
-    private string? PlanInstruction(FunctionInfo f, SectionCode code, ref PlannedInstruction p)
+    private string? PlanInstruction(FunctionInfo f, SectionCode code, ref PlannedInstruction p, in Instruction instr)
     {
-        ref readonly var instr = ref p.Instruction;
         for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount; i++)
         {
             var t = code.Relocations[i].Type;
@@ -272,10 +276,10 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         bool relative = instr.Op0Kind == OpKind.NearBranch64;
         if (!relative)
         {
-            PlanMemoryEvent(code, ref p);
+            PlanMemoryEvent(code, ref p, instr);
             p.Kind = EmitKind.Verbatim;
             if (flow == FlowControl.Return) p.Events |= EventFlags.Exit;
-            p.Size = p.EventBytes + p.Length;
+            p.Size = (ushort)(p.EventBytes + p.Length);
             return null;
         }
 
@@ -285,8 +289,6 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             var r = code.Relocations[p.RelocFirst];
             if (p.RelocCount > 1 || (long)r.Offset != p.Offset + p.Length - X86Encoding.Rel32Size || !r.IsPcRelative)
                 return $"relocation on the branch at +0x{p.Offset - f.Start:x} is not on its rel32";
-            p.RelocSymbol = r.SymbolIndex;
-            p.RelocAddend = r.Addend;
             ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
             if (sym.IsDefinedInSection && elf.Section(sym.SectionIndex).IsExecutable)
             {
@@ -307,7 +309,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             if (flow == FlowControl.UnconditionalBranch) p.Events |= EventFlags.Exit;
             p.Kind = EmitKind.LiveBytesSlot;
             p.SlotLength = p.Length;
-            p.Size = p.EventBytes + p.SlotLength;
+            p.Size = (ushort)(p.EventBytes + p.SlotLength);
             return null;
         }
         switch (flow)
@@ -324,13 +326,14 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             case FlowControl.ConditionalBranch when instr.IsJccShortOrNear:
                 bool tail = IsTailCall(f, p);
                 p.Kind = tail ? EmitKind.ConditionalTailCall : EmitKind.Branch;
-                p.Size = tail ? X86Encoding.ConditionalTailCallSize : X86Encoding.JccRel32Size;
+                p.Size = (ushort)(tail ? X86Encoding.ConditionalTailCallSize : X86Encoding.JccRel32Size);
+                p.ConditionNibble = (byte)(instr.ConditionCode - 1);
                 break;
             case FlowControl.ConditionalBranch:
                 if (IsTailCall(f, p))
                     return $"{instr.Mnemonic} at +0x{p.Offset - f.Start:x} leaves the function";
                 p.Kind = EmitKind.LoopBranch;
-                p.Size = p.Length + X86Encoding.LoopDetourSize;
+                p.Size = (ushort)(p.Length + X86Encoding.LoopDetourSize);
                 break;
             case FlowControl.XbeginXabortXend:
                 p.Kind = EmitKind.Xbegin;
@@ -339,13 +342,13 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             default:
                 return $"relative {instr.Mnemonic} at +0x{p.Offset - f.Start:x} is not supported";
         }
-        p.Size += p.EventBytes;
+        p.Size += (ushort)p.EventBytes;
         return null;
     }
 
-    private void PlanMemoryEvent(SectionCode code, ref PlannedInstruction p)
+    private void PlanMemoryEvent(SectionCode code, ref PlannedInstruction p, in Instruction instr)
     {
-        var cls = _memory.Classify(p.Instruction, out var kind, out var size, out var flags, out var reason);
+        var cls = _memory.Classify(instr, out var kind, out var size, out var flags, out var reason);
         if (cls == MemoryClass.None) return;
         _plan.MemoryAccesses++;
         if (cls == MemoryClass.String && p.HasFixup)
@@ -356,27 +359,27 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         }
         if (cls == MemoryClass.NotInstrumented)
         {
-            (_plan.NotInstrumented ??= []).Add($"{reason}: {p.Instruction} at +0x{p.Offset - _plan.Function.Start:x}");
+            (_plan.NotInstrumented ??= []).Add($"{reason}: {instr} at +0x{p.Offset - _plan.Function.Start:x}");
             return;
         }
         p.LeaStart = _plan.Arena.Extra.Count;
         switch (cls)
         {
             case MemoryClass.Operand:
-                p.RaxDead = MemoryAccessClassifier.OverwritesRax(p.Instruction);
-                p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, _plan.Arena.Extra);
+                p.RaxDead = MemoryAccessClassifier.OverwritesRax(instr);
+                p.LeaDisplacementOffset = (sbyte)_memory.EncodeLea(instr, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, _plan.Arena.Extra);
                 break;
             case MemoryClass.BitOp:
-                MemoryAccessClassifier.EncodePush(p.Instruction.Op1Register, _plan.Arena.Extra);
+                MemoryAccessClassifier.EncodePush(instr.Op1Register, _plan.Arena.Extra);
                 int push = _plan.Arena.Extra.Count - p.LeaStart;
-                int lea = _memory.EncodeLea(p.Instruction, RelocatedDisplacement(code, p), 16, _plan.Arena.Extra);
+                int lea = _memory.EncodeLea(instr, RelocatedDisplacement(code, p), 16, _plan.Arena.Extra);
                 p.LeaDisplacementOffset = (sbyte)(lea < 0 ? -1 : push + lea);
                 break;
             case MemoryClass.Xlat:
                 _plan.Arena.Extra.AddRange(X86Encoding.XlatAddress);
                 break;
             case MemoryClass.Moffs:
-                MemoryAccessClassifier.EncodeMovabsRax(p.Instruction.MemoryDisplacement64, _plan.Arena.Extra);
+                MemoryAccessClassifier.EncodeMovabsRax(instr.MemoryDisplacement64, _plan.Arena.Extra);
                 p.LeaDisplacementOffset = 2;
                 break;
         }
@@ -438,10 +441,10 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         if (!always || target < 0)
             return $"alternative at {at} may keep its original jump (static_cpu_has-style without an always-applied jump)";
         p.Kind = EmitKind.JumpLabelSlot;
-        p.SlotLength = Math.Max(site.Length, X86Encoding.JmpRel32Size);
+        p.SlotLength = (ushort)Math.Max(site.Length, X86Encoding.JmpRel32Size);
         p.TargetSection = targetSection;
         p.TargetOffset = target;
-        p.Size = p.EventBytes + p.SlotLength;
+        p.Size = (ushort)(p.EventBytes + p.SlotLength);
         return null;
     }
 

@@ -21,6 +21,17 @@ internal sealed class PlanArena
     /// <summary>Per function, the indices of its branches that leave it (which the leave-out pass follows).</summary>
     public int[] Branches = new int[InitialCapacity];
     public int BranchCount;
+    /// <summary>The decoded instructions of the function being planned (reused for the next one).</summary>
+    public Instruction[] Decoded = new Instruction[256];
+
+    /// <summary>Keeps the function's <paramref name="index"/>th decoded instruction; returns where it is kept.</summary>
+    public ref Instruction KeepDecoded(int index, in Instruction instruction)
+    {
+        if (index == Decoded.Length) Array.Resize(ref Decoded, index * 2);
+        Decoded[index] = instruction;
+        return ref Decoded[index];
+    }
+
     /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>
     public readonly List<byte> Extra = new(InitialCapacity);
 

@@ -37,15 +37,55 @@ internal enum EventFlags : byte
     Exit = 2,
 }
 
-/// <summary>Phase-one result for one instruction: what to emit and how big it is.</summary>
+/// <summary>
+/// Phase-one result for one instruction: what to emit and how big it is. Kept small (the decoded
+/// instruction itself is not kept, only the few facts of it that later phases use): a module's
+/// planned instructions are written once and read back twice, and their bytes are most of that cost.
+/// </summary>
 internal struct PlannedInstruction
 {
-    public Instruction Instruction;
+    /// <summary>For branches and jump labels: the target in this module (section, offset), or section -1.</summary>
+    public long TargetOffset;
+    /// <summary>A RIP-relative memory operand's address (section offset), when <see cref="IpRelative"/>.</summary>
+    public long IpRelativeTarget;
+    public int TargetSection;
+    /// <summary>The target's function in the catalog (-1: none) and instruction index in its plan (-1: not an instruction start), resolved once.</summary>
+    public int TargetFunction;
+    public int TargetIndex;
+
     /// <summary>Offset of the original instruction in its section.</summary>
     public int Offset;
-    public int Length;
+    /// <summary>Where in the function's copy the emitted bytes (events first) start; sizes are final once planned.</summary>
+    public int OffsetInCopy;
+    /// <summary>Relocations inside the instruction: [RelocFirst, RelocFirst + RelocCount) of the section's list.</summary>
+    public int RelocFirst;
+    /// <summary>
+    /// What goes between <c>push %rax</c> and <c>push $site</c> (the LEA computing the address,
+    /// after <c>push %reg</c> for a bit offset): bytes [LeaStart, +LeaLength) of the arena's extra bytes.
+    /// </summary>
+    public int LeaStart;
+    /// <summary>A jump label's entry in the section's sites (its key: symbol and addend, low bit the branch flag).</summary>
+    public int SiteIndex;
+
+    /// <summary>Bytes emitted for this instruction, events included.</summary>
+    public ushort Size;
+    /// <summary>Slot length for live-bytes and jump-label slots (original site length for the former).</summary>
+    public ushort SlotLength;
+    public ushort MemSize;
+
+    public byte Length;
+    public byte RelocCount;
     public EmitKind Kind;
     public EventFlags Events;
+    /// <summary>The decoded instruction's Iced flow control and, for a jcc, its condition (Iced's ConditionCode - 1).</summary>
+    public FlowControl Flow
+    {
+        readonly get => (FlowControl)_flow;
+        set => _flow = (byte)value;
+    }
+    private byte _flow;
+    public byte ConditionNibble;
+
     /// <summary>The instruction has an exception-table entry (it may fault to a fixup).</summary>
     public bool HasFixup;
     /// <summary>A .return_sites or .retpoline_sites entry: the kernel rewrites it at load time.</summary>
@@ -54,38 +94,15 @@ internal struct PlannedInstruction
     public bool FlagsDead;
     /// <summary>The instruction overwrites %rax without reading it: the event sequence need not save it.</summary>
     public bool RaxDead;
-
-    /// <summary>For branches and jump labels: the target in this module (section, offset), or section -1.</summary>
-    public int TargetSection;
-    public long TargetOffset;
-    /// <summary>The target's function in the catalog (-1: none) and instruction index in its plan (-1: not an instruction start), resolved once.</summary>
-    public int TargetFunction;
-    public int TargetIndex;
-    /// <summary>For a branch whose rel32 carries a relocation: symbol and addend (used when the target has no copy).</summary>
-    public int RelocSymbol;
-    public long RelocAddend;
-
-    /// <summary>Relocations inside the instruction: [RelocFirst, RelocFirst + RelocCount) of the section's list.</summary>
-    public int RelocFirst;
-    public int RelocCount;
-
-    /// <summary>A jump label's key: symbol and addend (low bit: the entry's branch flag).</summary>
-    public int KeySymbol;
-    public long KeyAddend;
-
-    /// <summary>Slot length for live-bytes and jump-label slots (original site length for the former).</summary>
-    public int SlotLength;
+    /// <summary>The instruction has a RIP-relative memory operand.</summary>
+    public bool IpRelative;
+    /// <summary>int3: execution never continues after it.</summary>
+    public bool IsInt3;
 
     /// <summary>Memory event of the instruction (kind 0: none) and the sequence that records it.</summary>
     public Kedr.Core.Blob.BlobEventKind MemKind;
     public MemoryClass MemForm;
-    public ushort MemSize;
     public Kedr.Core.Blob.BlobSiteFlags MemFlags;
-    /// <summary>
-    /// What goes between <c>push %rax</c> and <c>push $site</c> (the LEA computing the address,
-    /// after <c>push %reg</c> for a bit offset): bytes [LeaStart, +LeaLength) of the plan's extra bytes.
-    /// </summary>
-    public int LeaStart;
     public byte LeaLength;
     /// <summary>Displacement offset in the LEA and in the original instruction (-1: none).</summary>
     public sbyte LeaDisplacementOffset;
@@ -108,11 +125,6 @@ internal struct PlannedInstruction
         ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
         (MemForm == MemoryClass.String ? 2 : MemoryEventBytes) +
         ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
-
-    /// <summary>Bytes emitted for this instruction, events included.</summary>
-    public int Size;
-    /// <summary>Where in the function's copy the emitted bytes (events first) start; sizes are final once planned.</summary>
-    public int OffsetInCopy;
 
     public readonly int EventBytes => MemoryEventBytes +
         ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +

@@ -7,8 +7,8 @@ using Iced.Intel;
 
 namespace Kedr.Rewriter;
 
-/// <summary>One module's outcome in a batch: a report and the blob bytes, or the diagnostic that stopped it.</summary>
-public sealed record BatchItem(string Path, RewriteReport? Report, byte[]? Blob, KedrDiagnostic? Error);
+/// <summary>One module's outcome in a batch: a report and the blob, or the diagnostic that stopped it.</summary>
+public sealed record BatchItem(string Path, RewriteReport? Report, KedrBlob? Blob, KedrDiagnostic? Error);
 
 /// <summary>Instruments many modules, in parallel across cores, in a deterministic order of results.</summary>
 public static class BatchRewriter
@@ -18,8 +18,8 @@ public static class BatchRewriter
         Directory.EnumerateFiles(directory, "*.ko", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
 
     /// <param name="onItem">
-    /// Called once per module as it completes (from any thread); the blob bytes are dropped after it
-    /// returns, so a caller that wants them writes or keeps them there.
+    /// Called once per module as it completes (from any thread); the blob is dropped after it
+    /// returns, so a caller that wants it writes or keeps it there.
     /// </param>
     public static BatchItem[] Run(IReadOnlyList<string> paths, int maxParallelism, bool keepBlobs, Action<BatchItem>? onItem = null)
     {
@@ -43,7 +43,7 @@ public static class BatchRewriter
             var elf = ElfFile.Read(path);
             if (!ModuleRewriter.TryRewrite(elf, out var result, out var error))
                 return new BatchItem(path, null, null, error);
-            return new BatchItem(path, result!.Report, keepBlob ? BlobWriter.Write(result.Blob) : null, null);
+            return new BatchItem(path, result!.Report, keepBlob ? result.Blob : null, null);
         }
         catch (KedrException e)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Kedr.Core.Blob;
 using Kedr.Kernel.Modules;
 using Kedr.Rewriter;
 using Microsoft.Extensions.Logging;
@@ -29,7 +30,10 @@ internal static class BatchInstrument
         var items = BatchRewriter.Run(paths, jobs, keepBlobs: outDir is not null, item =>
         {
             if (item.Blob is not null)
-                File.WriteAllBytes(Path.Combine(outDir!.FullName, item.Report!.Module + ".kedr"), item.Blob);
+            {
+                using var file = File.Create(Path.Combine(outDir!.FullName, item.Report!.Module + ".kedr"));
+                BlobWriter.Write(item.Blob, file);
+            }
             progress.Step();
         });
         progress.Done();

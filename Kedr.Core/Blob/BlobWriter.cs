@@ -7,41 +7,87 @@ namespace Kedr.Core.Blob;
 /// <summary>Lays out and writes a <see cref="KedrBlob"/>: header, strings, tables, then the code image.</summary>
 public static class BlobWriter
 {
+    /// <summary>The blob as one array.</summary>
     public static byte[] Write(KedrBlob blob)
     {
-        var strings = new StringTable();
-        uint targetName = strings.Add(blob.Target.Name), srcVersion = strings.Add(blob.Target.SrcVersion);
-        var functions = CollectionsMarshal.AsSpan(blob.Functions);
-        var funcNames = new uint[functions.Length];
-        for (int i = 0; i < functions.Length; i++) funcNames[i] = strings.Add(functions[i].Name);
+        var layout = new Layout(blob);
+        var buf = new byte[layout.Total];
+        WriteHead(blob, layout, buf.AsSpan(0, layout.CodeOffset));
+        blob.Code.CopyTo(buf.AsSpan(layout.CodeOffset));
+        return buf;
+    }
 
-        // Lay out: header, tables with 8-byte aligned entries, code aligned as it asks.
-        int pos = BlobFormat.HeaderSize;
-        var tables = new (int offset, int count, int entsize)[BlobFormat.TableCount];
-        void Place(BlobTableId id, int count, int entsize, int align)
+    /// <summary>The blob to a stream: the header and tables from a pooled buffer, then the code image as it is.</summary>
+    public static void Write(KedrBlob blob, Stream output)
+    {
+        var layout = new Layout(blob);
+        var head = System.Buffers.ArrayPool<byte>.Shared.Rent(layout.CodeOffset);
+        try
         {
-            pos = Align(pos, align);
-            tables[(int)id] = (pos, count, entsize);
-            pos += count * entsize;
+            var span = head.AsSpan(0, layout.CodeOffset);
+            span.Clear();
+            WriteHead(blob, layout, span);
+            output.Write(span);
+            output.Write(blob.Code);
         }
-        Place(BlobTableId.Strings, strings.Length, 1, 1);
-        Place(BlobTableId.Functions, blob.Functions.Count, BlobFormat.FunctionSize, 8);
-        Place(BlobTableId.Masks, blob.Masks.Count, BlobFormat.MaskSize, 8);
-        Place(BlobTableId.Fixups, blob.Fixups.Count, BlobFormat.FixupSize, 8);
-        Place(BlobTableId.Sites, blob.Sites.Count, BlobFormat.SiteSize, 8);
-        Place(BlobTableId.Patches, blob.Patches.Count, BlobFormat.PatchSize, 8);
-        Place(BlobTableId.ExTable, blob.ExTable.Count, BlobFormat.ExTableSize, 8);
-        Place(BlobTableId.Bugs, blob.Bugs.Count, BlobFormat.BugSize, 8);
-        Place(BlobTableId.Orc, blob.Orc.Count, BlobFormat.OrcSize, 8);
-        Place(BlobTableId.Code, blob.Code.Length, 1, (int)Math.Max(16, blob.CodeAlign));
-        var buf = new byte[pos];
-        var s = buf.AsSpan();
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(head);
+        }
+    }
 
+    /// <summary>Where each table goes, with the string table they refer to.</summary>
+    private sealed class Layout
+    {
+        public readonly StringTable Strings = new();
+        public readonly uint TargetName, SrcVersion;
+        public readonly uint[] FunctionNames;
+        public readonly (int offset, int count, int entsize)[] Tables = new (int, int, int)[BlobFormat.TableCount];
+        public readonly int Total;
+        /// <summary>Where the code image starts: everything before it is header and tables.</summary>
+        public int CodeOffset => Tables[(int)BlobTableId.Code].offset;
+
+        public Layout(KedrBlob blob)
+        {
+            TargetName = Strings.Add(blob.Target.Name);
+            SrcVersion = Strings.Add(blob.Target.SrcVersion);
+            var functions = CollectionsMarshal.AsSpan(blob.Functions);
+            FunctionNames = new uint[functions.Length];
+            for (int i = 0; i < functions.Length; i++) FunctionNames[i] = Strings.Add(functions[i].Name);
+
+            // Header, tables with 8-byte aligned entries, code aligned as it asks (and last).
+            int pos = BlobFormat.HeaderSize;
+            void Place(BlobTableId id, int count, int entsize, int align)
+            {
+                pos = Align(pos, align);
+                Tables[(int)id] = (pos, count, entsize);
+                pos += count * entsize;
+            }
+            Place(BlobTableId.Strings, Strings.Length, 1, 1);
+            Place(BlobTableId.Functions, blob.Functions.Count, BlobFormat.FunctionSize, 8);
+            Place(BlobTableId.Masks, blob.Masks.Count, BlobFormat.MaskSize, 8);
+            Place(BlobTableId.Fixups, blob.Fixups.Count, BlobFormat.FixupSize, 8);
+            Place(BlobTableId.Sites, blob.Sites.Count, BlobFormat.SiteSize, 8);
+            Place(BlobTableId.Patches, blob.Patches.Count, BlobFormat.PatchSize, 8);
+            Place(BlobTableId.ExTable, blob.ExTable.Count, BlobFormat.ExTableSize, 8);
+            Place(BlobTableId.Bugs, blob.Bugs.Count, BlobFormat.BugSize, 8);
+            Place(BlobTableId.Orc, blob.Orc.Count, BlobFormat.OrcSize, 8);
+            Place(BlobTableId.Code, blob.Code.Length, 1, (int)Math.Max(16, blob.CodeAlign));
+            Total = pos;
+        }
+    }
+
+    /// <summary>Writes everything before the code image into <paramref name="s"/> (zeroed, as long as the code's offset).</summary>
+    private static void WriteHead(KedrBlob blob, Layout layout, Span<byte> s)
+    {
+        var tables = layout.Tables;
+        var (strings, targetName, srcVersion, funcNames) = (layout.Strings, layout.TargetName, layout.SrcVersion, layout.FunctionNames);
+        var functions = CollectionsMarshal.AsSpan(blob.Functions);
         BlobFormat.Magic.CopyTo(s);
         U16(s, 8, BlobFormat.VersionMajor);
         U16(s, 10, blob.VersionMinor);
         U32(s, 12, BlobFormat.HeaderSize);
-        U32(s, 16, (uint)buf.Length);
+        U32(s, 16, (uint)layout.Total);
         U32(s, 20, 0);
         U32(s, 24, targetName);
         U32(s, 28, srcVersion);
@@ -115,8 +161,6 @@ public static class BlobWriter
             U64(s, o + 4, x.Entry & OrcEntryMask);
             o += BlobFormat.OrcSize;
         }
-        blob.Code.CopyTo(s[tables[(int)BlobTableId.Code].offset..]);
-        return buf;
     }
 
     private const ulong OrcEntryMask = (1UL << 48) - 1;

@@ -172,9 +172,6 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         plan.BranchCount = arena.BranchCount - plan.FirstBranch;
     }
 
-    /// <summary>OF, SF, ZF, AF, CF, PF: the flags a helper may clobber where nothing reads them.</summary>
-    private const RflagsBits StatusFlags = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
-
     /// <summary>
     /// The status flags are dead before an instruction that reads none of them and either sets
     /// them all or is followed by code where they are dead. After a call or a return they are dead
@@ -203,9 +200,9 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         for (; ; i++)
         {
             ref readonly var p = ref instructions[i];
-            ref readonly var instr = ref decoded[i];
-            if ((instr.RflagsRead & StatusFlags) != 0) return (i, false);
-            if ((instr.RflagsModified & StatusFlags) == StatusFlags) return (i, true);
+            var (reads, writesAll) = StatusFlags.Of(decoded[i]);
+            if (reads) return (i, false);
+            if (writesAll) return (i, true);
             if (p.Kind is EmitKind.LiveBytesSlot or EmitKind.Absorbed or EmitKind.JumpLabelSlot or EmitKind.JumpLabelTest)
                 return (i, false); // what runs there is decided later
             switch (p.Flow)

@@ -92,13 +92,16 @@ public class RewriterThroughput
         return instructions;
     }
 
-    /// <summary>ELF parse, rewrite, blob bytes; returns the blob size (0 if the rewriter refused the module).</summary>
+    /// <summary>ELF parse, rewrite, blob serialised (to a null stream, as the CLI streams it to its file); returns the code size (0 if the rewriter refused the module).</summary>
     public long RewriteModule(ModuleInput m)
     {
         try
         {
             if (ElfFile.TryRead(m.File, m.Path, out var elf, out _) && ModuleRewriter.TryRewrite(elf!, out var result, out _))
-                return BlobWriter.Write(result!.Blob).Length;
+            {
+                BlobWriter.Write(result!.Blob, Stream.Null);
+                return result.Blob.Code.Length;
+            }
         }
         catch (Exception e) when (e is KedrException or InvalidOperationException or EncoderException or ArgumentException or IndexOutOfRangeException)
         {

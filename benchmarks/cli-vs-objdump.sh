@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One-shot `kedr instrument --all` over a module tree beside `objdump -d` over the same
+# files, measured in the same session: wall time, CPU time and peak RSS of each, best of
+# RUNS, and the ratio. Usage: benchmarks/cli-vs-objdump.sh [DIR] [RUNS]
+# DIR defaults to the running kernel's modules, else the newest /lib/modules/*/kernel.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+dir="${1:-}"
+runs="${2:-3}"
+if [ -z "$dir" ]; then
+	dir="/lib/modules/$(uname -r)/kernel"
+	[ -d "$dir" ] || dir="$(ls -d /lib/modules/*/kernel 2>/dev/null | sort | tail -1)"
+fi
+[ -d "$dir" ] || { echo "cli-vs-objdump: no module folder (give one)" >&2; exit 2; }
+command -v objdump >/dev/null || { echo "cli-vs-objdump: objdump (binutils) is not installed" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "cli-vs-objdump: /usr/bin/time (package time) is not installed" >&2; exit 2; }
+
+list=$(mktemp)
+timing=$(mktemp)
+trap 'rm -f "$list" "$timing"' EXIT
+find "$dir" -name '*.ko' | sort >"$list"
+echo "$(wc -l <"$list") modules below $dir; best of $runs runs each"
+
+"$root/kedr" --version >/dev/null # build once, outside the timing
+
+# Prints "wall user sys maxrss_kb" of the best (lowest wall) of $runs runs of "$@".
+best() {
+	local b="" line
+	for _ in $(seq "$runs"); do
+		/usr/bin/time -o "$timing" -f '%e %U %S %M' "$@" >/dev/null 2>&1
+		line=$(tail -1 "$timing")
+		if [ -z "$b" ] || awk -v a="${line%% *}" -v c="${b%% *}" 'BEGIN { exit !(a < c) }'; then b="$line"; fi
+	done
+	echo "$b"
+}
+
+kedr=$(best "$root/kedr" instrument --all "$dir")
+objdump_seq=$(best sh -c 'xargs -a "$1" -n 1 objdump -d' sh "$list")
+objdump_par=$(best sh -c "xargs -a \"\$1\" -P $(nproc) -n 8 objdump -d" sh "$list")
+
+row() { awk -v n="$1" -v l="$2" 'BEGIN { split(l, f, " "); printf "%-40s %7.2f s %7.2f s %7.2f s %7.0f MB\n", n, f[1], f[2], f[3], f[4] / 1024 }'; }
+printf "%-40s %9s %9s %9s %10s\n" "" wall user sys "peak RSS"
+row "kedr instrument --all" "$kedr"
+row "objdump -d, one file after another" "$objdump_seq"
+row "objdump -d, $(nproc) at a time" "$objdump_par"
+awk -v k="${kedr%% *}" -v s="${objdump_seq%% *}" -v p="${objdump_par%% *}" 'BEGIN {
+	printf "kedr is %.1fx faster than objdump -d one after another, %.1fx faster than %d at a time\n", s / k, p / k, '"$(nproc)"' }'

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Iced.Intel;
 using Kedr.Core.Blob;
 using Kedr.Core.Elf;
@@ -159,7 +160,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 break;
         }
         if (pos != start + p.Size)
-            throw Internal(f, p, $"emitted {pos - start} bytes, planned {p.Size} ({p.Kind})");
+            throw SizeMismatch(f, p, pos - start);
     }
 
     private int EmitBranch(FunctionPlan plan, in PlannedInstruction p, int pos)
@@ -199,7 +200,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         else if (anchors.TryAnchor(p.TargetSection, p.TargetOffset, out int symbol, out long delta))
             AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)symbol, delta - X86Encoding.Rel32Size);
         else
-            throw Internal(plan.Function, p, $"no symbol to reach section {p.TargetSection}+0x{p.TargetOffset:x}");
+            throw NoSymbol(plan.Function, p);
         return next;
     }
 
@@ -212,7 +213,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         if (!tf.IsCopied) return -1;
         int target = plans[tf.Id].CopyTargetAt(p.TargetIndex, withEntryEvent);
         if (target < 0)
-            throw Internal(plan.Function, p, $"target {tf.Name}+0x{p.TargetOffset - tf.Start:x} is not an instruction of its copy");
+            throw NotAnInstruction(plan.Function, p, tf);
         return target;
     }
 
@@ -389,6 +390,20 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     }
 
 
+    // Out of line, so the per-instruction methods carry no string-building state.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException SizeMismatch(FunctionInfo f, in PlannedInstruction p, int emitted) =>
+        Internal(f, p, $"emitted {emitted} bytes, planned {p.Size} ({p.Kind})");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException NoSymbol(FunctionInfo f, in PlannedInstruction p) =>
+        Internal(f, p, $"no symbol to reach section {p.TargetSection}+0x{p.TargetOffset:x}");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidOperationException NotAnInstruction(FunctionInfo f, in PlannedInstruction p, FunctionInfo target) =>
+        Internal(f, p, $"target {target.Name}+0x{p.TargetOffset - target.Start:x} is not an instruction of its copy");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidOperationException Internal(FunctionInfo f, in PlannedInstruction p, string what) =>
         new($"KEDR2900: internal error in {f.Name}+0x{p.Offset - f.Start:x}: {what}");
 }

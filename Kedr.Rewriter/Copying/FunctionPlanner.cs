@@ -266,7 +266,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         {
             var t = code.Relocations[i].Type;
             if (t is not (RelocationType.Pc32 or RelocationType.Plt32 or RelocationType.Abs32S or RelocationType.Abs64))
-                return $"relocation type {t} at +0x{(long)code.Relocations[i].Offset - f.Start:x} is not supported in code";
+                return Reason(f, (long)code.Relocations[i].Offset, "relocation type " + t + " at {0} is not supported in code");
         }
 
         var flow = instr.FlowControl;
@@ -285,7 +285,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         {
             var r = code.Relocations[p.RelocFirst];
             if (p.RelocCount > 1 || (long)r.Offset != p.Offset + p.Length - X86Encoding.Rel32Size || !r.IsPcRelative)
-                return $"relocation on the branch at +0x{p.Offset - f.Start:x} is not on its rel32";
+                return Reason(f, p.Offset, "relocation on the branch at {0} is not on its rel32");
             ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
             if (sym.IsDefinedInSection && elf.Section(sym.SectionIndex).IsExecutable)
             {
@@ -328,7 +328,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 break;
             case FlowControl.ConditionalBranch:
                 if (IsTailCall(f, p))
-                    return $"{instr.Mnemonic} at +0x{p.Offset - f.Start:x} leaves the function";
+                    return Reason(f, p.Offset, instr.Mnemonic + " at {0} leaves the function");
                 p.Kind = EmitKind.LoopBranch;
                 p.Size = (ushort)(p.Length + X86Encoding.LoopDetourSize);
                 break;
@@ -337,7 +337,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 p.Size = X86Encoding.XbeginRel32Size;
                 break;
             default:
-                return $"relative {instr.Mnemonic} at +0x{p.Offset - f.Start:x} is not supported";
+                return Reason(f, p.Offset, "relative " + instr.Mnemonic + " at {0} is not supported");
         }
         p.Size += (ushort)p.EventBytes;
         return null;
@@ -356,7 +356,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         }
         if (cls == MemoryClass.NotInstrumented)
         {
-            (_plan.NotInstrumented ??= []).Add($"{reason}: {instr} at +0x{p.Offset - _plan.Function.Start:x}");
+            (_plan.NotInstrumented ??= []).Add(Reason(_plan.Function, p.Offset, reason + ": " + instr + " at {0}"));
             return;
         }
         p.LeaStart = _plan.Arena.Extra.Count;
@@ -444,6 +444,14 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         p.Size = (ushort)(p.EventBytes + p.SlotLength);
         return null;
     }
+
+    /// <summary>
+    /// <paramref name="format"/> with {0} as the place, <c>+0x</c> and the offset in the function. Messages are
+    /// made here, out of line, so the per-instruction methods carry no string-building state.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static string Reason(FunctionInfo f, long offset, string format) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, format, $"+0x{offset - f.Start:x}");
 
     private static bool IsJump(byte opcode) => opcode is X86Encoding.JmpRel8Opcode or X86Encoding.JmpRel32Opcode;
 

@@ -74,7 +74,7 @@ internal sealed class MemoryAccessClassifier
         var seg = instr.MemorySegment;
         if (seg == Register.FS) { reason = "%fs-relative"; return MemoryClass.NotInstrumented; }
         int bytes = instr.MemorySize.GetSize();
-        if (bytes <= 0 || bytes > ushort.MaxValue) { reason = $"size of {instr.MemorySize} not known"; return MemoryClass.NotInstrumented; }
+        if (bytes <= 0 || bytes > ushort.MaxValue) { reason = "size of " + instr.MemorySize + " not known"; return MemoryClass.NotInstrumented; }
 
         size = (ushort)bytes;
         if (seg == Register.GS) flags |= BlobSiteFlags.Gs;
@@ -115,7 +115,7 @@ internal sealed class MemoryAccessClassifier
             Mnemonic.Cmpsb or Mnemonic.Cmpsw or Mnemonic.Cmpsd or Mnemonic.Cmpsq => BlobSiteFlags.StringSourceRead | BlobSiteFlags.StringDestinationRead,
             _ => BlobSiteFlags.None,
         };
-        if (flags == BlobSiteFlags.None || size == 0) { reason = $"string instruction {instr.Mnemonic}"; return MemoryClass.NotInstrumented; }
+        if (flags == BlobSiteFlags.None || size == 0) { reason = "string instruction " + instr.Mnemonic; return MemoryClass.NotInstrumented; }
         // A segment override applies to the source ([%rsi]) only; %es:(%rdi) cannot be overridden.
         if (instr.SegmentPrefix == Register.GS) flags |= BlobSiteFlags.Gs;
         else if (instr.SegmentPrefix == Register.FS) { reason = "%fs-relative string instruction"; return MemoryClass.NotInstrumented; }
@@ -172,7 +172,7 @@ internal sealed class MemoryAccessClassifier
     internal static int EncodeLeaRax(Register baseReg, Register index, int scale, long disp, bool disp32, List<byte> output)
     {
         if (disp is < int.MinValue or > int.MaxValue)
-            throw new InvalidOperationException($"KEDR2901: displacement 0x{disp:x} does not fit an LEA");
+            throw DoesNotFit("displacement 0x" + disp.ToString("x"));
         int b = baseReg == Register.None ? -1 : baseReg.GetNumber(), x = index == Register.None ? -1 : index.GetNumber();
         output.Add((byte)(0x48 | (x >= 8 ? 0x02 : 0) | (b >= 8 ? 0x01 : 0)));
         output.Add(0x8d);
@@ -184,7 +184,7 @@ internal sealed class MemoryAccessClassifier
         output.Add((byte)((mod << 6) | (sib ? 4 : b & 7)));
         if (sib)
         {
-            int ss = scale switch { 1 => 0, 2 => 1, 4 => 2, 8 => 3, _ => throw new InvalidOperationException($"KEDR2901: scale {scale}") };
+            int ss = scale switch { 1 => 0, 2 => 1, 4 => 2, 8 => 3, _ => throw DoesNotFit("scale " + scale) };
             output.Add((byte)((ss << 6) | ((x < 0 ? 4 : x & 7) << 3) | (b < 0 ? 5 : b & 7)));
         }
         int at = 3 + (sib ? 1 : 0); // REX, opcode, ModRM[, SIB]
@@ -196,6 +196,9 @@ internal sealed class MemoryAccessClassifier
         }
         return -1;
     }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static InvalidOperationException DoesNotFit(string what) => new("KEDR2901: " + what + " does not fit an LEA");
 
     /// <summary><c>movabs $imm64,%rax</c> (REX.W B8 imm64): a moffs operand's address; the immediate is at 2.</summary>
     public static void EncodeMovabsRax(ulong address, List<byte> output)

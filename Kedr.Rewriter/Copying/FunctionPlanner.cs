@@ -49,8 +49,9 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             arena.Offsets[slot] = (int)ip;
             arena.Count++;
             ref readonly var instr = ref arena.KeepDecoded(n++, decoded);
-            // A whole new value, not "p = default" and then fields: with tiered PGO, .NET 10.0.12's JIT
-            // dropped such a zeroing store before an out-argument write (stale fields from earlier use).
+            // A whole new value, not "p = default" and then fields: "p = default; Decode(out p.Instruction)"
+            // left stale fields from earlier use under .NET 10.0.12 with tiered PGO on (not with it off,
+            // nor without tiering); ModuleRewriterReuseTests catches stale slots.
             ref var p = ref arena.Instructions[slot];
             p = new PlannedInstruction
             {

@@ -9,7 +9,7 @@ dir="${1:-}"
 runs="${2:-3}"
 if [ -z "$dir" ]; then
 	dir="/lib/modules/$(uname -r)/kernel"
-	[ -d "$dir" ] || dir="$(ls -d /lib/modules/*/kernel 2>/dev/null | sort | tail -1)"
+	[ -d "$dir" ] || dir="$(printf '%s\n' /lib/modules/*/kernel | sort -V | tail -n 1)"
 fi
 [ -d "$dir" ] || { echo "cli-vs-objdump: no module folder (give one)" >&2; exit 2; }
 command -v objdump >/dev/null || { echo "cli-vs-objdump: objdump (binutils) is not installed" >&2; exit 2; }
@@ -35,6 +35,7 @@ best() {
 }
 
 kedr=$(best "$root/kedr" instrument --all "$dir")
+# shellcheck disable=SC2016  # $1 is the inner shell's
 objdump_seq=$(best sh -c 'xargs -a "$1" -n 1 objdump -d' sh "$list")
 objdump_par=$(best sh -c "xargs -a \"\$1\" -P $(nproc) -n 8 objdump -d" sh "$list")
 

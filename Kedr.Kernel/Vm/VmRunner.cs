@@ -21,6 +21,9 @@ public static class VmRunner
 
     // Beyond the guest's own time limit: setup, initramfs, decoding.
     private static readonly TimeSpan HarnessSlack = TimeSpan.FromMinutes(5);
+    /// <summary>How long run.sh may wait for a guest slot before the harness gives up on it.</summary>
+    private static readonly TimeSpan SlotWait = TimeSpan.FromMinutes(30);
+    private const string GuestStartingLine = "run.sh: guest starting";
 
     public static async Task<VmRunResult> RunAsync(VmRunRequest request, ILogger logger, CancellationToken cancellationToken = default)
     {
@@ -109,11 +112,19 @@ public static class VmRunner
 
         using var process = new Process { StartInfo = psi };
         var stderr = new System.Text.StringBuilder();
+        // run.sh may first wait for a free guest slot (scripts/vm/lib.sh); the limit counts from the guest's start.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit + SlotWait);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) logger.LogDebug("run.sh: {Line}", e.Data); };
         process.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
             lock (stderr) stderr.AppendLine(e.Data);
+            if (e.Data.StartsWith(GuestStartingLine, StringComparison.Ordinal))
+            {
+                try { timeout.CancelAfter(limit); }
+                catch (ObjectDisposedException) { /* the run is over */ }
+            }
             // run.sh and the scripts it calls prefix their own messages with "<name>: ".
             if (e.Data.Contains(": error: ", StringComparison.Ordinal)) logger.LogError("{Line}", e.Data);
             else if (e.Data.Contains(": warning: ", StringComparison.Ordinal)) logger.LogWarning("{Line}", e.Data);
@@ -123,8 +134,6 @@ public static class VmRunner
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(limit);
         try
         {
             await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
@@ -134,7 +143,7 @@ public static class VmRunner
             try { process.Kill(entireProcessTree: true); }
             catch (InvalidOperationException) { /* already gone */ }
             cancellationToken.ThrowIfCancellationRequested();
-            throw Error("KEDR4903", $"run.sh did not finish within {limit}; killed", runSh);
+            throw Error("KEDR4903", $"run.sh did not finish within {limit} of the guest's start ({SlotWait} for a guest slot); killed", runSh);
         }
         process.WaitForExit(); // drains the output events
         lock (stderr) return (process.ExitCode, stderr.ToString());

@@ -23,6 +23,30 @@ kedr_note() {
 	echo "${0##*/}: $*" >&2
 }
 
+# Takes one of KEDR_VM_SLOTS (default: one per host CPU) machine-wide guest
+# slots, waiting for one to free up, and keeps it until the calling script (and
+# the QEMU it starts, which inherits the lock) exits. Under TCG each guest wants
+# a whole core: guests started all at once by parallel tests starve each other
+# and miss their timeouts. Prints the slot taken.
+kedr_vm_take_slot() {
+	local slots=${KEDR_VM_SLOTS:-$(nproc)} dir i
+	[[ "$slots" =~ ^[1-9][0-9]{0,2}$ ]] ||
+		kedr_die 2 "KEDR_VM_SLOTS=$slots: expected a number of guests from 1 to 999"
+	dir="${XDG_RUNTIME_DIR:-/tmp}/kedr-vm-slots.$(id -u)"
+	mkdir -p "$dir"
+	while :; do
+		for ((i = 0; i < slots; i++)); do
+			exec {kedr_vm_slot_fd}>"$dir/$i"
+			if flock -n "$kedr_vm_slot_fd"; then
+				echo "$((i + 1)) of $slots"
+				return 0
+			fi
+			exec {kedr_vm_slot_fd}>&-
+		done
+		sleep 0.2
+	done
+}
+
 # Prints the guest kernel release, e.g. 6.1.0-56-cloud-amd64.
 kedr_vm_kver() {
 	if [[ -n "${KEDR_VM_KVER:-}" ]]; then

@@ -117,6 +117,12 @@ deadline=$((timeout - 6))
 cmdline="console=ttyS0 panic=-1 log_buf_len=4M kedr.deadline=$deadline"
 [[ -z "$append" ]] || cmdline+=" $append"
 
+# Not in a command substitution: the slot's lock must stay with this shell.
+slot_file="$work/slot"
+kedr_vm_take_slot >"$slot_file"
+# VmRunner starts its own clock on this line: waiting for a slot is not the guest's time.
+kedr_note "guest starting (VM slot $(<"$slot_file"))"
+
 : >"$out/console.log"
 : >"$work/data.txt"
 start=$(date +%s%N)

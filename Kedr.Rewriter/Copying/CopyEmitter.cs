@@ -385,8 +385,9 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private void AddFixup(int pos, BlobFixupType type, BlobFixupTarget target, uint index, long addend)
     {
         blob.Fixups.Add(new BlobFixup((uint)pos, type, target, index, addend));
-        int width = type == BlobFixupType.Abs64 ? 8 : 4;
-        _code.AsSpan(pos, width).Clear();
+        // The loader writes the field; it starts as zeroes.
+        if (type == BlobFixupType.Abs64) System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(_code.AsSpan(pos, 8), 0);
+        else System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(_code.AsSpan(pos, 4), 0);
     }
 
 

@@ -8,17 +8,22 @@ namespace Kedr.Rewriter.Functions;
 /// </summary>
 public sealed class SymbolAnchors
 {
+    private readonly ElfFile _elf;
     private readonly FunctionCatalog _catalog;
-    private readonly Dictionary<int, ElfSymbol> _bySection = [];
+    /// <summary>Per section, the symbol to name its places by; made when first needed (most places are in functions).</summary>
+    private Dictionary<int, ElfSymbol>? _bySection;
 
-    public SymbolAnchors(ElfFile elf, FunctionCatalog catalog)
+    public SymbolAnchors(ElfFile elf, FunctionCatalog catalog) => (_elf, _catalog) = (elf, catalog);
+
+    private Dictionary<int, ElfSymbol> BySection()
     {
-        _catalog = catalog;
-        foreach (var s in elf.Symbols)
+        var bySection = new Dictionary<int, ElfSymbol>();
+        foreach (var s in _elf.Symbols)
         {
             if (!s.IsDefinedInSection) continue;
-            if (s.IsSection || !_bySection.ContainsKey(s.SectionIndex)) _bySection[s.SectionIndex] = s;
+            if (s.IsSection || !bySection.ContainsKey(s.SectionIndex)) bySection[s.SectionIndex] = s;
         }
+        return bySection;
     }
 
     public bool TryAnchor(int section, long offset, out int symbol, out long addend)
@@ -29,7 +34,7 @@ public sealed class SymbolAnchors
             (symbol, addend) = (f.Symbol.Index, offset - f.Start);
             return true;
         }
-        if (_bySection.TryGetValue(section, out var s))
+        if ((_bySection ??= BySection()).TryGetValue(section, out var s))
         {
             (symbol, addend) = (s.Index, offset - (long)s.Value);
             return true;

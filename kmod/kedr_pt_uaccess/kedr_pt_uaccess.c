@@ -19,14 +19,15 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-static struct dentry *kedr_pt_dir;
+/* Written only: the write's status is the result. */
+#define KEDR_PT_CTL_MODE 0200
+#include "kedr_pt_ctl.h"
 
 static noinline int kedr_pt_uget(u32 __user *p, u32 *v)
 {
@@ -115,19 +116,5 @@ static const struct file_operations kedr_pt_fops = {
 	.write = kedr_pt_write,
 };
 
-static int __init kedr_pt_init(void)
-{
-	kedr_pt_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("ctl", 0200, kedr_pt_dir, NULL, &kedr_pt_fops);
-	return 0;
-}
-
-static void __exit kedr_pt_exit(void)
-{
-	debugfs_remove_recursive(kedr_pt_dir);
-}
-
-module_init(kedr_pt_init);
-module_exit(kedr_pt_exit);
 MODULE_DESCRIPTION("KEDR test target: user accesses, exception table, SMAP");
 MODULE_LICENSE("GPL");

@@ -15,7 +15,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bug.h>
-#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
@@ -23,7 +22,8 @@
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
-static struct dentry *kedr_pt_dir;
+#include "kedr_pt_ctl.h"
+
 static int kedr_pt_warns;
 static int kedr_pt_after;
 
@@ -93,19 +93,5 @@ static const struct file_operations kedr_pt_fops = {
 	.read = kedr_pt_read,
 };
 
-static int __init kedr_pt_init(void)
-{
-	kedr_pt_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_file("ctl", 0600, kedr_pt_dir, NULL, &kedr_pt_fops);
-	return 0;
-}
-
-static void __exit kedr_pt_exit(void)
-{
-	debugfs_remove_recursive(kedr_pt_dir);
-}
-
-module_init(kedr_pt_init);
-module_exit(kedr_pt_exit);
 MODULE_DESCRIPTION("KEDR test target: WARN_ON, BUG, dump_stack");
 MODULE_LICENSE("GPL");

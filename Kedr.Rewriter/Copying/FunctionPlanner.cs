@@ -45,9 +45,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 f.LeftOutReason = $"undecodable instruction at +0x{ip - f.Start:x}";
                 break;
             }
-            int slot = arena.Reserve();
-            arena.Offsets[slot] = (int)ip;
-            arena.Count++;
+            int slot = arena.Append((int)ip);
             ref readonly var instr = ref arena.KeepDecoded(n++, decoded);
             // A whole new value, not "p = default" and then fields: "p = default; Decode(out p.Instruction)"
             // left stale fields from earlier use under .NET 10.0.12 with tiered PGO on (not with it off,
@@ -270,7 +268,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 return Reason(f, (long)code.Relocations[i].Offset, "relocation type " + t + " at {0} is not supported in code");
         }
 
-        var flow = instr.FlowControl;
+        var flow = p.Flow;
         bool relative = instr.Op0Kind == OpKind.NearBranch64;
         if (!relative)
         {

@@ -23,22 +23,24 @@ internal sealed class PlanArena
     public int BranchCount;
     /// <summary>The decoded instructions of the function being planned (reused for the next one).</summary>
     public Instruction[] Decoded = new Instruction[256];
-
-    /// <summary>Keeps the function's <paramref name="index"/>th decoded instruction; returns where it is kept.</summary>
-    public ref Instruction KeepDecoded(int index, in Instruction instruction)
-    {
-        if (index == Decoded.Length) Array.Resize(ref Decoded, index * 2);
-        Decoded[index] = instruction;
-        return ref Decoded[index];
-    }
-
     /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>
     public readonly List<byte> Extra = new(InitialCapacity);
 
     private readonly MovableCodeReader _reader = new();
     private readonly Decoder _decoder;
+    private byte[] _scratch = [];
 
     private PlanArena() => _decoder = Decoder.Create(64, _reader, 0, DecoderOptions.None);
+
+    /// <summary>This thread's arena, emptied.</summary>
+    public static PlanArena Rent()
+    {
+        var arena = t_current ??= new PlanArena();
+        arena.Count = 0;
+        arena.BranchCount = 0;
+        arena.Extra.Clear();
+        return arena;
+    }
 
     /// <summary>
     /// The decoder, placed at <paramref name="offset"/> of <paramref name="code"/>'s section (its IP is the
@@ -52,23 +54,24 @@ internal sealed class PlanArena
         return _decoder;
     }
 
-    private byte[] _scratch = [];
-
-    /// <summary>A buffer of at least <paramref name="length"/> bytes, reused (its contents are the caller's to set).</summary>
-    public byte[] Scratch(int length)
+    /// <summary>A new instruction at section offset <paramref name="offset"/>; returns its index (its slot is the caller's to fill).</summary>
+    public int Append(int offset)
     {
-        if (_scratch.Length < length) _scratch = new byte[Math.Max(length, 2 * _scratch.Length)];
-        return _scratch;
+        if (Count == Instructions.Length)
+        {
+            Array.Resize(ref Instructions, Count * 2);
+            Array.Resize(ref Offsets, Count * 2);
+        }
+        Offsets[Count] = offset;
+        return Count++;
     }
 
-    /// <summary>This thread's arena, emptied.</summary>
-    public static PlanArena Rent()
+    /// <summary>Keeps the function's <paramref name="index"/>th decoded instruction; returns where it is kept.</summary>
+    public ref Instruction KeepDecoded(int index, in Instruction instruction)
     {
-        var arena = t_current ??= new PlanArena();
-        arena.Count = 0;
-        arena.BranchCount = 0;
-        arena.Extra.Clear();
-        return arena;
+        if (index == Decoded.Length) Array.Resize(ref Decoded, index * 2);
+        Decoded[index] = instruction;
+        return ref Decoded[index];
     }
 
     public void AddBranch(int index)
@@ -77,14 +80,10 @@ internal sealed class PlanArena
         Branches[BranchCount++] = index;
     }
 
-    /// <summary>Room for one more instruction; returns its index (not yet counted).</summary>
-    public int Reserve()
+    /// <summary>A buffer of at least <paramref name="length"/> bytes, reused (its contents are the caller's to set).</summary>
+    public byte[] Scratch(int length)
     {
-        if (Count == Instructions.Length)
-        {
-            Array.Resize(ref Instructions, Count * 2);
-            Array.Resize(ref Offsets, Count * 2);
-        }
-        return Count;
+        if (_scratch.Length < length) _scratch = new byte[Math.Max(length, 2 * _scratch.Length)];
+        return _scratch;
     }
 }

@@ -29,13 +29,6 @@ internal static class StatusFlags
         return ((facts & Reads) != 0, (facts & WritesAll) != 0);
     }
 
-    /// <summary>Straight from Iced, for every instruction.</summary>
-    public static (bool ReadsAny, bool WritesAll) Uncached(in Instruction instr)
-    {
-        byte facts = Compute(instr);
-        return ((facts & Reads) != 0, (facts & WritesAll) != 0);
-    }
-
     private static byte Compute(in Instruction instr) => (byte)(Known
         | ((instr.RflagsRead & Mask) != 0 ? Reads : 0)
         | ((instr.RflagsModified & Mask) == Mask ? WritesAll : 0));

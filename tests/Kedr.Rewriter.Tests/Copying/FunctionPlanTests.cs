@@ -9,11 +9,7 @@ public sealed class FunctionPlanTests
     {
         var arena = PlanArena.Rent();
         for (int i = 0; i < 3 + offsets.Length; i++)
-        {
-            int slot = arena.Reserve();
-            arena.Offsets[slot] = i < 3 ? i : offsets[i - 3];
-            arena.Count++;
-        }
+            arena.Append(i < 3 ? i : offsets[i - 3]);
         return new FunctionPlan(null!, null!, arena) { First = 3, Count = offsets.Length };
     }
 

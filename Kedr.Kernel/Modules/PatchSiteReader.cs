@@ -18,52 +18,39 @@ public static class PatchSiteReader
         ExTableEntrySize = 12, BugEntrySize = 12, RelativeSiteSize = 4, McountEntrySize = 8, ParavirtSiteSize = 16;
     private const int AltInstrLenOffset = 10, AltReplLenOffset = 11, ParavirtLenOffset = 9;
 
+    private delegate KedrDiagnostic? TableReader(ElfFile elf, ElfSection sec, List<PatchSite> sites);
+
+    /// <summary>The tables by section name: entry size and how each entry becomes a site.</summary>
+    private static readonly Dictionary<string, (int EntrySize, TableReader Read)> Tables = new(StringComparer.Ordinal)
+    {
+        ["__mcount_loc"] = (McountEntrySize, (e, s, l) => ReadArray(e, s, McountEntrySize, PatchSiteKind.Fentry, 5, l)),
+        [".return_sites"] = (RelativeSiteSize, (e, s, l) => ReadArray(e, s, RelativeSiteSize, PatchSiteKind.ReturnThunk, 0, l)),
+        [".retpoline_sites"] = (RelativeSiteSize, (e, s, l) => ReadArray(e, s, RelativeSiteSize, PatchSiteKind.Retpoline, 0, l)),
+        [".smp_locks"] = (RelativeSiteSize, (e, s, l) => ReadArray(e, s, RelativeSiteSize, PatchSiteKind.SmpLock, 1, l)),
+        [".static_call_sites"] = (StaticCallSiteSize, (e, s, l) => ReadArray(e, s, StaticCallSiteSize, PatchSiteKind.StaticCall, 0, l)),
+        ["__bug_table"] = (BugEntrySize, ReadBugs),
+        ["__jump_table"] = (JumpEntrySize, (e, s, l) => ReadWithTarget(e, s, JumpEntrySize, PatchSiteKind.JumpLabel, l)),
+        ["__ex_table"] = (ExTableEntrySize, (e, s, l) => ReadWithTarget(e, s, ExTableEntrySize, PatchSiteKind.ExceptionTable, l)),
+        [".altinstructions"] = (AltInstrSize, ReadAlternatives),
+        [".parainstructions"] = (ParavirtSiteSize, ReadParavirt),
+    };
+
     /// <summary>Every patch site of the module; a malformed table yields a diagnostic instead.</summary>
     public static bool TryRead(ElfFile elf, out List<PatchSite> sites, out KedrDiagnostic? error)
     {
-        sites = new List<PatchSite>(CountEntries(elf));
+        // Sized once, from the tables' entry counts.
+        long entries = 0;
+        foreach (var sec in elf.Sections)
+            if (Tables.TryGetValue(sec.Name, out var table)) entries += (long)sec.Size / table.EntrySize;
+        sites = new List<PatchSite>((int)Math.Min(entries, 1 << 20));
         error = null;
         foreach (var sec in elf.Sections)
         {
-            error = sec.Name switch
-            {
-                "__mcount_loc" => ReadArray(elf, sec, McountEntrySize, PatchSiteKind.Fentry, 5, sites),
-                ".return_sites" => ReadArray(elf, sec, RelativeSiteSize, PatchSiteKind.ReturnThunk, 0, sites),
-                ".retpoline_sites" => ReadArray(elf, sec, RelativeSiteSize, PatchSiteKind.Retpoline, 0, sites),
-                ".smp_locks" => ReadArray(elf, sec, RelativeSiteSize, PatchSiteKind.SmpLock, 1, sites),
-                ".static_call_sites" => ReadArray(elf, sec, StaticCallSiteSize, PatchSiteKind.StaticCall, 0, sites),
-                "__bug_table" => ReadBugs(elf, sec, sites),
-                "__jump_table" => ReadWithTarget(elf, sec, JumpEntrySize, PatchSiteKind.JumpLabel, sites),
-                "__ex_table" => ReadWithTarget(elf, sec, ExTableEntrySize, PatchSiteKind.ExceptionTable, sites),
-                ".altinstructions" => ReadAlternatives(elf, sec, sites),
-                ".parainstructions" => ReadParavirt(elf, sec, sites),
-                _ => null,
-            };
+            if (!Tables.TryGetValue(sec.Name, out var table)) continue;
+            error = table.Read(elf, sec, sites);
             if (error is not null) return false;
         }
         return true;
-    }
-
-    /// <summary>How many entries the tables hold, so the list is allocated once.</summary>
-    private static int CountEntries(ElfFile elf)
-    {
-        long n = 0;
-        foreach (var sec in elf.Sections)
-        {
-            n += (long)sec.Size / sec.Name switch
-            {
-                "__mcount_loc" => McountEntrySize,
-                ".return_sites" or ".retpoline_sites" or ".smp_locks" => RelativeSiteSize,
-                ".static_call_sites" => StaticCallSiteSize,
-                "__bug_table" => BugEntrySize,
-                "__jump_table" => JumpEntrySize,
-                "__ex_table" => ExTableEntrySize,
-                ".altinstructions" => AltInstrSize,
-                ".parainstructions" => ParavirtSiteSize,
-                _ => long.MaxValue,
-            };
-        }
-        return (int)Math.Min(n, 1 << 20);
     }
 
     private const string NoRelocation = "entry has no relocation to a section of the module";

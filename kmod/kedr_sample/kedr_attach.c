@@ -87,12 +87,6 @@ struct kedr_attach_ctx {
 	struct kedr_ftrace *ftrace;
 };
 
-/* A writable alias of [start, start + len) of vmalloc/module memory. */
-struct kedr_alias {
-	unsigned long start;
-	void *map;
-};
-
 /* One line saying why @c's module is left as it is. */
 #define kedr_refuse(c, fmt, ...) \
 	pr_err("%s: not instrumented: " fmt "\n", (c)->mod->name, ##__VA_ARGS__)
@@ -606,48 +600,6 @@ static int kedr_check_entry_jumps(struct kedr_attach_ctx *c)
 		}
 	}
 	return 0;
-}
-
-static int kedr_alias_map(struct kedr_alias *a, unsigned long start,
-			  unsigned long len)
-{
-	unsigned long first = start & PAGE_MASK;
-	unsigned int n = (PAGE_ALIGN(start + len) - first) >> PAGE_SHIFT;
-	struct page **pages;
-	unsigned int i;
-	int err = 0;
-
-	a->start = first;
-	a->map = NULL;
-	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		pages[i] = vmalloc_to_page((void *)(first + i * PAGE_SIZE));
-		if (!pages[i]) {
-			pr_err("no page behind 0x%lx\n", first + i * PAGE_SIZE);
-			err = -EFAULT;
-			goto out;
-		}
-	}
-	a->map = vmap(pages, n, VM_MAP, PAGE_KERNEL);
-	if (!a->map)
-		err = -ENOMEM;
-out:
-	kvfree(pages);
-	return err;
-}
-
-static void kedr_alias_unmap(struct kedr_alias *a)
-{
-	if (a->map)
-		vunmap(a->map);
-	a->map = NULL;
-}
-
-static u8 *kedr_alias(const struct kedr_alias *a, unsigned long addr)
-{
-	return (u8 *)a->map + (addr - a->start);
 }
 
 static void kedr_sync_core(void *unused)

@@ -183,6 +183,17 @@ void kedr_record_lost(void);
  * kedr_tables_drop_init() takes the names of init copies out at LIVE,
  * kedr_tables_remove() restores kedr_sample's own tables.
  */
+/* A writable alias of [start, start + len) of vmalloc/module memory. */
+struct kedr_alias {
+	unsigned long start;
+	void *map;
+};
+
+int kedr_alias_map(struct kedr_alias *a, unsigned long start, unsigned long len);
+void kedr_alias_unmap(struct kedr_alias *a);
+/* Where @addr of the aliased range is in the alias. */
+u8 *kedr_alias(const struct kedr_alias *a, unsigned long addr);
+
 struct kedr_tables;
 int kedr_tables_prepare(struct module *mod, const struct kedr_blob *blob,
 			const unsigned long *func_addr, unsigned long place,

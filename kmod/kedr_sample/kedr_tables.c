@@ -75,8 +75,7 @@ struct kedr_tables {
 	size_t ro_size;
 	void *rw_image;
 	size_t rw_size;
-	void *ro_alias;		/* vmap() of kedr_ro_tables' pages */
-	unsigned long ro_alias_start;
+	struct kedr_alias ro_alias;	/* of kedr_ro_tables */
 	bool installed;
 };
 
@@ -109,8 +108,7 @@ static int kedr_cmp_orc(const void *a, const void *b)
 
 static void kedr_tables_free(struct kedr_tables *t)
 {
-	if (t->ro_alias)
-		vunmap(t->ro_alias);
+	kedr_alias_unmap(&t->ro_alias);
 	kvfree(t->ro_image);
 	kvfree(t->rw_image);
 	if (t->ks) {
@@ -368,30 +366,6 @@ static struct mod_kallsyms *kedr_build_kallsyms(const struct mod_kallsyms *own,
 	return ks;
 }
 
-static int kedr_alias_ro(struct kedr_tables *t, size_t len)
-{
-	unsigned long first = (unsigned long)kedr_ro_tables & PAGE_MASK;
-	unsigned int n = (PAGE_ALIGN((unsigned long)kedr_ro_tables + len) -
-			  first) >> PAGE_SHIFT;
-	struct page **pages;
-	unsigned int i;
-
-	pages = kvmalloc_array(n, sizeof(*pages), GFP_KERNEL);
-	if (!pages)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		pages[i] = vmalloc_to_page((void *)(first + i * PAGE_SIZE));
-		if (!pages[i]) {
-			kvfree(pages);
-			return -EFAULT;
-		}
-	}
-	t->ro_alias = vmap(pages, n, VM_MAP, PAGE_KERNEL);
-	t->ro_alias_start = first;
-	kvfree(pages);
-	return t->ro_alias ? 0 : -ENOMEM;
-}
-
 int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
 			const unsigned long *func_addr, unsigned long place,
 			struct kedr_tables **out)
@@ -467,7 +441,8 @@ int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
 	t->ks_core = kedr_build_kallsyms(t->own_ks, b, place, false);
 	if (!t->ks || !t->ks_core)
 		goto fail;
-	err = kedr_alias_ro(t, max_t(size_t, t->ro_size, 1));
+	err = kedr_alias_map(&t->ro_alias, (unsigned long)kedr_ro_tables,
+			     max_t(size_t, t->ro_size, 1));
 	if (err) {
 		pr_err("%s: not instrumented: cannot map the table reserve (%d)\n",
 		       mod->name, err);
@@ -485,12 +460,10 @@ void kedr_tables_install(struct kedr_tables *t)
 {
 	struct module *self = THIS_MODULE;
 
-	memcpy((u8 *)t->ro_alias + ((unsigned long)kedr_ro_tables -
-				    t->ro_alias_start),
+	memcpy(kedr_alias(&t->ro_alias, (unsigned long)kedr_ro_tables),
 	       t->ro_image, t->ro_size);
 	memcpy(kedr_rw_tables, t->rw_image, t->rw_size);
-	vunmap(t->ro_alias);
-	t->ro_alias = NULL;
+	kedr_alias_unmap(&t->ro_alias);
 	kvfree(t->ro_image);
 	t->ro_image = NULL;
 	kvfree(t->rw_image);

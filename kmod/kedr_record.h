@@ -11,15 +11,7 @@
 #ifndef KEDR_RECORD_H
 #define KEDR_RECORD_H
 
-#ifdef __KERNEL__
-#include <linux/types.h>
-#else
-#include <stdint.h>
-typedef uint8_t __u8;
-typedef uint16_t __le16;
-typedef uint32_t __le32;
-typedef uint64_t __le64;
-#endif
+#include "kedr_types.h"
 
 #define KEDR_TRACE_MAGIC	"KEDRTRC1"
 #define KEDR_TRACE_VERSION	1

@@ -41,7 +41,8 @@
 	cld
 .endm
 
-.macro KEDR_RESTORE_AND_RET8
+/* The registers KEDR_SAVE pushed, in reverse (the flags are left on the stack). */
+.macro KEDR_RESTORE_REGS
 	popq %r11
 	popq %r10
 	popq %r9
@@ -51,8 +52,10 @@
 	popq %rdx
 	popq %rcx
 	popq %rax
-	popfq
-	/* No flags are changed from here on. */
+.endm
+
+/* Returns as `ret $8` would; changes no flag. */
+.macro KEDR_RET8
 	pushq %rax
 	movq 8(%rsp), %rax	/* return address */
 	movq %rax, 16(%rsp)	/* over the site index */
@@ -61,30 +64,24 @@
 	RET
 .endm
 
+.macro KEDR_RESTORE_AND_RET8
+	KEDR_RESTORE_REGS
+	popfq
+	/* No flags are changed from here on. */
+	KEDR_RET8
+.endm
+
 /*
  * As KEDR_RESTORE_AND_RET8 where the status flags are dead: popfq is slow,
  * so only DF is put back (std if it was set); the rest stay as C left them.
  */
 .macro KEDR_RESTORE_NOFLAGS_AND_RET8
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rax
+	KEDR_RESTORE_REGS
 	testl $X86_EFLAGS_DF, (%rsp)
 	jz 1f
 	std
 1:	leaq 8(%rsp), %rsp	/* the saved flags */
-	pushq %rax
-	movq 8(%rsp), %rax	/* return address */
-	movq %rax, 16(%rsp)	/* over the site index */
-	popq %rax
-	leaq 8(%rsp), %rsp
-	RET
+	KEDR_RET8
 .endm
 
 	.text

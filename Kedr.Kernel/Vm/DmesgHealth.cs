@@ -32,6 +32,7 @@ public static class DmesgHealth
         @"Call Trace",
         @"INFO: task .* blocked for more than",
         @"rcu: INFO: .* detected stalls",
+        @"rcu: INFO: .* self-detected stall",
     ];
 
     private static readonly Regex Problem = new(

@@ -114,7 +114,11 @@ trap 'rm -rf "$work"' EXIT
 # The guest sends its results at this many seconds of uptime at the latest,
 # leaving time to do it before the host gives up.
 deadline=$((timeout - 6))
-cmdline="console=ttyS0 panic=-1 log_buf_len=4M kedr.deadline=$deadline"
+# A soft lockup dumps every CPU's stack (the CPU holding things up is often
+# not the one that reports) and panics, so QEMU exits (-no-reboot) at once
+# instead of running out the timeout.
+cmdline="console=ttyS0 panic=-1 log_buf_len=4M softlockup_all_cpu_backtrace=1"
+cmdline+=" softlockup_panic=1 kedr.deadline=$deadline"
 [[ -z "$append" ]] || cmdline+=" $append"
 
 # Not in a command substitution: the slot's lock must stay with this shell.

@@ -48,12 +48,32 @@ internal sealed record PatchSiteResult(VmRunResult Vm, string Output, IReadOnlyL
     /// <summary>A function name without GCC's suffixes.</summary>
     public static string BaseName(string function) => function.Split('.')[0];
 
-    /// <summary>The dmesg lines of the run, for messages.</summary>
-    public string Describe() =>
-        $"script status {Vm.ScriptExitCode}, completed {Vm.GuestCompleted}, timed out {Vm.TimedOut}\n" +
-        $"problems:\n  {string.Join("\n  ", Vm.Problems)}\nscript output:\n{Tail(Vm.ScriptOutput, 3000)}\n" +
-        $"dmesg (tail):\n{Tail(Vm.Dmesg.Length > 0 ? Vm.Dmesg : Vm.Console, 6000)}";
+    /// <summary>
+    /// The run for messages: status, problem lines, the script's output, the log from just before
+    /// its first problem (a report that repeats, such as a soft lockup, is complete the first time
+    /// and names every CPU) and its tail.
+    /// </summary>
+    public string Describe()
+    {
+        var log = Vm.Dmesg.Length > 0 ? Vm.Dmesg : Vm.Console;
+        var first = FirstProblem(log);
+        return $"script status {Vm.ScriptExitCode}, completed {Vm.GuestCompleted}, timed out {Vm.TimedOut}\n" +
+            $"problems:\n  {string.Join("\n  ", Vm.Problems)}\nscript output:\n{Tail(Vm.ScriptOutput, 3000)}\n" +
+            (first is null ? "" : $"log from its first problem:\n{Head(first, 8000)}\n") +
+            $"log (tail):\n{Tail(log, 6000)}";
+    }
 
+    /// <summary><paramref name="log"/> from three lines before its first problem line; null if it has none.</summary>
+    private static string? FirstProblem(string log)
+    {
+        var lines = log.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+            if (DmesgHealth.FindProblems(lines[i]).Count > 0)
+                return string.Join('\n', lines[Math.Max(0, i - 3)..]);
+        return null;
+    }
+
+    private static string Head(string s, int n) => s.Length <= n ? s : s[..n];
     private static string Tail(string s, int n) => s.Length <= n ? s : s[^n..];
 }
 

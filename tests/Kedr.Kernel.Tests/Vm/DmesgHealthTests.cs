@@ -22,6 +22,7 @@ public class DmesgHealthTests
         "[    1.536714] Call Trace:",
         "[  242.000000] INFO: task insmod:95 blocked for more than 120 seconds.",
         "[   60.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:",
+        "[   23.738628] rcu: INFO: rcu_preempt self-detected stall on CPU",
     ];
 
     public static TheoryData<string> ProblemLines => new(Problems);

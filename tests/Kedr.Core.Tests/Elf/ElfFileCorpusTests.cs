@@ -38,6 +38,5 @@ public sealed class ElfFileCorpusTests(ITestOutputHelper output)
                          $"{relocations} relocations (counted per rela section) read in {sw.Elapsed.TotalSeconds:F2} s " +
                          $"({bytes / 1e6 / sw.Elapsed.TotalSeconds:F0} MB/s)");
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"reading the corpus took {sw.Elapsed.TotalSeconds:F1} s");
     }
 }

@@ -35,6 +35,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         long absorbUntil = -1;
         plan.First = arena.Count;
         int n = 0; // this function's instructions so far
+        var placement = new Placement(arena);
 
         while (decoder.IP < (ulong)f.End)
         {
@@ -120,6 +121,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                     break;
                 }
                 p.Kind = EmitKind.Absorbed;
+                placement.Place(ref p, n - 1);
                 continue;
             }
             if (ip == f.Start && !f.IsPart) p.Events |= EventFlags.Entry;
@@ -130,32 +132,61 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 f.LeftOutReason = error;
                 break;
             }
+            placement.Place(ref p, n - 1);
         }
         plan.Count = arena.Count - plan.First;
-        MarkDeadFlags(plan, arena.Decoded);
-        PlaceInCopy(plan);
+        // One left unplaced where planning stopped on an error: placed as it is, like the rest.
+        for (int i = placement.Placed; i < plan.Count; i++)
+            placement.Place(ref arena.Instructions[plan.First + i], i);
+        plan.BodySize = placement.Position;
+        plan.RelocationCount = placement.Relocations;
+        MarkDeadFlags(plan, arena.Decoded, arena.MemoryEvents.AsSpan(0, placement.MemoryEvents));
+        ResolveBranches(plan, arena.Pending.AsSpan(0, placement.Pending));
     }
 
     /// <summary>
-    /// Sizes are final: each instruction's place in the copy and the copy's size. Branches within
-    /// the function are resolved here, while its instructions are in cache; those that leave it are
-    /// listed for <see cref="ModuleRewriter"/>'s leave-out pass.
+    /// Each instruction's place in its copy, fixed as soon as it is planned (its size is final then)
+    /// while it is still in cache; the branches and memory events that later steps visit are listed
+    /// so that they need not walk every instruction again.
     /// </summary>
-    private static void PlaceInCopy(FunctionPlan plan)
+    private struct Placement(PlanArena arena)
+    {
+        public int Placed, Position, Relocations, Pending, MemoryEvents;
+
+        public void Place(ref PlannedInstruction p, int index)
+        {
+            p.OffsetInCopy = Position;
+            Position += p.Size;
+            Relocations += p.RelocCount;
+            Placed = index + 1;
+            if (p.TargetSection >= 0 && p.Kind is not (EmitKind.Verbatim or EmitKind.Drop or EmitKind.Absorbed or EmitKind.LiveBytesSlot))
+                arena.Pending = Append(arena.Pending, ref Pending, index);
+            if (p.MemForm is MemoryClass.Operand or MemoryClass.Xlat or MemoryClass.Moffs)
+                arena.MemoryEvents = Append(arena.MemoryEvents, ref MemoryEvents, index);
+        }
+
+        private static int[] Append(int[] list, ref int count, int value)
+        {
+            if (count == list.Length) Array.Resize(ref list, count * 2);
+            list[count++] = value;
+            return list;
+        }
+    }
+
+    /// <summary>
+    /// Branches within the function are resolved here, while its instructions are in cache; those that
+    /// leave it are listed for <see cref="ModuleRewriter"/>'s leave-out pass.
+    /// </summary>
+    /// <param name="pending">The function's branches and jump labels with a target in the module, in order.</param>
+    private static void ResolveBranches(FunctionPlan plan, ReadOnlySpan<int> pending)
     {
         var arena = plan.Arena;
         var f = plan.Function;
         plan.FirstBranch = arena.BranchCount;
-        int pos = 0, relocations = 0;
         var instructions = plan.Instructions;
-        for (int i = 0; i < instructions.Length; i++)
+        foreach (int i in pending)
         {
             ref var p = ref instructions[i];
-            p.OffsetInCopy = pos;
-            pos += p.Size;
-            relocations += p.RelocCount;
-            if (p.TargetSection < 0 || p.Kind is EmitKind.Verbatim or EmitKind.Drop or EmitKind.Absorbed or EmitKind.LiveBytesSlot)
-                continue;
             if (!f.Contains(p.TargetSection, p.TargetOffset))
             {
                 arena.AddBranch(i);
@@ -166,8 +197,6 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             if (f.IsCopied && p.TargetOffset != f.Start && (at < 0 || instructions[at].Kind == EmitKind.Absorbed))
                 f.LeftOutReason = ModuleRewriter.NotAnInstructionStart(f, p, f);
         }
-        plan.BodySize = pos;
-        plan.RelocationCount = relocations;
         plan.BranchCount = arena.BranchCount - plan.FirstBranch;
     }
 
@@ -179,17 +208,16 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
     /// that decides, and a later event on the same stretch reuses the answer.
     /// </summary>
     /// <param name="decoded">The function's decoded instructions, in plan order.</param>
-    private static void MarkDeadFlags(FunctionPlan plan, Instruction[] decoded)
+    /// <param name="events">The instructions whose memory event may use a flags-free helper, in order.</param>
+    private static void MarkDeadFlags(FunctionPlan plan, Instruction[] decoded, ReadOnlySpan<int> events)
     {
         var instructions = plan.Instructions;
         int decidedAt = -1;
         bool dead = false;
-        for (int i = 0; i < instructions.Length; i++)
+        foreach (int i in events)
         {
-            ref var p = ref instructions[i];
-            if (p.MemForm is not (MemoryClass.Operand or MemoryClass.Xlat or MemoryClass.Moffs)) continue;
             if (i > decidedAt) (decidedAt, dead) = DecideFlags(instructions, decoded, i);
-            p.FlagsDead = dead;
+            instructions[i].FlagsDead = dead;
         }
     }
 

@@ -21,6 +21,9 @@ internal sealed class PlanArena
     /// <summary>Per function, the indices of its branches that leave it (which the leave-out pass follows).</summary>
     public int[] Branches = new int[InitialCapacity];
     public int BranchCount;
+    /// <summary>Of the function being planned: its branches not yet resolved and its memory events (indices in the function).</summary>
+    public int[] Pending = new int[256];
+    public int[] MemoryEvents = new int[256];
     /// <summary>The decoded instructions of the function being planned (reused for the next one).</summary>
     public Instruction[] Decoded = new Instruction[256];
     /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>

@@ -59,23 +59,49 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         {
             var f = plan.Function;
             var original = plan.Code.Span(0, (int)plan.Code.Section.Size);
-            foreach (ref var p in plan.Instructions)
+            var instructions = plan.Instructions;
+            for (int i = 0; i < instructions.Length;)
             {
-                if (IsPlainCopy(p))
+                if (!IsPlainCopy(instructions[i]))
                 {
-                    // Most instructions: the same bytes, nothing to record, nothing to fix up.
-                    int pos = plan.CopyOffsetOf(p);
-                    OrcBase(pos, f.Section.Index, p.Offset);
-                    original.Slice(p.Offset, p.Length).CopyTo(_code.AsSpan(pos, p.Length));
+                    EmitInstruction(plan, ref instructions[i++]);
                     continue;
                 }
-                EmitInstruction(plan, ref p);
+                // Most instructions: the same bytes, nothing to record, nothing to fix up. A run of
+                // them is one stretch of the original and one of the copy.
+                int first = i;
+                while (++i < instructions.Length && IsPlainCopy(instructions[i])) { }
+                int start = instructions[first].Offset, end = instructions[i - 1].Offset + instructions[i - 1].Length;
+                int pos = plan.CopyOffsetOf(instructions[first]);
+                original[start..end].CopyTo(_code.AsSpan(pos));
+                if (_hasOrc) OrcRun(plan, first, i, pos);
             }
             if (plan.TailJumpOffset >= 0)
                 EmitFallThrough(plan);
             OrcBase(plan.CopyOffset + plan.CopySize, -1, 0); // the gap after the copy
         }
         blob.Code = _code;
+    }
+
+    /// <summary>
+    /// ORC for plain instructions [<paramref name="first"/>, <paramref name="end"/>) copied as one stretch
+    /// from <paramref name="pos"/>: what <see cref="OrcBase"/> at each would give, visiting only the
+    /// instructions where the original's state changes.
+    /// </summary>
+    private void OrcRun(FunctionPlan plan, int first, int end, int pos)
+    {
+        int section = plan.Function.Section.Index;
+        var offsets = plan.Arena.Offsets.AsSpan(plan.First, plan.Count);
+        int origin = offsets[first];
+        OrcBase(pos, section, origin);
+        int k = first;
+        for (long change = orc.NextChange(); ;)
+        {
+            while (k < end && offsets[k] < change) k++;
+            if (k == end) return;
+            OrcBase(pos + offsets[k] - origin, section, offsets[k]);
+            change = orc.NextChange();
+        }
     }
 
     private static bool IsPlainCopy(in PlannedInstruction p) =>

@@ -77,6 +77,9 @@ internal sealed class OrcStates
         return _cursor < 0 ? Undefined : _last.Entries[_cursor];
     }
 
+    /// <summary>After <see cref="StateAt"/>: the offset of the next entry of that section (where the state may change next), or long.MaxValue.</summary>
+    public long NextChange() => _cursor + 1 < _last.Offsets.Length ? _last.Offsets[_cursor + 1] : long.MaxValue;
+
     private (long[] Offsets, ulong[] Entries) _last = ([], []);
     private int _lastSection = -1, _cursor = -1;
     private long _lastOffset;

@@ -198,22 +198,25 @@ public sealed class ElfFile
                 return Fail("KEDR1009", $"symbol table entry size {symtab.EntrySize} / size {symtab.Size} is not a multiple of 24", symtab.Name);
             if (symtab.Link >= sections.Length || sections[symtab.Link].Type != ElfConstants.ShtStrtab)
                 return Fail("KEDR1009", $"symbol table links to section {symtab.Link}, which is not a string table", symtab.Name);
-            var strtab = sections[symtab.Link].Data.Span;
+            var strtabMemory = sections[symtab.Link].Data;
+            var strtab = strtabMemory.Span;
             var d = symtab.Data.Span;
             int count = (int)(symtab.Size / ElfConstants.SymbolSize);
             symbols = new ElfSymbol[count];
+            var names = new ElfSymbolNames(strtabMemory, count);
             for (int i = 0; i < count; i++)
             {
                 int o = i * ElfConstants.SymbolSize;
                 uint nameOff = U32(d, o);
-                if (!TryString(strtab, nameOff, out var name))
+                // Checked now, decoded when first asked for.
+                if (!IsString(strtab, nameOff))
                     return Fail("KEDR1008", $"name of symbol {i} at 0x{nameOff:x} is outside the string table or unterminated", symtab.Name, o);
                 ushort shndx = U16(d, o + 6);
                 if (shndx != ElfConstants.ShnUndef && shndx < ElfConstants.ShnLoReserve && shndx >= sections.Length)
-                    return Fail("KEDR1013", $"symbol {i} '{name}' is in section {shndx}, which does not exist", symtab.Name, o);
+                    return Fail("KEDR1013", $"symbol {i} '{ElfSymbolNames.TryDecode(strtab, nameOff)}' is in section {shndx}, which does not exist", symtab.Name, o);
                 if (shndx == ElfConstants.ShnXIndex)
-                    return Fail("KEDR1013", $"symbol {i} '{name}' uses extended section indices, which modules never need", symtab.Name, o);
-                symbols[i] = new ElfSymbol(i, name, U64(d, o + 8), U64(d, o + 16), d[o + 4], d[o + 5], shndx);
+                    return Fail("KEDR1013", $"symbol {i} '{ElfSymbolNames.TryDecode(strtab, nameOff)}' uses extended section indices, which modules never need", symtab.Name, o);
+                symbols[i] = new ElfSymbol(i, names, nameOff, U64(d, o + 8), U64(d, o + 16), d[o + 4], d[o + 5], shndx);
             }
             return null;
         }
@@ -305,6 +308,10 @@ public sealed class ElfFile
         private bool Fits(ulong offset, ulong size) => offset <= (ulong)Span.Length && size <= (ulong)Span.Length - offset;
 
         private static long Align4(uint n) => (n + 3L) & ~3L;
+
+        /// <summary>Whether a NUL-terminated string starts at <paramref name="offset"/> (offset 0 of an empty table counts as the empty name).</summary>
+        private static bool IsString(ReadOnlySpan<byte> table, uint offset) =>
+            offset < (uint)table.Length ? table[(int)offset..].IndexOf((byte)0) >= 0 : offset == 0 && table.Length == 0;
 
         private static bool TryString(ReadOnlySpan<byte> table, uint offset, out string value)
         {

@@ -8,7 +8,7 @@
 #
 #   run.sh --script FILE [--ko FILE]... [--firmware SRC:DEST]...
 #          [--guest-module NAME]... [--out DIR] [--timeout SEC] [--smp N]
-#          [--mem MB] [--append "KERNEL ARGS"]
+#          [--mem MB] [--append "KERNEL ARGS"] [--tcg-threads single|multi]
 #
 #   --script FILE        run in the guest with `sh -e` (busybox ash) from /,
 #                        stdin /dev/null, KEDR_MODULES=/lib/modules/kedr and
@@ -25,6 +25,15 @@
 #   --smp N              vCPUs (default 2)
 #   --mem MB             guest memory (default 512)
 #   --append ARGS        extra kernel command line
+#   --tcg-threads MODE   single (default): one host thread runs every vCPU in
+#                        turn; multi: one thread per vCPU (MTTCG), faster for
+#                        parallel guest work, but a vCPU can go on running a
+#                        stale translation of code another vCPU has just
+#                        patched: seen here as a livelock on an int3 that
+#                        text_poke_bp had already removed (the kprobe int3
+#                        handler backs up onto it again and again) once in
+#                        a few hundred rounds of tracers switched on and off,
+#                        with or without KEDR loaded
 #
 # DIR gets every file the script left in the guest's /out/ (same relative
 # names), and:
@@ -50,18 +59,18 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 
 usage() {
-	sed -n '/^#   run.sh/,/^#   --append/p' "${BASH_SOURCE[0]}" |
+	sed -n '/^#   run.sh/,/KEDR loaded$/p' "${BASH_SOURCE[0]}" |
 		sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
-script="" out="" timeout=60 smp=2 mem=512 append=""
+script="" out="" timeout=60 smp=2 mem=512 append="" tcg_threads=single
 initramfs_args=()
 while (($#)); do
 	case "$1" in
 	-h | --help) usage ;;
 	--script | --ko | --firmware | --guest-module | --out | --timeout | \
-		--smp | --mem | --append)
+		--smp | --mem | --append | --tcg-threads)
 		(($# >= 2)) || kedr_die 2 "$1 needs a value"
 		case "$1" in
 		--script) script=$2 ;;
@@ -71,6 +80,7 @@ while (($#)); do
 		--smp) smp=$2 ;;
 		--mem) mem=$2 ;;
 		--append) append=$2 ;;
+		--tcg-threads) tcg_threads=$2 ;;
 		esac
 		shift 2
 		;;
@@ -87,6 +97,10 @@ fi
 if ! [[ "$mem" =~ ^[0-9]{1,7}$ ]] || ((mem < 128)); then
 	kedr_die 2 "--mem $mem: expected megabytes, at least 128"
 fi
+case "$tcg_threads" in
+single | multi) ;;
+*) kedr_die 2 "--tcg-threads $tcg_threads: expected single or multi" ;;
+esac
 
 "$here/setup.sh" || exit 2
 kver=$(kedr_vm_kver)
@@ -132,7 +146,7 @@ kedr_note "guest starting (VM slot $(<"$slot_file"))"
 start=$(date +%s%N)
 set +e
 timeout --kill-after=5 "$timeout" qemu-system-x86_64 \
-	-accel tcg -cpu max -smp "$smp" -m "$mem" \
+	-accel "tcg,thread=$tcg_threads" -cpu max -smp "$smp" -m "$mem" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$image" -initrd "$work/initramfs.cpio" -append "$cmdline" \
 	-chardev "file,id=console,path=$out/console.log" -serial chardev:console \

@@ -13,10 +13,12 @@ while [ "$i" -lt "$rounds" ]; do
 	echo function >$T/current_tracer
 	insmod "$KEDR_MODULES/kedr_pt_ftrace.ko"
 	echo 5 >$C
+	cat $T/trace >/dev/null
 	echo nop >$T/current_tracer
 	echo kedr_pt_write >$T/set_ftrace_filter
 	echo function >$T/current_tracer
 	echo 7 >$C
+	cat $T/trace >/dev/null
 	echo nop >$T/current_tracer
 	echo >$T/set_ftrace_filter
 	echo 'p:kedrkp kedr_pt_write' >$T/kprobe_events

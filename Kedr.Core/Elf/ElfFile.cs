@@ -160,7 +160,7 @@ public sealed class ElfFile
             for (int i = 0; i < shnum; i++)
             {
                 var r = raw[i];
-                if (!TryString(shstrData.Span, r.name, out var name))
+                if (!ElfStrings.TryGet(shstrData.Span, r.name, out var name))
                     return Fail("KEDR1008", $"name of section {i} at 0x{r.name:x} is outside the name table or unterminated", ".shstrtab", r.name);
                 var contents = r.type is ElfConstants.ShtNobits or ElfConstants.ShtNull
                     ? ReadOnlyMemory<byte>.Empty : data.Slice((int)r.off, (int)r.size);
@@ -209,13 +209,13 @@ public sealed class ElfFile
                 int o = i * ElfConstants.SymbolSize;
                 uint nameOff = U32(d, o);
                 // Checked now, decoded when first asked for.
-                if (!IsString(strtab, nameOff))
+                if (!ElfStrings.TryGetBytes(strtab, nameOff, out _))
                     return Fail("KEDR1008", $"name of symbol {i} at 0x{nameOff:x} is outside the string table or unterminated", symtab.Name, o);
                 ushort shndx = U16(d, o + 6);
                 if (shndx != ElfConstants.ShnUndef && shndx < ElfConstants.ShnLoReserve && shndx >= sections.Length)
-                    return Fail("KEDR1013", $"symbol {i} '{ElfSymbolNames.TryDecode(strtab, nameOff)}' is in section {shndx}, which does not exist", symtab.Name, o);
+                    return Fail("KEDR1013", $"symbol {i} '{names.Get(i, nameOff)}' is in section {shndx}, which does not exist", symtab.Name, o);
                 if (shndx == ElfConstants.ShnXIndex)
-                    return Fail("KEDR1013", $"symbol {i} '{ElfSymbolNames.TryDecode(strtab, nameOff)}' uses extended section indices, which modules never need", symtab.Name, o);
+                    return Fail("KEDR1013", $"symbol {i} '{names.Get(i, nameOff)}' uses extended section indices, which modules never need", symtab.Name, o);
                 symbols[i] = new ElfSymbol(i, names, nameOff, U64(d, o + 8), U64(d, o + 16), d[o + 4], d[o + 5], shndx);
             }
             return null;
@@ -308,20 +308,6 @@ public sealed class ElfFile
         private bool Fits(ulong offset, ulong size) => offset <= (ulong)Span.Length && size <= (ulong)Span.Length - offset;
 
         private static long Align4(uint n) => (n + 3L) & ~3L;
-
-        /// <summary>Whether a NUL-terminated string starts at <paramref name="offset"/> (offset 0 of an empty table counts as the empty name).</summary>
-        private static bool IsString(ReadOnlySpan<byte> table, uint offset) =>
-            offset < (uint)table.Length ? table[(int)offset..].IndexOf((byte)0) >= 0 : offset == 0 && table.Length == 0;
-
-        private static bool TryString(ReadOnlySpan<byte> table, uint offset, out string value)
-        {
-            value = "";
-            if (offset >= (uint)table.Length) return offset == 0 && table.Length == 0;
-            int end = table[(int)offset..].IndexOf((byte)0);
-            if (end < 0) return false;
-            value = Encoding.UTF8.GetString(table.Slice((int)offset, end));
-            return true;
-        }
 
         private static ushort U16(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt16LittleEndian(s[o..]);
         private static uint U32(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt32LittleEndian(s[o..]);

@@ -57,8 +57,6 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         _code.AsSpan().Fill(X86Encoding.Int3Opcode);
         foreach (var plan in copied)
         {
-            var f = plan.Function;
-            var original = plan.Code.Span(0, (int)plan.Code.Section.Size);
             var instructions = plan.Instructions;
             for (int i = 0; i < instructions.Length;)
             {
@@ -73,7 +71,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 while (++i < instructions.Length && IsPlainCopy(instructions[i])) { }
                 int start = instructions[first].Offset, end = instructions[i - 1].Offset + instructions[i - 1].Length;
                 int pos = plan.CopyOffsetOf(instructions[first]);
-                original[start..end].CopyTo(_code.AsSpan(pos));
+                plan.Code.Span(start, end - start).CopyTo(_code.AsSpan(pos));
                 if (_hasOrc) OrcRun(plan, first, i, pos);
             }
             if (plan.TailJumpOffset >= 0)

@@ -68,7 +68,7 @@ internal sealed record PatchSiteResult(VmRunResult Vm, string Output, IReadOnlyL
     {
         var lines = log.Split('\n');
         for (var i = 0; i < lines.Length; i++)
-            if (DmesgHealth.FindProblems(lines[i]).Count > 0)
+            if (!DmesgHealth.IsHealthy(lines[i]))
                 return string.Join('\n', lines[Math.Max(0, i - 3)..]);
         return null;
     }

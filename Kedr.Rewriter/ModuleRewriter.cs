@@ -50,8 +50,9 @@ public static class ModuleRewriter
         };
         var copied = Layout(plans, out int codeSize);
         var anchors = new SymbolAnchors(elf, catalog);
-        PresizeTables(copied, blob);
-        new CopyEmitter(catalog, anchors, plans, blob, new OrcStates(elf)).Emit(copied, codeSize);
+        var orc = new OrcStates(elf);
+        PresizeTables(copied, blob, orc);
+        new CopyEmitter(catalog, anchors, plans, blob, orc).Emit(copied, codeSize);
         AddMasksAndDigests(copied, blob, arena);
         CopyTables.Build(copied, catalog, anchors, plans, blob);
 
@@ -84,10 +85,17 @@ public static class ModuleRewriter
                 ref var p = ref instructions[i];
                 var tf = catalog.Find(p.TargetSection, p.TargetOffset);
                 if (tf is null) continue;
-                int at = plans[tf.Id].IndexOf(p.TargetOffset);
+                var target = plans[tf.Id];
+                if (p.TargetOffset == tf.Start && target.Count > 0)
+                {
+                    // Most: a call or tail call to a function's first instruction.
+                    (p.TargetFunction, p.TargetIndex) = (tf.Id, 0);
+                    continue;
+                }
+                int at = target.IndexOf(p.TargetOffset);
                 (p.TargetFunction, p.TargetIndex) = (tf.Id, at);
                 if (p.TargetOffset == tf.Start) continue;
-                if (tf.IsCopied && (at < 0 || plans[tf.Id].Instructions[at].Kind == EmitKind.Absorbed))
+                if (tf.IsCopied && (at < 0 || target.Instructions[at].Kind == EmitKind.Absorbed))
                     tf.LeftOutReason = NotAnInstructionStart(f, p, tf);
                 parent[Find(f.Id)] = Find(tf.Id);
                 linkedTo.TryAdd(f.Id, tf.Name);
@@ -136,18 +144,23 @@ public static class ModuleRewriter
     }
 
     /// <summary>Room for what emission adds, from the plans' counts, so the big lists never regrow.</summary>
-    private static void PresizeTables(List<FunctionPlan> copied, KedrBlob blob)
+    private static void PresizeTables(List<FunctionPlan> copied, KedrBlob blob, OrcStates orc)
     {
-        int instructions = 0, memory = 0, relocations = 0;
+        int memory = 0, events = 0, relocations = 0, branches = 0;
         foreach (var plan in copied)
         {
-            instructions += plan.Count;
             memory += plan.MemoryInstrumented;
+            events += plan.EventCount;
             relocations += plan.RelocationCount;
+            branches += plan.BranchCount;
         }
-        blob.Sites.EnsureCapacity(memory + 2 * copied.Count);
-        blob.Fixups.EnsureCapacity(relocations + memory + 2 * copied.Count);
-        blob.Orc.EnsureCapacity(instructions / 2 + 4 * memory);
+        blob.Functions.EnsureCapacity(copied.Count);
+        blob.Sites.EnsureCapacity(memory + events);
+        // Each event calls a helper; a branch out of its function may need its target's symbol.
+        blob.Fixups.EnsureCapacity(relocations + memory + events + branches);
+        // Up to four entries per memory event (pushes, call, pop), two per entry or exit event, one
+        // where the original's state changes and one after each copy: an estimate, not a bound.
+        if (orc.HasData) blob.Orc.EnsureCapacity(orc.Count + 4 * memory + 2 * events + copied.Count);
     }
 
     /// <summary>Whether execution can run off the end of the function's last instruction.</summary>

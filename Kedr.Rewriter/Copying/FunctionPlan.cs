@@ -20,6 +20,8 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
     /// <summary>Bytes of the copy's instructions (no tail jump) and relocations in the original.</summary>
     public int BodySize;
     public int RelocationCount;
+    /// <summary>Entry and exit events (each a site, a helper call and its fixup).</summary>
+    public int EventCount;
     /// <summary>Memory-accessing instructions, instrumented or not; reasons for those that are not.</summary>
     public int MemoryAccesses;
     public int MemoryInstrumented;

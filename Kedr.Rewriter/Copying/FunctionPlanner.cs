@@ -140,6 +140,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             placement.Place(ref arena.Instructions[plan.First + i], i);
         plan.BodySize = placement.Position;
         plan.RelocationCount = placement.Relocations;
+        plan.EventCount = placement.Events;
         MarkDeadFlags(plan, arena.Decoded, arena.MemoryEvents.AsSpan(0, placement.MemoryEvents));
         ResolveBranches(plan, arena.Pending.AsSpan(0, placement.Pending));
     }
@@ -151,13 +152,14 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
     /// </summary>
     private struct Placement(PlanArena arena)
     {
-        public int Placed, Position, Relocations, Pending, MemoryEvents;
+        public int Placed, Position, Relocations, Pending, MemoryEvents, Events;
 
         public void Place(ref PlannedInstruction p, int index)
         {
             p.OffsetInCopy = Position;
             Position += p.Size;
             Relocations += p.RelocCount;
+            if (p.Events != EventFlags.None) Events += System.Numerics.BitOperations.PopCount((uint)p.Events);
             Placed = index + 1;
             if (p.TargetSection >= 0 && p.Kind is not (EmitKind.Verbatim or EmitKind.Drop or EmitKind.Absorbed or EmitKind.LiveBytesSlot))
                 arena.Pending = Append(arena.Pending, ref Pending, index);

@@ -29,8 +29,11 @@ internal enum MemoryClass : byte
 internal sealed class MemoryAccessClassifier
 {
     private readonly InstructionInfoFactory _info = new();
-    /// <summary>The access of an explicit memory operand depends only on the instruction's Code: cached per Code (0: not yet).</summary>
-    private readonly byte[] _accessByCode = new byte[Enum.GetValues<Code>().Length];
+    /// <summary>
+    /// The access of an explicit memory operand depends only on the instruction's Code: cached per Code
+    /// (0: not yet), for every module and thread. A race writes the same value twice.
+    /// </summary>
+    private static readonly byte[] s_accessByCode = new byte[Enum.GetValues<Code>().Length];
 
     /// <summary><c>lea disp32(%rip), %rax</c>: REX.W 8D /0 with mod 00 rm 101.</summary>
     public static ReadOnlySpan<byte> RipLeaPrefix => [0x48, 0x8d, 0x05];
@@ -92,7 +95,7 @@ internal sealed class MemoryAccessClassifier
 
     private OpAccess OperandAccess(in Instruction instr, int memOp)
     {
-        ref byte cached = ref _accessByCode[(int)instr.Code];
+        ref byte cached = ref s_accessByCode[(int)instr.Code];
         if (cached == 0)
             cached = (byte)(1 + (int)_info.GetInfo(instr, InstructionInfoOptions.NoRegisterUsage).GetOpAccess(memOp));
         return (OpAccess)(cached - 1);

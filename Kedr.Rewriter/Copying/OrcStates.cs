@@ -51,10 +51,14 @@ internal sealed class OrcStates
                 if (sections[i] == section) { o[k] = offsets[i]; e[k++] = entries[i]; }
             Array.Sort(o, e);
             _bySection[section] = (o, e);
+            Count += m;
         }
     }
 
     public bool HasData => _bySection.Count > 0;
+
+    /// <summary>The original's entries in code sections: each can start at most one entry of the copies.</summary>
+    public int Count { get; }
 
     /// <summary>sp_reg UNDEFINED, not an end: an unwinder stopping here reports an error.</summary>
     public const ulong Undefined = 0;

@@ -44,14 +44,8 @@ internal sealed class MemoryAccessClassifier
         size = 0;
         flags = BlobSiteFlags.None;
         reason = null;
-        int memOp = -1;
-        for (int i = 0; i < instr.OpCount; i++)
-        {
-            var k = instr.GetOpKind(i);
-            if (k == OpKind.Memory) { memOp = i; break; }
-            if (k is >= OpKind.MemorySegSI and <= OpKind.MemoryESRDI)
-                return ClassifyString(instr, out kind, out size, out flags, out reason);
-        }
+        int memOp = FirstMemoryOperand(instr, out bool isString);
+        if (isString) return ClassifyString(instr, out kind, out size, out flags, out reason);
         if (memOp < 0) return MemoryClass.None;
 
         var access = OperandAccess(instr, memOp);
@@ -91,6 +85,27 @@ internal sealed class MemoryAccessClassifier
         if (instr.Mnemonic is Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc && instr.Op1Kind == OpKind.Register)
             return MemoryClass.BitOp; // size: the operand size, which the offset is sign-extended from
         return moffs ? MemoryClass.Moffs : MemoryClass.Operand;
+    }
+
+    /// <summary>
+    /// The first operand that is memory (-1: none), or whether it is a string instruction's. Only the
+    /// first four can be (Iced: Op4Kind is always an immediate), and unused ones read as Register.
+    /// </summary>
+    private static int FirstMemoryOperand(in Instruction instr, out bool isString)
+    {
+        isString = false;
+        int at = Memory(instr.Op0Kind, 0, ref isString);
+        if (at < 0) at = Memory(instr.Op1Kind, 1, ref isString);
+        if (at < 0) at = Memory(instr.Op2Kind, 2, ref isString);
+        if (at < 0) at = Memory(instr.Op3Kind, 3, ref isString);
+        return at;
+
+        static int Memory(OpKind k, int i, ref bool isString)
+        {
+            if (k == OpKind.Memory) return i;
+            if (k is >= OpKind.MemorySegSI and <= OpKind.MemoryESRDI) { isString = true; return i; }
+            return -1;
+        }
     }
 
     private OpAccess OperandAccess(in Instruction instr, int memOp)

@@ -82,6 +82,9 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
     public int CopyTargetAt(int index, bool withEntryEvent)
     {
         if (index < 0) return -1;
+        // Most calls: the first instruction, at the copy's start and never absorbed, with the entry
+        // event unless the function is a part. Answered without reading its (likely uncached) plan.
+        if (index == 0) return CopyOffset + (!withEntryEvent && !Function.IsPart ? X86Encoding.EventCallSize : 0);
         ref var p = ref Arena.Instructions[First + index];
         if (p.Kind == EmitKind.Absorbed) return -1;
         bool skip = !withEntryEvent && (p.Events & EventFlags.Entry) != 0;

@@ -255,19 +255,21 @@ public static class ModuleRewriter
     {
         var handled = new Dictionary<PatchSiteKind, int>();
         var inLeftOut = new Dictionary<PatchSiteKind, int>();
+        FunctionInfo? f = null;
         foreach (var s in sites)
         {
-            var f = catalog.Find(s.SectionIndex, s.Offset);
+            // Each table lists its sites mostly in address order: the last function found usually holds the next.
+            if (f is null || f.Section.Index != s.SectionIndex || s.Offset < f.Start || s.Offset >= f.End)
+                f = catalog.Find(s.SectionIndex, s.Offset);
             if (f is null) continue;
-            var d = f.IsCopied ? handled : inLeftOut;
-            d[s.Kind] = d.GetValueOrDefault(s.Kind) + 1;
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(f.IsCopied ? handled : inLeftOut, s.Kind, out _)++;
         }
         long instructions = 0, original = 0, memory = 0, instrumented = 0;
         var leftOut = new List<LeftOutFunction>();
         var notInstrumented = new List<string>();
         foreach (var plan in plans)
         {
-            var f = plan.Function;
+            f = plan.Function;
             if (f.IsCopied)
             {
                 instructions += plan.Count;

@@ -27,21 +27,26 @@ public static class BatchRewriter
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, maxParallelism) };
         // Largest first balances the cores; results stay in path order.
         var order = Enumerable.Range(0, paths.Count).OrderByDescending(i => SafeLength(paths[i])).ToArray();
-        Parallel.ForEach(Partitioner.Create(order, EnumerablePartitionerOptions.NoBuffering), options, i =>
-        {
-            var item = RunOne(paths[i], keepBlobs);
-            onItem?.Invoke(item);
-            results[i] = item with { Blob = null };
-        });
+        // Each worker builds its blobs in one set of buffers: a blob is done with once onItem returns.
+        Parallel.ForEach(Partitioner.Create(order, EnumerablePartitionerOptions.NoBuffering), options, () => new BlobBuffers(),
+            (i, _, buffers) =>
+            {
+                var item = RunOne(paths[i], keepBlobs, buffers);
+                onItem?.Invoke(item);
+                results[i] = item with { Blob = null };
+                return buffers;
+            },
+            _ => { });
         return results;
     }
 
-    public static BatchItem RunOne(string path, bool keepBlob)
+    /// <param name="buffers">Reused for the blob (see <see cref="BlobBuffers"/>); null: new tables.</param>
+    public static BatchItem RunOne(string path, bool keepBlob, BlobBuffers? buffers = null)
     {
         try
         {
             var elf = ElfFile.Read(path);
-            if (!ModuleRewriter.TryRewrite(elf, out var result, out var error))
+            if (!ModuleRewriter.TryRewrite(elf, buffers, out var result, out var error))
                 return new BatchItem(path, null, null, error);
             return new BatchItem(path, result!.Report, keepBlob ? result.Blob : null, null);
         }

@@ -21,7 +21,14 @@ public static class ModuleRewriter
     public static RewriteResult Rewrite(ElfFile elf) =>
         TryRewrite(elf, out var result, out var error) ? result! : throw new KedrException(error!);
 
-    public static bool TryRewrite(ElfFile elf, out RewriteResult? result, out KedrDiagnostic? error)
+    public static bool TryRewrite(ElfFile elf, out RewriteResult? result, out KedrDiagnostic? error) =>
+        TryRewrite(elf, null, out result, out error);
+
+    /// <param name="buffers">
+    /// Tables to build the blob in, reused from the previous call with them (whose blob is then retired);
+    /// null: new ones.
+    /// </param>
+    public static bool TryRewrite(ElfFile elf, BlobBuffers? buffers, out RewriteResult? result, out KedrDiagnostic? error)
     {
         result = null;
         if (!PatchSiteReader.TryRead(elf, out var sites, out error)) return false;
@@ -44,10 +51,8 @@ public static class ModuleRewriter
         LandingPadFinder.Find(elf, catalog, plans);
         LeaveOutTogether(catalog, plans);
 
-        var blob = new KedrBlob
-        {
-            Target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId),
-        };
+        var target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId);
+        var blob = buffers is null ? new KedrBlob { Target = target } : buffers.NewBlob(target);
         var copied = Layout(plans, out int codeSize);
         var anchors = new SymbolAnchors(elf, catalog);
         var orc = new OrcStates(elf);

@@ -10,6 +10,7 @@ public static class BlobWriter
     /// <summary>The blob as one array.</summary>
     public static byte[] Write(KedrBlob blob)
     {
+        ThrowIfRetired(blob);
         var layout = new Layout(blob);
         var buf = new byte[layout.Total];
         WriteHead(blob, layout, buf.AsSpan(0, layout.CodeOffset));
@@ -20,6 +21,7 @@ public static class BlobWriter
     /// <summary>The blob to a stream: the header and tables from a pooled buffer, then the code image as it is.</summary>
     public static void Write(KedrBlob blob, Stream output)
     {
+        ThrowIfRetired(blob);
         var layout = new Layout(blob);
         var head = System.Buffers.ArrayPool<byte>.Shared.Rent(layout.CodeOffset);
         try
@@ -34,6 +36,12 @@ public static class BlobWriter
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(head);
         }
+    }
+
+    private static void ThrowIfRetired(KedrBlob blob)
+    {
+        if (blob.IsRetired)
+            throw new InvalidOperationException($"the blob for {blob.Target.Name} was retired: its tables were reused for a later one (BlobBuffers)");
     }
 
     /// <summary>Where each table goes, with the string table they refer to.</summary>

@@ -20,6 +20,13 @@ public sealed class KedrBlob
     public List<BlobOrc> Orc { get; init; } = [];
     public byte[] Code { get; set; } = [];
 
+    /// <summary>
+    /// Its tables now belong to a newer blob (<see cref="BlobBuffers"/>): it must not be written or read.
+    /// </summary>
+    public bool IsRetired { get; private set; }
+
+    internal void Retire() => IsRetired = true;
+
     public ReadOnlySpan<BlobMask> MasksOf(in BlobFunction f) =>
         System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Masks).Slice((int)f.MaskFirst, (int)f.MaskCount);
 }

@@ -92,12 +92,15 @@ public class RewriterThroughput
         return instructions;
     }
 
+    /// <summary>Per thread, as each of <see cref="BatchRewriter.Run"/>'s workers has its own.</summary>
+    [ThreadStatic] private static BlobBuffers? t_buffers;
+
     /// <summary>ELF parse, rewrite, blob serialised (to a null stream, as the CLI streams it to its file); returns the code size (0 if the rewriter refused the module).</summary>
     public long RewriteModule(ModuleInput m)
     {
         try
         {
-            if (ElfFile.TryRead(m.File, m.Path, out var elf, out _) && ModuleRewriter.TryRewrite(elf!, out var result, out _))
+            if (ElfFile.TryRead(m.File, m.Path, out var elf, out _) && ModuleRewriter.TryRewrite(elf!, t_buffers ??= new BlobBuffers(), out var result, out _))
             {
                 BlobWriter.Write(result!.Blob, Stream.Null);
                 return result.Blob.Code.Length;

@@ -46,4 +46,27 @@ public sealed class ModuleRewriterReuseTests
         Assert.True(freshMiddle.AsSpan().SequenceEqual(afterSmall), "fat.ko after loop.ko differs from fat.ko on a fresh thread");
         Assert.True(freshSmall.AsSpan().SequenceEqual(again), "loop.ko rewritten a second time differs from the first");
     }
+
+    [Fact]
+    public void Blobs_built_in_reused_buffers_equal_blobs_built_in_new_ones_and_the_previous_blob_is_retired()
+    {
+        string big = KernelCorpus.Module("fs/btrfs/btrfs.ko"), small = KernelCorpus.Module("drivers/block/loop.ko"),
+            middle = KernelCorpus.Module("fs/fat/fat.ko");
+        var buffers = new BlobBuffers();
+        KedrBlob? previous = null;
+        // The big module first leaves long tables behind; a smaller one must not show any of them.
+        foreach (var path in new[] { big, small, middle, small })
+        {
+            Assert.True(ModuleRewriter.TryRewrite(ElfFile.Read(path), buffers, out var result, out var error), error?.ToString());
+            var reused = BlobWriter.Write(result!.Blob);
+            Assert.True(Rewrite(path).AsSpan().SequenceEqual(reused), $"{Path.GetFileName(path)} in reused buffers differs");
+            if (previous is not null)
+            {
+                Assert.True(previous.IsRetired);
+                Assert.Throws<InvalidOperationException>(() => BlobWriter.Write(previous));
+            }
+            Assert.False(result.Blob.IsRetired);
+            previous = result.Blob;
+        }
+    }
 }

@@ -46,34 +46,6 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
         return i >= 0 ? i : -1;
     }
 
-    /// <summary>
-    /// <see cref="IndexOf"/> for a branch from instruction <paramref name="from"/>: most branches are short,
-    /// so the search gallops out from there (1, 2, 4, ... instructions) before it halves.
-    /// </summary>
-    public int IndexOfNear(long offset, int from)
-    {
-        if (offset is < int.MinValue or > int.MaxValue) return -1;
-        var offsets = Arena.Offsets.AsSpan(First, Count);
-        int target = (int)offset, lo, hi;
-        if (target > offsets[from])
-        {
-            int step = 1;
-            lo = from + 1;
-            while (lo + step - 1 < offsets.Length && offsets[lo + step - 1] < target) { lo += step; step *= 2; }
-            hi = Math.Min(lo + step - 1, offsets.Length - 1);
-        }
-        else
-        {
-            int step = 1;
-            hi = from;
-            while (hi - step + 1 > 0 && offsets[hi - step + 1] > target) { hi -= step; step *= 2; }
-            lo = Math.Max(hi - step + 1, 0);
-        }
-        if (lo > hi) return -1;
-        int i = offsets.Slice(lo, hi - lo + 1).BinarySearch(target);
-        return i >= 0 ? lo + i : -1;
-    }
-
     /// <summary>Where a branch to <paramref name="offset"/> lands in the copy, or -1 if nowhere.</summary>
     /// <param name="withEntryEvent">Calls and tail calls enter through the entry event; other jumps skip it.</param>
     public int CopyTargetOf(long offset, bool withEntryEvent) => CopyTargetAt(IndexOf(offset), withEntryEvent);

@@ -34,6 +34,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         var sites = code.Sites;
         long absorbUntil = -1;
         plan.First = arena.Count;
+        arena.BeginFunction(f.Size);
         int n = 0; // this function's instructions so far
         var placement = new Placement(arena);
 
@@ -47,6 +48,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 break;
             }
             int slot = arena.Append((int)ip);
+            arena.MarkStart((int)(ip - f.Start), n);
             ref readonly var instr = ref arena.KeepDecoded(n++, decoded);
             // A whole new value, not "p = default" and then fields: "p = default; Decode(out p.Instruction)"
             // left stale fields from earlier use under .NET 10.0.12 with tiered PGO on (not with it off,
@@ -194,7 +196,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 arena.AddBranch(i);
                 continue;
             }
-            int at = plan.IndexOfNear(p.TargetOffset, i);
+            int at = arena.IndexAt(p.TargetOffset - f.Start);
             (p.TargetFunction, p.TargetIndex) = (f.Id, at);
             if (f.IsCopied && p.TargetOffset != f.Start && (at < 0 || instructions[at].Kind == EmitKind.Absorbed))
                 f.LeftOutReason = ModuleRewriter.NotAnInstructionStart(f, p, f);

@@ -26,6 +26,13 @@ internal sealed class PlanArena
     public int[] MemoryEvents = new int[256];
     /// <summary>The decoded instructions of the function being planned (reused for the next one).</summary>
     public Instruction[] Decoded = new Instruction[256];
+    /// <summary>
+    /// Of the function being planned, by offset from its start: the index of the instruction that starts
+    /// there, valid where the stamp is the function's (so nothing needs clearing between functions).
+    /// </summary>
+    private int[] _indexAt = new int[InitialCapacity], _stampAt = new int[InitialCapacity];
+    private int _stamp;
+
     /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>
     public readonly List<byte> Extra = new(InitialCapacity);
 
@@ -68,6 +75,33 @@ internal sealed class PlanArena
         Offsets[Count] = offset;
         return Count++;
     }
+
+    /// <summary>Starts a function of <paramref name="size"/> bytes for <see cref="MarkStart"/> and <see cref="IndexAt"/>.</summary>
+    public void BeginFunction(int size)
+    {
+        if (_indexAt.Length < size)
+        {
+            _indexAt = new int[Math.Max(size, 2 * _indexAt.Length)];
+            _stampAt = new int[_indexAt.Length];
+            _stamp = 0;
+        }
+        if (++_stamp == int.MaxValue)
+        {
+            Array.Clear(_stampAt);
+            _stamp = 1;
+        }
+    }
+
+    /// <summary>The function's <paramref name="index"/>th instruction starts <paramref name="offset"/> bytes into it.</summary>
+    public void MarkStart(int offset, int index)
+    {
+        _indexAt[offset] = index;
+        _stampAt[offset] = _stamp;
+    }
+
+    /// <summary>Index of the instruction that starts <paramref name="offset"/> bytes into the function, or -1.</summary>
+    public int IndexAt(long offset) =>
+        (ulong)offset < (ulong)_stampAt.Length && _stampAt[offset] == _stamp ? _indexAt[offset] : -1;
 
     /// <summary>Keeps the function's <paramref name="index"/>th decoded instruction; returns where it is kept.</summary>
     public ref Instruction KeepDecoded(int index, in Instruction instruction)

@@ -4,29 +4,46 @@ namespace Kedr.Rewriter.Tests.Copying;
 
 public sealed class FunctionPlanTests
 {
-    /// <summary>A plan over <paramref name="offsets"/> (sorted), placed after a few instructions of another function.</summary>
-    private static FunctionPlan PlanOver(int[] offsets)
+    /// <summary>
+    /// A plan over <paramref name="offsets"/> (sorted, the first the function's start), placed after a few
+    /// instructions of another function, with the arena's offset map filled as the planner fills it.
+    /// </summary>
+    private static FunctionPlan PlanOver(PlanArena arena, int[] offsets, int size)
     {
-        var arena = PlanArena.Rent();
-        for (int i = 0; i < 3 + offsets.Length; i++)
-            arena.Append(i < 3 ? i : offsets[i - 3]);
-        return new FunctionPlan(null!, null!, arena) { First = 3, Count = offsets.Length };
+        int first = arena.Count;
+        arena.BeginFunction(size);
+        for (int i = 0; i < offsets.Length; i++)
+        {
+            arena.Append(offsets[i]);
+            arena.MarkStart(offsets[i] - offsets[0], i);
+        }
+        return new FunctionPlan(null!, null!, arena) { First = first, Count = offsets.Length };
+    }
+
+    private static int[] RandomOffsets(Random random, int start)
+    {
+        var offsets = new int[random.Next(1, 60)];
+        for (int i = 0, at = start; i < offsets.Length; i++, at += random.Next(1, 16)) offsets[i] = at;
+        return offsets;
     }
 
     [Fact]
-    public void Search_from_a_branch_finds_what_the_plain_search_finds()
+    public void The_offset_map_finds_what_the_plain_search_finds_and_nothing_of_the_function_before()
     {
         var random = new Random(7);
+        var arena = PlanArena.Rent();
+        for (int i = 0; i < 3; i++) arena.Append(i);
         for (int round = 0; round < 200; round++)
         {
-            int n = random.Next(1, 60);
-            var offsets = new int[n];
-            for (int i = 0, at = 100; i < n; i++) offsets[i] = at += random.Next(1, 16);
-            var plan = PlanOver(offsets);
-            for (int from = 0; from < n; from++)
-                for (long target = 90; target <= offsets[^1] + 20; target++)
-                    Assert.True(plan.IndexOf(target) == plan.IndexOfNear(target, from),
-                        $"offsets [{string.Join(",", offsets)}], from {from}, target {target}: {plan.IndexOf(target)} vs {plan.IndexOfNear(target, from)}");
+            // Same start each round: the previous function's starts lie where this one's may not.
+            var offsets = RandomOffsets(random, 100);
+            int size = offsets[^1] - offsets[0] + random.Next(1, 16);
+            var plan = PlanOver(arena, offsets, size);
+            for (long target = 80; target <= offsets[0] + size + 20; target++)
+            {
+                int expected = plan.IndexOf(target), got = arena.IndexAt(target - offsets[0]);
+                Assert.True(expected == got, $"round {round}, offsets [{string.Join(",", offsets)}], target {target}: {expected} vs {got}");
+            }
         }
     }
 }

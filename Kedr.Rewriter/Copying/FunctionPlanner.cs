@@ -40,16 +40,16 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
 
         while (decoder.IP < (ulong)f.End)
         {
-            decoder.Decode(out var decoded);
-            long ip = (long)decoded.IP;
-            if (decoded.IsInvalid || ip + decoded.Length > f.End)
+            // Decoded straight into its slot (Decode writes the whole value).
+            ref readonly var instr = ref arena.DecodeNext(decoder, n);
+            long ip = (long)instr.IP;
+            if (instr.IsInvalid || ip + instr.Length > f.End)
             {
                 f.LeftOutReason = $"undecodable instruction at +0x{ip - f.Start:x}";
                 break;
             }
             int slot = arena.Append((int)ip);
-            arena.MarkStart((int)(ip - f.Start), n);
-            ref readonly var instr = ref arena.KeepDecoded(n++, decoded);
+            arena.MarkStart((int)(ip - f.Start), n++);
             // A whole new value, not "p = default" and then fields: "p = default; Decode(out p.Instruction)"
             // left stale fields from earlier use under .NET 10.0.12 with tiered PGO on (not with it off,
             // nor without tiering); ModuleRewriterReuseTests catches stale slots.

@@ -103,12 +103,13 @@ internal sealed class PlanArena
     public int IndexAt(long offset) =>
         (ulong)offset < (ulong)_stampAt.Length && _stampAt[offset] == _stamp ? _indexAt[offset] : -1;
 
-    /// <summary>Keeps the function's <paramref name="index"/>th decoded instruction; returns where it is kept.</summary>
-    public ref Instruction KeepDecoded(int index, in Instruction instruction)
+    /// <summary>Decodes the function's <paramref name="index"/>th instruction into where it is kept.</summary>
+    public ref Instruction DecodeNext(Decoder decoder, int index)
     {
         if (index == Decoded.Length) Array.Resize(ref Decoded, index * 2);
-        Decoded[index] = instruction;
-        return ref Decoded[index];
+        ref var slot = ref Decoded[index];
+        decoder.Decode(out slot);
+        return ref slot;
     }
 
     public void AddBranch(int index)

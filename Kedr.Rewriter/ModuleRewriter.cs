@@ -88,18 +88,10 @@ public static class ModuleRewriter
             foreach (int i in plan.Branches)
             {
                 ref var p = ref instructions[i];
-                var tf = catalog.Find(p.TargetSection, p.TargetOffset);
-                if (tf is null) continue;
+                var tf = catalog.Find(p.TargetSection, p.TargetOffset)!; // listed only when there is one
                 var target = plans[tf.Id];
-                if (p.TargetOffset == tf.Start && target.Count > 0)
-                {
-                    // Most: a call or tail call to a function's first instruction.
-                    (p.TargetFunction, p.TargetIndex) = (tf.Id, 0);
-                    continue;
-                }
                 int at = target.IndexOf(p.TargetOffset);
                 (p.TargetFunction, p.TargetIndex) = (tf.Id, at);
-                if (p.TargetOffset == tf.Start) continue;
                 if (tf.IsCopied && (at < 0 || target.Instructions[at].Kind == EmitKind.Absorbed))
                     tf.LeftOutReason = NotAnInstructionStart(f, p, tf);
                 parent[Find(f.Id)] = Find(tf.Id);
@@ -157,7 +149,7 @@ public static class ModuleRewriter
             memory += plan.MemoryInstrumented;
             events += plan.EventCount;
             relocations += plan.RelocationCount;
-            branches += plan.BranchCount;
+            branches += plan.OutgoingBranches;
         }
         blob.Functions.EnsureCapacity(copied.Count);
         blob.Sites.EnsureCapacity(memory + events);

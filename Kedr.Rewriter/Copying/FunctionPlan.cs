@@ -14,9 +14,11 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
     /// <summary>The first of the section's relocations and patch sites at or after the function's start.</summary>
     public int FirstRelocation;
     public int FirstSite;
-    /// <summary>This function's branches to other functions: [FirstBranch, FirstBranch + BranchCount) of the arena's list.</summary>
+    /// <summary>This function's branches into the middle of others: [FirstBranch, FirstBranch + BranchCount) of the arena's list.</summary>
     public int FirstBranch;
     public int BranchCount;
+    /// <summary>Its branches to other places of the module than itself (listed or not).</summary>
+    public int OutgoingBranches;
     /// <summary>Bytes of the copy's instructions (no tail jump) and relocations in the original.</summary>
     public int BodySize;
     public int RelocationCount;
@@ -66,6 +68,6 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
     /// <summary>Where in the code image instruction <paramref name="p"/>'s emitted bytes (events first) start.</summary>
     public int CopyOffsetOf(in PlannedInstruction p) => CopyOffset + p.OffsetInCopy;
 
-    /// <summary>The indices (in this plan) of the branches to other places than this function.</summary>
+    /// <summary>The indices (in this plan) of the branches into the middle of other functions.</summary>
     public ReadOnlySpan<int> Branches => Arena.Branches.AsSpan(FirstBranch, BranchCount);
 }

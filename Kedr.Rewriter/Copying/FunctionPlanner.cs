@@ -178,11 +178,12 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
     }
 
     /// <summary>
-    /// Branches within the function are resolved here, while its instructions are in cache; those that
-    /// leave it are listed for <see cref="ModuleRewriter"/>'s leave-out pass.
+    /// Branches are resolved here, while the function's instructions are in cache: those within it and
+    /// those to another function's start (most calls). Those into the middle of another function are
+    /// listed for <see cref="ModuleRewriter"/>'s leave-out pass, which ties the two functions' fates.
     /// </summary>
     /// <param name="pending">The function's branches and jump labels with a target in the module, in order.</param>
-    private static void ResolveBranches(FunctionPlan plan, ReadOnlySpan<int> pending)
+    private void ResolveBranches(FunctionPlan plan, ReadOnlySpan<int> pending)
     {
         var arena = plan.Arena;
         var f = plan.Function;
@@ -193,7 +194,11 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             ref var p = ref instructions[i];
             if (!f.Contains(p.TargetSection, p.TargetOffset))
             {
-                arena.AddBranch(i);
+                plan.OutgoingBranches++;
+                var tf = catalog.Find(p.TargetSection, p.TargetOffset);
+                if (tf is null) continue; // not a function's code: reached through a symbol
+                if (p.TargetOffset == tf.Start) (p.TargetFunction, p.TargetIndex) = (tf.Id, 0);
+                else arena.AddBranch(i);
                 continue;
             }
             int at = arena.IndexAt(p.TargetOffset - f.Start);

@@ -233,6 +233,12 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private int ResolveInModule(FunctionPlan plan, in PlannedInstruction p, bool withEntryEvent)
     {
         if (p.TargetFunction < 0) return -1;
+        if (p.TargetFunction == plan.Function.Id)
+        {
+            // Within the function being emitted (most jumps): it is copied.
+            int within = plan.CopyTargetAt(p.TargetIndex, withEntryEvent);
+            return within >= 0 ? within : throw NotAnInstruction(plan.Function, p, plan.Function);
+        }
         var tf = plans[p.TargetFunction].Function;
         if (!tf.IsCopied) return -1;
         int target = plans[tf.Id].CopyTargetAt(p.TargetIndex, withEntryEvent);

@@ -9,8 +9,8 @@ internal sealed class SectionCode
 {
     private readonly ElfFile _elf;
 
-    /// <param name="sites">The section's patch sites, sorted by <see cref="SortSites"/>.</param>
-    public SectionCode(ElfFile elf, ElfSection section, PatchSite[] sites)
+    /// <param name="sites">The section's patch sites, sorted by <see cref="SortSites"/> (a part of the module's, see <see cref="SitesOf"/>).</param>
+    public SectionCode(ElfFile elf, ElfSection section, ArraySegment<PatchSite> sites)
     {
         _elf = elf;
         Section = section;
@@ -18,7 +18,7 @@ internal sealed class SectionCode
             seg = new ArraySegment<byte>(section.Data.ToArray());
         Bytes = seg.Array!;
         BytesOffset = seg.Offset;
-        Sites = sites;
+        _sites = sites;
     }
 
     public ElfSection Section { get; }
@@ -27,7 +27,8 @@ internal sealed class SectionCode
     public int BytesOffset { get; }
     /// <summary>The section's relocations, sorted by offset.</summary>
     public ReadOnlySpan<ElfRelocation> Relocations => _elf.RelocationSpan(Section);
-    public PatchSite[] Sites { get; }
+    public ReadOnlySpan<PatchSite> Sites => _sites;
+    private readonly ArraySegment<PatchSite> _sites;
 
     public byte ByteAt(long offset) => Bytes[BytesOffset + offset];
     public ReadOnlySpan<byte> Span(long offset, int length) => Bytes.AsSpan(BytesOffset + (int)offset, length);
@@ -62,7 +63,7 @@ internal sealed class SectionCode
     }
 
     /// <summary>The sites of <paramref name="section"/> in the output of <see cref="SortSites"/>.</summary>
-    public static PatchSite[] SitesOf(PatchSite[] sorted, int section)
+    public static ArraySegment<PatchSite> SitesOf(PatchSite[] sorted, int section)
     {
         int lo = 0, hi = sorted.Length;
         while (lo < hi)
@@ -72,7 +73,7 @@ internal sealed class SectionCode
         }
         int end = lo;
         while (end < sorted.Length && sorted[end].SectionIndex == section) end++;
-        return sorted.AsSpan(lo, end - lo).ToArray();
+        return new ArraySegment<PatchSite>(sorted, lo, end - lo);
     }
 
     private readonly record struct SiteKey(int Section, long Offset, PatchSiteKind Kind, int Index) : IComparable<SiteKey>

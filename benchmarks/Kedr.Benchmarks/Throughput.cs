@@ -5,9 +5,13 @@ using BenchmarkDotNet.Running;
 
 namespace Kedr.Benchmarks;
 
-/// <summary>The figures derived from one measured case: work per operation over its mean time.</summary>
+/// <summary>
+/// The figures derived from one measured case: work per operation over its mean time, and the
+/// megabytes per second over its median time (less moved by a disturbed iteration on a shared machine).
+/// </summary>
 public sealed record ThroughputFigures(string Method, string Set, int Threads, long Functions, long Bytes,
-    double MeanSeconds, double MegabytesPerSecond, double FunctionsPerSecond, double? AllocatedBytesPerFunction)
+    double MeanSeconds, double MegabytesPerSecond, double FunctionsPerSecond, double? AllocatedBytesPerFunction,
+    double MedianMegabytesPerSecond)
 {
     private static readonly Dictionary<(string, int), (long Functions, long Bytes)> Work = [];
 
@@ -33,7 +37,7 @@ public sealed record ThroughputFigures(string Method, string Set, int Threads, l
         long? allocated = report.GcStats.GetBytesAllocatedPerOperation(benchmarkCase);
         return new ThroughputFigures(benchmarkCase.Descriptor.WorkloadMethod.Name, set, threads, work.functions, work.bytes,
             seconds, work.bytes / 1e6 / seconds, work.functions / seconds,
-            allocated is { } a ? (double)a / work.functions : null);
+            allocated is { } a ? (double)a / work.functions : null, work.bytes / 1e6 / (stats.Median / 1e9));
     }
 
     /// <summary>The decode-only case with the same set and thread count, measured in the same run.</summary>

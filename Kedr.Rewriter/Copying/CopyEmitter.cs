@@ -53,7 +53,8 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
 
     public void Emit(List<FunctionPlan> copied, int codeSize)
     {
-        _code = new byte[codeSize];
+        // Every byte is written: by the copies, or int3 in the gaps (so no zeroing first).
+        _code = GC.AllocateUninitializedArray<byte>(codeSize);
         _code.AsSpan().Fill(X86Encoding.Int3Opcode);
         foreach (var plan in copied)
         {

@@ -38,6 +38,9 @@ internal sealed class MemoryAccessClassifier
     /// <summary><c>lea disp32(%rip), %rax</c>: REX.W 8D /0 with mod 00 rm 101.</summary>
     public static ReadOnlySpan<byte> RipLeaPrefix => [0x48, 0x8d, 0x05];
 
+    /// <summary>The displacement a fixup fills in.</summary>
+    private static ReadOnlySpan<byte> Rel32Placeholder => [0, 0, 0, 0];
+
     public MemoryClass Classify(in Instruction instr, out BlobEventKind kind, out ushort size, out BlobSiteFlags flags, out string? reason)
     {
         kind = 0;
@@ -169,7 +172,7 @@ internal sealed class MemoryAccessClassifier
         if (instr.IsIPRelativeMemoryOperand)
         {
             output.AddRange(RipLeaPrefix);
-            output.AddRange([0, 0, 0, 0]);
+            output.AddRange(Rel32Placeholder);
             return RipLeaPrefix.Length;
         }
         long disp = (long)instr.MemoryDisplacement64;
@@ -192,27 +195,32 @@ internal sealed class MemoryAccessClassifier
         if (disp is < int.MinValue or > int.MaxValue)
             throw DoesNotFit("displacement 0x" + disp.ToString("x"));
         int b = baseReg == Register.None ? -1 : baseReg.GetNumber(), x = index == Register.None ? -1 : index.GetNumber();
-        output.Add((byte)(0x48 | (x >= 8 ? 0x02 : 0) | (b >= 8 ? 0x01 : 0)));
-        output.Add(0x8d);
+        // Built here and appended at once: at most REX, opcode, ModRM, SIB and a disp32.
+        Span<byte> lea = stackalloc byte[8];
+        int n = 0;
+        lea[n++] = (byte)(0x48 | (x >= 8 ? 0x02 : 0) | (b >= 8 ? 0x01 : 0));
+        lea[n++] = 0x8d;
         bool sib = b < 0 || x >= 0 || (b & 7) == 4;
         int mod = b < 0 ? 0                                       // no base: SIB base 101, disp32
             : disp32 || disp is < sbyte.MinValue or > sbyte.MaxValue ? 2
             : disp != 0 || (b & 7) == 5 ? 1                       // %rbp/%r13 have no mod-00 form
             : 0;
-        output.Add((byte)((mod << 6) | (sib ? 4 : b & 7)));
+        lea[n++] = (byte)((mod << 6) | (sib ? 4 : b & 7));
         if (sib)
         {
             int ss = scale switch { 1 => 0, 2 => 1, 4 => 2, 8 => 3, _ => throw DoesNotFit("scale " + scale) };
-            output.Add((byte)((ss << 6) | ((x < 0 ? 4 : x & 7) << 3) | (b < 0 ? 5 : b & 7)));
+            lea[n++] = (byte)((ss << 6) | ((x < 0 ? 4 : x & 7) << 3) | (b < 0 ? 5 : b & 7));
         }
-        int at = 3 + (sib ? 1 : 0); // REX, opcode, ModRM[, SIB]
-        if (mod == 1) { output.Add((byte)(sbyte)disp); return at; }
-        if (mod == 2 || b < 0)
+        int at = n; // REX, opcode, ModRM[, SIB]
+        if (mod == 1) lea[n++] = (byte)(sbyte)disp;
+        else if (mod == 2 || b < 0)
         {
-            for (int i = 0; i < 4; i++) output.Add((byte)(disp >> (8 * i)));
-            return at;
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(lea[n..], (int)disp);
+            n += 4;
         }
-        return -1;
+        else at = -1;
+        output.AddRange(lea[..n]);
+        return at;
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]

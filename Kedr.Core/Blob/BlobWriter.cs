@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -123,21 +124,27 @@ public static class BlobWriter
             U32(s, o + 24, f.MaskCount); U32(s, o + 28, (uint)f.Flags); U64(s, o + 32, f.Digest);
             U32(s, o + 40, f.Owner);
         }
-        o = tables[(int)BlobTableId.Masks].offset;
-        foreach (ref readonly var m in CollectionsMarshal.AsSpan(blob.Masks)) { U32(s, o, m.Offset); U32(s, o + 4, m.Length); o += BlobFormat.MaskSize; }
-        o = tables[(int)BlobTableId.Fixups].offset;
+        // The big tables (an entry or more per instruction with an event): the table's slice is checked
+        // once, and each entry's stores stay within its size.
+        ref byte e = ref Table(s, tables, BlobTableId.Masks);
+        foreach (ref readonly var m in CollectionsMarshal.AsSpan(blob.Masks))
+        {
+            W32(ref e, 0, m.Offset); W32(ref e, 4, m.Length);
+            e = ref Unsafe.Add(ref e, BlobFormat.MaskSize);
+        }
+        e = ref Table(s, tables, BlobTableId.Fixups);
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Fixups))
         {
-            U32(s, o, x.Offset); s[o + 4] = (byte)x.Type; s[o + 5] = (byte)x.Target;
-            U32(s, o + 8, x.Index); U64(s, o + 16, (ulong)x.Addend);
-            o += BlobFormat.FixupSize;
+            W32(ref e, 0, x.Offset); Unsafe.Add(ref e, 4) = (byte)x.Type; Unsafe.Add(ref e, 5) = (byte)x.Target;
+            W32(ref e, 8, x.Index); W64(ref e, 16, (ulong)x.Addend);
+            e = ref Unsafe.Add(ref e, BlobFormat.FixupSize);
         }
-        o = tables[(int)BlobTableId.Sites].offset;
+        e = ref Table(s, tables, BlobTableId.Sites);
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Sites))
         {
-            U32(s, o, x.Function); U32(s, o + 4, x.Offset); s[o + 8] = (byte)x.Kind; s[o + 9] = (byte)x.Flags;
-            U16(s, o + 10, x.Size);
-            o += BlobFormat.SiteSize;
+            W32(ref e, 0, x.Function); W32(ref e, 4, x.Offset); Unsafe.Add(ref e, 8) = (byte)x.Kind; Unsafe.Add(ref e, 9) = (byte)x.Flags;
+            W16(ref e, 10, x.Size);
+            e = ref Unsafe.Add(ref e, BlobFormat.SiteSize);
         }
         o = tables[(int)BlobTableId.Patches].offset;
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Patches))
@@ -161,15 +168,28 @@ public static class BlobWriter
             U16(s, o + 16, x.Line); U16(s, o + 18, x.Flags);
             o += BlobFormat.BugSize;
         }
-        o = tables[(int)BlobTableId.Orc].offset;
+        e = ref Table(s, tables, BlobTableId.Orc);
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Orc))
         {
             // u32 offset, then the 6 bytes of struct orc_entry and 2 of padding: one 8-byte store.
-            U32(s, o, x.CopyOffset);
-            U64(s, o + 4, x.Entry & OrcEntryMask);
-            o += BlobFormat.OrcSize;
+            W32(ref e, 0, x.CopyOffset); W64(ref e, 4, x.Entry & OrcEntryMask);
+            e = ref Unsafe.Add(ref e, BlobFormat.OrcSize);
         }
     }
+
+    /// <summary>The start of a table whose whole extent (count times entry size) is checked to lie in <paramref name="s"/>.</summary>
+    private static ref byte Table(Span<byte> s, (int offset, int count, int entsize)[] tables, BlobTableId id)
+    {
+        var (offset, count, size) = tables[(int)id];
+        return ref MemoryMarshal.GetReference(s.Slice(offset, checked(count * size)));
+    }
+
+    private static void W16(ref byte e, int at, ushort v) =>
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref e, at), BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v));
+    private static void W32(ref byte e, int at, uint v) =>
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref e, at), BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v));
+    private static void W64(ref byte e, int at, ulong v) =>
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref e, at), BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v));
 
     private const ulong OrcEntryMask = (1UL << 48) - 1;
 

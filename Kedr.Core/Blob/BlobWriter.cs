@@ -194,9 +194,10 @@ public static class BlobWriter
     private const ulong OrcEntryMask = (1UL << 48) - 1;
 
     private static int Align(int v, int a) => (v + a - 1) & -a;
-    private static void U16(Span<byte> s, int o, ushort v) => BinaryPrimitives.WriteUInt16LittleEndian(s[o..], v);
-    private static void U32(Span<byte> s, int o, uint v) => BinaryPrimitives.WriteUInt32LittleEndian(s[o..], v);
-    private static void U64(Span<byte> s, int o, ulong v) => BinaryPrimitives.WriteUInt64LittleEndian(s[o..], v);
+    // Checked stores for the header and the small tables; the big ones check their slice once (Table).
+    private static void U16(Span<byte> s, int o, ushort v) => W16(ref MemoryMarshal.GetReference(s.Slice(o, sizeof(ushort))), 0, v);
+    private static void U32(Span<byte> s, int o, uint v) => W32(ref MemoryMarshal.GetReference(s.Slice(o, sizeof(uint))), 0, v);
+    private static void U64(Span<byte> s, int o, ulong v) => W64(ref MemoryMarshal.GetReference(s.Slice(o, sizeof(ulong))), 0, v);
 
     /// <summary>NUL-terminated UTF-8 strings, each stored once; offset 0 is "".</summary>
     private sealed class StringTable

@@ -49,7 +49,7 @@ public static class ModuleRewriter
             planner.Plan(plans[f.Id]);
         }
         LandingPadFinder.Find(elf, catalog, plans);
-        LeaveOutTogether(catalog, plans);
+        LeaveOutTogether(plans);
 
         var target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId);
         var blob = buffers is null ? new KedrBlob { Target = target } : buffers.NewBlob(target);
@@ -70,7 +70,7 @@ public static class ModuleRewriter
     /// so whatever jumps into the middle of another function (or is jumped into)
     /// shares its fate, and a branch into the middle of an instruction leaves its target out.
     /// </summary>
-    private static void LeaveOutTogether(FunctionCatalog catalog, FunctionPlan[] plans)
+    private static void LeaveOutTogether(FunctionPlan[] plans)
     {
         var parent = new int[plans.Length];
         for (int i = 0; i < parent.Length; i++) parent[i] = i;
@@ -88,10 +88,10 @@ public static class ModuleRewriter
             foreach (int i in plan.Branches)
             {
                 ref var p = ref instructions[i];
-                var tf = catalog.Find(p.TargetSection, p.TargetOffset)!; // listed only when there is one
-                var target = plans[tf.Id];
+                var target = plans[p.TargetFunction]; // found by the planner
+                var tf = target.Function;
                 int at = target.IndexOf(p.TargetOffset);
-                (p.TargetFunction, p.TargetIndex) = (tf.Id, at);
+                p.TargetIndex = at;
                 if (tf.IsCopied && (at < 0 || target.Instructions[at].Kind == EmitKind.Absorbed))
                     tf.LeftOutReason = NotAnInstructionStart(f, p, tf);
                 parent[Find(f.Id)] = Find(tf.Id);
@@ -252,21 +252,21 @@ public static class ModuleRewriter
     {
         var handled = new Dictionary<PatchSiteKind, int>();
         var inLeftOut = new Dictionary<PatchSiteKind, int>();
-        FunctionInfo? f = null;
+        FunctionInfo? holder = null;
         foreach (var s in sites)
         {
             // Each table lists its sites mostly in address order: the last function found usually holds the next.
-            if (f is null || f.Section.Index != s.SectionIndex || s.Offset < f.Start || s.Offset >= f.End)
-                f = catalog.Find(s.SectionIndex, s.Offset);
-            if (f is null) continue;
-            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(f.IsCopied ? handled : inLeftOut, s.Kind, out _)++;
+            if (holder is null || !holder.Contains(s.SectionIndex, s.Offset))
+                holder = catalog.Find(s.SectionIndex, s.Offset);
+            if (holder is null) continue;
+            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(holder.IsCopied ? handled : inLeftOut, s.Kind, out _)++;
         }
         long instructions = 0, original = 0, memory = 0, instrumented = 0;
         var leftOut = new List<LeftOutFunction>();
         var notInstrumented = new List<string>();
         foreach (var plan in plans)
         {
-            f = plan.Function;
+            var f = plan.Function;
             if (f.IsCopied)
             {
                 instructions += plan.Count;

@@ -234,17 +234,12 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private int ResolveInModule(FunctionPlan plan, in PlannedInstruction p, bool withEntryEvent)
     {
         if (p.TargetFunction < 0) return -1;
-        if (p.TargetFunction == plan.Function.Id)
-        {
-            // Within the function being emitted (most jumps): it is copied.
-            int within = plan.CopyTargetAt(p.TargetIndex, withEntryEvent);
-            return within >= 0 ? within : throw NotAnInstruction(plan.Function, p, plan.Function);
-        }
-        var tf = plans[p.TargetFunction].Function;
-        if (!tf.IsCopied) return -1;
-        int target = plans[tf.Id].CopyTargetAt(p.TargetIndex, withEntryEvent);
+        // Most jumps stay in the function being emitted: its plan is at hand.
+        var targetPlan = p.TargetFunction == plan.Function.Id ? plan : plans[p.TargetFunction];
+        if (!targetPlan.Function.IsCopied) return -1;
+        int target = targetPlan.CopyTargetAt(p.TargetIndex, withEntryEvent);
         if (target < 0)
-            throw NotAnInstruction(plan.Function, p, tf);
+            throw NotAnInstruction(plan.Function, p, targetPlan.Function);
         return target;
     }
 

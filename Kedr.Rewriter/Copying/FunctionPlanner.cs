@@ -164,16 +164,9 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             if (p.Events != EventFlags.None) Events += System.Numerics.BitOperations.PopCount((uint)p.Events);
             Placed = index + 1;
             if (p.TargetSection >= 0 && p.Kind is not (EmitKind.Verbatim or EmitKind.Drop or EmitKind.Absorbed or EmitKind.LiveBytesSlot))
-                arena.Pending = Append(arena.Pending, ref Pending, index);
+                PlanArena.Push(ref arena.Pending, ref Pending, index);
             if (p.MemForm is MemoryClass.Operand or MemoryClass.Xlat or MemoryClass.Moffs)
-                arena.MemoryEvents = Append(arena.MemoryEvents, ref MemoryEvents, index);
-        }
-
-        private static int[] Append(int[] list, ref int count, int value)
-        {
-            if (count == list.Length) Array.Resize(ref list, count * 2);
-            list[count++] = value;
-            return list;
+                PlanArena.Push(ref arena.MemoryEvents, ref MemoryEvents, index);
         }
     }
 
@@ -197,8 +190,9 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 plan.OutgoingBranches++;
                 var tf = catalog.Find(p.TargetSection, p.TargetOffset);
                 if (tf is null) continue; // not a function's code: reached through a symbol
-                if (p.TargetOffset == tf.Start) (p.TargetFunction, p.TargetIndex) = (tf.Id, 0);
-                else arena.AddBranch(i);
+                p.TargetFunction = tf.Id;
+                if (p.TargetOffset == tf.Start) p.TargetIndex = 0;
+                else arena.AddBranch(i); // its index in the target: once that is planned too
                 continue;
             }
             int at = arena.IndexAt(p.TargetOffset - f.Start);

@@ -18,7 +18,7 @@ internal sealed class PlanArena
     /// <summary>Each instruction's section offset, kept apart from the big structs so binary searches stay in cache.</summary>
     public int[] Offsets = new int[InitialCapacity];
     public int Count;
-    /// <summary>Per function, the indices of its branches that leave it (which the leave-out pass follows).</summary>
+    /// <summary>Per function, the indices of its branches into the middle of other functions (which the leave-out pass follows).</summary>
     public int[] Branches = new int[InitialCapacity];
     public int BranchCount;
     /// <summary>Of the function being planned: its branches not yet resolved and its memory events (indices in the function).</summary>
@@ -112,10 +112,13 @@ internal sealed class PlanArena
         return ref slot;
     }
 
-    public void AddBranch(int index)
+    public void AddBranch(int index) => Push(ref Branches, ref BranchCount, index);
+
+    /// <summary>Appends <paramref name="value"/> to the first <paramref name="count"/> of <paramref name="list"/>, doubling it when full.</summary>
+    public static void Push(ref int[] list, ref int count, int value)
     {
-        if (BranchCount == Branches.Length) Array.Resize(ref Branches, BranchCount * 2);
-        Branches[BranchCount++] = index;
+        if (count == list.Length) Array.Resize(ref list, count * 2);
+        list[count++] = value;
     }
 
     /// <summary>A buffer of at least <paramref name="length"/> bytes, reused (its contents are the caller's to set).</summary>

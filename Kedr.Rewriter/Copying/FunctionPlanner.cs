@@ -303,7 +303,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         bool relative = instr.Op0Kind == OpKind.NearBranch64;
         if (!relative)
         {
-            PlanMemoryEvent(code, ref p, instr);
+            if (MemoryAccessClassifier.HasMemoryOperand(instr)) PlanMemoryEvent(code, ref p, instr);
             p.Kind = EmitKind.Verbatim;
             if (flow == FlowControl.Return) p.Events |= EventFlags.Exit;
             p.Size = (ushort)(p.EventBytes + p.Length);

@@ -30,10 +30,13 @@ internal sealed class MemoryAccessClassifier
 {
     private readonly InstructionInfoFactory _info = new();
     /// <summary>
-    /// The access of an explicit memory operand depends only on the instruction's Code: cached per Code
-    /// (0: not yet), for every module and thread. A race writes the same value twice.
+    /// An explicit memory operand's access and size depend only on the instruction's Code (the size also
+    /// on EVEX broadcast, which is not cached; the decoder makes no MVEX codes): cached per Code as
+    /// <see cref="Known"/> | size &lt;&lt; 8 | access (0: not yet), for every module and thread. A race
+    /// writes the same value twice.
     /// </summary>
-    private static readonly byte[] s_accessByCode = new byte[Enum.GetValues<Code>().Length];
+    private static readonly uint[] s_operandByCode = new uint[Enum.GetValues<Code>().Length];
+    private const uint Known = 1u << 31;
 
     /// <summary><c>lea disp32(%rip), %rax</c>: REX.W 8D /0 with mod 00 rm 101.</summary>
     public static ReadOnlySpan<byte> RipLeaPrefix => [0x48, 0x8d, 0x05];
@@ -51,7 +54,8 @@ internal sealed class MemoryAccessClassifier
         if (isString) return ClassifyString(instr, out kind, out size, out flags, out reason);
         if (memOp < 0) return MemoryClass.None;
 
-        var access = OperandAccess(instr, memOp);
+        uint operand = OperandFacts(instr, memOp);
+        var access = (OpAccess)(operand & 0xff);
         if (access is OpAccess.NoMemAccess or OpAccess.None) return MemoryClass.None;
 
         if (instr.Mnemonic == Mnemonic.Xlatb)
@@ -73,7 +77,7 @@ internal sealed class MemoryAccessClassifier
             or Code.Mov_moffs8_AL or Code.Mov_moffs16_AX or Code.Mov_moffs32_EAX or Code.Mov_moffs64_RAX;
         var seg = instr.MemorySegment;
         if (seg == Register.FS) { reason = "%fs-relative"; return MemoryClass.NotInstrumented; }
-        int bytes = instr.MemorySize.GetSize();
+        int bytes = (int)(operand >> 8 & 0x7fffff);
         if (bytes <= 0 || bytes > ushort.MaxValue) { reason = "size of " + instr.MemorySize + " not known"; return MemoryClass.NotInstrumented; }
 
         size = (ushort)bytes;
@@ -89,6 +93,15 @@ internal sealed class MemoryAccessClassifier
             return MemoryClass.BitOp; // size: the operand size, which the offset is sign-extended from
         return moffs ? MemoryClass.Moffs : MemoryClass.Operand;
     }
+
+    /// <summary>
+    /// Whether any operand is memory (explicit or a string instruction's): most instructions have none,
+    /// and this check is cheaper than <see cref="Classify"/>'s call.
+    /// </summary>
+    public static bool HasMemoryOperand(in Instruction instr) =>
+        IsMemory(instr.Op0Kind) || IsMemory(instr.Op1Kind) || IsMemory(instr.Op2Kind) || IsMemory(instr.Op3Kind);
+
+    private static bool IsMemory(OpKind k) => (uint)(k - OpKind.MemorySegSI) <= OpKind.Memory - OpKind.MemorySegSI;
 
     /// <summary>
     /// The first operand that is memory (-1: none), or whether it is a string instruction's. Only the
@@ -111,12 +124,22 @@ internal sealed class MemoryAccessClassifier
         }
     }
 
-    private OpAccess OperandAccess(in Instruction instr, int memOp)
+    /// <summary>The memory operand's access (low byte) and size in bytes (from bit 8; 0: not known).</summary>
+    private uint OperandFacts(in Instruction instr, int memOp)
     {
-        ref byte cached = ref s_accessByCode[(int)instr.Code];
-        if (cached == 0)
-            cached = (byte)(1 + (int)_info.GetInfo(instr, InstructionInfoOptions.NoRegisterUsage).GetOpAccess(memOp));
-        return (OpAccess)(cached - 1);
+        uint cached = s_operandByCode[(int)instr.Code];
+        if (cached != 0 && !instr.IsBroadcast) return cached;
+        return ComputeOperandFacts(instr, memOp);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private uint ComputeOperandFacts(in Instruction instr, int memOp)
+    {
+        var access = _info.GetInfo(instr, InstructionInfoOptions.NoRegisterUsage).GetOpAccess(memOp);
+        int size = Math.Clamp(instr.MemorySize.GetSize(), 0, 0x7fffff);
+        uint facts = Known | (uint)size << 8 | (uint)access;
+        if (!instr.IsBroadcast) s_operandByCode[(int)instr.Code] = facts;
+        return facts;
     }
 
     /// <summary>Which pointers a string instruction uses and how; the element size.</summary>

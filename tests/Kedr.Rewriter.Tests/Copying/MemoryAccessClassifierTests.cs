@@ -1,6 +1,8 @@
 using Iced.Intel;
 using Kedr.Core.Blob;
+using Kedr.Core.Elf;
 using Kedr.Rewriter.Copying;
+using Kedr.Rewriter.Tests.Validation;
 
 namespace Kedr.Rewriter.Tests.Copying;
 
@@ -41,5 +43,43 @@ public sealed class MemoryAccessClassifierTests
         Assert.Equal(Enum.Parse<MemoryClass>(expected), classifier.Classify(Decode(bytes), out var k, out var s, out _, out var reason));
         Assert.Null(reason);
         Assert.Equal((kind, size), (k, (int)s));
+    }
+
+    /// <summary>
+    /// The planner asks <see cref="MemoryAccessClassifier.HasMemoryOperand"/> before classifying: wherever it
+    /// says no, the classification must be None. Checked on every instruction of a large real module
+    /// (string instructions included: a check that missed their operand kinds fails here).
+    /// </summary>
+    [Fact]
+    public void An_instruction_without_a_memory_operand_is_never_classified()
+    {
+        var path = KernelCorpus.Module("fs/btrfs/btrfs.ko");
+        Assert.True(ElfFile.TryRead(File.ReadAllBytes(path), path, out var elf, out var error), error?.ToString());
+        var classifier = new MemoryAccessClassifier();
+        int with = 0, without = 0, strings = 0;
+        foreach (var section in elf!.Sections.Where(s => s.IsExecutable && s.Data.Length > 0))
+        {
+            var decoder = Decoder.Create(64, new ByteArrayCodeReader(section.Data.ToArray()));
+            while (decoder.IP < (ulong)section.Data.Length)
+            {
+                decoder.Decode(out var instr);
+                var cls = classifier.Classify(instr, out _, out _, out _, out _);
+                if (MemoryAccessClassifier.HasMemoryOperand(instr)) { with++; strings += cls == MemoryClass.String ? 1 : 0; continue; }
+                without++;
+                Assert.True(cls == MemoryClass.None, $"{instr} at 0x{instr.IP:x} in {section.Name}: no memory operand, classified {cls}");
+            }
+        }
+        Assert.True(with > 10_000 && without > 10_000 && strings > 0, $"{with} with, {without} without, {strings} string instructions");
+    }
+
+    /// <summary>Size is cached per Code; an EVEX broadcast of the same Code reads one element, not the vector.</summary>
+    [Fact]
+    public void A_broadcast_operand_is_sized_by_its_element_after_the_full_vector_form()
+    {
+        var classifier = new MemoryAccessClassifier();
+        // vaddps (%rdi),%zmm1,%zmm0 then vaddps (%rdi){1to16},%zmm1,%zmm0: one Code, 64 and 4 bytes.
+        classifier.Classify(Decode(0x62, 0xf1, 0x74, 0x48, 0x58, 0x07), out _, out var full, out _, out _);
+        classifier.Classify(Decode(0x62, 0xf1, 0x74, 0x58, 0x58, 0x07), out _, out var element, out _, out _);
+        Assert.Equal((64, 4), ((int)full, (int)element));
     }
 }

@@ -12,6 +12,12 @@ namespace Kedr.Rewriter.Copying;
 /// </summary>
 internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors, FunctionPlan[] plans, KedrBlob blob, OrcStates orc)
 {
+    /// <summary>
+    /// Tests: the code image is filled with this first, so that two fills giving different blobs would
+    /// show a byte that emission leaves unwritten (it is otherwise uninitialised memory).
+    /// </summary>
+    [ThreadStatic] internal static byte? FillForTests;
+
     private byte[] _code = [];
     private ulong _orcBase;
     private readonly bool _hasOrc = orc.HasData;
@@ -53,11 +59,15 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
 
     public void Emit(List<FunctionPlan> copied, int codeSize)
     {
-        // Every byte is written: by the copies, or int3 in the gaps (so no zeroing first).
+        // Every byte is written once: by the copies (int3 in the slots the loader fills), or int3 in the
+        // gaps between them (so neither zeroing nor an int3 fill of the whole image first).
         _code = GC.AllocateUninitializedArray<byte>(codeSize);
-        _code.AsSpan().Fill(X86Encoding.Int3Opcode);
+        if (FillForTests is byte fill) _code.AsSpan().Fill(fill);
+        int copyEnd = 0; // of the previous copy
         foreach (var plan in copied)
         {
+            _code.AsSpan(copyEnd, plan.CopyOffset - copyEnd).Fill(X86Encoding.Int3Opcode);
+            copyEnd = plan.CopyOffset + plan.CopySize;
             var instructions = plan.Instructions;
             for (int i = 0; i < instructions.Length;)
             {
@@ -79,6 +89,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                 EmitFallThrough(plan);
             OrcBase(plan.CopyOffset + plan.CopySize, -1, 0); // the gap after the copy
         }
+        _code.AsSpan(copyEnd).Fill(X86Encoding.Int3Opcode);
         blob.Code = _code;
     }
 
@@ -168,7 +179,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
             case EmitKind.LiveBytesSlot:
                 blob.Patches.Add(new BlobPatch((uint)pos, (uint)f.BlobIndex, origOffset, (ushort)p.SlotLength,
                     (ushort)p.SlotLength, BlobPatchKind.LiveBytes, 0));
-                pos += p.SlotLength;
+                pos = EmitSlot(pos, p.SlotLength);
                 break;
             case EmitKind.JumpLabelSlot:
                 int target = ResolveInModule(plan, p, withEntryEvent: false);
@@ -176,7 +187,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
                     throw Internal(f, p, "jump label target has no copy");
                 blob.Patches.Add(new BlobPatch((uint)pos, (uint)f.BlobIndex, origOffset, (ushort)p.Length,
                     (ushort)p.SlotLength, BlobPatchKind.JumpLabel, (uint)target));
-                pos += p.SlotLength;
+                pos = EmitSlot(pos, p.SlotLength);
                 break;
             case EmitKind.JumpLabelTest:
                 pos = EmitJumpLabelTest(plan, p, pos);
@@ -360,6 +371,13 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         _code[pos++] = X86Encoding.Popf;
         OrcDepth(pos, 0);
         return EmitRel32Jump(plan, p, pos, X86Encoding.JmpRel32Opcode, withEntryEvent: false);
+    }
+
+    /// <summary>A slot the loader fills (live bytes, or the jump label's jmp or NOPs): int3 until then.</summary>
+    private int EmitSlot(int pos, int length)
+    {
+        _code.AsSpan(pos, length).Fill(X86Encoding.Int3Opcode);
+        return pos + length;
     }
 
     /// <summary><c>lea N(%rsp),%rsp</c>: unlike add, it leaves the flags alone.</summary>

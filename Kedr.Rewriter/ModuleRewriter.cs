@@ -184,10 +184,8 @@ public static class ModuleRewriter
     /// <summary>Masks are the bytes the kernel writes: relocation fields and patch sites.</summary>
     private static void AddMasksAndDigests(List<FunctionPlan> copied, KedrBlob blob, PlanArena arena)
     {
-        // Each function's bytes with its masks zeroed, back to back, for the digests at the end.
-        var masked = arena.Scratch(copied.Sum(p => p.Function.Size));
-        var ranges = new (int Start, int Length)[copied.Count];
-        int used = 0;
+        // Each function's bytes with its masks zeroed, for its digest.
+        var masked = arena.Scratch(copied.Count == 0 ? 0 : copied.Max(p => p.Function.Size));
         foreach (var plan in copied)
         {
             var f = plan.Function;
@@ -228,20 +226,14 @@ public static class ModuleRewriter
             if (curEnd > curStart) blob.Masks.Add(new BlobMask((uint)(curStart - f.Start), (uint)(curEnd - curStart)));
             uint count = (uint)blob.Masks.Count - first;
 
-            var bytes = masked.AsSpan(used, f.Size);
+            var bytes = masked.AsSpan(0, f.Size);
             code.Span(f.Start, f.Size).CopyTo(bytes);
             foreach (var m in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(blob.Masks).Slice((int)first, (int)count))
                 bytes.Slice((int)m.Offset, (int)m.Length).Clear();
-            ranges[blob.Functions.Count] = (used, f.Size);
-            used += f.Size;
             var flags = (f.Section.IsInit ? BlobFunctionFlags.Init : 0) | (f.IsPart ? BlobFunctionFlags.Part : 0);
             blob.Functions.Add(new BlobFunction(f.Name, (uint)f.Symbol.Index, (uint)f.Size, (uint)plan.CopyOffset,
-                (uint)plan.CopySize, first, count, flags, 0, (uint)f.Owner.BlobIndex));
+                (uint)plan.CopySize, first, count, flags, BlobFormat.Digest(bytes, [], blob.Flags), (uint)f.Owner.BlobIndex));
         }
-        var digests = new ulong[ranges.Length];
-        FunctionDigests.Compute(masked.AsSpan(0, used), ranges, digests);
-        var functions = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(blob.Functions);
-        for (int i = 0; i < functions.Length; i++) functions[i].Digest = digests[i];
         // A part whose owner is left out reports for itself.
         for (int i = 0; i < blob.Functions.Count; i++)
             if (blob.Functions[i].Owner == uint.MaxValue)

@@ -17,8 +17,19 @@
 #define KEDR_BLOB_MAGIC_LEN	8
 /* Incompatible changes bump the major version; the loader refuses others. */
 #define KEDR_BLOB_VERSION_MAJOR	1
-/* Compatible additions (new tables, longer entries) bump the minor one. */
-#define KEDR_BLOB_VERSION_MINOR	1
+/* Compatible additions (new tables, longer entries, flags) bump the minor one. */
+#define KEDR_BLOB_VERSION_MINOR	2
+
+/*
+ * Header flags. Each changes what the loader must do, so a loader refuses a
+ * blob with a flag it does not know (1.0 and 1.1 loaders refuse every flag).
+ *
+ * KEDR_BLOB_WORD_DIGEST (1.2): function digests step FNV-1a 64 over the bytes
+ * taken as 8-byte little-endian words, then over the last size % 8 bytes one
+ * at a time; without it, over every byte (1.0, 1.1).
+ */
+#define KEDR_BLOB_WORD_DIGEST	0x1
+#define KEDR_BLOB_KNOWN_FLAGS	KEDR_BLOB_WORD_DIGEST
 
 #define KEDR_BUILD_ID_MAX	20
 #define KEDR_DIGEST_SEED	0xcbf29ce484222325ULL	/* FNV-1a 64 offset basis */
@@ -54,7 +65,7 @@ struct kedr_blob_header {
 	__le16 version_minor;
 	__le32 header_size;		/* offsetof(tables) + 16 * num_tables */
 	__le32 blob_size;		/* whole blob, header included */
-	__le32 flags;			/* none defined yet: must be 0 */
+	__le32 flags;			/* KEDR_BLOB_* flags */
 	/* What the blob was built for. */
 	__le32 target_name;		/* string: module name, '-' -> '_' */
 	__le32 target_srcversion;	/* string: .modinfo srcversion or "" */
@@ -82,7 +93,7 @@ struct kedr_blob_func {
 	__le32 mask_first;	/* its masks: [mask_first, +mask_count) */
 	__le32 mask_count;
 	__le32 flags;		/* KEDR_FUNC_* */
-	__le64 digest;		/* FNV-1a 64 of the original, masked bytes as 0 */
+	__le64 digest;		/* of the original, masked bytes as 0 (flags) */
 	__le32 owner;		/* function events are reported for */
 	__le32 reserved;
 };

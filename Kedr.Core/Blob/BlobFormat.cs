@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Kedr.Core.Blob;
 
 /// <summary>Constants of the blob format; the definition is <c>kmod/kedr_blob.h</c>.</summary>
@@ -5,7 +7,7 @@ public static class BlobFormat
 {
     public static ReadOnlySpan<byte> Magic => "KEDRBLOB"u8;
     public const ushort VersionMajor = 1;
-    public const ushort VersionMinor = 1;
+    public const ushort VersionMinor = 2;
     public const int BuildIdMax = 20;
     /// <summary>Tables this version writes; 1.0 blobs have <see cref="TableCountV1"/>.</summary>
     public const int TableCount = 10;
@@ -28,8 +30,43 @@ public static class BlobFormat
     public const ulong DigestSeed = 0xcbf29ce484222325UL;
     public const ulong DigestPrime = 0x100000001b3UL;
 
-    /// <summary>FNV-1a 64 of <paramref name="bytes"/> with <paramref name="masks"/> (sorted, disjoint) read as zeroes.</summary>
+    /// <summary>The header flags this version knows; a reader refuses others.</summary>
+    public const BlobHeaderFlags KnownHeaderFlags = BlobHeaderFlags.WordDigest;
+
+    /// <summary>A function's digest as a blob with <paramref name="flags"/> defines it, <paramref name="masks"/> (sorted, disjoint) read as zeroes.</summary>
+    public static ulong Digest(ReadOnlySpan<byte> bytes, ReadOnlySpan<BlobMask> masks, BlobHeaderFlags flags) =>
+        (flags & BlobHeaderFlags.WordDigest) != 0 ? Digest(bytes, masks) : ByteDigest(bytes, masks);
+
+    /// <summary>
+    /// The digest of blobs with <see cref="BlobHeaderFlags.WordDigest"/> (1.2 on): FNV-1a 64 steps over the
+    /// bytes taken as 8-byte little-endian words, then over the last <c>size % 8</c> bytes one at a time;
+    /// <paramref name="masks"/> (sorted, disjoint) read as zeroes.
+    /// </summary>
     public static ulong Digest(ReadOnlySpan<byte> bytes, ReadOnlySpan<BlobMask> masks)
+    {
+        if (masks.IsEmpty) return WordDigest(bytes);
+        var copy = bytes.ToArray();
+        foreach (var m in masks)
+        {
+            int start = (int)Math.Min(m.Offset, (uint)copy.Length);
+            copy.AsSpan(start, (int)Math.Min(m.Length, (uint)(copy.Length - start))).Clear();
+        }
+        return WordDigest(copy);
+    }
+
+    /// <summary><see cref="Digest(ReadOnlySpan{byte}, ReadOnlySpan{BlobMask})"/> of bytes whose masked ones are already zero.</summary>
+    public static ulong WordDigest(ReadOnlySpan<byte> bytes)
+    {
+        ulong h = DigestSeed;
+        int words = bytes.Length / sizeof(ulong);
+        for (int i = 0; i < words; i++)
+            h = (h ^ BinaryPrimitives.ReadUInt64LittleEndian(bytes.Slice(i * sizeof(ulong), sizeof(ulong)))) * DigestPrime;
+        foreach (byte b in bytes[(words * sizeof(ulong))..]) h = (h ^ b) * DigestPrime;
+        return h;
+    }
+
+    /// <summary>The digest of blobs without <see cref="BlobHeaderFlags.WordDigest"/> (1.0, 1.1): FNV-1a 64 of the bytes, <paramref name="masks"/> read as zeroes.</summary>
+    public static ulong ByteDigest(ReadOnlySpan<byte> bytes, ReadOnlySpan<BlobMask> masks)
     {
         ulong h = DigestSeed;
         int pos = 0;
@@ -43,6 +80,15 @@ public static class BlobFormat
         foreach (byte b in bytes[pos..]) h = (h ^ b) * DigestPrime;
         return h;
     }
+}
+
+/// <summary><c>KEDR_BLOB_*</c> header flags: each changes what the loader must do, so one it does not know is refused.</summary>
+[Flags]
+public enum BlobHeaderFlags : uint
+{
+    None = 0,
+    /// <summary>Function digests are taken over 8-byte words (<see cref="BlobFormat.Digest(ReadOnlySpan{byte}, ReadOnlySpan{BlobMask})"/>); set by 1.2 writers.</summary>
+    WordDigest = 0x1,
 }
 
 public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code, ExTable, Bugs, Orc }

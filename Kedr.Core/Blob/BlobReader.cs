@@ -45,8 +45,9 @@ public static class BlobReader
             return Bad("KEDR3001", $"header size {headerSize} is out of range", off: 12);
         if (blobSize != s.Length)
             return Bad("KEDR3001", $"blob says it is {blobSize} bytes, the file has {s.Length}", off: 16);
-        if (U32(s, 20) != 0)
-            return Bad("KEDR3004", $"unknown flags 0x{U32(s, 20):x}", off: 20);
+        var flags = (BlobHeaderFlags)U32(s, 20);
+        if ((flags & ~BlobFormat.KnownHeaderFlags) != 0)
+            return Bad("KEDR3004", $"unknown flags 0x{(uint)(flags & ~BlobFormat.KnownHeaderFlags):x}", off: 20);
         if (numTables < BlobFormat.TableCountV1 || 68 + (long)numTables * BlobFormat.TableSize > headerSize)
             return Bad("KEDR3001", $"{numTables} tables do not fit the header", off: 64);
 
@@ -88,6 +89,7 @@ public static class BlobReader
             Target = new BlobTarget(name, srcVersion, U32(s, 32), s.Slice(40, (int)idLen).ToArray()),
             CodeAlign = codeAlign,
             VersionMinor = minor,
+            Flags = flags,
             Code = s.Slice(tables[6].off, tables[6].count).ToArray(),
         };
 

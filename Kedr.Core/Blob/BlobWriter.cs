@@ -97,7 +97,7 @@ public static class BlobWriter
         U16(s, 10, blob.VersionMinor);
         U32(s, 12, BlobFormat.HeaderSize);
         U32(s, 16, (uint)layout.Total);
-        U32(s, 20, 0);
+        U32(s, 20, (uint)blob.Flags);
         U32(s, 24, targetName);
         U32(s, 28, srcVersion);
         U32(s, 32, blob.Target.SymbolCount);

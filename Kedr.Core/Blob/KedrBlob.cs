@@ -10,6 +10,8 @@ public sealed class KedrBlob
     public required BlobTarget Target { get; init; }
     public uint CodeAlign { get; init; } = 16;
     public ushort VersionMinor { get; init; } = BlobFormat.VersionMinor;
+    /// <summary>Header flags; a blob read from a file has what it says, a new one what this version writes.</summary>
+    public BlobHeaderFlags Flags { get; init; } = BlobHeaderFlags.WordDigest;
     public List<BlobFunction> Functions { get; init; } = [];
     public List<BlobMask> Masks { get; init; } = [];
     public List<BlobFixup> Fixups { get; init; } = [];
@@ -26,6 +28,9 @@ public sealed class KedrBlob
     public bool IsRetired { get; private set; }
 
     internal void Retire() => IsRetired = true;
+
+    /// <summary>What <see cref="BlobFunction.Digest"/> of <paramref name="f"/> must be, over its original <paramref name="bytes"/>.</summary>
+    public ulong DigestOf(in BlobFunction f, ReadOnlySpan<byte> bytes) => BlobFormat.Digest(bytes, MasksOf(f), Flags);
 
     public ReadOnlySpan<BlobMask> MasksOf(in BlobFunction f) =>
         System.Runtime.InteropServices.CollectionsMarshal.AsSpan(Masks).Slice((int)f.MaskFirst, (int)f.MaskCount);

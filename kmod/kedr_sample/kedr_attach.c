@@ -154,12 +154,25 @@ static void kedr_mark_masks(struct kedr_attach_ctx *c, const struct kedr_func *f
 		       c->b->masks[j].length);
 }
 
-static u64 kedr_digest(const u8 *live, u32 size, const u8 *masked)
+/*
+ * FNV-1a 64 of @size live bytes, those marked in @masked read as 0: over
+ * 8-byte little-endian words and then the tail bytes with @words, over every
+ * byte without (KEDR_BLOB_WORD_DIGEST).
+ */
+static u64 kedr_digest(const u8 *live, u32 size, const u8 *masked, bool words)
 {
 	u64 h = KEDR_DIGEST_SEED;
-	u32 i;
+	u32 i = 0, j;
 
-	for (i = 0; i < size; i++) {
+	for (; words && size - i >= sizeof(u64); i += sizeof(u64)) {
+		u64 w = 0;
+
+		for (j = sizeof(u64); j-- > 0;)
+			w = w << 8 | (masked[i + j] ? 0 : live[i + j]);
+		h ^= w;
+		h *= KEDR_DIGEST_PRIME;
+	}
+	for (; i < size; i++) {
 		h ^= masked[i] ? 0 : live[i];
 		h *= KEDR_DIGEST_PRIME;
 	}
@@ -273,7 +286,7 @@ static int kedr_check_digests(struct kedr_attach_ctx *c)
 
 		kedr_mark_masks(c, f);
 		digest = kedr_digest((const u8 *)c->func_addr[i], f->size,
-				     c->masked);
+				     c->masked, b->flags & KEDR_BLOB_WORD_DIGEST);
 		if (digest != f->digest) {
 			kedr_refuse(c, "%s differs from what the blob was built from (digest %016llx, expected %016llx)",
 				    f->name, digest, f->digest);

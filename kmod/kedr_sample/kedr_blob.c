@@ -112,7 +112,8 @@ static bool kedr_range_ok(u64 offset, u64 length, u64 limit)
 	return offset <= limit && length <= limit - offset;
 }
 
-static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align)
+static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align,
+			     u32 *blob_flags)
 {
 	const u8 *h = r->data;
 	u32 blob_size, flags, num_tables, bid_len, t;
@@ -150,8 +151,10 @@ static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align)
 	    r->header_size > blob_size)
 		return kedr_bad(r, "header.header_size=%u out of range [%zu, %u]",
 				r->header_size, KEDR_HEADER_MIN_SIZE, blob_size);
-	if (flags)
-		return kedr_bad(r, "header.flags=0x%x: unknown flags", flags);
+	if (flags & ~KEDR_BLOB_KNOWN_FLAGS)
+		return kedr_bad(r, "header.flags=0x%x: unknown flags 0x%x", flags,
+				flags & ~KEDR_BLOB_KNOWN_FLAGS);
+	*blob_flags = flags;
 	if (num_tables < KEDR_TABLE_COUNT_V1 ||
 	    (u64)offsetof(struct kedr_blob_header, tables) +
 	    (u64)num_tables * sizeof(struct kedr_blob_table) > r->header_size)
@@ -590,7 +593,7 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 	u32 name_off, srcv_off, i, *name_offs;
 	int err;
 
-	err = kedr_check_header(r, &b->code_align);
+	err = kedr_check_header(r, &b->code_align, &b->flags);
 	if (err)
 		return err;
 

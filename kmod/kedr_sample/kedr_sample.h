@@ -98,6 +98,7 @@ struct kedr_blob {
 	const char *target_srcversion;
 	u32 target_num_symtab;
 	u32 code_align;
+	u32 flags;		/* KEDR_BLOB_*: how digests are taken */
 
 	u32 nr_funcs;
 	u32 nr_masks;

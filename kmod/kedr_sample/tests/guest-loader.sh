@@ -7,6 +7,8 @@
 #
 #   empty.kedr        valid, no functions
 #   good.kedr         the target, instrumented
+#   v10.kedr          the target, instrumented by mkblob.py: a 1.0 blob, whose
+#                     digests are over bytes (good.kedr may be the rewriter's)
 #   bad-digest.kedr, bad-name.kedr, bad-nsyms.kedr, bad-srcversion.kedr
 #                     valid blobs that disagree with the live target
 #
@@ -103,8 +105,8 @@ expect_refused "truncated blob" "blob_size=.*(truncated)" \
 	target_name=$TARGET blob=kedr/cut.kedr
 
 cp $FW/good.kedr $FW/flags.kedr
-poke $FW/flags.kedr 20 001
-expect_refused "unknown flags" "header.flags=0x1" \
+poke $FW/flags.kedr 20 002
+expect_refused "unknown flags" "header.flags=0x2" \
 	target_name=$TARGET blob=kedr/flags.kedr
 
 # tables[1] (functions) is at 68 + 16: offset, count, entsize.
@@ -154,6 +156,36 @@ for bad in digest name nsyms srcversion; do
 	rmmod $TARGET
 	rmmod kedr_sample || fail "live $bad: rmmod kedr_sample"
 done
+
+# --- digests: over bytes in a 1.0 blob, over words with the 1.2 flag ---------
+
+mark "1.0 digests"
+insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/v10.kedr
+insmod $K/$TARGET.ko
+if since_mark | grep -q "kedr_sample: $TARGET: attached"; then
+	echo "ok: 1.0 digests: $(since_mark | grep 'attached')"
+else
+	fail "1.0 digests: not attached: $(since_mark | grep kedr_sample | tail -n 1)"
+fi
+check_io "1.0 digests"
+rmmod $TARGET
+rmmod kedr_sample || fail "1.0 digests: rmmod kedr_sample"
+
+# The same blob saying its digests are over words: they no longer match.
+cp $FW/v10.kedr $FW/v10-words.kedr
+poke $FW/v10-words.kedr 20 001
+mark "word digests"
+insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/v10-words.kedr
+insmod $K/$TARGET.ko
+pattern="not instrumented: .* differs from what the blob was built from"
+if since_mark | grep -q "kedr_sample: $TARGET: $pattern"; then
+	echo "ok: word digests: $(since_mark | grep 'not instrumented')"
+else
+	fail "word digests: no \"$pattern\" in dmesg"
+fi
+check_io "word digests"
+rmmod $TARGET
+rmmod kedr_sample || fail "word digests: rmmod kedr_sample"
 
 # --- an empty blob: attach and detach without code -------------------------
 

@@ -31,6 +31,7 @@ work=$(mktemp -d /tmp/kedr-sample-test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mk() { python3 "$here/mkblob.py" "$@" 2>/dev/null; }
 mk copy "$ko_target" "$work/good.kedr"
+cp "$work/good.kedr" "$work/v10.kedr"
 mk empty "$ko_target" "$work/empty.kedr"
 for bad in digest name nsyms srcversion; do
 	mk copy "$ko_target" "$work/bad-$bad.kedr" --bad "$bad"

@@ -19,6 +19,7 @@ public sealed class BlobRoundTripTests
         Assert.Equal(expected.Target.BuildId, actual.Target.BuildId);
         Assert.Equal(expected.CodeAlign, actual.CodeAlign);
         Assert.Equal(expected.VersionMinor, actual.VersionMinor);
+        Assert.Equal(expected.Flags, actual.Flags);
         Assert.Equal(expected.Code, actual.Code);
         Assert.Equal(expected.Functions, actual.Functions);
         Assert.Equal(expected.Masks, actual.Masks);
@@ -65,7 +66,7 @@ public sealed class BlobRoundTripTests
         Assert.Equal(1u, U32(bytes, HVersionMajor) & 0xffff);
         Assert.Equal((uint)BlobFormat.HeaderSize, U32(bytes, HHeaderSize));
         Assert.Equal((uint)bytes.Length, U32(bytes, HBlobSize));
-        Assert.Equal(0u, U32(bytes, HFlags));
+        Assert.Equal((uint)BlobHeaderFlags.WordDigest, U32(bytes, HFlags));
         Assert.Equal(SymbolCount, U32(bytes, HNumSymtab));
         Assert.Equal(20u, U32(bytes, HBuildIdLen));
         Assert.Equal(32u, U32(bytes, HCodeAlign));
@@ -130,6 +131,7 @@ public sealed class BlobRoundTripTests
         bytes.AsSpan(0, v10Header).CopyTo(old);
         bytes.AsSpan(BlobFormat.HeaderSize).CopyTo(old.AsSpan(v10Header));
         Put16(old, HVersionMinor, 0);
+        Put32(old, HFlags, 0); // 1.0 digests are plain FNV-1a
         Put32(old, HHeaderSize, v10Header);
         Put32(old, HBlobSize, (uint)old.Length);
         Put32(old, HNumTables, 7);
@@ -139,7 +141,7 @@ public sealed class BlobRoundTripTests
         Assert.Equal(0, back.VersionMinor);
         AssertSame(new KedrBlob
         {
-            Target = blob.Target, CodeAlign = blob.CodeAlign, VersionMinor = 0, Code = blob.Code, Functions = blob.Functions,
+            Target = blob.Target, CodeAlign = blob.CodeAlign, VersionMinor = 0, Flags = BlobHeaderFlags.None, Code = blob.Code, Functions = blob.Functions,
             Masks = blob.Masks, Fixups = blob.Fixups, Sites = blob.Sites, Patches = blob.Patches,
         }, back);
     }

@@ -1579,11 +1579,11 @@ public sealed class TranslationValidator
             covered.AsSpan((int)m.Offset, (int)m.Length).Fill(true);
         }
         var bytes = SectionBytes(sec);
-        ulong h = 0xcbf29ce484222325UL;
-        for (int i = 0; i < size; i++)
-            h = (h ^ (covered[i] ? (byte)0 : bytes[start + i])) * 0x100000001b3UL;
+        var zeroed = new byte[size];
+        for (int i = 0; i < size; i++) zeroed[i] = covered[i] ? (byte)0 : bytes[start + i];
+        ulong h = _blob.DigestOf(f, zeroed);
         if (h != f.Digest)
-            Report(fi, -1, -1, $"digest is 0x{f.Digest:x16}; FNV-1a 64 of the original with its masks zeroed is 0x{h:x16}");
+            Report(fi, -1, -1, $"digest is 0x{f.Digest:x16}; the {_blob.Flags} digest of the original with its masks zeroed is 0x{h:x16}");
 
         // Every byte the kernel writes must be masked, and only those.
         var needed = new bool[size];

@@ -296,7 +296,7 @@ public sealed class TranslationValidatorTests(ITestOutputHelper output)
             widened.Masks[last] = lm with { Length = lm.Length + 1 };
             var sym = FatElf.Symbols[(int)f.SymbolIndex];
             var bytes = FatElf.Sections[sym.SectionIndex].Data.Span.Slice((int)sym.Value, (int)f.Size);
-            widened.Functions[fi] = f with { Digest = BlobFormat.Digest(bytes, widened.MasksOf(widened.Functions[fi])) };
+            widened.Functions[fi] = f with { Digest = widened.DigestOf(widened.Functions[fi], bytes) };
             AssertReported(Validate(widened), d => d.Function == f0.Name && d.Message.Contains("masked"), $"mask {last} of {f0.Name} widened");
         }
     }

@@ -33,8 +33,11 @@ internal static class StatusFlags
         | ((instr.RflagsRead & Mask) != 0 ? Reads : 0)
         | ((instr.RflagsModified & Mask) == Mask ? WritesAll : 0));
 
-    /// <summary>Shift and rotate counts decide which flags change; xor/sub of a register with itself get fixed values (same facts, not cached all the same).</summary>
+    /// <summary>
+    /// Shift and rotate counts decide which flags change. (Xor/sub of a register with itself set the
+    /// flags to fixed values rather than computing them, which Iced tells apart, but the facts asked
+    /// here, reads any and writes all, are the same: cached.)
+    /// </summary>
     private static bool DependsOnOperands(Mnemonic m) => m is Mnemonic.Rol or Mnemonic.Ror or Mnemonic.Rcl or Mnemonic.Rcr
-        or Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Shld or Mnemonic.Shrd
-        or Mnemonic.Xor or Mnemonic.Sub;
+        or Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Shld or Mnemonic.Shrd;
 }

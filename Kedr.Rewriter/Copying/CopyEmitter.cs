@@ -57,8 +57,20 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         (_lastOrcOffset, _lastOrcEntry) = (pos, entry);
     }
 
+    /// <summary>
+    /// Per function id: where a call to its start lands (its copy's start, the entry event first), times
+    /// two, plus one for a part (which has no entry event); -1 if it has no copy. Most branches out of a
+    /// function are such calls: answered from here without visiting the target's plan and function.
+    /// </summary>
+    private int[] _entries = [];
+
     public void Emit(List<FunctionPlan> copied, int codeSize)
     {
+        _entries = new int[plans.Length];
+        Array.Fill(_entries, -1);
+        foreach (var plan in copied)
+            _entries[plan.Function.Id] = plan.CopyOffset * 2 + (plan.Function.IsPart ? 1 : 0);
+
         // Every byte is written once: by the copies (int3 in the slots the loader fills), or int3 in the
         // gaps between them (so neither zeroing nor an int3 fill of the whole image first).
         _code = GC.AllocateUninitializedArray<byte>(codeSize);
@@ -245,6 +257,13 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private int ResolveInModule(FunctionPlan plan, in PlannedInstruction p, bool withEntryEvent)
     {
         if (p.TargetFunction < 0) return -1;
+        if (p.TargetIndex == 0 && p.TargetFunction != plan.Function.Id)
+        {
+            int entry = _entries[p.TargetFunction];
+            if (entry < 0) return -1;
+            // As FunctionPlan.CopyTargetAt(0, ...): past the entry event unless entering through it.
+            return (entry >> 1) + (!withEntryEvent && (entry & 1) == 0 ? X86Encoding.EventCallSize : 0);
+        }
         // Most jumps stay in the function being emitted: its plan is at hand.
         var targetPlan = p.TargetFunction == plan.Function.Id ? plan : plans[p.TargetFunction];
         if (!targetPlan.Function.IsCopied) return -1;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using Kedr.Core.Diagnostics;
 
@@ -237,15 +238,18 @@ public sealed class ElfFile
                 var target = sections[sec.Info];
                 // Normally one RELA section per target; a second one is appended.
                 var earlier = bySection[sec.Info];
-                var d = sec.Data.Span;
-                var list = new ElfRelocation[earlier.Length + d.Length / ElfConstants.RelaSize];
+                // Entries viewed in place (the size is a multiple of 24, checked above): no bounds check per field.
+                var entries = MemoryMarshal.Cast<byte, RawRela>(sec.Data.Span);
+                var list = new ElfRelocation[earlier.Length + entries.Length];
                 earlier.CopyTo(list, 0);
                 int n = earlier.Length;
                 bool sorted = true;
-                for (int o = 0; o < d.Length; o += ElfConstants.RelaSize)
+                for (int k = 0; k < entries.Length; k++)
                 {
-                    ulong off = U64(d, o), info = U64(d, o + 8);
-                    var rel = new ElfRelocation(off, (RelocationType)(uint)info, (int)(info >> 32), (long)U64(d, o + 16));
+                    int o = k * ElfConstants.RelaSize;
+                    ref readonly var e = ref entries[k];
+                    ulong off = Le(e.Offset), info = Le(e.Info);
+                    var rel = new ElfRelocation(off, (RelocationType)(uint)info, (int)(info >> 32), (long)Le(e.Addend));
                     if ((ulong)rel.SymbolIndex >= (ulong)symbolCount)
                         return Fail("KEDR1011", $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, o);
                     if (off + (ulong)rel.Width > target.Size || off > target.Size)
@@ -311,6 +315,14 @@ public sealed class ElfFile
 
         private static ushort U16(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt16LittleEndian(s[o..]);
         private static uint U32(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt32LittleEndian(s[o..]);
+
+        /// <summary>An Elf64_Rela as stored (little-endian fields).</summary>
+        private readonly struct RawRela
+        {
+            public readonly ulong Offset, Info, Addend;
+        }
+
+        private static ulong Le(ulong stored) => BitConverter.IsLittleEndian ? stored : BinaryPrimitives.ReverseEndianness(stored);
         private static ulong U64(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt64LittleEndian(s[o..]);
     }
 }

@@ -54,6 +54,32 @@ internal sealed class SectionCode
     /// </summary>
     public static PatchSite[] SortSites(List<PatchSite> sites)
     {
+        // Usually the key packs into one number (section: 16 bits, offset: 40, kind: 8), which sorts
+        // several times faster than a compared struct; equal keys then get their table order back.
+        var packed = new ulong[sites.Count];
+        var order = new int[sites.Count];
+        for (int i = 0; i < packed.Length; i++)
+        {
+            var s = sites[i];
+            if ((uint)s.SectionIndex > ushort.MaxValue || (ulong)s.Offset >= 1UL << 40 || (uint)s.Kind > byte.MaxValue)
+                return SortSitesByKey(sites);
+            packed[i] = (ulong)s.SectionIndex << 48 | (ulong)s.Offset << 8 | (byte)s.Kind;
+            order[i] = i;
+        }
+        Array.Sort(packed, order);
+        for (int i = 0, j; i < packed.Length; i = j)
+        {
+            for (j = i + 1; j < packed.Length && packed[j] == packed[i]; j++) { }
+            if (j - i > 1) Array.Sort(order, i, j - i);
+        }
+        var result = new PatchSite[order.Length];
+        for (int i = 0; i < order.Length; i++) result[i] = sites[order[i]];
+        return result;
+    }
+
+    /// <summary><see cref="SortSites"/> for keys that do not pack.</summary>
+    internal static PatchSite[] SortSitesByKey(List<PatchSite> sites)
+    {
         var keys = new SiteKey[sites.Count];
         for (int i = 0; i < keys.Length; i++) keys[i] = new SiteKey(sites[i].SectionIndex, sites[i].Offset, sites[i].Kind, i);
         Array.Sort(keys);

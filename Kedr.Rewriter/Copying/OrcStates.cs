@@ -49,13 +49,43 @@ internal sealed class OrcStates
             var e = new ulong[m];
             for (int i = 0, k = 0; i < count; i++)
                 if (sections[i] == section) { o[k] = offsets[i]; e[k++] = entries[i]; }
-            Array.Sort(o, e);
+            // objtool writes them in address order, so this is mostly a check.
+            if (!IsAscending(o)) Array.Sort(o, e);
+            WeakFirst(o, e);
             _bySection[section] = (o, e);
             Count += m;
         }
     }
 
     public bool HasData => _bySection.Count > 0;
+
+    private static bool IsAscending(long[] offsets)
+    {
+        for (int i = 1; i < offsets.Length; i++)
+            if (offsets[i] < offsets[i - 1]) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// At one address, the "weak" section terminators (sp_reg undefined, not an end) go before the real
+    /// entry, as the kernel's orc_sort_cmp() puts them: the look-up takes the last entry at or before an
+    /// address, so the real one is found. (Array.Sort leaves the order of equal addresses to chance.)
+    /// </summary>
+    private static void WeakFirst(long[] offsets, ulong[] entries)
+    {
+        for (int i = 1; i < offsets.Length; i++)
+        {
+            if (offsets[i] != offsets[i - 1]) continue;
+            // Move weak entries of this run of equal offsets to its front, keeping the rest in order.
+            int start = i - 1;
+            while (start > 0 && offsets[start - 1] == offsets[i]) start--;
+            for (int k = i; k > start && IsWeak(entries[k]) && !IsWeak(entries[k - 1]); k--)
+                (entries[k], entries[k - 1]) = (entries[k - 1], entries[k]);
+        }
+    }
+
+    /// <summary>sp_reg (bits 32-35) ORC_REG_UNDEFINED and end (bit 42) clear: a section terminator, not a state.</summary>
+    internal static bool IsWeak(ulong entry) => ((entry >> 32) & 0xf) == 0 && ((entry >> 42) & 1) == 0;
 
     /// <summary>The original's entries in code sections: each can start at most one entry of the copies.</summary>
     public int Count { get; }

@@ -76,6 +76,23 @@ check_io() {
 	[ "$got" = 123456789788 ] || fail "$1: /dev/cfake0 gave '$got'"
 }
 
+# expect_live NAME BLOB PATTERN: kedr_sample waits with BLOB, the target
+# loads, dmesg says PATTERN about it and it works; both are removed again.
+expect_live() {
+	name=$1 blob=$2 pattern=$3
+	mark "$name"
+	insmod $K/kedr_sample.ko target_name=$TARGET "blob=kedr/$blob"
+	insmod $K/$TARGET.ko
+	if since_mark | grep -q "kedr_sample: $TARGET: $pattern"; then
+		echo "ok: $name: $(since_mark | grep "kedr_sample: $TARGET: $pattern" | tail -n 1)"
+	else
+		fail "$name: no \"$pattern\" in dmesg"
+	fi
+	check_io "$name"
+	rmmod $TARGET
+	rmmod kedr_sample || fail "$name: rmmod kedr_sample"
+}
+
 # --- parameters and blobs that insmod must refuse --------------------------
 
 expect_refused "no target" "target_name=<module> is required"
@@ -144,48 +161,18 @@ for bad in digest name nsyms srcversion; do
 	nsyms) pattern="[0-9]* symbols, the blob was built for" ;;
 	srcversion) pattern="srcversion is" ;;
 	esac
-	mark "live $bad"
-	insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/bad-$bad.kedr
-	insmod $K/$TARGET.ko
-	if since_mark | grep -q "kedr_sample: $TARGET: not instrumented: $pattern"; then
-		echo "ok: live $bad: $(since_mark | grep 'not instrumented')"
-	else
-		fail "live $bad: no \"$pattern\" in dmesg"
-	fi
-	check_io "live $bad"
-	rmmod $TARGET
-	rmmod kedr_sample || fail "live $bad: rmmod kedr_sample"
+	expect_live "live $bad" "bad-$bad.kedr" "not instrumented: $pattern"
 done
 
 # --- digests: over bytes in a 1.0 blob, over words with the 1.2 flag ---------
 
-mark "1.0 digests"
-insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/v10.kedr
-insmod $K/$TARGET.ko
-if since_mark | grep -q "kedr_sample: $TARGET: attached"; then
-	echo "ok: 1.0 digests: $(since_mark | grep 'attached')"
-else
-	fail "1.0 digests: not attached: $(since_mark | grep kedr_sample | tail -n 1)"
-fi
-check_io "1.0 digests"
-rmmod $TARGET
-rmmod kedr_sample || fail "1.0 digests: rmmod kedr_sample"
+expect_live "1.0 digests" v10.kedr "attached"
 
 # The same blob saying its digests are over words: they no longer match.
 cp $FW/v10.kedr $FW/v10-words.kedr
 poke $FW/v10-words.kedr 20 001
-mark "word digests"
-insmod $K/kedr_sample.ko target_name=$TARGET blob=kedr/v10-words.kedr
-insmod $K/$TARGET.ko
-pattern="not instrumented: .* differs from what the blob was built from"
-if since_mark | grep -q "kedr_sample: $TARGET: $pattern"; then
-	echo "ok: word digests: $(since_mark | grep 'not instrumented')"
-else
-	fail "word digests: no \"$pattern\" in dmesg"
-fi
-check_io "word digests"
-rmmod $TARGET
-rmmod kedr_sample || fail "word digests: rmmod kedr_sample"
+expect_live "word digests" v10-words.kedr \
+	"not instrumented: .* differs from what the blob was built from"
 
 # --- an empty blob: attach and detach without code -------------------------
 

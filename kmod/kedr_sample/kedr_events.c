@@ -98,16 +98,32 @@ static __always_inline void kedr_mem_event(u32 site, unsigned long addr)
 	}
 }
 
+/*
+ * stack_events=N: a stack trace from inside each of the next N handlers, which
+ * the unwinder can only give through the ORC entries of the copy's helper
+ * call. Tests set it; 0 costs one read.
+ */
+static void notrace kedr_maybe_dump_stack(void)
+{
+	unsigned int n = READ_ONCE(kedr_stack_events);
+
+	if (likely(!n) || cmpxchg(&kedr_stack_events, n, n - 1) != n)
+		return;
+	dump_stack();
+}
+
 /* KEDR_HELPER_FUNC_EVENT */
 void notrace kedr_on_func_event(u32 site)
 {
 	unsigned long flags;
 
 	raw_local_irq_save(flags);
-	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1))
+	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1)) {
+		kedr_maybe_dump_stack();
 		kedr_func_event(site);
-	else
+	} else {
 		kedr_record_lost();
+	}
 	this_cpu_dec(kedr_ev_nesting);
 	raw_local_irq_restore(flags);
 }
@@ -118,10 +134,12 @@ void notrace kedr_on_mem_event(u32 site, unsigned long addr)
 	unsigned long flags;
 
 	raw_local_irq_save(flags);
-	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1))
+	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1)) {
+		kedr_maybe_dump_stack();
 		kedr_mem_event(site, addr);
-	else
+	} else {
 		kedr_record_lost();
+	}
 	this_cpu_dec(kedr_ev_nesting);
 	raw_local_irq_restore(flags);
 }

@@ -12,10 +12,16 @@
  * The return is not a literal `ret $8`: the return address is moved over the
  * argument and the helper returns through RET, so return thunks apply here
  * as they do everywhere else in the kernel.
+ *
+ * They are code, not C-ABI functions (SYM_CODE, entered with a function's
+ * unwind state): DF may be set on entry, which objtool would not expect of a
+ * function (it calls the cld "redundant"). objtool follows them all the same
+ * and gives them ORC entries.
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <asm/processor-flags.h>
+#include <asm/unwind_hints.h>
 
 /* Stack on entry: 0(%rsp) return address, 8(%rsp) site index. */
 #define KEDR_SAVED_BYTES	(10 * 8)	/* flags and 9 registers */
@@ -61,6 +67,11 @@
 	movq %rax, 16(%rsp)	/* over the site index */
 	popq %rax
 	leaq 8(%rsp), %rsp
+	/*
+	 * The return address is on top again, one word higher: a function's
+	 * state as at entry, for objtool and the unwinder alike.
+	 */
+	UNWIND_HINT_FUNC
 	RET
 .endm
 
@@ -90,30 +101,33 @@
  * Function entry or exit: kedr_on_func_event(site). Entries, returns and
  * tail calls are where the C ABI makes the status flags dead.
  */
-SYM_FUNC_START(kedr_helper_func_event)
+SYM_CODE_START(kedr_helper_func_event)
+	UNWIND_HINT_FUNC
 	KEDR_SAVE
 	movl KEDR_SITE_ARG(%rsp), %edi
 	call kedr_on_func_event
 	KEDR_RESTORE_NOFLAGS_AND_RET8
-SYM_FUNC_END(kedr_helper_func_event)
+SYM_CODE_END(kedr_helper_func_event)
 
 /* Memory access at %rax where the status flags are dead. */
-SYM_FUNC_START(kedr_helper_mem_event_noflags)
+SYM_CODE_START(kedr_helper_mem_event_noflags)
+	UNWIND_HINT_FUNC
 	KEDR_SAVE
 	movl KEDR_SITE_ARG(%rsp), %edi
 	movq %rax, %rsi
 	call kedr_on_mem_event
 	KEDR_RESTORE_NOFLAGS_AND_RET8
-SYM_FUNC_END(kedr_helper_mem_event_noflags)
+SYM_CODE_END(kedr_helper_mem_event_noflags)
 
 /* Memory access at %rax: kedr_on_mem_event(site, rax). */
-SYM_FUNC_START(kedr_helper_mem_event)
+SYM_CODE_START(kedr_helper_mem_event)
+	UNWIND_HINT_FUNC
 	KEDR_SAVE
 	movl KEDR_SITE_ARG(%rsp), %edi
 	movq %rax, %rsi
 	call kedr_on_mem_event
 	KEDR_RESTORE_AND_RET8
-SYM_FUNC_END(kedr_helper_mem_event)
+SYM_CODE_END(kedr_helper_mem_event)
 
 /*
  * After a string instruction: kedr_on_string_event(site, start %rsi,
@@ -123,7 +137,8 @@ SYM_FUNC_END(kedr_helper_mem_event)
  * instruction; DF comes from the flags saved before KEDR_SAVE's cld. Only
  * the site is popped on return: the copy drops the start pointers itself.
  */
-SYM_FUNC_START(kedr_helper_string_event)
+SYM_CODE_START(kedr_helper_string_event)
+	UNWIND_HINT_FUNC
 	KEDR_SAVE
 	movq %rdi, %r8				/* end %rdi */
 	movq %rsi, %rdx				/* end %rsi */
@@ -133,7 +148,7 @@ SYM_FUNC_START(kedr_helper_string_event)
 	movq KEDR_SAVED_FLAGS(%rsp), %r9
 	call kedr_on_string_event
 	KEDR_RESTORE_AND_RET8
-SYM_FUNC_END(kedr_helper_string_event)
+SYM_CODE_END(kedr_helper_string_event)
 
 /*
  * BT, BTS, BTR, BTC with a register bit offset: kedr_on_bitop_event(site,
@@ -141,11 +156,12 @@ SYM_FUNC_END(kedr_helper_string_event)
  * bit string's base in %rax, then pushed the site: 8(%rsp) site, 16(%rsp)
  * the offset register's value on entry. Only the site is popped on return.
  */
-SYM_FUNC_START(kedr_helper_bitop_event)
+SYM_CODE_START(kedr_helper_bitop_event)
+	UNWIND_HINT_FUNC
 	KEDR_SAVE
 	movl KEDR_SITE_ARG(%rsp), %edi
 	movq %rax, %rsi				/* base */
 	movq KEDR_ARG1(%rsp), %rdx		/* bit offset, as pushed */
 	call kedr_on_bitop_event
 	KEDR_RESTORE_AND_RET8
-SYM_FUNC_END(kedr_helper_bitop_event)
+SYM_CODE_END(kedr_helper_bitop_event)

@@ -45,6 +45,10 @@ bool kedr_entry_via_ftrace = true;
 module_param_named(entry_via_ftrace, kedr_entry_via_ftrace, bool, 0444);
 MODULE_PARM_DESC(entry_via_ftrace, "Enter the copies of functions with an fentry site through ftrace (default: yes; no: a jmp over the site, which ftrace then finds corrupt)");
 
+unsigned int kedr_stack_events;
+module_param_named(stack_events, kedr_stack_events, uint, 0644);
+MODULE_PARM_DESC(stack_events, "Tests: dump_stack() from inside the next N function and memory events' handlers, to see the unwinder go through the copies (default: 0)");
+
 static char kedr_target[MODULE_NAME_LEN];
 static struct kedr_blob *kedr_blob;
 

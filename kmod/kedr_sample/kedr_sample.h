@@ -220,5 +220,6 @@ void kedr_ftrace_stop(struct kedr_ftrace *f);
 /* kedr_main.c */
 extern bool kedr_process_sp_accesses;
 extern bool kedr_entry_via_ftrace;
+extern unsigned int kedr_stack_events;
 
 #endif /* KEDR_SAMPLE_H */

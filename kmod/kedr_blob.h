@@ -27,9 +27,16 @@
  * KEDR_BLOB_WORD_DIGEST (1.2): function digests step FNV-1a 64 over the bytes
  * taken as 8-byte little-endian words, then over the last size % 8 bytes one
  * at a time; without it, over every byte (1.0, 1.1).
+ *
+ * KEDR_BLOB_CALL_ORC (1.2): the ORC table leaves out the two entries of each
+ * helper call (a KEDR_TARGET_HELPER fixup at F: `push $site` at F - 6, `call`
+ * at F - 1). The loader adds them from the state S in effect at F - 6, where
+ * S computes the CFA from %rsp: S with sp_offset + 8 at F - 1, S at F + 4;
+ * an entry of the table at the same place takes precedence.
  */
 #define KEDR_BLOB_WORD_DIGEST	0x1
-#define KEDR_BLOB_KNOWN_FLAGS	KEDR_BLOB_WORD_DIGEST
+#define KEDR_BLOB_CALL_ORC	0x2
+#define KEDR_BLOB_KNOWN_FLAGS	(KEDR_BLOB_WORD_DIGEST | KEDR_BLOB_CALL_ORC)
 
 #define KEDR_BUILD_ID_MAX	20
 #define KEDR_DIGEST_SEED	0xcbf29ce484222325ULL	/* FNV-1a 64 offset basis */

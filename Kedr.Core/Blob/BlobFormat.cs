@@ -31,7 +31,7 @@ public static class BlobFormat
     public const ulong DigestPrime = 0x100000001b3UL;
 
     /// <summary>The header flags this version knows; a reader refuses others.</summary>
-    public const BlobHeaderFlags KnownHeaderFlags = BlobHeaderFlags.WordDigest;
+    public const BlobHeaderFlags KnownHeaderFlags = BlobHeaderFlags.WordDigest | BlobHeaderFlags.CallOrc;
 
     /// <summary>A function's digest as a blob with <paramref name="flags"/> defines it, <paramref name="masks"/> (sorted, disjoint) read as zeroes.</summary>
     public static ulong Digest(ReadOnlySpan<byte> bytes, ReadOnlySpan<BlobMask> masks, BlobHeaderFlags flags) =>
@@ -89,6 +89,12 @@ public enum BlobHeaderFlags : uint
     None = 0,
     /// <summary>Function digests are taken over 8-byte words (<see cref="BlobFormat.Digest(ReadOnlySpan{byte}, ReadOnlySpan{BlobMask})"/>); set by 1.2 writers.</summary>
     WordDigest = 0x1,
+    /// <summary>
+    /// The ORC entries of each helper call (<c>push $site</c> at fixup offset - 6, <c>call</c> at - 1) are not in
+    /// the ORC table: the loader adds them from the state in effect at the push (that state with 8 more bytes
+    /// from the call on, the state itself after it), where that state's CFA is %rsp-based; set by 1.2 writers.
+    /// </summary>
+    CallOrc = 0x2,
 }
 
 public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code, ExTable, Bugs, Orc }

@@ -11,7 +11,7 @@ public sealed class KedrBlob
     public uint CodeAlign { get; init; } = 16;
     public ushort VersionMinor { get; init; } = BlobFormat.VersionMinor;
     /// <summary>Header flags; a blob read from a file has what it says, a new one what this version writes.</summary>
-    public BlobHeaderFlags Flags { get; init; } = BlobHeaderFlags.WordDigest;
+    public BlobHeaderFlags Flags { get; init; } = BlobHeaderFlags.WordDigest | BlobHeaderFlags.CallOrc;
     public List<BlobFunction> Functions { get; init; } = [];
     public List<BlobMask> Masks { get; init; } = [];
     public List<BlobFixup> Fixups { get; init; } = [];

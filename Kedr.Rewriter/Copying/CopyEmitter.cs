@@ -437,13 +437,16 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         _code[pos++] = X86Encoding.PushImm32Opcode;
         X86Encoding.WriteRel32(_code.AsSpan(pos), site);
         pos += X86Encoding.Rel32Size;
-        OrcDepth(pos, depth + 8);
+        if (!_loaderAddsCallOrc) OrcDepth(pos, depth + 8);
         _code[pos++] = X86Encoding.CallRel32Opcode;
         AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Helper, (uint)helper, -X86Encoding.Rel32Size);
         pos += X86Encoding.Rel32Size;
-        OrcDepth(pos, depth);
+        if (!_loaderAddsCallOrc) OrcDepth(pos, depth);
         return pos;
     }
+
+    /// <summary>The blob leaves a helper call's two ORC entries to the loader (<see cref="BlobHeaderFlags.CallOrc"/>).</summary>
+    private readonly bool _loaderAddsCallOrc = (blob.Flags & BlobHeaderFlags.CallOrc) != 0;
 
     private void AddFixup(int pos, BlobFixupType type, BlobFixupTarget target, uint index, long addend)
     {

@@ -303,6 +303,14 @@ static int kedr_read_masks(const struct kedr_blob_reader *r,
 	return 0;
 }
 
+/* Is the fixup field at @offset the rel32 of `push $imm32; call rel32`? */
+static bool kedr_is_helper_call(const struct kedr_blob *b, u32 offset)
+{
+	return offset >= KEDR_CALL_FIELD && offset <= b->code_size - 4 &&
+	       b->code[offset - KEDR_CALL_FIELD] == 0x68 &&
+	       b->code[offset - 1] == 0xe8;
+}
+
 static int kedr_read_fixups(const struct kedr_blob_reader *r,
 			    struct kedr_blob *b)
 {
@@ -343,6 +351,12 @@ static int kedr_read_fixups(const struct kedr_blob_reader *r,
 			if (x->index >= KEDR_HELPER_COUNT_V1)
 				return kedr_bad(r, "fixups[%u]: unknown helper %u",
 						i, x->index);
+			if ((b->flags & KEDR_BLOB_CALL_ORC) &&
+			    !kedr_is_helper_call(b, x->offset))
+				return kedr_bad(r, "fixups[%u]: helper call at 0x%x is not push $imm32; call rel32",
+						i, x->offset);
+			if (b->flags & KEDR_BLOB_CALL_ORC)
+				b->nr_call_orcs += KEDR_CALL_ORCS;
 			break;
 		default:
 			return kedr_bad(r, "fixups[%u]: unknown target kind %u",

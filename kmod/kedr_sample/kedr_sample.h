@@ -41,6 +41,13 @@ struct kedr_mask {
 	u32 length;
 };
 
+/*
+ * A helper call, `push $site; call helper`: its fixup field is this far past
+ * the push, and with KEDR_BLOB_CALL_ORC it adds this many ORC entries.
+ */
+#define KEDR_CALL_FIELD		6
+#define KEDR_CALL_ORCS		2
+
 struct kedr_fixup {
 	u32 offset;
 	u8 type;
@@ -98,7 +105,8 @@ struct kedr_blob {
 	const char *target_srcversion;
 	u32 target_num_symtab;
 	u32 code_align;
-	u32 flags;		/* KEDR_BLOB_*: how digests are taken */
+	u32 flags;		/* KEDR_BLOB_*: digests, helper-call ORC */
+	u32 nr_call_orcs;	/* ORC entries the helper calls add */
 
 	u32 nr_funcs;
 	u32 nr_masks;

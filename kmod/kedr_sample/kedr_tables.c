@@ -46,6 +46,7 @@ struct kedr_abs_extable {
 struct kedr_abs_orc {
 	unsigned long ip;
 	struct orc_entry orc;
+	bool call;	/* added for a helper call (KEDR_BLOB_CALL_ORC) */
 };
 
 struct kedr_tables {
@@ -103,7 +104,65 @@ static int kedr_cmp_orc(const void *a, const void *b)
 		return x->ip < y->ip ? -1 : 1;
 	xweak = x->orc.sp_reg == ORC_REG_UNDEFINED && !x->orc.end;
 	yweak = y->orc.sp_reg == ORC_REG_UNDEFINED && !y->orc.end;
-	return yweak - xweak;
+	if (xweak != yweak)
+		return yweak - xweak;
+	/* A helper call's entry after the blob's own: that one is kept. */
+	return x->call - y->call;
+}
+
+/* The blob's ORC entry in effect at @offset of the code image, or NULL. */
+static const struct kedr_orc *kedr_orc_at(const struct kedr_blob *b, u32 offset)
+{
+	u32 lo = 0, hi = b->nr_orcs;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (b->orcs[mid].copy_offset <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? &b->orcs[lo - 1] : NULL;
+}
+
+/*
+ * KEDR_BLOB_CALL_ORC: each helper call's entries, from the state S at its
+ * push: S and 8 more bytes from the call on, S again after it. Nothing where
+ * S does not compute the CFA from %rsp (the pushes do not change it then).
+ */
+static unsigned int kedr_add_call_orcs(const struct kedr_blob *b,
+				       unsigned long place,
+				       struct kedr_abs_orc *abs)
+{
+	unsigned int n = 0, i;
+
+	if (!(b->flags & KEDR_BLOB_CALL_ORC))
+		return 0;
+	for (i = 0; i < b->nr_fixups; i++) {
+		const struct kedr_fixup *x = &b->fixups[i];
+		const struct kedr_orc *s;
+		struct orc_entry state;
+
+		if (x->target != KEDR_TARGET_HELPER)
+			continue;
+		s = kedr_orc_at(b, x->offset - KEDR_CALL_FIELD);
+		if (!s)
+			continue;
+		memcpy(&state, s->entry, sizeof(state));
+		if (state.sp_reg != ORC_REG_SP)
+			continue;
+		abs[n].ip = place + x->offset - 1;
+		abs[n].orc = state;
+		abs[n].orc.sp_offset += 8;
+		abs[n].call = true;
+		n++;
+		abs[n].ip = place + x->offset + 4;
+		abs[n].orc = state;
+		abs[n].call = true;
+		n++;
+	}
+	return n;
 }
 
 static void kedr_tables_free(struct kedr_tables *t)
@@ -179,6 +238,20 @@ static int kedr_build_extable(struct kedr_tables *t, const struct kedr_blob *b,
 	return err;
 }
 
+/* Drops a helper call's entry where another entry has the same address. */
+static unsigned int kedr_drop_shadowed_calls(struct kedr_abs_orc *abs,
+					     unsigned int n)
+{
+	unsigned int i, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		if (abs[i].call && kept && abs[kept - 1].ip == abs[i].ip)
+			continue;
+		abs[kept++] = abs[i];
+	}
+	return kept;
+}
+
 static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
 			  unsigned long place, unsigned long ip_at, u8 *ip_img,
 			  u8 *orc_img)
@@ -190,8 +263,8 @@ static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
 			 b->orcs[b->nr_orcs - 1].copy_offset == b->code_size;
 	int err = 0;
 
-	abs = kvmalloc_array(t->own_norcs + b->nr_orcs + 1, sizeof(*abs),
-			     GFP_KERNEL);
+	abs = kvmalloc_array(t->own_norcs + b->nr_orcs + b->nr_call_orcs + 1,
+			     sizeof(*abs), GFP_KERNEL);
 	if (!abs)
 		return -ENOMEM;
 	/* Ours, except whatever covers the area: the copies' entries do. */
@@ -203,13 +276,16 @@ static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
 			continue;
 		abs[n].ip = ip;
 		abs[n].orc = t->own_orc[i];
+		abs[n].call = false;
 		n++;
 	}
 	for (i = 0; i < b->nr_orcs; i++) {
 		abs[n].ip = place + b->orcs[i].copy_offset;
 		memcpy(&abs[n].orc, b->orcs[i].entry, sizeof(abs[n].orc));
+		abs[n].call = false;
 		n++;
 	}
+	n += kedr_add_call_orcs(b, place, abs + n);
 	/* Past the last copy: nothing to unwind (int3s or zeroes). */
 	if (b->nr_orcs && !end_entry) {
 		abs[n].ip = place + b->code_size;
@@ -217,9 +293,11 @@ static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
 		abs[n].orc.sp_reg = ORC_REG_UNDEFINED;
 		abs[n].orc.bp_reg = ORC_REG_UNDEFINED;
 		abs[n].orc.end = 1;
+		abs[n].call = false;
 		n++;
 	}
 	sort(abs, n, sizeof(*abs), kedr_cmp_orc, NULL);
+	n = kedr_drop_shadowed_calls(abs, n);
 
 	for (i = 0; i < n; i++) {
 		unsigned long final = ip_at + i * sizeof(int);
@@ -399,7 +477,7 @@ int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
 	/* Layout of kedr_ro_tables: extable, ORC ips, ORC entries. */
 	ex_size = (size_t)(t->own_nex + b->nr_extable) *
 		  sizeof(struct exception_table_entry);
-	max_orcs = t->own_norcs + b->nr_orcs + 1;
+	max_orcs = t->own_norcs + b->nr_orcs + b->nr_call_orcs + 1;
 	ip_size = (size_t)max_orcs * sizeof(int);
 	orc_size = (size_t)max_orcs * sizeof(struct orc_entry);
 	t->ro_size = ex_size + ip_size + orc_size;

@@ -122,8 +122,8 @@ expect_refused "truncated blob" "blob_size=.*(truncated)" \
 	target_name=$TARGET blob=kedr/cut.kedr
 
 cp $FW/good.kedr $FW/flags.kedr
-poke $FW/flags.kedr 20 002
-expect_refused "unknown flags" "header.flags=0x2" \
+poke $FW/flags.kedr 20 004
+expect_refused "unknown flags" "header.flags=0x4" \
 	target_name=$TARGET blob=kedr/flags.kedr
 
 # tables[1] (functions) is at 68 + 16: offset, count, entsize.

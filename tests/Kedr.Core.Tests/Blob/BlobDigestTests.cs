@@ -84,7 +84,7 @@ public sealed class BlobDigestTests
         var bytes = Enumerable.Range(0, 40).Select(i => (byte)(7 * i + 3)).ToArray();
         Assert.Equal(WordFnv(bytes), BlobFormat.Digest(bytes, [], BlobHeaderFlags.WordDigest));
         Assert.Equal(Fnv1a64(bytes), BlobFormat.Digest(bytes, [], BlobHeaderFlags.None));
-        Assert.Equal(BlobHeaderFlags.WordDigest, new KedrBlob { Target = new BlobTarget("t", "", 1, []) }.Flags);
+        Assert.True(new KedrBlob { Target = new BlobTarget("t", "", 1, []) }.Flags.HasFlag(BlobHeaderFlags.WordDigest));
     }
 
     [Fact]

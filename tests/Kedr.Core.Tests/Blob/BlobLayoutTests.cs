@@ -306,6 +306,7 @@ public sealed partial class BlobLayoutTests
             ["KEDR_BLOB_VERSION_MAJOR"] = BlobFormat.VersionMajor,
             ["KEDR_BLOB_VERSION_MINOR"] = BlobFormat.VersionMinor,
             ["KEDR_BLOB_WORD_DIGEST"] = (ulong)BlobHeaderFlags.WordDigest,
+            ["KEDR_BLOB_CALL_ORC"] = (ulong)BlobHeaderFlags.CallOrc,
             ["KEDR_BLOB_KNOWN_FLAGS"] = (ulong)BlobFormat.KnownHeaderFlags,
             ["KEDR_BUILD_ID_MAX"] = BlobFormat.BuildIdMax,
             ["KEDR_DIGEST_SEED"] = BlobFormat.DigestSeed,

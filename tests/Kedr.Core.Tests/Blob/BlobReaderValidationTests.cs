@@ -45,7 +45,7 @@ public sealed partial class BlobReaderValidationTests(ITestOutputHelper output)
         ["header_size beyond the blob"] = (b => Set32(b, HHeaderSize, (uint)b.Length + 1), "KEDR3001", null, _ => 12),
         ["blob_size larger than the file"] = (b => Set32(b, HBlobSize, (uint)b.Length + 1), "KEDR3001", null, _ => 16),
         ["file cut by one byte"] = (b => b[..^1], "KEDR3001", null, _ => 16),
-        ["flags"] = (b => Set32(b, HFlags, 2), "KEDR3004", null, _ => 20),
+        ["flags"] = (b => Set32(b, HFlags, 4), "KEDR3004", null, _ => 20),
         ["num_tables 6"] = (b => Set32(b, HNumTables, 6), "KEDR3001", null, _ => 64),
         ["num_tables 0"] = (b => Set32(b, HNumTables, 0), "KEDR3001", null, _ => 64),
         ["num_tables one more than the header holds"] = (b => Set32(b, HNumTables, (uint)BlobFormat.TableCount + 1), "KEDR3001", null, _ => 64),

@@ -66,7 +66,7 @@ public sealed class BlobRoundTripTests
         Assert.Equal(1u, U32(bytes, HVersionMajor) & 0xffff);
         Assert.Equal((uint)BlobFormat.HeaderSize, U32(bytes, HHeaderSize));
         Assert.Equal((uint)bytes.Length, U32(bytes, HBlobSize));
-        Assert.Equal((uint)BlobHeaderFlags.WordDigest, U32(bytes, HFlags));
+        Assert.Equal((uint)(BlobHeaderFlags.WordDigest | BlobHeaderFlags.CallOrc), U32(bytes, HFlags));
         Assert.Equal(SymbolCount, U32(bytes, HNumSymtab));
         Assert.Equal(20u, U32(bytes, HBuildIdLen));
         Assert.Equal(32u, U32(bytes, HCodeAlign));

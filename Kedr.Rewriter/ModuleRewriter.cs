@@ -18,6 +18,9 @@ public static class ModuleRewriter
     /// <summary>Each copy starts on a 16-byte boundary, like the compiler's functions.</summary>
     public const int FunctionAlignment = 16;
 
+    /// <summary>PatchSiteKind's values are 0 to this - 1.</summary>
+    private static readonly int SiteKinds = Enum.GetValues<PatchSiteKind>().Length;
+
     public static RewriteResult Rewrite(ElfFile elf) =>
         TryRewrite(elf, out var result, out var error) ? result! : throw new KedrException(error!);
 
@@ -242,8 +245,11 @@ public static class ModuleRewriter
 
     private static RewriteReport BuildReport(ElfFile elf, FunctionCatalog catalog, FunctionPlan[] plans, List<PatchSite> sites, KedrBlob blob)
     {
-        var handled = new Dictionary<PatchSiteKind, int>();
-        var inLeftOut = new Dictionary<PatchSiteKind, int>();
+        // Counted per kind in arrays, then put in dictionaries in the order the kinds were first seen.
+        var handledCounts = new int[SiteKinds];
+        var inLeftOutCounts = new int[SiteKinds];
+        var handledOrder = new List<PatchSiteKind>();
+        var inLeftOutOrder = new List<PatchSiteKind>();
         FunctionInfo? holder = null;
         foreach (var s in sites)
         {
@@ -251,8 +257,11 @@ public static class ModuleRewriter
             if (holder is null || !holder.Contains(s.SectionIndex, s.Offset))
                 holder = catalog.Find(s.SectionIndex, s.Offset);
             if (holder is null) continue;
-            System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(holder.IsCopied ? handled : inLeftOut, s.Kind, out _)++;
+            var (counts, order) = holder.IsCopied ? (handledCounts, handledOrder) : (inLeftOutCounts, inLeftOutOrder);
+            if (counts[(int)s.Kind]++ == 0) order.Add(s.Kind);
         }
+        var handled = handledOrder.ToDictionary(k => k, k => handledCounts[(int)k]);
+        var inLeftOut = inLeftOutOrder.ToDictionary(k => k, k => inLeftOutCounts[(int)k]);
         long instructions = 0, original = 0, memory = 0, instrumented = 0;
         var leftOut = new List<LeftOutFunction>();
         var notInstrumented = new List<string>();

@@ -52,8 +52,7 @@ public sealed class FunctionCatalog
         TooSmallCount = tooSmall;
 
         // Sort, then drop aliases and overlaps: the loader writes one entry jump per address.
-        list.Sort((a, b) => a.Section.Index != b.Section.Index ? a.Section.Index.CompareTo(b.Section.Index)
-            : a.Start != b.Start ? a.Start.CompareTo(b.Start) : PreferGlobal(a, b));
+        SortByPlace(list);
         var kept = new List<FunctionInfo>(list.Count);
         foreach (var f in list)
         {
@@ -71,6 +70,36 @@ public sealed class FunctionCatalog
         for (int i = 0; i < _bySection.Length; i++) _bySection[i] = [];
         foreach (var g in kept.GroupBy(f => f.Section.Index)) _bySection[g.Key] = g.ToArray();
         TieColdParts(elf, kept);
+    }
+
+    /// <summary>
+    /// By section and start, names for one place ordered by <see cref="PreferGlobal"/>. Section and start
+    /// pack into one number (16 and 48 bits), which sorts several times faster than a compared pair; only
+    /// runs of one place (aliases) are then compared by name.
+    /// </summary>
+    private static void SortByPlace(List<FunctionInfo> list)
+    {
+        var keys = new ulong[list.Count];
+        var items = list.ToArray();
+        for (int i = 0; i < items.Length; i++)
+        {
+            var f = items[i];
+            if ((uint)f.Section.Index > ushort.MaxValue || (ulong)f.Start >= 1UL << 48)
+            {
+                list.Sort((a, b) => a.Section.Index != b.Section.Index ? a.Section.Index.CompareTo(b.Section.Index)
+                    : a.Start != b.Start ? a.Start.CompareTo(b.Start) : ByPreference(a, b));
+                return;
+            }
+            keys[i] = (ulong)f.Section.Index << 48 | (ulong)f.Start;
+        }
+        Array.Sort(keys, items);
+        for (int i = 0, j; i < items.Length; i = j)
+        {
+            for (j = i + 1; j < items.Length && keys[j] == keys[i]; j++) { }
+            if (j - i > 1) Array.Sort(items, i, j - i, Comparer<FunctionInfo>.Create(ByPreference));
+        }
+        list.Clear();
+        list.AddRange(items);
     }
 
     /// <summary>The function whose bytes contain (section, offset), or null.</summary>
@@ -99,6 +128,14 @@ public sealed class FunctionCatalog
         int byAlias = IsModuleAlias(a.Name).CompareTo(IsModuleAlias(b.Name));
         return byAlias != 0 ? byAlias
             : (b.Symbol.Bind != ElfConstants.StbLocal).CompareTo(a.Symbol.Bind != ElfConstants.StbLocal);
+    }
+
+    /// <summary><see cref="PreferGlobal"/>, then the first in the symbol table: names of equal standing (two
+    /// local functions the compiler folded into one) are chosen by a rule, not by the sort's order.</summary>
+    private static int ByPreference(FunctionInfo a, FunctionInfo b)
+    {
+        int c = PreferGlobal(a, b);
+        return c != 0 ? c : a.Symbol.Index.CompareTo(b.Symbol.Index);
     }
 
     private static bool IsModuleAlias(string name) => name is "init_module" or "cleanup_module";

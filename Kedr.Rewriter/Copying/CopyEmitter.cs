@@ -21,6 +21,8 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     private byte[] _code = [];
     private ulong _orcBase;
     private readonly bool _hasOrc = orc.HasData;
+    /// <summary>The blob leaves a helper call's two ORC entries to the loader (<see cref="BlobHeaderFlags.CallOrc"/>).</summary>
+    private readonly bool _loaderAddsCallOrc = (blob.Flags & BlobHeaderFlags.CallOrc) != 0;
     /// <summary>The last entry of <c>blob.Orc</c> (offset -1: none), kept apart from the list for the per-instruction check.</summary>
     private int _lastOrcOffset = -1;
     private ulong _lastOrcEntry;
@@ -260,9 +262,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         if (p.TargetIndex == 0 && p.TargetFunction != plan.Function.Id)
         {
             int entry = _entries[p.TargetFunction];
-            if (entry < 0) return -1;
-            // As FunctionPlan.CopyTargetAt(0, ...): past the entry event unless entering through it.
-            return (entry >> 1) + (!withEntryEvent && (entry & 1) == 0 ? X86Encoding.EventCallSize : 0);
+            return entry < 0 ? -1 : FunctionPlan.EntryTarget(entry >> 1, (entry & 1) != 0, withEntryEvent);
         }
         // Most jumps stay in the function being emitted: its plan is at hand.
         var targetPlan = p.TargetFunction == plan.Function.Id ? plan : plans[p.TargetFunction];
@@ -444,9 +444,6 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         if (!_loaderAddsCallOrc) OrcDepth(pos, depth);
         return pos;
     }
-
-    /// <summary>The blob leaves a helper call's two ORC entries to the loader (<see cref="BlobHeaderFlags.CallOrc"/>).</summary>
-    private readonly bool _loaderAddsCallOrc = (blob.Flags & BlobHeaderFlags.CallOrc) != 0;
 
     private void AddFixup(int pos, BlobFixupType type, BlobFixupTarget target, uint index, long addend)
     {

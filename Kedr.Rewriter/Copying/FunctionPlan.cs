@@ -58,12 +58,19 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
         if (index < 0) return -1;
         // Most calls: the first instruction, at the copy's start and never absorbed, with the entry
         // event unless the function is a part. Answered without reading its (likely uncached) plan.
-        if (index == 0) return CopyOffset + (!withEntryEvent && !Function.IsPart ? X86Encoding.EventCallSize : 0);
+        if (index == 0) return EntryTarget(CopyOffset, Function.IsPart, withEntryEvent);
         ref var p = ref Arena.Instructions[First + index];
         if (p.Kind == EmitKind.Absorbed) return -1;
         bool skip = !withEntryEvent && (p.Events & EventFlags.Entry) != 0;
         return CopyOffset + p.OffsetInCopy + (skip ? X86Encoding.EventCallSize : 0);
     }
+
+    /// <summary>
+    /// Where a branch to the first instruction of a copy at <paramref name="copyOffset"/> lands: the copy's
+    /// start (its entry event), or past the entry event for jumps that skip it; a part has no entry event.
+    /// </summary>
+    public static int EntryTarget(int copyOffset, bool isPart, bool withEntryEvent) =>
+        copyOffset + (!withEntryEvent && !isPart ? X86Encoding.EventCallSize : 0);
 
     /// <summary>Where in the code image instruction <paramref name="p"/>'s emitted bytes (events first) start.</summary>
     public int CopyOffsetOf(in PlannedInstruction p) => CopyOffset + p.OffsetInCopy;

@@ -73,19 +73,14 @@ internal sealed class OrcStates
     /// </summary>
     private static void WeakFirst(long[] offsets, ulong[] entries)
     {
+        // Each weak entry moves ahead of the real ones at its address; the rest keep their order.
         for (int i = 1; i < offsets.Length; i++)
-        {
-            if (offsets[i] != offsets[i - 1]) continue;
-            // Move weak entries of this run of equal offsets to its front, keeping the rest in order.
-            int start = i - 1;
-            while (start > 0 && offsets[start - 1] == offsets[i]) start--;
-            for (int k = i; k > start && IsWeak(entries[k]) && !IsWeak(entries[k - 1]); k--)
+            for (int k = i; k > 0 && offsets[k - 1] == offsets[k] && IsWeak(entries[k]) && !IsWeak(entries[k - 1]); k--)
                 (entries[k], entries[k - 1]) = (entries[k - 1], entries[k]);
-        }
     }
 
     /// <summary>sp_reg (bits 32-35) ORC_REG_UNDEFINED and end (bit 42) clear: a section terminator, not a state.</summary>
-    internal static bool IsWeak(ulong entry) => ((entry >> 32) & 0xf) == 0 && ((entry >> 42) & 1) == 0;
+    private static bool IsWeak(ulong entry) => ((entry >> 32) & 0xf) == 0 && ((entry >> 42) & 1) == 0;
 
     /// <summary>The original's entries in code sections: each can start at most one entry of the copies.</summary>
     public int Count { get; }

@@ -54,8 +54,8 @@ internal sealed class SectionCode
     /// </summary>
     public static PatchSite[] SortSites(List<PatchSite> sites)
     {
-        // Usually the key packs into one number (section: 16 bits, offset: 40, kind: 8), which sorts
-        // several times faster than a compared struct; equal keys then get their table order back.
+        // Usually the key packs into one number (section: 16 bits, offset: 40, kind: 8); equal keys keep
+        // their table order.
         var packed = new ulong[sites.Count];
         var order = new int[sites.Count];
         for (int i = 0; i < packed.Length; i++)
@@ -66,12 +66,7 @@ internal sealed class SectionCode
             packed[i] = (ulong)s.SectionIndex << 48 | (ulong)s.Offset << 8 | (byte)s.Kind;
             order[i] = i;
         }
-        Array.Sort(packed, order);
-        for (int i = 0, j; i < packed.Length; i = j)
-        {
-            for (j = i + 1; j < packed.Length && packed[j] == packed[i]; j++) { }
-            if (j - i > 1) Array.Sort(order, i, j - i);
-        }
+        PackedKeySort.Sort(packed, order, Comparer<int>.Default);
         var result = new PatchSite[order.Length];
         for (int i = 0; i < order.Length; i++) result[i] = sites[order[i]];
         return result;

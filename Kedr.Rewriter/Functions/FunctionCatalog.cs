@@ -73,9 +73,8 @@ public sealed class FunctionCatalog
     }
 
     /// <summary>
-    /// By section and start, names for one place ordered by <see cref="PreferGlobal"/>. Section and start
-    /// pack into one number (16 and 48 bits), which sorts several times faster than a compared pair; only
-    /// runs of one place (aliases) are then compared by name.
+    /// By section and start, names for one place ordered by <see cref="ByPreference"/>. Section and start
+    /// pack into one number (16 and 48 bits); only runs of one place (aliases) are compared by name.
     /// </summary>
     private static void SortByPlace(List<FunctionInfo> list)
     {
@@ -92,12 +91,7 @@ public sealed class FunctionCatalog
             }
             keys[i] = (ulong)f.Section.Index << 48 | (ulong)f.Start;
         }
-        Array.Sort(keys, items);
-        for (int i = 0, j; i < items.Length; i = j)
-        {
-            for (j = i + 1; j < items.Length && keys[j] == keys[i]; j++) { }
-            if (j - i > 1) Array.Sort(items, i, j - i, Comparer<FunctionInfo>.Create(ByPreference));
-        }
+        PackedKeySort.Sort(keys, items, s_byPreference);
         list.Clear();
         list.AddRange(items);
     }
@@ -132,6 +126,8 @@ public sealed class FunctionCatalog
 
     /// <summary><see cref="PreferGlobal"/>, then the first in the symbol table: names of equal standing (two
     /// local functions the compiler folded into one) are chosen by a rule, not by the sort's order.</summary>
+    private static readonly IComparer<FunctionInfo> s_byPreference = Comparer<FunctionInfo>.Create(ByPreference);
+
     private static int ByPreference(FunctionInfo a, FunctionInfo b)
     {
         int c = PreferGlobal(a, b);

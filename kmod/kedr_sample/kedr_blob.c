@@ -351,12 +351,12 @@ static int kedr_read_fixups(const struct kedr_blob_reader *r,
 			if (x->index >= KEDR_HELPER_COUNT_V1)
 				return kedr_bad(r, "fixups[%u]: unknown helper %u",
 						i, x->index);
-			if ((b->flags & KEDR_BLOB_CALL_ORC) &&
-			    !kedr_is_helper_call(b, x->offset))
+			if (!(b->flags & KEDR_BLOB_CALL_ORC))
+				break;
+			if (!kedr_is_helper_call(b, x->offset))
 				return kedr_bad(r, "fixups[%u]: helper call at 0x%x is not push $imm32; call rel32",
 						i, x->offset);
-			if (b->flags & KEDR_BLOB_CALL_ORC)
-				b->nr_call_orcs += KEDR_CALL_ORCS;
+			b->nr_call_orcs += KEDR_CALL_ORCS;
 			break;
 		default:
 			return kedr_bad(r, "fixups[%u]: unknown target kind %u",

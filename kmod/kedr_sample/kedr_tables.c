@@ -263,8 +263,9 @@ static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
 			 b->orcs[b->nr_orcs - 1].copy_offset == b->code_size;
 	int err = 0;
 
-	abs = kvmalloc_array(t->own_norcs + b->nr_orcs + b->nr_call_orcs + 1,
-			     sizeof(*abs), GFP_KERNEL);
+	/* Zeroed: an entry is not a helper call's (->call) unless said. */
+	abs = kvcalloc(t->own_norcs + b->nr_orcs + b->nr_call_orcs + 1,
+		       sizeof(*abs), GFP_KERNEL);
 	if (!abs)
 		return -ENOMEM;
 	/* Ours, except whatever covers the area: the copies' entries do. */
@@ -276,24 +277,20 @@ static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
 			continue;
 		abs[n].ip = ip;
 		abs[n].orc = t->own_orc[i];
-		abs[n].call = false;
 		n++;
 	}
 	for (i = 0; i < b->nr_orcs; i++) {
 		abs[n].ip = place + b->orcs[i].copy_offset;
 		memcpy(&abs[n].orc, b->orcs[i].entry, sizeof(abs[n].orc));
-		abs[n].call = false;
 		n++;
 	}
 	n += kedr_add_call_orcs(b, place, abs + n);
 	/* Past the last copy: nothing to unwind (int3s or zeroes). */
 	if (b->nr_orcs && !end_entry) {
 		abs[n].ip = place + b->code_size;
-		memset(&abs[n].orc, 0, sizeof(abs[n].orc));
 		abs[n].orc.sp_reg = ORC_REG_UNDEFINED;
 		abs[n].orc.bp_reg = ORC_REG_UNDEFINED;
 		abs[n].orc.end = 1;
-		abs[n].call = false;
 		n++;
 	}
 	sort(abs, n, sizeof(*abs), kedr_cmp_orc, NULL);

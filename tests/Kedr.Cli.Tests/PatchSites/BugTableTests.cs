@@ -59,17 +59,15 @@ public sealed class BugTableTests(ITestOutputHelper output)
         PatchSiteRun.AssertAttached(r, "kedr_pt_warn");
         Assert.Equal(0, r.Vm.ScriptExitCode);
         Assert.Empty(PatchSiteRun.UnexpectedProblems(r.Vm, new Regex("Call Trace")));
-        var lines = r.Vm.Dmesg.Split('\n');
-        int start = Array.FindIndex(lines, l => l.Contains("Call Trace:", StringComparison.Ordinal));
-        Assert.True(start >= 0, r.Describe());
-        var trace = lines.Skip(start + 1).TakeWhile(l => !l.Contains("</TASK>", StringComparison.Ordinal)).ToList();
-        var frames = trace.Select(l => Regex.Match(l, @"\]\s+(\? )?([A-Za-z0-9_.]+)\+0x")).Where(m => m.Success).ToList();
-        string Names() => string.Join("\n", trace);
-        int inner = frames.FindIndex(m => m.Groups[2].Value.StartsWith("kedr_pt_warn_inner", StringComparison.Ordinal));
-        int outer = frames.FindIndex(m => m.Groups[2].Value.StartsWith("kedr_pt_warn_outer", StringComparison.Ordinal));
-        int write = frames.FindIndex(m => m.Groups[2].Value.StartsWith("kedr_pt_write", StringComparison.Ordinal));
-        int vfs = frames.FindIndex(m => m.Groups[2].Value == "vfs_write");
-        Assert.True(inner >= 0 && inner < outer && outer < write && write < vfs, Names());
-        Assert.True(frames.Take(vfs + 1).All(m => !m.Groups[1].Success), "unreliable frames:\n" + Names());
+        var traces = CallTrace.All(r.Vm.Dmesg);
+        Assert.True(traces.Count > 0, r.Describe());
+        var trace = traces[0];
+        var frames = trace.Frames.ToList();
+        int inner = frames.FindIndex(f => f.Name.StartsWith("kedr_pt_warn_inner", StringComparison.Ordinal));
+        int outer = frames.FindIndex(f => f.Name.StartsWith("kedr_pt_warn_outer", StringComparison.Ordinal));
+        int write = frames.FindIndex(f => f.Name.StartsWith("kedr_pt_write", StringComparison.Ordinal));
+        int vfs = frames.FindIndex(f => f.Name == "vfs_write");
+        Assert.True(inner >= 0 && inner < outer && outer < write && write < vfs, trace.Text);
+        Assert.True(frames.Take(vfs + 1).All(f => !f.Guessed), "unreliable frames:\n" + trace.Text);
     }
 }

@@ -27,21 +27,17 @@ public sealed class HelperUnwindTests(ITestOutputHelper output)
         Assert.Equal("0 0\n", r.File("ctl.txt"));
 
         // The two traces: the read's entry event, then its first memory event.
-        var lines = r.Vm.Dmesg.Split('\n');
         var helpers = new List<string>();
-        for (int start = 0; (start = Array.FindIndex(lines, start, l => l.Contains("Call Trace:", StringComparison.Ordinal))) >= 0; start++)
+        foreach (var trace in CallTrace.All(r.Vm.Dmesg))
         {
-            var trace = lines.Skip(start + 1).TakeWhile(l => !l.Contains("</TASK>", StringComparison.Ordinal)).ToList();
             // The frames the unwinder found; '?' lines are stack words that merely look like code
             // addresses (the entry through ftrace leaves one of the original's), printed in between.
-            var frames = trace.Select(l => Regex.Match(l, @"\]\s+(\? )?([A-Za-z0-9_.]+)\+0x"))
-                .Where(m => m.Success && !m.Groups[1].Success).Select(m => m.Groups[2].Value).ToList();
-            string Text() => string.Join("\n", trace);
+            var frames = trace.Frames.Where(f => !f.Guessed).Select(f => f.Name).ToList();
             int helper = frames.FindIndex(f => f.StartsWith("kedr_helper_", StringComparison.Ordinal));
             int vfs = frames.IndexOf("vfs_read");
             Assert.True(helper >= 0 && helper + 1 < frames.Count && frames[helper + 1].StartsWith("kedr_pt_read", StringComparison.Ordinal),
-                "the copy (kedr_pt_read.kedr) as the frame after the helper:\n" + Text());
-            Assert.True(vfs > helper + 1, "the unwinder on to vfs_read from the copy:\n" + Text());
+                "the copy (kedr_pt_read.kedr) as the frame after the helper:\n" + trace.Text);
+            Assert.True(vfs > helper + 1, "the unwinder on to vfs_read from the copy:\n" + trace.Text);
             helpers.Add(frames[helper]);
         }
         Assert.Equal(2, helpers.Count);

@@ -315,6 +315,7 @@ public sealed class ElfFile
 
         private static ushort U16(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt16LittleEndian(s[o..]);
         private static uint U32(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt32LittleEndian(s[o..]);
+        private static ulong U64(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt64LittleEndian(s[o..]);
 
         /// <summary>An Elf64_Rela as stored (little-endian fields).</summary>
         private readonly struct RawRela
@@ -323,6 +324,5 @@ public sealed class ElfFile
         }
 
         private static ulong Le(ulong stored) => BitConverter.IsLittleEndian ? stored : BinaryPrimitives.ReverseEndianness(stored);
-        private static ulong U64(ReadOnlySpan<byte> s, int o) => BinaryPrimitives.ReadUInt64LittleEndian(s[o..]);
     }
 }

@@ -231,8 +231,7 @@ public static class ModuleRewriter
 
             var bytes = masked.AsSpan(0, f.Size);
             code.Span(f.Start, f.Size).CopyTo(bytes);
-            foreach (var m in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(blob.Masks).Slice((int)first, (int)count))
-                bytes.Slice((int)m.Offset, (int)m.Length).Clear();
+            BlobFormat.ZeroMasked(bytes, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(blob.Masks).Slice((int)first, (int)count));
             var flags = (f.Section.IsInit ? BlobFunctionFlags.Init : 0) | (f.IsPart ? BlobFunctionFlags.Part : 0);
             blob.Functions.Add(new BlobFunction(f.Name, (uint)f.Symbol.Index, (uint)f.Size, (uint)plan.CopyOffset,
                 (uint)plan.CopySize, first, count, flags, BlobFormat.Digest(bytes, [], blob.Flags), (uint)f.Owner.BlobIndex));

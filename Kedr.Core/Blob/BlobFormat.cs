@@ -46,12 +46,18 @@ public static class BlobFormat
     {
         if (masks.IsEmpty) return WordDigest(bytes);
         var copy = bytes.ToArray();
+        ZeroMasked(copy, masks);
+        return WordDigest(copy);
+    }
+
+    /// <summary>Sets the bytes <paramref name="masks"/> cover to 0 (a mask past the end is cut at it).</summary>
+    public static void ZeroMasked(Span<byte> bytes, ReadOnlySpan<BlobMask> masks)
+    {
         foreach (var m in masks)
         {
-            int start = (int)Math.Min(m.Offset, (uint)copy.Length);
-            copy.AsSpan(start, (int)Math.Min(m.Length, (uint)(copy.Length - start))).Clear();
+            int start = (int)Math.Min(m.Offset, (uint)bytes.Length);
+            bytes.Slice(start, (int)Math.Min(m.Length, (uint)(bytes.Length - start))).Clear();
         }
-        return WordDigest(copy);
     }
 
     /// <summary><see cref="Digest(ReadOnlySpan{byte}, ReadOnlySpan{BlobMask})"/> of bytes whose masked ones are already zero.</summary>

@@ -19,6 +19,7 @@ public static class PatchSiteReader
     private const int AltInstrLenOffset = 10, AltReplLenOffset = 11, ParavirtLenOffset = 9;
 
     private delegate KedrDiagnostic? TableReader(ElfFile elf, ElfSection sec, List<PatchSite> sites);
+    private delegate KedrDiagnostic? EntryReader(ulong offset, int section, long place, RelocationCursor relocations);
 
     /// <summary>The tables by section name: entry size and how each entry becomes a site.</summary>
     private static readonly Dictionary<string, (int EntrySize, TableReader Read)> Tables = new(StringComparer.Ordinal)
@@ -40,14 +41,18 @@ public static class PatchSiteReader
     {
         // Sized once, from the tables' entry counts.
         long entries = 0;
-        foreach (var sec in elf.Sections)
-            if (Tables.TryGetValue(sec.Name, out var table)) entries += (long)sec.Size / table.EntrySize;
-        sites = new List<PatchSite>((int)Math.Min(entries, 1 << 20));
-        error = null;
+        var found = new List<(ElfSection Section, TableReader Read)>();
         foreach (var sec in elf.Sections)
         {
             if (!Tables.TryGetValue(sec.Name, out var table)) continue;
-            error = table.Read(elf, sec, sites);
+            entries += (long)sec.Size / table.EntrySize;
+            found.Add((sec, table.Read));
+        }
+        sites = new List<PatchSite>((int)Math.Min(entries, 1 << 20));
+        error = null;
+        foreach (var (sec, read) in found)
+        {
+            error = read(elf, sec, sites);
             if (error is not null) return false;
         }
         return true;
@@ -57,24 +62,26 @@ public static class PatchSiteReader
 
     /// <summary>
     /// Walks a table of <paramref name="entrySize"/>-byte entries whose first field points at code:
-    /// checks the size, resolves that field, and hands each entry's offset and place to <paramref name="read"/>.
+    /// checks the size, resolves that field, and hands each entry's offset and place to <paramref name="read"/>,
+    /// with the table's relocations for its other fields (asked for in increasing order, as the entries are).
     /// </summary>
-    private static KedrDiagnostic? ReadEntries(ElfFile elf, ElfSection sec, int entrySize, Func<ulong, int, long, KedrDiagnostic?> read)
+    private static KedrDiagnostic? ReadEntries(ElfFile elf, ElfSection sec, int entrySize, EntryReader read)
     {
         if (sec.Size % (ulong)entrySize != 0)
             return Bad(elf, sec, 0, $"size 0x{sec.Size:x} is not a multiple of the entry size {entrySize}");
+        var relocations = new RelocationCursor(elf, sec);
         for (ulong off = 0; off < sec.Size; off += (ulong)entrySize)
         {
-            if (!TryResolve(elf, sec, off, out int s, out long o))
+            if (!TryResolve(elf, relocations, off, out int s, out long o))
                 return Bad(elf, sec, off, NoRelocation);
-            if (read(off, s, o) is { } error) return error;
+            if (read(off, s, o, relocations) is { } error) return error;
         }
         return null;
     }
 
     /// <summary>Length 0 means "the instruction at the site".</summary>
     private static KedrDiagnostic? ReadArray(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, int length, List<PatchSite> sites) =>
-        ReadEntries(elf, sec, entrySize, (_, s, o) =>
+        ReadEntries(elf, sec, entrySize, (_, s, o, _) =>
         {
             sites.Add(new PatchSite(kind, s, o, length));
             return null;
@@ -86,16 +93,16 @@ public static class PatchSiteReader
     /// </summary>
     private static KedrDiagnostic? ReadWithTarget(ElfFile elf, ElfSection sec, int entrySize, PatchSiteKind kind, List<PatchSite> sites)
     {
-        return ReadEntries(elf, sec, entrySize, (off, s, o) =>
+        return ReadEntries(elf, sec, entrySize, (off, s, o, relocations) =>
         {
-            if (!TryResolve(elf, sec, off + 4, out int ts, out long to))
+            if (!TryResolve(elf, relocations, off + 4, out int ts, out long to))
                 return Bad(elf, sec, off, NoRelocation);
             int auxSymbol = 0;
             long auxAddend = 0;
             uint data = 0;
             if (kind == PatchSiteKind.JumpLabel)
             {
-                if (!elf.TryGetRelocationAt(sec, off + 8, out var key) || key.Type != RelocationType.Pc64)
+                if (!relocations.TryAt(off + 8, out var key) || key.Type != RelocationType.Pc64)
                     return Bad(elf, sec, off, "jump entry has no PC64 relocation to its key");
                 (auxSymbol, auxAddend) = (key.SymbolIndex, key.Addend);
             }
@@ -111,11 +118,11 @@ public static class PatchSiteReader
     /// <summary>struct bug_entry { int bug_addr_disp, file_disp; u16 line, flags } (relative pointers, verbose).</summary>
     private static KedrDiagnostic? ReadBugs(ElfFile elf, ElfSection sec, List<PatchSite> sites)
     {
-        return ReadEntries(elf, sec, BugEntrySize, (off, s, o) =>
+        return ReadEntries(elf, sec, BugEntrySize, (off, s, o, relocations) =>
         {
             int fileSymbol = 0;
             long fileAddend = 0;
-            if (elf.TryGetRelocationAt(sec, off + 4, out var file) && file.IsPcRelative)
+            if (relocations.TryAt(off + 4, out var file) && file.IsPcRelative)
                 (fileSymbol, fileAddend) = (file.SymbolIndex, file.Addend);
             uint lineFlags = BinaryPrimitives.ReadUInt32LittleEndian(sec.Data.Span[((int)off + 8)..]);
             sites.Add(new PatchSite(PatchSiteKind.BugTable, s, o, 0, AuxSymbol: fileSymbol, AuxAddend: fileAddend, Data: lineFlags));
@@ -126,9 +133,9 @@ public static class PatchSiteReader
     /// <summary>struct alt_instr { s32 instr_offset, repl_offset; u16 cpuid; u8 instrlen, replacementlen }.</summary>
     private static KedrDiagnostic? ReadAlternatives(ElfFile elf, ElfSection sec, List<PatchSite> sites)
     {
-        return ReadEntries(elf, sec, AltInstrSize, (off, s, o) =>
+        return ReadEntries(elf, sec, AltInstrSize, (off, s, o, relocations) =>
         {
-            if (!TryResolve(elf, sec, off + 4, out int rs, out long ro))
+            if (!TryResolve(elf, relocations, off + 4, out int rs, out long ro))
                 return Bad(elf, sec, off, NoRelocation);
             var d = sec.Data.Span;
             int len = d[(int)off + AltInstrLenOffset], replLen = d[(int)off + AltReplLenOffset];
@@ -141,18 +148,18 @@ public static class PatchSiteReader
 
     /// <summary>struct paravirt_patch_site: u8 *instr (absolute), u8 type, u8 len.</summary>
     private static KedrDiagnostic? ReadParavirt(ElfFile elf, ElfSection sec, List<PatchSite> sites) =>
-        ReadEntries(elf, sec, ParavirtSiteSize, (off, s, o) =>
+        ReadEntries(elf, sec, ParavirtSiteSize, (off, s, o, _) =>
         {
             sites.Add(new PatchSite(PatchSiteKind.Paravirt, s, o, sec.Data.Span[(int)off + ParavirtLenOffset]));
             return null;
         });
 
     /// <summary>PC32 stores S + A - P and the kernel adds P back; ABS64 stores S + A: either way the place is S + A.</summary>
-    private static bool TryResolve(ElfFile elf, ElfSection table, ulong fieldOffset, out int section, out long offset)
+    private static bool TryResolve(ElfFile elf, RelocationCursor relocations, ulong fieldOffset, out int section, out long offset)
     {
         section = -1;
         offset = 0;
-        if (!elf.TryGetRelocationAt(table, fieldOffset, out var r)) return false;
+        if (!relocations.TryAt(fieldOffset, out var r)) return false;
         if (r.Type is not (RelocationType.Pc32 or RelocationType.Plt32 or RelocationType.Abs64)) return false;
         ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
         if (!sym.IsDefinedInSection) return false;

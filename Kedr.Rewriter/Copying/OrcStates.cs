@@ -21,40 +21,40 @@ internal sealed class OrcStates
         var ips = elf.FindSection(".orc_unwind_ip");
         var orcs = elf.FindSection(".orc_unwind");
         if (ips is null || orcs is null || ips.Size / 4 != orcs.Size / EntrySize) return;
-        var relocs = elf.GetRelocations(ips);
+        var relocs = elf.RelocationSpan(ips);
         var data = orcs.Data.Span;
-        // Each entry's ip is a PC32 relocation to "section symbol + offset"; gather per section
-        // into parallel arrays, then sort each by offset.
-        int n = relocs.Count;
-        var sections = new int[n];
-        var offsets = new long[n];
-        var entries = new ulong[n];
-        int count = 0;
-        foreach (var r in relocs)
+        // Each entry's ip is a PC32 relocation to "section symbol + offset": counted per section, then
+        // gathered into each section's parallel arrays, which are sorted by offset.
+        var perSection = new int[elf.Sections.Count];
+        foreach (ref readonly var r in relocs)
+            if (IsEntryIp(elf, r, out int section)) perSection[section]++;
+        var filled = new int[perSection.Length];
+        int current = -1;
+        (long[] Offsets, ulong[] Entries) arrays = ([], []);
+        foreach (ref readonly var r in relocs)
         {
-            if (!r.IsPcRelative || r.Offset % 4 != 0) continue;
-            ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
-            if (!sym.IsDefinedInSection) continue;
-            int i = (int)(r.Offset / 4);
-            sections[count] = sym.SectionIndex;
-            offsets[count] = (long)sym.Value + r.Addend;
-            entries[count] = BinaryPrimitives.ReadUInt32LittleEndian(data[(i * EntrySize)..]) | (ulong)BinaryPrimitives.ReadUInt16LittleEndian(data[(i * EntrySize + 4)..]) << 32;
-            count++;
+            if (!IsEntryIp(elf, r, out int section)) continue;
+            if (section != current && !_bySection.TryGetValue(current = section, out arrays))
+                _bySection[section] = arrays = (new long[perSection[section]], new ulong[perSection[section]]);
+            int i = (int)(r.Offset / 4), k = filled[section]++;
+            arrays.Offsets[k] = (long)elf.Symbol(r.SymbolIndex).Value + r.Addend;
+            arrays.Entries[k] = BinaryPrimitives.ReadUInt32LittleEndian(data[(i * EntrySize)..]) | (ulong)BinaryPrimitives.ReadUInt16LittleEndian(data[(i * EntrySize + 4)..]) << 32;
         }
-        foreach (int section in sections.AsSpan(0, count).ToArray().Distinct())
+        foreach (var (o, e) in _bySection.Values)
         {
-            int m = 0;
-            for (int i = 0; i < count; i++) if (sections[i] == section) m++;
-            var o = new long[m];
-            var e = new ulong[m];
-            for (int i = 0, k = 0; i < count; i++)
-                if (sections[i] == section) { o[k] = offsets[i]; e[k++] = entries[i]; }
             // objtool writes them in address order, so this is mostly a check.
             if (!IsAscending(o)) Array.Sort(o, e);
             WeakFirst(o, e);
-            _bySection[section] = (o, e);
-            Count += m;
+            Count += o.Length;
         }
+    }
+
+    /// <summary>Whether <paramref name="r"/> is an entry's ip (a PC32 field to a place in a section of the module), and which section.</summary>
+    private static bool IsEntryIp(ElfFile elf, in ElfRelocation r, out int section)
+    {
+        ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
+        section = sym.SectionIndex;
+        return r.IsPcRelative && r.Offset % 4 == 0 && sym.IsDefinedInSection;
     }
 
     public bool HasData => _bySection.Count > 0;

@@ -213,13 +213,9 @@ public static class ModuleRewriter
                 }
                 else
                 {
-                    var site = sites[s++];
-                    int len = site.Length;
-                    if (len == 0)
-                    {
-                        int at = plan.IndexOf(site.Offset);
-                        len = at >= 0 ? plan.Instructions[at].Length : 0;
-                    }
+                    var site = sites[s];
+                    int len = site.Length != 0 ? site.Length : code.SiteInstructionLengths[s];
+                    s++;
                     (start, end) = (site.Offset, Math.Min(site.Offset + len, f.End));
                 }
                 if (start <= curEnd) { curEnd = Math.Max(curEnd, end); continue; }

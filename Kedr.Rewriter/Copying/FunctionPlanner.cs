@@ -98,6 +98,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 while (siteIndex < sites.Length && sites[siteIndex].Offset < ip + p.Length)
                 {
                     var s = sites[siteIndex++];
+                    if (s.Offset == ip) code.SiteInstructionLengths[siteIndex - 1] = p.Length;
                     if (s.Offset > ip && s.Kind != PatchSiteKind.SmpLock)
                     {
                         f.LeftOutReason = $"{s.Kind} site at +0x{s.Offset - f.Start:x} is inside an instruction";

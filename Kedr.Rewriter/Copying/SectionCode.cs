@@ -19,6 +19,7 @@ internal sealed class SectionCode
         Bytes = seg.Array!;
         BytesOffset = seg.Offset;
         _sites = sites;
+        SiteInstructionLengths = new byte[sites.Count];
     }
 
     public ElfSection Section { get; }
@@ -29,6 +30,11 @@ internal sealed class SectionCode
     public ReadOnlySpan<ElfRelocation> Relocations => _elf.RelocationSpan(Section);
     public ReadOnlySpan<PatchSite> Sites => _sites;
     private readonly ArraySegment<PatchSite> _sites;
+    /// <summary>
+    /// Per site (as <see cref="Sites"/>), the length of the instruction that starts there, set by the planner
+    /// as it passes (0: none starts there, or not planned): a site of length 0 covers that instruction.
+    /// </summary>
+    public byte[] SiteInstructionLengths { get; }
 
     public byte ByteAt(long offset) => Bytes[BytesOffset + offset];
     public ReadOnlySpan<byte> Span(long offset, int length) => Bytes.AsSpan(BytesOffset + (int)offset, length);

@@ -31,13 +31,16 @@ public sealed class FunctionCatalog
     {
         var list = new List<FunctionInfo>();
         int tooSmall = 0;
-        foreach (var sym in elf.Symbols)
+        var kinds = SectionKinds(elf);
+        for (int i = 0, count = elf.Symbols.Count; i < count; i++)
         {
+            ref readonly var sym = ref elf.Symbol(i);
             if (!sym.IsFunction || !sym.IsDefinedInSection) continue;
-            var sec = elf.Section(sym.SectionIndex);
-            if (!sec.IsExecutable || sec.Type == ElfConstants.ShtNobits) continue;
+            var kind = kinds[sym.SectionIndex];
+            if (kind == SectionKind.NotCode) continue;
             if (sym.Size < MinimumSize) { tooSmall++; continue; }
-            if (sec.Name == ".static_call.text" || sym.Name.StartsWith("__SCT__", StringComparison.Ordinal))
+            var sec = elf.Section(sym.SectionIndex);
+            if (kind == SectionKind.StaticCallText || sym.Name.StartsWith("__SCT__", StringComparison.Ordinal))
             {
                 StaticCallTrampolines.Add(sym);
                 continue;
@@ -68,8 +71,30 @@ public sealed class FunctionCatalog
         Functions = kept;
         _bySection = new FunctionInfo[elf.Sections.Count][];
         for (int i = 0; i < _bySection.Length; i++) _bySection[i] = [];
-        foreach (var g in kept.GroupBy(f => f.Section.Index)) _bySection[g.Key] = g.ToArray();
+        // Sorted by section: each section's functions are one run.
+        for (int first = 0, end; first < kept.Count; first = end)
+        {
+            int section = kept[first].Section.Index;
+            for (end = first + 1; end < kept.Count && kept[end].Section.Index == section; end++) { }
+            _bySection[section] = kept.GetRange(first, end - first).ToArray();
+        }
         TieColdParts(elf, kept);
+    }
+
+    private enum SectionKind : byte { NotCode, Code, StaticCallText }
+
+    /// <summary>Per section index: whether its functions are code with bytes in the file, and which are static-call trampolines.</summary>
+    private static SectionKind[] SectionKinds(ElfFile elf)
+    {
+        var kinds = new SectionKind[elf.Sections.Count];
+        for (int i = 0; i < kinds.Length; i++)
+        {
+            var sec = elf.Section(i);
+            kinds[i] = !sec.IsExecutable || sec.Type == ElfConstants.ShtNobits ? SectionKind.NotCode
+                : sec.Name == ".static_call.text" ? SectionKind.StaticCallText
+                : SectionKind.Code;
+        }
+        return kinds;
     }
 
     /// <summary>

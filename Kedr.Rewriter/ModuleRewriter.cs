@@ -64,7 +64,7 @@ public static class ModuleRewriter
         AddMasksAndDigests(copied, blob, arena);
         CopyTables.Build(copied, catalog, anchors, plans, blob);
 
-        result = new RewriteResult(blob, BuildReport(elf, catalog, plans, sites, blob));
+        result = new RewriteResult(blob, BuildReport(elf, catalog, plans, sites, sortedSites, blob));
         return true;
     }
 
@@ -163,6 +163,10 @@ public static class ModuleRewriter
         if (orc.HasData) blob.Orc.EnsureCapacity(orc.Count + 4 * memory + 2 * events + copied.Count);
     }
 
+    /// <summary>Whether <paramref name="f"/> ends at or before (section, offset), in the catalog's order.</summary>
+    private static bool IsBefore(FunctionInfo f, int section, long offset) =>
+        f.Section.Index < section || f.Section.Index == section && f.End <= offset;
+
     /// <summary>Whether execution can run off the end of the function's last instruction.</summary>
     private static bool FallsThrough(FunctionPlan plan)
     {
@@ -238,25 +242,30 @@ public static class ModuleRewriter
                 blob.Functions[i] = blob.Functions[i] with { Owner = (uint)i, Flags = blob.Functions[i].Flags & ~BlobFunctionFlags.Part };
     }
 
-    private static RewriteReport BuildReport(ElfFile elf, FunctionCatalog catalog, FunctionPlan[] plans, List<PatchSite> sites, KedrBlob blob)
+    /// <param name="sites">In table order, which orders the kinds in the report.</param>
+    /// <param name="sortedSites">The same, by section and offset, as the catalog's functions are.</param>
+    private static RewriteReport BuildReport(ElfFile elf, FunctionCatalog catalog, FunctionPlan[] plans, List<PatchSite> sites,
+        PatchSite[] sortedSites, KedrBlob blob)
     {
-        // Counted per kind in arrays, then put in dictionaries in the order the kinds were first seen.
+        // Counted per kind in arrays, walking the sites and the functions side by side.
         var handledCounts = new int[SiteKinds];
         var inLeftOutCounts = new int[SiteKinds];
-        var handledOrder = new List<PatchSiteKind>();
-        var inLeftOutOrder = new List<PatchSiteKind>();
-        FunctionInfo? holder = null;
-        foreach (var s in sites)
+        var functions = catalog.Functions;
+        int next = 0;
+        foreach (ref readonly var s in sortedSites.AsSpan())
         {
-            // Each table lists its sites mostly in address order: the last function found usually holds the next.
-            if (holder is null || !holder.Contains(s.SectionIndex, s.Offset))
-                holder = catalog.Find(s.SectionIndex, s.Offset);
-            if (holder is null) continue;
-            var (counts, order) = holder.IsCopied ? (handledCounts, handledOrder) : (inLeftOutCounts, inLeftOutOrder);
-            if (counts[(int)s.Kind]++ == 0) order.Add(s.Kind);
+            while (next < functions.Count && IsBefore(functions[next], s.SectionIndex, s.Offset)) next++;
+            if (next == functions.Count) break;
+            var holder = functions[next];
+            if (!holder.Contains(s.SectionIndex, s.Offset)) continue;
+            (holder.IsCopied ? handledCounts : inLeftOutCounts)[(int)s.Kind]++;
         }
-        var handled = handledOrder.ToDictionary(k => k, k => handledCounts[(int)k]);
-        var inLeftOut = inLeftOutOrder.ToDictionary(k => k, k => inLeftOutCounts[(int)k]);
+        // The kinds in the order their tables come in the file.
+        var tableOrder = new List<PatchSiteKind>();
+        foreach (var s in sites)
+            if (tableOrder.Count == 0 || tableOrder[^1] != s.Kind && !tableOrder.Contains(s.Kind)) tableOrder.Add(s.Kind);
+        var handled = tableOrder.Where(k => handledCounts[(int)k] > 0).ToDictionary(k => k, k => handledCounts[(int)k]);
+        var inLeftOut = tableOrder.Where(k => inLeftOutCounts[(int)k] > 0).ToDictionary(k => k, k => inLeftOutCounts[(int)k]);
         long instructions = 0, original = 0, memory = 0, instrumented = 0;
         var leftOut = new List<LeftOutFunction>();
         var notInstrumented = new List<string>();

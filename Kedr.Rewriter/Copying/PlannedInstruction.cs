@@ -109,7 +109,10 @@ internal struct PlannedInstruction
     public sbyte DisplacementOffset;
 
     /// <summary>Bytes of the memory-event sequences (before and after the instruction).</summary>
-    public readonly int MemoryEventBytes => MemForm switch
+    /// <remarks>Most instructions have none: answered inline, the sequences' sizes out of line.</remarks>
+    public readonly int MemoryEventBytes => MemForm == MemoryClass.None ? 0 : SequenceBytes();
+
+    private readonly int SequenceBytes() => MemForm switch
     {
         // push %rax; <extra>; push $site; call; pop %rax (no push/pop where %rax is dead)
         MemoryClass.Operand or MemoryClass.Xlat or MemoryClass.Moffs => (RaxDead ? 0 : 2) + LeaLength + X86Encoding.EventCallSize,

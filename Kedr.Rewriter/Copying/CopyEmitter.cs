@@ -316,7 +316,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
             OrcDepth(pos, 8);
         }
         int lea = pos;
-        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(plan.Arena.Extra).Slice(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
+        plan.Arena.Extra.AsSpan(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
         bool bitOp = p.MemForm == MemoryClass.BitOp;
         if (bitOp)
             OrcDepth(pos + (_code[pos] == 0x41 ? 2 : 1), 16); // after push %reg

@@ -404,7 +404,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 p.LeaDisplacementOffset = (sbyte)(lea < 0 ? -1 : push + lea);
                 break;
             case MemoryClass.Xlat:
-                _plan.Arena.Extra.AddRange(X86Encoding.XlatAddress);
+                _plan.Arena.Extra.Append(X86Encoding.XlatAddress);
                 break;
             case MemoryClass.Moffs:
                 MemoryAccessClassifier.EncodeMovabsRax(instr.MemoryDisplacement64, _plan.Arena.Extra);

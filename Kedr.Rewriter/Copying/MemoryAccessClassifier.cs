@@ -190,12 +190,12 @@ internal sealed class MemoryAccessClassifier
     /// </summary>
     /// <param name="relocatedDisplacement">The original's displacement carries a relocation: keep a disp32 for its fixup.</param>
     /// <returns>Offset of the displacement in the LEA, -1 if it has none.</returns>
-    public int EncodeLea(in Instruction instr, bool relocatedDisplacement, int pushedBytes, List<byte> output)
+    public int EncodeLea(in Instruction instr, bool relocatedDisplacement, int pushedBytes, CodeBuffer output)
     {
         if (instr.IsIPRelativeMemoryOperand)
         {
-            output.AddRange(RipLeaPrefix);
-            output.AddRange(Rel32Placeholder);
+            output.Append(RipLeaPrefix);
+            output.Append(Rel32Placeholder);
             return RipLeaPrefix.Length;
         }
         long disp = (long)instr.MemoryDisplacement64;
@@ -213,13 +213,13 @@ internal sealed class MemoryAccessClassifier
     /// translation validator decodes every one of them with Iced.
     /// </summary>
     /// <returns>Offset of the displacement in the LEA, -1 if it has none.</returns>
-    internal static int EncodeLeaRax(Register baseReg, Register index, int scale, long disp, bool disp32, List<byte> output)
+    internal static int EncodeLeaRax(Register baseReg, Register index, int scale, long disp, bool disp32, CodeBuffer output)
     {
         if (disp is < int.MinValue or > int.MaxValue)
             throw DoesNotFit("displacement 0x" + disp.ToString("x"));
         int b = baseReg == Register.None ? -1 : baseReg.GetNumber(), x = index == Register.None ? -1 : index.GetNumber();
-        // Built here and appended at once: at most REX, opcode, ModRM, SIB and a disp32.
-        Span<byte> lea = stackalloc byte[8];
+        // Written in place: at most REX, opcode, ModRM, SIB and a disp32.
+        var lea = output.Reserve(MaxLeaLength);
         int n = 0;
         lea[n++] = (byte)(0x48 | (x >= 8 ? 0x02 : 0) | (b >= 8 ? 0x01 : 0));
         lea[n++] = 0x8d;
@@ -242,26 +242,35 @@ internal sealed class MemoryAccessClassifier
             n += 4;
         }
         else at = -1;
-        output.AddRange(lea[..n]);
+        output.Advance(n);
         return at;
     }
+
+    private const int MaxLeaLength = 8;
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static InvalidOperationException DoesNotFit(string what) => new("KEDR2901: " + what + " does not fit an LEA");
 
     /// <summary><c>movabs $imm64,%rax</c> (REX.W B8 imm64): a moffs operand's address; the immediate is at 2.</summary>
-    public static void EncodeMovabsRax(ulong address, List<byte> output)
+    public static void EncodeMovabsRax(ulong address, CodeBuffer output)
     {
-        output.Add(0x48);
-        output.Add(0xb8);
-        for (int i = 0; i < 8; i++) output.Add((byte)(address >> (8 * i)));
+        var movabs = output.Reserve(MovabsLength);
+        movabs[0] = 0x48;
+        movabs[1] = 0xb8;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(movabs[2..], address);
+        output.Advance(MovabsLength);
     }
 
+    private const int MovabsLength = 10;
+
     /// <summary><c>push %r64</c> of the full register holding a bit offset.</summary>
-    public static void EncodePush(Register reg, List<byte> output)
+    public static void EncodePush(Register reg, CodeBuffer output)
     {
         int n = reg.GetFullRegister().GetNumber();
-        if (n >= 8) output.Add(0x41);
-        output.Add((byte)(0x50 + (n & 7)));
+        var push = output.Reserve(2);
+        int length = 0;
+        if (n >= 8) push[length++] = 0x41;
+        push[length++] = (byte)(0x50 + (n & 7));
+        output.Advance(length);
     }
 }

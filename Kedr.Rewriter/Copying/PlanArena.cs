@@ -34,7 +34,7 @@ internal sealed class PlanArena
     private int _stamp;
 
     /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>
-    public readonly List<byte> Extra = new(InitialCapacity);
+    public readonly CodeBuffer Extra = new(InitialCapacity);
 
     private readonly MovableCodeReader _reader = new();
     private readonly Decoder _decoder;

@@ -10,18 +10,21 @@ public sealed class SymbolAnchors
 {
     private readonly ElfFile _elf;
     private readonly FunctionCatalog _catalog;
-    /// <summary>Per section, the symbol to name its places by; made when first needed (most places are in functions).</summary>
-    private Dictionary<int, ElfSymbol>? _bySection;
+    /// <summary>Per section index, the symbol to name its places by (-1: none); made when first needed (most places are in functions).</summary>
+    private int[]? _bySection;
 
     public SymbolAnchors(ElfFile elf, FunctionCatalog catalog) => (_elf, _catalog) = (elf, catalog);
 
-    private Dictionary<int, ElfSymbol> BySection()
+    /// <summary>Each section's STT_SECTION symbol, else its first symbol in the table.</summary>
+    private int[] BySection()
     {
-        var bySection = new Dictionary<int, ElfSymbol>();
-        foreach (var s in _elf.Symbols)
+        var bySection = new int[_elf.Sections.Count];
+        Array.Fill(bySection, -1);
+        for (int i = 0, count = _elf.Symbols.Count; i < count; i++)
         {
+            ref readonly var s = ref _elf.Symbol(i);
             if (!s.IsDefinedInSection) continue;
-            if (s.IsSection || !bySection.ContainsKey(s.SectionIndex)) bySection[s.SectionIndex] = s;
+            if (s.IsSection || bySection[s.SectionIndex] < 0) bySection[s.SectionIndex] = i;
         }
         return bySection;
     }
@@ -34,8 +37,10 @@ public sealed class SymbolAnchors
             (symbol, addend) = (f.Symbol.Index, offset - f.Start);
             return true;
         }
-        if ((_bySection ??= BySection()).TryGetValue(section, out var s))
+        var bySection = _bySection ??= BySection();
+        if ((uint)section < (uint)bySection.Length && bySection[section] >= 0)
         {
+            ref readonly var s = ref _elf.Symbol(bySection[section]);
             (symbol, addend) = (s.Index, offset - (long)s.Value);
             return true;
         }

@@ -28,7 +28,7 @@ internal static class LandingPadFinder
         {
             // Only what is loaded can be branched through: not .debug_*, not the ORC tables.
             if (sec.Type != ElfConstants.ShtProgbits || !sec.IsAlloc || sec.IsExecutable || MetadataSections.Contains(sec.Name)) continue;
-            foreach (var r in elf.GetRelocations(sec))
+            foreach (ref readonly var r in elf.RelocationSpan(sec))
             {
                 if (r.Type is not (RelocationType.Abs64 or RelocationType.Abs32S or RelocationType.Pc32 or RelocationType.Plt32)) continue;
                 ref readonly var sym = ref elf.Symbol(r.SymbolIndex);

@@ -12,10 +12,12 @@ namespace Kedr.Core.Elf;
 /// </summary>
 public sealed class ElfFile
 {
-    private readonly ElfRelocation[][] _relocationsBySection;
+    private readonly RelocationTable[] _relocationsBySection;
+    /// <summary><see cref="GetRelocations"/>'s lists, made when first asked for.</summary>
+    private RelocationList?[]? _relocationLists;
 
     private ElfFile(string path, ReadOnlyMemory<byte> data, ElfSection[] sections, ElfSymbol[] symbols,
-        int symtabIndex, ElfRelocation[][] relocations, Dictionary<string, List<string>> modInfo, byte[] buildId)
+        int symtabIndex, RelocationTable[] relocations, Dictionary<string, List<string>> modInfo, byte[] buildId)
     {
         Path = path; Data = data; Sections = _sections = sections; Symbols = _symbols = symbols; SymtabIndex = symtabIndex;
         _relocationsBySection = relocations; ModInfoEntries = modInfo; BuildId = buildId;
@@ -54,15 +56,16 @@ public sealed class ElfFile
     }
 
     /// <summary>The RELA relocations that apply to <paramref name="section"/>, sorted by offset.</summary>
-    public IReadOnlyList<ElfRelocation> GetRelocations(ElfSection section) => _relocationsBySection[section.Index];
+    public IReadOnlyList<ElfRelocation> GetRelocations(ElfSection section) =>
+        (_relocationLists ??= new RelocationList?[_sections.Length])[section.Index] ??= new RelocationList(this, section);
 
     /// <summary><see cref="GetRelocations"/> as a span, for loops that run once per instruction.</summary>
-    public ReadOnlySpan<ElfRelocation> RelocationSpan(ElfSection section) => _relocationsBySection[section.Index];
+    public ReadOnlySpan<ElfRelocation> RelocationSpan(ElfSection section) => _relocationsBySection[section.Index].Span;
 
     /// <summary>Index in <see cref="GetRelocations"/> of the first relocation at or after <paramref name="offset"/>.</summary>
     public int FirstRelocationAtOrAfter(ElfSection section, long offset)
     {
-        var relocs = _relocationsBySection[section.Index];
+        var relocs = RelocationSpan(section);
         int lo = 0, hi = relocs.Length;
         while (lo < hi)
         {
@@ -78,7 +81,7 @@ public sealed class ElfFile
     /// </summary>
     public bool TryGetRelocationAt(ElfSection section, ulong offset, out ElfRelocation relocation)
     {
-        var relocs = _relocationsBySection[section.Index];
+        var relocs = RelocationSpan(section);
         int i = FirstRelocationAtOrAfter(section, (long)offset);
         if (i < relocs.Length && relocs[i].Offset == offset)
         {
@@ -205,12 +208,14 @@ public sealed class ElfFile
             int count = (int)(symtab.Size / ElfConstants.SymbolSize);
             symbols = new ElfSymbol[count];
             var names = new ElfSymbolNames(strtabMemory, count);
+            // A table that ends in NUL terminates every name that starts inside it; otherwise each is looked at.
+            bool terminated = strtab.Length > 0 && strtab[^1] == 0;
             for (int i = 0; i < count; i++)
             {
                 int o = i * ElfConstants.SymbolSize;
                 uint nameOff = U32(d, o);
                 // Checked now, decoded when first asked for.
-                if (!ElfStrings.TryGetBytes(strtab, nameOff, out _))
+                if (terminated ? nameOff >= (uint)strtab.Length : !ElfStrings.TryGetBytes(strtab, nameOff, out _))
                     return Fail("KEDR1008", $"name of symbol {i} at 0x{nameOff:x} is outside the string table or unterminated", symtab.Name, o);
                 ushort shndx = U16(d, o + 6);
                 if (shndx != ElfConstants.ShnUndef && shndx < ElfConstants.ShnLoReserve && shndx >= sections.Length)
@@ -222,10 +227,10 @@ public sealed class ElfFile
             return null;
         }
 
-        private KedrDiagnostic? ReadRelocations(ElfSection[] sections, int symbolCount, out ElfRelocation[][] bySection)
+        private KedrDiagnostic? ReadRelocations(ElfSection[] sections, int symbolCount, out RelocationTable[] bySection)
         {
-            bySection = new ElfRelocation[sections.Length][];
-            for (int i = 0; i < sections.Length; i++) bySection[i] = [];
+            bySection = new RelocationTable[sections.Length];
+            Array.Fill(bySection, RelocationTable.Empty);
             foreach (var sec in sections)
             {
                 if (sec.Type == ElfConstants.ShtRel)
@@ -236,30 +241,42 @@ public sealed class ElfFile
                 if (sec.Info == 0 || sec.Info >= sections.Length)
                     return Fail("KEDR1010", $"relocations apply to section {sec.Info}, which does not exist", sec.Name);
                 var target = sections[sec.Info];
-                // Normally one RELA section per target; a second one is appended.
-                var earlier = bySection[sec.Info];
                 // Entries viewed in place (the size is a multiple of 24, checked above): no bounds check per field.
                 var entries = MemoryMarshal.Cast<byte, RawRela>(sec.Data.Span);
-                var list = new ElfRelocation[earlier.Length + entries.Length];
-                earlier.CopyTo(list, 0);
-                int n = earlier.Length;
+                var earlier = bySection[sec.Info].Span;
                 bool sorted = true;
+                ulong previous = earlier.IsEmpty ? 0 : earlier[^1].Offset;
                 for (int k = 0; k < entries.Length; k++)
                 {
                     int o = k * ElfConstants.RelaSize;
                     ref readonly var e = ref entries[k];
                     ulong off = Le(e.Offset), info = Le(e.Info);
-                    var rel = new ElfRelocation(off, (RelocationType)(uint)info, (int)(info >> 32), (long)Le(e.Addend));
-                    if ((ulong)rel.SymbolIndex >= (ulong)symbolCount)
+                    if (info >> 32 >= (ulong)symbolCount)
                         return Fail("KEDR1011", $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, o);
-                    if (off + (ulong)rel.Width > target.Size || off > target.Size)
-                        return Fail("KEDR1012", $"relocation at 0x{off:x} ({rel.Width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, o);
-                    if (n > 0 && list[n - 1].Offset > off) sorted = false;
-                    list[n++] = rel;
+                    int width = new ElfRelocation(off, (RelocationType)(uint)info, 0, 0).Width;
+                    if (off + (ulong)width > target.Size || off > target.Size)
+                        return Fail("KEDR1012", $"relocation at 0x{off:x} ({width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, o);
+                    if ((k > 0 || !earlier.IsEmpty) && previous > off) sorted = false;
+                    previous = off;
                 }
-                // A stable sort: equal offsets (never in valid input) keep their file order.
+                // Usually the only RELA section for its target, sorted, in the host's byte order: read where it lies.
+                if (earlier.IsEmpty && sorted && BitConverter.IsLittleEndian && MemoryMarshal.TryGetArray(sec.Data, out var inFile))
+                {
+                    bySection[sec.Info] = new RelocationTable(inFile.Array!, inFile.Offset, entries.Length);
+                    continue;
+                }
+                // Otherwise a copy: a second section appended to the first, then a stable sort (equal offsets,
+                // never in valid input, keep their file order).
+                var list = new ElfRelocation[earlier.Length + entries.Length];
+                earlier.CopyTo(list);
+                for (int k = 0; k < entries.Length; k++)
+                {
+                    ref readonly var e = ref entries[k];
+                    ulong info = Le(e.Info);
+                    list[earlier.Length + k] = new ElfRelocation(Le(e.Offset), (RelocationType)(uint)info, (int)(info >> 32), (long)Le(e.Addend));
+                }
                 if (!sorted) list = list.OrderBy(r => r.Offset).ToArray();
-                bySection[sec.Info] = list;
+                bySection[sec.Info] = RelocationTable.Copy(list);
             }
             return null;
         }

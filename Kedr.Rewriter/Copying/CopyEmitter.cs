@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Iced.Intel;
 using Kedr.Core.Blob;
 using Kedr.Core.Elf;
@@ -156,7 +157,7 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         switch (p.Kind)
         {
             case EmitKind.Verbatim:
-                code.Span(p.Offset, p.Length).CopyTo(_code.AsSpan(pos));
+                CopyShort(code.Bytes, code.BytesOffset + p.Offset, pos, p.Length);
                 EmitRelocations(plan, p, pos);
                 pos += p.Length;
                 if (p.MemForm == MemoryClass.String)
@@ -211,6 +212,19 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         }
         if (pos != start + p.Size)
             throw SizeMismatch(f, p, pos - start);
+    }
+
+    /// <summary>
+    /// An instruction's bytes (at most 15) into the image at <paramref name="pos"/>, as one 16-byte move where
+    /// both arrays have room: the bytes moved past its end are written again later, as emission goes forward
+    /// through the image and writes every byte of it.
+    /// </summary>
+    private void CopyShort(byte[] source, int at, int pos, int length)
+    {
+        if (length <= Vector128<byte>.Count && at + Vector128<byte>.Count <= source.Length && pos + Vector128<byte>.Count <= _code.Length)
+            Unsafe.WriteUnaligned(ref _code[pos], Unsafe.ReadUnaligned<Vector128<byte>>(ref source[at]));
+        else
+            source.AsSpan(at, length).CopyTo(_code.AsSpan(pos));
     }
 
     private int EmitBranch(FunctionPlan plan, in PlannedInstruction p, int pos)

@@ -27,9 +27,11 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         var f = plan.Function;
         var code = plan.Code;
         var arena = plan.Arena;
-        var decoder = arena.DecoderAt(code, f.Start);
-        int relocIndex = plan.FirstRelocation = code.FirstRelocationAtOrAfter(f.Start);
-        int siteIndex = plan.FirstSite = code.FirstSiteAtOrAfter(f.Start);
+        // Kept in locals: the loop writes through refs, after which fields would be read again.
+        long start = f.Start, end = f.End;
+        var decoder = arena.DecoderAt(code, start);
+        int relocIndex = plan.FirstRelocation = code.FirstRelocationAtOrAfter(start);
+        int siteIndex = plan.FirstSite = code.FirstSiteAtOrAfter(start);
         var relocations = code.Relocations;
         var sites = code.Sites;
         long absorbUntil = -1;
@@ -38,18 +40,18 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         int n = 0; // this function's instructions so far
         var placement = new Placement(arena);
 
-        while (decoder.IP < (ulong)f.End)
+        while (decoder.IP < (ulong)end)
         {
             // Decoded straight into its slot (Decode writes the whole value).
             ref readonly var instr = ref arena.DecodeNext(decoder, n);
             long ip = (long)instr.IP;
-            if (instr.IsInvalid || ip + instr.Length > f.End)
+            if (instr.IsInvalid || ip + instr.Length > end)
             {
                 f.LeftOutReason = $"undecodable instruction at +0x{ip - f.Start:x}";
                 break;
             }
             int slot = arena.Append((int)ip);
-            arena.MarkStart((int)(ip - f.Start), n++);
+            arena.MarkStart((int)(ip - start), n++);
             // A whole new value, not "p = default" and then fields: "p = default; Decode(out p.Instruction)"
             // left stale fields from earlier use under .NET 10.0.12 with tiered PGO on (not with it off,
             // nor without tiering); ModuleRewriterReuseTests catches stale slots.
@@ -127,7 +129,7 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 placement.Place(ref p, n - 1);
                 continue;
             }
-            if (ip == f.Start && !f.IsPart) p.Events |= EventFlags.Entry;
+            if (ip == start && !f.IsPart) p.Events |= EventFlags.Entry;
 
             var error = site is { } ps ? PlanSite(f, code, ref p, instr, ps, siteAt, ref absorbUntil) : PlanInstruction(f, code, ref p, instr);
             if (error is not null)
@@ -183,10 +185,12 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
         var f = plan.Function;
         plan.FirstBranch = arena.BranchCount;
         var instructions = plan.Instructions;
+        int section = f.Section.Index;
+        long start = f.Start, end = f.End;
         foreach (int i in pending)
         {
             ref var p = ref instructions[i];
-            if (!f.Contains(p.TargetSection, p.TargetOffset))
+            if (p.TargetSection != section || p.TargetOffset < start || p.TargetOffset >= end)
             {
                 plan.OutgoingBranches++;
                 var tf = catalog.Find(p.TargetSection, p.TargetOffset);
@@ -196,9 +200,9 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
                 else arena.AddBranch(i); // its index in the target: once that is planned too
                 continue;
             }
-            int at = arena.IndexAt(p.TargetOffset - f.Start);
+            int at = arena.IndexAt(p.TargetOffset - start);
             (p.TargetFunction, p.TargetIndex) = (f.Id, at);
-            if (f.IsCopied && p.TargetOffset != f.Start && (at < 0 || instructions[at].Kind == EmitKind.Absorbed))
+            if (f.IsCopied && p.TargetOffset != start && (at < 0 || instructions[at].Kind == EmitKind.Absorbed))
                 f.LeftOutReason = ModuleRewriter.NotAnInstructionStart(f, p, f);
         }
         plan.BranchCount = arena.BranchCount - plan.FirstBranch;

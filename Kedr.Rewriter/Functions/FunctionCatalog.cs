@@ -172,7 +172,6 @@ public sealed class FunctionCatalog
         var parts = new List<(FunctionInfo Part, string Parent)>();
         foreach (var f in functions)
         {
-            f.Owner = f;
             int cold = f.Name.IndexOf(".cold", StringComparison.Ordinal);
             if (cold > 0) parts.Add((f, f.Name[..cold]));
         }

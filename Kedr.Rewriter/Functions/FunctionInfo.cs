@@ -15,8 +15,14 @@ public sealed class FunctionInfo(ElfSymbol symbol, ElfSection section)
     public long End => Start + Size;
 
     /// <summary>The function whose events a <c>.cold</c> part reports; itself otherwise.</summary>
-    public FunctionInfo Owner { get; set; } = null!;
-    public bool IsPart => !ReferenceEquals(Owner, this);
+    public FunctionInfo Owner
+    {
+        get => _owner ?? this;
+        set => _owner = ReferenceEquals(value, this) ? null : value;
+    }
+    /// <summary>Null for a function that is its own owner (most): nothing to set for it.</summary>
+    private FunctionInfo? _owner;
+    public bool IsPart => _owner is not null;
 
     /// <summary>Why no copy is made (null if one is).</summary>
     public string? LeftOutReason { get; set; }

@@ -587,6 +587,8 @@ static int kedr_fill_patches(struct kedr_attach_ctx *c)
 		u8 *slot = c->image + p->copy_offset;
 		unsigned long slot_addr = c->place + p->copy_offset;
 
+		if (p->kind == KEDR_PATCH_LANDING)
+			continue;	/* written by kedr_write_landing_pads() */
 		if (p->kind == KEDR_PATCH_LIVE_BYTES)
 			err = kedr_fill_live_bytes(c, i, site, slot, slot_addr);
 		else
@@ -609,6 +611,40 @@ static int kedr_check_entry_jumps(struct kedr_attach_ctx *c)
 			       c->place + f->copy_offset, &rel)) {
 			kedr_refuse(c, "%s at 0x%lx: its copy is out of reach of a jmp",
 				    f->name, c->func_addr[i]);
+			return -ERANGE;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Landing pads: the jmp goes where the kernel will not write later (no
+ * jump label or static call site under it) and reaches the copy. The blob
+ * parser checked the rest: inside the function, past its entry, no two
+ * overlapping, an instruction boundary of the copy.
+ */
+static int kedr_check_landing_pads(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	u32 i;
+	s32 rel;
+
+	for (i = 0; i < b->nr_patches; i++) {
+		const struct kedr_patch *p = &b->patches[i];
+		unsigned long at = c->func_addr[p->func] + p->orig_offset;
+		const char *fname = b->funcs[p->func].name;
+
+		if (p->kind != KEDR_PATCH_LANDING)
+			continue;
+		if (kedr_live_site_in(c, at, KEDR_JMP32_SIZE)) {
+			kedr_refuse(c, "landing pad at %s+0x%x overlaps a jump label or static call site",
+				    fname, p->orig_offset);
+			return -EINVAL;
+		}
+		if (kedr_rel32(at, KEDR_JMP32_SIZE, c->place + p->copy_offset,
+			       &rel)) {
+			kedr_refuse(c, "landing pad at %s+0x%x: the copy is out of reach of a jmp",
+				    fname, p->orig_offset);
 			return -ERANGE;
 		}
 	}
@@ -663,6 +699,36 @@ static void kedr_redirect(struct kedr_attach_ctx *c, u32 i, u8 *orig)
 	kedr_rel32(addr, KEDR_JMP32_SIZE, c->place + f->copy_offset, &rel);
 	orig[0] = KEDR_JMP32;
 	put_unaligned_le32((u32)rel, orig + 1);
+}
+
+/*
+ * Where the module's data points into a redirected original (a jump table,
+ * a computed goto), a jmp to the same place in the copy, over the int3s.
+ */
+static void kedr_write_landing_pads(struct kedr_attach_ctx *c,
+				    const struct kedr_alias *core,
+				    const struct kedr_alias *init)
+{
+	const struct kedr_blob *b = c->b;
+	u32 i;
+	s32 rel;
+
+	for (i = 0; i < b->nr_patches; i++) {
+		const struct kedr_patch *p = &b->patches[i];
+		unsigned long at = c->func_addr[p->func] + p->orig_offset;
+		const struct kedr_alias *a =
+			(b->funcs[p->func].flags & KEDR_FUNC_INIT) ? init : core;
+		u8 *orig;
+
+		if (p->kind != KEDR_PATCH_LANDING ||
+		    c->mode[p->func] == KEDR_KEPT)
+			continue;
+		/* In reach: checked by kedr_check_landing_pads(). */
+		kedr_rel32(at, KEDR_JMP32_SIZE, c->place + p->copy_offset, &rel);
+		orig = kedr_alias(a, at);
+		orig[0] = KEDR_JMP32;
+		put_unaligned_le32((u32)rel, orig + 1);
+	}
 }
 
 /* Functions going through ftrace: their sites and copies. */
@@ -753,6 +819,7 @@ static int kedr_go_live(struct kedr_attach_ctx *c)
 
 		kedr_redirect(c, i, kedr_alias(a, c->func_addr[i]));
 	}
+	kedr_write_landing_pads(c, &core, &init);
 	kedr_sync_all_cores();
 out:
 	kedr_alias_unmap(&init);
@@ -813,6 +880,8 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 		err = kedr_fill_patches(&c);
 	if (!err)
 		err = kedr_check_entry_jumps(&c);
+	if (!err)
+		err = kedr_check_landing_pads(&c);
 	if (!err)
 		err = kedr_tables_prepare(mod, b, c.func_addr, c.place,
 					  &c.tables);

@@ -13,7 +13,9 @@
 #include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
+#include <asm/text-patching.h>
 #include <asm/unaligned.h>
 
 #include "kedr_blob.h"
@@ -444,10 +446,164 @@ static int kedr_read_sites(const struct kedr_blob_reader *r,
 	return 0;
 }
 
+/* A landing pad (KEDR_PATCH_LANDING): a jmp rel32 in the original. */
+static int kedr_read_landing(const struct kedr_blob_reader *r,
+			     const struct kedr_blob *b, u32 i)
+{
+	const struct kedr_patch *p = &b->patches[i];
+	const struct kedr_func *f = &b->funcs[p->func];
+
+	if (p->length != JMP32_INSN_SIZE || p->slot_length)
+		return kedr_bad(r, "patches[%u]: landing pad of %u bytes with a %u-byte slot",
+				i, p->length, p->slot_length);
+	/* Clear of the entry jump (or fentry site), inside the function. */
+	if (p->orig_offset < JMP32_INSN_SIZE ||
+	    !kedr_range_ok(p->orig_offset, p->length, f->size))
+		return kedr_bad(r, "patches[%u]: landing pad [0x%x, +%u) not inside functions[%u] past its entry (%u bytes)",
+				i, p->orig_offset, p->length, p->func, f->size);
+	if (p->copy_offset - f->copy_offset >= f->copy_size)
+		return kedr_bad(r, "patches[%u]: landing pad destination 0x%x not inside the copy of functions[%u] [0x%x, +%u)",
+				i, p->copy_offset, p->func, f->copy_offset,
+				f->copy_size);
+	return 0;
+}
+
+static int kedr_cmp_pad(const void *a, const void *c, const void *priv)
+{
+	const struct kedr_patch *x = (const struct kedr_patch *)priv +
+				     *(const u32 *)a;
+	const struct kedr_patch *y = (const struct kedr_patch *)priv +
+				     *(const u32 *)c;
+
+	if (x->func != y->func)
+		return x->func < y->func ? -1 : 1;
+	return x->orig_offset < y->orig_offset ? -1 :
+	       x->orig_offset > y->orig_offset;
+}
+
+static int kedr_cmp_slot(const void *a, const void *c, const void *priv)
+{
+	const struct kedr_patch *x = (const struct kedr_patch *)priv +
+				     *(const u32 *)a;
+	const struct kedr_patch *y = (const struct kedr_patch *)priv +
+				     *(const u32 *)c;
+
+	return x->copy_offset < y->copy_offset ? -1 :
+	       x->copy_offset > y->copy_offset;
+}
+
+/*
+ * Marks in @starts where the instructions of functions[@fi]'s copy begin:
+ * decoded from its start; patch slots (@slots, sorted by copy_offset), not
+ * filled yet, are taken whole.
+ */
+static int kedr_mark_insns(const struct kedr_blob_reader *r,
+			   const struct kedr_blob *b, u32 fi,
+			   const u32 *slots, u32 nr_slots,
+			   unsigned long *starts)
+{
+	const struct kedr_func *f = &b->funcs[fi];
+	u32 pos = f->copy_offset, end = f->copy_offset + f->copy_size;
+	u32 lo = 0, hi = nr_slots;
+	int len;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (b->patches[slots[mid]].copy_offset < pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (pos < end) {
+		const struct kedr_patch *slot =
+			lo < nr_slots ? &b->patches[slots[lo]] : NULL;
+
+		__set_bit(pos, starts);
+		if (slot && slot->copy_offset == pos) {
+			pos += slot->slot_length;
+			lo++;
+			continue;
+		}
+		len = kedr_insn_len(b->code + pos, end - pos);
+		if (len < 0)
+			return kedr_bad(r, "functions[%u]: cannot decode its copy at 0x%x (%*ph) to check its landing pads",
+					fi, pos, (int)min(end - pos, 8U),
+					b->code + pos);
+		pos += len;
+		if (slot && slot->copy_offset < pos)
+			return kedr_bad(r, "patches[%u]: slot at 0x%x is inside an instruction of the copy of functions[%u]",
+					slots[lo], slot->copy_offset, fi);
+	}
+	return 0;
+}
+
+/*
+ * No two landing pads of a function overlap, and each goes to an
+ * instruction boundary of the function's copy.
+ */
+static int kedr_check_landing_pads(const struct kedr_blob_reader *r,
+				   const struct kedr_blob *b)
+{
+	u32 *pads, *slots, n = 0, ns = 0, i;
+	unsigned long *starts;
+	int err = 0;
+
+	for (i = 0; i < b->nr_patches; i++)
+		n += b->patches[i].kind == KEDR_PATCH_LANDING;
+	if (!n)
+		return 0;
+	pads = kvmalloc_array(n, sizeof(*pads), GFP_KERNEL);
+	slots = kvmalloc_array(max(b->nr_patches - n, 1U), sizeof(*slots),
+			       GFP_KERNEL);
+	starts = kvcalloc(BITS_TO_LONGS(b->code_size), sizeof(*starts),
+			  GFP_KERNEL);
+	if (!pads || !slots || !starts) {
+		pr_err("blob %s: out of memory for checking landing pads\n",
+		       r->fw_name);
+		err = -ENOMEM;
+		goto out;
+	}
+	for (n = 0, i = 0; i < b->nr_patches; i++) {
+		if (b->patches[i].kind == KEDR_PATCH_LANDING)
+			pads[n++] = i;
+		else
+			slots[ns++] = i;
+	}
+	sort_r(pads, n, sizeof(*pads), kedr_cmp_pad, NULL, b->patches);
+	sort_r(slots, ns, sizeof(*slots), kedr_cmp_slot, NULL, b->patches);
+	for (i = 0; i < n && !err; i++) {
+		const struct kedr_patch *p = &b->patches[pads[i]];
+		const struct kedr_patch *q = i ? &b->patches[pads[i - 1]] : NULL;
+
+		if (q && q->func == p->func &&
+		    q->orig_offset + q->length > p->orig_offset) {
+			err = kedr_bad(r, "patches[%u] and patches[%u]: landing pads at 0x%x and 0x%x of functions[%u] overlap",
+				       pads[i - 1], pads[i], q->orig_offset,
+				       p->orig_offset, p->func);
+			break;
+		}
+		if (!q || q->func != p->func) {
+			err = kedr_mark_insns(r, b, p->func, slots, ns, starts);
+			if (err)
+				break;
+		}
+		if (!test_bit(p->copy_offset, starts))
+			err = kedr_bad(r, "patches[%u]: landing pad destination 0x%x is not an instruction boundary of the copy of functions[%u]",
+				       pads[i], p->copy_offset, p->func);
+	}
+out:
+	kvfree(starts);
+	kvfree(slots);
+	kvfree(pads);
+	return err;
+}
+
 static int kedr_read_patches(const struct kedr_blob_reader *r,
 			     struct kedr_blob *b)
 {
 	u32 i;
+	int err;
 
 	for (i = 0; i < b->nr_patches; i++) {
 		const u8 *e = kedr_entry(r, KEDR_TABLE_PATCHES, i);
@@ -468,6 +624,12 @@ static int kedr_read_patches(const struct kedr_blob_reader *r,
 		if (p->func >= b->nr_funcs)
 			return kedr_bad(r, "patches[%u]: func=%u >= %u functions",
 					i, p->func, b->nr_funcs);
+		if (p->kind == KEDR_PATCH_LANDING) {
+			err = kedr_read_landing(r, b, i);
+			if (err)
+				return err;
+			continue;
+		}
 		if (!p->length ||
 		    !kedr_range_ok(p->orig_offset, p->length,
 				   b->funcs[p->func].size))
@@ -499,7 +661,7 @@ static int kedr_read_patches(const struct kedr_blob_reader *r,
 					i, p->kind);
 		}
 	}
-	return 0;
+	return kedr_check_landing_pads(r, b);
 }
 
 static int kedr_read_extable(const struct kedr_blob_reader *r,

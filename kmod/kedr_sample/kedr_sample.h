@@ -139,6 +139,9 @@ int kedr_blob_load(const char *fw_name, const char *target_name,
 		   struct kedr_blob **out);
 void kedr_blob_free(struct kedr_blob *blob);
 
+/* kedr_insn.c: length of the x86-64 instruction at @p, or -EINVAL. */
+int kedr_insn_len(const u8 *p, unsigned int avail);
+
 /* kedr_attach.c */
 struct kedr_attachment;
 int kedr_attach(struct module *mod, const struct kedr_blob *blob,

@@ -26,6 +26,8 @@ internal sealed record PatchSiteRequest(string Target, string Script)
     public string? KernelCommandLine { get; init; }
     /// <summary>Guest-kernel modules the script modprobes besides the target (e.g. nls modules, brd).</summary>
     public IReadOnlyList<string> GuestModules { get; init; } = [];
+    /// <summary>Other files for the guest, put under <c>/lib/firmware/</c> at their destination.</summary>
+    public IReadOnlyList<VmFirmwareFile> ExtraFiles { get; init; } = [];
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(150);
     public int MemoryMiB { get; init; } = 512;
 }
@@ -129,7 +131,7 @@ internal static partial class PatchSiteRun
             {
                 ScriptPath = script,
                 ModuleFiles = modules,
-                FirmwareFiles = [new VmFirmwareFile(blob, $"kedr/{target}.kedr")],
+                FirmwareFiles = [new VmFirmwareFile(blob, $"kedr/{target}.kedr"), .. req.ExtraFiles],
                 GuestModules = guestModules,
                 Timeout = req.Timeout,
                 MemoryMiB = req.MemoryMiB,

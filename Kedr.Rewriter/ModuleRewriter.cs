@@ -51,6 +51,7 @@ public static class ModuleRewriter
             plans[f.Id] = new FunctionPlan(f, sections[f.Section.Index], arena);
             planner.Plan(plans[f.Id]);
         }
+        NoInstrCode.LeaveOut(elf, catalog);
         LandingPadFinder.Find(elf, catalog, plans);
         LeaveOutTogether(plans);
 

@@ -274,6 +274,52 @@ static int kedr_check_live(struct kedr_attach_ctx *c)
 	return kedr_check_overlaps(c);
 }
 
+/* Does [start, start + size) overlap [addr, addr + len)? */
+static bool kedr_overlaps(const void *start, unsigned int size,
+			  unsigned long addr, u32 len)
+{
+	unsigned long s = (unsigned long)start;
+
+	return s && addr < s + size && s < addr + len;
+}
+
+/*
+ * Code the kernel forbids instrumenting (kernel/kprobes.c blacklists it for
+ * modules): .noinstr.text, .kprobes.text and what NOKPROBE_SYMBOL lists. It
+ * runs where RCU may not be watching or per-CPU data not be set up, which
+ * the event helpers rely on: a blob that would redirect it is refused.
+ */
+static int kedr_check_noinstr(struct kedr_attach_ctx *c)
+{
+	struct module *mod = c->mod;
+	u32 i;
+
+	for (i = 0; i < c->b->nr_funcs; i++) {
+		const struct kedr_func *f = &c->b->funcs[i];
+		unsigned long addr = c->func_addr[i];
+		const char *why = NULL;
+#ifdef CONFIG_KPROBES
+		unsigned int j;
+
+		for (j = 0; j < mod->num_kprobe_blacklist && !why; j++)
+			if (mod->kprobe_blacklist[j] - addr < f->size)
+				why = "on the module's kprobe blacklist (NOKPROBE_SYMBOL)";
+		if (kedr_overlaps(mod->kprobes_text_start,
+				  mod->kprobes_text_size, addr, f->size))
+			why = "in .kprobes.text";
+#endif
+		if (kedr_overlaps(mod->noinstr_text_start,
+				  mod->noinstr_text_size, addr, f->size))
+			why = "in .noinstr.text";
+		if (why) {
+			kedr_refuse(c, "the blob redirects %s, which is %s: the kernel forbids instrumenting it",
+				    f->name, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Do the function digests match? */
 static int kedr_check_digests(struct kedr_attach_ctx *c)
 {
@@ -868,6 +914,8 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	}
 
 	err = kedr_check_live(&c);
+	if (!err)
+		err = kedr_check_noinstr(&c);
 	if (!err)
 		err = kedr_check_digests(&c);
 	if (!err)

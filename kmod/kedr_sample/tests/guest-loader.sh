@@ -11,6 +11,12 @@
 #                     digests are over bytes (good.kedr may be the rewriter's)
 #   bad-digest.kedr, bad-name.kedr, bad-nsyms.kedr, bad-srcversion.kedr
 #                     valid blobs that disagree with the live target
+#   goto-landing.kedr kedr_pt_goto's computed-goto function, with landing pads
+#   goto-bad-boundary.kedr, goto-bad-overlap.kedr, goto-bad-entry.kedr
+#                     the same with a landing pad into the middle of an
+#                     instruction, two overlapping, one over the entry
+#   goto-noinstr.kedr, goto-nokprobe.kedr
+#                     kedr_pt_goto's noinstr / NOKPROBE_SYMBOL function
 #
 # Bad blobs are made here with printf/dd. Results: /out/output*.txt, and
 # "ok:" / "FAIL:" lines on stdout.
@@ -173,6 +179,52 @@ cp $FW/v10.kedr $FW/v10-words.kedr
 poke $FW/v10-words.kedr 20 001
 expect_live "word digests" v10-words.kedr \
 	"not instrumented: .* differs from what the blob was built from"
+
+# --- landing pads; code the kernel forbids instrumenting (kedr_pt_goto) ------
+
+GOTO=kedr_pt_goto
+GOTO_CTL=/sys/kernel/debug/$GOTO/ctl
+
+# Every op of its interpreter once (add twice): "<acc> <acc * 3 + 1>
+# <acc * 5 + 2> <runs of add sub mul xor shl neg end>".
+goto_check() {
+	echo '7 a3 s1 m5 x6 l2 n a9' >$GOTO_CTL
+	got=$(cat $GOTO_CTL)
+	[ "$got" = "-163 -488 -813 2 1 1 1 1 1 1" ] ||
+		fail "$1: $GOTO_CTL gave '$got'"
+}
+
+# expect_goto NAME BLOB PATTERN: expect_live for kedr_pt_goto.
+expect_goto() {
+	name=$1 blob=$2 pattern=$3
+	mark "$name"
+	insmod $K/kedr_sample.ko target_name=$GOTO "blob=kedr/$blob"
+	insmod $K/$GOTO.ko
+	if since_mark | grep -q "kedr_sample: $GOTO: $pattern"; then
+		echo "ok: $name: $(since_mark | grep "kedr_sample: $GOTO: $pattern" | tail -n 1)"
+	else
+		fail "$name: no \"$pattern\" in dmesg"
+	fi
+	goto_check "$name"
+	rmmod $GOTO
+	rmmod kedr_sample || fail "$name: rmmod kedr_sample"
+}
+
+# The labels of the original are int3 but for the landing pads' jmps.
+expect_goto "landing pads" goto-landing.kedr "attached"
+expect_refused "landing pad mid-instruction" \
+	"landing pad destination 0x[0-9a-f]* is not an instruction boundary of the copy of functions\[0\]" \
+	target_name=$GOTO blob=kedr/goto-bad-boundary.kedr
+expect_refused "landing pads overlapping" \
+	"landing pads at 0x[0-9a-f]* and 0x[0-9a-f]* of functions\[0\] overlap" \
+	target_name=$GOTO blob=kedr/goto-bad-overlap.kedr
+expect_refused "landing pad over the entry" \
+	"landing pad \[0x2, +5) not inside functions\[0\] past its entry" \
+	target_name=$GOTO blob=kedr/goto-bad-entry.kedr
+expect_goto "noinstr" goto-noinstr.kedr \
+	"not instrumented: the blob redirects kedr_pt_goto_noinstr, which is in .noinstr.text"
+expect_goto "nokprobe" goto-nokprobe.kedr \
+	"not instrumented: the blob redirects kedr_pt_goto_nokprobe, which is on the module's kprobe blacklist"
 
 # --- an empty blob: attach and detach without code -------------------------
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Test blobs for kedr_sample, independent of the C# rewriter.
 
-    mkblob.py copy TARGET.ko OUT [--bad WHAT]
+    mkblob.py copy TARGET.ko OUT [--bad WHAT] [--only F1,F2...]
     mkblob.py empty TARGET.ko OUT
 
 "copy" writes a blob (kmod/kedr_blob.h) whose copies are a small wrapper
@@ -25,10 +25,18 @@ LIVE_BYTES patch slots (and masks). It is not a rewriter: a function with
 stack arguments would see them shifted, and a function with a relocation
 type or a run-time patch site it does not know is left out.
 
+Where a 64-bit pointer in the module's data points into the middle of a
+copied function (a computed goto's label table), the copy gets a landing
+pad to the same byte of its body; a blob with landing pads is a 1.1 blob
+(with empty 1.1 tables), any other a 1.0 one.
+
 "empty" writes a valid blob with no functions (attach/detach without code).
 
 --bad digest|name|nsyms|srcversion makes one thing disagree with the live
-module, for the loader's refusal paths.
+module, for the loader's refusal paths; --bad landing-boundary|
+landing-overlap|landing-entry makes the first landing pad go to the middle
+of an instruction, adds one 2 bytes after it, or adds one over the entry.
+--only copies just the functions named.
 """
 import argparse
 import re
@@ -50,6 +58,8 @@ HELPER_FUNC, HELPER_MEM = 0, 1
 EV_ENTRY, EV_EXIT, EV_READ, EV_WRITE = 1, 2, 3, 4
 SITE_GS = 1
 PATCH_LIVE_BYTES = 1
+PATCH_LANDING = 3
+SHF_ALLOC = 0x2
 
 
 class Elf:
@@ -163,6 +173,7 @@ class Blob:
         self.code = bytearray()
         self.target = self.string(target)
         self.srcversion = 0
+        self.landing = False
 
     def string(self, s):
         if s not in self.names:
@@ -184,12 +195,17 @@ class Blob:
                   (self.masks, 8, 0), (self.fixups, 24, 0),
                   (self.sites, 12, 0), (self.patches, 24, 0),
                   (self.code, 1, 1)]
+        # Landing pads are 1.1: then the 1.1 tables too (empty).
+        minor = 1 if self.landing else 0
+        if minor:
+            tables += [([], 24, 0), ([], 24, 0), ([], 12, 0)]
+        header_size = HEADER_SIZE + 16 * (len(tables) - 7)
         body = bytearray()
         descs = []
         for content, entsize, is_bytes in tables:
-            while (HEADER_SIZE + len(body)) % 8:
+            while (header_size + len(body)) % 8:
                 body.append(0)
-            off = HEADER_SIZE + len(body)
+            off = header_size + len(body)
             if is_bytes:
                 body += content
                 count = len(content)
@@ -198,18 +214,34 @@ class Blob:
                 count = len(content)
             descs.append(struct.pack("<IIII", off if count else 0, count,
                                      entsize, 0))
-        size = HEADER_SIZE + len(body)
-        hdr = MAGIC + struct.pack("<HHIIIIIII", 1, 0, HEADER_SIZE, size, 0,
-                                  self.target, self.srcversion, num_symtab, 0)
+        size = header_size + len(body)
+        hdr = MAGIC + struct.pack("<HHIIIIIII", 1, minor, header_size, size,
+                                  0, self.target, self.srcversion,
+                                  num_symtab, 0)
         hdr += bytes(20) + struct.pack("<II", code_align, len(descs))
         hdr += b"".join(descs)
-        assert len(hdr) == HEADER_SIZE
+        assert len(hdr) == header_size
         with open(path, "wb") as f:
             f.write(hdr + body)
 
 
-def make_copy(elf, blob, bad):
+def data_pointers(elf):
+    """Code places 64-bit pointers in allocated data point to: (shndx, off)."""
+    out = set()
+    for idx, sec in enumerate(elf.sh):
+        if sec["flags"] & (SHF_ALLOC | SHF_EXECINSTR) != SHF_ALLOC:
+            continue
+        for _, sym, rtype, add in elf.relas(idx):
+            s = elf.syms[sym]
+            if rtype == R_X86_64_64 and 0 < s["shndx"] < len(elf.sh) and \
+                    elf.sh[s["shndx"]]["flags"] & SHF_EXECINSTR:
+                out.add((s["shndx"], s["value"] + add))
+    return out
+
+
+def make_copy(elf, blob, bad, only):
     fentry = {i for i, s in enumerate(elf.syms) if s["name"] == "__fentry__"}
+    pointers = data_pointers(elf)
     returns = elf.sites(".return_sites")
     retpolines = elf.sites(".retpoline_sites")
     unknown = set()
@@ -228,6 +260,8 @@ def make_copy(elf, blob, bad):
             continue
         sec = elf.sh[s["shndx"]]
         if not sec["flags"] & SHF_EXECINSTR:
+            continue
+        if only and s["name"] not in only:
             continue
         key = (s["shndx"], s["value"])
         if key in seen:        # an alias: one copy per address
@@ -330,6 +364,20 @@ def make_copy(elf, blob, bad):
             blob.patches.append(struct.pack(
                 "<IIIHHB3xI", base + body + o, fi, o, ln, ln,
                 PATCH_LIVE_BYTES, 0))
+        # Landing pads: the body is the original, byte for byte.
+        pads = sorted(v - start for (shndx, v) in pointers
+                      if shndx == s["shndx"] and start < v < start + size)
+        if pads and bad == "landing-overlap":
+            pads.insert(1, pads[0] + 2)
+        if pads and bad == "landing-entry":
+            pads.insert(0, 2)
+        for n, o in enumerate(pads):
+            dest = base + body + o
+            if n == 0 and bad == "landing-boundary":
+                dest += 1
+            blob.patches.append(struct.pack(
+                "<IIIHHB3xI", dest, fi, o, 5, 0, PATCH_LANDING, 0))
+            blob.landing = True
         blob.code += w
 
         first_mask = len(blob.masks)
@@ -345,8 +393,9 @@ def make_copy(elf, blob, bad):
         blob.funcs.append(struct.pack(
             "<IIIIIIIIQII", blob.string(name), symidx, size, base,
             len(w), first_mask, len(masks), flags, d, fi, 0))
-        print("mkblob: %-28s %4d bytes, %d fixups, %d live sites%s"
-              % (s["name"], size, len(fixups), len(live),
+        print("mkblob: %-28s %4d bytes, %d fixups, %d live sites, "
+              "%d landing pads%s"
+              % (s["name"], size, len(fixups), len(live), len(pads),
                  " (init)" if flags else ""), file=sys.stderr)
 
 
@@ -356,7 +405,9 @@ def main():
     ap.add_argument("ko")
     ap.add_argument("out")
     ap.add_argument("--bad", choices=["digest", "name", "nsyms",
-                                      "srcversion"])
+                                      "srcversion", "landing-boundary",
+                                      "landing-overlap", "landing-entry"])
+    ap.add_argument("--only", help="comma-separated function names")
     a = ap.parse_args()
     with open(a.ko, "rb") as f:
         elf = Elf(f.read())
@@ -370,7 +421,7 @@ def main():
     if a.bad == "srcversion":
         blob.srcversion = blob.string("0123456789ABCDEF")
     if a.mode == "copy":
-        make_copy(elf, blob, a.bad)
+        make_copy(elf, blob, a.bad, set(a.only.split(",")) if a.only else None)
     nsyms = len(elf.syms) + (1 if a.bad == "nsyms" else 0)
     blob.write(a.out, nsyms)
 

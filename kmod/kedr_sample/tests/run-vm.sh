@@ -23,8 +23,10 @@ while (($#)); do
 	esac
 done
 
-"$root/scripts/vm/build-kmod.sh" kedr_sample_target kedr_sample >/dev/null
+"$root/scripts/vm/build-kmod.sh" kedr_sample_target kedr_pt_goto kedr_sample \
+	>/dev/null
 ko_target="$root/kmod/$target/$target.ko"
+ko_goto="$root/kmod/kedr_pt_goto/kedr_pt_goto.ko"
 ko_sample="$root/kmod/kedr_sample/kedr_sample.ko"
 
 work=$(mktemp -d /tmp/kedr-sample-test.XXXXXX)
@@ -36,6 +38,15 @@ mk empty "$ko_target" "$work/empty.kedr"
 for bad in digest name nsyms srcversion; do
 	mk copy "$ko_target" "$work/bad-$bad.kedr" --bad "$bad"
 done
+# kedr_pt_goto: landing pads (good and bad), noinstr and NOKPROBE code
+mk copy "$ko_goto" "$work/goto-landing.kedr" --only kedr_pt_goto_run
+for bad in boundary overlap entry; do
+	mk copy "$ko_goto" "$work/goto-bad-$bad.kedr" --only kedr_pt_goto_run \
+		--bad "landing-$bad"
+done
+for f in noinstr nokprobe; do
+	mk copy "$ko_goto" "$work/goto-$f.kedr" --only "kedr_pt_goto_$f"
+done
 [[ -z "$blob" ]] || cp "$blob" "$work/good.kedr"
 
 fw=()
@@ -46,5 +57,6 @@ cp "$work/good.kedr" "$work/$target.kedr"
 fw+=(--firmware "$work/$target.kedr:kedr/")
 
 exec "$root/scripts/vm/run.sh" --script "$here/guest-loader.sh" \
-	--ko "$ko_sample" --ko "$ko_target" "${fw[@]}" --timeout 240 \
+	--ko "$ko_sample" --ko "$ko_target" --ko "$ko_goto" "${fw[@]}" \
+	--timeout 300 \
 	${out:+--out "$out"}

@@ -17,6 +17,8 @@
 #                     instruction, two overlapping, one over the entry
 #   goto-noinstr.kedr, goto-nokprobe.kedr
 #                     kedr_pt_goto's noinstr / NOKPROBE_SYMBOL function
+#   kvm-amd-noinstr.kedr
+#                     the guest kernel's kvm_amd, its __svm_vcpu_run copied
 #
 # Bad blobs are made here with printf/dd. Results: /out/output*.txt, and
 # "ok:" / "FAIL:" lines on stdout.
@@ -225,6 +227,20 @@ expect_goto "noinstr" goto-noinstr.kedr \
 	"not instrumented: the blob redirects kedr_pt_goto_noinstr, which is in .noinstr.text"
 expect_goto "nokprobe" goto-nokprobe.kedr \
 	"not instrumented: the blob redirects kedr_pt_goto_nokprobe, which is on the module's kprobe blacklist"
+
+# kvm_amd may not load here (no SVM): its COMING comes first all the same.
+mark "kvm_amd noinstr"
+insmod $K/kedr_sample.ko target_name=kvm_amd blob=kedr/kvm-amd-noinstr.kedr
+modprobe kvm_amd 2>/dev/null || true
+pattern="kvm_amd: not instrumented: the blob redirects __svm_vcpu_run, which is in .noinstr.text"
+if since_mark | grep -q "kedr_sample: $pattern"; then
+	echo "ok: kvm_amd noinstr: $(since_mark | grep "kedr_sample: $pattern")"
+else
+	fail "kvm_amd noinstr: no \"$pattern\" in dmesg"
+fi
+rmmod kvm_amd 2>/dev/null || true
+rmmod kvm 2>/dev/null || true
+rmmod kedr_sample || fail "kvm_amd noinstr: rmmod kedr_sample"
 
 # --- an empty blob: attach and detach without code -------------------------
 

@@ -225,11 +225,20 @@ class Blob:
             f.write(hdr + body)
 
 
+# The kernel's own tables: their pointers into code are no branch targets.
+KERNEL_TABLES = {"__mcount_loc", ".parainstructions", ".altinstructions",
+                 "__jump_table", "__ex_table", "__bug_table", ".smp_locks",
+                 ".static_call_sites", ".retpoline_sites", ".return_sites",
+                 ".orc_unwind_ip", ".orc_unwind", "_kprobe_blacklist",
+                 "__patchable_function_entries", ".ibt_endbr_seal"}
+
+
 def data_pointers(elf):
     """Code places 64-bit pointers in allocated data point to: (shndx, off)."""
     out = set()
     for idx, sec in enumerate(elf.sh):
-        if sec["flags"] & (SHF_ALLOC | SHF_EXECINSTR) != SHF_ALLOC:
+        if sec["flags"] & (SHF_ALLOC | SHF_EXECINSTR) != SHF_ALLOC or \
+                sec["sname"] in KERNEL_TABLES:
             continue
         for _, sym, rtype, add in elf.relas(idx):
             s = elf.syms[sym]

@@ -47,6 +47,11 @@ done
 for f in noinstr nokprobe; do
 	mk copy "$ko_goto" "$work/goto-$f.kedr" --only "kedr_pt_goto_$f"
 done
+# The real case: kvm_amd's __svm_vcpu_run (.noinstr.text) of the guest kernel
+# shellcheck source=../../../scripts/vm/lib.sh
+source "$root/scripts/vm/lib.sh"
+mk copy "/lib/modules/$(kedr_vm_kver)/kernel/arch/x86/kvm/kvm-amd.ko" \
+	"$work/kvm-amd-noinstr.kedr" --only __svm_vcpu_run
 [[ -z "$blob" ]] || cp "$blob" "$work/good.kedr"
 
 fw=()
@@ -58,5 +63,6 @@ fw+=(--firmware "$work/$target.kedr:kedr/")
 
 exec "$root/scripts/vm/run.sh" --script "$here/guest-loader.sh" \
 	--ko "$ko_sample" --ko "$ko_target" --ko "$ko_goto" "${fw[@]}" \
+	--guest-module kvm_amd \
 	--timeout 300 \
 	${out:+--out "$out"}

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Globalization;
+using Iced.Intel;
+using Kedr.Core.Elf;
+using Kedr.Kernel.Tests.Vm;
+using Kedr.Rewriter;
+using Xunit.Abstractions;
+
+namespace Kedr.Kernel.Tests.Loader;
+
+/// <summary>
+/// kedr_sample's instruction-length decoder (kmod/kedr_sample/kedr_insn.c, with which the blob parser
+/// checks that a landing pad goes to an instruction boundary of its copy), built for the host and
+/// compared with Iced on every instruction of real modules' functions and of the rewriter's copies
+/// of them (its own sequences: event calls, saved registers, pushf/popf, jump slots).
+/// </summary>
+public sealed class InsnLengthTests(ITestOutputHelper output)
+{
+    /// <summary>Jump tables, SSE/AVX/AVX-512 crypto (VEX, EVEX), VMX/SVM, a big C module.</summary>
+    [Theory]
+    [InlineData("arch/x86/crypto/crc32c-intel.ko")]
+    [InlineData("arch/x86/crypto/aesni-intel.ko")]
+    [InlineData("arch/x86/crypto/sha512-ssse3.ko")]
+    [InlineData("arch/x86/crypto/poly1305-x86_64.ko")]
+    [InlineData("arch/x86/kvm/kvm-intel.ko")]
+    [InlineData("arch/x86/kvm/kvm-amd.ko")]
+    [InlineData("fs/btrfs/btrfs.ko")]
+    public async Task Lengths_agree_with_Iced_on_originals_and_copies(string module)
+    {
+        var dir = Directory.GetDirectories("/lib/modules", "*-cloud-amd64").Select(d => Path.Combine(d, "kernel"))
+            .FirstOrDefault(Directory.Exists) ?? throw new InvalidOperationException("no /lib/modules/*-cloud-amd64/kernel (scripts/vm/setup.sh)");
+        var elf = ElfFile.Read(Path.Combine(dir, module));
+        var work = Directory.CreateTempSubdirectory("kedr-insn.").FullName;
+        try
+        {
+            var tool = await BuildAsync(work);
+            // The originals: every function symbol of an executable section with bytes.
+            var image = new MemoryStream();
+            var ranges = new List<(long Start, long End)>();
+            foreach (var sec in elf.Sections.Where(s => s.IsExecutable && s.Type != ElfConstants.ShtNobits))
+            {
+                long baseOff = image.Length;
+                image.Write(sec.Data.Span);
+                foreach (var s in elf.Symbols.Where(s => s.IsFunction && s.SectionIndex == sec.Index && s.Size > 0))
+                    ranges.Add((baseOff + (long)s.Value, baseOff + (long)(s.Value + s.Size)));
+            }
+            int originals = await CompareAsync(tool, work, "orig", image.ToArray(), ranges);
+            var blob = ModuleRewriter.Rewrite(elf).Blob;
+            int copies = await CompareAsync(tool, work, "copy", blob.Code,
+                blob.Functions.Select(f => ((long)f.CopyOffset, (long)(f.CopyOffset + f.CopySize))).ToList());
+            output.WriteLine($"{module}: {originals} instructions of the originals, {copies} of the copies agree");
+            Assert.True(originals > 100 && copies > originals, $"{originals} / {copies} instructions compared");
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>Iced's length of each instruction in <paramref name="ranges"/> against the C decoder's.</summary>
+    private async Task<int> CompareAsync(string tool, string work, string name, byte[] image, List<(long Start, long End)> ranges)
+    {
+        var path = Path.Combine(work, name + ".bin");
+        await File.WriteAllBytesAsync(path, image);
+        var queries = new List<(long At, long End, int Length, string Text)>();
+        foreach (var (start, end) in ranges)
+        {
+            var decoder = Decoder.Create(64, new ByteArrayCodeReader(image, (int)start, (int)(end - start)), (ulong)start);
+            while (decoder.IP < (ulong)end)
+            {
+                decoder.Decode(out var ins);
+                if (ins.IsInvalid) break; // data or padding: Iced's word is the reference only for instructions
+                queries.Add(((long)ins.IP, end, ins.Length, ins.ToString()));
+            }
+        }
+        var psi = new ProcessStartInfo(tool, [path]) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        using var p = Process.Start(psi)!;
+        var reading = p.StandardOutput.ReadToEndAsync();
+        foreach (var q in queries) await p.StandardInput.WriteLineAsync($"{q.At} {q.End}");
+        p.StandardInput.Close();
+        var lines = (await reading).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        await p.WaitForExitAsync();
+        Assert.Equal(0, p.ExitCode);
+        Assert.Equal(queries.Count, lines.Length);
+        var wrong = queries.Zip(lines).Where(x => int.Parse(x.Second, CultureInfo.InvariantCulture) != x.First.Length)
+            .Select(x => $"{name}+0x{x.First.At:x} {Convert.ToHexString(image, (int)x.First.At, x.First.Length)} ({x.First.Text}): Iced {x.First.Length}, kedr_insn_len {x.Second}")
+            .Take(20).ToList();
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+        return queries.Count;
+    }
+
+    /// <summary>kedr_insn.c and the driver, with stand-ins for the two kernel headers it includes.</summary>
+    private static async Task<string> BuildAsync(string work)
+    {
+        Directory.CreateDirectory(Path.Combine(work, "linux"));
+        await File.WriteAllTextAsync(Path.Combine(work, "linux", "errno.h"), "#define EINVAL 22\n");
+        await File.WriteAllTextAsync(Path.Combine(work, "linux", "types.h"), "#include <stdbool.h>\ntypedef unsigned char u8;\n");
+        await File.WriteAllTextAsync(Path.Combine(work, "kedr_sample.h"), "int kedr_insn_len(const u8 *p, unsigned int avail);\n");
+        // Copied next to the stand-in kedr_sample.h, which "kedr_sample.h" then finds first.
+        File.Copy(Path.Combine(RepoPaths.Root, "kmod", "kedr_sample", "kedr_insn.c"), Path.Combine(work, "kedr_insn.c"));
+        var tool = Path.Combine(work, "insn_len");
+        var psi = new ProcessStartInfo("gcc", ["-O2", "-Wall", "-Werror", "-I", work, "-o", tool, Path.Combine(work, "kedr_insn.c"),
+            Path.Combine(RepoPaths.Root, "tests", "Kedr.Kernel.Tests", "Loader", "insn_len_main.c")])
+        { RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var err = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.True(p.ExitCode == 0, "gcc: " + err);
+        return tool;
+    }
+}

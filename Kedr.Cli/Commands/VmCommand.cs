@@ -19,7 +19,10 @@ internal static class VmCommand
         var timeout = new Option<int>("--timeout") { Description = "Seconds for the whole guest run.", DefaultValueFactory = _ => 120 };
         var outDir = new Option<DirectoryInfo?>("--out") { Description = "Keep the results (output, dmesg, console) in this folder." };
         var verbose = CommonOptions.Verbose();
-        var cmd = new Command("vm", "Instrument a module and run a script against it in the test guest (QEMU, Debian 6.1 cloud kernel).")
+        var cmd = new Command("vm", "Instrument a module and run a script against it in the test guest (QEMU, Debian 6.1 cloud kernel). " +
+            "The guest has busybox and every module of the guest kernel (/lib/modules/RELEASE, so the script can modprobe any of them, " +
+            "e.g. vfat for --target fat); modules given with --ko and those built from kmod/ are in /lib/modules/kedr/ (insmod them); " +
+            "files the script leaves in /out come back with --out.")
         {
             target, script, kos, sp, manual, smp, timeout, outDir, verbose,
         };

@@ -68,6 +68,8 @@ internal static class InstrumentedRun
                 ModuleFiles = modules,
                 FirmwareFiles = [new VmFirmwareFile(blobPath, $"kedr/{target}.kedr")],
                 GuestModules = guestModules,
+                // The script may modprobe anything (vfat for a fat target, a ram disk, nls tables).
+                AllGuestModules = true,
                 Cpus = req.Cpus,
                 Timeout = req.Timeout,
                 OutputDirectory = req.OutputDirectory,

@@ -98,6 +98,7 @@ public static class VmRunner
         foreach (var ko in r.ModuleFiles) args.AddRange(["--ko", Path.GetFullPath(ko)]);
         foreach (var fw in r.FirmwareFiles) args.AddRange(["--firmware", $"{Path.GetFullPath(fw.Source)}:{fw.Destination}"]);
         foreach (var m in r.GuestModules) args.AddRange(["--guest-module", m]);
+        if (r.AllGuestModules) args.Add("--all-guest-modules");
         if (!string.IsNullOrWhiteSpace(r.KernelCommandLine)) args.AddRange(["--append", r.KernelCommandLine]);
         return args;
     }

@@ -40,6 +40,13 @@ internal static class CliInput
             return Fail(DiagnosticCodes.CliNoSuchFolder, $"{what} '{value}' is a file, not a folder", path, out error);
         if (!create && !Directory.Exists(path))
             return Fail(DiagnosticCodes.CliNoSuchFolder, $"{what} '{value}': no such folder", path, out error);
+        // To be created: the nearest part of the path that exists must be a folder.
+        for (var up = Path.GetDirectoryName(path); up is not null; up = Path.GetDirectoryName(up))
+        {
+            if (Directory.Exists(up)) break;
+            if (File.Exists(up))
+                return Fail(DiagnosticCodes.CliNoSuchFolder, $"{what} '{value}': {up} is a file, not a folder", path, out error);
+        }
         return true;
     }
 

@@ -42,6 +42,8 @@ public sealed class BadArgumentsTests : IDisposable
         { "instrument|{d}/text.ko|--json|{d}/folder", "KEDR6002", "--json '{d}/folder'" },
         { "instrument|{d}/text.ko|--install|--firmware-dir|{d}/file.txt", "KEDR6005", "--firmware-dir '{d}/file.txt'" },
         { "instrument|{d}/text.ko|--install|--firmware-dir|", "KEDR6001", "--firmware-dir is empty" },
+        { "instrument|{d}/text.ko|--install|--firmware-dir|{d}/file.txt/fw", "KEDR6005", "{d}/file.txt is a file" },
+        { "instrument|--all|{d}/folder|--out|{d}/file.txt/blobs", "KEDR6005", "{d}/file.txt is a file" },
         { "instrument|--all|", "KEDR6001", "--all is empty" },
         { "instrument|--all|{d}/absent", "KEDR6005", "--all '{d}/absent'" },
         { "instrument|--all|{d}/file.txt", "KEDR6005", "--all '{d}/file.txt'" },

@@ -50,7 +50,11 @@ public sealed class TraceReaderFuzzTests(ITestOutputHelper output)
             {
                 TraceReader.TryRead(bytes, FileName, out var trace, out var error);
                 if ((trace is null) == (error is null)) tally.Fail($"{context}: TryRead gave {(trace is null ? "neither" : "both")} a trace and an error");
-                else if (trace is not null) _ = TraceReport.Build(trace, null).Events.Count;
+                else if (trace is not null)
+                {
+                    foreach (var w in trace.Warnings) tally.Warned(FileName, w, context);
+                    _ = TraceReport.Build(trace, null).Events.Count;
+                }
                 tally.Record(mutation, FileName, error, context);
             }
             catch (Exception e)

@@ -15,6 +15,7 @@ internal sealed class FuzzTally(string parser, string codePrefix)
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly SortedDictionary<string, int> _byCode = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, int> _byMutation = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, int> _warnings = new(StringComparer.Ordinal);
     private readonly List<string> _failures = [];
     private static readonly HashSet<string> s_catalog = DiagnosticCodes.All.Select(c => c.Code).ToHashSet();
 
@@ -40,6 +41,15 @@ internal sealed class FuzzTally(string parser, string codePrefix)
         if (problem is not null) Fail($"{context}: the rejection {problem}: {error}");
     }
 
+    /// <summary>A warning on an accepted input: counted by code, and held to the same rules as a rejection.</summary>
+    public void Warned(string file, Kedr.Core.Diagnostics.KedrDiagnostic warning, string context)
+    {
+        _warnings[warning.Code] = _warnings.GetValueOrDefault(warning.Code) + 1;
+        if (!s_catalog.Contains(warning.Code) || !warning.Code.StartsWith(codePrefix, StringComparison.Ordinal)
+            || warning.File != file || warning.Offset is null)
+            Fail($"{context}: the warning is not a {codePrefix}xxx catalog code naming the file and an offset: {warning}");
+    }
+
     public void Threw(string mutation, Exception e, string context)
     {
         Inputs++;
@@ -62,6 +72,8 @@ internal sealed class FuzzTally(string parser, string codePrefix)
         if (note is not null) b.Append($"; {note}");
         b.Append('\n');
         foreach (var (code, n) in _byCode) b.Append($"  {code} {n,8}\n");
+        if (_warnings.Count > 0)
+            b.Append("  warnings on accepted inputs:").Append(string.Concat(_warnings.Select(w => $" {w.Key} {w.Value};"))).Append('\n');
         b.Append("  by mutation:");
         foreach (var (m, n) in _byMutation) b.Append($" {m} {n};");
         b.Append('\n');

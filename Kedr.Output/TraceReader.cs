@@ -24,7 +24,7 @@ public static class TraceReader
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new KedrException(new KedrDiagnostic("KEDR5000", $"cannot read: {e.Message}", path));
+            throw new KedrException(new KedrDiagnostic(DiagnosticCodes.TraceCannotRead, $"cannot read: {e.Message}", path));
         }
         return TryRead(bytes, path, out var trace, out var error) ? trace! : throw new KedrException(error!);
     }
@@ -39,34 +39,34 @@ public static class TraceReader
     private static KedrDiagnostic? Decode(ReadOnlySpan<byte> s, string path, out Trace? trace)
     {
         trace = null;
-        KedrDiagnostic Fail(string code, string message, long offset) => new(code, message, path, null, offset);
+        KedrDiagnostic Fail(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
 
         if (s.Length < TraceFormat.HeaderSize)
-            return Fail("KEDR5001", $"file is {s.Length} bytes, too small for a trace header ({TraceFormat.HeaderSize})", 0);
+            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {s.Length} bytes, too small for a trace header ({TraceFormat.HeaderSize})", 0);
         if (!s[..8].SequenceEqual(TraceFormat.Magic))
-            return Fail("KEDR5002", $"not a KEDR trace (magic is \"{Printable(s[..8])}\", expected \"{TraceFormat.MagicText}\")", 0);
+            return Fail(DiagnosticCodes.TraceBadMagic, $"not a KEDR trace (magic is \"{Printable(s[..8])}\", expected \"{TraceFormat.MagicText}\")", 0);
         ushort version = U16(s, TraceFormat.HeaderVersion);
         int headerSize = U16(s, TraceFormat.HeaderHeaderSize);
         int recordSize = U16(s, TraceFormat.HeaderRecordSize);
         if (version < TraceFormat.Version)
-            return Fail("KEDR5003", $"trace version {version}; this reader knows version {TraceFormat.Version}", TraceFormat.HeaderVersion);
+            return Fail(DiagnosticCodes.TraceOldVersion, $"trace version {version}; this reader knows version {TraceFormat.Version}", TraceFormat.HeaderVersion);
         if (headerSize < TraceFormat.HeaderSize)
-            return Fail("KEDR5004", $"header_size {headerSize} is smaller than the version-1 header ({TraceFormat.HeaderSize})", TraceFormat.HeaderHeaderSize);
+            return Fail(DiagnosticCodes.TraceHeaderSize, $"header_size {headerSize} is smaller than the version-1 header ({TraceFormat.HeaderSize})", TraceFormat.HeaderHeaderSize);
         if (s.Length < headerSize)
-            return Fail("KEDR5001", $"file is {s.Length} bytes, the header says it has {headerSize}: truncated header", s.Length);
+            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {s.Length} bytes, the header says it has {headerSize}: truncated header", s.Length);
         if (recordSize < TraceFormat.RecordSize)
-            return Fail("KEDR5005", $"record_size {recordSize} is smaller than the version-1 record ({TraceFormat.RecordSize})", TraceFormat.HeaderRecordSize);
+            return Fail(DiagnosticCodes.TraceRecordSize, $"record_size {recordSize} is smaller than the version-1 record ({TraceFormat.RecordSize})", TraceFormat.HeaderRecordSize);
 
         var warnings = new List<KedrDiagnostic>();
-        KedrDiagnostic Warn(string code, string message, long offset) => new(code, message, path, null, offset);
+        KedrDiagnostic Warn(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
         if (version > TraceFormat.Version)
-            warnings.Add(Warn("KEDR5003", $"trace version {version} is newer than this reader's ({TraceFormat.Version}); reading the fields it knows", TraceFormat.HeaderVersion));
+            warnings.Add(Warn(DiagnosticCodes.TraceNewerVersion, $"trace version {version} is newer than this reader's ({TraceFormat.Version}); reading the fields it knows", TraceFormat.HeaderVersion));
 
         var nameField = s.Slice(TraceFormat.HeaderTarget, TraceFormat.NameLength);
         int nul = nameField.IndexOf((byte)0);
         if (nul < 0)
         {
-            warnings.Add(Warn("KEDR5006", $"target name is not NUL-terminated within {TraceFormat.NameLength} bytes", TraceFormat.HeaderTarget));
+            warnings.Add(Warn(DiagnosticCodes.TraceTargetName, $"target name is not NUL-terminated within {TraceFormat.NameLength} bytes", TraceFormat.HeaderTarget));
             nul = nameField.Length;
         }
         string target = Printable(nameField[..nul]);
@@ -76,7 +76,7 @@ public static class TraceReader
         long count = body / recordSize;
         long tail = body % recordSize;
         if (tail != 0)
-            warnings.Add(Warn("KEDR5007", $"{tail} bytes after the last whole record: a truncated record (record_size {recordSize}), ignored",
+            warnings.Add(Warn(DiagnosticCodes.TraceTruncatedRecord, $"{tail} bytes after the last whole record: a truncated record (record_size {recordSize}), ignored",
                 headerSize + count * recordSize));
 
         var events = new TraceEvent[count];
@@ -102,7 +102,7 @@ public static class TraceReader
                 (TraceContext)ctx, off);
         }
         foreach (var (kind, (first, n)) in badKinds.OrderBy(k => k.Value.First))
-            warnings.Add(Warn("KEDR5008", $"{n} record(s) with unknown event kind {kind}, skipped; the first one", first));
+            warnings.Add(Warn(DiagnosticCodes.TraceUnknownKind, $"{n} record(s) with unknown event kind {kind}, skipped; the first one", first));
         Array.Resize(ref events, kept);
 
         var drops = FindDrops(sequence, path, warnings);
@@ -162,7 +162,7 @@ public static class TraceReader
             last[cpu] = seq;
         }
         if (backwards > 0)
-            warnings.Add(new KedrDiagnostic("KEDR5009",
+            warnings.Add(new KedrDiagnostic(DiagnosticCodes.TraceSequenceGap,
                 $"{backwards} record(s) whose per-CPU sequence number repeats or goes backwards (drops cannot be counted there); the first one",
                 path, null, firstBackwards));
         return drops;

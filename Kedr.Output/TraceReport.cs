@@ -87,7 +87,7 @@ public sealed class TraceReport
             a.Functions.Add(name);
         }
         if (unresolved > 0)
-            warnings.Add(new KedrDiagnostic("KEDR5103",
+            warnings.Add(new KedrDiagnostic(DiagnosticCodes.ReportUnknownPc,
                 $"{unresolved} event(s) at addresses in no function of the .ko (first 0x{firstUnresolved:x}); shown without a name", elf!.Path));
         return new TraceReport
         {

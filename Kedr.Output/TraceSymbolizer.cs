@@ -42,7 +42,7 @@ public sealed class TraceSymbolizer
         _functions = new ModuleFunctions(elf);
         Module = trace.Target.Length > 0 ? trace.Target : elf.ModuleName;
         if (elf.ModuleName != trace.Target)
-            warnings.Add(new KedrDiagnostic("KEDR5101",
+            warnings.Add(new KedrDiagnostic(DiagnosticCodes.ReportModuleMismatch,
                 $"the trace is of module '{trace.Target}', the .ko is '{elf.ModuleName}': names will be wrong", elf.Path));
 
         var core = Layout(elf, init: false, out ulong coreSize);
@@ -57,7 +57,7 @@ public sealed class TraceSymbolizer
 
         var off = entries.Where(pc => Resolve(pc) is not { Offset: 0 }).Order().ToList();
         if (off.Count > 0)
-            warnings.Add(new KedrDiagnostic("KEDR5102",
+            warnings.Add(new KedrDiagnostic(DiagnosticCodes.ReportEntryNotFunctionStart,
                 $"{off.Count} function entry address(es) are not the start of a function of the .ko (first 0x{off[0]:x}): " +
                 "is this the .ko that ran?" + (CoreBase is null ? " (the trace header has no target_core_base)" : ""), elf.Path));
     }

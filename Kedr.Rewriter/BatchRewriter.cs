@@ -3,7 +3,6 @@ using System.Diagnostics;
 using Kedr.Core.Blob;
 using Kedr.Core.Diagnostics;
 using Kedr.Core.Elf;
-using Iced.Intel;
 
 namespace Kedr.Rewriter;
 
@@ -54,10 +53,10 @@ public static class BatchRewriter
         {
             return new BatchItem(path, null, null, e.Diagnostic);
         }
-        catch (Exception e) when (e is InvalidOperationException or EncoderException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug of ours must not take the rest of the batch down with it.
-            return new BatchItem(path, null, null, new KedrDiagnostic("KEDR2900", $"internal error: {e.Message}", path));
+            return new BatchItem(path, null, null, ModuleRewriter.InternalError(path, e));
         }
     }
 

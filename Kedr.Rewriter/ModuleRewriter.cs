@@ -31,7 +31,35 @@ public static class ModuleRewriter
     /// Tables to build the blob in, reused from the previous call with them (whose blob is then retired);
     /// null: new ones.
     /// </param>
+    /// <remarks>
+    /// Never throws for anything in the module: what the readers reject is their diagnostic, and an exception
+    /// from deeper down (a bug of ours, whatever the input) is <see cref="DiagnosticCodes.RewriterInternalError"/>
+    /// naming the module, for the one-module command and a batch alike.
+    /// </remarks>
     public static bool TryRewrite(ElfFile elf, BlobBuffers? buffers, out RewriteResult? result, out KedrDiagnostic? error)
+    {
+        try
+        {
+            return TryRewriteCore(elf, buffers, out result, out error);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            result = null;
+            error = InternalError(elf.Path, e);
+            return false;
+        }
+    }
+
+    /// <summary>An exception of ours as a diagnostic: its type, message and the innermost frame of ours.</summary>
+    public static KedrDiagnostic InternalError(string path, Exception e)
+    {
+        var frame = new System.Diagnostics.StackTrace(e, false).GetFrames()
+            .FirstOrDefault(f => f.GetMethod()?.DeclaringType?.Namespace?.StartsWith("Kedr", StringComparison.Ordinal) == true);
+        var where = frame?.GetMethod() is { } m ? $" in {m.DeclaringType?.Name}.{m.Name}" : "";
+        return new KedrDiagnostic(DiagnosticCodes.RewriterInternalError, $"internal error{where}: {e.GetType().Name}: {e.Message}", path);
+    }
+
+    private static bool TryRewriteCore(ElfFile elf, BlobBuffers? buffers, out RewriteResult? result, out KedrDiagnostic? error)
     {
         result = null;
         if (!PatchSiteReader.TryRead(elf, out var sites, out error)) return false;
@@ -40,7 +68,7 @@ public static class ModuleRewriter
         var sections = new Dictionary<int, SectionCode>();
         var sortedSites = SectionCode.SortSites(sites);
         foreach (var sec in elf.Sections)
-            if (sec.IsExecutable && sec.Type != ElfConstants.ShtNobits)
+            if (sec.IsExecutable && sec.Type != ElfConstants.ShtNobits && (ulong)sec.Data.Length == sec.Size)
                 sections[sec.Index] = new SectionCode(elf, sec, SectionCode.SitesOf(sortedSites, sec.Index));
 
         var planner = new FunctionPlanner(elf, catalog);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Kedr.Core.Blob;
+using Kedr.Core.Diagnostics;
 using Kedr.Kernel.Modules;
 using Kedr.Rewriter;
 using Microsoft.Extensions.Logging;
@@ -10,30 +11,34 @@ namespace Kedr.Cli.Commands;
 /// <summary><c>kedr instrument --all</c>: every module below a folder, with progress and a summary.</summary>
 internal static class BatchInstrument
 {
-    public static int Run(DirectoryInfo dir, DirectoryInfo? outDir, FileInfo? json, int jobs, ILogger log)
+    /// <param name="dir">An existing folder; <paramref name="outDir"/> created if missing (both checked by the caller).</param>
+    public static int Run(string dir, string? outDir, string? json, int jobs, ILogger log)
     {
-        if (!dir.Exists)
-        {
-            log.LogError("{Dir}: no such folder", dir.FullName);
-            return 2;
-        }
         var sw = Stopwatch.StartNew();
-        var paths = BatchRewriter.FindModules(dir.FullName);
-        if (paths.Count == 0)
+        List<string> paths;
+        try { paths = BatchRewriter.FindModules(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.LogError("{Dir}: no .ko files below it", dir.FullName);
-            return 2;
+            return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliNoSuchFolder, $"--all '{dir}': cannot list it: {e.Message}", dir));
+        }
+        if (paths.Count == 0)
+            return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliNoModules, $"--all '{dir}': no .ko files below it", dir));
+        if (outDir is not null)
+        {
+            try { Directory.CreateDirectory(outDir); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliCannotWrite, $"--out: cannot create the folder: {e.Message}", outDir));
+            }
         }
         var progress = new Progress(paths.Count, Console.IsErrorRedirected);
-        if (outDir is not null) Directory.CreateDirectory(outDir.FullName);
+        var writeErrors = new System.Collections.Concurrent.ConcurrentBag<KedrDiagnostic>();
         // Each blob is written as soon as it is made, so memory stays bounded by the modules in flight.
         var items = BatchRewriter.Run(paths, jobs, keepBlobs: outDir is not null, item =>
         {
-            if (item.Blob is not null)
-            {
-                using var file = File.Create(Path.Combine(outDir!.FullName, item.Report!.Module + ".kedr"));
-                BlobWriter.Write(item.Blob, file);
-            }
+            if (item.Blob is not null && !InstrumentCommand.TryWrite(Path.Combine(outDir!, item.Report!.Module + ".kedr"),
+                    f => BlobWriter.Write(item.Blob, f), out var error))
+                writeErrors.Add(error!);
             progress.Step();
         });
         progress.Done();
@@ -46,9 +51,14 @@ internal static class BatchInstrument
             foreach (var lo in item.Report?.LeftOut ?? [])
                 Console.WriteLine($"left out: {item.Report!.Module}: {lo.Name} ({lo.Section}+0x{lo.Offset:x}): {lo.Reason}");
         Console.Write(summary.ToTable());
-        if (json is not null)
-            File.WriteAllText(json.FullName, JsonSerializer.Serialize(new { summary, modules = items.Select(i => (object?)i.Report ?? new { i.Path, Error = i.Error?.ToString() }) }, ReportText.JsonOptions));
-        return summary.Failed > 0 ? 2 : 0;
+        if (json is not null && !InstrumentCommand.TryWrite(json, f => JsonSerializer.Serialize(f,
+                new { summary, modules = items.Select(i => (object?)i.Report ?? new { i.Path, Error = i.Error?.ToString() }) }, ReportText.JsonOptions),
+                out var jsonError))
+            return Program.Error(jsonError!);
+        if (!writeErrors.IsEmpty) return Program.Error(writeErrors.OrderBy(e => e.File, StringComparer.Ordinal).First());
+        if (summary.Failed > 0)
+            return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliBatchFailed, $"{summary.Failed} of {summary.Modules} modules failed (listed above)", dir));
+        return 0;
     }
 
     /// <summary>A one-line bar on a terminal; every 10% as plain lines otherwise.</summary>

@@ -9,18 +9,19 @@ internal static class InspectCommand
 {
     public static Command Create()
     {
-        var blobArg = new Argument<FileInfo>("blob") { Description = "A blob written by kedr instrument." };
+        var blobArg = new Argument<string>("blob") { Description = "A blob written by kedr instrument." };
         var fixups = new Option<bool>("--fixups") { Description = "List every fixup." };
         var sites = new Option<bool>("--sites") { Description = "List every event site." };
         var cmd = new Command("inspect", "Print a blob: target, functions, sizes, fixups, event sites.") { blobArg, fixups, sites };
         cmd.SetAction(r =>
         {
+            if (!CliInput.TryInputFile(r.GetValue(blobArg), "blob", mustExist: false, out var path, out var error))
+                return Program.Error(error!);
             KedrBlob blob;
-            try { blob = BlobReader.Read(r.GetValue(blobArg)!.FullName); }
+            try { blob = BlobReader.Read(path); }
             catch (KedrException e)
             {
-                Console.Error.WriteLine($"kedr: error: {e.Diagnostic}");
-                return 2;
+                return Program.Error(e.Diagnostic);
             }
             Console.Write(BlobText.Render(blob, r.GetValue(fixups), r.GetValue(sites)));
             return 0;

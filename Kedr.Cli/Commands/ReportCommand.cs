@@ -14,10 +14,10 @@ internal static class ReportCommand
 
     public static Command Create()
     {
-        var traceArg = new Argument<FileInfo>("trace") { Description = "A binary trace: a copy of /sys/kernel/debug/kedr_sample/trace." };
-        var ko = new Option<FileInfo?>("--ko") { Description = "The target's .ko, to name the functions the addresses are in." };
+        var traceArg = new Argument<string>("trace") { Description = "A binary trace: a copy of /sys/kernel/debug/kedr_sample/trace." };
+        var ko = new Option<string?>("--ko") { Description = "The target's .ko, to name the functions the addresses are in." };
         var format = new Option<Format>("--format", "-f") { Description = "text (kedr_sample's output format), csv (one row per event), json or html.", DefaultValueFactory = _ => Format.Text };
-        var output = new Option<FileInfo?>("--output", "-o") { Description = "Write here instead of to stdout." };
+        var output = new Option<string?>("--output", "-o") { Description = "Write here instead of to stdout." };
         var summary = new Option<bool>("--summary") { Description = "text: per-function and per-address tables after the events." };
         var verbose = CommonOptions.Verbose();
         var cmd = new Command("report", "Decode a binary trace: the events with their functions, summaries, CSV/JSON export, an HTML report.")
@@ -28,23 +28,28 @@ internal static class ReportCommand
         {
             using var loggers = CliLogging.Create(r.GetValue(verbose));
             var log = loggers.CreateLogger("kedr");
+            if (!CliInput.TryInputFile(r.GetValue(traceArg), "trace", mustExist: false, out var tracePath, out var error))
+                return Program.Error(error!);
+            string? koPath = null, path = null;
+            if (r.GetResult(ko) is { Implicit: false } && !CliInput.TryInputFile(r.GetValue(ko), "--ko", mustExist: false, out koPath, out error))
+                return Program.Error(error!);
+            if (r.GetResult(output) is { Implicit: false } && !CliInput.TryOutputFile(r.GetValue(output), "--output", out path, out error))
+                return Program.Error(error!);
             TraceReport report;
             try
             {
-                var trace = TraceReader.Read(r.GetValue(traceArg)!.FullName);
-                var elf = r.GetValue(ko) is { } k ? ElfFile.Read(k.FullName) : null;
+                var trace = TraceReader.Read(tracePath);
+                var elf = koPath is not null ? ElfFile.Read(koPath) : null;
                 report = TraceReport.Build(trace, elf);
             }
             catch (KedrException e)
             {
-                log.LogError("{Diagnostic}", e.Diagnostic);
-                return 2;
+                return Program.Error(e.Diagnostic);
             }
             foreach (var w in report.Warnings) log.LogWarning("{Diagnostic}", w);
             if (report.Symbols is { } s)
                 log.LogDebug("core text at {Core}, init text at {Init}", s.CoreBase is { } c ? $"0x{c:x}" : "?", s.InitBase is { } i ? $"0x{i:x}" : "?");
 
-            var path = r.GetValue(output)?.FullName;
             try
             {
                 using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
@@ -52,8 +57,7 @@ internal static class ReportCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                log.LogError("{Diagnostic}", new KedrDiagnostic("KEDR5200", $"cannot write: {e.Message}", path));
-                return 2;
+                return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliCannotWrite, $"cannot write: {e.Message}", path));
             }
             if (path is not null)
                 log.LogInformation("{Path}: {Events} events, {Dropped} dropped, {Functions} functions", path, report.Events.Count,

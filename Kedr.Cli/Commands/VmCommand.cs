@@ -11,28 +11,57 @@ internal static class VmCommand
     public static Command Create()
     {
         var target = new Option<string>("--target") { Description = "Module to instrument: a guest-kernel module, one given with --ko, or one built from kmod/.", Required = true };
-        var script = new Option<FileInfo>("--script") { Description = "Guest shell script that drives the target (run with sh -e).", Required = true };
-        var kos = new Option<FileInfo[]>("--ko") { Description = "Extra module files to put in the guest's /lib/modules/kedr/.", AllowMultipleArgumentsPerToken = true };
+        var script = new Option<string>("--script") { Description = "Guest shell script that drives the target (run with sh -e).", Required = true };
+        var kos = new Option<string[]>("--ko") { Description = "Extra module files to put in the guest's /lib/modules/kedr/.", AllowMultipleArgumentsPerToken = true };
         var sp = new Option<bool>("--sp-accesses") { Description = "Load kedr_sample with process_sp_accesses=1 (record %rsp-based accesses)." };
         var manual = new Option<bool>("--manual-load") { Description = "Do not load kedr_sample before the script; the script runs $KEDR_LOAD when it wants to." };
-        var smp = new Option<int>("--smp") { Description = "Guest vCPUs.", DefaultValueFactory = _ => 2 };
-        var timeout = new Option<int>("--timeout") { Description = "Seconds for the whole guest run.", DefaultValueFactory = _ => 120 };
-        var outDir = new Option<DirectoryInfo?>("--out") { Description = "Keep the results (output, dmesg, console) in this folder." };
+        var smp = new Option<int>("--smp") { Description = "Guest vCPUs (1..64).", DefaultValueFactory = _ => 2 };
+        var timeout = new Option<int>("--timeout") { Description = "Seconds for the whole guest run (10..86400).", DefaultValueFactory = _ => 120 };
+        var outDir = new Option<string?>("--out") { Description = "Keep the results (output, dmesg, console) in this folder." };
         var verbose = CommonOptions.Verbose();
-        var cmd = new Command("vm", "Instrument a module and run a script against it in the test guest (QEMU, Debian 6.1 cloud kernel).")
+        var cmd = new Command("vm", "Instrument a module and run a script against it in the test guest (QEMU, Debian 6.1 cloud kernel). " +
+            "The guest has busybox and every module of the guest kernel (/lib/modules/RELEASE, so the script can modprobe any of them, " +
+            "e.g. vfat for --target fat); modules given with --ko and those built from kmod/ are in /lib/modules/kedr/ (insmod them); " +
+            "files the script leaves in /out come back with --out.")
         {
             target, script, kos, sp, manual, smp, timeout, outDir, verbose,
         };
-        cmd.SetAction((r, ct) => Run(new InstrumentedRunRequest(r.GetValue(target)!, r.GetValue(script)!.FullName)
+        cmd.SetAction((r, ct) =>
         {
-            ExtraModules = (r.GetValue(kos) ?? []).Select(f => f.FullName).ToList(),
-            ProcessSpAccesses = r.GetValue(sp),
-            Instrument = !r.GetValue(manual),
-            Cpus = r.GetValue(smp),
-            Timeout = TimeSpan.FromSeconds(r.GetValue(timeout)),
-            OutputDirectory = r.GetValue(outDir)?.FullName,
-        }, r.GetValue(verbose), ct));
+            var error = Check(r.GetValue(target), r.GetValue(script), r.GetValue(kos) ?? [], r.GetValue(smp), r.GetValue(timeout),
+                r.GetResult(outDir) is { Implicit: false }, r.GetValue(outDir), out var scriptPath, out var koPaths, out var outPath);
+            if (error is not null) return Task.FromResult(Program.Error(error));
+            return Run(new InstrumentedRunRequest(r.GetValue(target)!, scriptPath)
+            {
+                ExtraModules = koPaths,
+                ProcessSpAccesses = r.GetValue(sp),
+                Instrument = !r.GetValue(manual),
+                Cpus = r.GetValue(smp),
+                Timeout = TimeSpan.FromSeconds(r.GetValue(timeout)),
+                OutputDirectory = outPath,
+            }, r.GetValue(verbose), ct);
+        });
         return cmd;
+    }
+
+    /// <summary>Every argument checked before kmod/ is built or a guest started: the first problem, or null.</summary>
+    private static KedrDiagnostic? Check(string? target, string? script, string[] kos, int smp, int timeout, bool outGiven, string? outDir,
+        out string scriptPath, out List<string> koPaths, out string? outPath)
+    {
+        koPaths = [];
+        outPath = null;
+        scriptPath = "";
+        if (!CliInput.TryName(target, "--target", out var error)) return error;
+        if (!CliInput.TryInputFile(script, "--script", mustExist: true, out scriptPath, out error)) return error;
+        foreach (var ko in kos)
+        {
+            if (!CliInput.TryInputFile(ko, "--ko", mustExist: true, out var p, out error)) return error;
+            koPaths.Add(p);
+        }
+        if (!CliInput.InRange(smp, 1, 64, "--smp", out error)) return error;
+        if (!CliInput.InRange(timeout, 10, 86400, "--timeout", out error)) return error;
+        if (outGiven && !CliInput.TryFolder(outDir, "--out", create: true, out outPath, out error)) return error;
+        return null;
     }
 
     public static Command CreateDemo()
@@ -55,8 +84,7 @@ internal static class VmCommand
         }
         catch (KedrException e)
         {
-            log.LogError("{Diagnostic}", e.Diagnostic);
-            return 2;
+            return Program.Error(e.Diagnostic);
         }
         var vm = result.Vm;
         Console.WriteLine("=== /sys/kernel/debug/kedr_sample/output ===");

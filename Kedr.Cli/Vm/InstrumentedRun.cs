@@ -37,7 +37,7 @@ internal static class InstrumentedRun
         var kernel = GuestKernel.FindOrInstall(RepositoryPaths.VmScripts);
         var built = await KmodBuilder.BuildAsync(log, ct);
         if (!built.TryGetValue("kedr_sample", out var loader))
-            throw new KedrException(new("KEDR4908", "kmod build did not produce kedr_sample.ko", RepositoryPaths.Kmod));
+            throw new KedrException(new(DiagnosticCodes.VmNoLoader, "kmod build did not produce kedr_sample.ko", RepositoryPaths.Kmod));
 
         var target = req.Target.Replace('-', '_');
         var modules = new List<string> { loader };
@@ -47,7 +47,7 @@ internal static class InstrumentedRun
         if (targetKo is not null) modules.Add(targetKo);
         else
         {
-            targetKo = kernel.FindModule(target) ?? throw new KedrException(new("KEDR4909",
+            targetKo = kernel.FindModule(target) ?? throw new KedrException(new(DiagnosticCodes.VmNoSuchTarget,
                 $"no module '{target}': not given with --ko, not built from kmod/, not in {kernel.ModulesDirectory}"));
             guestModules.Add(target);
         }
@@ -68,6 +68,8 @@ internal static class InstrumentedRun
                 ModuleFiles = modules,
                 FirmwareFiles = [new VmFirmwareFile(blobPath, $"kedr/{target}.kedr")],
                 GuestModules = guestModules,
+                // The script may modprobe anything (vfat for a fat target, a ram disk, nls tables).
+                AllGuestModules = true,
                 Cpus = req.Cpus,
                 Timeout = req.Timeout,
                 OutputDirectory = req.OutputDirectory,

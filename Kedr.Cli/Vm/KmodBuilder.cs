@@ -13,12 +13,12 @@ internal static class KmodBuilder
         var script = Path.Combine(RepositoryPaths.VmScripts, "build-kmod.sh");
         var psi = new ProcessStartInfo("bash", [script]) { RedirectStandardOutput = true, RedirectStandardError = true };
         log.LogInformation("building kmod/ against the guest kernel headers");
-        using var p = Process.Start(psi) ?? throw new KedrException(new("KEDR4907", "cannot start build-kmod.sh", script));
+        using var p = Process.Start(psi) ?? throw new KedrException(new(DiagnosticCodes.VmKmodBuildFailed, "cannot start build-kmod.sh", script));
         var stdout = p.StandardOutput.ReadToEndAsync(ct);
         var stderr = p.StandardError.ReadToEndAsync(ct);
         await p.WaitForExitAsync(ct);
         if (p.ExitCode != 0)
-            throw new KedrException(new("KEDR4907", $"kmod build failed (status {p.ExitCode}):\n{await stderr}", script));
+            throw new KedrException(new(DiagnosticCodes.VmKmodBuildFailed, $"kmod build failed (status {p.ExitCode}):\n{await stderr}", script));
         return (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Where(l => l.EndsWith(".ko", StringComparison.Ordinal))
             .ToDictionary(l => Path.GetFileNameWithoutExtension(l).Replace('-', '_'), l => l);

@@ -13,7 +13,7 @@ internal static class RepositoryPaths
             for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
                 if (File.Exists(Path.Combine(d.FullName, "Kedr.sln")) && Directory.Exists(Path.Combine(d.FullName, "kmod")))
                     return d.FullName;
-        throw new Kedr.Core.Diagnostics.KedrException(new("KEDR4906",
+        throw new Kedr.Core.Diagnostics.KedrException(new(Kedr.Core.Diagnostics.DiagnosticCodes.VmNoCheckout,
             "cannot find the kedr checkout (Kedr.sln with kmod/) above the tool or the current folder"));
     }
 }

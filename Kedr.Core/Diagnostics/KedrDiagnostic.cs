@@ -6,6 +6,10 @@ namespace Kedr.Core.Diagnostics;
 /// </summary>
 public sealed record KedrDiagnostic(string Code, string Message, string? File = null, string? Section = null, long? Offset = null)
 {
+    /// <summary>A diagnostic with a code of the catalog (<see cref="DiagnosticCodes"/>).</summary>
+    public KedrDiagnostic(DiagnosticCode code, string message, string? file = null, string? section = null, long? offset = null)
+        : this(code.Code, message, file, section, offset) { }
+
     /// <summary>
     /// One line, like a compiler's: <c>file: section+0xoff: KEDR1003: message</c>. Names quoted from a
     /// damaged input may hold any byte: control characters are shown as <c>\xNN</c>, so the line stays one line.

@@ -99,7 +99,7 @@ public sealed class ElfFile
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new KedrException(new KedrDiagnostic("KEDR1000", $"cannot read: {e.Message}", path));
+            throw new KedrException(new KedrDiagnostic(DiagnosticCodes.ElfCannotRead, $"cannot read: {e.Message}", path));
         }
         return TryRead(bytes, path, out var file, out var error) ? file! : throw new KedrException(error!);
     }
@@ -117,33 +117,42 @@ public sealed class ElfFile
     {
         private ReadOnlySpan<byte> Span => data.Span;
 
-        private KedrDiagnostic Fail(string code, string message, string? section = null, long? offset = null) =>
+        private KedrDiagnostic Fail(DiagnosticCode code, string message, string? section = null, long? offset = null) =>
             new(code, message, path, section, offset);
+
+        /// <summary>Elf64_Shdr field offsets, for diagnostics that name a section header's field in the file.</summary>
+        private const int ShType = 4, ShSize = 32, ShLink = 40, ShInfo = 44, ShEntsize = 56;
+
+        /// <summary>e_shoff, once read.</summary>
+        private ulong _shoff;
+
+        /// <summary>The file offset of <paramref name="field"/> of <paramref name="sec"/>'s section header.</summary>
+        private long Header(ElfSection sec, int field) => (long)_shoff + (long)sec.Index * ElfConstants.SectionHeaderSize + field;
 
         public KedrDiagnostic? Run(out ElfFile? file)
         {
             file = null;
             var s = Span;
             if (s.Length < ElfConstants.HeaderSize)
-                return Fail("KEDR1001", $"file is {s.Length} bytes, too small for an ELF header (64)");
+                return Fail(DiagnosticCodes.ElfTooSmall, $"file is {s.Length} bytes, too small for an ELF header (64)", offset: s.Length);
             if (s[0] != 0x7f || s[1] != (byte)'E' || s[2] != (byte)'L' || s[3] != (byte)'F')
-                return Fail("KEDR1002", "not an ELF file (bad magic)", offset: 0);
+                return Fail(DiagnosticCodes.ElfBadMagic, "not an ELF file (bad magic)", offset: 0);
             if (s[4] != ElfConstants.ElfClass64 || s[5] != ElfConstants.ElfData2Lsb)
-                return Fail("KEDR1003", "not a 64-bit little-endian ELF file", offset: 4);
+                return Fail(DiagnosticCodes.ElfNotElf64Le, "not a 64-bit little-endian ELF file", offset: 4);
             ushort type = U16(s, 16), machine = U16(s, 18);
             if (type != ElfConstants.EtRel || machine != ElfConstants.EmX86_64)
-                return Fail("KEDR1004", $"not a relocatable x86-64 object (e_type {type}, e_machine {machine})", offset: 16);
+                return Fail(DiagnosticCodes.ElfNotRelocatableX8664, $"not a relocatable x86-64 object (e_type {type}, e_machine {machine})", offset: 16);
 
-            ulong shoff = U64(s, 0x28);
+            ulong shoff = _shoff = U64(s, 0x28);
             ushort shentsize = U16(s, 0x3a), shnum = U16(s, 0x3c), shstrndx = U16(s, 0x3e);
             if (shnum == 0)
-                return Fail("KEDR1005", "no section headers", offset: 0x3c);
+                return Fail(DiagnosticCodes.ElfNoSectionHeaders, "no section headers", offset: 0x3c);
             if (shentsize != ElfConstants.SectionHeaderSize)
-                return Fail("KEDR1005", $"section header size {shentsize}, expected 64", offset: 0x3a);
+                return Fail(DiagnosticCodes.ElfSectionHeaderSize, $"section header size {shentsize}, expected 64", offset: 0x3a);
             if (!Fits(shoff, (ulong)shnum * ElfConstants.SectionHeaderSize))
-                return Fail("KEDR1005", $"section header table ({shnum} entries at 0x{shoff:x}) runs past the end of the file ({s.Length} bytes)", offset: 0x28);
+                return Fail(DiagnosticCodes.ElfSectionHeadersOutside, $"section header table ({shnum} entries at 0x{shoff:x}) runs past the end of the file ({s.Length} bytes)", offset: 0x28);
             if (shstrndx >= shnum)
-                return Fail("KEDR1007", $"section name table index {shstrndx} out of range ({shnum} sections)", offset: 0x3e);
+                return Fail(DiagnosticCodes.ElfSectionNameTableIndex, $"section name table index {shstrndx} out of range ({shnum} sections)", offset: 0x3e);
 
             // Headers first, names once the name table is known to be sound.
             var raw = new (uint name, uint type, ulong flags, ulong off, ulong size, uint link, uint info, ulong align, ulong entsize)[shnum];
@@ -153,11 +162,12 @@ public sealed class ElfFile
                 raw[i] = (U32(s, h), U32(s, h + 4), U64(s, h + 8), U64(s, h + 24), U64(s, h + 32),
                     U32(s, h + 40), U32(s, h + 44), U64(s, h + 48), U64(s, h + 56));
                 if (raw[i].type != ElfConstants.ShtNobits && raw[i].type != ElfConstants.ShtNull && !Fits(raw[i].off, raw[i].size))
-                    return Fail("KEDR1006", $"section {i} contents (0x{raw[i].size:x} bytes at 0x{raw[i].off:x}) run past the end of the file ({s.Length} bytes)", offset: h);
+                    return Fail(DiagnosticCodes.ElfSectionOutside, $"section {i} contents (0x{raw[i].size:x} bytes at 0x{raw[i].off:x}) run past the end of the file ({s.Length} bytes)", offset: h);
             }
             var shstr = raw[shstrndx];
             if (shstr.type != ElfConstants.ShtStrtab)
-                return Fail("KEDR1007", $"section name table (section {shstrndx}) is not a string table");
+                return Fail(DiagnosticCodes.ElfSectionNameTableType, $"section name table (section {shstrndx}) is not a string table (sh_type {shstr.type})",
+                    offset: (long)shoff + shstrndx * ElfConstants.SectionHeaderSize + ShType);
             var shstrData = data.Slice((int)shstr.off, (int)shstr.size);
 
             var sections = new ElfSection[shnum];
@@ -165,7 +175,7 @@ public sealed class ElfFile
             {
                 var r = raw[i];
                 if (!ElfStrings.TryGet(shstrData.Span, r.name, out var name))
-                    return Fail("KEDR1008", $"name of section {i} at 0x{r.name:x} is outside the name table or unterminated", ".shstrtab", r.name);
+                    return Fail(DiagnosticCodes.ElfNameOutside, $"name of section {i} at 0x{r.name:x} is outside the name table or unterminated", ".shstrtab", r.name);
                 var contents = r.type is ElfConstants.ShtNobits or ElfConstants.ShtNull
                     ? ReadOnlyMemory<byte>.Empty : data.Slice((int)r.off, (int)r.size);
                 sections[i] = new ElfSection(i, name, r.type, r.flags, r.off, r.size, r.link, r.info, r.align, r.entsize, contents);
@@ -192,16 +202,18 @@ public sealed class ElfFile
             {
                 if (sec.Type != ElfConstants.ShtSymtab) continue;
                 if (symtabIndex >= 0)
-                    return Fail("KEDR1014", $"more than one symbol table (sections {symtabIndex} and {sec.Index})", sec.Name);
+                    return Fail(DiagnosticCodes.ElfTwoSymbolTables, $"more than one symbol table (sections {symtabIndex} and {sec.Index} '{sec.Name}')", offset: Header(sec, ShType));
                 symtabIndex = sec.Index;
             }
             if (symtabIndex < 0)
-                return Fail("KEDR1014", "no symbol table (.symtab); a stripped module cannot be instrumented");
+                return Fail(DiagnosticCodes.ElfNoSymbolTable, "no symbol table (.symtab) in the section header table; a stripped module cannot be instrumented", offset: (long)_shoff);
             var symtab = sections[symtabIndex];
             if (symtab.EntrySize != ElfConstants.SymbolSize || symtab.Size % ElfConstants.SymbolSize != 0)
-                return Fail("KEDR1009", $"symbol table entry size {symtab.EntrySize} / size {symtab.Size} is not a multiple of 24", symtab.Name);
+                return Fail(DiagnosticCodes.ElfSymbolTableSize, $"symbol table '{symtab.Name}': entry size {symtab.EntrySize} / size {symtab.Size} is not a multiple of 24",
+                    offset: Header(symtab, symtab.EntrySize != ElfConstants.SymbolSize ? ShEntsize : ShSize));
             if (symtab.Link >= sections.Length || sections[symtab.Link].Type != ElfConstants.ShtStrtab)
-                return Fail("KEDR1009", $"symbol table links to section {symtab.Link}, which is not a string table", symtab.Name);
+                return Fail(DiagnosticCodes.ElfSymbolStringTable, $"symbol table '{symtab.Name}' links to section {symtab.Link}, which is not a string table",
+                    offset: Header(symtab, ShLink));
             var strtabMemory = sections[symtab.Link].Data;
             var strtab = strtabMemory.Span;
             var d = symtab.Data.Span;
@@ -216,12 +228,12 @@ public sealed class ElfFile
                 uint nameOff = U32(d, o);
                 // Checked now, decoded when first asked for.
                 if (terminated ? nameOff >= (uint)strtab.Length : !ElfStrings.TryGetBytes(strtab, nameOff, out _))
-                    return Fail("KEDR1008", $"name of symbol {i} at 0x{nameOff:x} is outside the string table or unterminated", symtab.Name, o);
+                    return Fail(DiagnosticCodes.ElfNameOutside, $"name of symbol {i} at 0x{nameOff:x} is outside the string table or unterminated", symtab.Name, o);
                 ushort shndx = U16(d, o + 6);
                 if (shndx != ElfConstants.ShnUndef && shndx < ElfConstants.ShnLoReserve && shndx >= sections.Length)
-                    return Fail("KEDR1013", $"symbol {i} '{names.Get(i, nameOff)}' is in section {shndx}, which does not exist", symtab.Name, o);
+                    return Fail(DiagnosticCodes.ElfSymbolSection, $"symbol {i} '{names.Get(i, nameOff)}' is in section {shndx}, which does not exist", symtab.Name, o);
                 if (shndx == ElfConstants.ShnXIndex)
-                    return Fail("KEDR1013", $"symbol {i} '{names.Get(i, nameOff)}' uses extended section indices, which modules never need", symtab.Name, o);
+                    return Fail(DiagnosticCodes.ElfExtendedSectionIndex, $"symbol {i} '{names.Get(i, nameOff)}' uses extended section indices, which modules never need", symtab.Name, o);
                 symbols[i] = new ElfSymbol(i, names, nameOff, U64(d, o + 8), U64(d, o + 16), d[o + 4], d[o + 5], shndx);
             }
             return null;
@@ -234,12 +246,14 @@ public sealed class ElfFile
             foreach (var sec in sections)
             {
                 if (sec.Type == ElfConstants.ShtRel)
-                    return Fail("KEDR1010", "SHT_REL relocations; x86-64 modules use SHT_RELA", sec.Name);
+                    return Fail(DiagnosticCodes.ElfRelNotRela, $"section {sec.Index} '{sec.Name}' holds SHT_REL relocations; x86-64 modules use SHT_RELA", offset: Header(sec, ShType));
                 if (sec.Type != ElfConstants.ShtRela) continue;
                 if (sec.EntrySize != ElfConstants.RelaSize || sec.Size % ElfConstants.RelaSize != 0)
-                    return Fail("KEDR1010", $"relocation entry size {sec.EntrySize} / size {sec.Size} is not a multiple of 24", sec.Name);
+                    return Fail(DiagnosticCodes.ElfRelocationTableSize, $"relocation section '{sec.Name}': entry size {sec.EntrySize} / size {sec.Size} is not a multiple of 24",
+                        offset: Header(sec, sec.EntrySize != ElfConstants.RelaSize ? ShEntsize : ShSize));
                 if (sec.Info == 0 || sec.Info >= sections.Length)
-                    return Fail("KEDR1010", $"relocations apply to section {sec.Info}, which does not exist", sec.Name);
+                    return Fail(DiagnosticCodes.ElfRelocationTarget, $"relocation section '{sec.Name}' applies to section {sec.Info}, which does not exist",
+                        offset: Header(sec, ShInfo));
                 var target = sections[sec.Info];
                 // Entries viewed in place (the size is a multiple of 24, checked above): no bounds check per field.
                 var entries = MemoryMarshal.Cast<byte, RawRela>(sec.Data.Span);
@@ -252,10 +266,10 @@ public sealed class ElfFile
                     ref readonly var e = ref entries[k];
                     ulong off = Le(e.Offset), info = Le(e.Info);
                     if (info >> 32 >= (ulong)symbolCount)
-                        return Fail("KEDR1011", $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, o);
+                        return Fail(DiagnosticCodes.ElfRelocationSymbol, $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, o);
                     int width = new ElfRelocation(off, (RelocationType)(uint)info, 0, 0).Width;
                     if (off + (ulong)width > target.Size || off > target.Size)
-                        return Fail("KEDR1012", $"relocation at 0x{off:x} ({width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, o);
+                        return Fail(DiagnosticCodes.ElfRelocationOutside, $"relocation at 0x{off:x} ({width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, o);
                     if ((k > 0 || !earlier.IsEmpty) && previous > off) sorted = false;
                     previous = off;
                 }
@@ -293,7 +307,7 @@ public sealed class ElfFile
                 if (d[pos] == 0) { pos++; continue; }
                 int end = d[pos..].IndexOf((byte)0);
                 if (end < 0)
-                    return Fail("KEDR1015", "entry is not NUL-terminated", sec.Name, pos);
+                    return Fail(DiagnosticCodes.ElfModInfoUnterminated, "entry is not NUL-terminated", sec.Name, pos);
                 var entry = Encoding.UTF8.GetString(d.Slice(pos, end));
                 int eq = entry.IndexOf('=');
                 string key = eq < 0 ? entry : entry[..eq], value = eq < 0 ? "" : entry[(eq + 1)..];
@@ -317,7 +331,7 @@ public sealed class ElfFile
                     uint namesz = U32(d, pos), descsz = U32(d, pos + 4), type = U32(d, pos + 8);
                     long nameEnd = pos + 12 + Align4(namesz), descEnd = nameEnd + Align4(descsz);
                     if (descEnd > d.Length)
-                        return Fail("KEDR1016", $"note (name {namesz} bytes, descriptor {descsz} bytes) runs past the section end", sec.Name, pos);
+                        return Fail(DiagnosticCodes.ElfNoteOutside, $"note (name {namesz} bytes, descriptor {descsz} bytes) runs past the section end", sec.Name, pos);
                     if (type == ElfConstants.NtGnuBuildId && namesz == 4 && d.Slice(pos + 12, 3).SequenceEqual("GNU"u8))
                         buildId = d.Slice((int)nameEnd, (int)descsz).ToArray();
                     pos = (int)descEnd;

@@ -169,5 +169,5 @@ public static class PatchSiteReader
     }
 
     private static KedrDiagnostic Bad(ElfFile elf, ElfSection sec, ulong offset, string message) =>
-        new("KEDR1020", message, elf.Path, sec.Name, (long)offset);
+        new(DiagnosticCodes.ElfPatchSiteEntry, message, elf.Path, sec.Name, (long)offset);
 }

@@ -31,9 +31,9 @@ public sealed record GuestKernel(string Release)
         if (k is not null) return k;
         var setup = Path.Combine(scriptsDirectory, "setup.sh");
         using var p = Process.Start(new ProcessStartInfo("bash", [setup]) { RedirectStandardOutput = false })
-            ?? throw new KedrException(new KedrDiagnostic("KEDR4905", "cannot start setup.sh", setup));
+            ?? throw new KedrException(new KedrDiagnostic(DiagnosticCodes.VmNoGuestKernel, "cannot start setup.sh", setup));
         p.WaitForExit();
-        return TryFind() ?? throw new KedrException(new KedrDiagnostic("KEDR4905",
+        return TryFind() ?? throw new KedrException(new KedrDiagnostic(DiagnosticCodes.VmNoGuestKernel,
             $"no /lib/modules/*-cloud-amd64 with build/ after setup.sh (status {p.ExitCode})", setup));
     }
 

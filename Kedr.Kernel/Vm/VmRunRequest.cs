@@ -26,6 +26,9 @@ public sealed record VmRunRequest
     /// <summary>Guest-kernel modules by name (e.g. <c>vfat</c>), with their dependencies, for <c>modprobe</c>.</summary>
     public IReadOnlyList<string> GuestModules { get; init; } = [];
 
+    /// <summary>Every module of the guest kernel (its whole tree, about 90 MB), for <c>modprobe</c> of any of them.</summary>
+    public bool AllGuestModules { get; init; }
+
     /// <summary>The whole run, boot included; at least 10 s.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 

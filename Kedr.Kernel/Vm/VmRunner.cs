@@ -32,7 +32,7 @@ public static class VmRunner
         Validate(request);
         var runSh = Path.Combine(request.ScriptsDirectory ?? FindScriptsDirectory(), "run.sh");
         if (!File.Exists(runSh))
-            throw Error("KEDR4902", "run.sh not found; set VmRunRequest.ScriptsDirectory to the repository's scripts/vm", runSh);
+            throw Error(DiagnosticCodes.VmRunnerMissing, "run.sh not found; set VmRunRequest.ScriptsDirectory to the repository's scripts/vm", runSh);
 
         bool keep = request.OutputDirectory is not null;
         var outDir = keep
@@ -45,7 +45,7 @@ public static class VmRunner
                 .ConfigureAwait(false);
             stopwatch.Stop();
             if (exitCode is not (0 or 1 or 3))
-                throw Error("KEDR4903", $"run.sh failed with status {exitCode}: {LastLines(stderr, 10)}", runSh);
+                throw Error(DiagnosticCodes.VmRunFailed, $"run.sh failed with status {exitCode}: {LastLines(stderr, 10)}", runSh);
             var (result, shellProblems) = ReadResults(outDir, stopwatch.Elapsed, keep ? outDir : null);
 
             // run.sh judged the same log with the same patterns; say so if it disagrees.
@@ -69,24 +69,24 @@ public static class VmRunner
     private static void Validate(VmRunRequest r)
     {
         if (!File.Exists(r.ScriptPath))
-            throw Error("KEDR4901", "guest script not found", r.ScriptPath);
+            throw Error(DiagnosticCodes.VmInputMissing, "guest script not found", r.ScriptPath);
         foreach (var ko in r.ModuleFiles)
-            if (!File.Exists(ko)) throw Error("KEDR4901", "module file not found", ko);
+            if (!File.Exists(ko)) throw Error(DiagnosticCodes.VmInputMissing, "module file not found", ko);
         foreach (var fw in r.FirmwareFiles)
         {
-            if (!File.Exists(fw.Source)) throw Error("KEDR4901", "firmware source not found", fw.Source);
+            if (!File.Exists(fw.Source)) throw Error(DiagnosticCodes.VmInputMissing, "firmware source not found", fw.Source);
             if (string.IsNullOrEmpty(fw.Destination) || fw.Destination.Contains(':'))
-                throw Error("KEDR4901", $"firmware destination '{fw.Destination}' is empty or has a ':'", fw.Source);
+                throw Error(DiagnosticCodes.VmRequestSetting, $"firmware destination '{fw.Destination}' is empty or has a ':'", fw.Source);
         }
         foreach (var m in r.GuestModules)
             if (string.IsNullOrWhiteSpace(m) || m.Any(char.IsWhiteSpace))
-                throw Error("KEDR4901", $"guest module name '{m}' is empty or has spaces");
+                throw Error(DiagnosticCodes.VmRequestSetting, $"guest module name '{m}' is empty or has spaces");
         if (r.Timeout < TimeSpan.FromSeconds(10))
-            throw Error("KEDR4901", $"timeout {r.Timeout} is shorter than 10 s");
+            throw Error(DiagnosticCodes.VmRequestSetting, $"timeout {r.Timeout} is shorter than 10 s");
         if (r.Cpus is < 1 or > 64)
-            throw Error("KEDR4901", $"{r.Cpus} vCPUs: expected 1..64");
+            throw Error(DiagnosticCodes.VmRequestSetting, $"{r.Cpus} vCPUs: expected 1..64");
         if (r.MemoryMiB < 128)
-            throw Error("KEDR4901", $"{r.MemoryMiB} MiB of guest memory: expected at least 128");
+            throw Error(DiagnosticCodes.VmRequestSetting, $"{r.MemoryMiB} MiB of guest memory: expected at least 128");
     }
 
     private static List<string> Arguments(VmRunRequest r, string outDir)
@@ -98,6 +98,7 @@ public static class VmRunner
         foreach (var ko in r.ModuleFiles) args.AddRange(["--ko", Path.GetFullPath(ko)]);
         foreach (var fw in r.FirmwareFiles) args.AddRange(["--firmware", $"{Path.GetFullPath(fw.Source)}:{fw.Destination}"]);
         foreach (var m in r.GuestModules) args.AddRange(["--guest-module", m]);
+        if (r.AllGuestModules) args.Add("--all-guest-modules");
         if (!string.IsNullOrWhiteSpace(r.KernelCommandLine)) args.AddRange(["--append", r.KernelCommandLine]);
         return args;
     }
@@ -143,7 +144,7 @@ public static class VmRunner
             try { process.Kill(entireProcessTree: true); }
             catch (InvalidOperationException) { /* already gone */ }
             cancellationToken.ThrowIfCancellationRequested();
-            throw Error("KEDR4903", $"run.sh did not finish within {limit} of the guest's start ({SlotWait} for a guest slot); killed", runSh);
+            throw Error(DiagnosticCodes.VmTimedOut, $"run.sh did not finish within {limit} of the guest's start ({SlotWait} for a guest slot); killed", runSh);
         }
         process.WaitForExit(); // drains the output events
         lock (stderr) return (process.ExitCode, stderr.ToString());
@@ -153,7 +154,7 @@ public static class VmRunner
     {
         var runTxt = Path.Combine(outDir, "run.txt");
         if (!File.Exists(runTxt))
-            throw Error("KEDR4904", "run.sh left no run.txt", runTxt);
+            throw Error(DiagnosticCodes.VmResultMalformed, "run.sh left no run.txt", runTxt);
         var info = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in File.ReadAllLines(runTxt))
         {
@@ -161,7 +162,7 @@ public static class VmRunner
             if (eq > 0) info[line[..eq]] = line[(eq + 1)..];
         }
         string Get(string key) => info.TryGetValue(key, out var v)
-            ? v : throw Error("KEDR4904", $"no '{key}=' line", runTxt);
+            ? v : throw Error(DiagnosticCodes.VmResultMalformed, $"no '{key}=' line", runTxt);
 
         var status = Get("script_status");
         int? exitCode = int.TryParse(status, NumberStyles.None, CultureInfo.InvariantCulture, out int s) ? s : null;
@@ -181,7 +182,7 @@ public static class VmRunner
         }
 
         if (!int.TryParse(Get("problems"), NumberStyles.None, CultureInfo.InvariantCulture, out int shellProblems))
-            throw Error("KEDR4904", $"problems={Get("problems")}: not a count", runTxt);
+            throw Error(DiagnosticCodes.VmResultMalformed, $"problems={Get("problems")}: not a count", runTxt);
         return (new VmRunResult
         {
             Problems = problems,
@@ -220,7 +221,7 @@ public static class VmRunner
                 if (File.Exists(Path.Combine(candidate, "run.sh"))) return candidate;
             }
         }
-        throw Error("KEDR4902", $"no scripts/vm/run.sh above {AppContext.BaseDirectory} or {Directory.GetCurrentDirectory()}; set VmRunRequest.ScriptsDirectory");
+        throw Error(DiagnosticCodes.VmRunnerMissing, $"no scripts/vm/run.sh above {AppContext.BaseDirectory} or {Directory.GetCurrentDirectory()}; set VmRunRequest.ScriptsDirectory");
     }
 
     private static string LastLines(string text, int count)
@@ -229,6 +230,6 @@ public static class VmRunner
         return string.Join(" | ", lines.Skip(Math.Max(0, lines.Length - count)));
     }
 
-    private static KedrException Error(string code, string message, string? file = null) =>
+    private static KedrException Error(DiagnosticCode code, string message, string? file = null) =>
         new(new KedrDiagnostic(code, message, file));
 }

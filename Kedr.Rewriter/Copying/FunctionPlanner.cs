@@ -302,6 +302,9 @@ internal sealed class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
             var t = code.Relocations[i].Type;
             if (t is not (RelocationType.Pc32 or RelocationType.Plt32 or RelocationType.Abs32S or RelocationType.Abs64))
                 return Reason(f, (long)code.Relocations[i].Offset, "relocation type " + t + " at {0} is not supported in code");
+            // Symbol 0 is the null symbol: no value the loader could put there (the blob format refuses it).
+            if (code.Relocations[i].SymbolIndex == 0)
+                return Reason(f, (long)code.Relocations[i].Offset, "relocation at {0} refers to the null symbol");
         }
 
         var flow = p.Flow;

@@ -7,6 +7,7 @@
 #
 #   mkinitramfs.sh --out FILE --script FILE [--ko FILE]...
 #                  [--firmware SRC:DEST]... [--guest-module NAME]...
+#                  [--all-guest-modules]
 #
 #   --script FILE        the guest script, run as /kedr/script.sh by /init
 #                        (guest-init.sh) with `sh -e`
@@ -18,6 +19,8 @@
 #   --guest-module NAME  a module of the guest kernel, with everything it
 #                        depends on (modules.dep), under
 #                        /lib/modules/<release>/ so that `modprobe NAME` works
+#   --all-guest-modules  every module of the guest kernel (its whole
+#                        modules.dep), so that `modprobe` finds any of them
 #
 # Exit status: 0 done, 2 bad arguments or setup.
 set -euo pipefail
@@ -26,12 +29,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$here/lib.sh"
 
 usage() {
-	sed -n '/^#   mkinitramfs.sh/,/^#   --guest-module/p' "${BASH_SOURCE[0]}" |
+	sed -n '/^#   mkinitramfs.sh/,/^#   --all-guest-modules/p' "${BASH_SOURCE[0]}" |
 		sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
-out="" script=""
+out="" script="" all_guest_modules=0
 kos=() firmware=() guest_modules=()
 while (($#)); do
 	case "$1" in
@@ -45,6 +48,10 @@ while (($#)); do
 		--guest-module) guest_modules+=("$2") ;;
 		esac
 		shift 2
+		;;
+	--all-guest-modules)
+		all_guest_modules=1
+		shift
 		;;
 	-h | --help) usage ;;
 	*) kedr_die 2 "unknown argument '$1' (see --help)" ;;
@@ -138,6 +145,12 @@ for path in "${!wanted[@]}"; do
 	awk -v p="$path:" 'index($0, p) == 1 { print; exit }' \
 		"$moddir/modules.dep" >>"$root$moddir/modules.dep"
 done
+if ((all_guest_modules)); then
+	# Every module modules.dep lists (paths relative to $moddir), in one cp.
+	(cd "$moddir" && cut -d: -f1 modules.dep | xargs -r cp --parents -t "$root$moddir") ||
+		kedr_die 2 "cannot copy the modules listed in $moddir/modules.dep"
+	cp "$moddir/modules.dep" "$root$moddir/modules.dep"
+fi
 for f in modules.builtin modules.order; do
 	[[ ! -f "$moddir/$f" ]] || cp "$moddir/$f" "$root$moddir/$f"
 done

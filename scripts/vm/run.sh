@@ -7,7 +7,8 @@
 # script in it and brings back the results:
 #
 #   run.sh --script FILE [--ko FILE]... [--firmware SRC:DEST]...
-#          [--guest-module NAME]... [--out DIR] [--timeout SEC] [--smp N]
+#          [--guest-module NAME]... [--all-guest-modules] [--out DIR]
+#          [--timeout SEC] [--smp N]
 #          [--mem MB] [--append "KERNEL ARGS"] [--tcg-threads single|multi]
 #
 #   --script FILE        run in the guest with `sh -e` (busybox ash) from /,
@@ -17,6 +18,7 @@
 #   --firmware SRC:DEST  put at the guest's /lib/firmware/DEST
 #   --guest-module NAME  a guest-kernel module (and its dependencies) for
 #                        `modprobe NAME`
+#   --all-guest-modules  every guest-kernel module, for `modprobe` of any
 #   --out DIR            where the results go (default: a new
 #                        /tmp/kedr-vm.XXXXXX); created if missing, emptied
 #                        if it holds an earlier run's results, refused if it
@@ -69,6 +71,10 @@ initramfs_args=()
 while (($#)); do
 	case "$1" in
 	-h | --help) usage ;;
+	--all-guest-modules)
+		initramfs_args+=("$1")
+		shift
+		;;
 	--script | --ko | --firmware | --guest-module | --out | --timeout | \
 		--smp | --mem | --append | --tcg-threads)
 		(($# >= 2)) || kedr_die 2 "$1 needs a value"

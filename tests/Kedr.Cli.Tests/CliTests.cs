@@ -104,6 +104,38 @@ public sealed class CliTests : IDisposable
         AssertOneLineError(Kedr("instrument", ko), ko, "KEDR1000");
     }
 
+    /// <summary>
+    /// One bad module gives the same diagnostic alone and in a batch: the single command's stderr line is
+    /// "kedr: error: D" and the batch lists it as "failed: D" (and ends with one KEDR6009 line).
+    /// </summary>
+    [Fact]
+    public void One_module_and_a_batch_report_the_same_diagnostic_for_the_same_bad_module()
+    {
+        var batch = Directory.CreateDirectory(Tmp("batch"));
+        var bad = new List<string>
+        {
+            Damaged("lib/crc7.ko", "batch/magic.ko", (b, _) => b[1] = (byte)'X'),
+            Damaged("drivers/net/dummy.ko", "batch/reloc.ko", (b, elf) =>
+            {
+                var rela = elf.Sections.First(s => s.Name == ".rela.text");
+                BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan((int)rela.FileOffset + 2 * 24 + 12), 0x00ffffff);
+            }),
+            Damaged("lib/crc7.ko", "batch/shentsize.ko", (b, _) => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(0x3a), 40)),
+        };
+        var all = Kedr("instrument", "--all", batch.FullName);
+        Assert.True(all.ExitCode == 2, all.ToString());
+        foreach (var ko in bad)
+        {
+            var one = Kedr("instrument", ko, "-o", Tmp("one.kedr"));
+            Assert.True(one.ExitCode == 2 && one.StderrLines.Length == 1, one.ToString());
+            Assert.StartsWith("kedr: error: ", one.StderrLines[0]);
+            var diagnostic = one.StderrLines[0]["kedr: error: ".Length..];
+            Assert.Contains(ko, diagnostic);
+            Assert.Contains($"failed: {diagnostic}\n", all.Stdout);
+        }
+        Assert.Contains($"KEDR6009: {bad.Count} of {bad.Count} modules failed", all.Stderr);
+    }
+
     [Fact]
     public void Instrument_then_inspect_a_real_module()
     {

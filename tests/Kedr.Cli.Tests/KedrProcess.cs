@@ -21,7 +21,9 @@ internal static class KedrProcess
         }
     }
 
-    public static Result Run(string workingDirectory, params string[] args)
+    public static Result Run(string workingDirectory, params string[] args) => Run(workingDirectory, TimeSpan.FromSeconds(60), args);
+
+    public static Result Run(string workingDirectory, TimeSpan limit, params string[] args)
     {
         var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
@@ -36,10 +38,10 @@ internal static class KedrProcess
         using var p = Process.Start(psi)!;
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
-        if (!p.WaitForExit(60_000))
+        if (!p.WaitForExit(limit))
         {
             p.Kill(true);
-            Assert.Fail($"kedr {string.Join(' ', args)} did not finish in 60 s");
+            Assert.Fail($"kedr {string.Join(' ', args)} did not finish in {limit.TotalSeconds} s");
         }
         return new Result(p.ExitCode, stdout, stderr.Result);
     }

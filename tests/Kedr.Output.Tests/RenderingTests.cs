@@ -43,11 +43,24 @@ public sealed partial class RenderingTests
             Assert.Equal("demo_mod", m.Groups["mod"].Value);
             Assert.True(Hex(m.Groups["off"].Value) < Hex(m.Groups["size"].Value), line);
         }
-        // The seed's own example lines pass the same grammar (the regexes are not vacuous).
-        var seed = File.ReadAllLines(Path.Combine(Tools.RepoRoot, "..", "shared", "seeds", "002_d0b4fde4293eb751.txt"))
-            .Where(l => l.StartsWith("TID=", StringComparison.Ordinal)).ToList();
-        if (seed.Count > 0)
-            Assert.All(seed, l => Assert.True(SeedMemoryEvent().IsMatch(l) || SeedFunctionEvent().IsMatch(l), l));
+    }
+
+    // Lines in the grammar above (32-bit addresses, as in the original KEDR sample's description), and lines
+    // that break it in one place each: the regexes accept the first and reject the second, so they are not vacuous.
+    [Theory]
+    [InlineData("TID=0xc1d2e3f4 entry: addr=0xf8a01040 (\"cfake_read\")", true)]
+    [InlineData("TID=0xc1d2e3f4 exit: addr=0xf8a01040 (\"cfake_read\")", true)]
+    [InlineData("TID=0xc1d2e3f4 read at 0xf8a0105c (cfake_read+0x1c/0x88 [kedr_sample_target]): addr=0xf3b0c010, size=4", true)]
+    [InlineData("TID=0xc1d2e3f4 write at 0xf8a01077 (cfake_read+0x37/0x88 [kedr_sample_target]): addr=0xf3b0c014, size=2", true)]
+    [InlineData("TID=0xc1d2e3f4 locked update at 0xf8a01080 (cfake_read+0x40/0x88 [kedr_sample_target]): addr=0xf3b0c018, size=8", true)]
+    [InlineData("TID=0xc1d2e3f4 entry: addr=0xf8a01040 (cfake_read)", false)]
+    [InlineData("TID=c1d2e3f4 exit: addr=0xf8a01040 (\"cfake_read\")", false)]
+    [InlineData("TID=0xc1d2e3f4 read at 0xf8a0105c (cfake_read+0x1c [kedr_sample_target]): addr=0xf3b0c010, size=4", false)]
+    [InlineData("TID=0xc1d2e3f4 update at 0xf8a01080 (cfake_read+0x40/0x88 [kedr_sample_target]): addr=0xf3b0c018, size=8", false)]
+    [InlineData("TID=0xc1d2e3f4 write at 0xf8a01077 (cfake_read+0x37/0x88 [kedr_sample_target]): addr=0xf3b0c014, size=0x2", false)]
+    public void The_seed_grammar_accepts_its_own_form_and_nothing_else(string line, bool valid)
+    {
+        Assert.Equal(valid, SeedMemoryEvent().IsMatch(line) || SeedFunctionEvent().IsMatch(line));
     }
 
     [Fact]

@@ -184,7 +184,7 @@ public sealed class TraceReaderTests
     {
         var t = Read(new TraceBuilder { Version = 2 }.Add(new Rec(1, 1, 0, 0, 1, 0, 0, Kinds.Read, 0)).Build());
         Assert.Single(t.Events);
-        Assert.Equal("KEDR5003", Assert.Single(t.Warnings).Code);
+        Assert.Equal("KEDR5010", Assert.Single(t.Warnings).Code);
     }
 
     [Fact]

@@ -161,6 +161,42 @@ public sealed partial class BlobConformanceTests(ITestOutputHelper output, BlobC
         }
     }
 
+    /// <summary>
+    /// Item 7: 20,000 functions that each claim all 200,000 masks were 4·10^9 steps of the loader's masks
+    /// check (functions × masks); now no mask may belong to two functions, and the walk stops at once.
+    /// </summary>
+    [Fact]
+    public void The_masks_check_is_linear_in_the_masks_table()
+    {
+        const int Functions = 20_000, Masks = 200_000;
+        var blob = new KedrBlob
+        {
+            Target = new BlobTarget("many_masks", "", Functions + 1, []),
+            Code = new byte[16],
+            Masks = [.. Enumerable.Range(0, Masks).Select(i => new BlobMask((uint)i, 1))],
+            Functions = [.. Enumerable.Range(0, Functions).Select(i =>
+                new BlobFunction($"f{i}", (uint)i + 1, Masks + 8, 0, 16, 0, Masks, BlobFunctionFlags.None, 0, (uint)i))],
+        };
+        var dir = Directory.CreateTempSubdirectory("kedr-conformance-").FullName;
+        try
+        {
+            var bytes = BlobWriter.Write(blob);
+            var sw = Stopwatch.StartNew();
+            var line = fixture.Value.Parse("many_masks", Write(Path.Combine(dir, "masks.kedr"), bytes));
+            var elapsed = sw.Elapsed;
+            output.WriteLine($"{bytes.Length} bytes, kedr_blob.c in {elapsed.TotalMilliseconds:F0} ms: {line}");
+            Assert.NotNull(line);
+            Assert.Contains("masks[0] (of functions[1]): belongs to another function too", line, StringComparison.Ordinal);
+            Assert.True(elapsed < TimeSpan.FromSeconds(1), $"{elapsed.TotalSeconds:F1} s");
+            Assert.False(BlobReader.TryRead(bytes, "masks.kedr", out _, out var error));
+            Assert.Equal(("KEDR3007", "Masks"), (error!.Code, error.Section));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static string Write(string path, byte[] bytes)
     {
         File.WriteAllBytes(path, bytes);

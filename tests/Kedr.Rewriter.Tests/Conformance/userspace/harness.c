@@ -15,8 +15,8 @@ static u8 *slurp(const char *path, size_t *size)
 
 	if (!f)
 		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0) {
+	n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	if (n >= 0 && fseek(f, 0, SEEK_SET) == 0) {
 		buf = malloc(n ? n : 1);
 		if (buf && fread(buf, 1, n, f) != (size_t)n) {
 			free(buf);

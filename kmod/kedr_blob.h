@@ -18,7 +18,7 @@
 /* Incompatible changes bump the major version; the loader refuses others. */
 #define KEDR_BLOB_VERSION_MAJOR	1
 /* Compatible additions (new tables, longer entries, flags) bump the minor one. */
-#define KEDR_BLOB_VERSION_MINOR	2
+#define KEDR_BLOB_VERSION_MINOR	3
 
 /*
  * Header flags. Each changes what the loader must do, so a loader refuses a
@@ -63,8 +63,21 @@ enum kedr_blob_table_id {
 	KEDR_TABLE_EXTABLE = KEDR_TABLE_COUNT_V1, /* struct kedr_blob_extable */
 	KEDR_TABLE_BUGS,	/* struct kedr_blob_bug */
 	KEDR_TABLE_ORC,		/* struct kedr_blob_orc, sorted by copy_offset */
-	KEDR_TABLE_COUNT_V1_1
+	KEDR_TABLE_COUNT_V1_1,
+	/*
+	 * Added in 1.3: one __le32 (entsize >= 4, count 1), the CRC-32C
+	 * (Castagnoli, reflected, initial value and final xor 0xffffffff) of
+	 * every byte of the blob but these 4, in order. A reader refuses a
+	 * blob of minor version >= 3 without it, and a blob that has it (any
+	 * minor) if it does not match; it checks the header and the table
+	 * descriptors, then the checksum, before it uses anything else.
+	 */
+	KEDR_TABLE_CHECKSUM = KEDR_TABLE_COUNT_V1_1,
+	KEDR_TABLE_COUNT_V1_3
 };
+
+/* The minor version from which a blob must carry KEDR_TABLE_CHECKSUM. */
+#define KEDR_BLOB_CHECKSUM_MINOR	3
 
 struct kedr_blob_header {
 	char magic[KEDR_BLOB_MAGIC_LEN];
@@ -87,7 +100,7 @@ struct kedr_blob_header {
 	 * versions only ever append tables, never header fields; a reader
 	 * uses the tables it knows and ignores the rest.
 	 */
-	struct kedr_blob_table tables[KEDR_TABLE_COUNT_V1_1];
+	struct kedr_blob_table tables[KEDR_TABLE_COUNT_V1_3];
 };
 
 /* One instrumented function. */
@@ -270,6 +283,22 @@ struct kedr_blob_extable {
 };
 
 /*
+ * What a reader accepts in kedr_blob_extable.data: the handler types x86
+ * 6.1's fixup_exception() has a case for (its default is BUG()), in
+ * [KEDR_EX_TYPE_MIN, KEDR_EX_TYPE_MAX] (EX_DATA_TYPE_MASK), except
+ * EX_TYPE_BPF, whose handler reads a BPF JIT's encoding from the fixup
+ * field, not an address; and no flag beyond EX_FLAG_CLEAR_AX_DX
+ * (EX_DATA_FLAG_MASK). The register and the immediate may be anything.
+ */
+#define KEDR_EX_TYPE_MASK	0x000000ff	/* EX_DATA_TYPE_MASK */
+#define KEDR_EX_TYPE_MIN	1		/* EX_TYPE_DEFAULT */
+#define KEDR_EX_TYPE_MAX	20		/* EX_TYPE_ZEROPAD */
+#define KEDR_EX_TYPE_BPF	7		/* EX_TYPE_BPF: refused */
+#define KEDR_EX_FLAG_MASK	0x0000f000	/* EX_DATA_FLAG_MASK */
+#define KEDR_EX_FLAG_SHIFT	12		/* EX_DATA_FLAG_SHIFT */
+#define KEDR_EX_FLAG_MAX	3		/* EX_FLAG_CLEAR_AX_DX >> shift */
+
+/*
  * A __bug_table entry of the original (WARN/BUG ud2), moved to the copy:
  * the file name is target symbol file_symidx + file_addend.
  */
@@ -281,6 +310,16 @@ struct kedr_blob_bug {
 	__le16 flags;		/* BUGFLAG_* as in the original */
 	__le32 reserved;
 };
+
+/*
+ * What a reader accepts in kedr_blob_bug.flags (include/asm-generic/bug.h
+ * of 6.1): BUGFLAG_WARNING, _ONCE, _DONE, _NO_CUT_HERE in the low byte,
+ * BUGFLAG_TAINT(taint) above it with taint < TAINT_FLAGS_COUNT, which
+ * report_bug() passes to add_taint() as a bit number.
+ */
+#define KEDR_BUG_KNOWN_FLAGS	0x000f
+#define KEDR_BUG_TAINT_SHIFT	8
+#define KEDR_BUG_TAINT_COUNT	19		/* TAINT_FLAGS_COUNT */
 
 /*
  * An ORC entry for the copies: from copy_offset on, unwind with @entry, the

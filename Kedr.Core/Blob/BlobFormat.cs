@@ -7,11 +7,53 @@ public static class BlobFormat
 {
     public static ReadOnlySpan<byte> Magic => "KEDRBLOB"u8;
     public const ushort VersionMajor = 1;
-    public const ushort VersionMinor = 2;
+    public const ushort VersionMinor = 3;
     public const int BuildIdMax = 20;
-    /// <summary>Tables this version writes; 1.0 blobs have <see cref="TableCountV1"/>.</summary>
-    public const int TableCount = 10;
+    /// <summary>Tables this version writes; 1.0 blobs have <see cref="TableCountV1"/>, 1.1 and 1.2 ones <see cref="TableCountV1_1"/>.</summary>
+    public const int TableCount = 11;
     public const int TableCountV1 = 7;
+    public const int TableCountV1_1 = 10;
+    /// <summary>From this minor version on a blob must have the <see cref="BlobTableId.Checksum"/> table.</summary>
+    public const ushort ChecksumMinor = 3;
+    public const int ChecksumSize = 4;
+    /// <summary>The loader's code area (<c>KEDR_AREA_SIZE</c>, kmod/kedr_sample/kedr_area.h): a bigger code image is refused.</summary>
+    public const int MaxCodeSize = 16 << 20;
+
+    // What kedr_blob_extable.data and kedr_blob_bug.flags may hold (kedr_blob.h, from the 6.1 kernel's
+    // extable_fixup_types.h and asm-generic/bug.h).
+    public const uint ExTypeMask = 0xff, ExTypeMin = 1, ExTypeMax = 20, ExTypeBpf = 7;
+    public const uint ExFlagMask = 0xf000, ExFlagMax = 3;
+    public const int ExFlagShift = 12;
+    public const ushort BugKnownFlags = 0xf;
+    public const int BugTaintShift = 8, BugTaintCount = 19;
+
+    /// <summary>Does the kernel's <c>fixup_exception()</c> handle an entry with this <c>data</c> (type and flags)?</summary>
+    public static bool IsExDataAccepted(uint data)
+    {
+        uint type = data & ExTypeMask, flag = (data & ExFlagMask) >> ExFlagShift;
+        return type >= ExTypeMin && type <= ExTypeMax && type != ExTypeBpf && flag <= ExFlagMax;
+    }
+
+    /// <summary>Are these <c>BUGFLAG_*</c> flags (and taint) ones <c>report_bug()</c> handles?</summary>
+    public static bool IsBugFlagsAccepted(ushort flags) =>
+        (flags & 0xff & ~BugKnownFlags) == 0 && flags >> BugTaintShift < BugTaintCount;
+
+    /// <summary>
+    /// The blob checksum (<c>KEDR_TABLE_CHECKSUM</c>): CRC-32C of every byte of <paramref name="blob"/> but the
+    /// 4 at <paramref name="at"/>.
+    /// </summary>
+    public static uint Checksum(ReadOnlySpan<byte> blob, int at) =>
+        ~Crc32C(Crc32C(~0u, blob[..at]), blob[(at + ChecksumSize)..]);
+
+    /// <summary>CRC-32C (Castagnoli, reflected) of <paramref name="bytes"/> from <paramref name="crc"/>, without the final inversion.</summary>
+    public static uint Crc32C(uint crc, ReadOnlySpan<byte> bytes)
+    {
+        int words = bytes.Length / sizeof(ulong);
+        for (int i = 0; i < words; i++)
+            crc = System.Numerics.BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(bytes.Slice(i * sizeof(ulong))));
+        foreach (byte b in bytes[(words * sizeof(ulong))..]) crc = System.Numerics.BitOperations.Crc32C(crc, b);
+        return crc;
+    }
 
     // sizeof() of the C structs; BlobLayoutTests compiles the header to check them.
     public const int TableSize = 16;
@@ -103,7 +145,7 @@ public enum BlobHeaderFlags : uint
     CallOrc = 0x2,
 }
 
-public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code, ExTable, Bugs, Orc }
+public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code, ExTable, Bugs, Orc, Checksum }
 
 [Flags]
 public enum BlobFunctionFlags : uint { None = 0, Init = 0x1, Part = 0x2 }

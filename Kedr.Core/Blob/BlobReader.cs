@@ -28,31 +28,44 @@ public static class BlobReader
         return error is null;
     }
 
+    /// <summary>
+    /// The loader's checks (kmod/kedr_sample/kedr_blob.c), in its order: the header, the table descriptors, the
+    /// checksum, then each table. Every rejection names the offset in the blob it is about.
+    /// </summary>
     private static KedrDiagnostic? Parse(ReadOnlySpan<byte> s, string path, out KedrBlob? blob)
     {
         blob = null;
         KedrDiagnostic Bad(string code, string msg, string? table = null, long? off = null) => new(code, msg, path, table, off);
 
-        if (s.Length < BlobFormat.HeaderSizeV1)
-            return Bad("KEDR3001", $"blob is {s.Length} bytes, smaller than a header ({BlobFormat.HeaderSizeV1})");
-        if (!s[..8].SequenceEqual(BlobFormat.Magic))
+        if (s.Length < 8 || !s[..8].SequenceEqual(BlobFormat.Magic))
             return Bad("KEDR3002", "not a KEDR blob (bad magic)", off: 0);
+        if (s.Length < BlobFormat.HeaderSizeV1)
+            return Bad("KEDR3001", $"blob is {s.Length} bytes, smaller than a header ({BlobFormat.HeaderSizeV1})", off: s.Length);
         ushort major = U16(s, 8), minor = U16(s, 10);
         if (major != BlobFormat.VersionMajor)
             return Bad("KEDR3003", $"blob format {major}.{minor}, this tool reads {BlobFormat.VersionMajor}.x", off: 8);
         uint headerSize = U32(s, 12), blobSize = U32(s, 16), numTables = U32(s, 64);
-        if (headerSize < BlobFormat.HeaderSizeV1 || headerSize > s.Length)
-            return Bad("KEDR3001", $"header size {headerSize} is out of range", off: 12);
         if (blobSize != s.Length)
             return Bad("KEDR3001", $"blob says it is {blobSize} bytes, the file has {s.Length}", off: 16);
+        if (headerSize < BlobFormat.HeaderSizeV1 || headerSize > s.Length)
+            return Bad("KEDR3001", $"header size {headerSize} is out of range", off: 12);
         var flags = (BlobHeaderFlags)U32(s, 20);
         if ((flags & ~BlobFormat.KnownHeaderFlags) != 0)
             return Bad("KEDR3004", $"unknown flags 0x{(uint)(flags & ~BlobFormat.KnownHeaderFlags):x}", off: 20);
-        if (numTables < BlobFormat.TableCountV1 || 68 + (long)numTables * BlobFormat.TableSize > headerSize)
-            return Bad("KEDR3001", $"{numTables} tables do not fit the header", off: 64);
+        if (numTables < BlobFormat.TableCountV1 || 68 + (long)numTables * BlobFormat.TableSize != headerSize)
+            return Bad("KEDR3001", $"{numTables} tables, header size {headerSize}: need at least {BlobFormat.TableCountV1} and 68 + 16 per table", off: 64);
+        uint idLen = U32(s, 36);
+        if (idLen > BlobFormat.BuildIdMax)
+            return Bad("KEDR3006", $"build-id length {idLen} exceeds {BlobFormat.BuildIdMax}", off: 36);
+        uint codeAlign = U32(s, 60);
+        if (codeAlign == 0 || (codeAlign & (codeAlign - 1)) != 0 || codeAlign > 4096)
+            return Bad("KEDR3006", $"code alignment {codeAlign} is not a power of two up to 4096", off: 60);
+        uint symbolCount = U32(s, 32);
+        if (symbolCount == 0)
+            return Bad("KEDR3006", "target_num_symtab is 0", off: 32);
 
         int[] minEntsize = [1, BlobFormat.FunctionSize, BlobFormat.MaskSize, BlobFormat.FixupSize, BlobFormat.SiteSize,
-            BlobFormat.PatchSize, 1, BlobFormat.ExTableSize, BlobFormat.BugSize, BlobFormat.OrcSize];
+            BlobFormat.PatchSize, 1, BlobFormat.ExTableSize, BlobFormat.BugSize, BlobFormat.OrcSize, BlobFormat.ChecksumSize];
         var tables = new (int off, int count, int entsize)[BlobFormat.TableCount];
         for (int t = 0; t < Math.Min((int)numTables, BlobFormat.TableCount); t++)
         {
@@ -60,45 +73,58 @@ public static class BlobReader
             uint off = U32(s, h), count = U32(s, h + 4), entsize = U32(s, h + 8);
             string tableName = ((BlobTableId)t).ToString();
             if (entsize < minEntsize[t] || (t is 0 or 6 && entsize != 1))
-                return Bad("KEDR3005", $"entry size {entsize}, at least {minEntsize[t]} expected", tableName);
-            if ((ulong)off + (ulong)count * entsize > (ulong)s.Length || off < headerSize && count > 0)
-                return Bad("KEDR3005", $"{count} entries of {entsize} bytes at 0x{off:x} are outside the blob", tableName);
+                return Bad("KEDR3005", $"entry size {entsize}, at least {minEntsize[t]} expected", tableName, h + 8);
+            if (count > 0 && ((ulong)off + (ulong)count * entsize > (ulong)s.Length || off < headerSize))
+                return Bad("KEDR3005", $"{count} entries of {entsize} bytes at 0x{off:x} are outside the blob", tableName, h);
             tables[t] = ((int)off, (int)count, (int)entsize);
         }
-        var strings = s.Slice(tables[0].off, tables[0].count).ToArray();
+        // The checksum, before anything but the header and the descriptors is used.
+        if (numTables <= (int)BlobTableId.Checksum)
+        {
+            if (minor >= BlobFormat.ChecksumMinor)
+                return Bad("KEDR3009", $"blob format 1.{minor} without a checksum", off: 64);
+        }
+        else
+        {
+            var (co, cc, _) = tables[(int)BlobTableId.Checksum];
+            if (cc != 1)
+                return Bad("KEDR3009", $"checksum table of {cc} entries, 1 expected", "Checksum", 68 + (int)BlobTableId.Checksum * BlobFormat.TableSize + 4);
+            uint want = U32(s, co), got = BlobFormat.Checksum(s, co);
+            if (want != got)
+                return Bad("KEDR3009", $"checksum 0x{want:x8}, the blob's bytes give 0x{got:x8}: damaged", "Checksum", co);
+        }
+
+        var (so0, sc0, _) = tables[0];
+        if (sc0 > 0 && s[so0 + sc0 - 1] != 0)
+            return Bad("KEDR3006", "the string table does not end with a NUL", "Strings", so0 + sc0 - 1);
+        var codeLen = (uint)tables[6].count;
+        if (codeLen > BlobFormat.MaxCodeSize)
+            return Bad("KEDR3007", $"code image of {codeLen} bytes, the loader's code area holds {BlobFormat.MaxCodeSize}", "Code", 68 + 6 * BlobFormat.TableSize + 4);
+        var strings = s.Slice(so0, sc0).ToArray();
         string? Str(uint off)
         {
             if (off >= (uint)strings.Length) return null;
             int end = strings.AsSpan((int)off).IndexOf((byte)0);
-            return end < 0 ? null : Encoding.UTF8.GetString(strings, (int)off, end);
+            return Encoding.UTF8.GetString(strings, (int)off, end);
         }
         var name = Str(U32(s, 24));
+        if (name is null)
+            return Bad("KEDR3006", "target name is not a string of the string table", off: 24);
         var srcVersion = Str(U32(s, 28));
-        if (name is null || srcVersion is null)
-            return Bad("KEDR3006", "target name or srcversion is not a string of the string table", off: 24);
-        uint idLen = U32(s, 36);
-        if (idLen > BlobFormat.BuildIdMax)
-            return Bad("KEDR3006", $"build-id length {idLen} exceeds {BlobFormat.BuildIdMax}", off: 36);
-        uint codeAlign = U32(s, 60);
-        if (codeAlign == 0 || (codeAlign & (codeAlign - 1)) != 0 || codeAlign > 4096)
-            return Bad("KEDR3006", $"code alignment {codeAlign} is not a power of two up to 4096", off: 60);
-        var codeLen = (uint)tables[6].count;
+        if (srcVersion is null)
+            return Bad("KEDR3006", "target srcversion is not a string of the string table", off: 28);
 
         var b = new KedrBlob
         {
-            Target = new BlobTarget(name, srcVersion, U32(s, 32), s.Slice(40, (int)idLen).ToArray()),
+            Target = new BlobTarget(name, srcVersion, symbolCount, s.Slice(40, (int)idLen).ToArray()),
             CodeAlign = codeAlign,
             VersionMinor = minor,
             Flags = flags,
             Code = s.Slice(tables[6].off, tables[6].count).ToArray(),
         };
+        var code = b.Code;
 
         var (mo, mc, me) = tables[2];
-        for (int i = 0; i < mc; i++)
-        {
-            int o = mo + i * me;
-            b.Masks.Add(new BlobMask(U32(s, o), U32(s, o + 4)));
-        }
         var (fo, fc, fe) = tables[1];
         for (int i = 0; i < fc; i++)
         {
@@ -107,25 +133,46 @@ public static class BlobReader
             if (fname is null) return Bad("KEDR3006", $"function {i}: name is not a string of the string table", "Functions", o);
             var f = new BlobFunction(fname, U32(s, o + 4), U32(s, o + 8), U32(s, o + 12), U32(s, o + 16), U32(s, o + 20),
                 U32(s, o + 24), (BlobFunctionFlags)U32(s, o + 28), U64(s, o + 32), U32(s, o + 40));
-            if ((ulong)f.CopyOffset + f.CopySize > codeLen)
-                return Bad("KEDR3007", $"function {i} '{fname}': copy [0x{f.CopyOffset:x}, +0x{f.CopySize:x}) is outside the code (0x{codeLen:x})", "Functions", o);
+            if (f.SymbolIndex == 0 || f.SymbolIndex >= symbolCount)
+                return Bad("KEDR3007", $"function {i} '{fname}': symbol {f.SymbolIndex} out of range ({symbolCount})", "Functions", o + 4);
+            if (f.Size < 5) return Bad("KEDR3007", $"function {i} '{fname}': size {f.Size} is below 5", "Functions", o + 8);
+            if (f.CopySize == 0 || (ulong)f.CopyOffset + f.CopySize > codeLen)
+                return Bad("KEDR3007", $"function {i} '{fname}': copy [0x{f.CopyOffset:x}, +0x{f.CopySize:x}) is empty or outside the code (0x{codeLen:x})", "Functions", o + 12);
             if ((ulong)f.MaskFirst + f.MaskCount > (ulong)mc)
-                return Bad("KEDR3007", $"function {i} '{fname}': masks [{f.MaskFirst}, +{f.MaskCount}) out of range ({mc})", "Functions", o);
-            if (f.Owner >= fc) return Bad("KEDR3007", $"function {i} '{fname}': owner {f.Owner} out of range", "Functions", o);
-            if (f.Size < 5) return Bad("KEDR3007", $"function {i} '{fname}': size {f.Size} is below 5", "Functions", o);
-            if (f.SymbolIndex == 0 || f.SymbolIndex >= b.Target.SymbolCount)
-                return Bad("KEDR3007", $"function {i} '{fname}': symbol {f.SymbolIndex} out of range ({b.Target.SymbolCount})", "Functions", o);
+                return Bad("KEDR3007", $"function {i} '{fname}': masks [{f.MaskFirst}, +{f.MaskCount}) out of range ({mc})", "Functions", o + 20);
             if ((f.Flags & ~(BlobFunctionFlags.Init | BlobFunctionFlags.Part)) != 0)
-                return Bad("KEDR3008", $"function {i} '{fname}': unknown flags 0x{(uint)f.Flags:x}", "Functions", o);
+                return Bad("KEDR3008", $"function {i} '{fname}': unknown flags 0x{(uint)f.Flags:x}", "Functions", o + 28);
+            if (f.Owner >= fc) return Bad("KEDR3007", $"function {i} '{fname}': owner {f.Owner} out of range", "Functions", o + 40);
+            b.Functions.Add(f);
+        }
+        for (int i = 0; i < fc; i++)
+        {
+            var f = b.Functions[i];
+            bool part = (f.Flags & BlobFunctionFlags.Part) != 0;
+            if (part ? f.Owner == i || (b.Functions[(int)f.Owner].Flags & BlobFunctionFlags.Part) != 0 : f.Owner != i)
+                return Bad("KEDR3007", $"function {i} '{f.Name}': owner {f.Owner} with flags 0x{(uint)f.Flags:x}: a part's owner is another function that is no part, anything else owns itself", "Functions", fo + i * fe + 40);
+        }
+        for (int i = 0; i < mc; i++)
+        {
+            int o = mo + i * me;
+            b.Masks.Add(new BlobMask(U32(s, o), U32(s, o + 4)));
+        }
+        // Each mask belongs to one function at most: the walk is linear in the table.
+        var used = new bool[mc];
+        for (int i = 0; i < fc; i++)
+        {
+            var f = b.Functions[i];
             uint prevEnd = 0;
             for (uint m = f.MaskFirst; m < f.MaskFirst + f.MaskCount; m++)
             {
                 var mask = b.Masks[(int)m];
-                if (mask.Offset < prevEnd || (ulong)mask.Offset + mask.Length > f.Size)
-                    return Bad("KEDR3007", $"function {i} '{fname}': mask {m} [0x{mask.Offset:x}, +{mask.Length}) unsorted or outside the function", "Masks");
+                if (used[m])
+                    return Bad("KEDR3007", $"function {i} '{f.Name}': mask {m} belongs to another function too", "Masks", mo + m * me);
+                used[m] = true;
+                if (mask.Length == 0 || mask.Offset < prevEnd || (ulong)mask.Offset + mask.Length > f.Size)
+                    return Bad("KEDR3007", $"function {i} '{f.Name}': mask {m} [0x{mask.Offset:x}, +{mask.Length}) empty, unsorted, overlapping or outside the function", "Masks", mo + m * me);
                 prevEnd = mask.Offset + mask.Length;
             }
-            b.Functions.Add(f);
         }
         var (xo, xc, xe) = tables[3];
         for (int i = 0; i < xc; i++)
@@ -133,23 +180,37 @@ public static class BlobReader
             int o = xo + i * xe;
             var x = new BlobFixup(U32(s, o), (BlobFixupType)s[o + 4], (BlobFixupTarget)s[o + 5], U32(s, o + 8), (long)U64(s, o + 16));
             int width = x.Type switch { BlobFixupType.Pc32 or BlobFixupType.Abs32S => 4, BlobFixupType.Abs64 => 8, _ => 0 };
-            if (width == 0) return Bad("KEDR3008", $"fixup {i}: unknown type {(byte)x.Type}", "Fixups", o);
+            if (width == 0) return Bad("KEDR3008", $"fixup {i}: unknown type {(byte)x.Type}", "Fixups", o + 4);
             if ((ulong)x.Offset + (ulong)width > codeLen)
                 return Bad("KEDR3007", $"fixup {i}: field at 0x{x.Offset:x} is outside the code", "Fixups", o);
-            if (x.Target == BlobFixupTarget.Symbol ? x.Index == 0 || x.Index >= b.Target.SymbolCount
+            if (x.Target == BlobFixupTarget.Symbol ? x.Index == 0 || x.Index >= symbolCount
                 : x.Target == BlobFixupTarget.Helper ? x.Index > (uint)BlobHelper.MemEventNoFlags : true)
-                return Bad("KEDR3008", $"fixup {i}: target {(byte)x.Target} index {x.Index} is not valid", "Fixups", o);
+                return Bad("KEDR3008", $"fixup {i}: target {(byte)x.Target} index {x.Index} is not valid", "Fixups", o + 5);
+            // With CallOrc the loader adds the call's ORC entries: it must be `push $imm32; call rel32`.
+            if (x.Target == BlobFixupTarget.Helper && (flags & BlobHeaderFlags.CallOrc) != 0
+                && (x.Offset < 6 || code[x.Offset - 6] != 0x68 || code[x.Offset - 1] != 0xe8))
+                return Bad("KEDR3007", $"fixup {i}: helper call at 0x{x.Offset:x} is not push $imm32; call rel32", "Fixups", o);
             b.Fixups.Add(x);
         }
         var (so, sc, se) = tables[4];
+        const BlobSiteFlags memFlags = BlobSiteFlags.Gs | BlobSiteFlags.StackPointer;
         for (int i = 0; i < sc; i++)
         {
             int o = so + i * se;
             var x = new BlobSite(U32(s, o), U32(s, o + 4), (BlobEventKind)s[o + 8], (BlobSiteFlags)s[o + 9], U16(s, o + 10));
             if (x.Function >= fc || x.Offset >= b.Functions[(int)x.Function].Size)
                 return Bad("KEDR3007", $"site {i}: function {x.Function} offset 0x{x.Offset:x} out of range", "Sites", o);
-            if (x.Kind is < BlobEventKind.Entry or > BlobEventKind.String)
-                return Bad("KEDR3008", $"site {i}: unknown event kind {(byte)x.Kind}", "Sites", o);
+            bool ok = x.Kind switch
+            {
+                BlobEventKind.Entry or BlobEventKind.Exit => x.Flags == 0 && x.Size == 0,
+                BlobEventKind.Read or BlobEventKind.Write or BlobEventKind.LockedUpdate or BlobEventKind.ReadWrite => (x.Flags & ~memFlags) == 0,
+                BlobEventKind.String => (x.Flags & ~memFlags) is BlobSiteFlags.StringSourceRead or BlobSiteFlags.StringDestinationRead
+                    or BlobSiteFlags.StringDestinationWrite or (BlobSiteFlags.StringSourceRead | BlobSiteFlags.StringDestinationWrite)
+                    or (BlobSiteFlags.StringSourceRead | BlobSiteFlags.StringDestinationRead) && x.Size is 1 or 2 or 4 or 8,
+                _ => false,
+            };
+            if (!ok)
+                return Bad("KEDR3008", $"site {i}: event kind {(byte)x.Kind} with flags 0x{(byte)x.Flags:x} and size {x.Size} is not valid", "Sites", o + 8);
             b.Sites.Add(x);
         }
         var (po, pc, pe) = tables[5];
@@ -158,7 +219,7 @@ public static class BlobReader
             int o = po + i * pe;
             var x = new BlobPatch(U32(s, o), U32(s, o + 4), U32(s, o + 8), U16(s, o + 12), U16(s, o + 14), (BlobPatchKind)s[o + 16], U32(s, o + 20));
             if (x.Kind is not (BlobPatchKind.LiveBytes or BlobPatchKind.JumpLabel or BlobPatchKind.Landing))
-                return Bad("KEDR3008", $"patch {i}: unknown kind {(byte)x.Kind}", "Patches", o);
+                return Bad("KEDR3008", $"patch {i}: unknown kind {(byte)x.Kind}", "Patches", o + 16);
             if (x.Kind == BlobPatchKind.Landing)
             {
                 if (x.Function >= fc || x.Length != 5 || x.OriginalOffset < 5 || (ulong)x.OriginalOffset + 5 > b.Functions[(int)x.Function].Size || x.CopyOffset >= codeLen)
@@ -166,10 +227,10 @@ public static class BlobReader
                 b.Patches.Add(x);
                 continue;
             }
-            if (x.Function >= fc || (ulong)x.OriginalOffset + x.Length > b.Functions[(int)x.Function].Size)
-                return Bad("KEDR3007", $"patch {i}: original site out of range", "Patches", o);
+            if (x.Function >= fc || x.Length == 0 || (ulong)x.OriginalOffset + x.Length > b.Functions[(int)x.Function].Size)
+                return Bad("KEDR3007", $"patch {i}: original site out of range", "Patches", o + 4);
             if (x.SlotLength < x.Length || (ulong)x.CopyOffset + x.SlotLength > codeLen ||
-                x.Kind == BlobPatchKind.JumpLabel && (x.SlotLength < 5 || x.TargetCopyOffset >= codeLen))
+                x.Kind == BlobPatchKind.JumpLabel && (x.Length is not (2 or 5) || x.SlotLength < 5 || x.TargetCopyOffset >= codeLen))
                 return Bad("KEDR3007", $"patch {i}: slot [0x{x.CopyOffset:x}, +{x.SlotLength}) or target out of range", "Patches", o);
             b.Patches.Add(x);
         }
@@ -179,8 +240,10 @@ public static class BlobReader
             int o = eo + i * ee;
             var x = new BlobExTableEntry(U32(s, o), U32(s, o + 4), U32(s, o + 8), (long)U64(s, o + 16), U32(s, o + 12));
             if (x.InsnCopy >= codeLen || x.FixupCopy != BlobFormat.NoCopy && x.FixupCopy >= codeLen
-                || x.FixupCopy == BlobFormat.NoCopy && (x.FixupSymbol == 0 || x.FixupSymbol >= b.Target.SymbolCount))
+                || x.FixupCopy == BlobFormat.NoCopy && (x.FixupSymbol == 0 || x.FixupSymbol >= symbolCount))
                 return Bad("KEDR3007", $"exception entry {i}: instruction, fixup or symbol out of range", "ExTable", o);
+            if (!BlobFormat.IsExDataAccepted(x.Data))
+                return Bad("KEDR3008", $"exception entry {i}: data 0x{x.Data:x}: handler type {x.Data & BlobFormat.ExTypeMask} or its flags are not ones the kernel handles", "ExTable", o + 12);
             b.ExTable.Add(x);
         }
         var (bo, bc, be) = tables[(int)BlobTableId.Bugs];
@@ -188,8 +251,10 @@ public static class BlobReader
         {
             int o = bo + i * be;
             var x = new BlobBug(U32(s, o), U32(s, o + 4), (long)U64(s, o + 8), U16(s, o + 16), U16(s, o + 18));
-            if ((ulong)x.CopyOffset + 2 > codeLen || x.FileSymbol >= b.Target.SymbolCount)
+            if ((ulong)x.CopyOffset + 2 > codeLen || x.FileSymbol == 0 || x.FileSymbol >= symbolCount)
                 return Bad("KEDR3007", $"bug entry {i}: site or file symbol out of range", "Bugs", o);
+            if (!BlobFormat.IsBugFlagsAccepted(x.Flags))
+                return Bad("KEDR3008", $"bug entry {i}: flags 0x{x.Flags:x}: unknown flags or taint", "Bugs", o + 18);
             b.Bugs.Add(x);
         }
         var (oo, oc, oe) = tables[(int)BlobTableId.Orc];

@@ -16,6 +16,8 @@ public static class BlobWriter
         var buf = new byte[layout.Total];
         WriteHead(blob, layout, buf.AsSpan(0, layout.CodeOffset));
         blob.Code.CopyTo(buf.AsSpan(layout.CodeOffset));
+        int at = layout.ChecksumOffset;
+        U32(buf, at, BlobFormat.Checksum(buf, at));
         return buf;
     }
 
@@ -30,6 +32,9 @@ public static class BlobWriter
             var span = head.AsSpan(0, layout.CodeOffset);
             span.Clear();
             WriteHead(blob, layout, span);
+            int at = layout.ChecksumOffset;
+            uint crc = BlobFormat.Crc32C(BlobFormat.Crc32C(~0u, span[..at]), span[(at + BlobFormat.ChecksumSize)..]);
+            U32(span, at, ~BlobFormat.Crc32C(crc, blob.Code));
             output.Write(span);
             output.Write(blob.Code);
         }
@@ -55,6 +60,8 @@ public static class BlobWriter
         public readonly int Total;
         /// <summary>Where the code image starts: everything before it is header and tables.</summary>
         public int CodeOffset => Tables[(int)BlobTableId.Code].offset;
+        /// <summary>Where the checksum goes (before the code image).</summary>
+        public int ChecksumOffset => Tables[(int)BlobTableId.Checksum].offset;
 
         public Layout(KedrBlob blob)
         {
@@ -81,6 +88,7 @@ public static class BlobWriter
             Place(BlobTableId.ExTable, blob.ExTable.Count, BlobFormat.ExTableSize, 8);
             Place(BlobTableId.Bugs, blob.Bugs.Count, BlobFormat.BugSize, 8);
             Place(BlobTableId.Orc, blob.Orc.Count, BlobFormat.OrcSize, 8);
+            Place(BlobTableId.Checksum, 1, BlobFormat.ChecksumSize, 8);
             Place(BlobTableId.Code, blob.Code.Length, 1, (int)Math.Max(16, blob.CodeAlign));
             Total = pos;
         }

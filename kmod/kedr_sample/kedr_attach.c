@@ -28,6 +28,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/sort.h>
@@ -240,6 +241,20 @@ static int kedr_check_live(struct kedr_attach_ctx *c)
 			    c->ks->num_symtab, b->target_num_symtab);
 		return -EINVAL;
 	}
+#ifdef CONFIG_STACKTRACE_BUILD_ID
+	/* Kept only with this option; else name, symbols, digests say it. */
+	if (b->target_build_id_len &&
+	    memchr_inv(c->mod->build_id, 0, sizeof(c->mod->build_id)) &&
+	    (memcmp(c->mod->build_id, b->target_build_id,
+		    b->target_build_id_len) ||
+	     memchr_inv(c->mod->build_id + b->target_build_id_len, 0,
+			sizeof(c->mod->build_id) - b->target_build_id_len))) {
+		kedr_refuse(c, "build-id %*phN, the blob was built for %*phN",
+			    (int)sizeof(c->mod->build_id), c->mod->build_id,
+			    b->target_build_id_len, b->target_build_id);
+		return -EINVAL;
+	}
+#endif
 
 	for (i = 0; i < b->nr_funcs; i++) {
 		const struct kedr_func *f = &b->funcs[i];
@@ -886,6 +901,11 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	if (mod->state != MODULE_STATE_COMING) {
 		kedr_refuse(&c, "attaching to a running module is not supported yet");
 		return -EINVAL;
+	}
+	/* Lockdown may have come after the blob was loaded. */
+	if (security_locked_down(LOCKDOWN_MODULE_SIGNATURE)) {
+		kedr_refuse(&c, "the kernel is locked down, and a blob is unsigned code");
+		return -EPERM;
 	}
 	/*
 	 * Until do_init_module() switches it to the core copy (after the

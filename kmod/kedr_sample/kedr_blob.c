@@ -7,11 +7,16 @@
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
+#include <linux/bitmap.h>
 #include <linux/build_bug.h>
+#include <linux/crc32.h>
 #include <linux/firmware.h>
 #include <linux/kernel.h>
 #include <linux/log2.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/security.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
@@ -23,7 +28,7 @@
 
 /* The layouts the rewriter writes (kedr_blob.h); a change here is a bug. */
 static_assert(sizeof(struct kedr_blob_table) == 16);
-static_assert(sizeof(struct kedr_blob_header) == 228);
+static_assert(sizeof(struct kedr_blob_header) == 244);
 
 /* The smallest header a reader of this major version accepts: a 1.0 one. */
 #define KEDR_HEADER_MIN_SIZE \
@@ -41,7 +46,7 @@ static_assert(sizeof(struct kedr_blob_orc) == 12);
 /* A jmp rel32 is written at every function's entry. */
 #define KEDR_MIN_FUNC_SIZE	5
 
-static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_1] = {
+static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_3] = {
 	[KEDR_TABLE_STRINGS] = "strings",
 	[KEDR_TABLE_FUNCTIONS] = "functions",
 	[KEDR_TABLE_MASKS] = "masks",
@@ -52,10 +57,11 @@ static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_1] = {
 	[KEDR_TABLE_EXTABLE] = "extable",
 	[KEDR_TABLE_BUGS] = "bugs",
 	[KEDR_TABLE_ORC] = "orc",
+	[KEDR_TABLE_CHECKSUM] = "checksum",
 };
 
 /* Smallest entry of each table; strings and code are byte arrays. */
-static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_1] = {
+static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_3] = {
 	[KEDR_TABLE_STRINGS] = 1,
 	[KEDR_TABLE_FUNCTIONS] = sizeof(struct kedr_blob_func),
 	[KEDR_TABLE_MASKS] = sizeof(struct kedr_blob_mask),
@@ -66,6 +72,7 @@ static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_1] = {
 	[KEDR_TABLE_EXTABLE] = sizeof(struct kedr_blob_extable),
 	[KEDR_TABLE_BUGS] = sizeof(struct kedr_blob_bug),
 	[KEDR_TABLE_ORC] = sizeof(struct kedr_blob_orc),
+	[KEDR_TABLE_CHECKSUM] = sizeof(__le32),
 };
 
 struct kedr_blob_reader {
@@ -75,9 +82,9 @@ struct kedr_blob_reader {
 	u32 header_size;
 	u32 num_symtab;
 	/* Tables a 1.0 blob lacks are empty. */
-	u32 off[KEDR_TABLE_COUNT_V1_1];
-	u32 count[KEDR_TABLE_COUNT_V1_1];
-	u32 entsize[KEDR_TABLE_COUNT_V1_1];
+	u32 off[KEDR_TABLE_COUNT_V1_3];
+	u32 count[KEDR_TABLE_COUNT_V1_3];
+	u32 entsize[KEDR_TABLE_COUNT_V1_3];
 };
 
 #define KEDR_LE16(p, type, field) \
@@ -112,6 +119,48 @@ static const u8 *kedr_entry(const struct kedr_blob_reader *r, int t, u32 i)
 static bool kedr_range_ok(u64 offset, u64 length, u64 limit)
 {
 	return offset <= limit && length <= limit - offset;
+}
+
+/* CRC-32C of @len bytes, continuing from @crc; in steps, for huge blobs. */
+static u32 kedr_crc32c(u32 crc, const u8 *p, size_t len)
+{
+	while (len) {
+		size_t n = min_t(size_t, len, SZ_1M);
+
+		crc = __crc32c_le(crc, p, n);
+		p += n;
+		len -= n;
+		cond_resched();
+	}
+	return crc;
+}
+
+/*
+ * The checksum (kedr_blob.h, KEDR_TABLE_CHECKSUM): required from minor
+ * version 1.3 on, checked in any blob that has it, before anything but the
+ * header and the table descriptors is used.
+ */
+static int kedr_check_sum(const struct kedr_blob_reader *r, u32 num_tables)
+{
+	u16 minor = KEDR_LE16(r->data, struct kedr_blob_header, version_minor);
+	u32 off = r->off[KEDR_TABLE_CHECKSUM], want, got;
+
+	if (num_tables <= KEDR_TABLE_CHECKSUM) {
+		if (minor < KEDR_BLOB_CHECKSUM_MINOR)
+			return 0;
+		return kedr_bad(r, "version 1.%u without a checksum table",
+				minor);
+	}
+	if (r->count[KEDR_TABLE_CHECKSUM] != 1)
+		return kedr_bad(r, "table checksum: count=%u, need 1",
+				r->count[KEDR_TABLE_CHECKSUM]);
+	want = get_unaligned_le32(r->data + off);
+	got = kedr_crc32c(~0U, r->data, off);
+	got = ~kedr_crc32c(got, r->data + off + 4, r->size - off - 4);
+	if (got != want)
+		return kedr_bad(r, "checksum 0x%08x at offset %u, the blob's bytes give 0x%08x: damaged",
+				want, off, got);
+	return 0;
 }
 
 static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align,
@@ -159,10 +208,11 @@ static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align,
 	*blob_flags = flags;
 	if (num_tables < KEDR_TABLE_COUNT_V1 ||
 	    (u64)offsetof(struct kedr_blob_header, tables) +
-	    (u64)num_tables * sizeof(struct kedr_blob_table) > r->header_size)
-		return kedr_bad(r, "header.num_tables=%u: need >= %u and within header_size %u",
+	    (u64)num_tables * sizeof(struct kedr_blob_table) != r->header_size)
+		return kedr_bad(r, "header.num_tables=%u: need >= %u and header_size %u = %zu + 16 * num_tables",
 				num_tables, KEDR_TABLE_COUNT_V1,
-				r->header_size);
+				r->header_size,
+				offsetof(struct kedr_blob_header, tables));
 	if (bid_len > KEDR_BUILD_ID_MAX)
 		return kedr_bad(r, "header.target_build_id_len=%u > %u",
 				bid_len, KEDR_BUILD_ID_MAX);
@@ -172,7 +222,7 @@ static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align,
 	if (!r->num_symtab)
 		return kedr_bad(r, "header.target_num_symtab=0");
 
-	for (t = 0; t < min_t(u32, num_tables, KEDR_TABLE_COUNT_V1_1); t++) {
+	for (t = 0; t < min_t(u32, num_tables, KEDR_TABLE_COUNT_V1_3); t++) {
 		const u8 *d = h + offsetof(struct kedr_blob_header, tables) +
 			t * sizeof(struct kedr_blob_table);
 		u32 off = KEDR_LE32(d, struct kedr_blob_table, offset);
@@ -195,7 +245,7 @@ static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align,
 		r->count[t] = count;
 		r->entsize[t] = entsize;
 	}
-	return 0;
+	return kedr_check_sum(r, num_tables);
 }
 
 /* A string reference: in the table, and NUL-terminated (checked once). */
@@ -278,31 +328,53 @@ static int kedr_read_funcs(const struct kedr_blob_reader *r,
 	return 0;
 }
 
+/*
+ * Each function's masks: non-empty, sorted, disjoint, inside it; and no mask
+ * belongs to two functions, so that this walk and kedr_mark_masks() at
+ * attach are linear in the table, whatever the ranges say.
+ */
 static int kedr_read_masks(const struct kedr_blob_reader *r,
 			   struct kedr_blob *b)
 {
-	u32 i, j;
+	unsigned long *used;
+	u32 i, j, end;
+	int err = 0;
 
+	used = bitmap_zalloc(b->nr_masks, GFP_KERNEL);
+	if (!used && b->nr_masks) {
+		pr_err("blob %s: out of memory for its tables\n", r->fw_name);
+		return -ENOMEM;
+	}
 	for (i = 0; i < b->nr_masks; i++) {
 		const u8 *e = kedr_entry(r, KEDR_TABLE_MASKS, i);
 
 		b->masks[i].offset = KEDR_LE32(e, struct kedr_blob_mask, offset);
 		b->masks[i].length = KEDR_LE32(e, struct kedr_blob_mask, length);
 	}
-	for (i = 0; i < b->nr_funcs; i++) {
+	for (i = 0; i < b->nr_funcs && !err; i++) {
 		const struct kedr_func *f = &b->funcs[i];
 
-		for (j = f->mask_first; j < f->mask_first + f->mask_count; j++) {
+		for (j = f->mask_first, end = 0;
+		     j < f->mask_first + f->mask_count; j++) {
 			const struct kedr_mask *m = &b->masks[j];
 
-			if (!m->length ||
-			    !kedr_range_ok(m->offset, m->length, f->size))
-				return kedr_bad(r, "masks[%u] (of functions[%u]): [%u, +%u) not inside the function (%u bytes)",
-						j, i, m->offset, m->length,
-						f->size);
+			if (__test_and_set_bit(j, used)) {
+				err = kedr_bad(r, "masks[%u] (of functions[%u]): belongs to another function too",
+					       j, i);
+				break;
+			}
+			if (!m->length || m->offset < end ||
+			    !kedr_range_ok(m->offset, m->length, f->size)) {
+				err = kedr_bad(r, "masks[%u] (of functions[%u]): [%u, +%u) unsorted, overlapping or not inside the function (%u bytes)",
+					       j, i, m->offset, m->length,
+					       f->size);
+				break;
+			}
+			end = m->offset + m->length;
 		}
 	}
-	return 0;
+	bitmap_free(used);
+	return err;
 }
 
 /* Is the fixup field at @offset the rel32 of `push $imm32; call rel32`? */
@@ -345,8 +417,8 @@ static int kedr_read_fixups(const struct kedr_blob_reader *r,
 					i, x->offset, width, b->code_size);
 		switch (x->target) {
 		case KEDR_TARGET_SYMBOL:
-			if (x->index >= r->num_symtab)
-				return kedr_bad(r, "fixups[%u]: symbol index %u >= target_num_symtab %u",
+			if (!x->index || x->index >= r->num_symtab)
+				return kedr_bad(r, "fixups[%u]: symbol index %u not in [1, target_num_symtab %u)",
 						i, x->index, r->num_symtab);
 			break;
 		case KEDR_TARGET_HELPER:
@@ -664,10 +736,25 @@ static int kedr_read_patches(const struct kedr_blob_reader *r,
 	return kedr_check_landing_pads(r, b);
 }
 
+/* A handler type and flags fixup_exception() handles (kedr_blob.h). */
+static int kedr_check_ex_data(const struct kedr_blob_reader *r, u32 i,
+			      u32 data)
+{
+	u32 type = data & KEDR_EX_TYPE_MASK;
+	u32 flag = (data & KEDR_EX_FLAG_MASK) >> KEDR_EX_FLAG_SHIFT;
+
+	if (type < KEDR_EX_TYPE_MIN || type > KEDR_EX_TYPE_MAX ||
+	    type == KEDR_EX_TYPE_BPF || flag > KEDR_EX_FLAG_MAX)
+		return kedr_bad(r, "extable[%u]: data=0x%x: handler type %u or flags 0x%x not accepted",
+				i, data, type, flag);
+	return 0;
+}
+
 static int kedr_read_extable(const struct kedr_blob_reader *r,
 			     struct kedr_blob *b)
 {
 	u32 i;
+	int err;
 
 	for (i = 0; i < b->nr_extable; i++) {
 		const u8 *e = kedr_entry(r, KEDR_TABLE_EXTABLE, i);
@@ -691,6 +778,9 @@ static int kedr_read_extable(const struct kedr_blob_reader *r,
 			return kedr_bad(r, "extable[%u]: fixup_copy=0x%x fixup_symidx=%u: neither in the code image (%u bytes) nor a symbol (< %u)",
 					i, x->fixup_copy, x->fixup_symidx,
 					b->code_size, r->num_symtab);
+		err = kedr_check_ex_data(r, i, x->data);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -717,6 +807,10 @@ static int kedr_read_bugs(const struct kedr_blob_reader *r,
 		if (!x->file_symidx || x->file_symidx >= r->num_symtab)
 			return kedr_bad(r, "bugs[%u]: file_symidx=%u not in [1, %u)",
 					i, x->file_symidx, r->num_symtab);
+		if ((x->flags & 0xff & ~KEDR_BUG_KNOWN_FLAGS) ||
+		    x->flags >> KEDR_BUG_TAINT_SHIFT >= KEDR_BUG_TAINT_COUNT)
+			return kedr_bad(r, "bugs[%u]: flags=0x%x: unknown flags or taint",
+					i, x->flags);
 	}
 	return 0;
 }
@@ -784,6 +878,11 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 	b->nr_bugs = r->count[KEDR_TABLE_BUGS];
 	b->nr_orcs = r->count[KEDR_TABLE_ORC];
 	b->target_num_symtab = r->num_symtab;
+	b->target_build_id_len = KEDR_LE32(h, struct kedr_blob_header,
+					   target_build_id_len);
+	memcpy(b->target_build_id,
+	       h + offsetof(struct kedr_blob_header, target_build_id),
+	       KEDR_BUILD_ID_MAX);
 
 	/* Every string offset below the table's size is NUL-terminated. */
 	if (b->strings_size &&
@@ -868,6 +967,14 @@ int kedr_blob_load(const char *fw_name, const char *target,
 	const struct firmware *fw;
 	struct kedr_blob *b;
 	int err;
+
+	/* A blob is code to run in the kernel, and nothing has signed it. */
+	err = security_locked_down(LOCKDOWN_MODULE_SIGNATURE);
+	if (err) {
+		pr_err("blob %s refused: the kernel is locked down, and a blob is unsigned code\n",
+		       fw_name);
+		return err;
+	}
 
 	err = firmware_request_nowarn(&fw, fw_name, NULL);
 	if (err == -ENOENT) {

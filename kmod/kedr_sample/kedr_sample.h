@@ -19,6 +19,7 @@
 #include <linux/types.h>
 
 #include "kedr_area.h"
+#include "kedr_blob.h"
 
 struct module;
 
@@ -104,6 +105,8 @@ struct kedr_blob {
 	const char *target_name;
 	const char *target_srcversion;
 	u32 target_num_symtab;
+	u32 target_build_id_len;	/* 0: the .ko had none */
+	u8 target_build_id[KEDR_BUILD_ID_MAX];
 	u32 code_align;
 	u32 flags;		/* KEDR_BLOB_*: digests, helper-call ORC */
 	u32 nr_call_orcs;	/* ORC entries the helper calls add */

@@ -30,10 +30,24 @@
 #include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
+#include <asm/extable_fixup_types.h>
 #include <asm/orc_types.h>
 
 #include "kedr_blob.h"
 #include "kedr_sample.h"
+
+/* kedr_blob.h states what the blob's tables may hold; it is these. */
+static_assert(KEDR_EX_TYPE_MASK == EX_DATA_TYPE_MASK);
+static_assert(KEDR_EX_TYPE_MIN == EX_TYPE_DEFAULT);
+static_assert(KEDR_EX_TYPE_MAX == EX_TYPE_ZEROPAD);
+static_assert(KEDR_EX_TYPE_BPF == EX_TYPE_BPF);
+static_assert(KEDR_EX_FLAG_MASK == EX_DATA_FLAG_MASK);
+static_assert(KEDR_EX_FLAG_SHIFT == EX_DATA_FLAG_SHIFT);
+static_assert(KEDR_EX_FLAG_MAX << KEDR_EX_FLAG_SHIFT == EX_FLAG_CLEAR_AX_DX);
+static_assert(KEDR_BUG_KNOWN_FLAGS == (BUGFLAG_WARNING | BUGFLAG_ONCE |
+				       BUGFLAG_DONE | BUGFLAG_NO_CUT_HERE));
+static_assert(BUGFLAG_TAINT(1) == 1 << KEDR_BUG_TAINT_SHIFT);
+static_assert(KEDR_BUG_TAINT_COUNT == TAINT_FLAGS_COUNT);
 
 static_assert(sizeof(struct orc_entry) == sizeof(((struct kedr_orc *)0)->entry));
 

@@ -215,8 +215,14 @@ public sealed class CliTests : IDisposable
             {
                 int fixups = (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(68 + 3 * 16));
                 b[fixups + 4] = 0x55;
-                return b;
+                return Seal(b);
             }, "KEDR3008"),
+            ("fixup type, checksum not updated", b =>
+            {
+                int fixups = (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(68 + 3 * 16));
+                b[fixups + 4] = 0x55;
+                return b;
+            }, "KEDR3009"),
         };
         foreach (var (name, change, code) in cases)
         {
@@ -224,6 +230,14 @@ public sealed class CliTests : IDisposable
             File.WriteAllBytes(path, change((byte[])good.Clone()));
             AssertOneLineError(Kedr("inspect", path), path, code);
         }
+    }
+
+    /// <summary>A changed blob with its checksum (kedr_blob.h, table 10) written again, so that the other checks see it.</summary>
+    private static byte[] Seal(byte[] b)
+    {
+        int at = (int)BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(68 + (int)global::Kedr.Core.Blob.BlobTableId.Checksum * 16));
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(at), global::Kedr.Core.Blob.BlobFormat.Checksum(b, at));
+        return b;
     }
 
     /// <summary>A damaged name quoted in the error must not split the line (it holds a newline here).</summary>
@@ -237,7 +251,7 @@ public sealed class CliTests : IDisposable
         b[name + 4] = (byte)'\n';
         BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(functions + 8), 3); // size below 5: the error names the function
         var path = Tmp("newline.kedr");
-        File.WriteAllBytes(path, b);
+        File.WriteAllBytes(path, Seal(b));
         AssertOneLineError(Kedr("inspect", path), path, "KEDR3007", @"'crc7\x0abe'");
     }
 

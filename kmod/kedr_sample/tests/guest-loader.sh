@@ -19,6 +19,8 @@
 #                     kedr_pt_goto's noinstr / NOKPROBE_SYMBOL function
 #   kvm-amd-noinstr.kedr
 #                     the guest kernel's kvm_amd, its __svm_vcpu_run copied
+#   name.kedr, sum-*.kedr, extable-*.kedr, bug-*.kedr
+#                     damaged by blobpoke.py (see run-vm.sh)
 #
 # Bad blobs are made here with printf/dd. Results: /out/output*.txt, and
 # "ok:" / "FAIL:" lines on stdout.
@@ -150,10 +152,30 @@ poke $FW/count.kedr 88 377 377 000 000
 expect_refused "count too big" "table functions: .*count=65535" \
 	target_name=$TARGET blob=kedr/count.kedr
 
-cp $FW/good.kedr $FW/name.kedr
-poke $FW/name.kedr 24 377 377 000 000
+# name.kedr: the same change, with the checksum written again (run-vm.sh).
 expect_refused "target name offset" "header.target_name: string offset 65535" \
 	target_name=$TARGET blob=kedr/name.kedr
+
+# --- content (1.3): checksum, extable types, bug flags ---------------------
+
+expect_refused "flipped extable byte" "checksum 0x.* damaged" \
+	target_name=kedr_pt_uaccess blob=kedr/sum-extable.kedr
+expect_refused "extable type BPF" "extable\[0\]: data=0x7: handler type 7" \
+	target_name=kedr_pt_uaccess blob=kedr/extable-type.kedr
+expect_refused "extable flag" "extable\[0\]: data=0x4.*flags 0x4 not accepted" \
+	target_name=kedr_pt_uaccess blob=kedr/extable-flag.kedr
+if [ -e $FW/sum-code.kedr ]; then
+	expect_refused "flipped code byte" "checksum 0x.* damaged" \
+		target_name=$TARGET blob=kedr/sum-code.kedr
+	expect_refused "flipped bug flags" "checksum 0x.* damaged" \
+		target_name=$TARGET blob=kedr/sum-bug.kedr
+	expect_refused "bug flag" "bugs\[0\]: flags=0x111: unknown flags" \
+		target_name=$TARGET blob=kedr/bug-flags.kedr
+	expect_refused "bug taint" "bugs\[0\]: flags=0x13.*: unknown flags or taint" \
+		target_name=$TARGET blob=kedr/bug-taint.kedr
+else
+	echo "skip: good.kedr is not a 1.3 blob (mkblob.py's): no checksum, no bug table"
+fi
 
 cp $FW/good.kedr $FW/align.kedr
 poke $FW/align.kedr 60 003 000 000 000
@@ -407,6 +429,30 @@ grep -q "^TID=0x[0-9a-f]* write at 0x[0-9a-f]* (cfake_[a-z_]*+0x[0-9a-f]*/0x[0-9
 	/out/output.txt || fail "full: no write line"
 tail -n 1 /out/output.txt | grep -q "^events: [0-9]* recorded, 0 dropped$" ||
 	fail "full: bad last line: $(tail -n 1 /out/output.txt)"
+
+# --- kernel lockdown (last: it cannot be lifted) ----------------------------
+
+# kedr_sample waits for crc7 (a module of the guest kernel, signed, so it
+# still loads under lockdown), then the kernel is locked down: the blob must
+# not be attached, and crc7 runs as it is.
+mark "lockdown"
+insmod $K/kedr_sample.ko target_name=crc7 blob=kedr/crc7.kedr
+[ -e /sys/kernel/security/lockdown ] ||
+	mount -t securityfs securityfs /sys/kernel/security
+if echo integrity >/sys/kernel/security/lockdown 2>/dev/null; then
+	modprobe crc7 || fail "lockdown: modprobe crc7"
+	if since_mark | grep -q "kedr_sample: crc7: not instrumented: the kernel is locked down"; then
+		echo "ok: lockdown: $(since_mark | grep 'kedr_sample: crc7' | tail -n 1)"
+	else
+		fail "lockdown: no refusal in dmesg: $(since_mark | grep kedr_sample | tail -n 1)"
+	fi
+	since_mark | grep -q "crc7: attached" && fail "lockdown: attached"
+	rmmod crc7
+	rmmod kedr_sample || fail "lockdown: rmmod kedr_sample"
+else
+	fail "lockdown: cannot write /sys/kernel/security/lockdown"
+	rmmod kedr_sample
+fi
 
 echo "$failures failures"
 [ $failures -eq 0 ]

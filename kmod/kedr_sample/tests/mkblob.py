@@ -334,6 +334,15 @@ def make_copy(elf, blob, bad, only):
         masks = [m for m in masks
                  if not any(lo <= m[0] < lo + ln for lo, ln in live)]
         masks += live
+        # sorted and disjoint, as the format wants: merge what touches
+        merged = []
+        for o, ln in sorted(masks):
+            if merged and o <= merged[-1][0] + merged[-1][1]:
+                end = max(merged[-1][0] + merged[-1][1], o + ln)
+                merged[-1] = (merged[-1][0], end - merged[-1][0])
+            else:
+                merged.append((o, ln))
+        masks = merged
         if not ok:
             continue
 

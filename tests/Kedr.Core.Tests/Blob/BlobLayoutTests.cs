@@ -196,9 +196,10 @@ public sealed partial class BlobLayoutTests
     private static int TableIndex(CHeaderLayout c, string name) => (int)c.Constants[name];
 
     private static int TableCount(CHeaderLayout c, int t) =>
-        t == TableIndex(c, "KEDR_TABLE_CODE") ? 64 : t == TableIndex(c, "KEDR_TABLE_STRINGS") ? -1 : 2;
+        t == TableIndex(c, "KEDR_TABLE_CODE") ? 64 : t == TableIndex(c, "KEDR_TABLE_STRINGS") ? -1
+        : t == TableIndex(c, "KEDR_TABLE_CHECKSUM") ? 1 : 2;
 
-    private static int TableEntsize(CHeaderLayout c, int t) =>
+    private static int TableEntsize(CHeaderLayout c, int t) => t == TableIndex(c, "KEDR_TABLE_CHECKSUM") ? 4 :
         TableStructs.Where(kv => TableIndex(c, kv.Key) == t).Select(kv => c.Sizes[kv.Value]).DefaultIfEmpty(1).First();
 
     [Fact]
@@ -312,7 +313,19 @@ public sealed partial class BlobLayoutTests
             ["KEDR_DIGEST_SEED"] = BlobFormat.DigestSeed,
             ["KEDR_DIGEST_PRIME"] = BlobFormat.DigestPrime,
             ["KEDR_TABLE_COUNT_V1"] = BlobFormat.TableCountV1,
-            ["KEDR_TABLE_COUNT_V1_1"] = BlobFormat.TableCount,
+            ["KEDR_TABLE_COUNT_V1_1"] = BlobFormat.TableCountV1_1,
+            ["KEDR_TABLE_COUNT_V1_3"] = BlobFormat.TableCount,
+            ["KEDR_BLOB_CHECKSUM_MINOR"] = BlobFormat.ChecksumMinor,
+            ["KEDR_EX_TYPE_MASK"] = BlobFormat.ExTypeMask,
+            ["KEDR_EX_TYPE_MIN"] = BlobFormat.ExTypeMin,
+            ["KEDR_EX_TYPE_MAX"] = BlobFormat.ExTypeMax,
+            ["KEDR_EX_TYPE_BPF"] = BlobFormat.ExTypeBpf,
+            ["KEDR_EX_FLAG_MASK"] = BlobFormat.ExFlagMask,
+            ["KEDR_EX_FLAG_SHIFT"] = BlobFormat.ExFlagShift,
+            ["KEDR_EX_FLAG_MAX"] = BlobFormat.ExFlagMax,
+            ["KEDR_BUG_KNOWN_FLAGS"] = BlobFormat.BugKnownFlags,
+            ["KEDR_BUG_TAINT_SHIFT"] = BlobFormat.BugTaintShift,
+            ["KEDR_BUG_TAINT_COUNT"] = BlobFormat.BugTaintCount,
             ["KEDR_NO_COPY"] = BlobFormat.NoCopy,
             ["KEDR_HELPER_COUNT_V1"] = (ulong)Enum.GetValues<BlobHelper>().Length,
         };

@@ -112,7 +112,7 @@ public sealed class BlobRoundTripTests
     {
         var bytes = Bytes();
         Put16(bytes, HVersionMinor, 7);
-        Assert.Equal(7, ReadBack(bytes).VersionMinor);
+        Assert.Equal(7, ReadBack(Seal(bytes)).VersionMinor);
     }
 
     /// <summary>Minor versions may lengthen entries: the reader steps by entsize and ignores the tail.</summary>
@@ -171,7 +171,35 @@ public sealed class BlobRoundTripTests
         Put32(grown, TableDescriptor(table), (uint)bytes.Length);
         Put32(grown, TableDescriptor(table) + 8, (uint)(size + extra));
         Put32(grown, HBlobSize, (uint)grown.Length);
-        AssertSame(Create(), ReadBack(grown));
+        AssertSame(Create(), ReadBack(Seal(grown)));
+    }
+
+    /// <summary>The checksum is the standard CRC-32C: its check value, and the one the blob carries.</summary>
+    [Fact]
+    public void The_checksum_is_CRC32C_of_the_rest()
+    {
+        Assert.Equal(0xE3069283u, ~BlobFormat.Crc32C(~0u, "123456789"u8));
+        Assert.Equal(0xE3069283u, ~Crc32CBitwise(~0u, "123456789"u8));
+        var bytes = Bytes();
+        int at = TableOffset(bytes, BlobTableId.Checksum);
+        Assert.Equal(1, TableCount(bytes, BlobTableId.Checksum));
+        Assert.Equal(4, TableEntsize(bytes, BlobTableId.Checksum));
+        uint stored = U32(bytes, at);
+        Assert.Equal(stored, U32(Seal((byte[])bytes.Clone()), at));
+        using var stream = new MemoryStream();
+        BlobWriter.Write(Create(), stream);
+        Assert.Equal(bytes, stream.ToArray());
+    }
+
+    /// <summary>A 1.2 blob (10 tables, no checksum) is still read; a 1.3 one must have it.</summary>
+    [Fact]
+    public void A_version_1_2_blob_without_a_checksum_is_read()
+    {
+        var bytes = Bytes();
+        Put16(bytes, HVersionMinor, 2);
+        Put32(bytes, HNumTables, 10);
+        Put32(bytes, HHeaderSize, HTables + 10 * 16);
+        Assert.Equal(2, ReadBack(bytes).VersionMinor);
     }
 
     /// <summary>Minor versions may add tables: a longer header with one more descriptor is read.</summary>
@@ -190,6 +218,6 @@ public sealed class BlobRoundTripTests
         Put32(grown, HNumTables, (uint)n + 1);
         for (int t = 0; t < n; t++)
             Put32(grown, TableDescriptor((BlobTableId)t), (uint)TableOffset(bytes, (BlobTableId)t) + 16);
-        AssertSame(Create(), ReadBack(grown));
+        AssertSame(Create(), ReadBack(Seal(grown)));
     }
 }

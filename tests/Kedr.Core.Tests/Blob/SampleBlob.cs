@@ -19,7 +19,7 @@ internal static class SampleBlob
         Target = new BlobTarget("sample_mod", "0123456789ABCDEF0123456", SymbolCount,
             Enumerable.Range(0xa0, 20).Select(i => (byte)i).ToArray()),
         CodeAlign = 32,
-        Code = Enumerable.Range(0, CodeLength).Select(i => (byte)(i * 7 + 1)).ToArray(),
+        Code = SampleCode(),
         Functions =
         [
             new("alpha", 5, 64, 0, 80, 0, 2, BlobFunctionFlags.None, 0x1122334455667788, 0),
@@ -58,6 +58,47 @@ internal static class SampleBlob
     };
 
     public static byte[] Bytes() => BlobWriter.Write(Create());
+
+    /// <summary>Arbitrary bytes, with `push $imm32; call rel32` around the two helper fixups (KEDR_BLOB_CALL_ORC).</summary>
+    private static byte[] SampleCode()
+    {
+        var code = Enumerable.Range(0, CodeLength).Select(i => (byte)(i * 7 + 1)).ToArray();
+        foreach (int field in (int[])[40, 129])
+        {
+            code[field - 6] = 0x68;
+            code[field - 1] = 0xe8;
+        }
+        return code;
+    }
+
+    /// <summary>
+    /// Writes the right checksum into a changed blob, where its descriptor still says where (the checksum is a
+    /// CRC-32C, computed here bit by bit from the polynomial, independently of BlobFormat's), so that a change
+    /// reaches the check it is meant for. Returns <paramref name="b"/>.
+    /// </summary>
+    public static byte[] Seal(byte[] b)
+    {
+        int d = TableDescriptor(BlobTableId.Checksum);
+        if (b.Length < d + 16) return b;
+        long at = U32(b, d);
+        if (at + 4 > b.Length) return b;
+        Put32(b, (int)at, 0);
+        uint crc = ~Crc32CBitwise(~0u, b.AsSpan(0, (int)at));
+        crc = ~Crc32CBitwise(~crc, b.AsSpan((int)at + 4));
+        Put32(b, (int)at, crc);
+        return b;
+    }
+
+    /// <summary>CRC-32C, reflected polynomial 0x82F63B78, one bit at a time; no final inversion.</summary>
+    public static uint Crc32CBitwise(uint crc, ReadOnlySpan<byte> bytes)
+    {
+        foreach (byte x in bytes)
+        {
+            crc ^= x;
+            for (int k = 0; k < 8; k++) crc = (crc & 1) != 0 ? crc >> 1 ^ 0x82F63B78u : crc >> 1;
+        }
+        return crc;
+    }
 
     public static uint U32(byte[] b, int at) => BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(at));
     public static void Put16(byte[] b, int at, ushort v) => BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(at), v);

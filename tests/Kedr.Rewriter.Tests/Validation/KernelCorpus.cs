@@ -79,7 +79,7 @@ internal static class KernelCorpus
         return (Scan(), why);
     }
 
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "Kedr.sln"))) return dir.FullName;

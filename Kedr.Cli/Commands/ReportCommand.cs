@@ -3,11 +3,12 @@ using System.Text;
 using Kedr.Core.Diagnostics;
 using Kedr.Core.Elf;
 using Kedr.Output;
+using Kedr.Output.Source;
 using Microsoft.Extensions.Logging;
 
 namespace Kedr.Cli.Commands;
 
-/// <summary><c>kedr report TRACE [--ko foo.ko] [--format text|csv|json|html] [-o FILE]</c>.</summary>
+/// <summary><c>kedr report TRACE [--ko foo.ko [--debug-dir DIR]] [--format text|csv|json|html] [-o FILE]</c>.</summary>
 internal static class ReportCommand
 {
     public enum Format { Text, Csv, Json, Html }
@@ -18,11 +19,16 @@ internal static class ReportCommand
         var ko = new Option<FileInfo?>("--ko") { Description = "The target's .ko, to name the functions the addresses are in." };
         var format = new Option<Format>("--format", "-f") { Description = "text (kedr_sample's output format), csv (one row per event), json or html.", DefaultValueFactory = _ => Format.Text };
         var output = new Option<FileInfo?>("--output", "-o") { Description = "Write here instead of to stdout." };
+        var debugDir = new Option<string[]>("--debug-dir")
+        {
+            Description = "Where to look for the .ko's separate debug file (DIR/.build-id/xx/yyyy.debug, DIR/<path of the .ko>) before /usr/lib/debug; repeatable.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var summary = new Option<bool>("--summary") { Description = "text: per-function and per-address tables after the events." };
         var verbose = CommonOptions.Verbose();
         var cmd = new Command("report", "Decode a binary trace: the events with their functions, summaries, CSV/JSON export, an HTML report.")
         {
-            traceArg, ko, format, output, summary, verbose,
+            traceArg, ko, format, output, summary, debugDir, verbose,
         };
         cmd.SetAction(r =>
         {
@@ -33,7 +39,8 @@ internal static class ReportCommand
             {
                 var trace = TraceReader.Read(r.GetValue(traceArg)!.FullName);
                 var elf = r.GetValue(ko) is { } k ? ElfFile.Read(k.FullName) : null;
-                report = TraceReport.Build(trace, elf);
+                var dirs = r.GetValue(debugDir);
+                report = TraceReport.Build(trace, elf, (e, w) => ModuleSources.Load(e, dirs, w, out _));
             }
             catch (KedrException e)
             {

@@ -14,8 +14,9 @@ public readonly record struct SourceFrame(string Function, SourcePosition Positi
 /// </summary>
 public sealed class InlineScopes
 {
-    private const ulong TagSubprogram = 0x2e, TagInlinedSubroutine = 0x1d;
-    private const int AtName = 0x03, AtStmtList = 0x10, AtLowPc = 0x11, AtHighPc = 0x12, AtAbstractOrigin = 0x31,
+    private const ulong TagSubprogram = 0x2e, TagInlinedSubroutine = 0x1d, TagCompileUnit = 0x11, TagLexicalBlock = 0x0b,
+        TagPartialUnit = 0x3c;
+    private const int AtSibling = 0x01, AtName = 0x03, AtStmtList = 0x10, AtLowPc = 0x11, AtHighPc = 0x12, AtAbstractOrigin = 0x31,
         AtSpecification = 0x47, AtRanges = 0x55, AtCallFile = 0x58, AtCallLine = 0x59, AtCallColumn = 0x57,
         AtRnglistsBase = 0x74;
 
@@ -166,15 +167,19 @@ public sealed class InlineScopes
             int highKind = 0; // 1: address, 2: offset from low
             ulong rangesOffset = ulong.MaxValue;
             bool rangesIndexed = false;
+            ulong sibling = 0;
             foreach (var (name, form, implicitConst) in ab.Attributes)
             {
                 var v = DwarfForm.Read(ref c, form, offsetSize, addressSize, implicitConst, dwarf, ".debug_info");
                 switch (name)
                 {
-                    case AtName:
+                    case AtSibling when v.Kind == DwarfValueKind.UnitReference:
+                        sibling = (ulong)unitStart + v.Value;
+                        break;
+                    case AtName when ab.Tag == TagSubprogram:
                         if (DwarfForm.StringOf(dwarf, v) is { } s) _names[dieOffset] = s;
                         break;
-                    case AtAbstractOrigin or AtSpecification:
+                    case AtAbstractOrigin or AtSpecification when isScope:
                         ulong target = v.Kind == DwarfValueKind.UnitReference ? (ulong)unitStart + v.Value : v.Value;
                         _origins.TryAdd(dieOffset, target);
                         break;
@@ -230,6 +235,13 @@ public sealed class InlineScopes
                     _scopes.Add(scope);
                     if (scope.Inlined) _scopes[parent].Inlines.Add(self);
                 }
+            }
+            // A type, a variable, a parameter list...: nothing inside holds code, so its children are skipped.
+            if (ab.HasChildren && !isScope && ab.Tag is not (TagCompileUnit or TagLexicalBlock or TagPartialUnit)
+                && sibling > dieOffset && sibling < (ulong)info.Length)
+            {
+                c.Position = (int)sibling;
+                continue;
             }
             if (ab.HasChildren) { depth++; stack.Add(self); }
         }

@@ -25,25 +25,39 @@ public sealed class LineTable
 
     private readonly LineRow[] _rows;
 
+    /// <summary>Sorted by address; at one address an end of sequence first (the next sequence may start
+    /// there), then rows in program order, so the last one at an address is the one found.</summary>
+    private readonly record struct Entry(ulong Address, int Order, bool End) : IComparable<Entry>
+    {
+        public int CompareTo(Entry o) => Address != o.Address ? Address.CompareTo(o.Address)
+            : End != o.End ? (End ? -1 : 1) : Order.CompareTo(o.Order);
+    }
+
     public LineTable(LineProgram.Result program)
     {
         _files = program.Files.ToArray();
         _rows = program.Rows.ToArray();
-        var bySection = new Dictionary<string, List<(ulong Address, int Order, int Row)>>(StringComparer.Ordinal);
+        var bySection = new Dictionary<string, List<Entry>>(StringComparer.Ordinal);
         for (int i = 0; i < _rows.Length; i++)
         {
             var r = _rows[i];
             var key = r.Address.Section ?? "";
             if (!bySection.TryGetValue(key, out var list)) bySection[key] = list = [];
-            list.Add((r.Address.Value, i, r.EndSequence ? -1 : i));
+            list.Add(new Entry(r.Address.Value, i, r.EndSequence));
         }
         _sections = new Dictionary<string, Section>(StringComparer.Ordinal);
         foreach (var (name, list) in bySection)
         {
-            // By address; at one address an end of sequence first (the next sequence may start there), then rows in program order.
-            list.Sort((a, b) => a.Address != b.Address ? a.Address.CompareTo(b.Address)
-                : (a.Row < 0) != (b.Row < 0) ? (a.Row < 0 ? -1 : 1) : a.Order.CompareTo(b.Order));
-            _sections[name] = new Section(list.Select(x => x.Address).ToArray(), list.Select(x => x.Row).ToArray());
+            var entries = list.ToArray();
+            Array.Sort(entries);
+            var addresses = new ulong[entries.Length];
+            var rows = new int[entries.Length];
+            for (int i = 0; i < entries.Length; i++)
+            {
+                addresses[i] = entries[i].Address;
+                rows[i] = entries[i].End ? -1 : entries[i].Order;
+            }
+            _sections[name] = new Section(addresses, rows);
         }
         RowCount = _rows.Length;
     }
@@ -60,6 +74,7 @@ public sealed class LineTable
         int i = UpperBound(s.Addresses, offset) - 1;
         if (i < 0 || s.Rows[i] < 0) return false;
         var row = _rows[s.Rows[i]];
+        if (row.Line == 0) return false; // line 0: code that comes from no line (DWARF 5 §6.2.2)
         position = new SourcePosition(_files[row.File], row.Line, row.Column);
         return true;
     }

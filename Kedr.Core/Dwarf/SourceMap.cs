@@ -53,8 +53,13 @@ public sealed class SourceMap
 
     private SourcePosition Shorten(SourcePosition p)
     {
+        if (_shortNames.TryGetValue(p.File, out var s)) return p with { File = s };
+        s = p.File;
         foreach (var d in _compDirs)
-            if (p.File.StartsWith(d, StringComparison.Ordinal)) return p with { File = p.File[d.Length..] };
-        return p;
+            if (p.File.StartsWith(d, StringComparison.Ordinal)) { s = p.File[d.Length..]; break; }
+        _shortNames[p.File] = s;
+        return p with { File = s };
     }
+
+    private readonly Dictionary<string, string> _shortNames = new(StringComparer.Ordinal);
 }

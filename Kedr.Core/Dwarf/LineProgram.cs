@@ -89,6 +89,7 @@ public static class LineProgram
                 unitFiles.Add(Join(dirs, dir, f));
             }
         }
+        if (unitFiles.Count == 0) unitFiles.Add("?"); // rows then name no file, but index one
         compDirs.Add(dirs.Count > 0 ? dirs[0] : "");
         int fileBase = files.Count;
         files.AddRange(unitFiles);
@@ -170,6 +171,7 @@ public static class LineProgram
         var format = new (ulong Type, ulong Form)[formatCount];
         for (int i = 0; i < formatCount; i++) format[i] = (c.Uleb(), c.Uleb());
         ulong count = c.Uleb();
+        if (formatCount == 0 && count > 0) throw new DwarfFormatException($"{count} entries without a format at 0x{c.Position:x} of .debug_line");
         var list = new List<Entry>();
         for (ulong n = 0; n < count; n++)
         {

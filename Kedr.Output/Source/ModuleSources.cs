@@ -35,7 +35,7 @@ public static class ModuleSources
             var sections = DwarfSections.Load(debug)!;
             return SourceMap.Build(sections);
         }
-        catch (DwarfFormatException e)
+        catch (Exception e) when (e is DwarfFormatException or OverflowException or ArgumentException or IndexOutOfRangeException)
         {
             warnings.Add(new KedrDiagnostic("KEDR5111", $"the debug information does not read ({e.Message}); events are shown without source lines", debug.Path));
             from = null;

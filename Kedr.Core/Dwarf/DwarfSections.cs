@@ -12,7 +12,7 @@ public readonly record struct DwarfAddress(string? Section, ulong Value)
 }
 
 /// <summary>
-/// The <c>.debug_*</c> sections of an ELF file with the relocations of their <c>.rela.debug_*</c>
+/// The <c>.debug_*</c> sections of an ELF file that source lines use (<see cref="Used"/>), with the relocations of their <c>.rela.debug_*</c>
 /// sections applied. A module is a relocatable object: its debug information refers to code and to the
 /// other debug sections through relocations (R_X86_64_64 / R_X86_64_32 against section symbols, the
 /// section offset in the addend), with zeros in the section bytes. Each relocation writes S + A into a
@@ -24,11 +24,17 @@ public sealed class DwarfSections
     private readonly Dictionary<string, byte[]> _data = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Dictionary<int, string>> _addressTargets = new(StringComparer.Ordinal);
 
+    /// <summary>The sections source lines read; the others (.debug_loclists, .debug_frame...) are not copied.</summary>
+    public static readonly IReadOnlySet<string> Used = new HashSet<string>(StringComparer.Ordinal)
+    {
+        ".debug_line", ".debug_line_str", ".debug_info", ".debug_abbrev", ".debug_str", ".debug_rnglists", ".debug_ranges",
+    };
+
     private DwarfSections(ElfFile elf)
     {
         foreach (var sec in elf.Sections)
         {
-            if (!sec.Name.StartsWith(".debug_", StringComparison.Ordinal) || sec.Type == ElfConstants.ShtNobits) continue;
+            if (!Used.Contains(sec.Name) || sec.Type == ElfConstants.ShtNobits) continue;
             var bytes = sec.Data.ToArray();
             var targets = new Dictionary<int, string>();
             foreach (ref readonly var r in elf.RelocationSpan(sec))

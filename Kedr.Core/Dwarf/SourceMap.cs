@@ -19,22 +19,29 @@ public sealed class SourceMap
 {
     private readonly LineTable _lines;
     private readonly InlineScopes? _scopes;
-    private readonly HashSet<string> _compDirs;
 
-    private SourceMap(LineTable lines, InlineScopes? scopes, IEnumerable<string> compDirs)
+    private SourceMap(LineTable lines, InlineScopes? scopes)
     {
         _lines = lines;
         _scopes = scopes;
-        _compDirs = compDirs.Where(d => d.StartsWith('/')).Select(d => d.TrimEnd('/') + "/").ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>The source map of <paramref name="dwarf"/>: its line table and, if .debug_info reads, its inlined calls.</summary>
     public static SourceMap Build(DwarfSections dwarf)
     {
         var program = LineProgram.Read(dwarf);
+        var compDirs = program.CompDirs.Where(d => d.StartsWith('/')).Select(d => d.TrimEnd('/') + "/").Distinct().ToArray();
+        program = program with { Files = program.Files.Select(f => Shorten(f, compDirs)).ToArray() };
         var table = new LineTable(program);
         InlineScopes? scopes = dwarf.Has(".debug_info") ? new InlineScopes(dwarf, program) : null;
-        return new SourceMap(table, scopes, program.CompDirs);
+        return new SourceMap(table, scopes);
+    }
+
+    private static string Shorten(string file, string[] compDirs)
+    {
+        foreach (var d in compDirs)
+            if (file.StartsWith(d, StringComparison.Ordinal)) return file[d.Length..];
+        return file;
     }
 
     public int LineRows => _lines.RowCount;
@@ -45,21 +52,6 @@ public sealed class SourceMap
     public SourceLocation? Find(string section, ulong offset)
     {
         if (!_lines.TryFind(section, offset, out var pos)) return null;
-        pos = Shorten(pos);
-        var frames = _scopes?.Frames(section, offset, pos) ?? [];
-        for (int i = 0; i < frames.Count; i++) frames[i] = frames[i] with { Position = Shorten(frames[i].Position) };
-        return new SourceLocation(pos, frames);
+        return new SourceLocation(pos, _scopes?.Frames(section, offset, pos) ?? []);
     }
-
-    private SourcePosition Shorten(SourcePosition p)
-    {
-        if (_shortNames.TryGetValue(p.File, out var s)) return p with { File = s };
-        s = p.File;
-        foreach (var d in _compDirs)
-            if (p.File.StartsWith(d, StringComparison.Ordinal)) { s = p.File[d.Length..]; break; }
-        _shortNames[p.File] = s;
-        return p with { File = s };
-    }
-
-    private readonly Dictionary<string, string> _shortNames = new(StringComparer.Ordinal);
 }

@@ -55,14 +55,15 @@ internal static class DebugModule
         throw new ArgumentException($"no MARK:{mark} in the source", nameof(mark));
     }
 
-    /// <summary>Compiles the module into <paramref name="dir"/> as <c>src_mod.ko</c> (with DWARF and a build-id).</summary>
-    public static string Build(string dir)
+    /// <summary>Compiles the module into <paramref name="dir"/> as <c>src_mod.ko</c> (with DWARF and a build-id);
+    /// <paramref name="dwarfVersion"/> 5 is gcc 12's default, 4 what older compilers and debug files have.</summary>
+    public static string Build(string dir, int dwarfVersion = 5)
     {
         var src = Path.Combine(dir, FileName);
         File.WriteAllText(src, Source);
         var obj = Path.Combine(dir, "src_mod.o");
         var ko = Path.Combine(dir, "src_mod.ko");
-        Run(dir, "cc", "-g", "-O2", "-fno-pie", "-fno-asynchronous-unwind-tables", "-c", "-o", obj, src);
+        Run(dir, "cc", "-g", $"-gdwarf-{dwarfVersion}", "-O2", "-fno-pie", "-fno-asynchronous-unwind-tables", "-c", "-o", obj, src);
         Run(dir, "ld", "-r", "--build-id=sha1", "-o", ko, obj);
         return ko;
     }

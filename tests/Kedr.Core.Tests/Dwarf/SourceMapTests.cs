@@ -25,10 +25,12 @@ public sealed partial class SourceMapTests : IDisposable
     private static List<ulong> Accesses(ElfFile elf, string section, string symbol) =>
         elf.GetRelocations(elf.FindSection(section)!).Where(r => elf.Symbols[r.SymbolIndex].Name == symbol).Select(r => r.Offset).ToList();
 
-    [Fact]
-    public void Accesses_are_on_the_lines_the_source_marks()
+    [Theory]
+    [InlineData(5)]
+    [InlineData(4)]
+    public void Accesses_are_on_the_lines_the_source_marks(int dwarfVersion)
     {
-        var elf = ElfFile.Read(DebugModule.Build(_dir.FullName));
+        var elf = ElfFile.Read(DebugModule.Build(_dir.FullName, dwarfVersion));
         var map = Map(elf);
         uint LineAt(string section, ulong offset) =>
             (map.Find(section, offset) ?? throw new Xunit.Sdk.XunitException($"no line for {section}+0x{offset:x}")).Position.Line;
@@ -50,9 +52,11 @@ public sealed partial class SourceMapTests : IDisposable
         Assert.Null(map.Find(".data", 0));
     }
 
-    [Fact]
-    public void Every_instruction_of_the_test_object_has_addr2lines_line_and_inline_chain() =>
-        AgreesWithAddr2line(DebugModule.Build(_dir.FullName), expectInlined: true);
+    [Theory]
+    [InlineData(5)]
+    [InlineData(4)]
+    public void Every_instruction_of_the_test_object_has_addr2lines_line_and_inline_chain(int dwarfVersion) =>
+        AgreesWithAddr2line(DebugModule.Build(_dir.FullName, dwarfVersion), expectInlined: true);
 
     /// <summary>The repository's sample target, built against the installed headers (built here if it is not).</summary>
     [Fact]

@@ -35,12 +35,13 @@ internal static class ReportCommand
             using var loggers = CliLogging.Create(r.GetValue(verbose));
             var log = loggers.CreateLogger("kedr");
             TraceReport report;
+            string? debugFrom = null;
             try
             {
                 var trace = TraceReader.Read(r.GetValue(traceArg)!.FullName);
                 var elf = r.GetValue(ko) is { } k ? ElfFile.Read(k.FullName) : null;
                 var dirs = r.GetValue(debugDir);
-                report = TraceReport.Build(trace, elf, (e, w) => ModuleSources.Load(e, dirs, w, out _));
+                report = TraceReport.Build(trace, elf, (e, w) => ModuleSources.Load(e, dirs, w, out debugFrom));
             }
             catch (KedrException e)
             {
@@ -49,7 +50,8 @@ internal static class ReportCommand
             }
             foreach (var w in report.Warnings) log.LogWarning("{Diagnostic}", w);
             if (report.Symbols is { } s)
-                log.LogDebug("core text at {Core}, init text at {Init}", s.CoreBase is { } c ? $"0x{c:x}" : "?", s.InitBase is { } i ? $"0x{i:x}" : "?");
+                log.LogDebug("core text at {Core}, init text at {Init}; source lines from {Debug}", s.CoreBase is { } c ? $"0x{c:x}" : "?",
+                    s.InitBase is { } i ? $"0x{i:x}" : "?", report.HasSources ? debugFrom : "nowhere");
 
             var path = r.GetValue(output)?.FullName;
             try

@@ -1,21 +1,23 @@
 using System.Globalization;
 using System.Text;
+using Kedr.Output.Source;
 
 namespace Kedr.Output;
 
 /// <summary>One CSV row: an event as <see cref="CsvRenderer"/> writes it.</summary>
 public sealed record CsvEventRow(
     long Index, ulong TimestampNs, int Cpu, uint Seq, uint Tid, string Context, string Kind,
-    ulong Pc, string Function, ulong Offset, ulong FunctionSize, string Module, ulong Addr, uint Size, uint Site);
+    ulong Pc, string Function, ulong Offset, ulong FunctionSize, string Module, ulong Addr, uint Size, uint Site, string Source);
 
 /// <summary>
 /// Events as CSV (RFC 4180: comma-separated, fields with a comma, quote or line break quoted), one
-/// row per event in merged order. Addresses are hex with 0x; an unresolved pc has an empty function.
+/// row per event in merged order. Addresses are hex with 0x; an unresolved pc has an empty function,
+/// a pc without debug information an empty source.
 /// </summary>
 public static class CsvRenderer
 {
     public static readonly string[] Columns =
-        ["index", "ts_ns", "cpu", "seq", "tid", "context", "kind", "pc", "function", "offset", "function_size", "module", "addr", "size", "site"];
+        ["index", "ts_ns", "cpu", "seq", "tid", "context", "kind", "pc", "function", "offset", "function_size", "module", "addr", "size", "site", "source"];
 
     public static void Render(TraceReport report, TextWriter w)
     {
@@ -28,7 +30,7 @@ public static class CsvRenderer
             {
                 I(i), I(e.Timestamp), I(e.Cpu), I(e.Seq), $"0x{e.Tid:x}", ContextName(e.Context), TextRenderer.KindName(e.Kind),
                 Hex(e.Pc), r?.Function ?? "", r is null ? "" : Hex(r.Offset), r is null ? "" : Hex(r.Size), r?.Module ?? "",
-                Hex(e.Addr), I(e.Size), I(e.Site),
+                Hex(e.Addr), I(e.Size), I(e.Site), r?.Source is { } src ? SourceText.Format(src) : "",
             };
             w.Write(string.Join(',', fields.Select(Quote)));
             w.Write("\r\n");
@@ -48,7 +50,7 @@ public static class CsvRenderer
             result.Add(new CsvEventRow(long.Parse(f[0], CultureInfo.InvariantCulture), ulong.Parse(f[1], CultureInfo.InvariantCulture),
                 int.Parse(f[2], CultureInfo.InvariantCulture), uint.Parse(f[3], CultureInfo.InvariantCulture), (uint)ParseHex(f[4]),
                 f[5], f[6], ParseHex(f[7]), f[8], f[9].Length == 0 ? 0 : ParseHex(f[9]), f[10].Length == 0 ? 0 : ParseHex(f[10]), f[11],
-                ParseHex(f[12]), uint.Parse(f[13], CultureInfo.InvariantCulture), uint.Parse(f[14], CultureInfo.InvariantCulture)));
+                ParseHex(f[12]), uint.Parse(f[13], CultureInfo.InvariantCulture), uint.Parse(f[14], CultureInfo.InvariantCulture), f[15]));
         }
         return result;
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Kedr.Output.Source;
 
 namespace Kedr.Output;
 
@@ -189,6 +190,7 @@ public static class HtmlRenderer
             var e = r.Events[i].Event;
             string kind = e.Kind switch { TraceEventKind.Read => "read", TraceEventKind.Write => "write", TraceEventKind.LockedUpdate => "locked", _ => "fn" };
             h.Append($"<span class=\"ev {kind}\">{E(TextRenderer.Line(r.Events[i]))}</span>\n");
+            if (r.Events[i].Where?.Source is { } src) h.Append($"<span class=\"src\">{E(TextRenderer.SourcePrefix + SourceText.Format(src))}</span>\n");
         }
         h.Append("</pre>\n</section>\n");
     }
@@ -200,6 +202,7 @@ public static class HtmlRenderer
         else if (r.Trace.TargetCoreBase != 0) s.Append(CultureInfo.InvariantCulture, $" &middot; core text at <code>0x{r.Trace.TargetCoreBase:x}</code>");
         if (r.Symbols?.InitBase is { } ib) s.Append(CultureInfo.InvariantCulture, $" &middot; init text at <code>0x{ib:x}</code>");
         if (r.Symbols is null) s.Append(" &middot; no .ko given: addresses not resolved");
+        else s.Append(r.HasSources ? " &middot; source lines from the module's DWARF" : " &middot; no debug information: no source lines");
         return s.ToString();
     }
 
@@ -254,7 +257,7 @@ public static class HtmlRenderer
         ul.problems li { margin: 4px 0; }
         pre.events { background: #0f1720; color: #d9e2ec; padding: 14px 16px; border-radius: 10px; overflow-x: auto; font-size: 12px; line-height: 1.5; max-height: 520px; }
         pre.events .read { color: #8fb8e8; } pre.events .write { color: #f8b26a; } pre.events .locked { color: #e79ccf; }
-        pre.events .fn { color: #9fe0b0; } pre.events .drop { color: #ff8a8a; }
+        pre.events .fn { color: #9fe0b0; } pre.events .drop { color: #ff8a8a; } pre.events .src { color: #8a9bb0; }
         footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
         """;
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Kedr.Core.Dwarf;
 
 namespace Kedr.Output;
 
@@ -19,9 +20,15 @@ public sealed record JsonAddress(string Address, JsonCounts Counts, IReadOnlyLis
 
 public sealed record JsonDrop(int Cpu, uint FirstSeq, long Count, int BeforeEvent);
 
-/// <summary>One event; <c>Function</c>, <c>Offset</c>, <c>FunctionSize</c> are null when the pc is unresolved.</summary>
+/// <summary>One event; <c>Function</c>, <c>Offset</c>, <c>FunctionSize</c> are null when the pc is unresolved;
+/// <c>Source</c> (file:line) when there is no debug information; <c>Inlined</c> (innermost first, the
+/// first frame at <c>Source</c>) when the code was not inlined.</summary>
 public sealed record JsonEvent(ulong Ts, int Cpu, uint Seq, uint Tid, string Context, string Kind, string Pc,
-    string? Function, ulong? Offset, ulong? FunctionSize, string Addr, uint Size, uint Site);
+    string? Function, ulong? Offset, ulong? FunctionSize, string Addr, uint Size, uint Site,
+    string? Source = null, IReadOnlyList<JsonFrame>? Inlined = null);
+
+/// <summary>One function of an inline chain: <c>Function</c> at <c>File</c>:<c>Line</c>.</summary>
+public sealed record JsonFrame(string Function, string File, uint Line);
 
 /// <summary>The whole report as one JSON document: summaries, drops, warnings and every event.</summary>
 public static class JsonRenderer
@@ -44,7 +51,11 @@ public static class JsonRenderer
         r.Warnings.Select(w => w.ToString()).ToList(),
         r.Events.Select(x => new JsonEvent(x.Event.Timestamp, x.Event.Cpu, x.Event.Seq, x.Event.Tid,
             CsvRenderer.ContextName(x.Event.Context), TextRenderer.KindName(x.Event.Kind), Hex(x.Event.Pc),
-            x.Where?.Function, x.Where?.Offset, x.Where?.Size, Hex(x.Event.Addr), x.Event.Size, x.Event.Site)).ToList());
+            x.Where?.Function, x.Where?.Offset, x.Where?.Size, Hex(x.Event.Addr), x.Event.Size, x.Event.Site,
+            x.Where?.Source?.Position.ToString(), Inlined(x.Where?.Source))).ToList());
+
+    private static List<JsonFrame>? Inlined(SourceLocation? s) =>
+        s is { IsInlined: true } ? s.Frames.Select(f => new JsonFrame(f.Function, f.Position.File, f.Position.Line)).ToList() : null;
 
     public static void Render(TraceReport report, Stream output) =>
         JsonSerializer.Serialize(output, ToJson(report), Options);

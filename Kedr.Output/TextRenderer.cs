@@ -1,4 +1,5 @@
 using System.Globalization;
+using Kedr.Output.Source;
 
 namespace Kedr.Output;
 
@@ -9,12 +10,15 @@ namespace Kedr.Output;
 /// TID=&lt;tid&gt; {read|write|locked update} at &lt;pc&gt; (&lt;function&gt;+&lt;off&gt;/&lt;size&gt; [&lt;module&gt;]): addr=&lt;addr&gt;, size=&lt;size&gt;
 /// events: &lt;n&gt; recorded, &lt;m&gt; dropped
 /// </code>
-/// An address that cannot be resolved is shown without the parenthesised part. Where a CPU lost
+/// An address that cannot be resolved is shown without the parenthesised part. With the module's debug
+/// information each resolved event is followed by <c>    at file:line</c> (<see cref="SourceText"/>). Where a CPU lost
 /// events a line <c>&lt;...&gt;</c> stands for them, as in the format's examples.
 /// </summary>
 public static class TextRenderer
 {
     public const string DropMarker = "<...>";
+    /// <summary>Starts the line after an event that gives its source (when the module's DWARF was found).</summary>
+    public const string SourcePrefix = "    at ";
 
     public static void Render(TraceReport report, TextWriter w, bool summary = false)
     {
@@ -29,6 +33,7 @@ public static class TextRenderer
                 marked = true;
             }
             w.WriteLine(Line(report.Events[i]));
+            if (report.Events[i].Where?.Source is { } src) w.WriteLine(SourcePrefix + SourceText.Format(src));
         }
         if (d < drops.Count) w.WriteLine(DropMarker);
         w.WriteLine($"events: {report.Events.Count} recorded, {report.Trace.DroppedCount} dropped");

@@ -1,4 +1,5 @@
 using Kedr.Core.Diagnostics;
+using Kedr.Core.Dwarf;
 using Kedr.Core.Elf;
 
 namespace Kedr.Output;
@@ -51,6 +52,8 @@ public sealed class TraceReport
     public required Trace Trace { get; init; }
     public required string Module { get; init; }
     public TraceSymbolizer? Symbols { get; init; }
+    /// <summary>True when the module's debug information was read: resolved pcs carry their source line.</summary>
+    public bool HasSources { get; init; }
     public required IReadOnlyList<ReportEvent> Events { get; init; }
     /// <summary>By events, most first; memory accesses are counted for the function whose code made them.</summary>
     public required IReadOnlyList<FunctionSummary> Functions { get; init; }
@@ -61,10 +64,12 @@ public sealed class TraceReport
     public required IReadOnlyList<KedrDiagnostic> Warnings { get; init; }
 
     /// <summary>Resolves <paramref name="trace"/> against <paramref name="elf"/> (optional) and sums it up.</summary>
-    public static TraceReport Build(Trace trace, ElfFile? elf)
+    /// <param name="sources">Where the source map comes from (<see cref="Source.ModuleSources"/>); null for no source lines.</param>
+    public static TraceReport Build(Trace trace, ElfFile? elf, Func<ElfFile, List<KedrDiagnostic>, SourceMap?>? sources = null)
     {
         var warnings = new List<KedrDiagnostic>(trace.Warnings);
-        var symbols = elf is null ? null : TraceSymbolizer.Create(elf, trace, warnings);
+        var map = elf is null || sources is null ? null : sources(elf, warnings);
+        var symbols = elf is null ? null : TraceSymbolizer.Create(elf, trace, warnings, map);
         var events = new ReportEvent[trace.Events.Count];
         var byFunction = new Dictionary<string, (ulong Size, KindCounts Counts)>(StringComparer.Ordinal);
         var byAddress = new Dictionary<ulong, (KindCounts Counts, SortedSet<string> Functions)>();
@@ -94,6 +99,7 @@ public sealed class TraceReport
             Trace = trace,
             Module = symbols?.Module ?? trace.Target,
             Symbols = symbols,
+            HasSources = map is not null,
             Events = events,
             Functions = byFunction.Select(kv => new FunctionSummary(kv.Key, kv.Value.Size, kv.Value.Counts))
                 .OrderByDescending(f => f.Counts.Events).ThenBy(f => f.Function, StringComparer.Ordinal).ToList(),

@@ -1,4 +1,5 @@
 using Kedr.Core.Diagnostics;
+using Kedr.Core.Dwarf;
 using Kedr.Core.Elf;
 
 namespace Kedr.Output;
@@ -6,6 +7,9 @@ namespace Kedr.Output;
 /// <summary>A live code address as <c>function+offset/size [module]</c>, like kallsyms shows it.</summary>
 public sealed record ResolvedPc(string Function, ulong Offset, ulong Size, string Module)
 {
+    /// <summary>The source line (and inlined calls) from the module's DWARF; null without debug information.</summary>
+    public SourceLocation? Source { get; init; }
+
     public override string ToString() => $"{Function}+0x{Offset:x}/0x{Size:x} [{Module}]";
 }
 
@@ -28,6 +32,8 @@ public sealed class TraceSymbolizer
     private const ulong PageSize = 4096;
 
     private readonly ModuleFunctions _functions;
+    private readonly ElfFile _elf;
+    private readonly SourceMap? _sources;
     private readonly List<(ulong Start, ulong End, int Section)> _regions = [];
     private readonly Dictionary<ulong, ResolvedPc?> _cache = [];
 
@@ -37,9 +43,11 @@ public sealed class TraceSymbolizer
     /// <summary>Where the init text was, found from the entry events; null if no entry event was there.</summary>
     public ulong? InitBase { get; }
 
-    private TraceSymbolizer(ElfFile elf, Trace trace, List<KedrDiagnostic> warnings)
+    private TraceSymbolizer(ElfFile elf, Trace trace, List<KedrDiagnostic> warnings, SourceMap? sources)
     {
         _functions = new ModuleFunctions(elf);
+        _elf = elf;
+        _sources = sources;
         Module = trace.Target.Length > 0 ? trace.Target : elf.ModuleName;
         if (elf.ModuleName != trace.Target)
             warnings.Add(new KedrDiagnostic(DiagnosticCodes.ReportModuleMismatch,
@@ -63,7 +71,9 @@ public sealed class TraceSymbolizer
     }
 
     /// <summary>Builds the map; what does not fit is added to <paramref name="warnings"/> (KEDR51xx).</summary>
-    public static TraceSymbolizer Create(ElfFile elf, Trace trace, List<KedrDiagnostic> warnings) => new(elf, trace, warnings);
+    /// <param name="sources">The module's source map, to give each pc its source line; null for none.</param>
+    public static TraceSymbolizer Create(ElfFile elf, Trace trace, List<KedrDiagnostic> warnings, SourceMap? sources = null) =>
+        new(elf, trace, warnings, sources);
 
     /// <summary><paramref name="pc"/> as function+offset/size, or null if it is in no function of the .ko.</summary>
     public ResolvedPc? Resolve(ulong pc)
@@ -74,7 +84,8 @@ public sealed class TraceSymbolizer
         {
             if (pc < start || pc >= end) continue;
             var f = _functions.Find(section, pc - start);
-            if (f is not null) r = new ResolvedPc(f.Name, pc - start - f.Start, f.Size, Module);
+            if (f is not null)
+                r = new ResolvedPc(f.Name, pc - start - f.Start, f.Size, Module) { Source = _sources?.Find(_elf.Sections[section].Name, pc - start) };
             break;
         }
         return _cache[pc] = r;

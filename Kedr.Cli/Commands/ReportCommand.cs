@@ -3,11 +3,12 @@ using System.Text;
 using Kedr.Core.Diagnostics;
 using Kedr.Core.Elf;
 using Kedr.Output;
+using Kedr.Output.Source;
 using Microsoft.Extensions.Logging;
 
 namespace Kedr.Cli.Commands;
 
-/// <summary><c>kedr report TRACE [--ko foo.ko] [--format text|csv|json|html] [-o FILE]</c>.</summary>
+/// <summary><c>kedr report TRACE [--ko foo.ko [--debug-dir DIR]] [--format text|csv|json|html] [-o FILE]</c>.</summary>
 internal static class ReportCommand
 {
     public enum Format { Text, Csv, Json, Html }
@@ -18,11 +19,16 @@ internal static class ReportCommand
         var ko = new Option<string?>("--ko") { Description = "The target's .ko, to name the functions the addresses are in." };
         var format = new Option<Format>("--format", "-f") { Description = "text (kedr_sample's output format), csv (one row per event), json or html.", DefaultValueFactory = _ => Format.Text };
         var output = new Option<string?>("--output", "-o") { Description = "Write here instead of to stdout." };
+        var debugDir = new Option<string[]>("--debug-dir")
+        {
+            Description = "Where to look for the .ko's separate debug file (DIR/.build-id/xx/yyyy.debug, DIR/<path of the .ko>) before /usr/lib/debug; repeatable.",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var summary = new Option<bool>("--summary") { Description = "text: per-function and per-address tables after the events." };
         var verbose = CommonOptions.Verbose();
         var cmd = new Command("report", "Decode a binary trace: the events with their functions, summaries, CSV/JSON export, an HTML report.")
         {
-            traceArg, ko, format, output, summary, verbose,
+            traceArg, ko, format, output, summary, debugDir, verbose,
         };
         cmd.SetAction(r =>
         {
@@ -36,11 +42,13 @@ internal static class ReportCommand
             if (r.GetResult(output) is { Implicit: false } && !CliInput.TryOutputFile(r.GetValue(output), "--output", out path, out error))
                 return Program.Error(error!);
             TraceReport report;
+            string? debugFrom = null;
             try
             {
                 var trace = TraceReader.Read(tracePath);
                 var elf = koPath is not null ? ElfFile.Read(koPath) : null;
-                report = TraceReport.Build(trace, elf);
+                var dirs = r.GetValue(debugDir);
+                report = TraceReport.Build(trace, elf, (e, w) => ModuleSources.Load(e, dirs, w, out debugFrom));
             }
             catch (KedrException e)
             {
@@ -48,7 +56,8 @@ internal static class ReportCommand
             }
             foreach (var w in report.Warnings) log.LogWarning("{Diagnostic}", w);
             if (report.Symbols is { } s)
-                log.LogDebug("core text at {Core}, init text at {Init}", s.CoreBase is { } c ? $"0x{c:x}" : "?", s.InitBase is { } i ? $"0x{i:x}" : "?");
+                log.LogDebug("core text at {Core}, init text at {Init}; source lines from {Debug}", s.CoreBase is { } c ? $"0x{c:x}" : "?",
+                    s.InitBase is { } i ? $"0x{i:x}" : "?", report.HasSources ? debugFrom : "nowhere");
 
             try
             {

@@ -81,6 +81,8 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode ReportModuleMismatch = new("KEDR5101", "warning: the trace's target name is not the --ko module's name");
     public static readonly DiagnosticCode ReportEntryNotFunctionStart = new("KEDR5102", "warning: function entry addresses that are not the start of a function of the --ko module");
     public static readonly DiagnosticCode ReportUnknownPc = new("KEDR5103", "warning: events at addresses in no function of the --ko module");
+    public static readonly DiagnosticCode ReportNoDebugInfo = new("KEDR5110", "warning: no debug information for the module (not in the .ko, no separate debug file found); no source lines");
+    public static readonly DiagnosticCode ReportDebugInfoUnreadable = new("KEDR5111", "warning: the module's debug information does not read; no source lines");
 
     // Command line (Kedr.Cli)
     public static readonly DiagnosticCode CliSyntax = new("KEDR6000", "the command line does not parse (no or an unknown command or option, a missing or malformed value)");

@@ -11,11 +11,15 @@ namespace Kedr.Benchmarks;
 /// <c>dotnet run -c Release --project benchmarks/Kedr.Benchmarks -- --filter '*'</c>; any
 /// BenchmarkDotNet option works (<c>--list flat</c>, <c>--filter '*Rewrite*'</c>, ...).
 /// After the run, a throughput table (rewriter vs decode-only, same run) is printed.
+/// <c>-- elf-readers [ROUNDS]</c> runs <see cref="ElfReaderComparison"/> instead,
+/// <c>-- source-lines KO [ROUNDS]</c> <see cref="SourceLineCost"/>.
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args is ["elf-readers", ..]) return ElfReaderComparison.Run(args[1..]);
+        if (args is ["source-lines", ..]) return SourceLineCost.Run(args[1..]);
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args).ToArray();
         var text = ThroughputReport.Render(summaries);
         if (text.Length > 0) Console.Write(text);

@@ -109,17 +109,17 @@ public sealed partial class RenderingTests
             var (e, where) = r.Events[i];
             var row = rows[i];
             Assert.Equal(new CsvEventRow(i, e.Timestamp, e.Cpu, e.Seq, e.Tid, e.Context == TraceContext.SoftIrq ? "softirq" : "task",
-                TextRenderer.KindName(e.Kind), e.Pc, where!.Function, where.Offset, where.Size, "demo_mod", e.Addr, e.Size, e.Site), row);
+                TextRenderer.KindName(e.Kind), e.Pc, where!.Function, where.Offset, where.Size, "demo_mod", e.Addr, e.Size, e.Site, ""), row);
         }
-        Assert.StartsWith("index,ts_ns,cpu,seq,tid,context,kind,pc,function,offset,function_size,module,addr,size,site\r\n", w.ToString());
-        Assert.Contains("\r\n11,22,0,7,0x62,task,locked update,0xffffffffc0a0001b,demo_open,0x1b,0x30,demo_mod,0xff3ac497c261f038,4,8\r\n", w.ToString());
+        Assert.StartsWith("index,ts_ns,cpu,seq,tid,context,kind,pc,function,offset,function_size,module,addr,size,site,source\r\n", w.ToString());
+        Assert.Contains("\r\n11,22,0,7,0x62,task,locked update,0xffffffffc0a0001b,demo_open,0x1b,0x30,demo_mod,0xff3ac497c261f038,4,8,\r\n", w.ToString());
     }
 
     [Fact]
     public void Csv_quotes_what_needs_quoting()
     {
-        var text = "index,ts_ns,cpu,seq,tid,context,kind,pc,function,offset,function_size,module,addr,size,site\r\n" +
-                   "0,1,0,0,0x1,task,read,0x10,\"odd,\"\"name\"\"\",0x0,0x4,m,0x20,4,0\r\n";
+        var text = "index,ts_ns,cpu,seq,tid,context,kind,pc,function,offset,function_size,module,addr,size,site,source\r\n" +
+                   "0,1,0,0,0x1,task,read,0x10,\"odd,\"\"name\"\"\",0x0,0x4,m,0x20,4,0,\r\n";
         var row = Assert.Single(CsvRenderer.Parse(new StringReader(text)));
         Assert.Equal("odd,\"name\"", row.Function);
     }

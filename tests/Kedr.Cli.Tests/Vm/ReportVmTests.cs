@@ -58,6 +58,7 @@ public sealed class ReportVmTests(ITestOutputHelper output)
                 Assert.True(expected[i] == actual[i], $"event {i} differs:\n  guest:  {expected[i]}\n  report: {actual[i]}" +
                     (expected.Order().SequenceEqual(actual.Order()) ? "\n(the same events in another order)" : ""));
             Assert.Equal(expected.Count, actual.Count);
+            Assert.True(SourceLineCheck.Check(r.Stdout, ko) > 0, "no memory event to check the source line of");
         }
         finally
         {

@@ -6,8 +6,12 @@
  * A string instruction (with or without REP) gives one event per operand it
  * uses, covering the bytes it actually touched, as told by how far %rsi and
  * %rdi moved; a zero count moves nothing and gives no event. A bit-string
- * instruction with a register bit offset (BT, BTS, BTR, BTC r, m) gives a
- * 1-byte event at base + (offset >> 3), the offset signed.
+ * instruction with a register bit offset (BT, BTS, BTR, BTC r, m) accesses
+ * the operand-size unit that holds the bit (Intel SDM, BT: "Effective
+ * Address + (4 * (BitOffset DIV 32))" for 32 bits, likewise for 16 and 64):
+ * one event of the operand size at
+ *	base + size * floor(offset / (8 * size))
+ * the offset signed, sign-extended from the operand size.
  *
  * Same rules as kedr_events.c, whose nesting guard these share: any
  * context, interrupts off, never sleeping, never nested on a CPU.
@@ -124,6 +128,7 @@ kedr_bitop_event(const struct kedr_blob *b, const unsigned long *func_addr,
 {
 	const struct kedr_site *s;
 	unsigned long pc, addr;
+	unsigned int shift;	/* log2 of the bits in a unit */
 	long bit;
 
 	if (unlikely(site >= b->nr_sites)) {
@@ -135,12 +140,15 @@ kedr_bitop_event(const struct kedr_blob *b, const unsigned long *func_addr,
 	switch (s->size) {
 	case 2:
 		bit = (s16)offset;
+		shift = 4;
 		break;
 	case 4:
 		bit = (s32)offset;
+		shift = 5;
 		break;
 	case 8:
 		bit = (long)offset;
+		shift = 6;
 		break;
 	default:
 		kedr_record_lost();
@@ -153,16 +161,20 @@ kedr_bitop_event(const struct kedr_blob *b, const unsigned long *func_addr,
 	}
 	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
 		return;
-	/* Arithmetic shift: a negative offset reaches below the base. */
-	addr = base + (bit >> 3);
+	/*
+	 * The unit holding the bit: an arithmetic shift rounds towards minus
+	 * infinity (DIV in the SDM), so a negative offset reaches below the
+	 * base, by whole units.
+	 */
+	addr = base + (bit >> shift) * (long)s->size;
 	if (s->flags & KEDR_SITE_GS)
 		addr += this_cpu_read(this_cpu_off);
 	pc = func_addr[s->func] + s->offset;
 	if (s->kind == KEDR_EV_READ_WRITE) {
-		kedr_str_record(KEDR_EV_READ, site, pc, addr, 1);
-		kedr_str_record(KEDR_EV_WRITE, site, pc, addr, 1);
+		kedr_str_record(KEDR_EV_READ, site, pc, addr, s->size);
+		kedr_str_record(KEDR_EV_WRITE, site, pc, addr, s->size);
 	} else {
-		kedr_str_record(s->kind, site, pc, addr, 1);
+		kedr_str_record(s->kind, site, pc, addr, s->size);
 	}
 }
 

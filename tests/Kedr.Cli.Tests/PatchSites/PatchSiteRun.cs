@@ -26,6 +26,8 @@ internal sealed record PatchSiteRequest(string Target, string Script)
     public string? KernelCommandLine { get; init; }
     /// <summary>Guest-kernel modules the script modprobes besides the target (e.g. nls modules, brd).</summary>
     public IReadOnlyList<string> GuestModules { get; init; } = [];
+    /// <summary>More modules of kmod/ (directory names) put in the guest's /lib/modules/kedr, not instrumented.</summary>
+    public IReadOnlyList<string> ExtraModules { get; init; } = [];
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(150);
     public int MemoryMiB { get; init; } = 512;
 }
@@ -86,6 +88,7 @@ internal static partial class PatchSiteRun
         var built = await KmodBuilder.BuildAsync(log, default);
         var target = req.Target.Replace('-', '_');
         var modules = new List<string> { built["kedr_sample"] };
+        modules.AddRange(req.ExtraModules.Select(m => built[m]));
         var guestModules = new List<string>(req.GuestModules);
         string targetKo;
         if (built.TryGetValue(target, out var ours))

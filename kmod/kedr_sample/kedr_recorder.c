@@ -46,7 +46,9 @@
  * are allocated with __GFP_NORETRY: too large a nr_records fails insmod
  * with -ENOMEM and one line saying why, never the OOM killer.
  *
- * stats: per CPU, events recorded and dropped, and the ring's size.
+ * stats: "# streams: waiting for the target" (or "target attached", or
+ * "target gone, ending when read"), then per CPU, events recorded and
+ * dropped, and the ring's size.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -556,6 +558,11 @@ static int kedr_stats_show(struct seq_file *m, void *v)
 	u64 recorded, dropped;
 	int cpu;
 
+	/* Whether a read of output/trace would wait for a target now. */
+	seq_printf(m, "# streams: %s\n",
+		   READ_ONCE(kedr_rec_live) ? "target attached" :
+		   READ_ONCE(kedr_rec_seen) ? "target gone, ending when read" :
+		   "waiting for the target");
 	seq_puts(m, "# cpu recorded dropped size\n");
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);

@@ -123,7 +123,12 @@ internal static partial class PatchSiteRun
                 status=$?
                 set -e
                 if [ -e /sys/kernel/debug/kedr_sample/output ]; then
-                    cat /sys/kernel/debug/kedr_sample/output > /out/output.txt
+                    # A target that never came: the stream would wait for it.
+                    if grep -q '^# streams: waiting' /sys/kernel/debug/kedr_sample/stats; then
+                        timeout 5 cat /sys/kernel/debug/kedr_sample/output > /out/output.txt || true
+                    else
+                        cat /sys/kernel/debug/kedr_sample/output > /out/output.txt
+                    fi
                 fi
                 exit $status
 

@@ -33,6 +33,7 @@ public sealed class RecorderRun : IAsyncLifetime
         early=$!
         sleep 1
         kill -0 $early 2>/dev/null && echo running > /out/early-waiting.txt
+        head -n 1 $D/kedr_sample/stats > /out/early-stats.txt
         insmod $K/kedr_rec_target.ko
         grep '\[kedr_rec_target\]' /proc/kallsyms > /out/kallsyms.txt
         probe

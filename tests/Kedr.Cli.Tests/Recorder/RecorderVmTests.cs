@@ -35,6 +35,7 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
     public void A_reader_started_before_the_target_waits_for_it_and_gets_every_event()
     {
         AssertFile("early-waiting.txt", "running", "the reader ended before the target loaded");
+        AssertFile("early-stats.txt", "# streams: waiting for the target", "stats before the target");
         AssertFile("early-attached.txt", "running", "the reader ended while the target was attached");
         AssertFile("early-ended.txt", "exited", "the reader did not end after the target went away");
 

@@ -28,6 +28,8 @@ internal sealed record PatchSiteRequest(string Target, string Script)
     public IReadOnlyList<string> GuestModules { get; init; } = [];
     /// <summary>More modules of kmod/ (directory names) put in the guest's /lib/modules/kedr, not instrumented.</summary>
     public IReadOnlyList<string> ExtraModules { get; init; } = [];
+    /// <summary>Other host files put in the guest's /lib/modules/kedr (e.g. a static helper program).</summary>
+    public IReadOnlyList<string> ExtraFiles { get; init; } = [];
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(150);
     public int MemoryMiB { get; init; } = 512;
 }
@@ -89,6 +91,7 @@ internal static partial class PatchSiteRun
         var target = req.Target.Replace('-', '_');
         var modules = new List<string> { built["kedr_sample"] };
         modules.AddRange(req.ExtraModules.Select(m => built[m]));
+        modules.AddRange(req.ExtraFiles);
         var guestModules = new List<string>(req.GuestModules);
         string targetKo;
         if (built.TryGetValue(target, out var ours))

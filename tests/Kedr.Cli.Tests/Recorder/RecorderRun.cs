@@ -1,4 +1,5 @@
 using Kedr.Cli.Tests.PatchSites;
+using Kedr.Cli.Vm;
 
 namespace Kedr.Cli.Tests.Recorder;
 
@@ -34,6 +35,8 @@ public sealed class RecorderRun : IAsyncLifetime
         sleep 1
         kill -0 $early 2>/dev/null && echo running > /out/early-waiting.txt
         head -n 1 $D/kedr_sample/stats > /out/early-stats.txt
+        chmod +x $K/nbread
+        $K/nbread $OUT > /out/nb-before.txt 2> /out/nb-before-end.txt
         insmod $K/kedr_rec_target.ko
         grep '\[kedr_rec_target\]' /proc/kallsyms > /out/kallsyms.txt
         probe
@@ -121,12 +124,29 @@ public sealed class RecorderRun : IAsyncLifetime
 
     internal PatchSiteResult Result { get; private set; } = null!;
 
-    public async Task InitializeAsync() =>
+    private readonly string _work = Directory.CreateTempSubdirectory("kedr-rec.").FullName;
+
+    public async Task InitializeAsync()
+    {
+        // nbread: reads a file opened with O_NONBLOCK (busybox cannot), from the pipeline tests' resources.
+        var nbread = Path.Combine(_work, "nbread");
+        var source = Path.Combine(RepositoryPaths.Root, "tests", "Kedr.Kernel.Tests", "Pipeline", "Resources", "nbread.c");
+        using (var gcc = System.Diagnostics.Process.Start("gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", nbread, source]))
+        {
+            await gcc.WaitForExitAsync();
+            if (gcc.ExitCode != 0) throw new InvalidOperationException($"gcc {source} failed ({gcc.ExitCode})");
+        }
         Result = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, Script)
         {
             ExtraModules = ["kedr_rec_probe"],
+            ExtraFiles = [nbread],
             Timeout = TimeSpan.FromSeconds(300),
         });
+    }
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_work, recursive: true);
+        return Task.CompletedTask;
+    }
 }

@@ -36,6 +36,8 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
     {
         AssertFile("early-waiting.txt", "running", "the reader ended before the target loaded");
         AssertFile("early-stats.txt", "# streams: waiting for the target", "stats before the target");
+        AssertFile("nb-before-end.txt", "EAGAIN", "an O_NONBLOCK read before the target");
+        Assert.Equal("", File("nb-before.txt"));
         AssertFile("early-attached.txt", "running", "the reader ended while the target was attached");
         AssertFile("early-ended.txt", "exited", "the reader did not end after the target went away");
 

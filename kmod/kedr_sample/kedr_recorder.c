@@ -21,15 +21,19 @@
  *
  * Who waits for whom. Until a stream is first opened, a CPU keeps its first
  * nr_records events and drops (counts) the rest, so that a reader opened
- * after a short run sees it from the start. Once a stream has been opened,
- * the writers never wait for readers: a full ring overwrites its oldest
- * record (as ftrace's overwrite mode does), so a reader that stops reading,
- * or holds a file open without reading, cannot make anyone drop. A stream
- * that falls more than a ring behind loses the oldest records it had not
- * read, and is told: output prints "lost: N events (overwritten before this
- * stream read them)" where it happened and adds ", L lost by this stream"
- * to its last line; trace shows it as gaps in the per-CPU sequence numbers.
- * For each stream, records read + lost == recorded.
+ * after a short run sees it from the start. Once streams have been opened,
+ * a full ring waits for the streams that are reading: it drops (counts)
+ * new events rather than overwrite records such a stream has not read, so
+ * a reader that keeps reading gets exactly what was recorded. A stream
+ * that stops reading (no read for KEDR_STALL_MS, e.g. a file held open and
+ * never read, or a reader blocked on a full pipe) no longer holds the rings
+ * back: the writers overwrite the oldest records for it (as ftrace's
+ * overwrite mode does), so it cannot make the others drop. When it reads
+ * again it skips what it lost and is told: output prints "lost: N events
+ * (overwritten before this stream read them)" where it happened and adds
+ * ", L lost by this stream" to its last line; trace shows it as gaps in
+ * the per-CPU sequence numbers. For each stream, read + lost == recorded.
+ * A stream opened later starts at the oldest record still kept.
  *
  * A read blocks while there is nothing to read and the stream has not
  * ended (O_NONBLOCK: -EAGAIN; a signal interrupts it). The stream ends
@@ -55,6 +59,7 @@
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/irqflags.h>
+#include <linux/jiffies.h>
 #include <linux/kallsyms.h>
 #include <linux/gfp.h>
 #include <linux/kernel.h>
@@ -109,8 +114,14 @@ static struct dentry *kedr_debugfs_dir;
 
 /* Readers: cursors, subscriptions and lost counts. */
 static DEFINE_MUTEX(kedr_read_mutex);
-/* Bit per stream opened at least once: from then on rings overwrite. */
+/* Bit per stream opened at least once; set under kedr_read_mutex. */
 static unsigned long kedr_subscribed;
+/*
+ * jiffies when each stream last read (or found nothing to read): a stream
+ * that has not read for this long no longer holds the writers back.
+ */
+#define KEDR_STALL_MS	2000
+static unsigned long kedr_read_at[KEDR_NR_STREAMS];
 /* Per stream, under kedr_read_mutex: lost and not yet told, lost in all. */
 static u64 kedr_lost_pending[KEDR_NR_STREAMS];
 static u64 kedr_lost_total[KEDR_NR_STREAMS];
@@ -129,6 +140,33 @@ static __always_inline u64 kedr_head(struct kedr_cpu_buf *cb)
 {
 	/* Pairs with the writer's smp_store_release() of head. */
 	return smp_load_acquire(&cb->head);
+}
+
+/*
+ * The oldest position a stream that is reading has not read yet: the writer
+ * may not overwrite it. 0 while no stream has been opened (keep the first
+ * events); @head (overwrite freely) if every stream opened has stalled.
+ * The tails are read before the subscriptions: a stream's starting tail is
+ * seen together with its subscription (see kedr_subscribe()).
+ */
+static __always_inline u64 kedr_floor(struct kedr_cpu_buf *cb, u64 head)
+{
+	u64 tails[KEDR_NR_STREAMS], floor = head;
+	unsigned long subs, stall = msecs_to_jiffies(KEDR_STALL_MS);
+	int i;
+
+	for (i = 0; i < KEDR_NR_STREAMS; i++)
+		/* Pairs with the readers' release: done with the slots. */
+		tails[i] = smp_load_acquire(&cb->tail[i]);
+	/* Pairs with kedr_subscribe(): a new stream's tail is set. */
+	subs = smp_load_acquire(&kedr_subscribed);
+	if (!subs)
+		return 0;
+	for (i = 0; i < KEDR_NR_STREAMS; i++)
+		if ((subs & BIT(i)) && tails[i] < floor &&
+		    time_before(jiffies, READ_ONCE(kedr_read_at[i]) + stall))
+			floor = tails[i];
+	return floor;
 }
 
 static __always_inline u8 kedr_context(void)
@@ -162,9 +200,8 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 		goto drop;
 	cb = this_cpu_ptr(&kedr_bufs);
 	head = cb->head;
-	/* Nobody has read yet: keep the first events (see the top). */
-	if (unlikely(!cb->recs ||
-		     (head >= kedr_rec_cap && !READ_ONCE(kedr_subscribed))))
+	/* Full for the streams that read: drop (see the top). */
+	if (unlikely(!cb->recs || head - kedr_floor(cb, head) >= kedr_rec_cap))
 		goto drop;
 
 	WRITE_ONCE(cb->reserve, head + 1);
@@ -239,15 +276,29 @@ struct kedr_reader {
 	char buf[KEDR_LINE_MAX];
 };
 
-/* Called with kedr_read_mutex held. */
+/*
+ * A file of stream @s is opened: the stream is reading from now on; the
+ * first time, it starts at the oldest record still kept. Called with
+ * kedr_read_mutex held.
+ */
 static void kedr_subscribe(enum kedr_stream s)
 {
-	/*
-	 * Every cursor starts at 0: what was overwritten before the stream
-	 * was first opened counts as lost for it. The writers overwrite from
-	 * now on.
-	 */
-	WRITE_ONCE(kedr_subscribed, kedr_subscribed | BIT(s));
+	unsigned long subs = kedr_subscribed;
+	int cpu;
+
+	WRITE_ONCE(kedr_read_at[s], jiffies);
+	if (subs & BIT(s))
+		return;
+	for_each_possible_cpu(cpu) {
+		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
+		u64 reserve = READ_ONCE(cb->reserve);
+
+		/* Seen by the writer no later than the subscription below. */
+		smp_store_release(&cb->tail[s], reserve > kedr_rec_cap ?
+				  reserve - kedr_rec_cap : 0);
+	}
+	/* Pairs with kedr_floor(): the tails above first. */
+	smp_store_release(&kedr_subscribed, subs | BIT(s));
 }
 
 /*
@@ -261,7 +312,8 @@ static void kedr_skip_overwritten(struct kedr_cpu_buf *cb, enum kedr_stream s)
 	if (reserve > cb->tail[s] + kedr_rec_cap) {
 		u64 n = reserve - kedr_rec_cap - cb->tail[s];
 
-		cb->tail[s] += n;
+		/* Pairs with kedr_floor()'s acquire. */
+		smp_store_release(&cb->tail[s], cb->tail[s] + n);
 		kedr_lost_pending[s] += n;
 		kedr_lost_total[s] += n;
 	}
@@ -330,7 +382,8 @@ static bool kedr_take(enum kedr_stream s, struct kedr_record *out)
 			break;
 		/* Overwritten meanwhile: kedr_next_cpu() skips it. */
 	}
-	cb->tail[s] = tail + 1;
+	/* Copied before the writer may reuse the slot. */
+	smp_store_release(&cb->tail[s], tail + 1);
 	return true;
 }
 
@@ -420,6 +473,7 @@ static int kedr_refill(struct kedr_reader *rd)
 		rd->len = kedr_header(rd->buf);
 		return 1;
 	}
+	WRITE_ONCE(kedr_read_at[s], jiffies);	/* this stream is reading */
 	over = kedr_rec_over();
 	/* "over" first: then no more records come (kedr_recorder_stop()). */
 	smp_rmb();

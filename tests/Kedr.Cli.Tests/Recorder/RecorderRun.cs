@@ -83,13 +83,15 @@ public sealed class RecorderRun : IAsyncLifetime
         cat $OUT > /dev/null
         rmmod kedr_sample
 
-        # --- 6. a stream that stops reading does not make the others drop -------------------
+        # --- 6. a stream that stops reading does not make the others drop ---------------------
         insmod $K/kedr_sample.ko target_name=kedr_rec_target nr_records=256
         exec 3< $OUT
         cat $D/kedr_sample/trace > /out/stalled-trace.bin &
         tr=$!
         insmod $K/kedr_rec_target.ko
         probe
+        # output has not read for longer than kedr_sample's stall limit (2 s): stalled.
+        sleep 3
         i=0
         while [ $i -lt 20 ]; do echo "work 20" > $P/ctl; sleep 0.2; i=$((i + 1)); done
         rmmod kedr_rec_probe

@@ -94,8 +94,9 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
     }
 
     /// <summary>
-    /// output opened and never read while trace is read, 256 records a CPU, 2,400 events: nobody drops;
-    /// trace gets every record; output, read at last, says how many it lost, and read + lost = recorded.
+    /// output opened and never read (stalled: no read for more than 2 s) while trace is read, 256 records
+    /// a CPU, 2,400 events: nobody drops; trace gets every record; output, read at last, says how many it
+    /// lost, and read + lost = recorded.
     /// </summary>
     [Fact]
     public void A_stalled_stream_does_not_make_the_others_drop_and_is_told_what_it_lost()

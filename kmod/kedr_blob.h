@@ -185,10 +185,11 @@ enum kedr_helper {
 	 * BTC r, m), entered as
 	 *	push %rax; push %offset_reg; lea M, %rax; push $site; call helper
 	 * so that %rax is the bit string's base and 16(%rsp) the offset
-	 * register's value. The byte accessed is
-	 *	base + (offset >> 3)
+	 * register's value. The CPU accesses the operand-size unit holding
+	 * the bit (Intel SDM, BT), so the event is site.size bytes at
+	 *	base + site.size * floor(offset / (8 * site.size))
 	 * with the offset sign-extended from the operand size (site.size
-	 * bytes); the event has size 1.
+	 * bytes).
 	 */
 	KEDR_HELPER_BITOP_EVENT,
 	/*

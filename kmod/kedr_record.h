@@ -35,7 +35,7 @@ struct kedr_record {
 	__le64 ts;		/* local_clock() ns: merge key across CPUs */
 	__le64 pc;
 	__le64 addr;
-	__le32 seq;		/* per-CPU sequence number: gaps = drops */
+	__le32 seq;		/* per-CPU sequence number: gaps = dropped, or lost by this stream */
 	__le32 tid;		/* task pid (0 for the idle task) */
 	__le32 size;		/* bytes accessed (REP string ops can exceed 64 KiB) */
 	__le32 site;		/* index in the blob's site table */

@@ -110,8 +110,9 @@ internal static class InstrumentedRun
                 if [ -e /sys/module/{target} ]; then rmmod {target} 2>/dev/null || true; fi
                 # Open the binary stream before the text one is read: each then gets every event.
                 exec 3<$d/trace
-                if [ -e /sys/module/{target} ]; then
-                    # Still loaded (in use): what there is now, without waiting for the end.
+                if [ -e /sys/module/{target} ] || grep -q '^# streams: waiting' $d/stats; then
+                    # Still loaded (in use), or never loaded (the streams would wait for it):
+                    # what there is now, without waiting for the end.
                     timeout 5 cat $d/output > /out/output.txt || true
                     timeout 5 cat <&3 > /out/trace.bin || true
                 else

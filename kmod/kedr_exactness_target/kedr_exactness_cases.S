@@ -256,38 +256,43 @@ KXL(bi_wrap)	btl $40, 28(%r8)		/* R A+28 4 (40 mod 32) */
 SYM_FUNC_END(kx_bitimm)
 
 /*
- * BT/BTS/BTR/BTC with the offset in a register: the byte at
- * M + (offset >> 3), the offset signed at the operand size. M = CB =
- * C+4096 (%r11) unless said otherwise.
+ * BT/BTS/BTR/BTC with the offset in a register: the operand-size unit
+ * holding the bit, M + size * floor(offset / (8 * size)) (Intel SDM, BT),
+ * the offset signed at the operand size. M = CB = C+4096 (%r11) unless
+ * said otherwise. Comments: kind, address, size (the offset).
  */
 SYM_FUNC_START(kx_bitreg)
 	KX_ARGS
 	leaq 4096(%r10), %r11
 	movl $5, %eax
-KXL(br_bt)	btq %rax, (%r11)		/* R CB+0 1 */
+KXL(br_bt)	btq %rax, (%r11)		/* R CB+0 8 */
 	movq $-9, %rax
-KXL(br_bts_neg)	btsq %rax, (%r11)		/* RW CB-2 1 */
+KXL(br_bts_neg)	btsq %rax, (%r11)		/* RW CB-8 8 */
 	movabsq $0xffffffff00000010, %rax
-KXL(br_btr32)	btrl %eax, (%r11)		/* RW CB+2 1 (16) */
+KXL(br_btr32)	btrl %eax, (%r11)		/* RW CB+0 4 (16) */
 	movl $0x1234ffff, %eax
-KXL(br_btc16)	btcw %ax, (%r11)		/* RW CB-1 1 (-1) */
+KXL(br_btc16)	btcw %ax, (%r11)		/* RW CB-2 2 (-1) */
 	movl $30000, %ecx
-KXL(br_bt_large) btl %ecx, (%r11)		/* R CB+3750 1 */
+KXL(br_bt_large) btl %ecx, (%r11)		/* R CB+3748 4 */
 	movq $-32768, %rdx
-KXL(br_bt_lneg)	btq %rdx, (%r11)		/* R CB-4096 1 */
+KXL(br_bt_lneg)	btq %rdx, (%r11)		/* R CB-4096 8 */
 	movl $32767, %esi
-KXL(br_bts_max)	btsq %rsi, (%r11)		/* RW CB+4095 1 */
+KXL(br_bts_max)	btsq %rsi, (%r11)		/* RW CB+4088 8 */
 	movl $0x7fff8000, %edi
-KXL(br_bt16neg)	btw %di, (%r11)			/* R CB-4096 1 (-32768) */
+KXL(br_bt16neg)	btw %di, (%r11)			/* R CB-4096 2 (-32768) */
 	movl $64, %eax
-KXL(br_lock)	lock btsq %rax, (%r11)		/* U CB+8 1 */
+KXL(br_lock)	lock btsq %rax, (%r11)		/* U CB+8 8 */
 	movq $-64, %rax
-KXL(br_lock_neg) lock btrl %eax, (%r11)		/* U CB-8 1 */
+KXL(br_lock_neg) lock btrl %eax, (%r11)		/* U CB-8 4 */
 	movl $2, %ecx
 	movq $-3, %rax
-KXL(br_index)	btq %rax, 16(%r11,%rcx,8)	/* R CB+31 1 */
+KXL(br_index)	btq %rax, 16(%r11,%rcx,8)	/* R CB+24 8 */
 	movl $70, %eax
-KXL(br_rip)	btl %eax, kx_data(%rip)		/* R D+8 1 */
+KXL(br_rip)	btl %eax, kx_data(%rip)		/* R D+8 4 */
+	movl $-1, %eax
+KXL(br_bt32_m1)	btl %eax, (%r11)		/* R CB-4 4 (-1) */
+	movl $-17, %eax
+KXL(br_bt16_m17) btw %ax, (%r11)		/* R CB-4 2 (-17) */
 	RET
 SYM_FUNC_END(kx_bitreg)
 

@@ -7,7 +7,7 @@
  * with or without interrupts enabled. They never sleep, run with interrupts
  * off, and never nest on a CPU: an event that arrives while the CPU is in a
  * handler already (an NMI, or target code reached from the handler itself)
- * is counted as dropped instead.
+ * is counted as dropped instead: as many events as it would have given.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -58,30 +58,45 @@ kedr_site_of(const struct kedr_events *ev, u32 site)
 	return &ev->blob->sites[site];
 }
 
-static __always_inline void kedr_func_event(u32 site)
+static __always_inline void kedr_func_event(const struct kedr_events *ev,
+					    u32 site)
 {
-	const struct kedr_events *ev = rcu_dereference_sched(kedr_ev_live);
 	const struct kedr_site *s = kedr_site_of(ev, site);
 	u32 owner;
 
 	if (unlikely(!s || (s->kind != KEDR_EV_ENTRY &&
 			    s->kind != KEDR_EV_EXIT))) {
-		kedr_record_lost();
+		kedr_record_lost(1);
 		return;
 	}
 	owner = ev->blob->funcs[s->func].owner;
 	kedr_record(s->kind, site, ev->func_addr[owner], 0, 0);
 }
 
-static __always_inline void kedr_mem_event(u32 site, unsigned long addr)
+/*
+ * The events a memory site gives: two for a read-write, none for a stack
+ * access that is not recorded, one otherwise (an invalid site included).
+ */
+static __always_inline unsigned int
+kedr_mem_site_events(const struct kedr_site *s)
 {
-	const struct kedr_events *ev = rcu_dereference_sched(kedr_ev_live);
+	if (unlikely(!s || s->kind < KEDR_EV_READ ||
+		     s->kind > KEDR_EV_READ_WRITE))
+		return 1;
+	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
+		return 0;
+	return s->kind == KEDR_EV_READ_WRITE ? 2 : 1;
+}
+
+static __always_inline void kedr_mem_event(const struct kedr_events *ev,
+					   u32 site, unsigned long addr)
+{
 	const struct kedr_site *s = kedr_site_of(ev, site);
 	unsigned long pc;
 
 	if (unlikely(!s || s->kind < KEDR_EV_READ ||
 		     s->kind > KEDR_EV_READ_WRITE)) {
-		kedr_record_lost();
+		kedr_record_lost(1);
 		return;
 	}
 	/* Stack accesses are recorded only on request (seed semantics). */
@@ -115,14 +130,16 @@ static void notrace kedr_maybe_dump_stack(void)
 /* KEDR_HELPER_FUNC_EVENT */
 void notrace kedr_on_func_event(u32 site)
 {
+	const struct kedr_events *ev;
 	unsigned long flags;
 
 	raw_local_irq_save(flags);
+	ev = rcu_dereference_sched(kedr_ev_live);
 	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1)) {
 		kedr_maybe_dump_stack();
-		kedr_func_event(site);
+		kedr_func_event(ev, site);
 	} else {
-		kedr_record_lost();
+		kedr_record_lost(1);
 	}
 	this_cpu_dec(kedr_ev_nesting);
 	raw_local_irq_restore(flags);
@@ -131,14 +148,17 @@ void notrace kedr_on_func_event(u32 site)
 /* KEDR_HELPER_MEM_EVENT: @addr is what the copy put in %rax. */
 void notrace kedr_on_mem_event(u32 site, unsigned long addr)
 {
+	const struct kedr_events *ev;
 	unsigned long flags;
 
 	raw_local_irq_save(flags);
+	ev = rcu_dereference_sched(kedr_ev_live);
 	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1)) {
 		kedr_maybe_dump_stack();
-		kedr_mem_event(site, addr);
+		kedr_mem_event(ev, site, addr);
 	} else {
-		kedr_record_lost();
+		/* Nested: every event the site would have given is dropped. */
+		kedr_record_lost(kedr_mem_site_events(kedr_site_of(ev, site)));
 	}
 	this_cpu_dec(kedr_ev_nesting);
 	raw_local_irq_restore(flags);
@@ -146,24 +166,21 @@ void notrace kedr_on_mem_event(u32 site, unsigned long addr)
 
 /*
  * For the handlers in other files (kedr_string_events.c), which share the
- * nesting guard: with interrupts off, enter this CPU's handler slot and get
- * the live blob and function addresses. False if nested or no target is
- * attached (count the event as lost). Always paired with
+ * nesting guard: with interrupts off, enter this CPU's handler slot. True
+ * if entered with a target attached. Either way *blob and *func_addr are
+ * the live ones, or NULL if no target is attached, so that a nested
+ * handler can count the events it drops. Always paired with
  * kedr_events_leave().
  */
 bool notrace kedr_events_enter(const struct kedr_blob **blob,
 			       const unsigned long **func_addr)
 {
-	const struct kedr_events *ev;
+	const struct kedr_events *ev = rcu_dereference_sched(kedr_ev_live);
+	bool first = this_cpu_inc_return(kedr_ev_nesting) == 1;
 
-	if (unlikely(this_cpu_inc_return(kedr_ev_nesting) != 1))
-		return false;
-	ev = rcu_dereference_sched(kedr_ev_live);
-	if (unlikely(!ev))
-		return false;
-	*blob = ev->blob;
-	*func_addr = ev->func_addr;
-	return true;
+	*blob = ev ? ev->blob : NULL;
+	*func_addr = ev ? ev->func_addr : NULL;
+	return first && ev;
 }
 
 void notrace kedr_events_leave(void)

@@ -21,6 +21,7 @@
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <asm/processor-flags.h>
+#include <asm/smap.h>
 #include <asm/unwind_hints.h>
 
 /* Stack on entry: 0(%rsp) return address, 8(%rsp) site index. */
@@ -45,6 +46,14 @@
 	pushq %r11
 	/* C code relies on DF=0. */
 	cld
+	/*
+	 * The copy may be inside a user-access region (after STAC): the
+	 * handlers must not run with EFLAGS.AC set, or SMAP would not catch
+	 * their stray user accesses (objtool forbids calls there for the
+	 * same reason). Cleared as an exception entry does; the saved flags
+	 * put AC back on return.
+	 */
+	ASM_CLAC
 .endm
 
 /* The registers KEDR_SAVE pushed, in reverse (the flags are left on the stack). */
@@ -85,13 +94,19 @@
 /*
  * As KEDR_RESTORE_AND_RET8 where the status flags are dead: popfq is slow,
  * so only DF is put back (std if it was set); the rest stay as C left them.
+ * Inside a user-access region (AC was set) popfq all the same: it puts AC
+ * back as the STAC left it, in a way objtool can follow.
  */
 .macro KEDR_RESTORE_NOFLAGS_AND_RET8
 	KEDR_RESTORE_REGS
+	testl $X86_EFLAGS_AC, (%rsp)
+	jnz 2f
 	testl $X86_EFLAGS_DF, (%rsp)
 	jz 1f
 	std
 1:	leaq 8(%rsp), %rsp	/* the saved flags */
+	KEDR_RET8
+2:	popfq
 	KEDR_RET8
 .endm
 

@@ -6,10 +6,10 @@
  * ring of struct kedr_record (kedr_record.h) of nr_records entries. Only that
  * CPU writes to it, with interrupts off and a per-CPU guard, so no lock and
  * no atomic instruction shared between CPUs is on the hot path. Every event
- * takes the CPU's next sequence number; it is either recorded or, when the
- * ring is full or the CPU is already inside the recorder (an NMI that hit
- * it), counted as dropped. recorded + dropped == sequence numbers issued,
- * exactly, per CPU.
+ * takes the CPU's next sequence number; it is either recorded or counted as
+ * dropped. recorded + dropped == sequence numbers issued, exactly, per CPU,
+ * and == the events the copies executed (a handler that cannot record, e.g.
+ * nested in an NMI, counts every event it would have given).
  *
  * Reading: two streams, each with its own cursor in every CPU's ring:
  *	output	text, the seed's format, merged across CPUs by timestamp,
@@ -17,27 +17,53 @@
  *	trace	binary: struct kedr_trace_header, then the records, merged
  *		the same way
  * Both are consuming (like trace_pipe): what one open file has read, the
- * next read of that stream does not see again. The two cursors are
- * independent: a stream sees every event from the moment it is first
- * opened (it then starts at the oldest event still kept), and an event's
- * slot is reused once every stream opened so far has read it. Until a
- * stream is opened, events are kept (up to nr_records per CPU) for it.
+ * next read of that stream does not see again.
  *
- * A read blocks while a target is attached and there is nothing to read
- * (O_NONBLOCK: -EAGAIN). The stream ends (EOF, after the summary line for
- * output) when no target is attached and this stream has read everything:
- * a reader gets all events of a target that went away, until kedr_sample is
- * removed. Names come from the blob, which stays in memory until then.
+ * Who waits for whom. Until a stream is first opened, a CPU keeps its first
+ * nr_records events and drops (counts) the rest, so that a reader opened
+ * after a short run sees it from the start. Once streams have been opened,
+ * a full ring waits for the streams that are reading: it drops (counts)
+ * new events rather than overwrite records such a stream has not read, so
+ * a reader that keeps reading gets exactly what was recorded. A stream
+ * that stops reading (no read for KEDR_STALL_MS, e.g. a file held open and
+ * never read, or a reader blocked on a full pipe) no longer holds the rings
+ * back: the writers overwrite the oldest records for it (as ftrace's
+ * overwrite mode does), so it cannot make the others drop. When it reads
+ * again it skips what it lost and is told: output prints "lost: N events
+ * (overwritten before this stream read them)" where it happened and adds
+ * ", L lost by this stream" to its last line; trace shows it as gaps in
+ * the per-CPU sequence numbers. For each stream, read + lost == recorded.
+ * A stream opened later starts at the oldest record still kept.
  *
- * stats: per CPU, events recorded and dropped, and the ring's size.
+ * A read blocks while there is nothing to read and the stream has not
+ * ended (O_NONBLOCK: -EAGAIN; a signal interrupts it). The stream ends
+ * (EOF, after the summary line for output) once a target has come and gone
+ * (or loaded without being instrumented), none is attached and this stream
+ * has read everything: `cat output &` started right after insmod waits for
+ * the target, follows it and ends after it is gone. A reader gets all
+ * events of a target that went away, until kedr_sample is removed. Names
+ * come from the blob, which stays in memory until then. Removing
+ * kedr_sample (only rmmod -f can while a file is open) ends every read at
+ * once and waits for the files to be closed.
+ *
+ * Memory: the rings are limited to a quarter of RAM in all, and their pages
+ * are allocated with __GFP_NORETRY: too large a nr_records fails insmod
+ * with -ENOMEM and one line saying why, never the OOM killer.
+ *
+ * stats: "# streams: waiting for the target" (or "target attached", or
+ * "target gone, ending when read"), then per CPU, events recorded and
+ * dropped, and the ring's size.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
 #include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/irqflags.h>
+#include <linux/jiffies.h>
 #include <linux/kallsyms.h>
+#include <linux/gfp.h>
 #include <linux/kernel.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -48,6 +74,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 #include <linux/wait.h>
 
 #include "kedr_blob.h"
@@ -63,13 +90,20 @@ enum kedr_stream {
 /* One CPU's ring. Positions count records since kedr_sample was loaded. */
 struct kedr_cpu_buf {
 	struct kedr_record *recs;	/* kedr_rec_cap entries */
+	struct page **pages;	/* behind recs (vmap) */
+	unsigned int nr_pages;
 	u64 head;		/* records written; written by this CPU only */
+	/*
+	 * Records begun: head, or head + 1 while one is being written. The
+	 * record at position p is intact while reserve <= p + kedr_rec_cap.
+	 */
+	u64 reserve;
 	u32 wpos;		/* head % kedr_rec_cap; this CPU only */
 	/* Written by this CPU only (this_cpu ops), read by anyone. */
 	u64 seq;		/* events seen: recorded + dropped */
 	u64 dropped;
 	unsigned int busy;	/* inside kedr_record() */
-	/* Read positions, written by readers under kedr_read_mutex. */
+	/* Read positions, under kedr_read_mutex. */
 	u64 tail[KEDR_NR_STREAMS];
 };
 
@@ -78,13 +112,27 @@ static unsigned int kedr_rec_cap;
 static const struct kedr_blob *kedr_rec_blob;
 static struct dentry *kedr_debugfs_dir;
 
-/* Readers: cursors, subscriptions and the per-file state. */
+/* Readers: cursors, subscriptions and lost counts. */
 static DEFINE_MUTEX(kedr_read_mutex);
 /* Bit per stream opened at least once; set under kedr_read_mutex. */
 static unsigned long kedr_subscribed;
+/*
+ * jiffies when each stream last read (or found nothing to read): a stream
+ * that has not read for this long no longer holds the writers back.
+ */
+#define KEDR_STALL_MS	2000
+static unsigned long kedr_read_at[KEDR_NR_STREAMS];
+/* Per stream, under kedr_read_mutex: lost and not yet told, lost in all. */
+static u64 kedr_lost_pending[KEDR_NR_STREAMS];
+static u64 kedr_lost_total[KEDR_NR_STREAMS];
 static DECLARE_WAIT_QUEUE_HEAD(kedr_read_wq);
 /* A target is attached: events may still come, a read waits for them. */
 static bool kedr_rec_live;
+/* A target has come and gone, or loaded uninstrumented: streams may end. */
+static bool kedr_rec_seen;
+/* kedr_sample is going away: every read ends now. */
+static bool kedr_rec_closing;
+static atomic_t kedr_open_files = ATOMIC_INIT(0);
 static unsigned long kedr_core_base;	/* of the last target attached */
 
 /* Records written on @cb's CPU: they are complete (the writer's release). */
@@ -95,25 +143,28 @@ static __always_inline u64 kedr_head(struct kedr_cpu_buf *cb)
 }
 
 /*
- * The oldest position some subscribed stream has not read yet: the writer
- * may not overwrite it. The tails are read before the subscriptions: a
- * tail that moved after a stream subscribed is then seen together with the
- * subscription (see kedr_subscribe()).
+ * The oldest position a stream that is reading has not read yet: the writer
+ * may not overwrite it. 0 while no stream has been opened (keep the first
+ * events); @head (overwrite freely) if every stream opened has stalled.
+ * The tails are read before the subscriptions: a stream's starting tail is
+ * seen together with its subscription (see kedr_subscribe()).
  */
 static __always_inline u64 kedr_floor(struct kedr_cpu_buf *cb, u64 head)
 {
 	u64 tails[KEDR_NR_STREAMS], floor = head;
-	unsigned long subs;
+	unsigned long subs, stall = msecs_to_jiffies(KEDR_STALL_MS);
 	int i;
 
 	for (i = 0; i < KEDR_NR_STREAMS; i++)
 		/* Pairs with the readers' release: done with the slots. */
 		tails[i] = smp_load_acquire(&cb->tail[i]);
-	subs = READ_ONCE(kedr_subscribed);
+	/* Pairs with kedr_subscribe(): a new stream's tail is set. */
+	subs = smp_load_acquire(&kedr_subscribed);
 	if (!subs)
-		return 0;	/* nobody reads yet: keep the first events */
+		return 0;
 	for (i = 0; i < KEDR_NR_STREAMS; i++)
-		if ((subs & BIT(i)) && tails[i] < floor)
+		if ((subs & BIT(i)) && tails[i] < floor &&
+		    time_before(jiffies, READ_ONCE(kedr_read_at[i]) + stall))
 			floor = tails[i];
 	return floor;
 }
@@ -149,9 +200,13 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 		goto drop;
 	cb = this_cpu_ptr(&kedr_bufs);
 	head = cb->head;
+	/* Full for the streams that read: drop (see the top). */
 	if (unlikely(!cb->recs || head - kedr_floor(cb, head) >= kedr_rec_cap))
 		goto drop;
 
+	WRITE_ONCE(cb->reserve, head + 1);
+	/* Pairs with kedr_take()'s smp_rmb(): a changed slot means reserve. */
+	smp_wmb();
 	r = &cb->recs[cb->wpos];
 	r->ts = cpu_to_le64(local_clock());
 	r->pc = cpu_to_le64(pc);
@@ -176,14 +231,20 @@ drop:
 	raw_local_irq_restore(flags);
 }
 
-/* An event that could not be recorded (nested or invalid): dropped. */
-void notrace kedr_record_lost(void)
+/*
+ * @n events that could not be recorded (nested or invalid): dropped. A
+ * handler counts every event it would have given (two for a read-write,
+ * one per operand a string instruction touched).
+ */
+void notrace kedr_record_lost(unsigned int n)
 {
 	unsigned long flags;
 
+	if (!n)
+		return;
 	raw_local_irq_save(flags);
-	this_cpu_inc(kedr_bufs.seq);
-	this_cpu_inc(kedr_bufs.dropped);
+	this_cpu_add(kedr_bufs.seq, n);
+	this_cpu_add(kedr_bufs.dropped, n);
 	raw_local_irq_restore(flags);
 }
 
@@ -207,6 +268,7 @@ static void kedr_totals(u64 *recorded, u64 *dropped)
 #define KEDR_LINE_MAX	(2 * KSYM_NAME_LEN + MODULE_NAME_LEN + 160)
 
 struct kedr_reader {
+	struct mutex lock;	/* one read of this file at a time */
 	enum kedr_stream stream;
 	bool started;		/* trace: the header is out */
 	bool ended;		/* output: the summary line is out */
@@ -214,27 +276,47 @@ struct kedr_reader {
 	char buf[KEDR_LINE_MAX];
 };
 
-/* Called with kedr_read_mutex held. */
+/*
+ * A file of stream @s is opened: the stream is reading from now on; the
+ * first time, it starts at the oldest record still kept. Called with
+ * kedr_read_mutex held.
+ */
 static void kedr_subscribe(enum kedr_stream s)
 {
-	unsigned long subs = READ_ONCE(kedr_subscribed);
-	int cpu, i;
+	unsigned long subs = kedr_subscribed;
+	int cpu;
 
+	WRITE_ONCE(kedr_read_at[s], jiffies);
 	if (subs & BIT(s))
 		return;
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
-		u64 floor = U64_MAX;
+		u64 reserve = READ_ONCE(cb->reserve);
 
-		/* The other cursors cannot move: we hold the mutex. */
-		for (i = 0; i < KEDR_NR_STREAMS; i++)
-			if (subs & BIT(i))
-				floor = min(floor, cb->tail[i]);
 		/* Seen by the writer no later than the subscription below. */
-		smp_store_release(&cb->tail[s], subs ? floor : 0);
+		smp_store_release(&cb->tail[s], reserve > kedr_rec_cap ?
+				  reserve - kedr_rec_cap : 0);
 	}
-	/* Before any cursor moves again (mutex release, then acquire). */
+	/* Pairs with kedr_floor(): the tails above first. */
 	smp_store_release(&kedr_subscribed, subs | BIT(s));
+}
+
+/*
+ * Moves stream @s past the records of @cb that writers have overwritten or
+ * are overwriting, and counts them as lost. Called with kedr_read_mutex.
+ */
+static void kedr_skip_overwritten(struct kedr_cpu_buf *cb, enum kedr_stream s)
+{
+	u64 reserve = READ_ONCE(cb->reserve);
+
+	if (reserve > cb->tail[s] + kedr_rec_cap) {
+		u64 n = reserve - kedr_rec_cap - cb->tail[s];
+
+		/* Pairs with kedr_floor()'s acquire. */
+		smp_store_release(&cb->tail[s], cb->tail[s] + n);
+		kedr_lost_pending[s] += n;
+		kedr_lost_total[s] += n;
+	}
 }
 
 /* The CPU with the oldest unread record of stream @s; -1 if none. */
@@ -245,11 +327,13 @@ static int kedr_next_cpu(enum kedr_stream s)
 
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
-		u64 tail = cb->tail[s], ts;
+		u64 ts;
 
-		if (tail == kedr_head(cb))
+		kedr_skip_overwritten(cb, s);
+		if (cb->tail[s] >= kedr_head(cb))
 			continue;
-		ts = le64_to_cpu(cb->recs[tail % kedr_rec_cap].ts);
+		/* A hint for the order: the record is checked when taken. */
+		ts = le64_to_cpu(READ_ONCE(cb->recs[cb->tail[s] % kedr_rec_cap].ts));
 		if (best < 0 || ts < best_ts) {
 			best = cpu;
 			best_ts = ts;
@@ -266,24 +350,38 @@ static bool kedr_has_data(enum kedr_stream s)
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
 
-		if (READ_ONCE(cb->tail[s]) != kedr_head(cb))
+		if (READ_ONCE(cb->tail[s]) < kedr_head(cb))
 			return true;
 	}
 	return false;
 }
 
-/* Takes the next record of stream @s; false if there is none now. */
+/*
+ * Takes the next record of stream @s; false if there is none now. Called
+ * with kedr_read_mutex held.
+ */
 static bool kedr_take(enum kedr_stream s, struct kedr_record *out)
 {
 	struct kedr_cpu_buf *cb;
-	int cpu = kedr_next_cpu(s);
+	int cpu;
 	u64 tail;
 
-	if (cpu < 0)
-		return false;
-	cb = per_cpu_ptr(&kedr_bufs, cpu);
-	tail = cb->tail[s];
-	*out = cb->recs[tail % kedr_rec_cap];
+	for (;;) {
+		cpu = kedr_next_cpu(s);
+		if (cpu < 0)
+			return false;
+		cb = per_cpu_ptr(&kedr_bufs, cpu);
+		tail = cb->tail[s];
+		memcpy(out, &cb->recs[tail % kedr_rec_cap], sizeof(*out));
+		/*
+		 * Pairs with kedr_record()'s smp_wmb(): the copy is whole if
+		 * no writer had begun to reuse the slot.
+		 */
+		smp_rmb();
+		if (READ_ONCE(cb->reserve) <= tail + kedr_rec_cap)
+			break;
+		/* Overwritten meanwhile: kedr_next_cpu() skips it. */
+	}
 	/* Copied before the writer may reuse the slot. */
 	smp_store_release(&cb->tail[s], tail + 1);
 	return true;
@@ -347,6 +445,13 @@ static size_t kedr_header(char *buf)
 	return sizeof(*h);
 }
 
+/* Can the stream end (once it has read everything)? */
+static bool kedr_rec_over(void)
+{
+	return READ_ONCE(kedr_rec_closing) ||
+	       (!READ_ONCE(kedr_rec_live) && READ_ONCE(kedr_rec_seen));
+}
+
 /*
  * Refills rd->buf with the next piece of the stream. Returns 1 if there is
  * something, 0 at the end of the stream, -EAGAIN if nothing yet.
@@ -354,37 +459,56 @@ static size_t kedr_header(char *buf)
  */
 static int kedr_refill(struct kedr_reader *rd)
 {
+	enum kedr_stream s = rd->stream;
 	struct kedr_record r;
-	bool live = READ_ONCE(kedr_rec_live);
 	u64 recorded, dropped;
+	bool over;
 
 	rd->off = 0;
 	rd->len = 0;
-	if (rd->stream == KEDR_STREAM_TRACE && !rd->started) {
+	if (READ_ONCE(kedr_rec_closing))
+		return 0;
+	if (s == KEDR_STREAM_TRACE && !rd->started) {
 		rd->started = true;
 		rd->len = kedr_header(rd->buf);
 		return 1;
 	}
-	/* Read "live" first: once it is false, no more records come. */
+	WRITE_ONCE(kedr_read_at[s], jiffies);	/* this stream is reading */
+	over = kedr_rec_over();
+	/* "over" first: then no more records come (kedr_recorder_stop()). */
 	smp_rmb();
-	if (kedr_take(rd->stream, &r)) {
-		if (rd->stream == KEDR_STREAM_TRACE) {
+	if (kedr_take(s, &r)) {
+		if (s == KEDR_STREAM_TRACE) {
 			memcpy(rd->buf, &r, sizeof(r));
 			rd->len = sizeof(r);
-		} else {
-			rd->len = kedr_format(rd->buf, sizeof(rd->buf), &r);
+			kedr_lost_pending[s] = 0;	/* seq gaps tell */
+			return 1;
 		}
+		if (kedr_lost_pending[s])
+			rd->len = scnprintf(rd->buf, sizeof(rd->buf),
+					    "lost: %llu events (overwritten before this stream read them)\n",
+					    kedr_lost_pending[s]);
+		kedr_lost_pending[s] = 0;
+		rd->len += kedr_format(rd->buf + rd->len,
+				       sizeof(rd->buf) - rd->len, &r);
 		return 1;
 	}
-	if (live)
+	if (!over)
 		return -EAGAIN;
-	if (rd->stream == KEDR_STREAM_TRACE || rd->ended)
+	if (s == KEDR_STREAM_TRACE || rd->ended)
 		return 0;
 	rd->ended = true;
 	kedr_totals(&recorded, &dropped);
 	rd->len = scnprintf(rd->buf, sizeof(rd->buf),
-			    "events: %llu recorded, %llu dropped\n",
-			    recorded, dropped);
+			    "events: %llu recorded, %llu dropped", recorded,
+			    dropped);
+	if (kedr_lost_total[s])
+		rd->len += scnprintf(rd->buf + rd->len,
+				     sizeof(rd->buf) - rd->len,
+				     ", %llu lost by this stream",
+				     kedr_lost_total[s]);
+	rd->len += scnprintf(rd->buf + rd->len, sizeof(rd->buf) - rd->len,
+			     "\n");
 	return 1;
 }
 
@@ -396,20 +520,43 @@ static int kedr_stream_open(struct inode *inode, struct file *file)
 	rd = kzalloc(sizeof(*rd), GFP_KERNEL);
 	if (!rd)
 		return -ENOMEM;
+	mutex_init(&rd->lock);
 	rd->stream = s;
 	mutex_lock(&kedr_read_mutex);
 	kedr_subscribe(s);
 	mutex_unlock(&kedr_read_mutex);
 	file->private_data = rd;
+	atomic_inc(&kedr_open_files);
 	return stream_open(inode, file);
 }
 
 static int kedr_stream_release(struct inode *inode, struct file *file)
 {
 	kfree(file->private_data);
+	/* kedr_recorder_exit() may be waiting for the last one. */
+	if (atomic_dec_and_test(&kedr_open_files))
+		wake_up_all(&kedr_read_wq);
 	return 0;
 }
 
+/*
+ * Waits for something to read or the end of the stream: 0, or -ERESTARTSYS
+ * on a signal. Writers cannot wake anyone (NMI): polls every few ms.
+ */
+static int kedr_wait(enum kedr_stream s)
+{
+	long ret = wait_event_interruptible_timeout(kedr_read_wq,
+			kedr_has_data(s) || kedr_rec_over(),
+			msecs_to_jiffies(10));
+
+	return ret < 0 ? -ERESTARTSYS : 0;
+}
+
+/*
+ * The shared state (cursors) is only touched under kedr_read_mutex, which is
+ * never held across copy_to_user(): a reader whose buffer faults (or sits in
+ * userfaultfd) holds up only its own file.
+ */
 static ssize_t kedr_stream_read(struct file *file, char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
@@ -417,37 +564,39 @@ static ssize_t kedr_stream_read(struct file *file, char __user *ubuf,
 	size_t done = 0;
 	int ret = 0;
 
+	if (mutex_lock_interruptible(&rd->lock))
+		return -ERESTARTSYS;
 	while (done < count) {
 		size_t n;
 
-		if (mutex_lock_interruptible(&kedr_read_mutex))
-			return done ? done : -ERESTARTSYS;
-		if (rd->off == rd->len)
-			ret = kedr_refill(rd);
-		if (rd->off < rd->len) {
-			n = min(count - done, rd->len - rd->off);
-			if (copy_to_user(ubuf + done, rd->buf + rd->off, n)) {
-				mutex_unlock(&kedr_read_mutex);
-				return done ? done : -EFAULT;
+		if (rd->off == rd->len) {
+			if (mutex_lock_interruptible(&kedr_read_mutex)) {
+				ret = -ERESTARTSYS;
+				break;
 			}
-			rd->off += n;
-			done += n;
+			ret = kedr_refill(rd);
 			mutex_unlock(&kedr_read_mutex);
-			continue;
+			if (ret == 0 || (ret < 0 && done))
+				break;	/* end of stream, or return what we have */
+			if (ret < 0) {
+				if (file->f_flags & O_NONBLOCK)
+					break;	/* -EAGAIN */
+				ret = kedr_wait(rd->stream);
+				if (ret)
+					break;
+				continue;
+			}
 		}
-		mutex_unlock(&kedr_read_mutex);
-		if (ret == 0 || done)
-			break;	/* end of stream, or something to return */
-		if (file->f_flags & O_NONBLOCK)
-			return -EAGAIN;
-		/* Writers cannot wake anyone (NMI): poll every few ms. */
-		if (wait_event_interruptible_timeout(kedr_read_wq,
-				kedr_has_data(rd->stream) ||
-				!READ_ONCE(kedr_rec_live),
-				msecs_to_jiffies(10)) < 0)
-			return -ERESTARTSYS;
+		n = min(count - done, rd->len - rd->off);
+		if (copy_to_user(ubuf + done, rd->buf + rd->off, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		rd->off += n;
+		done += n;
 	}
-	return done;
+	mutex_unlock(&rd->lock);
+	return done ? done : ret;
 }
 
 static const struct file_operations kedr_stream_fops = {
@@ -463,6 +612,11 @@ static int kedr_stats_show(struct seq_file *m, void *v)
 	u64 recorded, dropped;
 	int cpu;
 
+	/* Whether a read of output/trace would wait for a target now. */
+	seq_printf(m, "# streams: %s\n",
+		   READ_ONCE(kedr_rec_live) ? "target attached" :
+		   READ_ONCE(kedr_rec_seen) ? "target gone, ending when read" :
+		   "waiting for the target");
 	seq_puts(m, "# cpu recorded dropped size\n");
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
@@ -491,20 +645,33 @@ void kedr_recorder_stop(void)
 {
 	/* Every record is published before readers see the end. */
 	smp_wmb();
+	WRITE_ONCE(kedr_rec_seen, true);
 	WRITE_ONCE(kedr_rec_live, false);
 	wake_up_all(&kedr_read_wq);
 }
 
-/* Where the target is, for the trace header: seen before kedr_main's. */
+/*
+ * Where the target is, for the trace header; and a target that is live or
+ * going without being attached (its blob was refused, or it was loaded
+ * before us) ends the streams too. Runs before kedr_main's notifier, which
+ * attaches at COMING and detaches at GOING.
+ */
 static int kedr_rec_module_notify(struct notifier_block *nb,
 				  unsigned long action, void *data)
 {
 	struct module *mod = data;
 
-	if (action == MODULE_STATE_COMING &&
-	    !strcmp(mod->name, kedr_rec_blob->target_name))
+	if (strcmp(mod->name, kedr_rec_blob->target_name))
+		return NOTIFY_DONE;
+	if (action == MODULE_STATE_COMING) {
 		WRITE_ONCE(kedr_core_base,
 			   (unsigned long)mod->core_layout.base);
+	} else if ((action == MODULE_STATE_LIVE ||
+		    action == MODULE_STATE_GOING) &&
+		   !READ_ONCE(kedr_rec_live)) {
+		WRITE_ONCE(kedr_rec_seen, true);
+		wake_up_all(&kedr_read_wq);
+	}
 	return NOTIFY_DONE;
 }
 
@@ -513,38 +680,86 @@ static struct notifier_block kedr_rec_module_nb = {
 	.priority = 0,
 };
 
+static void kedr_ring_free(struct kedr_cpu_buf *cb)
+{
+	unsigned int i;
+
+	if (cb->recs)
+		vunmap(cb->recs);
+	for (i = 0; cb->pages && i < cb->nr_pages; i++)
+		if (cb->pages[i])
+			__free_page(cb->pages[i]);
+	kvfree(cb->pages);
+	memset(cb, 0, sizeof(*cb));
+}
+
+/*
+ * One CPU's ring: pages from the page allocator with __GFP_NORETRY (it
+ * fails rather than waking the OOM killer; vmalloc() in 6.1 does not
+ * honour the flag), mapped contiguously.
+ */
+static int kedr_ring_alloc(struct kedr_cpu_buf *cb, int cpu, size_t bytes)
+{
+	const gfp_t gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
+	unsigned int i, n = DIV_ROUND_UP(bytes, PAGE_SIZE);
+
+	cb->pages = kvcalloc(n, sizeof(*cb->pages), GFP_KERNEL);
+	if (!cb->pages)
+		return -ENOMEM;
+	cb->nr_pages = n;
+	for (i = 0; i < n; i++) {
+		cb->pages[i] = alloc_pages_node(cpu_to_node(cpu), gfp, 0);
+		if (!cb->pages[i])
+			return -ENOMEM;
+		cond_resched();
+	}
+	cb->recs = vmap(cb->pages, n, VM_MAP, PAGE_KERNEL);
+	return cb->recs ? 0 : -ENOMEM;
+}
+
 static void kedr_free_bufs(void)
 {
 	int cpu;
 
-	for_each_possible_cpu(cpu) {
-		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
+	for_each_possible_cpu(cpu)
+		kedr_ring_free(per_cpu_ptr(&kedr_bufs, cpu));
+}
 
-		kvfree(cb->recs);
-		memset(cb, 0, sizeof(*cb));
-	}
+/* The rings of all CPUs may take this much memory at most. */
+static u64 kedr_ring_limit(void)
+{
+	return ((u64)totalram_pages() << PAGE_SHIFT) / 4;
 }
 
 /* @nr_records: the size of each CPU's ring. */
 int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records)
 {
+	size_t bytes = array_size(nr_records, sizeof(struct kedr_record));
+	u64 total = (u64)bytes * num_possible_cpus();
 	struct dentry *d;
 	int cpu;
 
+	if (total > kedr_ring_limit() || bytes > INT_MAX) {
+		pr_err("nr_records=%u: the event rings would take %llu MiB (%u CPUs), more than a quarter of RAM (%llu MiB): use a smaller nr_records\n",
+		       nr_records, total >> 20, num_possible_cpus(),
+		       kedr_ring_limit() >> 20);
+		return -ENOMEM;
+	}
 	kedr_rec_cap = nr_records;
 	kedr_rec_blob = blob;
 	kedr_subscribed = 0;
 	kedr_rec_live = false;
+	kedr_rec_seen = false;
+	kedr_rec_closing = false;
 	kedr_core_base = 0;
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
 
 		memset(cb, 0, sizeof(*cb));
-		cb->recs = kvmalloc_node(array_size(nr_records,
-						    sizeof(*cb->recs)),
-					 GFP_KERNEL, cpu_to_node(cpu));
-		if (!cb->recs) {
+		if (kedr_ring_alloc(cb, cpu, bytes)) {
 			kedr_free_bufs();
+			pr_err("nr_records=%u: cannot allocate the event rings (%llu MiB for %u CPUs) now: use a smaller nr_records\n",
+			       nr_records, total >> 20, num_possible_cpus());
 			return -ENOMEM;
 		}
 	}
@@ -571,8 +786,19 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records)
 
 void kedr_recorder_exit(void)
 {
-	/* Waits for reads in progress; none of them blocks (not attached). */
+	/*
+	 * With a file open, only a forced unload gets here: every read ends
+	 * now (EOF), so debugfs_remove(), which waits for reads in progress,
+	 * returns; then the files must be closed before our release code and
+	 * the rings go away.
+	 */
+	WRITE_ONCE(kedr_rec_closing, true);
+	wake_up_all(&kedr_read_wq);
 	debugfs_remove(kedr_debugfs_dir);
+	while (!wait_event_timeout(kedr_read_wq,
+				   !atomic_read(&kedr_open_files), 5 * HZ))
+		pr_warn_once("unloading: waiting for the %d open files of /sys/kernel/debug/kedr_sample/ to be closed\n",
+			     atomic_read(&kedr_open_files));
 	unregister_module_notifier(&kedr_rec_module_nb);
 	kedr_free_bufs();
 }

@@ -188,7 +188,7 @@ void kedr_recorder_start(void);
 void kedr_recorder_stop(void);
 void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 		 u32 size);
-void kedr_record_lost(void);
+void kedr_record_lost(unsigned int n);
 
 /*
  * kedr_tables.c: exception table, bug table, ORC and symbol names for the

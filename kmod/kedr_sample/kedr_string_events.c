@@ -6,8 +6,12 @@
  * A string instruction (with or without REP) gives one event per operand it
  * uses, covering the bytes it actually touched, as told by how far %rsi and
  * %rdi moved; a zero count moves nothing and gives no event. A bit-string
- * instruction with a register bit offset (BT, BTS, BTR, BTC r, m) gives a
- * 1-byte event at base + (offset >> 3), the offset signed.
+ * instruction with a register bit offset (BT, BTS, BTR, BTC r, m) accesses
+ * the operand-size unit that holds the bit (Intel SDM, BT: "Effective
+ * Address + (4 * (BitOffset DIV 32))" for 32 bits, likewise for 16 and 64):
+ * one event of the operand size at
+ *	base + size * floor(offset / (8 * size))
+ * the offset signed, sign-extended from the operand size.
  *
  * Same rules as kedr_events.c, whose nesting guard these share: any
  * context, interrupts off, never sleeping, never nested on a CPU.
@@ -68,12 +72,12 @@ kedr_string_event(const struct kedr_blob *b, const unsigned long *func_addr,
 	bool df = eflags & X86_EFLAGS_DF;
 
 	if (unlikely(site >= b->nr_sites)) {
-		kedr_record_lost();
+		kedr_record_lost(1);
 		return;
 	}
 	s = &b->sites[site];
 	if (unlikely(s->kind != KEDR_EV_STRING || !s->size)) {
-		kedr_record_lost();
+		kedr_record_lost(1);
 		return;
 	}
 	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
@@ -96,6 +100,30 @@ kedr_string_event(const struct kedr_blob *b, const unsigned long *func_addr,
 }
 
 /*
+ * The events a string site gives for these pointers: one per operand it
+ * uses whose pointer moved; none for a stack access that is not recorded;
+ * one for an invalid site. For a handler that has to drop them.
+ */
+static __always_inline unsigned int
+kedr_string_site_events(const struct kedr_blob *b, u32 site,
+			unsigned long src_start, unsigned long src_end,
+			unsigned long dst_start, unsigned long dst_end)
+{
+	const struct kedr_site *s;
+
+	if (unlikely(!b || site >= b->nr_sites))
+		return 1;
+	s = &b->sites[site];
+	if (unlikely(s->kind != KEDR_EV_STRING || !s->size))
+		return 1;
+	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
+		return 0;
+	return ((s->flags & KEDR_SITE_STR_SRC_READ) && src_start != src_end) +
+	       ((s->flags & KEDR_SITE_STR_DST_READ) && dst_start != dst_end) +
+	       ((s->flags & KEDR_SITE_STR_DST_WRITE) && dst_start != dst_end);
+}
+
+/*
  * KEDR_HELPER_STRING_EVENT: the pointers before (@src_start, @dst_start)
  * and after (@src_end, @dst_end) the instruction, and its flags (DF).
  */
@@ -113,7 +141,9 @@ void notrace kedr_on_string_event(u32 site, unsigned long src_start,
 		kedr_string_event(b, func_addr, site, src_start, src_end,
 				  dst_start, dst_end, eflags);
 	else
-		kedr_record_lost();
+		kedr_record_lost(kedr_string_site_events(b, site, src_start,
+							 src_end, dst_start,
+							 dst_end));
 	kedr_events_leave();
 	raw_local_irq_restore(flags);
 }
@@ -124,10 +154,11 @@ kedr_bitop_event(const struct kedr_blob *b, const unsigned long *func_addr,
 {
 	const struct kedr_site *s;
 	unsigned long pc, addr;
+	unsigned int shift;	/* log2 of the bits in a unit */
 	long bit;
 
 	if (unlikely(site >= b->nr_sites)) {
-		kedr_record_lost();
+		kedr_record_lost(1);
 		return;
 	}
 	s = &b->sites[site];
@@ -135,35 +166,60 @@ kedr_bitop_event(const struct kedr_blob *b, const unsigned long *func_addr,
 	switch (s->size) {
 	case 2:
 		bit = (s16)offset;
+		shift = 4;
 		break;
 	case 4:
 		bit = (s32)offset;
+		shift = 5;
 		break;
 	case 8:
 		bit = (long)offset;
+		shift = 6;
 		break;
 	default:
-		kedr_record_lost();
+		kedr_record_lost(1);
 		return;
 	}
 	if (unlikely(s->kind != KEDR_EV_READ && s->kind != KEDR_EV_READ_WRITE &&
 		     s->kind != KEDR_EV_LOCKED_UPDATE)) {
-		kedr_record_lost();
+		kedr_record_lost(1);
 		return;
 	}
 	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
 		return;
-	/* Arithmetic shift: a negative offset reaches below the base. */
-	addr = base + (bit >> 3);
+	/*
+	 * The unit holding the bit: an arithmetic shift rounds towards minus
+	 * infinity (DIV in the SDM), so a negative offset reaches below the
+	 * base, by whole units.
+	 */
+	addr = base + (bit >> shift) * (long)s->size;
 	if (s->flags & KEDR_SITE_GS)
 		addr += this_cpu_read(this_cpu_off);
 	pc = func_addr[s->func] + s->offset;
 	if (s->kind == KEDR_EV_READ_WRITE) {
-		kedr_str_record(KEDR_EV_READ, site, pc, addr, 1);
-		kedr_str_record(KEDR_EV_WRITE, site, pc, addr, 1);
+		kedr_str_record(KEDR_EV_READ, site, pc, addr, s->size);
+		kedr_str_record(KEDR_EV_WRITE, site, pc, addr, s->size);
 	} else {
-		kedr_str_record(s->kind, site, pc, addr, 1);
+		kedr_str_record(s->kind, site, pc, addr, s->size);
 	}
+}
+
+/* As kedr_string_site_events(), for a bit-op site. */
+static __always_inline unsigned int
+kedr_bitop_site_events(const struct kedr_blob *b, u32 site)
+{
+	const struct kedr_site *s;
+
+	if (unlikely(!b || site >= b->nr_sites))
+		return 1;
+	s = &b->sites[site];
+	if (unlikely((s->size != 2 && s->size != 4 && s->size != 8) ||
+		     (s->kind != KEDR_EV_READ && s->kind != KEDR_EV_READ_WRITE &&
+		      s->kind != KEDR_EV_LOCKED_UPDATE)))
+		return 1;
+	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
+		return 0;
+	return s->kind == KEDR_EV_READ_WRITE ? 2 : 1;
 }
 
 /* KEDR_HELPER_BITOP_EVENT: @base from the LEA, @offset the bit offset. */
@@ -178,7 +234,7 @@ void notrace kedr_on_bitop_event(u32 site, unsigned long base,
 	if (likely(kedr_events_enter(&b, &func_addr)))
 		kedr_bitop_event(b, func_addr, site, base, offset);
 	else
-		kedr_record_lost();
+		kedr_record_lost(kedr_bitop_site_events(b, site));
 	kedr_events_leave();
 	raw_local_irq_restore(flags);
 }

@@ -153,7 +153,8 @@ internal static class ExactnessClasses
             BitImmediate(L("bi_wrap"), BitOp.Bt, false, f.A + 28, 4))),
 
         // Offsets: small, negative, upper half of the register to ignore, 16-bit negative,
-        // large either way (+-4 KiB in bytes), locked, with an index, RIP-relative base.
+        // large either way (+-4 KiB in bytes), locked, with an index, RIP-relative base; -1 and
+        // -17 (not a multiple of the unit: floor, not truncation). 16, 32 and 64-bit operands.
         new("bitop_register_offset", "kx_bitreg", ["kx_bitreg"], (f, _) =>
         {
             ulong cb = f.C + 4096;
@@ -169,7 +170,9 @@ internal static class ExactnessClasses
                 BitInRegister(L("br_lock"), BitOp.Bts, true, cb, 64, 8),
                 BitInRegister(L("br_lock_neg"), BitOp.Btr, true, cb, unchecked((ulong)-64L), 4),
                 BitInRegister(L("br_index"), BitOp.Bt, false, cb + 16 + 2 * 8, unchecked((ulong)-3L), 8),
-                BitInRegister(L("br_rip"), BitOp.Bt, false, f.D, 70, 4));
+                BitInRegister(L("br_rip"), BitOp.Bt, false, f.D, 70, 4),
+                BitInRegister(L("br_bt32_m1"), BitOp.Bt, false, cb, 0xffffffff, 4),
+                BitInRegister(L("br_bt16_m17"), BitOp.Bt, false, cb, 0xffffffef, 2));
         }),
 
         // kedr_exactness_main.c: B+168 = 1 (the REPE CMPSD stops at its 3rd dword), A+261 = 0x5a

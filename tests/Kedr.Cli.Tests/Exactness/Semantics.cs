@@ -71,9 +71,12 @@ internal static class Semantics
     }
 
     /// <summary>
-    /// BT/BTS/BTR/BTC with the bit offset in a register: one byte at
-    /// base + (offset >> 3), the offset taken as a signed number of the operand's size
-    /// (<paramref name="operandSize"/> bytes of the register value, the rest ignored).
+    /// BT/BTS/BTR/BTC with the bit offset in a register: the offset is a signed number of the
+    /// operand's size (<paramref name="operandSize"/> bytes of the register value, the rest
+    /// ignored), and the CPU accesses the operand-size unit that holds the bit: the Intel SDM
+    /// (BT) gives "Effective Address + (4 * (BitOffset DIV 32))" for a 32-bit operand and
+    /// "+ (2 * (BitOffset DIV 16))" for a 16-bit one, DIV rounding towards minus infinity (a
+    /// negative offset reaches the unit below); a 64-bit operand is the same with 8 and 64.
     /// BT reads; the others read and write, or with LOCK make a locked update.
     /// </summary>
     public static Access[] BitInRegister(string label, BitOp op, bool locked, ulong baseAddr, ulong register, int operandSize,
@@ -86,9 +89,13 @@ internal static class Semantics
             8 => (long)register,
             _ => throw new ArgumentOutOfRangeException(nameof(operandSize)),
         };
-        ulong addr = baseAddr + (ulong)(offset >> 3);
-        if (op == BitOp.Bt) return Read(label, addr, 1, sp);
-        return locked ? Locked(label, addr, 1, sp) : ReadWrite(label, addr, 1, sp);
+        long bitsPerUnit = 8L * operandSize;
+        // Floor division written out (C#'s / truncates towards zero).
+        long unit = offset >= 0 ? offset / bitsPerUnit : -((-offset + bitsPerUnit - 1) / bitsPerUnit);
+        ulong addr = baseAddr + (ulong)(unit * operandSize);
+        ulong size = (ulong)operandSize;
+        if (op == BitOp.Bt) return Read(label, addr, size, sp);
+        return locked ? Locked(label, addr, size, sp) : ReadWrite(label, addr, size, sp);
     }
 
     /// <summary>BT/BTS/BTR/BTC with an immediate offset: the operand at M (the offset is taken modulo its size).</summary>

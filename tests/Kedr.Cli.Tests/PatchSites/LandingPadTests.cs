@@ -48,7 +48,7 @@ public sealed class LandingPadTests(ITestOutputHelper output)
             var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("crc32c_intel", script)
             {
                 GuestModules = ["algif_hash"],
-                ExtraFiles = [new VmFirmwareFile(prog, "kedr-test/crc32c_alg")],
+                ExtraFirmware = [new VmFirmwareFile(prog, "kedr-test/crc32c_alg")],
                 LoaderArgs = "nr_records=262144",
                 MemoryMiB = 768,
                 Timeout = TimeSpan.FromSeconds(240),

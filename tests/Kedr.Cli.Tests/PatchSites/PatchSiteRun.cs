@@ -27,7 +27,11 @@ internal sealed record PatchSiteRequest(string Target, string Script)
     /// <summary>Guest-kernel modules the script modprobes besides the target (e.g. nls modules, brd).</summary>
     public IReadOnlyList<string> GuestModules { get; init; } = [];
     /// <summary>Other files for the guest, put under <c>/lib/firmware/</c> at their destination.</summary>
-    public IReadOnlyList<VmFirmwareFile> ExtraFiles { get; init; } = [];
+    public IReadOnlyList<VmFirmwareFile> ExtraFirmware { get; init; } = [];
+    /// <summary>More modules of kmod/ (directory names) put in the guest's /lib/modules/kedr, not instrumented.</summary>
+    public IReadOnlyList<string> ExtraModules { get; init; } = [];
+    /// <summary>Other host files put in the guest's /lib/modules/kedr (e.g. a static helper program).</summary>
+    public IReadOnlyList<string> ExtraFiles { get; init; } = [];
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(150);
     public int MemoryMiB { get; init; } = 512;
 }
@@ -88,6 +92,8 @@ internal static partial class PatchSiteRun
         var built = await KmodBuilder.BuildAsync(log, default);
         var target = req.Target.Replace('-', '_');
         var modules = new List<string> { built["kedr_sample"] };
+        modules.AddRange(req.ExtraModules.Select(m => built[m]));
+        modules.AddRange(req.ExtraFiles);
         var guestModules = new List<string>(req.GuestModules);
         string targetKo;
         if (built.TryGetValue(target, out var ours))
@@ -122,7 +128,12 @@ internal static partial class PatchSiteRun
                 status=$?
                 set -e
                 if [ -e /sys/kernel/debug/kedr_sample/output ]; then
-                    cat /sys/kernel/debug/kedr_sample/output > /out/output.txt
+                    # A target that never came: the stream would wait for it.
+                    if grep -q '^# streams: waiting' /sys/kernel/debug/kedr_sample/stats; then
+                        timeout 5 cat /sys/kernel/debug/kedr_sample/output > /out/output.txt || true
+                    else
+                        cat /sys/kernel/debug/kedr_sample/output > /out/output.txt
+                    fi
                 fi
                 exit $status
 
@@ -131,7 +142,7 @@ internal static partial class PatchSiteRun
             {
                 ScriptPath = script,
                 ModuleFiles = modules,
-                FirmwareFiles = [new VmFirmwareFile(blob, $"kedr/{target}.kedr"), .. req.ExtraFiles],
+                FirmwareFiles = [new VmFirmwareFile(blob, $"kedr/{target}.kedr"), .. req.ExtraFirmware],
                 GuestModules = guestModules,
                 Timeout = req.Timeout,
                 MemoryMiB = req.MemoryMiB,

@@ -1,0 +1,154 @@
+using Kedr.Cli.Tests.PatchSites;
+using Kedr.Cli.Vm;
+
+namespace Kedr.Cli.Tests.Recorder;
+
+/// <summary>
+/// One guest run for the recorder tests: kedr_sample waiting for kmod/kedr_rec_target (instrumented),
+/// kmod/kedr_rec_probe (not instrumented) calling the target's functions and watching kedr_sample's
+/// handlers with kprobes. Each scenario leaves its results in /out; <see cref="RecorderVmTests"/>
+/// checks them, one fact per scenario.
+/// </summary>
+public sealed class RecorderRun : IAsyncLifetime
+{
+    public const string Target = "kedr_rec_target";
+
+    // kedr_sample is loaded before this runs (PatchSiteRun), waiting for the target.
+    private const string Script = """
+        K=/lib/modules/kedr
+        D=/sys/kernel/debug
+        OUT=$D/kedr_sample/output
+        P=$D/kedr_rec_probe
+        # gone PID TENTHS: true once PID has exited, false if still running after TENTHS/10 s.
+        gone() {
+            n=$2
+            while [ "$n" -gt 0 ] && kill -0 "$1" 2>/dev/null; do sleep 0.1; n=$((n - 1)); done
+            ! kill -0 "$1" 2>/dev/null
+        }
+        # "recorded dropped" from kedr_sample's stats.
+        totals() { sed -n 's/^all \([0-9]*\) \([0-9]*\) .*/\1 \2/p' $D/kedr_sample/stats; }
+        probe() { insmod $K/kedr_rec_probe.ko "$@"; }
+
+        # --- 1. a reader started before the target loads ---------------------------------
+        cat $OUT > /out/early.txt &
+        early=$!
+        sleep 1
+        kill -0 $early 2>/dev/null && echo running > /out/early-waiting.txt
+        head -n 1 $D/kedr_sample/stats > /out/early-stats.txt
+        chmod +x $K/nbread
+        $K/nbread $OUT > /out/nb-before.txt 2> /out/nb-before-end.txt
+        insmod $K/kedr_rec_target.ko
+        grep '\[kedr_rec_target\]' /proc/kallsyms > /out/kallsyms.txt
+        probe
+        echo "work 10" > $P/ctl
+        sleep 0.5
+        kill -0 $early 2>/dev/null && echo running > /out/early-attached.txt
+        rmmod kedr_rec_probe
+        rmmod kedr_rec_target
+        gone $early 100 && echo exited > /out/early-ended.txt
+
+        # --- 2. a reader blocked while the target is attached: a signal ends it -----------
+        insmod $K/kedr_rec_target.ko
+        cat $OUT > /dev/null &
+        blocked=$!
+        sleep 0.5
+        kill -0 $blocked 2>/dev/null && echo running > /out/signal-waiting.txt
+        kill $blocked
+        gone $blocked 30 && echo exited > /out/signal-ended.txt
+
+        # --- 3. the read mutex is not held across copy_to_user ----------------------------
+        mutex=$(grep ' kedr_read_mutex' /proc/kallsyms | cut -d' ' -f1)
+        probe mode=mutex read_mutex=0x$mutex
+        echo "work 50" > $P/ctl
+        head -c 1000 $OUT > /out/head.txt
+        cat $P/result > /out/mutex.txt
+        rmmod kedr_rec_probe
+
+        # --- 4. handlers called inside a STAC region run with AC clear ---------------------
+        probe mode=ac
+        echo uaccess > $P/ctl
+        cat $P/result > /out/ac.txt
+        rmmod kedr_rec_probe
+
+        # --- 5. nested events are dropped, each counted --------------------------------
+        probe mode=nest
+        set -- $(totals)
+        r0=$1 d0=$2
+        echo "nest 7" > $P/ctl
+        set -- $(totals)
+        echo "$(($1 - r0)) $(($2 - d0))" > /out/nest.txt
+        cat $P/result > /out/nest-probe.txt
+        rmmod kedr_rec_probe
+        rmmod kedr_rec_target
+        cat $OUT > /dev/null
+        rmmod kedr_sample
+
+        # --- 6. a stream that stops reading does not make the others drop ---------------------
+        insmod $K/kedr_sample.ko target_name=kedr_rec_target nr_records=256
+        exec 3< $OUT
+        cat $D/kedr_sample/trace > /out/stalled-trace.bin &
+        tr=$!
+        insmod $K/kedr_rec_target.ko
+        probe
+        # output has not read for longer than kedr_sample's stall limit (2 s): stalled.
+        sleep 3
+        i=0
+        while [ $i -lt 20 ]; do echo "work 20" > $P/ctl; sleep 0.2; i=$((i + 1)); done
+        rmmod kedr_rec_probe
+        rmmod kedr_rec_target
+        gone $tr 100 && echo exited > /out/stalled-trace-ended.txt
+        cat $D/kedr_sample/stats > /out/stalled-stats.txt
+        cat <&3 > /out/stalled-output.txt
+        exec 3<&-
+        rmmod kedr_sample
+
+        # --- 7. rmmod -f with a blocked reader ----------------------------------------
+        insmod $K/kedr_sample.ko target_name=kedr_rec_target
+        cat $OUT > /dev/null &
+        blocked=$!
+        sleep 0.5
+        kill -0 $blocked 2>/dev/null && echo running > /out/force-waiting.txt
+        (rmmod -f kedr_sample; echo $? > /out/force-status.txt) &
+        rm=$!
+        gone $rm 100 && echo returned > /out/force-returned.txt
+        gone $blocked 20 && echo exited > /out/force-reader-ended.txt
+        [ -e $OUT ] || echo gone > /out/force-files-gone.txt
+
+        # --- 8. rings larger than memory allows: refused, no OOM killer -------------------------
+        if insmod $K/kedr_sample.ko target_name=kedr_rec_target nr_records=16777216 2>/out/huge-insmod.txt; then
+            echo loaded > /out/huge.txt
+            rmmod kedr_sample
+        else
+            echo refused > /out/huge.txt
+        fi
+        dmesg | grep 'kedr_sample: nr_records=16777216' > /out/huge-dmesg.txt || true
+        """;
+
+    internal PatchSiteResult Result { get; private set; } = null!;
+
+    private readonly string _work = Directory.CreateTempSubdirectory("kedr-rec.").FullName;
+
+    public async Task InitializeAsync()
+    {
+        // nbread: reads a file opened with O_NONBLOCK (busybox cannot), from the pipeline tests' resources.
+        var nbread = Path.Combine(_work, "nbread");
+        var source = Path.Combine(RepositoryPaths.Root, "tests", "Kedr.Kernel.Tests", "Pipeline", "Resources", "nbread.c");
+        using (var gcc = System.Diagnostics.Process.Start("gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", nbread, source]))
+        {
+            await gcc.WaitForExitAsync();
+            if (gcc.ExitCode != 0) throw new InvalidOperationException($"gcc {source} failed ({gcc.ExitCode})");
+        }
+        Result = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, Script)
+        {
+            ExtraModules = ["kedr_rec_probe"],
+            ExtraFiles = [nbread],
+            Timeout = TimeSpan.FromSeconds(300),
+        });
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_work, recursive: true);
+        return Task.CompletedTask;
+    }
+}

@@ -36,17 +36,11 @@
 #include <linux/vmalloc.h>
 #include <asm/nops.h>
 #include <asm/sync_core.h>
+#include <asm/text-patching.h>
 #include <asm/unaligned.h>
 
 #include "kedr_blob.h"
 #include "kedr_sample.h"
-
-#define KEDR_JMP32		0xe9
-#define KEDR_CALL32		0xe8
-#define KEDR_JMP8		0xeb
-#define KEDR_JMP32_SIZE		5
-#define KEDR_JMP8_SIZE		2
-#define KEDR_INT3		0xcc
 
 /* How an original gets to its copy. */
 enum kedr_entry_mode {
@@ -334,9 +328,9 @@ static int kedr_collect_live_sites(struct kedr_attach_ctx *c)
 		s->addr = jump_entry_code(e);
 		code = (const u8 *)s->addr;
 		/* 2 bytes: jmp8 or the 2-byte NOP, else a jmp32 or NOP5. */
-		s->len = (code[0] == KEDR_JMP8 ||
+		s->len = (code[0] == JMP8_INSN_OPCODE ||
 			  !memcmp(code, kedr_nop2, sizeof(kedr_nop2))) ?
-			 KEDR_JMP8_SIZE : KEDR_JMP32_SIZE;
+			 JMP8_INSN_SIZE : JMP32_INSN_SIZE;
 	}
 #endif
 #ifdef CONFIG_HAVE_STATIC_CALL_INLINE
@@ -345,7 +339,7 @@ static int kedr_collect_live_sites(struct kedr_attach_ctx *c)
 		struct kedr_live_site *s = &c->sites[c->nr_sites++];
 
 		s->addr = (unsigned long)&e->addr + e->addr;
-		s->len = KEDR_JMP32_SIZE;
+		s->len = JMP32_INSN_SIZE;
 	}
 #endif
 	sort(c->sites, c->nr_sites, sizeof(*c->sites), kedr_cmp_site, NULL);
@@ -358,11 +352,11 @@ static bool kedr_live_site_in(const struct kedr_attach_ctx *c,
 {
 	unsigned int lo = 0, hi = c->nr_sites;
 
-	/* The first site at or after start - KEDR_JMP32_SIZE + 1. */
+	/* The first site at or after start - JMP32_INSN_SIZE + 1. */
 	while (lo < hi) {
 		unsigned int mid = lo + (hi - lo) / 2;
 
-		if (c->sites[mid].addr + KEDR_JMP32_SIZE <= start)
+		if (c->sites[mid].addr + JMP32_INSN_SIZE <= start)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -398,7 +392,7 @@ static void kedr_plan_entries(struct kedr_attach_ctx *c, bool use_ftrace)
 		if (use_ftrace && !(b->funcs[i].flags & KEDR_FUNC_PART) &&
 		    kedr_ftrace_site(c->mod, addr))
 			c->mode[i] = KEDR_VIA_FTRACE;
-		else if (kedr_live_site_in(c, addr, KEDR_JMP32_SIZE))
+		else if (kedr_live_site_in(c, addr, JMP32_INSN_SIZE))
 			c->mode[i] = KEDR_KEPT;
 		else
 			c->mode[i] = KEDR_VIA_JMP;
@@ -477,7 +471,8 @@ static bool kedr_is_branch(const u8 *insn, unsigned int len)
 {
 	u8 op = insn[0];
 
-	if (op == KEDR_CALL32 || op == KEDR_JMP32 || op == KEDR_JMP8)
+	if (op == CALL_INSN_OPCODE || op == JMP32_INSN_OPCODE ||
+	    op == JMP8_INSN_OPCODE)
 		return true;
 	if ((op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3))
 		return true;
@@ -507,19 +502,19 @@ static int kedr_fill_live_bytes(struct kedr_attach_ctx *c, u32 i,
 		kedr_fill_nops(slot + p->length, p->slot_length - p->length);
 		return 0;
 	}
-	if ((op == KEDR_CALL32 || op == KEDR_JMP32) &&
-	    p->length >= KEDR_JMP32_SIZE) {
-		dest = site + KEDR_JMP32_SIZE +
+	if ((op == CALL_INSN_OPCODE || op == JMP32_INSN_OPCODE) &&
+	    p->length >= JMP32_INSN_SIZE) {
+		dest = site + JMP32_INSN_SIZE +
 		       (s32)get_unaligned_le32(live + 1);
 		memcpy(slot, live, p->length);
 		kedr_fill_nops(slot + p->length, p->slot_length - p->length);
-	} else if (op == KEDR_JMP8 && p->length >= KEDR_JMP8_SIZE &&
-		   p->slot_length >= KEDR_JMP32_SIZE) {
+	} else if (op == JMP8_INSN_OPCODE && p->length >= JMP8_INSN_SIZE &&
+		   p->slot_length >= JMP32_INSN_SIZE) {
 		/* recompute_jump() may have shrunk a jmp: widen it again. */
-		dest = site + KEDR_JMP8_SIZE + (s8)live[1];
-		slot[0] = KEDR_JMP32;
-		kedr_fill_nops(slot + KEDR_JMP32_SIZE,
-			       p->slot_length - KEDR_JMP32_SIZE);
+		dest = site + JMP8_INSN_SIZE + (s8)live[1];
+		slot[0] = JMP32_INSN_OPCODE;
+		kedr_fill_nops(slot + JMP32_INSN_SIZE,
+			       p->slot_length - JMP32_INSN_SIZE);
 	} else {
 		kedr_refuse(c, "patches[%u] (%s+0x%x): relative instruction %*ph in a %u-byte site, %u-byte slot: cannot move it",
 			    i, fname, p->orig_offset, min_t(int, p->length, 8),
@@ -535,7 +530,7 @@ static int kedr_fill_live_bytes(struct kedr_attach_ctx *c, u32 i,
 			    dest - c->func_addr[into - c->b->funcs]);
 		return -EINVAL;
 	}
-	if (kedr_rel32(slot_addr, KEDR_JMP32_SIZE, dest, &rel)) {
+	if (kedr_rel32(slot_addr, JMP32_INSN_SIZE, dest, &rel)) {
 		kedr_refuse(c, "patches[%u] (%s+0x%x): branch to 0x%lx out of reach of the copy",
 			    i, fname, p->orig_offset, dest);
 		return -ERANGE;
@@ -554,15 +549,15 @@ static int kedr_fill_jump_label(struct kedr_attach_ctx *c, u32 i,
 	const u8 *nop = p->length == 2 ? kedr_nop2 : kedr_nop5;
 	s32 rel;
 
-	if ((p->length == 2 && live[0] == KEDR_JMP8) ||
-	    (p->length == 5 && live[0] == KEDR_JMP32)) {
-		if (kedr_rel32(slot_addr, KEDR_JMP32_SIZE,
+	if ((p->length == 2 && live[0] == JMP8_INSN_OPCODE) ||
+	    (p->length == 5 && live[0] == JMP32_INSN_OPCODE)) {
+		if (kedr_rel32(slot_addr, JMP32_INSN_SIZE,
 			       c->place + p->target_copy_offset, &rel))
 			return -ERANGE;	/* both are in the area */
-		slot[0] = KEDR_JMP32;
+		slot[0] = JMP32_INSN_OPCODE;
 		put_unaligned_le32((u32)rel, slot + 1);
-		kedr_fill_nops(slot + KEDR_JMP32_SIZE,
-			       p->slot_length - KEDR_JMP32_SIZE);
+		kedr_fill_nops(slot + JMP32_INSN_SIZE,
+			       p->slot_length - JMP32_INSN_SIZE);
 		return 0;
 	}
 	if (!memcmp(live, nop, p->length)) {
@@ -605,7 +600,7 @@ static int kedr_check_entry_jumps(struct kedr_attach_ctx *c)
 	for (i = 0; i < c->b->nr_funcs; i++) {
 		const struct kedr_func *f = &c->b->funcs[i];
 
-		if (kedr_rel32(c->func_addr[i], KEDR_JMP32_SIZE,
+		if (kedr_rel32(c->func_addr[i], JMP32_INSN_SIZE,
 			       c->place + f->copy_offset, &rel)) {
 			kedr_refuse(c, "%s at 0x%lx: its copy is out of reach of a jmp",
 				    f->name, c->func_addr[i]);
@@ -654,14 +649,14 @@ static void kedr_redirect(struct kedr_attach_ctx *c, u32 i, u8 *orig)
 			if (k - addr < f->size)
 				c->masked[k - addr] = 1;
 	}
-	for (j = KEDR_JMP32_SIZE; j < f->size; j++)
+	for (j = JMP32_INSN_SIZE; j < f->size; j++)
 		if (!c->masked[j])
-			orig[j] = KEDR_INT3;
+			orig[j] = INT3_INSN_OPCODE;
 	if (c->mode[i] == KEDR_VIA_FTRACE)
 		return;
 	/* In reach: checked by kedr_check_entry_jumps(). */
-	kedr_rel32(addr, KEDR_JMP32_SIZE, c->place + f->copy_offset, &rel);
-	orig[0] = KEDR_JMP32;
+	kedr_rel32(addr, JMP32_INSN_SIZE, c->place + f->copy_offset, &rel);
+	orig[0] = JMP32_INSN_OPCODE;
 	put_unaligned_le32((u32)rel, orig + 1);
 }
 
@@ -741,7 +736,8 @@ static int kedr_go_live(struct kedr_attach_ctx *c)
 		kedr_tables_remove(c->tables);
 		c->tables = NULL;
 		kedr_events_stop();
-		memset(kedr_alias(&area, c->place), KEDR_INT3, b->code_size);
+		memset(kedr_alias(&area, c->place), INT3_INSN_OPCODE,
+		       b->code_size);
 		kedr_sync_all_cores();
 		goto out;
 	}
@@ -881,7 +877,7 @@ void kedr_attach_live(struct kedr_attachment *att)
 			if (f->flags & KEDR_FUNC_INIT)
 				memset(kedr_alias(&area, att->place +
 						  f->copy_offset),
-				       KEDR_INT3, f->copy_size);
+				       INT3_INSN_OPCODE, f->copy_size);
 		}
 		kedr_alias_unmap(&area);
 		kedr_sync_all_cores();
@@ -905,7 +901,7 @@ void kedr_detach(struct kedr_attachment *att)
 	kedr_events_stop();
 	kedr_tables_remove(att->tables);
 	if (size && !kedr_alias_map(&area, att->place, size)) {
-		memset(kedr_alias(&area, att->place), KEDR_INT3, size);
+		memset(kedr_alias(&area, att->place), INT3_INSN_OPCODE, size);
 		kedr_alias_unmap(&area);
 		kedr_sync_all_cores();
 	}

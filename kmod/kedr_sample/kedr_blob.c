@@ -14,6 +14,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <asm/text-patching.h>
 #include <asm/unaligned.h>
 
 #include "kedr_blob.h"
@@ -308,7 +309,7 @@ static bool kedr_is_helper_call(const struct kedr_blob *b, u32 offset)
 {
 	return offset >= KEDR_CALL_FIELD && offset <= b->code_size - 4 &&
 	       b->code[offset - KEDR_CALL_FIELD] == 0x68 &&
-	       b->code[offset - 1] == 0xe8;
+	       b->code[offset - 1] == CALL_INSN_OPCODE;
 }
 
 static int kedr_read_fixups(const struct kedr_blob_reader *r,

@@ -850,8 +850,9 @@ fail:
 }
 
 /*
- * The target's init is done (MODULE_STATE_LIVE); the kernel frees its init
- * text next. The copies of init functions go too: out of the ftrace filter
+ * The target's init is done (MODULE_STATE_LIVE) and so is the async work it
+ * scheduled (the notifier waited for it); the kernel frees its init text
+ * next. The copies of init functions go too: out of the ftrace filter
  * (while their records exist), int3 over them, their names out of kallsyms.
  * Their exception, bug and ORC entries stay: harmless over int3s.
  */
@@ -887,8 +888,9 @@ void kedr_attach_live(struct kedr_attachment *att)
 }
 
 /*
- * The module is going away (MODULE_STATE_GOING): its code no longer runs.
- * The copies are retired (int3 over them, in case anything still jumps
+ * The module is going away (MODULE_STATE_GOING): its code no longer runs,
+ * async work its init or exit scheduled included (the notifier waited for
+ * it). The copies are retired (int3 over them, in case anything still jumps
  * there) and the area can be reused.
  */
 void kedr_detach(struct kedr_attachment *att)

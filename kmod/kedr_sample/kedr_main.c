@@ -13,6 +13,7 @@
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
+#include <linux/async.h>
 #include <linux/kernel.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
@@ -95,6 +96,19 @@ static int kedr_module_notify(struct notifier_block *nb, unsigned long action,
 
 	if (strcmp(mod->name, kedr_target))
 		return NOTIFY_DONE;
+
+	/*
+	 * Async work the target's init or exit scheduled may still be
+	 * running its functions, i.e. the copies: do_init_module() and
+	 * delete_module() wait for it (async_synchronize_full()) only after
+	 * these notifiers. Wait here first, in this thread: right after the
+	 * kernel's own wait it frees the ftrace records of the init text
+	 * (ftrace_free_mem()) or of the module (ftrace_release_mod()), and
+	 * our filter must let go of those sites before that.
+	 */
+	if ((action == MODULE_STATE_LIVE && !mod->async_probe_requested) ||
+	    action == MODULE_STATE_GOING)
+		async_synchronize_full();
 
 	mutex_lock(&kedr_mutex);
 	if (action == MODULE_STATE_COMING)

@@ -14,6 +14,7 @@
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
 #include <linux/async.h>
+#include <linux/delay.h>
 #include <linux/kernel.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
@@ -50,6 +51,11 @@ unsigned int kedr_stack_events;
 module_param_named(stack_events, kedr_stack_events, uint, 0644);
 MODULE_PARM_DESC(stack_events, "Tests: dump_stack() from inside the next N function and memory events' handlers, to see the unwinder go through the copies (default: 0)");
 
+#define KEDR_MAX_INIT_DELAY_MS	60000U
+static unsigned int init_delay_ms;
+module_param(init_delay_ms, uint, 0444);
+MODULE_PARM_DESC(init_delay_ms, "Tests: sleep this long at the end of init, the module notifier registered (default: 0, at most 60000)");
+
 static char kedr_target[MODULE_NAME_LEN];
 static struct kedr_blob *kedr_blob;
 
@@ -58,12 +64,30 @@ static DEFINE_MUTEX(kedr_mutex);
 static struct module *kedr_target_mod;		/* attached to this one */
 static struct kedr_attachment *kedr_att;
 
+/*
+ * Has do_init_module() switched our kallsyms to the core copy? Until then
+ * (our init and LIVE notifiers run before it) THIS_MODULE->kallsyms is the
+ * init-layout copy, freed with our init text: names of copies merged into
+ * it would vanish at the switch, and restoring it at detach would publish
+ * freed memory.
+ */
+static bool kedr_self_live(void)
+{
+	return rcu_access_pointer(THIS_MODULE->kallsyms) ==
+	       &THIS_MODULE->core_kallsyms;
+}
+
 static void kedr_on_coming(struct module *mod)
 {
 	struct kedr_attachment *att;
 
 	if (kedr_att) {
 		pr_err("%s: another instance is still attached: not instrumented\n",
+		       mod->name);
+		return;
+	}
+	if (!kedr_self_live()) {
+		pr_err("%s: not instrumented: it came while kedr_sample itself was still loading; load it once insmod kedr_sample has returned\n",
 		       mod->name);
 		return;
 	}
@@ -215,6 +239,8 @@ static int __init kedr_init(void)
 			kedr_target, fw_name, kedr_blob->nr_funcs,
 			kedr_blob->code_size);
 	kfree(fw_name);
+	if (init_delay_ms)
+		msleep(min(init_delay_ms, KEDR_MAX_INIT_DELAY_MS));
 	return 0;
 
 out_recorder:

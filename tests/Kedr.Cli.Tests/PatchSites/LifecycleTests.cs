@@ -34,4 +34,43 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         foreach (var f in new[] { "kedr_pt_async_init_work", "kedr_pt_async_init_leaf", "kedr_pt_async_exit_work", "kedr_pt_async_exit_leaf" })
             r.AssertEntered(f);
     }
+
+    [Fact]
+    public async Task A_target_coming_while_kedr_sample_is_still_loading_is_refused_and_later_loads_attach()
+    {
+        // kedr_sample's init sleeps with its notifier registered; the target loads meanwhile.
+        const string script = """
+            insmod $KEDR_MODULES/kedr_sample.ko target_name=kedr_pt_init init_delay_ms=5000 &
+            loader=$!
+            i=0
+            until dmesg | grep -q 'kedr_sample: waiting for kedr_pt_init'; do
+                sleep 0.1; i=$((i + 1)); [ $i -lt 300 ]
+            done
+            insmod $KEDR_MODULES/kedr_pt_init.ko
+            grep -q '^kedr_sample .* Loading' /proc/modules && echo loading > /out/early-state.txt
+            wait $loader
+            cat /sys/module/kedr_pt_init/parameters/result > /out/result-early.txt
+            { grep '\[kedr_sample\]' /proc/kallsyms | grep '\.kedr' || true; } > /out/names-early.txt
+            rmmod kedr_pt_init
+            insmod $KEDR_MODULES/kedr_pt_init.ko
+            { grep '\[kedr_sample\]' /proc/kallsyms | grep '\.kedr' || true; } > /out/names.txt
+            rmmod kedr_pt_init
+            grep '\[kedr_sample\]' /proc/kallsyms > /out/names-after.txt
+            rmmod kedr_sample
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_pt_init", script) { Instrument = false }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal("loading\n", r.File("early-state.txt"));
+        Assert.Matches(@"kedr_sample: kedr_pt_init: not instrumented: it came while kedr_sample itself was still loading", r.Vm.Dmesg);
+        Assert.Equal("42\n", r.File("result-early.txt"));
+        Assert.Equal("", r.File("names-early.txt"));
+        // The second load attaches: once, with the exit code's copies named after init.
+        Assert.Single(Regex.Matches(r.Vm.Dmesg, @"kedr_sample: kedr_pt_init: attached: "));
+        var names = Regex.Matches(r.File("names.txt"), @" t (\S+)\.kedr").Select(m => PatchSiteResult.BaseName(m.Groups[1].Value)).ToHashSet();
+        Assert.Equal(new HashSet<string> { "kedr_pt_exit", "kedr_pt_exit_helper" }, names);
+        // Detached: kedr_sample's own names again, and no copy's.
+        var after = r.File("names-after.txt");
+        Assert.Contains(" kedr_attach\t[kedr_sample]", after);
+        Assert.DoesNotContain(".kedr", after);
+    }
 }

@@ -56,6 +56,10 @@ static unsigned int init_delay_ms;
 module_param(init_delay_ms, uint, 0444);
 MODULE_PARM_DESC(init_delay_ms, "Tests: sleep this long at the end of init, the module notifier registered (default: 0, at most 60000)");
 
+unsigned int kedr_tables_delay_ms;
+module_param_named(tables_delay_ms, kedr_tables_delay_ms, uint, 0644);
+MODULE_PARM_DESC(tables_delay_ms, "Tests: sleep this long (at most 10000) at each step of switching kedr_sample's exception, bug and ORC tables (default: 0)");
+
 static char kedr_target[MODULE_NAME_LEN];
 static struct kedr_blob *kedr_blob;
 
@@ -220,6 +224,10 @@ static int __init kedr_init(void)
 	err = kedr_blob_load(fw_name, kedr_target, &kedr_blob);
 	if (err)
 		goto out_name;
+
+	err = kedr_tables_init(kedr_blob);
+	if (err)
+		goto out_blob;
 
 	err = kedr_recorder_init(kedr_blob, nr_records);
 	if (err)

@@ -187,6 +187,7 @@ void kedr_record_lost(void);
 /*
  * kedr_tables.c: exception table, bug table, ORC and symbol names for the
  * copies, merged with kedr_sample's own and installed in THIS_MODULE.
+ * kedr_tables_init() moves our own tables into the reserves at our init,
  * kedr_tables_prepare() computes everything (may fail, changes nothing),
  * kedr_tables_install() publishes it (cannot fail),
  * kedr_tables_drop_init() takes the names of init copies out at LIVE,
@@ -204,6 +205,7 @@ void kedr_alias_unmap(struct kedr_alias *a);
 u8 *kedr_alias(const struct kedr_alias *a, unsigned long addr);
 
 struct kedr_tables;
+int kedr_tables_init(const struct kedr_blob *b);
 int kedr_tables_prepare(struct module *mod, const struct kedr_blob *blob,
 			const unsigned long *func_addr, unsigned long place,
 			struct kedr_tables **out);
@@ -229,5 +231,6 @@ void kedr_ftrace_stop(struct kedr_ftrace *f);
 extern bool kedr_process_sp_accesses;
 extern bool kedr_entry_via_ftrace;
 extern unsigned int kedr_stack_events;
+extern unsigned int kedr_tables_delay_ms;
 
 #endif /* KEDR_SAMPLE_H */

@@ -35,7 +35,9 @@ int kedr_alias_map(struct kedr_alias *a, unsigned long start, unsigned long len)
 		}
 	}
 	a->map = vmap(pages, n, VM_MAP, PAGE_KERNEL);
-	if (!a->map)
+	if (a->map)
+		kedr_obj_new();
+	else
 		err = -ENOMEM;
 out:
 	kvfree(pages);
@@ -53,6 +55,7 @@ void kedr_alias_unmap(struct kedr_alias *a)
 		return;
 	vunmap(a->map);
 	a->map = NULL;
+	kedr_obj_gone();
 	vm_unmap_aliases();
 }
 

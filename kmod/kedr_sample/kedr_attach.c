@@ -268,6 +268,25 @@ static int kedr_check_live(struct kedr_attach_ctx *c)
 	return kedr_check_overlaps(c);
 }
 
+/*
+ * Has a loader redirected function @i already (kedr_redirect(): int3 over
+ * every byte past the entry but the masked ones)? c->masked is its masks.
+ */
+static bool kedr_redirected(struct kedr_attach_ctx *c, u32 i)
+{
+	const u8 *live = (const u8 *)c->func_addr[i];
+	u32 j, n = 0;
+
+	for (j = JMP32_INSN_SIZE; j < c->b->funcs[i].size; j++) {
+		if (c->masked[j])
+			continue;
+		if (live[j] != INT3_INSN_OPCODE)
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
 /* Do the function digests match? */
 static int kedr_check_digests(struct kedr_attach_ctx *c)
 {
@@ -281,6 +300,11 @@ static int kedr_check_digests(struct kedr_attach_ctx *c)
 		kedr_mark_masks(c, f);
 		digest = kedr_digest((const u8 *)c->func_addr[i], f->size,
 				     c->masked, b->flags & KEDR_BLOB_WORD_DIGEST);
+		if (digest != f->digest && kedr_redirected(c, i)) {
+			kedr_refuse(c, "%s is redirected already (int3 over its body): another instance of kedr_sample, loaded under another name, instruments it",
+				    f->name);
+			return -EBUSY;
+		}
 		if (digest != f->digest) {
 			kedr_refuse(c, "%s differs from what the blob was built from (digest %016llx, expected %016llx)",
 				    f->name, digest, f->digest);
@@ -834,6 +858,7 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	kvfree(c.mode);
 	kvfree(c.image);
 	kvfree(c.masked);
+	kedr_obj_new();
 	*out = att;
 	return 0;
 
@@ -910,5 +935,6 @@ void kedr_detach(struct kedr_attachment *att)
 	pr_info("%s: detached\n", att->mod->name);
 	kvfree(att->func_addr);
 	kfree(att);
+	kedr_obj_gone();
 	module_put(THIS_MODULE);
 }

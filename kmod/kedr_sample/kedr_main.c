@@ -22,6 +22,7 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 
 #include "kedr_blob.h"
 #include "kedr_sample.h"
@@ -55,6 +56,19 @@ MODULE_PARM_DESC(stack_events, "Tests: dump_stack() from inside the next N funct
 static unsigned int init_delay_ms;
 module_param(init_delay_ms, uint, 0444);
 MODULE_PARM_DESC(init_delay_ms, "Tests: sleep this long at the end of init, the module notifier registered (default: 0, at most 60000)");
+
+atomic_t kedr_live_objects = ATOMIC_INIT(0);
+
+static int kedr_live_objects_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&kedr_live_objects));
+}
+
+static const struct kernel_param_ops kedr_live_objects_ops = {
+	.get = kedr_live_objects_get,
+};
+module_param_cb(live_objects, &kedr_live_objects_ops, NULL, 0444);
+MODULE_PARM_DESC(live_objects, "Objects allocated for an attachment and not freed yet (attachment, tables, kallsyms copies, ftrace_ops, writable aliases): 0 whenever nothing is attached (read-only)");
 
 unsigned int kedr_tables_delay_ms;
 module_param_named(tables_delay_ms, kedr_tables_delay_ms, uint, 0644);

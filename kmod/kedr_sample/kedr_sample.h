@@ -16,6 +16,7 @@
 #ifndef KEDR_SAMPLE_H
 #define KEDR_SAMPLE_H
 
+#include <linux/atomic.h>
 #include <linux/types.h>
 
 #include "kedr_area.h"
@@ -228,6 +229,23 @@ void kedr_ftrace_drop_init(struct kedr_ftrace *f);
 void kedr_ftrace_stop(struct kedr_ftrace *f);
 
 /* kedr_main.c */
+/*
+ * Objects kept for an attachment (the attachment, its tables, kallsyms
+ * copies, ftrace_ops, writable aliases), counted as they are allocated and
+ * freed: back to 0 whenever nothing is attached (parameter live_objects).
+ */
+extern atomic_t kedr_live_objects;
+
+static inline void kedr_obj_new(void)
+{
+	atomic_inc(&kedr_live_objects);
+}
+
+static inline void kedr_obj_gone(void)
+{
+	atomic_dec(&kedr_live_objects);
+}
+
 extern bool kedr_process_sp_accesses;
 extern bool kedr_entry_via_ftrace;
 extern unsigned int kedr_stack_events;

@@ -186,6 +186,18 @@ static unsigned int kedr_add_call_orcs(const struct kedr_blob *b,
 	return n;
 }
 
+/* A kallsyms made by kedr_build_kallsyms(), or NULL. */
+static void kedr_free_kallsyms(struct mod_kallsyms *ks)
+{
+	if (!ks)
+		return;
+	kvfree(ks->symtab);
+	kvfree(ks->strtab);
+	kvfree(ks->typetab);
+	kfree(ks);
+	kedr_obj_gone();
+}
+
 static void kedr_tables_free(struct kedr_tables *t)
 {
 	kedr_alias_unmap(&t->ro_alias);
@@ -193,19 +205,10 @@ static void kedr_tables_free(struct kedr_tables *t)
 	kvfree(t->ip_image);
 	kvfree(t->orc_image);
 	kvfree(t->bug_image);
-	if (t->ks) {
-		kvfree(t->ks->symtab);
-		kvfree(t->ks->strtab);
-		kvfree(t->ks->typetab);
-		kfree(t->ks);
-	}
-	if (t->ks_core) {
-		kvfree(t->ks_core->symtab);
-		kvfree(t->ks_core->strtab);
-		kvfree(t->ks_core->typetab);
-		kfree(t->ks_core);
-	}
+	kedr_free_kallsyms(t->ks);
+	kedr_free_kallsyms(t->ks_core);
 	kfree(t);
+	kedr_obj_gone();
 }
 
 /* Writes @img as the exception table entry at @final: insn -> fixup. */
@@ -455,6 +458,7 @@ static struct mod_kallsyms *kedr_build_kallsyms(const struct mod_kallsyms *own,
 		j++;
 	}
 	ks->num_symtab = n + own->num_symtab;
+	kedr_obj_new();
 	return ks;
 }
 
@@ -599,6 +603,7 @@ int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
+	kedr_obj_new();
 	/* The target is COMING: its kallsyms is the full, final symtab. */
 	tks = rcu_dereference_protected(mod->kallsyms, 1);
 
@@ -705,10 +710,7 @@ void kedr_tables_drop_init(struct kedr_tables *t)
 	t->ks = t->ks_core;
 	t->ks_core = NULL;
 	synchronize_rcu();
-	kvfree(full->symtab);
-	kvfree(full->strtab);
-	kvfree(full->typetab);
-	kfree(full);
+	kedr_free_kallsyms(full);
 }
 
 /*

@@ -26,6 +26,9 @@ internal sealed record PatchSiteRequest(string Target, string Script)
     public string? KernelCommandLine { get; init; }
     /// <summary>Guest-kernel modules the script modprobes besides the target (e.g. nls modules, brd).</summary>
     public IReadOnlyList<string> GuestModules { get; init; } = [];
+    /// <summary>More .ko files for the guest's <c>$KEDR_MODULES</c> and firmware files, besides kedr_sample, the target and its blob.</summary>
+    public IReadOnlyList<string> ExtraModuleFiles { get; init; } = [];
+    public IReadOnlyList<VmFirmwareFile> ExtraFirmwareFiles { get; init; } = [];
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(150);
     public int MemoryMiB { get; init; } = 512;
 }
@@ -99,6 +102,7 @@ internal static partial class PatchSiteRun
             guestModules.Insert(0, target);
         }
 
+        modules.AddRange(req.ExtraModuleFiles);
         var rewritten = ModuleRewriter.Rewrite(ElfFile.Read(targetKo));
         var work = Directory.CreateTempSubdirectory("kedr-pt.").FullName;
         try
@@ -129,7 +133,7 @@ internal static partial class PatchSiteRun
             {
                 ScriptPath = script,
                 ModuleFiles = modules,
-                FirmwareFiles = [new VmFirmwareFile(blob, $"kedr/{target}.kedr")],
+                FirmwareFiles = [new VmFirmwareFile(blob, $"kedr/{target}.kedr"), .. req.ExtraFirmwareFiles],
                 GuestModules = guestModules,
                 Timeout = req.Timeout,
                 MemoryMiB = req.MemoryMiB,

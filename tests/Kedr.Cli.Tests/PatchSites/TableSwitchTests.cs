@@ -16,9 +16,10 @@ public sealed class TableSwitchTests(ITestOutputHelper output)
         // The insmod (attach) and rmmod (detach) threads sleep inside kedr_sample's table switch:
         // their stacks go through kedr_sample's functions down to the system call.
         const string script = """
+            # Every 0.2 s until the process has exited (a zombie until waited for), at most 60 s.
             sample() {
                 i=0
-                while [ $i -lt 25 ]; do
+                while [ $i -lt 300 ] && [ -e /proc/$1/status ] && ! grep -q '^State:.*Z' /proc/$1/status 2>/dev/null; do
                     cat /proc/$1/stack 2>/dev/null >> $2 || true
                     echo ---- >> $2
                     sleep 0.2
@@ -34,11 +35,12 @@ public sealed class TableSwitchTests(ITestOutputHelper output)
             sample $pid /out/stacks-detach.txt
             wait $pid
             """;
-        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_pt_init", script) { LoaderArgs = "tables_delay_ms=1500" }, output);
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_pt_init", script) { LoaderArgs = "tables_delay_ms=1500", Timeout = TimeSpan.FromSeconds(240) }, output);
         PatchSiteRun.AssertAttached(r, "kedr_pt_init");
         Assert.True(r.Vm.Succeeded, r.Describe());
         foreach (var (file, step) in new[] { ("stacks-attach.txt", "kedr_tables_install"), ("stacks-detach.txt", "kedr_tables_") })
         {
+            output.WriteLine($"{file}:\n{r.File(file)}");
             var samples = r.File(file).Split("----\n").Where(s => s.Contains("[kedr_sample]", StringComparison.Ordinal)).ToList();
             // The switch itself was sampled, not just the moments around it.
             Assert.Contains(samples, s => s.Contains(step, StringComparison.Ordinal));

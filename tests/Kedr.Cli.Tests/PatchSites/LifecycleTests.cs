@@ -40,7 +40,7 @@ public sealed class LifecycleTests(ITestOutputHelper output)
     {
         // kedr_sample's init sleeps with its notifier registered; the target loads meanwhile.
         const string script = """
-            insmod $KEDR_MODULES/kedr_sample.ko target_name=kedr_pt_init init_delay_ms=5000 &
+            insmod $KEDR_MODULES/kedr_sample.ko target_name=kedr_pt_init init_delay_ms=10000 &
             loader=$!
             i=0
             until dmesg | grep -q 'kedr_sample: waiting for kedr_pt_init'; do

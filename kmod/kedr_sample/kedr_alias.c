@@ -35,18 +35,28 @@ int kedr_alias_map(struct kedr_alias *a, unsigned long start, unsigned long len)
 		}
 	}
 	a->map = vmap(pages, n, VM_MAP, PAGE_KERNEL);
-	if (!a->map)
+	if (a->map)
+		kedr_obj_new();
+	else
 		err = -ENOMEM;
 out:
 	kvfree(pages);
 	return err;
 }
 
+/*
+ * vunmap() leaves the alias in the TLBs of the CPUs until the lazy purge:
+ * vm_unmap_aliases() purges it now, so no writable mapping of the code or
+ * the tables outlives the write.
+ */
 void kedr_alias_unmap(struct kedr_alias *a)
 {
-	if (a->map)
-		vunmap(a->map);
+	if (!a->map)
+		return;
+	vunmap(a->map);
 	a->map = NULL;
+	kedr_obj_gone();
+	vm_unmap_aliases();
 }
 
 u8 *kedr_alias(const struct kedr_alias *a, unsigned long addr)

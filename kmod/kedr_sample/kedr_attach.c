@@ -37,17 +37,11 @@
 #include <linux/vmalloc.h>
 #include <asm/nops.h>
 #include <asm/sync_core.h>
+#include <asm/text-patching.h>
 #include <asm/unaligned.h>
 
 #include "kedr_blob.h"
 #include "kedr_sample.h"
-
-#define KEDR_JMP32		0xe9
-#define KEDR_CALL32		0xe8
-#define KEDR_JMP8		0xeb
-#define KEDR_JMP32_SIZE		5
-#define KEDR_JMP8_SIZE		2
-#define KEDR_INT3		0xcc
 
 /* How an original gets to its copy. */
 enum kedr_entry_mode {
@@ -335,6 +329,25 @@ static int kedr_check_noinstr(struct kedr_attach_ctx *c)
 	return 0;
 }
 
+/*
+ * Has a loader redirected function @i already (kedr_redirect(): int3 over
+ * every byte past the entry but the masked ones)? c->masked is its masks.
+ */
+static bool kedr_redirected(struct kedr_attach_ctx *c, u32 i)
+{
+	const u8 *live = (const u8 *)c->func_addr[i];
+	u32 j, n = 0;
+
+	for (j = JMP32_INSN_SIZE; j < c->b->funcs[i].size; j++) {
+		if (c->masked[j])
+			continue;
+		if (live[j] != INT3_INSN_OPCODE)
+			return false;
+		n++;
+	}
+	return n > 0;
+}
+
 /* Do the function digests match? */
 static int kedr_check_digests(struct kedr_attach_ctx *c)
 {
@@ -348,6 +361,11 @@ static int kedr_check_digests(struct kedr_attach_ctx *c)
 		kedr_mark_masks(c, f);
 		digest = kedr_digest((const u8 *)c->func_addr[i], f->size,
 				     c->masked, b->flags & KEDR_BLOB_WORD_DIGEST);
+		if (digest != f->digest && kedr_redirected(c, i)) {
+			kedr_refuse(c, "%s is redirected already (int3 over its body): another instance of kedr_sample, loaded under another name, instruments it",
+				    f->name);
+			return -EBUSY;
+		}
 		if (digest != f->digest) {
 			kedr_refuse(c, "%s differs from what the blob was built from (digest %016llx, expected %016llx)",
 				    f->name, digest, f->digest);
@@ -395,9 +413,9 @@ static int kedr_collect_live_sites(struct kedr_attach_ctx *c)
 		s->addr = jump_entry_code(e);
 		code = (const u8 *)s->addr;
 		/* 2 bytes: jmp8 or the 2-byte NOP, else a jmp32 or NOP5. */
-		s->len = (code[0] == KEDR_JMP8 ||
+		s->len = (code[0] == JMP8_INSN_OPCODE ||
 			  !memcmp(code, kedr_nop2, sizeof(kedr_nop2))) ?
-			 KEDR_JMP8_SIZE : KEDR_JMP32_SIZE;
+			 JMP8_INSN_SIZE : JMP32_INSN_SIZE;
 	}
 #endif
 #ifdef CONFIG_HAVE_STATIC_CALL_INLINE
@@ -406,7 +424,7 @@ static int kedr_collect_live_sites(struct kedr_attach_ctx *c)
 		struct kedr_live_site *s = &c->sites[c->nr_sites++];
 
 		s->addr = (unsigned long)&e->addr + e->addr;
-		s->len = KEDR_JMP32_SIZE;
+		s->len = JMP32_INSN_SIZE;
 	}
 #endif
 	sort(c->sites, c->nr_sites, sizeof(*c->sites), kedr_cmp_site, NULL);
@@ -419,11 +437,11 @@ static bool kedr_live_site_in(const struct kedr_attach_ctx *c,
 {
 	unsigned int lo = 0, hi = c->nr_sites;
 
-	/* The first site at or after start - KEDR_JMP32_SIZE + 1. */
+	/* The first site at or after start - JMP32_INSN_SIZE + 1. */
 	while (lo < hi) {
 		unsigned int mid = lo + (hi - lo) / 2;
 
-		if (c->sites[mid].addr + KEDR_JMP32_SIZE <= start)
+		if (c->sites[mid].addr + JMP32_INSN_SIZE <= start)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -459,7 +477,7 @@ static void kedr_plan_entries(struct kedr_attach_ctx *c, bool use_ftrace)
 		if (use_ftrace && !(b->funcs[i].flags & KEDR_FUNC_PART) &&
 		    kedr_ftrace_site(c->mod, addr))
 			c->mode[i] = KEDR_VIA_FTRACE;
-		else if (kedr_live_site_in(c, addr, KEDR_JMP32_SIZE))
+		else if (kedr_live_site_in(c, addr, JMP32_INSN_SIZE))
 			c->mode[i] = KEDR_KEPT;
 		else
 			c->mode[i] = KEDR_VIA_JMP;
@@ -538,7 +556,8 @@ static bool kedr_is_branch(const u8 *insn, unsigned int len)
 {
 	u8 op = insn[0];
 
-	if (op == KEDR_CALL32 || op == KEDR_JMP32 || op == KEDR_JMP8)
+	if (op == CALL_INSN_OPCODE || op == JMP32_INSN_OPCODE ||
+	    op == JMP8_INSN_OPCODE)
 		return true;
 	if ((op >= 0x70 && op <= 0x7f) || (op >= 0xe0 && op <= 0xe3))
 		return true;
@@ -568,19 +587,19 @@ static int kedr_fill_live_bytes(struct kedr_attach_ctx *c, u32 i,
 		kedr_fill_nops(slot + p->length, p->slot_length - p->length);
 		return 0;
 	}
-	if ((op == KEDR_CALL32 || op == KEDR_JMP32) &&
-	    p->length >= KEDR_JMP32_SIZE) {
-		dest = site + KEDR_JMP32_SIZE +
+	if ((op == CALL_INSN_OPCODE || op == JMP32_INSN_OPCODE) &&
+	    p->length >= JMP32_INSN_SIZE) {
+		dest = site + JMP32_INSN_SIZE +
 		       (s32)get_unaligned_le32(live + 1);
 		memcpy(slot, live, p->length);
 		kedr_fill_nops(slot + p->length, p->slot_length - p->length);
-	} else if (op == KEDR_JMP8 && p->length >= KEDR_JMP8_SIZE &&
-		   p->slot_length >= KEDR_JMP32_SIZE) {
+	} else if (op == JMP8_INSN_OPCODE && p->length >= JMP8_INSN_SIZE &&
+		   p->slot_length >= JMP32_INSN_SIZE) {
 		/* recompute_jump() may have shrunk a jmp: widen it again. */
-		dest = site + KEDR_JMP8_SIZE + (s8)live[1];
-		slot[0] = KEDR_JMP32;
-		kedr_fill_nops(slot + KEDR_JMP32_SIZE,
-			       p->slot_length - KEDR_JMP32_SIZE);
+		dest = site + JMP8_INSN_SIZE + (s8)live[1];
+		slot[0] = JMP32_INSN_OPCODE;
+		kedr_fill_nops(slot + JMP32_INSN_SIZE,
+			       p->slot_length - JMP32_INSN_SIZE);
 	} else {
 		kedr_refuse(c, "patches[%u] (%s+0x%x): relative instruction %*ph in a %u-byte site, %u-byte slot: cannot move it",
 			    i, fname, p->orig_offset, min_t(int, p->length, 8),
@@ -596,7 +615,7 @@ static int kedr_fill_live_bytes(struct kedr_attach_ctx *c, u32 i,
 			    dest - c->func_addr[into - c->b->funcs]);
 		return -EINVAL;
 	}
-	if (kedr_rel32(slot_addr, KEDR_JMP32_SIZE, dest, &rel)) {
+	if (kedr_rel32(slot_addr, JMP32_INSN_SIZE, dest, &rel)) {
 		kedr_refuse(c, "patches[%u] (%s+0x%x): branch to 0x%lx out of reach of the copy",
 			    i, fname, p->orig_offset, dest);
 		return -ERANGE;
@@ -615,15 +634,15 @@ static int kedr_fill_jump_label(struct kedr_attach_ctx *c, u32 i,
 	const u8 *nop = p->length == 2 ? kedr_nop2 : kedr_nop5;
 	s32 rel;
 
-	if ((p->length == 2 && live[0] == KEDR_JMP8) ||
-	    (p->length == 5 && live[0] == KEDR_JMP32)) {
-		if (kedr_rel32(slot_addr, KEDR_JMP32_SIZE,
+	if ((p->length == 2 && live[0] == JMP8_INSN_OPCODE) ||
+	    (p->length == 5 && live[0] == JMP32_INSN_OPCODE)) {
+		if (kedr_rel32(slot_addr, JMP32_INSN_SIZE,
 			       c->place + p->target_copy_offset, &rel))
 			return -ERANGE;	/* both are in the area */
-		slot[0] = KEDR_JMP32;
+		slot[0] = JMP32_INSN_OPCODE;
 		put_unaligned_le32((u32)rel, slot + 1);
-		kedr_fill_nops(slot + KEDR_JMP32_SIZE,
-			       p->slot_length - KEDR_JMP32_SIZE);
+		kedr_fill_nops(slot + JMP32_INSN_SIZE,
+			       p->slot_length - JMP32_INSN_SIZE);
 		return 0;
 	}
 	if (!memcmp(live, nop, p->length)) {
@@ -668,7 +687,7 @@ static int kedr_check_entry_jumps(struct kedr_attach_ctx *c)
 	for (i = 0; i < c->b->nr_funcs; i++) {
 		const struct kedr_func *f = &c->b->funcs[i];
 
-		if (kedr_rel32(c->func_addr[i], KEDR_JMP32_SIZE,
+		if (kedr_rel32(c->func_addr[i], JMP32_INSN_SIZE,
 			       c->place + f->copy_offset, &rel)) {
 			kedr_refuse(c, "%s at 0x%lx: its copy is out of reach of a jmp",
 				    f->name, c->func_addr[i]);
@@ -697,12 +716,12 @@ static int kedr_check_landing_pads(struct kedr_attach_ctx *c)
 
 		if (p->kind != KEDR_PATCH_LANDING)
 			continue;
-		if (kedr_live_site_in(c, at, KEDR_JMP32_SIZE)) {
+		if (kedr_live_site_in(c, at, JMP32_INSN_SIZE)) {
 			kedr_refuse(c, "landing pad at %s+0x%x overlaps a jump label or static call site",
 				    fname, p->orig_offset);
 			return -EINVAL;
 		}
-		if (kedr_rel32(at, KEDR_JMP32_SIZE, c->place + p->copy_offset,
+		if (kedr_rel32(at, JMP32_INSN_SIZE, c->place + p->copy_offset,
 			       &rel)) {
 			kedr_refuse(c, "landing pad at %s+0x%x: the copy is out of reach of a jmp",
 				    fname, p->orig_offset);
@@ -751,14 +770,14 @@ static void kedr_redirect(struct kedr_attach_ctx *c, u32 i, u8 *orig)
 			if (k - addr < f->size)
 				c->masked[k - addr] = 1;
 	}
-	for (j = KEDR_JMP32_SIZE; j < f->size; j++)
+	for (j = JMP32_INSN_SIZE; j < f->size; j++)
 		if (!c->masked[j])
-			orig[j] = KEDR_INT3;
+			orig[j] = INT3_INSN_OPCODE;
 	if (c->mode[i] == KEDR_VIA_FTRACE)
 		return;
 	/* In reach: checked by kedr_check_entry_jumps(). */
-	kedr_rel32(addr, KEDR_JMP32_SIZE, c->place + f->copy_offset, &rel);
-	orig[0] = KEDR_JMP32;
+	kedr_rel32(addr, JMP32_INSN_SIZE, c->place + f->copy_offset, &rel);
+	orig[0] = JMP32_INSN_OPCODE;
 	put_unaligned_le32((u32)rel, orig + 1);
 }
 
@@ -785,9 +804,9 @@ static void kedr_write_landing_pads(struct kedr_attach_ctx *c,
 		    c->mode[p->func] == KEDR_KEPT)
 			continue;
 		/* In reach: checked by kedr_check_landing_pads(). */
-		kedr_rel32(at, KEDR_JMP32_SIZE, c->place + p->copy_offset, &rel);
+		kedr_rel32(at, JMP32_INSN_SIZE, c->place + p->copy_offset, &rel);
 		orig = kedr_alias(a, at);
-		orig[0] = KEDR_JMP32;
+		orig[0] = JMP32_INSN_OPCODE;
 		put_unaligned_le32((u32)rel, orig + 1);
 	}
 }
@@ -868,7 +887,8 @@ static int kedr_go_live(struct kedr_attach_ctx *c)
 		kedr_tables_remove(c->tables);
 		c->tables = NULL;
 		kedr_events_stop();
-		memset(kedr_alias(&area, c->place), KEDR_INT3, b->code_size);
+		memset(kedr_alias(&area, c->place), INT3_INSN_OPCODE,
+		       b->code_size);
 		kedr_sync_all_cores();
 		goto out;
 	}
@@ -975,6 +995,7 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	kvfree(c.mode);
 	kvfree(c.image);
 	kvfree(c.masked);
+	kedr_obj_new();
 	*out = att;
 	return 0;
 
@@ -991,8 +1012,9 @@ fail:
 }
 
 /*
- * The target's init is done (MODULE_STATE_LIVE); the kernel frees its init
- * text next. The copies of init functions go too: out of the ftrace filter
+ * The target's init is done (MODULE_STATE_LIVE) and so is the async work it
+ * scheduled (the notifier waited for it); the kernel frees its init text
+ * next. The copies of init functions go too: out of the ftrace filter
  * (while their records exist), int3 over them, their names out of kallsyms.
  * Their exception, bug and ORC entries stay: harmless over int3s.
  */
@@ -1018,7 +1040,7 @@ void kedr_attach_live(struct kedr_attachment *att)
 			if (f->flags & KEDR_FUNC_INIT)
 				memset(kedr_alias(&area, att->place +
 						  f->copy_offset),
-				       KEDR_INT3, f->copy_size);
+				       INT3_INSN_OPCODE, f->copy_size);
 		}
 		kedr_alias_unmap(&area);
 		kedr_sync_all_cores();
@@ -1028,8 +1050,9 @@ void kedr_attach_live(struct kedr_attachment *att)
 }
 
 /*
- * The module is going away (MODULE_STATE_GOING): its code no longer runs.
- * The copies are retired (int3 over them, in case anything still jumps
+ * The module is going away (MODULE_STATE_GOING): its code no longer runs,
+ * async work its init or exit scheduled included (the notifier waited for
+ * it). The copies are retired (int3 over them, in case anything still jumps
  * there) and the area can be reused.
  */
 void kedr_detach(struct kedr_attachment *att)
@@ -1042,12 +1065,13 @@ void kedr_detach(struct kedr_attachment *att)
 	kedr_events_stop();
 	kedr_tables_remove(att->tables);
 	if (size && !kedr_alias_map(&area, att->place, size)) {
-		memset(kedr_alias(&area, att->place), KEDR_INT3, size);
+		memset(kedr_alias(&area, att->place), INT3_INSN_OPCODE, size);
 		kedr_alias_unmap(&area);
 		kedr_sync_all_cores();
 	}
 	pr_info("%s: detached\n", att->mod->name);
 	kvfree(att->func_addr);
 	kfree(att);
+	kedr_obj_gone();
 	module_put(THIS_MODULE);
 }

@@ -382,7 +382,7 @@ static bool kedr_is_helper_call(const struct kedr_blob *b, u32 offset)
 {
 	return offset >= KEDR_CALL_FIELD && offset <= b->code_size - 4 &&
 	       b->code[offset - KEDR_CALL_FIELD] == 0x68 &&
-	       b->code[offset - 1] == 0xe8;
+	       b->code[offset - 1] == CALL_INSN_OPCODE;
 }
 
 static int kedr_read_fixups(const struct kedr_blob_reader *r,

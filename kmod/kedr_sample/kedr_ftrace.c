@@ -95,6 +95,7 @@ static void kedr_ftrace_free(struct kedr_ftrace *f)
 	kvfree(f->dests);
 	kvfree(f->init_ips);
 	kfree(f);
+	kedr_obj_gone();
 }
 
 int kedr_ftrace_start(unsigned int n, const unsigned long *ips,
@@ -110,6 +111,8 @@ int kedr_ftrace_start(unsigned int n, const unsigned long *ips,
 	if (!n)
 		return 0;
 	f = kzalloc(sizeof(*f), GFP_KERNEL);
+	if (f)
+		kedr_obj_new();
 	pairs = kvmalloc_array(n, sizeof(*pairs), GFP_KERNEL);
 	if (!f || !pairs)
 		goto fail;

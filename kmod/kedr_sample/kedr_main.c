@@ -13,6 +13,8 @@
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
+#include <linux/async.h>
+#include <linux/delay.h>
 #include <linux/kernel.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
@@ -20,6 +22,7 @@
 #include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/sysfs.h>
 
 #include "kedr_blob.h"
 #include "kedr_sample.h"
@@ -49,6 +52,28 @@ unsigned int kedr_stack_events;
 module_param_named(stack_events, kedr_stack_events, uint, 0644);
 MODULE_PARM_DESC(stack_events, "Tests: dump_stack() from inside the next N function and memory events' handlers, to see the unwinder go through the copies (default: 0)");
 
+#define KEDR_MAX_INIT_DELAY_MS	60000U
+static unsigned int init_delay_ms;
+module_param(init_delay_ms, uint, 0444);
+MODULE_PARM_DESC(init_delay_ms, "Tests: sleep this long at the end of init, the module notifier registered (default: 0, at most 60000)");
+
+atomic_t kedr_live_objects = ATOMIC_INIT(0);
+
+static int kedr_live_objects_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&kedr_live_objects));
+}
+
+static const struct kernel_param_ops kedr_live_objects_ops = {
+	.get = kedr_live_objects_get,
+};
+module_param_cb(live_objects, &kedr_live_objects_ops, NULL, 0444);
+MODULE_PARM_DESC(live_objects, "Objects allocated for an attachment and not freed yet (attachment, tables, kallsyms copies, ftrace_ops, writable aliases): 0 whenever nothing is attached (read-only)");
+
+unsigned int kedr_tables_delay_ms;
+module_param_named(tables_delay_ms, kedr_tables_delay_ms, uint, 0644);
+MODULE_PARM_DESC(tables_delay_ms, "Tests: sleep this long (at most 10000) at each step of switching kedr_sample's exception, bug and ORC tables (default: 0)");
+
 static char kedr_target[MODULE_NAME_LEN];
 static struct kedr_blob *kedr_blob;
 
@@ -57,12 +82,30 @@ static DEFINE_MUTEX(kedr_mutex);
 static struct module *kedr_target_mod;		/* attached to this one */
 static struct kedr_attachment *kedr_att;
 
+/*
+ * Has do_init_module() switched our kallsyms to the core copy? Until then
+ * (our init and LIVE notifiers run before it) THIS_MODULE->kallsyms is the
+ * init-layout copy, freed with our init text: names of copies merged into
+ * it would vanish at the switch, and restoring it at detach would publish
+ * freed memory.
+ */
+static bool kedr_self_live(void)
+{
+	return rcu_access_pointer(THIS_MODULE->kallsyms) ==
+	       &THIS_MODULE->core_kallsyms;
+}
+
 static void kedr_on_coming(struct module *mod)
 {
 	struct kedr_attachment *att;
 
 	if (kedr_att) {
 		pr_err("%s: another instance is still attached: not instrumented\n",
+		       mod->name);
+		return;
+	}
+	if (!kedr_self_live()) {
+		pr_err("%s: not instrumented: it came while kedr_sample itself was still loading; load it once insmod kedr_sample has returned\n",
 		       mod->name);
 		return;
 	}
@@ -95,6 +138,19 @@ static int kedr_module_notify(struct notifier_block *nb, unsigned long action,
 
 	if (strcmp(mod->name, kedr_target))
 		return NOTIFY_DONE;
+
+	/*
+	 * Async work the target's init or exit scheduled may still be
+	 * running its functions, i.e. the copies: do_init_module() and
+	 * delete_module() wait for it (async_synchronize_full()) only after
+	 * these notifiers. Wait here first, in this thread: right after the
+	 * kernel's own wait it frees the ftrace records of the init text
+	 * (ftrace_free_mem()) or of the module (ftrace_release_mod()), and
+	 * our filter must let go of those sites before that.
+	 */
+	if ((action == MODULE_STATE_LIVE && !mod->async_probe_requested) ||
+	    action == MODULE_STATE_GOING)
+		async_synchronize_full();
 
 	mutex_lock(&kedr_mutex);
 	if (action == MODULE_STATE_COMING)
@@ -183,6 +239,10 @@ static int __init kedr_init(void)
 	if (err)
 		goto out_name;
 
+	err = kedr_tables_init(kedr_blob);
+	if (err)
+		goto out_blob;
+
 	err = kedr_recorder_init(kedr_blob, nr_records);
 	if (err)
 		goto out_blob;
@@ -201,6 +261,8 @@ static int __init kedr_init(void)
 			kedr_target, fw_name, kedr_blob->nr_funcs,
 			kedr_blob->code_size);
 	kfree(fw_name);
+	if (init_delay_ms)
+		msleep(min(init_delay_ms, KEDR_MAX_INIT_DELAY_MS));
 	return 0;
 
 out_recorder:

@@ -16,6 +16,7 @@
 #ifndef KEDR_SAMPLE_H
 #define KEDR_SAMPLE_H
 
+#include <linux/atomic.h>
 #include <linux/types.h>
 
 #include "kedr_area.h"
@@ -193,6 +194,7 @@ void kedr_record_lost(unsigned int n);
 /*
  * kedr_tables.c: exception table, bug table, ORC and symbol names for the
  * copies, merged with kedr_sample's own and installed in THIS_MODULE.
+ * kedr_tables_init() moves our own tables into the reserves at our init,
  * kedr_tables_prepare() computes everything (may fail, changes nothing),
  * kedr_tables_install() publishes it (cannot fail),
  * kedr_tables_drop_init() takes the names of init copies out at LIVE,
@@ -210,6 +212,7 @@ void kedr_alias_unmap(struct kedr_alias *a);
 u8 *kedr_alias(const struct kedr_alias *a, unsigned long addr);
 
 struct kedr_tables;
+int kedr_tables_init(const struct kedr_blob *b);
 int kedr_tables_prepare(struct module *mod, const struct kedr_blob *blob,
 			const unsigned long *func_addr, unsigned long place,
 			struct kedr_tables **out);
@@ -232,8 +235,26 @@ void kedr_ftrace_drop_init(struct kedr_ftrace *f);
 void kedr_ftrace_stop(struct kedr_ftrace *f);
 
 /* kedr_main.c */
+/*
+ * Objects kept for an attachment (the attachment, its tables, kallsyms
+ * copies, ftrace_ops, writable aliases), counted as they are allocated and
+ * freed: back to 0 whenever nothing is attached (parameter live_objects).
+ */
+extern atomic_t kedr_live_objects;
+
+static inline void kedr_obj_new(void)
+{
+	atomic_inc(&kedr_live_objects);
+}
+
+static inline void kedr_obj_gone(void)
+{
+	atomic_dec(&kedr_live_objects);
+}
+
 extern bool kedr_process_sp_accesses;
 extern bool kedr_entry_via_ftrace;
 extern unsigned int kedr_stack_events;
+extern unsigned int kedr_tables_delay_ms;
 
 #endif /* KEDR_SAMPLE_H */

@@ -13,13 +13,23 @@
  * through a vmap() alias); the bug table in kedr_rw_tables (report_bug()
  * writes BUGFLAG_DONE into it). Symbol names are ordinary kernel memory.
  *
- * Readers take no lock (RCU-sched at most) and read a pointer and a count
- * separately, so a switch goes count = 0, pointer, count = n; a switch back
- * is followed by synchronize_rcu() before the memory is reused.
+ * Readers take no lock (preempt or RCU-sched at most: search_module_
+ * extables(), module_find_bug(), orc_module_find() in 6.1) and load a
+ * table's pointer and its count separately, in any order: a reader may pair
+ * any pointer value with any count value it could see. So the pointers
+ * change once, at our init, to copies of our own tables in the reserves,
+ * identical entry for entry (any pairing is the same table); after that only
+ * the counts change. The copies' entries go after ours (our code is below
+ * kedr_area: .kedr.text is our last text section, so sorted order holds),
+ * written beyond the count and published by raising it (smp_wmb(): x86
+ * loads are not reordered with other loads, readers need no barrier);
+ * lowering it is followed by synchronize_rcu() before the entries past it
+ * are written again.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
 #include <linux/bug.h>
+#include <linux/delay.h>
 #include <linux/elf.h>
 #include <linux/extable.h>
 #include <linux/kernel.h>
@@ -63,33 +73,44 @@ struct kedr_abs_orc {
 	bool call;	/* added for a helper call (KEDR_BLOB_CALL_ORC) */
 };
 
+/*
+ * The reserves, laid out at init: kedr_ro_tables holds the exception table
+ * (ex_cap entries), the ORC ips and the ORC entries (orc_cap each),
+ * kedr_rw_tables the bug table (bugs_cap entries). Ours first, then room
+ * for the blob's.
+ */
+static struct {
+	struct exception_table_entry *ex;
+	unsigned int ex_cap;
+	int *orc_ip;
+	struct orc_entry *orc;
+	unsigned int orc_cap;
+	struct bug_entry *bugs;
+	unsigned int bugs_cap;
+	size_t ro_size;
+	bool orc_trimmed;	/* our entries past kedr_area dropped */
+} kedr_res;
+
 struct kedr_tables {
-	/* kedr_sample's own, as the module loader set them up. */
+	/* kedr_sample's own: the first entries of the reserves. */
 	struct exception_table_entry *own_ex;
 	unsigned int own_nex;
-	struct bug_entry *own_bugs;
 	unsigned int own_nbugs;
-	int *own_orc_ip;
-	struct orc_entry *own_orc;
 	unsigned int own_norcs;
 	struct mod_kallsyms *own_ks;
 
-	/* The merged ones, at their final places. */
-	struct exception_table_entry *ex;
+	/* The copies' entries, which go right after ours. */
 	unsigned int nex;
-	int *orc_ip;
-	struct orc_entry *orc;
 	unsigned int norcs;
-	struct bug_entry *bugs;
 	unsigned int nbugs;
 	struct mod_kallsyms *ks;	/* with the copies' names */
 	struct mod_kallsyms *ks_core;	/* the same without init copies */
 
-	/* Prepared contents of the reserves, copied there on install. */
-	void *ro_image;
-	size_t ro_size;
-	void *rw_image;
-	size_t rw_size;
+	/* Their prepared contents, copied there on install. */
+	void *ex_image;
+	void *ip_image;
+	void *orc_image;
+	void *bug_image;
 	struct kedr_alias ro_alias;	/* of kedr_ro_tables */
 	bool installed;
 };
@@ -179,75 +200,79 @@ static unsigned int kedr_add_call_orcs(const struct kedr_blob *b,
 	return n;
 }
 
+/* A kallsyms made by kedr_build_kallsyms(), or NULL. */
+static void kedr_free_kallsyms(struct mod_kallsyms *ks)
+{
+	if (!ks)
+		return;
+	kvfree(ks->symtab);
+	kvfree(ks->strtab);
+	kvfree(ks->typetab);
+	kfree(ks);
+	kedr_obj_gone();
+}
+
 static void kedr_tables_free(struct kedr_tables *t)
 {
 	kedr_alias_unmap(&t->ro_alias);
-	kvfree(t->ro_image);
-	kvfree(t->rw_image);
-	if (t->ks) {
-		kvfree(t->ks->symtab);
-		kvfree(t->ks->strtab);
-		kvfree(t->ks->typetab);
-		kfree(t->ks);
-	}
-	if (t->ks_core) {
-		kvfree(t->ks_core->symtab);
-		kvfree(t->ks_core->strtab);
-		kvfree(t->ks_core->typetab);
-		kfree(t->ks_core);
-	}
+	kvfree(t->ex_image);
+	kvfree(t->ip_image);
+	kvfree(t->orc_image);
+	kvfree(t->bug_image);
+	kedr_free_kallsyms(t->ks);
+	kedr_free_kallsyms(t->ks_core);
 	kfree(t);
+	kedr_obj_gone();
 }
 
+/* Writes @img as the exception table entry at @final: insn -> fixup. */
+static int kedr_put_ex(struct exception_table_entry *img, unsigned long final,
+		       unsigned long insn, unsigned long fixup, int data)
+{
+	if (!kedr_fits_rel(insn, final) || !kedr_fits_rel(fixup, final + 4)) {
+		pr_err("exception table entry for 0x%lx -> 0x%lx is out of reach of the table at 0x%lx\n",
+		       insn, fixup, final);
+		return -ERANGE;
+	}
+	img->insn = (int)(insn - final);
+	img->fixup = (int)(fixup - (final + 4));
+	img->data = data;
+	return 0;
+}
+
+/* The copies' exception entries, sorted, to go after our own. */
 static int kedr_build_extable(struct kedr_tables *t, const struct kedr_blob *b,
 			      const struct mod_kallsyms *tks,
-			      unsigned long place, unsigned long at, u8 *img)
+			      unsigned long place)
 {
+	struct exception_table_entry *at = t->own_ex + t->own_nex;
 	struct kedr_abs_extable *abs;
-	unsigned int n = t->own_nex + b->nr_extable, i;
+	unsigned int n = b->nr_extable, i;
 	int err = 0;
 
+	t->nex = n;
+	t->ex_image = kvmalloc_array(max(n, 1U), sizeof(*at), GFP_KERNEL);
 	abs = kvmalloc_array(max(n, 1U), sizeof(*abs), GFP_KERNEL);
-	if (!abs)
+	if (!abs || !t->ex_image) {
+		kvfree(abs);
 		return -ENOMEM;
-	for (i = 0; i < t->own_nex; i++) {
-		const struct exception_table_entry *e = &t->own_ex[i];
-
-		abs[i].insn = (unsigned long)&e->insn + e->insn;
-		abs[i].fixup = (unsigned long)&e->fixup + e->fixup;
-		abs[i].data = e->data;
 	}
-	for (i = 0; i < b->nr_extable; i++) {
+	for (i = 0; i < n; i++) {
 		const struct kedr_extable *x = &b->extable[i];
-		struct kedr_abs_extable *a = &abs[t->own_nex + i];
 
-		a->insn = place + x->insn_copy;
+		abs[i].insn = place + x->insn_copy;
 		if (x->fixup_copy != KEDR_NO_COPY)
-			a->fixup = place + x->fixup_copy;
+			abs[i].fixup = place + x->fixup_copy;
 		else
-			a->fixup = tks->symtab[x->fixup_symidx].st_value +
-				   x->fixup_addend;
-		a->data = (int)x->data;
+			abs[i].fixup = tks->symtab[x->fixup_symidx].st_value +
+				       x->fixup_addend;
+		abs[i].data = (int)x->data;
 	}
 	sort(abs, n, sizeof(*abs), kedr_cmp_ex, NULL);
-
-	for (i = 0; i < n; i++) {
-		struct exception_table_entry *e =
-			(struct exception_table_entry *)img + i;
-		unsigned long final = at + i * sizeof(*e);
-
-		if (!kedr_fits_rel(abs[i].insn, final) ||
-		    !kedr_fits_rel(abs[i].fixup, final + 4)) {
-			pr_err("exception table entry for 0x%lx -> 0x%lx is out of reach of the table at 0x%lx\n",
-			       abs[i].insn, abs[i].fixup, final);
-			err = -ERANGE;
-			break;
-		}
-		e->insn = (int)(abs[i].insn - final);
-		e->fixup = (int)(abs[i].fixup - (final + 4));
-		e->data = abs[i].data;
-	}
-	t->nex = n;
+	for (i = 0; i < n && !err; i++)
+		err = kedr_put_ex((struct exception_table_entry *)t->ex_image + i,
+				  (unsigned long)(at + i), abs[i].insn,
+				  abs[i].fixup, abs[i].data);
 	kvfree(abs);
 	return err;
 }
@@ -266,11 +291,11 @@ static unsigned int kedr_drop_shadowed_calls(struct kedr_abs_orc *abs,
 	return kept;
 }
 
+/* The copies' ORC entries, sorted, to go after our own. */
 static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
-			  unsigned long place, unsigned long ip_at, u8 *ip_img,
-			  u8 *orc_img)
+			  unsigned long place)
 {
-	const unsigned long area = (unsigned long)kedr_area;
+	int *ip_at = kedr_res.orc_ip + t->own_norcs;
 	struct kedr_abs_orc *abs;
 	unsigned int n = 0, i;
 	bool end_entry = b->nr_orcs &&
@@ -278,21 +303,10 @@ static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
 	int err = 0;
 
 	/* Zeroed: an entry is not a helper call's (->call) unless said. */
-	abs = kvcalloc(t->own_norcs + b->nr_orcs + b->nr_call_orcs + 1,
-		       sizeof(*abs), GFP_KERNEL);
+	abs = kvcalloc(b->nr_orcs + b->nr_call_orcs + 1, sizeof(*abs),
+		       GFP_KERNEL);
 	if (!abs)
 		return -ENOMEM;
-	/* Ours, except whatever covers the area: the copies' entries do. */
-	for (i = 0; i < t->own_norcs; i++) {
-		unsigned long ip = (unsigned long)&t->own_orc_ip[i] +
-				   t->own_orc_ip[i];
-
-		if (ip >= area && ip < area + KEDR_AREA_SIZE)
-			continue;
-		abs[n].ip = ip;
-		abs[n].orc = t->own_orc[i];
-		n++;
-	}
 	for (i = 0; i < b->nr_orcs; i++) {
 		abs[n].ip = place + b->orcs[i].copy_offset;
 		memcpy(&abs[n].orc, b->orcs[i].entry, sizeof(abs[n].orc));
@@ -310,8 +324,15 @@ static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
 	sort(abs, n, sizeof(*abs), kedr_cmp_orc, NULL);
 	n = kedr_drop_shadowed_calls(abs, n);
 
+	t->ip_image = kvmalloc_array(max(n, 1U), sizeof(int), GFP_KERNEL);
+	t->orc_image = kvmalloc_array(max(n, 1U), sizeof(struct orc_entry),
+				      GFP_KERNEL);
+	if (!t->ip_image || !t->orc_image) {
+		kvfree(abs);
+		return -ENOMEM;
+	}
 	for (i = 0; i < n; i++) {
-		unsigned long final = ip_at + i * sizeof(int);
+		unsigned long final = (unsigned long)(ip_at + i);
 
 		if (!kedr_fits_rel(abs[i].ip, final)) {
 			pr_err("ORC entry for 0x%lx is out of reach of the table at 0x%lx\n",
@@ -319,55 +340,54 @@ static int kedr_build_orc(struct kedr_tables *t, const struct kedr_blob *b,
 			err = -ERANGE;
 			break;
 		}
-		((int *)ip_img)[i] = (int)(abs[i].ip - final);
-		((struct orc_entry *)orc_img)[i] = abs[i].orc;
+		((int *)t->ip_image)[i] = (int)(abs[i].ip - final);
+		((struct orc_entry *)t->orc_image)[i] = abs[i].orc;
 	}
 	t->norcs = n;
 	kvfree(abs);
 	return err;
 }
 
+/* Writes @img as the bug entry at @final. */
+static int kedr_put_bug(struct bug_entry *img, unsigned long final,
+			unsigned long addr, unsigned long file,
+			unsigned short line, unsigned short flags)
+{
+	if (!kedr_fits_rel(addr, final) || !kedr_fits_rel(file, final + 4)) {
+		pr_err("bug table entry for 0x%lx is out of reach of the table at 0x%lx\n",
+		       addr, final);
+		return -ERANGE;
+	}
+	img->bug_addr_disp = (int)(addr - final);
+	img->file_disp = (int)(file - (final + 4));
+	img->line = line;
+	img->flags = flags;
+	return 0;
+}
+
+/* The copies' bug entries, to go after our own. */
 static int kedr_build_bugs(struct kedr_tables *t, const struct kedr_blob *b,
 			   const struct mod_kallsyms *tks, unsigned long place)
 {
-	struct bug_entry *img = t->rw_image;
+	struct bug_entry *at = kedr_res.bugs + t->own_nbugs;
 	unsigned int i;
+	int err = 0;
 
-	for (i = 0; i < t->nbugs; i++) {
-		struct bug_entry *e = &img[i];
-		unsigned long final = (unsigned long)&t->bugs[i];
-		unsigned long addr, file;
-		unsigned short line, flags;
+	t->nbugs = b->nr_bugs;
+	t->bug_image = kvmalloc_array(max(t->nbugs, 1U), sizeof(*at),
+				      GFP_KERNEL);
+	if (!t->bug_image)
+		return -ENOMEM;
+	for (i = 0; i < t->nbugs && !err; i++) {
+		const struct kedr_bug *x = &b->bugs[i];
 
-		if (i < t->own_nbugs) {
-			const struct bug_entry *o = &t->own_bugs[i];
-
-			addr = (unsigned long)&o->bug_addr_disp +
-			       o->bug_addr_disp;
-			file = (unsigned long)&o->file_disp + o->file_disp;
-			line = o->line;
-			flags = o->flags;
-		} else {
-			const struct kedr_bug *x = &b->bugs[i - t->own_nbugs];
-
-			addr = place + x->copy_offset;
-			file = tks->symtab[x->file_symidx].st_value +
-			       x->file_addend;
-			line = x->line;
-			flags = x->flags;
-		}
-		if (!kedr_fits_rel(addr, final) ||
-		    !kedr_fits_rel(file, final + 4)) {
-			pr_err("bug table entry for 0x%lx is out of reach of the table at 0x%lx\n",
-			       addr, final);
-			return -ERANGE;
-		}
-		e->bug_addr_disp = (int)(addr - final);
-		e->file_disp = (int)(file - (final + 4));
-		e->line = line;
-		e->flags = flags;
+		err = kedr_put_bug((struct bug_entry *)t->bug_image + i,
+				   (unsigned long)(at + i),
+				   place + x->copy_offset,
+				   tks->symtab[x->file_symidx].st_value +
+				   x->file_addend, x->line, x->flags);
 	}
-	return 0;
+	return err;
 }
 
 /*
@@ -452,7 +472,137 @@ static struct mod_kallsyms *kedr_build_kallsyms(const struct mod_kallsyms *own,
 		j++;
 	}
 	ks->num_symtab = n + own->num_symtab;
+	kedr_obj_new();
 	return ks;
+}
+
+/* The address ORC entry @i of the ip array @ips is for. */
+static unsigned long kedr_orc_ip(const int *ips, unsigned int i)
+{
+	return (unsigned long)&ips[i] + ips[i];
+}
+
+/* Tests: a pause at each step of a switch (kedr_tables_delay_ms). */
+static void kedr_tables_test_delay(void)
+{
+	unsigned int ms = READ_ONCE(kedr_tables_delay_ms);
+
+	if (ms)
+		msleep(min(ms, 10000U));
+}
+
+/*
+ * At our init, before anything is attached: our own tables copied into the
+ * reserves, entry for entry in the same order, and the module's pointers
+ * moved there. The counts stay: whichever pointer a reader pairs with
+ * them, old or new, it reads the same table. Room is left after ours for
+ * the blob's entries; refused if they do not fit.
+ */
+int kedr_tables_init(const struct kedr_blob *b)
+{
+	struct module *self = THIS_MODULE;
+	unsigned long ro = (unsigned long)kedr_ro_tables;
+	unsigned int nex = self->extable ? self->num_exentries : 0;
+	unsigned int nbugs = self->bug_table ? self->num_bugs : 0;
+	unsigned int norcs = self->arch.num_orcs;
+	struct kedr_alias alias = {};
+	size_t ex_size, ip_size, rw_size;
+	unsigned int i;
+	int err;
+
+	if (!self->arch.orc_unwind_ip || !self->arch.orc_unwind)
+		norcs = 0;
+	memset(&kedr_res, 0, sizeof(kedr_res));
+	kedr_res.ex_cap = nex + b->nr_extable;
+	kedr_res.orc_cap = norcs + b->nr_orcs + b->nr_call_orcs + 1;
+	kedr_res.bugs_cap = nbugs + b->nr_bugs;
+	ex_size = (size_t)kedr_res.ex_cap *
+		  sizeof(struct exception_table_entry);
+	ip_size = (size_t)kedr_res.orc_cap * sizeof(int);
+	kedr_res.ro_size = ex_size + ip_size +
+			   (size_t)kedr_res.orc_cap * sizeof(struct orc_entry);
+	rw_size = (size_t)kedr_res.bugs_cap * sizeof(struct bug_entry);
+	if (kedr_res.ro_size > KEDR_RO_TABLES_SIZE ||
+	    rw_size > KEDR_RW_TABLES_SIZE) {
+		pr_err("the blob's exception, bug and ORC tables with ours (%zu + %zu bytes) do not fit in the reserves (%u + %u bytes)\n",
+		       kedr_res.ro_size, rw_size, KEDR_RO_TABLES_SIZE,
+		       KEDR_RW_TABLES_SIZE);
+		return -E2BIG;
+	}
+	kedr_res.ex = (struct exception_table_entry *)ro;
+	kedr_res.orc_ip = (int *)(ro + ex_size);
+	kedr_res.orc = (struct orc_entry *)(ro + ex_size + ip_size);
+	kedr_res.bugs = (struct bug_entry *)kedr_rw_tables;
+
+	err = kedr_alias_map(&alias, ro, kedr_res.ro_size);
+	if (err) {
+		pr_err("cannot map the table reserve (%d)\n", err);
+		return err;
+	}
+	for (i = 0; i < nex && !err; i++) {
+		const struct exception_table_entry *e = &self->extable[i];
+		unsigned long final = (unsigned long)&kedr_res.ex[i];
+
+		err = kedr_put_ex((struct exception_table_entry *)
+				  kedr_alias(&alias, final), final,
+				  (unsigned long)&e->insn + e->insn,
+				  (unsigned long)&e->fixup + e->fixup, e->data);
+	}
+	for (i = 0; i < norcs && !err; i++) {
+		unsigned long ip = kedr_orc_ip(self->arch.orc_unwind_ip, i);
+		unsigned long final = (unsigned long)&kedr_res.orc_ip[i];
+
+		if (!kedr_fits_rel(ip, final)) {
+			err = -ERANGE;
+			break;
+		}
+		*(int *)kedr_alias(&alias, final) = (int)(ip - final);
+		memcpy(kedr_alias(&alias, (unsigned long)&kedr_res.orc[i]),
+		       &self->arch.orc_unwind[i], sizeof(struct orc_entry));
+	}
+	for (i = 0; i < nbugs && !err; i++) {
+		const struct bug_entry *o = &self->bug_table[i];
+
+		err = kedr_put_bug(&kedr_res.bugs[i],
+				   (unsigned long)&kedr_res.bugs[i],
+				   (unsigned long)&o->bug_addr_disp +
+				   o->bug_addr_disp,
+				   (unsigned long)&o->file_disp + o->file_disp,
+				   o->line, o->flags);
+	}
+	kedr_alias_unmap(&alias);
+	if (err) {
+		pr_err("cannot copy our own tables into the reserves (%d)\n",
+		       err);
+		return err;
+	}
+	/* The copies before the pointers to them. */
+	smp_wmb();
+	WRITE_ONCE(self->extable, kedr_res.ex);
+	WRITE_ONCE(self->bug_table, kedr_res.bugs);
+	WRITE_ONCE(self->arch.orc_unwind_ip, kedr_res.orc_ip);
+	WRITE_ONCE(self->arch.orc_unwind, kedr_res.orc);
+	return 0;
+}
+
+/*
+ * Our ORC entries past kedr_area (those of our init text, if the kernel put
+ * it above our core) leave the count once, at the first attach: the copies'
+ * go there. Our init is over by then (kedr_on_coming() checks).
+ */
+static void kedr_trim_own_orc(void)
+{
+	struct module *self = THIS_MODULE;
+	unsigned int n = READ_ONCE(self->arch.num_orcs), k = n;
+
+	while (k && kedr_orc_ip(kedr_res.orc_ip, k - 1) >
+		    (unsigned long)kedr_area)
+		k--;
+	if (k != n) {
+		WRITE_ONCE(self->arch.num_orcs, k);
+		synchronize_rcu();
+	}
+	kedr_res.orc_trimmed = true;
 }
 
 int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
@@ -461,62 +611,48 @@ int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
 {
 	struct module *self = THIS_MODULE;
 	const struct mod_kallsyms *tks;
-	unsigned long ro = (unsigned long)kedr_ro_tables;
-	size_t ex_size, ip_size, orc_size;
-	unsigned int max_orcs;
 	struct kedr_tables *t;
 	int err = -ENOMEM;
 
 	t = kzalloc(sizeof(*t), GFP_KERNEL);
 	if (!t)
 		return -ENOMEM;
+	kedr_obj_new();
 	/* The target is COMING: its kallsyms is the full, final symtab. */
 	tks = rcu_dereference_protected(mod->kallsyms, 1);
 
-	t->own_ex = self->extable;
-	t->own_nex = self->num_exentries;
-	t->own_bugs = self->bug_table;
-	t->own_nbugs = self->num_bugs;
-	t->own_orc_ip = self->arch.orc_unwind_ip;
-	t->own_orc = self->arch.orc_unwind;
-	t->own_norcs = self->arch.num_orcs;
+	if (!kedr_res.orc_trimmed)
+		kedr_trim_own_orc();
+	/* trim_init_extable() may have moved our extable up the reserve. */
+	t->own_ex = READ_ONCE(self->extable);
+	t->own_nex = READ_ONCE(self->num_exentries);
+	t->own_nbugs = READ_ONCE(self->num_bugs);
+	t->own_norcs = READ_ONCE(self->arch.num_orcs);
 	/* kedr_sample is LIVE: this is its core_kallsyms, which stays. */
 	t->own_ks = rcu_dereference_protected(self->kallsyms, 1);
-	if (!t->own_orc_ip || !t->own_orc)
-		t->own_norcs = 0;
-
-	/* Layout of kedr_ro_tables: extable, ORC ips, ORC entries. */
-	ex_size = (size_t)(t->own_nex + b->nr_extable) *
-		  sizeof(struct exception_table_entry);
-	max_orcs = t->own_norcs + b->nr_orcs + b->nr_call_orcs + 1;
-	ip_size = (size_t)max_orcs * sizeof(int);
-	orc_size = (size_t)max_orcs * sizeof(struct orc_entry);
-	t->ro_size = ex_size + ip_size + orc_size;
-	t->nbugs = t->own_nbugs + b->nr_bugs;
-	t->rw_size = (size_t)t->nbugs * sizeof(struct bug_entry);
-	if (t->ro_size > KEDR_RO_TABLES_SIZE ||
-	    t->rw_size > KEDR_RW_TABLES_SIZE) {
-		pr_err("%s: not instrumented: its tables (%zu + %zu bytes) do not fit in the reserves (%u + %u bytes)\n",
-		       mod->name, t->ro_size, t->rw_size,
-		       KEDR_RO_TABLES_SIZE, KEDR_RW_TABLES_SIZE);
-		err = -E2BIG;
+	if (t->own_ex < kedr_res.ex ||
+	    t->own_ex + t->own_nex + b->nr_extable >
+	    kedr_res.ex + kedr_res.ex_cap ||
+	    t->own_nbugs + b->nr_bugs > kedr_res.bugs_cap ||
+	    t->own_norcs + b->nr_orcs + b->nr_call_orcs + 1 >
+	    kedr_res.orc_cap) {
+		pr_err("%s: not instrumented: kedr_sample's tables are not where its init put them\n",
+		       mod->name);
+		err = -EINVAL;
 		goto fail;
 	}
-	t->ex = (struct exception_table_entry *)ro;
-	t->orc_ip = (int *)(ro + ex_size);
-	t->orc = (struct orc_entry *)(ro + ex_size + ip_size);
-	t->bugs = (struct bug_entry *)kedr_rw_tables;
-
-	t->ro_image = kvzalloc(max_t(size_t, t->ro_size, 1), GFP_KERNEL);
-	t->rw_image = kvzalloc(max_t(size_t, t->rw_size, 1), GFP_KERNEL);
-	if (!t->ro_image || !t->rw_image)
+	if (t->own_nex &&
+	    (unsigned long)&t->own_ex[t->own_nex - 1].insn +
+	    t->own_ex[t->own_nex - 1].insn >= place) {
+		pr_err("%s: not instrumented: kedr_sample has exception entries past its code area\n",
+		       mod->name);
+		err = -EINVAL;
 		goto fail;
+	}
 
-	err = kedr_build_extable(t, b, tks, place, ro, t->ro_image);
+	err = kedr_build_extable(t, b, tks, place);
 	if (!err)
-		err = kedr_build_orc(t, b, place, (unsigned long)t->orc_ip,
-				     (u8 *)t->ro_image + ex_size,
-				     (u8 *)t->ro_image + ex_size + ip_size);
+		err = kedr_build_orc(t, b, place);
 	if (!err)
 		err = kedr_build_bugs(t, b, tks, place);
 	if (err) {
@@ -531,7 +667,7 @@ int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
 	if (!t->ks || !t->ks_core)
 		goto fail;
 	err = kedr_alias_map(&t->ro_alias, (unsigned long)kedr_ro_tables,
-			     max_t(size_t, t->ro_size, 1));
+			     kedr_res.ro_size);
 	if (err) {
 		pr_err("%s: not instrumented: cannot map the table reserve (%d)\n",
 		       mod->name, err);
@@ -544,36 +680,37 @@ fail:
 	return err;
 }
 
-/* Before the copies can run; cannot fail. */
+/*
+ * Before the copies can run; cannot fail. The copies' entries are written
+ * past the counts, where no reader looks (the last lowering of the counts
+ * was followed by synchronize_rcu()), then the counts are raised.
+ */
 void kedr_tables_install(struct kedr_tables *t)
 {
 	struct module *self = THIS_MODULE;
+	struct exception_table_entry *ex = t->own_ex + t->own_nex;
+	int *ip = kedr_res.orc_ip + t->own_norcs;
+	struct orc_entry *orc = kedr_res.orc + t->own_norcs;
 
-	memcpy(kedr_alias(&t->ro_alias, (unsigned long)kedr_ro_tables),
-	       t->ro_image, t->ro_size);
-	memcpy(kedr_rw_tables, t->rw_image, t->rw_size);
+	memcpy(kedr_alias(&t->ro_alias, (unsigned long)ex), t->ex_image,
+	       t->nex * sizeof(*ex));
+	memcpy(kedr_alias(&t->ro_alias, (unsigned long)ip), t->ip_image,
+	       t->norcs * sizeof(*ip));
+	memcpy(kedr_alias(&t->ro_alias, (unsigned long)orc), t->orc_image,
+	       t->norcs * sizeof(*orc));
+	memcpy(kedr_res.bugs + t->own_nbugs, t->bug_image,
+	       t->nbugs * sizeof(struct bug_entry));
 	kedr_alias_unmap(&t->ro_alias);
-	kvfree(t->ro_image);
-	t->ro_image = NULL;
-	kvfree(t->rw_image);
-	t->rw_image = NULL;
+	kedr_tables_test_delay();
 
-	WRITE_ONCE(self->num_exentries, 0);
-	WRITE_ONCE(self->num_bugs, 0);
-	WRITE_ONCE(self->arch.num_orcs, 0);
-	/* Empty tables before new pointers: never a count past a table. */
+	/* The entries before the counts that cover them. */
 	smp_wmb();
-	WRITE_ONCE(self->extable, t->ex);
-	WRITE_ONCE(self->bug_table, t->bugs);
-	WRITE_ONCE(self->arch.orc_unwind_ip, t->orc_ip);
-	WRITE_ONCE(self->arch.orc_unwind, t->orc);
-	/* The new tables, written above, before their counts. */
-	smp_wmb();
-	WRITE_ONCE(self->num_exentries, t->nex);
-	WRITE_ONCE(self->num_bugs, t->nbugs);
-	WRITE_ONCE(self->arch.num_orcs, t->norcs);
+	WRITE_ONCE(self->num_exentries, t->own_nex + t->nex);
+	WRITE_ONCE(self->num_bugs, t->own_nbugs + t->nbugs);
+	WRITE_ONCE(self->arch.num_orcs, t->own_norcs + t->norcs);
 	rcu_assign_pointer(self->kallsyms, t->ks);
 	t->installed = true;
+	kedr_tables_test_delay();
 }
 
 /* Init copies are gone (MODULE_STATE_LIVE): so are their names. */
@@ -587,34 +724,27 @@ void kedr_tables_drop_init(struct kedr_tables *t)
 	t->ks = t->ks_core;
 	t->ks_core = NULL;
 	synchronize_rcu();
-	kvfree(full->symtab);
-	kvfree(full->strtab);
-	kvfree(full->typetab);
-	kfree(full);
+	kedr_free_kallsyms(full);
 }
 
-/* The copies cannot run any more: back to kedr_sample's own tables. */
+/*
+ * The copies cannot run any more: the counts back to ours, our entries
+ * untouched before them.
+ */
 void kedr_tables_remove(struct kedr_tables *t)
 {
 	struct module *self = THIS_MODULE;
 
 	if (t->installed) {
 		rcu_assign_pointer(self->kallsyms, t->own_ks);
-		WRITE_ONCE(self->num_exentries, 0);
-		WRITE_ONCE(self->num_bugs, 0);
-		WRITE_ONCE(self->arch.num_orcs, 0);
-		/* Empty tables before the old pointers. */
-		smp_wmb();
-		WRITE_ONCE(self->extable, t->own_ex);
-		WRITE_ONCE(self->bug_table, t->own_bugs);
-		WRITE_ONCE(self->arch.orc_unwind_ip, t->own_orc_ip);
-		WRITE_ONCE(self->arch.orc_unwind, t->own_orc);
-		/* The old pointers before their counts. */
-		smp_wmb();
 		WRITE_ONCE(self->num_exentries, t->own_nex);
 		WRITE_ONCE(self->num_bugs, t->own_nbugs);
 		WRITE_ONCE(self->arch.num_orcs, t->own_norcs);
-		/* Nobody looks at the merged tables or names any more. */
+		kedr_tables_test_delay();
+		/*
+		 * Nobody looks at the copies' entries or names any more: the
+		 * next attach may write them again.
+		 */
 		synchronize_rcu();
 	}
 	kedr_tables_free(t);

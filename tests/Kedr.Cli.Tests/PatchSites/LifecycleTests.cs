@@ -1,0 +1,76 @@
+using System.Text.RegularExpressions;
+using Xunit.Abstractions;
+
+namespace Kedr.Cli.Tests.PatchSites;
+
+/// <summary>
+/// When kedr_sample may change what it installed: the copies retired only once async work the
+/// target's init or exit scheduled is done, and no attaching while kedr_sample's own init runs.
+/// </summary>
+public sealed class LifecycleTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Async_work_of_init_and_exit_runs_in_the_copies_before_they_are_retired()
+    {
+        const string script = """
+            insmod $KEDR_MODULES/kedr_pt_async.ko
+            cat /sys/module/kedr_pt_async/parameters/result > /out/result.txt
+            rmmod kedr_pt_async
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_pt_async", script), output);
+        PatchSiteRun.AssertAttached(r, "kedr_pt_async");
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        // do_init_module() waits for the async work before init is over: 5 * 8 + 2.
+        Assert.Equal("42\n", r.File("result.txt"));
+        var dmesg = r.Vm.Dmesg;
+        var asyncInit = dmesg.IndexOf("kedr_pt_async: async init done: 42", StringComparison.Ordinal);
+        var dropped = Regex.Match(dmesg, @"kedr_sample: kedr_pt_async: init done: \d+ copies of init functions dropped");
+        var asyncExit = dmesg.IndexOf("kedr_pt_async: async exit done: 43", StringComparison.Ordinal);
+        var detached = dmesg.IndexOf("kedr_sample: kedr_pt_async: detached", StringComparison.Ordinal);
+        Assert.True(asyncInit >= 0 && dropped.Success && asyncInit < dropped.Index,
+            "the init copies were dropped before the async init work was done:\n" + r.Describe());
+        Assert.True(asyncExit >= 0 && detached >= 0 && asyncExit < detached,
+            "the copies were retired before the async exit work was done:\n" + r.Describe());
+        foreach (var f in new[] { "kedr_pt_async_init_work", "kedr_pt_async_init_leaf", "kedr_pt_async_exit_work", "kedr_pt_async_exit_leaf" })
+            r.AssertEntered(f);
+    }
+
+    [Fact]
+    public async Task A_target_coming_while_kedr_sample_is_still_loading_is_refused_and_later_loads_attach()
+    {
+        // kedr_sample's init sleeps with its notifier registered; the target loads meanwhile.
+        const string script = """
+            insmod $KEDR_MODULES/kedr_sample.ko target_name=kedr_pt_init init_delay_ms=10000 &
+            loader=$!
+            i=0
+            until dmesg | grep -q 'kedr_sample: waiting for kedr_pt_init'; do
+                sleep 0.1; i=$((i + 1)); [ $i -lt 300 ]
+            done
+            insmod $KEDR_MODULES/kedr_pt_init.ko
+            grep -q '^kedr_sample .* Loading' /proc/modules && echo loading > /out/early-state.txt
+            wait $loader
+            cat /sys/module/kedr_pt_init/parameters/result > /out/result-early.txt
+            { grep '\[kedr_sample\]' /proc/kallsyms | grep '\.kedr' || true; } > /out/names-early.txt
+            rmmod kedr_pt_init
+            insmod $KEDR_MODULES/kedr_pt_init.ko
+            { grep '\[kedr_sample\]' /proc/kallsyms | grep '\.kedr' || true; } > /out/names.txt
+            rmmod kedr_pt_init
+            grep '\[kedr_sample\]' /proc/kallsyms > /out/names-after.txt
+            rmmod kedr_sample
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_pt_init", script) { Instrument = false }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal("loading\n", r.File("early-state.txt"));
+        Assert.Matches(@"kedr_sample: kedr_pt_init: not instrumented: it came while kedr_sample itself was still loading", r.Vm.Dmesg);
+        Assert.Equal("42\n", r.File("result-early.txt"));
+        Assert.Equal("", r.File("names-early.txt"));
+        // The second load attaches: once, with the exit code's copies named after init.
+        Assert.Single(Regex.Matches(r.Vm.Dmesg, @"kedr_sample: kedr_pt_init: attached: "));
+        var names = Regex.Matches(r.File("names.txt"), @" t (\S+)\.kedr").Select(m => PatchSiteResult.BaseName(m.Groups[1].Value)).ToHashSet();
+        Assert.Equal(new HashSet<string> { "kedr_pt_exit", "kedr_pt_exit_helper" }, names);
+        // Detached: kedr_sample's own names again, and no copy's.
+        var after = r.File("names-after.txt");
+        Assert.Contains(" kedr_attach\t[kedr_sample]", after);
+        Assert.DoesNotContain(".kedr", after);
+    }
+}

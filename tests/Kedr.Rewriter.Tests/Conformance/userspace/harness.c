@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Runs the loader's blob parser (kedr_blob.c, built for user space with
+ * Runs the loader's blob parser (kedr_blob.c and the length decoder it
+ * checks landing pads with, kedr_insn.c, built for user space with
  * kedr_user.h) over blobs: reads "TARGET PATH" lines from stdin and prints,
  * for each, "ok PATH" or "bad PATH: <the line the loader would log>".
  */
 #include "kedr_user.h"
 #include "kedr_blob.c"
+#include "kedr_insn.c"
 
 static u8 *slurp(const char *path, size_t *size)
 {

@@ -28,6 +28,17 @@ public sealed partial class UserspaceBlobParser : IDisposable
         throw new InvalidOperationException($"unexpected line from the user-space parser: {line}");
     }
 
+    /// <summary>kedr_insn_len() at every offset of <paramref name="path"/>, the rest of the file readable (-EINVAL is -22).</summary>
+    public int[] InstructionLengths(string path)
+    {
+        _process.StandardInput.WriteLine($"-insn {path}");
+        _process.StandardInput.Flush();
+        var line = _process.StandardOutput.ReadLine()
+            ?? throw new InvalidOperationException($"the user-space parser died on {path}: {_process.StandardError.ReadToEnd()}");
+        if (line.Length == 0) return [];
+        return line.Split(' ').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+
     public UserspaceBlobParser()
     {
         var root = Validation.KernelCorpus.RepoRoot();

@@ -49,9 +49,13 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode BlobMajorVersion = new("KEDR3003", "another major version of the blob format");
     public static readonly DiagnosticCode BlobHeaderFlags = new("KEDR3004", "unknown header flags");
     public static readonly DiagnosticCode BlobTableBounds = new("KEDR3005", "a table's entsize too small, or its entries outside the blob");
-    public static readonly DiagnosticCode BlobStringOrHeaderField = new("KEDR3006", "a string not in the strings table or unterminated; the build-id length or code alignment out of range");
-    public static readonly DiagnosticCode BlobOutOfRange = new("KEDR3007", "an index, offset or range out of bounds (copies, masks, owners, symbols, fixups, sites, patches, tables)");
-    public static readonly DiagnosticCode BlobUnknownValue = new("KEDR3008", "an unknown kind, type, target or flag");
+    public static readonly DiagnosticCode BlobStringOrHeaderField = new("KEDR3006", "a string not in the strings table or unterminated; the build-id length or code alignment out of range; target_num_symtab 0");
+    public static readonly DiagnosticCode BlobOutOfRange = new("KEDR3007", "an index, offset or range out of bounds (copies, masks, owners, symbols, fixups, sites, patch sites and slots, landing pads, tables)");
+    public static readonly DiagnosticCode BlobUnknownValue = new("KEDR3008", "an unknown kind, type, target or flag; an exception entry's handler type or a bug entry's flags the kernel does not accept");
+    public static readonly DiagnosticCode BlobChecksum = new("KEDR3009", "the checksum does not match (the blob is damaged), or a 1.3 blob has none");
+    public static readonly DiagnosticCode BlobLandingPadsOverlap = new("KEDR3010", "two landing pads of a function overlap");
+    public static readonly DiagnosticCode BlobCopyNotWalkable = new("KEDR3011", "the copy of a function with landing pads cannot be walked instruction by instruction as the loader does (bytes its length decoder does not know, a patch slot starting inside an instruction)");
+    public static readonly DiagnosticCode BlobLandingPadNotAtInstruction = new("KEDR3012", "a landing pad's destination is not an instruction boundary of its function's copy");
 
     // Kernel and VM (Kedr.Kernel/Vm, Kedr.Cli/Vm)
     public static readonly DiagnosticCode VmInputMissing = new("KEDR4901", "a file of the VM run (guest script, module, firmware) does not exist");

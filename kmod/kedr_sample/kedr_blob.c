@@ -549,8 +549,11 @@ static int kedr_cmp_pad(const void *a, const void *c, const void *priv)
 
 	if (x->func != y->func)
 		return x->func < y->func ? -1 : 1;
-	return x->orig_offset < y->orig_offset ? -1 :
-	       x->orig_offset > y->orig_offset;
+	if (x->orig_offset != y->orig_offset)
+		return x->orig_offset < y->orig_offset ? -1 : 1;
+	/* A total order: BlobReader reports the same pair. */
+	return (*(const u32 *)a > *(const u32 *)c) -
+	       (*(const u32 *)a < *(const u32 *)c);
 }
 
 static int kedr_cmp_slot(const void *a, const void *c, const void *priv)
@@ -560,17 +563,20 @@ static int kedr_cmp_slot(const void *a, const void *c, const void *priv)
 	const struct kedr_patch *y = (const struct kedr_patch *)priv +
 				     *(const u32 *)c;
 
-	return x->copy_offset < y->copy_offset ? -1 :
-	       x->copy_offset > y->copy_offset;
+	if (x->copy_offset != y->copy_offset)
+		return x->copy_offset < y->copy_offset ? -1 : 1;
+	/* Slots at one offset are taken in table order, as by BlobReader. */
+	return (*(const u32 *)a > *(const u32 *)c) -
+	       (*(const u32 *)a < *(const u32 *)c);
 }
 
 /*
  * Marks in @starts where the instructions of functions[@fi]'s copy begin:
  * decoded from its start; patch slots (@slots, sorted by copy_offset), not
- * filled yet, are taken whole.
+ * filled yet, are taken whole. @pad is the first landing pad into it.
  */
 static int kedr_mark_insns(const struct kedr_blob_reader *r,
-			   const struct kedr_blob *b, u32 fi,
+			   const struct kedr_blob *b, u32 fi, u32 pad,
 			   const u32 *slots, u32 nr_slots,
 			   unsigned long *starts)
 {
@@ -599,8 +605,8 @@ static int kedr_mark_insns(const struct kedr_blob_reader *r,
 		}
 		len = kedr_insn_len(b->code + pos, end - pos);
 		if (len < 0)
-			return kedr_bad(r, "functions[%u]: cannot decode its copy at 0x%x (%*ph) to check its landing pads",
-					fi, pos, (int)min(end - pos, 8U),
+			return kedr_bad(r, "patches[%u]: cannot decode the copy of functions[%u] at 0x%x (%*ph) to check its landing pads",
+					pad, fi, pos, (int)min(end - pos, 8U),
 					b->code + pos);
 		pos += len;
 		if (slot && slot->copy_offset < pos)
@@ -656,7 +662,8 @@ static int kedr_check_landing_pads(const struct kedr_blob_reader *r,
 			break;
 		}
 		if (!q || q->func != p->func) {
-			err = kedr_mark_insns(r, b, p->func, slots, ns, starts);
+			err = kedr_mark_insns(r, b, p->func, pads[i], slots,
+					      ns, starts);
 			if (err)
 				break;
 		}

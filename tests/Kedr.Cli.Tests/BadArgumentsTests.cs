@@ -58,7 +58,7 @@ public sealed class BadArgumentsTests : IDisposable
         { "inspect|", "KEDR6001", "blob is empty ('')" },
         { "inspect|{d}/folder", "KEDR6002", "{d}/folder" },
         { "inspect|{d}/absent.kedr", "KEDR3000", "{d}/absent.kedr" },
-        { "inspect|{d}/file.txt", "KEDR3001", "{d}/file.txt" },
+        { "inspect|{d}/file.txt", "KEDR3002", "{d}/file.txt" }, // magic first, as kedr_blob.c: a text file is not a blob
         // report
         { "report", "KEDR6000", "trace" },
         { "report|", "KEDR6001", "trace is empty ('')" },

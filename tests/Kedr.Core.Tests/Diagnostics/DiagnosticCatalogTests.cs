@@ -15,13 +15,6 @@ public sealed partial class DiagnosticCatalogTests
 {
     private const string CatalogFile = "Kedr.Core/Diagnostics/DiagnosticCodes.cs";
 
-    /// <summary>
-    /// Files still writing their codes as literals: the blob reader, changed on another branch of issue 13 at the
-    /// same time as the catalog was made. Their literals must be codes of the catalog (checked below); once that
-    /// branch is in, they become fields too and this list empty.
-    /// </summary>
-    private static readonly string[] LiteralsAllowed = ["Kedr.Core/Blob/BlobReader.cs"];
-
     [GeneratedRegex(@"""KEDR\d{4}""")]
     private static partial Regex CodeLiteral();
 
@@ -77,7 +70,7 @@ public sealed partial class DiagnosticCatalogTests
                 int line = text.AsSpan(0, m.Index).Count('\n') + 1;
                 var code = m.Value.Trim('"');
                 if (!known.Contains(code)) stray.Add($"{path}:{line}: {code} is not in the catalog");
-                else if (!LiteralsAllowed.Contains(path)) stray.Add($"{path}:{line}: {code} written as a literal; use the DiagnosticCodes field");
+                else stray.Add($"{path}:{line}: {code} written as a literal; use the DiagnosticCodes field");
             }
         }
         Assert.True(stray.Count == 0, string.Join('\n', stray));

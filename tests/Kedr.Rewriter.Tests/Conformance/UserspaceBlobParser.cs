@@ -5,9 +5,10 @@ namespace Kedr.Rewriter.Tests.Conformance;
 
 /// <summary>
 /// The loader's own blob parser, <c>kmod/kedr_sample/kedr_blob.c</c>, built for user space: the host's
-/// <c>cc</c> compiles <c>Conformance/userspace/harness.c</c>, which includes kedr_blob.c, in a temporary
-/// directory where every <c>&lt;linux/…&gt;</c> and <c>&lt;asm/…&gt;</c> header kedr_blob.c and kedr_sample.h
-/// include is <c>kedr_user.h</c> (malloc, a bitwise CRC-32C, pr_err into a buffer). The source is the
+/// <c>cc</c> compiles <c>Conformance/userspace/harness.c</c>, which includes kedr_blob.c and the length decoder
+/// it checks landing pads with (kedr_insn.c), in a temporary directory where every <c>&lt;linux/…&gt;</c> and
+/// <c>&lt;asm/…&gt;</c> header they and kedr_sample.h include is <c>kedr_user.h</c> (malloc, a bitwise CRC-32C,
+/// qsort_r for sort_r, pr_err into a buffer). The source is the
 /// repository's, as the kernel module builds it.
 /// </summary>
 public sealed partial class UserspaceBlobParser : IDisposable
@@ -27,6 +28,17 @@ public sealed partial class UserspaceBlobParser : IDisposable
         throw new InvalidOperationException($"unexpected line from the user-space parser: {line}");
     }
 
+    /// <summary>kedr_insn_len() at every offset of <paramref name="path"/>, the rest of the file readable (-EINVAL is -22).</summary>
+    public int[] InstructionLengths(string path)
+    {
+        _process.StandardInput.WriteLine($"-insn {path}");
+        _process.StandardInput.Flush();
+        var line = _process.StandardOutput.ReadLine()
+            ?? throw new InvalidOperationException($"the user-space parser died on {path}: {_process.StandardError.ReadToEnd()}");
+        if (line.Length == 0) return [];
+        return line.Split(' ').Select(x => int.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+
     public UserspaceBlobParser()
     {
         var root = Validation.KernelCorpus.RepoRoot();
@@ -35,7 +47,7 @@ public sealed partial class UserspaceBlobParser : IDisposable
         var shim = Path.Combine(root, "tests", "Kedr.Rewriter.Tests", "Conformance", "userspace");
         _dir = Directory.CreateTempSubdirectory("kedr-blob-parser-").FullName;
         var include = Path.Combine(_dir, "include");
-        foreach (var source in new[] { Path.Combine(sample, "kedr_blob.c"), Path.Combine(sample, "kedr_sample.h") })
+        foreach (var source in new[] { "kedr_blob.c", "kedr_insn.c", "kedr_sample.h" }.Select(f => Path.Combine(sample, f)))
             foreach (Match m in KernelInclude().Matches(File.ReadAllText(source)))
             {
                 var header = Path.Combine(include, m.Groups[1].Value);
@@ -73,6 +85,6 @@ public sealed partial class UserspaceBlobParser : IDisposable
         }
     }
 
-    [GeneratedRegex(@"^#include <((?:linux|asm)/[a-z0-9_]+\.h)>", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^#include <((?:linux|asm)/[a-z0-9_-]+\.h)>", RegexOptions.Multiline)]
     private static partial Regex KernelInclude();
 }

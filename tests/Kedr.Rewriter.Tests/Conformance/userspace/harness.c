@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Runs the loader's blob parser (kedr_blob.c, built for user space with
+ * Runs the loader's blob parser (kedr_blob.c and the length decoder it
+ * checks landing pads with, kedr_insn.c, built for user space with
  * kedr_user.h) over blobs: reads "TARGET PATH" lines from stdin and prints,
- * for each, "ok PATH" or "bad PATH: <the line the loader would log>".
+ * for each, "ok PATH" or "bad PATH: <the line the loader would log>"; or,
+ * for "-insn PATH", the length decoder's verdicts (insn_lengths()).
  */
 #include "kedr_user.h"
 #include "kedr_blob.c"
+#include "kedr_insn.c"
 
 static u8 *slurp(const char *path, size_t *size)
 {
@@ -28,15 +31,43 @@ static u8 *slurp(const char *path, size_t *size)
 	return buf;
 }
 
+/*
+ * "-insn PATH": kedr_insn_len() at every offset of the file, with the rest
+ * of the file readable, on one line.
+ */
+static int insn_lengths(const char *path)
+{
+	size_t size, off;
+	u8 *data = slurp(path, &size);
+
+	if (!data) {
+		printf("error %s: cannot read\n", path);
+		return 2;
+	}
+	for (off = 0; off < size; off++)
+		printf("%s%d", off ? " " : "",
+		       kedr_insn_len(data + off, size - off));
+	printf("\n");
+	fflush(stdout);
+	free(data);
+	return 0;
+}
+
 int main(void)
 {
 	char target[256], path[4096];
 
 	while (scanf("%255s %4095s", target, path) == 2) {
 		struct kedr_blob_reader r = { .fw_name = path };
-		struct kedr_blob *b = kzalloc(sizeof(*b), GFP_KERNEL);
+		struct kedr_blob *b;
 		int err;
 
+		if (!strcmp(target, "-insn")) {
+			if (insn_lengths(path))
+				return 2;
+			continue;
+		}
+		b = kzalloc(sizeof(*b), GFP_KERNEL);
 		r.data = slurp(path, &r.size);
 		if (!r.data || !b) {
 			printf("error %s: cannot read\n", path);

@@ -8,7 +8,7 @@
 #ifndef KEDR_USER_H
 #define KEDR_USER_H
 
-#include <errno.h>
+#define _GNU_SOURCE	/* qsort_r() */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,6 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/*
+ * <linux/errno.h> is this file too (kedr_insn.c includes it), so the host's
+ * <errno.h>, which includes it, cannot be used: the values of
+ * include/uapi/asm-generic/errno-base.h.
+ */
+#define ENOENT 2
+#define ENOMEM 12
+#define EINVAL 22
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -32,7 +41,10 @@ struct module;
 #define GFP_KERNEL 0
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define min_t(t, a, b) ((t)(a) < (t)(b) ? (t)(a) : (t)(b))
+#define min(a, b) ((a) < (b) ? (a) : (b))
 #define max(a, b) ((a) > (b) ? (a) : (b))
+/* <asm/text-patching.h>: a jmp rel32. */
+#define JMP32_INSN_SIZE 5
 #define is_power_of_2(n) ((n) != 0 && ((n) & ((n) - 1)) == 0)
 #define cond_resched() do { } while (0)
 #undef static_assert
@@ -70,11 +82,17 @@ static inline void *kvcalloc(size_t n, size_t size, int gfp)
 	return calloc(n ? n : 1, size ? size : 1);
 }
 
+static inline void *kvmalloc_array(size_t n, size_t size, int gfp)
+{
+	return kvcalloc(n, size, gfp);
+}
+
 #define kzalloc(n, gfp) kvcalloc(1, (n), (gfp))
 #define kvfree free
 #define kfree free
 
 #define BITS_PER_LONG (8 * sizeof(unsigned long))
+#define BITS_TO_LONGS(n) (((n) + BITS_PER_LONG - 1) / BITS_PER_LONG)
 
 static inline unsigned long *bitmap_zalloc(unsigned int bits, int gfp)
 {
@@ -91,6 +109,31 @@ static inline bool __test_and_set_bit(unsigned long nr, unsigned long *map)
 
 	map[nr / BITS_PER_LONG] |= bit;
 	return old;
+}
+
+static inline void __set_bit(unsigned long nr, unsigned long *map)
+{
+	map[nr / BITS_PER_LONG] |= 1UL << (nr % BITS_PER_LONG);
+}
+
+static inline bool test_bit(unsigned long nr, const unsigned long *map)
+{
+	return map[nr / BITS_PER_LONG] & (1UL << (nr % BITS_PER_LONG));
+}
+
+/*
+ * lib/sort.c's sort_r(): any correct sort will do (kedr_blob.c's orders
+ * are total); glibc's qsort_r() takes the same comparison with @priv last.
+ */
+typedef int (*cmp_r_func_t)(const void *a, const void *b, const void *priv);
+
+static inline void sort_r(void *base, size_t num, size_t size,
+			  cmp_r_func_t cmp, void *swap, const void *priv)
+{
+	(void)swap;
+	qsort_r(base, num, size,
+		(int (*)(const void *, const void *, void *))cmp,
+		(void *)priv);
 }
 
 /*

@@ -61,6 +61,7 @@ internal static class InstrumentCommand
             if (Given(module)) return Combination($"give a module ('{r.GetValue(module)}') or --all '{r.GetValue(all)}', not both");
             if (Given(output)) return Combination("--output is for one module; with --all, --out DIR");
             if (r.GetValue(install)) return Combination("--install is for one module");
+            if (Given(firmwareDir)) return Combination("--firmware-dir is for --install, which is for one module");
             if (!CliInput.TryFolder(r.GetValue(all), "--all", create: false, out var dir, out error)) return error;
             string? outPath = null;
             if (Given(outDir) && !CliInput.TryFolder(r.GetValue(outDir), "--out", create: true, out outPath, out error)) return error;
@@ -70,6 +71,8 @@ internal static class InstrumentCommand
         }
         if (!Given(module)) return Combination("give a module (.ko) or --all DIR");
         if (Given(outDir)) return Combination("--out is for --all; for one module, --output FILE");
+        if (Given(jobs)) return Combination("--jobs is for --all");
+        if (Given(firmwareDir) && !r.GetValue(install)) return Combination("--firmware-dir is for --install");
         // An unknown option is taken for the optional module argument: say what it is.
         if (r.GetValue(module) is ['-', ..] word && !File.Exists(word))
             return new KedrDiagnostic(DiagnosticCodes.CliSyntax, $"Unrecognized command or argument '{word}' (see kedr instrument --help)");

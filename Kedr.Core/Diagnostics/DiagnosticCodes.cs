@@ -38,6 +38,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode ElfRelocationTarget = new("KEDR1023", "a relocation section's sh_info names no section");
     public static readonly DiagnosticCode ElfExtendedSectionIndex = new("KEDR1024", "a symbol uses extended section indices (SHN_XINDEX)");
     public static readonly DiagnosticCode ElfNoSymbolTable = new("KEDR1025", "no symbol table (a stripped module)");
+    public static readonly DiagnosticCode ElfModuleName = new("KEDR1026", "the .modinfo name is not a module name (empty, or holding '/')");
 
     // Rewriter (Kedr.Rewriter)
     public static readonly DiagnosticCode RewriterInternalError = new("KEDR2900", "an internal error of the rewriter on this module (a bug: the message names the exception)");

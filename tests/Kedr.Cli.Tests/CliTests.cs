@@ -136,6 +136,40 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"KEDR6009: {bad.Count} of {bad.Count} modules failed", all.Stderr);
     }
 
+    /// <summary>
+    /// The module name makes the blob's file name (NAME.kedr under --out, FIRMWARE_DIR/kedr/NAME.kedr): a
+    /// damaged .modinfo "name=../x" or "name=/an/absolute/path" must not write outside the folder given (before,
+    /// OUT/../x.kedr and FIRMWARE_DIR/x.kedr, or the absolute path itself). The module is refused (KEDR1026)
+    /// and nothing is written.
+    /// </summary>
+    [Theory]
+    [InlineData("../x")]
+    [InlineData("{dir}/abs")]
+    public void A_module_named_like_a_path_writes_nothing_outside_the_folders_given(string name)
+    {
+        name = name.Replace("{dir}", _dir.FullName, StringComparison.Ordinal);
+        var input = Directory.CreateDirectory(Tmp("in"));
+        var ko = Damaged("lib/crc7.ko", "in/crc7.ko", (b, elf) =>
+        {
+            // crc7.ko's .modinfo ends "name=crc7\0vermagic=...\0": a longer name runs into vermagic, still NUL-terminated.
+            var mi = elf.Sections.First(s => s.Name == ".modinfo");
+            int at = b.AsSpan().IndexOf("name=crc7\0"u8) + "name=".Length;
+            Assert.True(at > "name=".Length && at + name.Length + 1 < (int)(mi.FileOffset + mi.Size), "crc7.ko's name=crc7 entry, with room after it");
+            System.Text.Encoding.ASCII.GetBytes(name + "\0").CopyTo(b, at);
+        });
+        var blobs = Directory.CreateDirectory(Tmp("deep/out"));
+        var all = Kedr("instrument", "--all", input.FullName, "--out", blobs.FullName);
+        Assert.True(all.ExitCode == 2, all.ToString());
+        Assert.Contains("KEDR1026", all.Stdout);
+
+        var fw = Directory.CreateDirectory(Tmp("deep/fw"));
+        var one = Kedr("instrument", ko, "-o", Tmp("deep/out/one.kedr"), "--install", "--firmware-dir", fw.FullName);
+        AssertOneLineError(one, ko, "KEDR1026");
+
+        var written = Directory.GetFiles(_dir.FullName, "*.kedr", SearchOption.AllDirectories);
+        Assert.True(written.Length == 0, "written: " + string.Join(", ", written));
+    }
+
     [Fact]
     public void Instrument_then_inspect_a_real_module()
     {

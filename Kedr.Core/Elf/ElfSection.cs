@@ -30,6 +30,12 @@ public sealed class ElfSection
     /// </summary>
     public bool IsInFile => Type != ElfConstants.ShtNobits && (ulong)Data.Length == Size;
 
+    /// <summary>
+    /// Whether <paramref name="size"/> bytes at <paramref name="offset"/> lie inside the section (in two steps:
+    /// a huge offset plus a size wraps around).
+    /// </summary>
+    public bool Holds(ulong offset, ulong size) => offset <= Size && size <= Size - offset;
+
     public bool IsAlloc => (Flags & ElfConstants.ShfAlloc) != 0;
     public bool IsExecutable => (Flags & ElfConstants.ShfExecInstr) != 0;
     public bool IsWritable => (Flags & ElfConstants.ShfWrite) != 0;

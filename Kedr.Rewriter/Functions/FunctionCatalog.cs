@@ -45,8 +45,7 @@ public sealed class FunctionCatalog
                 StaticCallTrampolines.Add(sym);
                 continue;
             }
-            // In two steps: a huge st_value plus st_size wraps around.
-            if (sym.Value > sec.Size || sym.Size > sec.Size - sym.Value)
+            if (!sec.Holds(sym.Value, sym.Size))
             {
                 Skipped.Add((sym, $"extends past the end of {sec.Name}"));
                 continue;

@@ -96,6 +96,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode CliBatchFailed = new("KEDR6009", "instrument --all: some modules failed (each listed with its own diagnostic)");
     public static readonly DiagnosticCode CliBadPath = new("KEDR6010", "a path the system cannot use (a NUL character, too long)");
     public static readonly DiagnosticCode CliBadName = new("KEDR6011", "a module name with white space, a control character or '/'");
+    public static readonly DiagnosticCode CliCannotList = new("KEDR6012", "the --all folder's files cannot be listed (no permission, a path below it too long)");
 
     /// <summary>Every code, in code order.</summary>
     public static IReadOnlyList<DiagnosticCode> All { get; } = typeof(DiagnosticCodes)

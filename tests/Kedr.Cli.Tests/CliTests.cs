@@ -170,6 +170,36 @@ public sealed class CliTests : IDisposable
         Assert.True(written.Length == 0, "written: " + string.Join(", ", written));
     }
 
+    /// <summary>
+    /// A folder below --all whose path is longer than the system takes (PATH_MAX): listing fails. That is
+    /// its own condition (KEDR6012), not the "no such folder" of KEDR6005 it was reported as.
+    /// </summary>
+    [Fact]
+    public void A_folder_that_cannot_be_listed_is_its_own_diagnostic()
+    {
+        var top = Directory.CreateTempSubdirectory("kedr-cli-deep-").FullName;
+        try
+        {
+            // 25 levels of 200-byte names (5,000 bytes) created one level at a time, as a relative path each.
+            var name = new string('d', 200);
+            var psi = new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"for i in $(seq 25); do mkdir {name} && cd -P {name} || exit 1; done; : > x.ko"])
+            {
+                WorkingDirectory = top,
+            };
+            using (var p = System.Diagnostics.Process.Start(psi)!)
+            {
+                p.WaitForExit();
+                Assert.Equal(0, p.ExitCode);
+            }
+            AssertOneLineError(Kedr("instrument", "--all", top), top, "KEDR6012", "cannot list it");
+        }
+        finally
+        {
+            using var rm = System.Diagnostics.Process.Start("rm", ["-rf", top]);
+            rm.WaitForExit();
+        }
+    }
+
     [Fact]
     public void Instrument_then_inspect_a_real_module()
     {

@@ -77,7 +77,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode TraceTargetName = new("KEDR5006", "warning: the target name is not NUL-terminated");
     public static readonly DiagnosticCode TraceTruncatedRecord = new("KEDR5007", "warning: bytes after the last whole record (a truncated record), ignored");
     public static readonly DiagnosticCode TraceUnknownKind = new("KEDR5008", "warning: records with an unknown event kind, skipped");
-    public static readonly DiagnosticCode TraceSequenceGap = new("KEDR5009", "warning: records whose per-CPU sequence number repeats or goes backwards");
+    public static readonly DiagnosticCode TraceSequenceBackwards = new("KEDR5009", "warning: records whose per-CPU sequence number repeats or goes backwards");
     public static readonly DiagnosticCode TraceNewerVersion = new("KEDR5010", "warning: a trace version newer than this reader's; the known fields are read");
     public static readonly DiagnosticCode ReportModuleMismatch = new("KEDR5101", "warning: the trace's target name is not the --ko module's name");
     public static readonly DiagnosticCode ReportEntryNotFunctionStart = new("KEDR5102", "warning: function entry addresses that are not the start of a function of the --ko module");

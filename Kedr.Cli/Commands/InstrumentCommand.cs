@@ -91,9 +91,8 @@ internal static class InstrumentCommand
         // The batch's own path for one module: the same diagnostic for the same bad module either way.
         var item = BatchRewriter.RunOne(file, keepBlob: true);
         if (item.Error is not null) return Program.Error(item.Error);
-        var result = new RewriteResult(item.Blob!, item.Report!);
-        var bytes = BlobWriter.Write(result.Blob);
-        var report = result.Report;
+        var bytes = BlobWriter.Write(item.Blob!);
+        var report = item.Report!;
         var target = output ?? Path.Combine(Environment.CurrentDirectory, report.Module + ".kedr");
         if (!TryWrite(target, w => w.Write(bytes), out var error)) return Program.Error(error!);
         if (installDir is not null)

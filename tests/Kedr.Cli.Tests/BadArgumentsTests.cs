@@ -83,6 +83,7 @@ public sealed class BadArgumentsTests : IDisposable
         { "vm|--target|fat|--script|{d}/absent.sh", "KEDR6003", "{d}/absent.sh" },
         { "vm|--target|fat|--script|{d}/folder", "KEDR6002", "{d}/folder" },
         { "vm|--target|fat|--script|{d}/script.sh|--ko|{d}/absent.ko", "KEDR6003", "{d}/absent.ko" },
+        { "vm|--target|fat|--script|{d}/script.sh|--ko|{d}/text.ko", "KEDR1002", "{d}/text.ko" },
         { "vm|--target|fat|--script|{d}/script.sh|--smp|0", "KEDR6007", "--smp 0" },
         { "vm|--target|fat|--script|{d}/script.sh|--timeout|5", "KEDR6007", "--timeout 5" },
         { "vm|--target|fat|--script|{d}/script.sh|--timeout|soon", "KEDR6000", "'soon'" },

@@ -21,7 +21,7 @@ public sealed class ModuleFunctions
         {
             if (!sym.IsFunction || !sym.IsDefinedInSection || sym.Size == 0) continue;
             var sec = elf.Sections[sym.SectionIndex];
-            if (!sec.IsExecutable || sym.Value + sym.Size > sec.Size) continue;
+            if (!sec.IsExecutable || !sec.Holds(sym.Value, sym.Size)) continue;
             list.Add((new ModuleFunction(sym.Name, sym.SectionIndex, sym.Value, sym.Size), sym));
         }
         list.Sort((a, b) => a.F.SectionIndex != b.F.SectionIndex ? a.F.SectionIndex.CompareTo(b.F.SectionIndex)

@@ -162,7 +162,7 @@ public static class TraceReader
             last[cpu] = seq;
         }
         if (backwards > 0)
-            warnings.Add(new KedrDiagnostic(DiagnosticCodes.TraceSequenceGap,
+            warnings.Add(new KedrDiagnostic(DiagnosticCodes.TraceSequenceBackwards,
                 $"{backwards} record(s) whose per-CPU sequence number repeats or goes backwards (drops cannot be counted there); the first one",
                 path, null, firstBackwards));
         return drops;

@@ -68,7 +68,7 @@ public static class ModuleRewriter
         var sections = new Dictionary<int, SectionCode>();
         var sortedSites = SectionCode.SortSites(sites);
         foreach (var sec in elf.Sections)
-            if (sec.IsExecutable && sec.Type != ElfConstants.ShtNobits && (ulong)sec.Data.Length == sec.Size)
+            if (sec.IsExecutable && sec.IsInFile)
                 sections[sec.Index] = new SectionCode(elf, sec, SectionCode.SitesOf(sortedSites, sec.Index));
 
         var planner = new FunctionPlanner(elf, catalog);

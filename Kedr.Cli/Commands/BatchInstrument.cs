@@ -19,7 +19,7 @@ internal static class BatchInstrument
         try { paths = BatchRewriter.FindModules(dir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliNoSuchFolder, $"--all '{dir}': cannot list it: {e.Message}", dir));
+            return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliCannotList, $"--all '{dir}': cannot list it: {e.Message}", dir));
         }
         if (paths.Count == 0)
             return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliNoModules, $"--all '{dir}': no .ko files below it", dir));

@@ -61,6 +61,7 @@ internal static class InstrumentCommand
             if (Given(module)) return Combination($"give a module ('{r.GetValue(module)}') or --all '{r.GetValue(all)}', not both");
             if (Given(output)) return Combination("--output is for one module; with --all, --out DIR");
             if (r.GetValue(install)) return Combination("--install is for one module");
+            if (Given(firmwareDir)) return Combination("--firmware-dir is for --install, which is for one module");
             if (!CliInput.TryFolder(r.GetValue(all), "--all", create: false, out var dir, out error)) return error;
             string? outPath = null;
             if (Given(outDir) && !CliInput.TryFolder(r.GetValue(outDir), "--out", create: true, out outPath, out error)) return error;
@@ -70,6 +71,8 @@ internal static class InstrumentCommand
         }
         if (!Given(module)) return Combination("give a module (.ko) or --all DIR");
         if (Given(outDir)) return Combination("--out is for --all; for one module, --output FILE");
+        if (Given(jobs)) return Combination("--jobs is for --all");
+        if (Given(firmwareDir) && !r.GetValue(install)) return Combination("--firmware-dir is for --install");
         // An unknown option is taken for the optional module argument: say what it is.
         if (r.GetValue(module) is ['-', ..] word && !File.Exists(word))
             return new KedrDiagnostic(DiagnosticCodes.CliSyntax, $"Unrecognized command or argument '{word}' (see kedr instrument --help)");
@@ -88,9 +91,8 @@ internal static class InstrumentCommand
         // The batch's own path for one module: the same diagnostic for the same bad module either way.
         var item = BatchRewriter.RunOne(file, keepBlob: true);
         if (item.Error is not null) return Program.Error(item.Error);
-        var result = new RewriteResult(item.Blob!, item.Report!);
-        var bytes = BlobWriter.Write(result.Blob);
-        var report = result.Report;
+        var bytes = BlobWriter.Write(item.Blob!);
+        var report = item.Report!;
         var target = output ?? Path.Combine(Environment.CurrentDirectory, report.Module + ".kedr");
         if (!TryWrite(target, w => w.Write(bytes), out var error)) return Program.Error(error!);
         if (installDir is not null)

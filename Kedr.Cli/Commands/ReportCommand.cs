@@ -36,6 +36,8 @@ internal static class ReportCommand
             var log = loggers.CreateLogger("kedr");
             if (!CliInput.TryInputFile(r.GetValue(traceArg), "trace", mustExist: false, out var tracePath, out var error))
                 return Program.Error(error!);
+            if (r.GetValue(summary) && r.GetValue(format) != Format.Text)
+                return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliArgumentCombination, $"--summary is for --format text, not {r.GetValue(format).ToString().ToLowerInvariant()}"));
             string? koPath = null, path = null;
             if (r.GetResult(ko) is { Implicit: false } && !CliInput.TryInputFile(r.GetValue(ko), "--ko", mustExist: false, out koPath, out error))
                 return Program.Error(error!);

@@ -34,15 +34,17 @@ internal static class InstrumentedRun
 {
     public static async Task<InstrumentedRunResult> RunAsync(InstrumentedRunRequest req, ILogger log, CancellationToken ct)
     {
+        var target = req.Target.Replace('-', '_');
+        // The --ko files first: one that is not a module is reported before setup and the kmod build.
+        var extraNames = req.ExtraModules.Select(k => (Path: k, Name: ElfFile.Read(k).ModuleName)).ToList();
         var kernel = GuestKernel.FindOrInstall(RepositoryPaths.VmScripts);
         var built = await KmodBuilder.BuildAsync(log, ct);
         if (!built.TryGetValue("kedr_sample", out var loader))
             throw new KedrException(new(DiagnosticCodes.VmNoLoader, "kmod build did not produce kedr_sample.ko", RepositoryPaths.Kmod));
 
-        var target = req.Target.Replace('-', '_');
         var modules = new List<string> { loader };
         var guestModules = new List<string>();
-        string? targetKo = req.ExtraModules.FirstOrDefault(k => ElfFile.Read(k).ModuleName == target)
+        string? targetKo = extraNames.FirstOrDefault(k => k.Name == target).Path
             ?? (built.TryGetValue(target, out var ours) ? ours : null);
         if (targetKo is not null) modules.Add(targetKo);
         else

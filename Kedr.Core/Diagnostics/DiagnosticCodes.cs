@@ -38,6 +38,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode ElfRelocationTarget = new("KEDR1023", "a relocation section's sh_info names no section");
     public static readonly DiagnosticCode ElfExtendedSectionIndex = new("KEDR1024", "a symbol uses extended section indices (SHN_XINDEX)");
     public static readonly DiagnosticCode ElfNoSymbolTable = new("KEDR1025", "no symbol table (a stripped module)");
+    public static readonly DiagnosticCode ElfModuleName = new("KEDR1026", "the .modinfo name is not a module name (empty, or holding '/')");
 
     // Rewriter (Kedr.Rewriter)
     public static readonly DiagnosticCode RewriterInternalError = new("KEDR2900", "an internal error of the rewriter on this module (a bug: the message names the exception)");
@@ -80,7 +81,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode TraceTargetName = new("KEDR5006", "warning: the target name is not NUL-terminated");
     public static readonly DiagnosticCode TraceTruncatedRecord = new("KEDR5007", "warning: bytes after the last whole record (a truncated record), ignored");
     public static readonly DiagnosticCode TraceUnknownKind = new("KEDR5008", "warning: records with an unknown event kind, skipped");
-    public static readonly DiagnosticCode TraceSequenceGap = new("KEDR5009", "warning: records whose per-CPU sequence number repeats or goes backwards");
+    public static readonly DiagnosticCode TraceSequenceBackwards = new("KEDR5009", "warning: records whose per-CPU sequence number repeats or goes backwards");
     public static readonly DiagnosticCode TraceNewerVersion = new("KEDR5010", "warning: a trace version newer than this reader's; the known fields are read");
     public static readonly DiagnosticCode ReportModuleMismatch = new("KEDR5101", "warning: the trace's target name is not the --ko module's name");
     public static readonly DiagnosticCode ReportEntryNotFunctionStart = new("KEDR5102", "warning: function entry addresses that are not the start of a function of the --ko module");
@@ -101,6 +102,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode CliBatchFailed = new("KEDR6009", "instrument --all: some modules failed (each listed with its own diagnostic)");
     public static readonly DiagnosticCode CliBadPath = new("KEDR6010", "a path the system cannot use (a NUL character, too long)");
     public static readonly DiagnosticCode CliBadName = new("KEDR6011", "a module name with white space, a control character or '/'");
+    public static readonly DiagnosticCode CliCannotList = new("KEDR6012", "the --all folder's files cannot be listed (no permission, a path below it too long)");
 
     /// <summary>Every code, in code order.</summary>
     public static IReadOnlyList<DiagnosticCode> All { get; } = typeof(DiagnosticCodes)

@@ -311,6 +311,9 @@ public sealed class ElfFile
                 var entry = Encoding.UTF8.GetString(d.Slice(pos, end));
                 int eq = entry.IndexOf('=');
                 string key = eq < 0 ? entry : entry[..eq], value = eq < 0 ? "" : entry[(eq + 1)..];
+                // The name makes file names (NAME.kedr under --out, the firmware folder): never a path.
+                if (key == "name" && (value.Length == 0 || value.Contains('/')))
+                    return Fail(DiagnosticCodes.ElfModuleName, $"module name '{value}' is empty or holds '/'", sec.Name, pos);
                 if (!modInfo.TryGetValue(key, out var values)) modInfo[key] = values = [];
                 values.Add(value);
                 pos += end + 1;

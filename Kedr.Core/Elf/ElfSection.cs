@@ -24,6 +24,18 @@ public sealed class ElfSection
     /// <summary>The bytes in the file; empty for SHT_NOBITS.</summary>
     public ReadOnlyMemory<byte> Data { get; }
 
+    /// <summary>
+    /// Whether the file holds all <see cref="Size"/> bytes of the section: not SHT_NOBITS, nor a damaged
+    /// SHT_NULL header that keeps a size (its <see cref="Data"/> is empty). Only such code can be decoded.
+    /// </summary>
+    public bool IsInFile => Type != ElfConstants.ShtNobits && (ulong)Data.Length == Size;
+
+    /// <summary>
+    /// Whether <paramref name="size"/> bytes at <paramref name="offset"/> lie inside the section (in two steps:
+    /// a huge offset plus a size wraps around).
+    /// </summary>
+    public bool Holds(ulong offset, ulong size) => offset <= Size && size <= Size - offset;
+
     public bool IsAlloc => (Flags & ElfConstants.ShfAlloc) != 0;
     public bool IsExecutable => (Flags & ElfConstants.ShfExecInstr) != 0;
     public bool IsWritable => (Flags & ElfConstants.ShfWrite) != 0;

@@ -20,8 +20,8 @@ internal sealed class OrcStates
     {
         var ips = elf.FindSection(".orc_unwind_ip");
         var orcs = elf.FindSection(".orc_unwind");
-        // Tables the file holds (not NOBITS), with one entry per ip.
-        if (ips is null || orcs is null || ips.Size / 4 != orcs.Size / EntrySize || (ulong)orcs.Data.Length != orcs.Size) return;
+        // Tables the file holds, with one entry per ip.
+        if (ips is null || orcs is null || ips.Size / 4 != orcs.Size / EntrySize || !orcs.IsInFile) return;
         var relocs = elf.RelocationSpan(ips);
         var data = orcs.Data.Span;
         // Each entry's ip is a PC32 relocation to "section symbol + offset": counted per section, then

@@ -45,8 +45,7 @@ public sealed class FunctionCatalog
                 StaticCallTrampolines.Add(sym);
                 continue;
             }
-            // In two steps: a huge st_value plus st_size wraps around.
-            if (sym.Value > sec.Size || sym.Size > sec.Size - sym.Value)
+            if (!sec.Holds(sym.Value, sym.Size))
             {
                 Skipped.Add((sym, $"extends past the end of {sec.Name}"));
                 continue;
@@ -91,8 +90,8 @@ public sealed class FunctionCatalog
         for (int i = 0; i < kinds.Length; i++)
         {
             var sec = elf.Section(i);
-            // Code is what the file holds: not NOBITS, and (a damaged SHT_NULL says otherwise) as many bytes as sh_size.
-            kinds[i] = !sec.IsExecutable || sec.Type == ElfConstants.ShtNobits || (ulong)sec.Data.Length != sec.Size ? SectionKind.NotCode
+            // Code is what the file holds (ModuleRewriter decodes the same sections).
+            kinds[i] = !sec.IsExecutable || !sec.IsInFile ? SectionKind.NotCode
                 : sec.Name == ".static_call.text" ? SectionKind.StaticCallText
                 : SectionKind.Code;
         }

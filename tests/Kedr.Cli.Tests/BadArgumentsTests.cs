@@ -53,6 +53,10 @@ public sealed class BadArgumentsTests : IDisposable
         { "instrument|--all|{d}/folder|--out|{d}/file.txt", "KEDR6005", "--out '{d}/file.txt'" },
         { "instrument|--all|{d}/folder|-o|{d}/x.kedr", "KEDR6008", "--output" },
         { "instrument|--all|{d}/folder|--install", "KEDR6008", "--install" },
+        { "instrument|--all|{d}/folder|--firmware-dir|{d}/folder", "KEDR6008", "--firmware-dir is for --install" },
+        { "instrument|{d}/text.ko|--jobs|0", "KEDR6008", "--jobs is for --all" },
+        { "instrument|{d}/text.ko|-j|4", "KEDR6008", "--jobs is for --all" },
+        { "instrument|{d}/text.ko|--firmware-dir|{d}/folder", "KEDR6008", "--firmware-dir is for --install" },
         // inspect
         { "inspect", "KEDR6000", "blob" },
         { "inspect|", "KEDR6001", "blob is empty ('')" },
@@ -69,6 +73,7 @@ public sealed class BadArgumentsTests : IDisposable
         { "report|{d}/file.txt|--ko|{d}/folder", "KEDR6002", "--ko '{d}/folder'" },
         { "report|{d}/file.txt|-o|{d}/folder", "KEDR6002", "--output '{d}/folder'" },
         { "report|{d}/file.txt|--format|pdf", "KEDR6000", "'pdf'" },
+        { "report|{d}/file.txt|--format|csv|--summary", "KEDR6008", "--summary is for --format text, not csv" },
         // vm
         { "vm|--script|{d}/script.sh", "KEDR6000", "'--target'" },
         { "vm|--target|fat", "KEDR6000", "'--script'" },
@@ -78,6 +83,7 @@ public sealed class BadArgumentsTests : IDisposable
         { "vm|--target|fat|--script|{d}/absent.sh", "KEDR6003", "{d}/absent.sh" },
         { "vm|--target|fat|--script|{d}/folder", "KEDR6002", "{d}/folder" },
         { "vm|--target|fat|--script|{d}/script.sh|--ko|{d}/absent.ko", "KEDR6003", "{d}/absent.ko" },
+        { "vm|--target|fat|--script|{d}/script.sh|--ko|{d}/text.ko", "KEDR1002", "{d}/text.ko" },
         { "vm|--target|fat|--script|{d}/script.sh|--smp|0", "KEDR6007", "--smp 0" },
         { "vm|--target|fat|--script|{d}/script.sh|--timeout|5", "KEDR6007", "--timeout 5" },
         { "vm|--target|fat|--script|{d}/script.sh|--timeout|soon", "KEDR6000", "'soon'" },

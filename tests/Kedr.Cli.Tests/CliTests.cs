@@ -136,6 +136,70 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"KEDR6009: {bad.Count} of {bad.Count} modules failed", all.Stderr);
     }
 
+    /// <summary>
+    /// The module name makes the blob's file name (NAME.kedr under --out, FIRMWARE_DIR/kedr/NAME.kedr): a
+    /// damaged .modinfo "name=../x" or "name=/an/absolute/path" must not write outside the folder given (before,
+    /// OUT/../x.kedr and FIRMWARE_DIR/x.kedr, or the absolute path itself). The module is refused (KEDR1026)
+    /// and nothing is written.
+    /// </summary>
+    [Theory]
+    [InlineData("../x")]
+    [InlineData("{dir}/abs")]
+    public void A_module_named_like_a_path_writes_nothing_outside_the_folders_given(string name)
+    {
+        name = name.Replace("{dir}", _dir.FullName, StringComparison.Ordinal);
+        var input = Directory.CreateDirectory(Tmp("in"));
+        var ko = Damaged("lib/crc7.ko", "in/crc7.ko", (b, elf) =>
+        {
+            // crc7.ko's .modinfo ends "name=crc7\0vermagic=...\0": a longer name runs into vermagic, still NUL-terminated.
+            var mi = elf.Sections.First(s => s.Name == ".modinfo");
+            int at = b.AsSpan().IndexOf("name=crc7\0"u8) + "name=".Length;
+            Assert.True(at > "name=".Length && at + name.Length + 1 < (int)(mi.FileOffset + mi.Size), "crc7.ko's name=crc7 entry, with room after it");
+            System.Text.Encoding.ASCII.GetBytes(name + "\0").CopyTo(b, at);
+        });
+        var blobs = Directory.CreateDirectory(Tmp("deep/out"));
+        var all = Kedr("instrument", "--all", input.FullName, "--out", blobs.FullName);
+        Assert.True(all.ExitCode == 2, all.ToString());
+        Assert.Contains("KEDR1026", all.Stdout);
+
+        var fw = Directory.CreateDirectory(Tmp("deep/fw"));
+        var one = Kedr("instrument", ko, "-o", Tmp("deep/out/one.kedr"), "--install", "--firmware-dir", fw.FullName);
+        AssertOneLineError(one, ko, "KEDR1026");
+
+        var written = Directory.GetFiles(_dir.FullName, "*.kedr", SearchOption.AllDirectories);
+        Assert.True(written.Length == 0, "written: " + string.Join(", ", written));
+    }
+
+    /// <summary>
+    /// A folder below --all whose path is longer than the system takes (PATH_MAX): listing fails. That is
+    /// its own condition (KEDR6012), not the "no such folder" of KEDR6005 it was reported as.
+    /// </summary>
+    [Fact]
+    public void A_folder_that_cannot_be_listed_is_its_own_diagnostic()
+    {
+        var top = Directory.CreateTempSubdirectory("kedr-cli-deep-").FullName;
+        try
+        {
+            // 25 levels of 200-byte names (5,000 bytes) created one level at a time, as a relative path each.
+            var name = new string('d', 200);
+            var psi = new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"for i in $(seq 25); do mkdir {name} && cd -P {name} || exit 1; done; : > x.ko"])
+            {
+                WorkingDirectory = top,
+            };
+            using (var p = System.Diagnostics.Process.Start(psi)!)
+            {
+                p.WaitForExit();
+                Assert.Equal(0, p.ExitCode);
+            }
+            AssertOneLineError(Kedr("instrument", "--all", top), top, "KEDR6012", "cannot list it");
+        }
+        finally
+        {
+            using var rm = System.Diagnostics.Process.Start("rm", ["-rf", top]);
+            rm.WaitForExit();
+        }
+    }
+
     [Fact]
     public void Instrument_then_inspect_a_real_module()
     {

@@ -192,11 +192,24 @@ public sealed partial class ElfFileMalformedTests(ITestOutputHelper output)
         ["relocation symbol 0xffffffff"] = r => (s => Put32(s, (int)r[".rela.text"].Offset + 12, uint.MaxValue), "KEDR1011", ".rela.text", 0),
         ["relocation field past section end"] = r => (s => Put64(s, (int)r[".rela.text"].Offset + 24, r[".text"].Size - 2), "KEDR1012", ".rela.text", 24),
         ["relocation offset huge"] = r => (s => Put64(s, (int)r[".rela.text"].Offset, ulong.MaxValue - 1), "KEDR1012", ".rela.text", 0),
+        [".modinfo name is a path"] = r => (s => "../x"u8.CopyTo(s[(int)NameEntry(r, "crc7")..]), "KEDR1026", ".modinfo", NameEntry(r, "crc7") - (long)r[".modinfo"].Offset - "name=".Length),
+        [".modinfo name absolute"] = r => (s => "/tmp"u8.CopyTo(s[(int)NameEntry(r, "crc7")..]), "KEDR1026", ".modinfo", NameEntry(r, "crc7") - (long)r[".modinfo"].Offset - "name=".Length),
+        [".modinfo name empty"] = r => (s => s[(int)NameEntry(r, "crc7")] = 0, "KEDR1026", ".modinfo", NameEntry(r, "crc7") - (long)r[".modinfo"].Offset - "name=".Length),
         [".modinfo unterminated"] = r => (s => s[(int)(r[".modinfo"].Offset + r[".modinfo"].Size - 1)] = (byte)'x', "KEDR1015", ".modinfo", LastStringStart(r, ".modinfo")),
         ["note descsz past section"] = r => (s => Put32(s, (int)r[".note.gnu.build-id"].Offset + 4, 0x1000), "KEDR1016", ".note.gnu.build-id", 0),
         ["note namesz huge"] = r => (s => Put32(s, (int)r[".note.gnu.build-id"].Offset, 0xfffffff0), "KEDR1016", ".note.gnu.build-id", 0),
         ["second note runs past .note.Linux"] = r => (s => Put32(s, (int)r[".note.Linux"].Offset + 24 + 4, 0x100), "KEDR1016", ".note.Linux", 24),
     };
+
+    /// <summary>The file offset of the value of .modinfo's "name=<paramref name="name"/>" entry.</summary>
+    private static long NameEntry(RawElf r, string name)
+    {
+        var mi = r[".modinfo"];
+        var entry = System.Text.Encoding.ASCII.GetBytes($"name={name}\0");
+        int at = r.Bytes.AsSpan((int)mi.Offset, (int)mi.Size).IndexOf(entry);
+        Assert.True(at >= 0, $".modinfo has no name={name} entry");
+        return (long)mi.Offset + at + "name=".Length;
+    }
 
     private static long LastStringStart(RawElf r, string section)
     {

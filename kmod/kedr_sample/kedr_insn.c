@@ -203,8 +203,9 @@ int kedr_insn_len(const u8 *p, unsigned int avail)
 		imm += 1;
 	if (flags & OP_I16)
 		imm += 2;
+	/* REX.W wins over 66: operand size 64, an Iz stays imm32. */
 	if (flags & OP_IZ)
-		imm += opsize16 ? 2 : 4;
+		imm += opsize16 && !rex_w ? 2 : 4;
 	if (flags & OP_IV)
 		imm += rex_w ? 8 : opsize16 ? 2 : 4;
 	if (flags & OP_I32)

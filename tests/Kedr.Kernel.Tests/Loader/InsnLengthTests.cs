@@ -58,9 +58,10 @@ public sealed class InsnLengthTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Operand-size prefix 66 together with REX.W, which the architecture says wins (operand size 64: the
-    /// imm32 of an Iz operand stays 4 bytes; the imm64 of MOV r64, imm stays 8). Compilers rarely emit the
-    /// pair, hand-written padding and other tools' code can. Iced is the reference.
+    /// Encodings whose length does not follow the usual rules, found by comparing with Iced on random
+    /// bytes: 66 together with REX.W (REX.W wins: an Iz operand stays imm32; MOV r64, imm stays imm64),
+    /// MOV to/from CR/DR (ModRM always a register, whatever mod says), SSE4a's INSERTQ/EXTRQ (0F 78 with
+    /// F2 or 66: two imm8). Compilers rarely emit them; hand-written code can. Iced is the reference.
     /// </summary>
     [Theory]
     [InlineData("664881C078563412")]     // add rax, imm32 (81 /0 Iz)
@@ -72,7 +73,12 @@ public sealed class InsnLengthTests(ITestOutputHelper output)
     [InlineData("6648B8EFCDAB8967452301")] // mov rax, imm64 (B8+r Iv)
     [InlineData("4866B8EFCD")]           // REX before 66: ignored, mov ax, imm16
     [InlineData("6681C07856")]           // add ax, imm16
-    public async Task Lengths_agree_with_Iced_on_operand_size_prefix_pairs(string hex)
+    [InlineData("410F225B")]             // mov cr3, r11: MOV CR/DR take ModRM as a register whatever its mod
+    [InlineData("0F2387")]               // mov dr0, rdi (mod 2: no disp32)
+    [InlineData("0F2104")]               // mov rsp, dr0 (mod 0, rm 4: no SIB)
+    [InlineData("F20F78C5AEE9")]         // insertq xmm0, xmm5, imm8, imm8 (F2 0F 78)
+    [InlineData("660F78C0AEE9")]         // extrq xmm0, imm8, imm8 (66 0F 78 /0)
+    public async Task Lengths_agree_with_Iced_on_irregular_encodings(string hex)
     {
         var code = Convert.FromHexString(hex);
         var work = Directory.CreateTempSubdirectory("kedr-insn.").FullName;

@@ -126,6 +126,7 @@ static int kedr_modrm_len(const u8 *p, unsigned int avail)
 int kedr_insn_len(const u8 *p, unsigned int avail)
 {
 	bool opsize16 = false, addr32 = false, rex_w = false, vex = false;
+	u8 rep = 0;	/* the last F2 or F3 */
 	unsigned int i = 0, imm = 0, map = 1;
 	u8 op, flags;
 	int m;
@@ -137,6 +138,8 @@ int kedr_insn_len(const u8 *p, unsigned int avail)
 			return -EINVAL;
 		if (kedr_is_legacy_prefix(p[i])) {
 			opsize16 |= p[i] == 0x66;
+			if (p[i] == 0xf2 || p[i] == 0xf3)
+				rep = p[i];
 			addr32 |= p[i] == 0x67;
 			rex_w = false;	/* a REX not last is ignored */
 		} else if ((p[i] & 0xf0) == 0x40) {
@@ -183,6 +186,9 @@ int kedr_insn_len(const u8 *p, unsigned int avail)
 			return -EINVAL;
 	} else if (map == 2) {
 		flags = kedr_map2[op];
+		/* SSE4a: INSERTQ (F2 0F 78), EXTRQ (66 0F 78 /0) take two imm8. */
+		if (op == 0x78 && (rep == 0xf2 || (!rep && opsize16)))
+			flags |= OP_I16;
 	} else {
 		flags = OP_M | (map == 4 ? OP_I8 : 0);
 	}
@@ -190,7 +196,11 @@ int kedr_insn_len(const u8 *p, unsigned int avail)
 		return -EINVAL;
 
 	if (flags & OP_M) {
-		m = kedr_modrm_len(p + i, avail - i);
+		/* MOV to/from CR/DR: the ModRM is a register, whatever mod says. */
+		if (!vex && map == 2 && op >= 0x20 && op <= 0x23)
+			m = i < avail ? 1 : -EINVAL;
+		else
+			m = kedr_modrm_len(p + i, avail - i);
 		if (m < 0)
 			return m;
 		/* TEST r/m, imm: group 3 /0 and /1. */
@@ -203,8 +213,9 @@ int kedr_insn_len(const u8 *p, unsigned int avail)
 		imm += 1;
 	if (flags & OP_I16)
 		imm += 2;
+	/* REX.W wins over 66: operand size 64, an Iz stays imm32. */
 	if (flags & OP_IZ)
-		imm += opsize16 ? 2 : 4;
+		imm += opsize16 && !rex_w ? 2 : 4;
 	if (flags & OP_IV)
 		imm += rex_w ? 8 : opsize16 ? 2 : 4;
 	if (flags & OP_I32)

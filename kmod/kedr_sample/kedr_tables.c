@@ -589,6 +589,12 @@ int kedr_tables_init(const struct kedr_blob *b)
  * Our ORC entries past kedr_area (those of our init text, if the kernel put
  * it above our core) leave the count once, at the first attach: the copies'
  * go there. Our init is over by then (kedr_on_coming() checks).
+ *
+ * The kernel's trim_init_extable() lowered our exception count likewise at
+ * the end of our init, without a grace period: a reader that loaded the
+ * count before it may still be searching our init entries, which are where
+ * the copies' entries go. One grace period before the first attach writes
+ * there, whichever count was lowered.
  */
 static void kedr_trim_own_orc(void)
 {
@@ -598,10 +604,9 @@ static void kedr_trim_own_orc(void)
 	while (k && kedr_orc_ip(kedr_res.orc_ip, k - 1) >
 		    (unsigned long)kedr_area)
 		k--;
-	if (k != n) {
+	if (k != n)
 		WRITE_ONCE(self->arch.num_orcs, k);
-		synchronize_rcu();
-	}
+	synchronize_rcu();
 	kedr_res.orc_trimmed = true;
 }
 

@@ -98,6 +98,7 @@ public static class LoaderInstructionLength
         var p = code.Length > MaxLength ? code[..MaxLength] : code;
         int avail = p.Length;
         bool opsize16 = false, addr32 = false, rexW = false, vex = false;
+        byte rep = 0; // the last F2 or F3
         int i = 0, imm = 0, map = 1;
         for (; ; i++)
         {
@@ -105,6 +106,7 @@ public static class LoaderInstructionLength
             if (IsLegacyPrefix(p[i]))
             {
                 opsize16 |= p[i] == 0x66;
+                if (p[i] is 0xf2 or 0xf3) rep = p[i];
                 addr32 |= p[i] == 0x67;
                 rexW = false; // a REX not last is ignored
             }
@@ -149,13 +151,19 @@ public static class LoaderInstructionLength
             // POP r/m, not AMD's XOP escape.
             if (op == 0x8f && i < avail && (p[i] & 0x1f) >= 8) return -1;
         }
-        else if (map == 2) flags = Map2[op];
+        else if (map == 2)
+        {
+            flags = Map2[op];
+            // SSE4a: INSERTQ (F2 0F 78), EXTRQ (66 0F 78 /0) take two imm8.
+            if (op == 0x78 && (rep == 0xf2 || (rep == 0 && opsize16))) flags |= I16;
+        }
         else flags = M | (map == 4 ? I8 : 0);
         if ((flags & Bad) != 0) return -1;
 
         if ((flags & M) != 0)
         {
-            int m = ModRmLength(p[i..]);
+            // MOV to/from CR/DR: the ModRM is a register, whatever mod says.
+            int m = !vex && map == 2 && op is >= 0x20 and <= 0x23 ? (i < avail ? 1 : -1) : ModRmLength(p[i..]);
             if (m < 0) return -1;
             // TEST r/m, imm: group 3 /0 and /1.
             if (map == 1 && !vex && op is 0xf6 or 0xf7 && ((p[i] >> 3) & 7) < 2) flags |= op == 0xf6 ? I8 : IZ;
@@ -163,7 +171,8 @@ public static class LoaderInstructionLength
         }
         if ((flags & I8) != 0) imm += 1;
         if ((flags & I16) != 0) imm += 2;
-        if ((flags & IZ) != 0) imm += opsize16 ? 2 : 4;
+        // REX.W wins over 66: operand size 64, an Iz stays imm32.
+        if ((flags & IZ) != 0) imm += opsize16 && !rexW ? 2 : 4;
         if ((flags & IV) != 0) imm += rexW ? 8 : opsize16 ? 2 : 4;
         if ((flags & I32) != 0) imm += 4;
         if ((flags & Moffs) != 0) imm += addr32 ? 4 : 8;

@@ -33,6 +33,12 @@ typedef uint32_t u32;
 typedef uint64_t u64;
 typedef int64_t s64;
 typedef int32_t s32;
+/* kedr_sample.h counts live objects; the parser itself never does. */
+typedef struct {
+	int counter;
+} atomic_t;
+#define atomic_inc(v) ((v)->counter++)
+#define atomic_dec(v) ((v)->counter--)
 
 struct module;
 
@@ -45,6 +51,7 @@ struct module;
 #define max(a, b) ((a) > (b) ? (a) : (b))
 /* <asm/text-patching.h>: a jmp rel32. */
 #define JMP32_INSN_SIZE 5
+#define CALL_INSN_OPCODE 0xE8
 #define is_power_of_2(n) ((n) != 0 && ((n) & ((n) - 1)) == 0)
 #define cond_resched() do { } while (0)
 #undef static_assert

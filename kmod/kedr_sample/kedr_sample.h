@@ -4,8 +4,11 @@
  *
  * kedr_blob.c      loads a blob with request_firmware() and validates it into
  *                  struct kedr_blob (native, aligned copies of the tables)
- * kedr_attach.c    checks a blob against a live module and redirects the
- *                  module's functions to their copies in kedr_area
+ * kedr_attach.c    attaches a blob to a live module (checks, then the copies
+ *                  in kedr_area and the originals redirected to them), drops
+ *                  the init copies at LIVE, retires the copies at GOING; its
+ *                  checks are in kedr_attach_check.c, the bytes it writes in
+ *                  kedr_attach_patch.c (kedr_attach.h, private to the three)
  * kedr_events.c    the C side of the helpers the copies call
  * kedr_string_events.c  the same for string and bit-op instructions
  * kedr_recorder.c  keeps the events and shows them in debugfs
@@ -146,7 +149,7 @@ void kedr_blob_free(struct kedr_blob *blob);
 /* kedr_insn.c: length of the x86-64 instruction at @p, or -EINVAL. */
 int kedr_insn_len(const u8 *p, unsigned int avail);
 
-/* kedr_attach.c */
+/* kedr_attach.c (internals: kedr_attach.h) */
 struct kedr_attachment;
 int kedr_attach(struct module *mod, const struct kedr_blob *blob,
 		struct kedr_attachment **out);

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Attaching a blob to a live module, shared by the three files that do it:
+ *
+ * kedr_attach_check.c  is the live module the binary the blob was built
+ *                      from (name, symbols, digests, noinstr, overlaps), and
+ *                      can every jmp be written where the kernel will not
+ *                      write later (live sites, entry jumps, landing pads)
+ * kedr_attach_patch.c  the bytes: the image's fixups and live-patch slots,
+ *                      how each original is entered, the entry jmps, the
+ *                      int3s over the originals, the landing pads
+ * kedr_attach.c        the lifecycle: attach (checks, then going live),
+ *                      ftrace start and stop, init copies dropped at LIVE,
+ *                      the copies retired at GOING
+ *
+ * Not for the rest of the loader: kedr_sample.h has the interface.
+ */
+#ifndef KEDR_ATTACH_H
+#define KEDR_ATTACH_H
+
+#include <linux/errno.h>
+#include <linux/printk.h>
+#include <linux/types.h>
+
+#include "kedr_sample.h"
+
+struct module;
+struct mod_kallsyms;
+
+/* How an original gets to its copy. */
+enum kedr_entry_mode {
+	KEDR_VIA_JMP = 0,	/* jmp at the entry, int3 over the rest */
+	KEDR_VIA_FTRACE,	/* fentry site kept, int3 over the rest */
+	KEDR_KEPT,		/* left as it is: its copy is not used */
+};
+
+/* A site in the original the kernel may rewrite after COMING. */
+struct kedr_live_site {
+	unsigned long addr;
+	unsigned int len;
+};
+
+/* What attaching works with; nothing here outlives kedr_attach(). */
+struct kedr_attach_ctx {
+	struct module *mod;
+	const struct kedr_blob *b;
+	const struct mod_kallsyms *ks;
+	unsigned long *func_addr;
+	u8 *masked;		/* scratch: 1 for each masked byte */
+	u8 *image;		/* the code image being prepared */
+	unsigned long place;	/* where the image will run */
+	u8 *mode;		/* enum kedr_entry_mode of each function */
+	struct kedr_live_site *sites;	/* sorted by address */
+	unsigned int nr_sites;
+	struct kedr_tables *tables;
+	struct kedr_ftrace *ftrace;
+};
+
+/* One line saying why @c's module is left as it is. */
+#define kedr_refuse(c, fmt, ...) \
+	pr_err("%s: not instrumented: " fmt "\n", (c)->mod->name, ##__VA_ARGS__)
+
+static inline bool kedr_fits_s32(s64 v)
+{
+	return v == (s64)(s32)v;
+}
+
+/* rel32 of an instruction of @insn_len bytes at @from, going to @to. */
+static inline int kedr_rel32(unsigned long from, unsigned int insn_len,
+			     unsigned long to, s32 *rel)
+{
+	s64 d = (s64)(to - (from + insn_len));
+
+	if (!kedr_fits_s32(d))
+		return -ERANGE;
+	*rel = (s32)d;
+	return 0;
+}
+
+/* kedr_attach_check.c, in the order kedr_attach() runs them */
+int kedr_check_live(struct kedr_attach_ctx *c);
+int kedr_check_noinstr(struct kedr_attach_ctx *c);
+int kedr_check_digests(struct kedr_attach_ctx *c);
+int kedr_collect_live_sites(struct kedr_attach_ctx *c);
+int kedr_check_entry_jumps(struct kedr_attach_ctx *c);
+int kedr_check_landing_pads(struct kedr_attach_ctx *c);
+/* Marks the masked bytes of @f in c->masked[0, f->size). */
+void kedr_mark_masks(struct kedr_attach_ctx *c, const struct kedr_func *f);
+/* Does a live site overlap [start, start + len)? */
+bool kedr_live_site_in(const struct kedr_attach_ctx *c, unsigned long start,
+		       unsigned long len);
+
+/* kedr_attach_patch.c */
+/* The kernel's 2- and 5-byte NOPs (asm/nops.h), as jump labels use them. */
+extern const u8 kedr_nop2[2];
+extern const u8 kedr_nop5[5];
+void kedr_plan_entries(struct kedr_attach_ctx *c, bool use_ftrace);
+int kedr_apply_fixups(struct kedr_attach_ctx *c);
+int kedr_fill_patches(struct kedr_attach_ctx *c);
+void kedr_redirect(struct kedr_attach_ctx *c, u32 i, u8 *orig);
+void kedr_write_landing_pads(struct kedr_attach_ctx *c,
+			     const struct kedr_alias *core,
+			     const struct kedr_alias *init);
+/* Other CPUs must not run stale instructions from memory we rewrote. */
+void kedr_sync_all_cores(void);
+
+#endif /* KEDR_ATTACH_H */

@@ -173,18 +173,3 @@ public static class BlobLayout
     /// <summary>Is table <paramref name="id"/> one of bytes (entry size exactly <see cref="ByteEntrySize"/>)?</summary>
     public static bool IsByteTable(int id) => id is (int)BlobTableId.Strings or (int)BlobTableId.Code;
 }
-
-/// <summary>The C struct of kedr_blob.h a <see cref="BlobLayout"/> class describes.</summary>
-[AttributeUsage(AttributeTargets.Class)]
-public sealed class CStructAttribute(string name) : Attribute
-{
-    public string Name { get; } = name;
-}
-
-/// <summary>The C field (name, <c>sizeof</c>) whose <c>offsetof</c> a <see cref="BlobLayout"/> constant holds.</summary>
-[AttributeUsage(AttributeTargets.Field)]
-public sealed class CFieldAttribute(string name, int size) : Attribute
-{
-    public string Name { get; } = name;
-    public int Size { get; } = size;
-}

@@ -15,7 +15,7 @@ public static class BlobFormat
     public const int TableCountV1_1 = 10;
     /// <summary>From this minor version on a blob must have the <see cref="BlobTableId.Checksum"/> table.</summary>
     public const ushort ChecksumMinor = 3;
-    public const int ChecksumSize = 4;
+    public const int ChecksumSize = BlobLayout.Checksum.Size;
     /// <summary>The loader's code area (<c>KEDR_AREA_SIZE</c>, kmod/kedr_sample/kedr_area.h): a bigger code image is refused.</summary>
     public const int MaxCodeSize = 16 << 20;
 
@@ -55,18 +55,18 @@ public static class BlobFormat
         return crc;
     }
 
-    // sizeof() of the C structs; BlobLayoutTests compiles the header to check them.
-    public const int TableSize = 16;
-    public const int HeaderSize = 68 + TableCount * TableSize;
-    public const int HeaderSizeV1 = 68 + TableCountV1 * TableSize;
-    public const int FunctionSize = 48;
-    public const int MaskSize = 8;
-    public const int FixupSize = 24;
-    public const int SiteSize = 12;
-    public const int PatchSize = 24;
-    public const int ExTableSize = 24;
-    public const int BugSize = 24;
-    public const int OrcSize = 12;
+    // sizeof() of the C structs, from their description (BlobLayout).
+    public const int TableSize = BlobLayout.Table.Size;
+    public const int HeaderSize = BlobLayout.Header.Size;
+    public const int HeaderSizeV1 = BlobLayout.Header.SizeV1;
+    public const int FunctionSize = BlobLayout.Function.Size;
+    public const int MaskSize = BlobLayout.Mask.Size;
+    public const int FixupSize = BlobLayout.Fixup.Size;
+    public const int SiteSize = BlobLayout.Site.Size;
+    public const int PatchSize = BlobLayout.Patch.Size;
+    public const int ExTableSize = BlobLayout.ExTable.Size;
+    public const int BugSize = BlobLayout.Bug.Size;
+    public const int OrcSize = BlobLayout.Orc.Size;
     public const uint NoCopy = 0xffffffff;
 
     public const ulong DigestSeed = 0xcbf29ce484222325UL;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Kedr.Core.Diagnostics;
+using static Kedr.Core.Blob.BlobLayout;
 
 namespace Kedr.Core.Blob;
 
@@ -37,69 +38,70 @@ public static class BlobReader
         blob = null;
         KedrDiagnostic Bad(DiagnosticCode code, string msg, string? table = null, long? off = null) => new(code, msg, path, table, off);
 
-        if (s.Length < 8 || !s[..8].SequenceEqual(BlobFormat.Magic))
-            return Bad(DiagnosticCodes.BlobBadMagic, "not a KEDR blob (bad magic)", off: 0);
-        if (s.Length < BlobFormat.HeaderSizeV1)
-            return Bad(DiagnosticCodes.BlobSizes, $"blob is {s.Length} bytes, smaller than a header ({BlobFormat.HeaderSizeV1})", off: s.Length);
-        ushort major = U16(s, 8), minor = U16(s, 10);
+        var magic = BlobFormat.Magic;
+        if (s.Length < Header.Magic + magic.Length || !s.Slice(Header.Magic, magic.Length).SequenceEqual(magic))
+            return Bad(DiagnosticCodes.BlobBadMagic, "not a KEDR blob (bad magic)", off: Header.Magic);
+        if (s.Length < Header.SizeV1)
+            return Bad(DiagnosticCodes.BlobSizes, $"blob is {s.Length} bytes, smaller than a header ({Header.SizeV1})", off: s.Length);
+        ushort major = U16(s, Header.VersionMajor), minor = U16(s, Header.VersionMinor);
         if (major != BlobFormat.VersionMajor)
-            return Bad(DiagnosticCodes.BlobMajorVersion, $"blob format {major}.{minor}, this tool reads {BlobFormat.VersionMajor}.x", off: 8);
-        uint headerSize = U32(s, 12), blobSize = U32(s, 16), numTables = U32(s, 64);
+            return Bad(DiagnosticCodes.BlobMajorVersion, $"blob format {major}.{minor}, this tool reads {BlobFormat.VersionMajor}.x", off: Header.VersionMajor);
+        uint headerSize = U32(s, Header.HeaderSize), blobSize = U32(s, Header.BlobSize), numTables = U32(s, Header.NumTables);
         if (blobSize != s.Length)
-            return Bad(DiagnosticCodes.BlobSizes, $"blob says it is {blobSize} bytes, the file has {s.Length}", off: 16);
-        if (headerSize < BlobFormat.HeaderSizeV1 || headerSize > s.Length)
-            return Bad(DiagnosticCodes.BlobSizes, $"header size {headerSize} is out of range", off: 12);
-        var flags = (BlobHeaderFlags)U32(s, 20);
+            return Bad(DiagnosticCodes.BlobSizes, $"blob says it is {blobSize} bytes, the file has {s.Length}", off: Header.BlobSize);
+        if (headerSize < Header.SizeV1 || headerSize > s.Length)
+            return Bad(DiagnosticCodes.BlobSizes, $"header size {headerSize} is out of range", off: Header.HeaderSize);
+        var flags = (BlobHeaderFlags)U32(s, Header.Flags);
         if ((flags & ~BlobFormat.KnownHeaderFlags) != 0)
-            return Bad(DiagnosticCodes.BlobHeaderFlags, $"unknown flags 0x{(uint)(flags & ~BlobFormat.KnownHeaderFlags):x}", off: 20);
-        if (numTables < BlobFormat.TableCountV1 || 68 + (long)numTables * BlobFormat.TableSize != headerSize)
-            return Bad(DiagnosticCodes.BlobSizes, $"{numTables} tables, header size {headerSize}: need at least {BlobFormat.TableCountV1} and 68 + 16 per table", off: 64);
-        uint idLen = U32(s, 36);
+            return Bad(DiagnosticCodes.BlobHeaderFlags, $"unknown flags 0x{(uint)(flags & ~BlobFormat.KnownHeaderFlags):x}", off: Header.Flags);
+        if (numTables < BlobFormat.TableCountV1 || Header.Tables + (long)numTables * Table.Size != headerSize)
+            return Bad(DiagnosticCodes.BlobSizes, $"{numTables} tables, header size {headerSize}: need at least {BlobFormat.TableCountV1} and {Header.Tables} + {Table.Size} per table", off: Header.NumTables);
+        uint idLen = U32(s, Header.TargetBuildIdLength);
         if (idLen > BlobFormat.BuildIdMax)
-            return Bad(DiagnosticCodes.BlobStringOrHeaderField, $"build-id length {idLen} exceeds {BlobFormat.BuildIdMax}", off: 36);
-        uint codeAlign = U32(s, 60);
+            return Bad(DiagnosticCodes.BlobStringOrHeaderField, $"build-id length {idLen} exceeds {BlobFormat.BuildIdMax}", off: Header.TargetBuildIdLength);
+        uint codeAlign = U32(s, Header.CodeAlign);
         if (codeAlign == 0 || (codeAlign & (codeAlign - 1)) != 0 || codeAlign > 4096)
-            return Bad(DiagnosticCodes.BlobStringOrHeaderField, $"code alignment {codeAlign} is not a power of two up to 4096", off: 60);
-        uint symbolCount = U32(s, 32);
+            return Bad(DiagnosticCodes.BlobStringOrHeaderField, $"code alignment {codeAlign} is not a power of two up to 4096", off: Header.CodeAlign);
+        uint symbolCount = U32(s, Header.TargetNumSymtab);
         if (symbolCount == 0)
-            return Bad(DiagnosticCodes.BlobStringOrHeaderField, "target_num_symtab is 0", off: 32);
+            return Bad(DiagnosticCodes.BlobStringOrHeaderField, "target_num_symtab is 0", off: Header.TargetNumSymtab);
 
-        int[] minEntsize = [1, BlobFormat.FunctionSize, BlobFormat.MaskSize, BlobFormat.FixupSize, BlobFormat.SiteSize,
-            BlobFormat.PatchSize, 1, BlobFormat.ExTableSize, BlobFormat.BugSize, BlobFormat.OrcSize, BlobFormat.ChecksumSize];
+        var minEntsize = EntrySizes;
         var tables = new (int off, int count, int entsize)[BlobFormat.TableCount];
         for (int t = 0; t < Math.Min((int)numTables, BlobFormat.TableCount); t++)
         {
-            int h = 68 + t * BlobFormat.TableSize;
-            uint off = U32(s, h), count = U32(s, h + 4), entsize = U32(s, h + 8);
+            int h = Header.TableAt(t);
+            uint off = U32(s, h + Table.Offset), count = U32(s, h + Table.Count), entsize = U32(s, h + Table.EntrySize);
             string tableName = ((BlobTableId)t).ToString();
-            if (entsize < minEntsize[t] || (t is 0 or 6 && entsize != 1))
-                return Bad(DiagnosticCodes.BlobTableBounds, $"entry size {entsize}, at least {minEntsize[t]} expected", tableName, h + 8);
+            if (entsize < minEntsize[t] || (IsByteTable(t) && entsize != ByteEntrySize))
+                return Bad(DiagnosticCodes.BlobTableBounds, $"entry size {entsize}, at least {minEntsize[t]} expected", tableName, h + Table.EntrySize);
             if (count > 0 && ((ulong)off + (ulong)count * entsize > (ulong)s.Length || off < headerSize))
-                return Bad(DiagnosticCodes.BlobTableBounds, $"{count} entries of {entsize} bytes at 0x{off:x} are outside the blob", tableName, h);
+                return Bad(DiagnosticCodes.BlobTableBounds, $"{count} entries of {entsize} bytes at 0x{off:x} are outside the blob", tableName, h + Table.Offset);
             tables[t] = ((int)off, (int)count, (int)entsize);
         }
         // The checksum, before anything but the header and the descriptors is used.
         if (numTables <= (int)BlobTableId.Checksum)
         {
             if (minor >= BlobFormat.ChecksumMinor)
-                return Bad(DiagnosticCodes.BlobChecksum, $"blob format 1.{minor} without a checksum", off: 64);
+                return Bad(DiagnosticCodes.BlobChecksum, $"blob format 1.{minor} without a checksum", off: Header.NumTables);
         }
         else
         {
             var (co, cc, _) = tables[(int)BlobTableId.Checksum];
             if (cc != 1)
-                return Bad(DiagnosticCodes.BlobChecksum, $"checksum table of {cc} entries, 1 expected", "Checksum", 68 + (int)BlobTableId.Checksum * BlobFormat.TableSize + 4);
+                return Bad(DiagnosticCodes.BlobChecksum, $"checksum table of {cc} entries, 1 expected", "Checksum", Header.TableAt(BlobTableId.Checksum) + Table.Count);
             uint want = U32(s, co), got = BlobFormat.Checksum(s, co);
             if (want != got)
                 return Bad(DiagnosticCodes.BlobChecksum, $"checksum 0x{want:x8}, the blob's bytes give 0x{got:x8}: damaged", "Checksum", co);
         }
 
-        var (so0, sc0, _) = tables[0];
+        var (so0, sc0, _) = tables[(int)BlobTableId.Strings];
         if (sc0 > 0 && s[so0 + sc0 - 1] != 0)
             return Bad(DiagnosticCodes.BlobStringOrHeaderField, "the string table does not end with a NUL", "Strings", so0 + sc0 - 1);
-        var codeLen = (uint)tables[6].count;
+        var (codeOff, codeCount, _) = tables[(int)BlobTableId.Code];
+        var codeLen = (uint)codeCount;
         if (codeLen > BlobFormat.MaxCodeSize)
-            return Bad(DiagnosticCodes.BlobOutOfRange, $"code image of {codeLen} bytes, the loader's code area holds {BlobFormat.MaxCodeSize}", "Code", 68 + 6 * BlobFormat.TableSize + 4);
+            return Bad(DiagnosticCodes.BlobOutOfRange, $"code image of {codeLen} bytes, the loader's code area holds {BlobFormat.MaxCodeSize}", "Code", Header.TableAt(BlobTableId.Code) + Table.Count);
         var strings = s.Slice(so0, sc0).ToArray();
         string? Str(uint off)
         {
@@ -107,42 +109,43 @@ public static class BlobReader
             int end = strings.AsSpan((int)off).IndexOf((byte)0);
             return Encoding.UTF8.GetString(strings, (int)off, end);
         }
-        var name = Str(U32(s, 24));
+        var name = Str(U32(s, Header.TargetName));
         if (name is null)
-            return Bad(DiagnosticCodes.BlobStringOrHeaderField, "target name is not a string of the string table", off: 24);
-        var srcVersion = Str(U32(s, 28));
+            return Bad(DiagnosticCodes.BlobStringOrHeaderField, "target name is not a string of the string table", off: Header.TargetName);
+        var srcVersion = Str(U32(s, Header.TargetSrcVersion));
         if (srcVersion is null)
-            return Bad(DiagnosticCodes.BlobStringOrHeaderField, "target srcversion is not a string of the string table", off: 28);
+            return Bad(DiagnosticCodes.BlobStringOrHeaderField, "target srcversion is not a string of the string table", off: Header.TargetSrcVersion);
 
         var b = new KedrBlob
         {
-            Target = new BlobTarget(name, srcVersion, symbolCount, s.Slice(40, (int)idLen).ToArray()),
+            Target = new BlobTarget(name, srcVersion, symbolCount, s.Slice(Header.TargetBuildId, (int)idLen).ToArray()),
             CodeAlign = codeAlign,
             VersionMinor = minor,
             Flags = flags,
-            Code = s.Slice(tables[6].off, tables[6].count).ToArray(),
+            Code = s.Slice(codeOff, codeCount).ToArray(),
         };
         var code = b.Code;
 
-        var (mo, mc, me) = tables[2];
-        var (fo, fc, fe) = tables[1];
+        var (mo, mc, me) = tables[(int)BlobTableId.Masks];
+        var (fo, fc, fe) = tables[(int)BlobTableId.Functions];
         for (int i = 0; i < fc; i++)
         {
             int o = fo + i * fe;
-            var fname = Str(U32(s, o));
-            if (fname is null) return Bad(DiagnosticCodes.BlobStringOrHeaderField, $"function {i}: name is not a string of the string table", "Functions", o);
-            var f = new BlobFunction(fname, U32(s, o + 4), U32(s, o + 8), U32(s, o + 12), U32(s, o + 16), U32(s, o + 20),
-                U32(s, o + 24), (BlobFunctionFlags)U32(s, o + 28), U64(s, o + 32), U32(s, o + 40));
+            var fname = Str(U32(s, o + Function.Name));
+            if (fname is null) return Bad(DiagnosticCodes.BlobStringOrHeaderField, $"function {i}: name is not a string of the string table", "Functions", o + Function.Name);
+            var f = new BlobFunction(fname, U32(s, o + Function.SymbolIndex), U32(s, o + Function.OriginalSize), U32(s, o + Function.CopyOffset),
+                U32(s, o + Function.CopySize), U32(s, o + Function.MaskFirst), U32(s, o + Function.MaskCount),
+                (BlobFunctionFlags)U32(s, o + Function.Flags), U64(s, o + Function.Digest), U32(s, o + Function.Owner));
             if (f.SymbolIndex == 0 || f.SymbolIndex >= symbolCount)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': symbol {f.SymbolIndex} out of range ({symbolCount})", "Functions", o + 4);
-            if (f.Size < 5) return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': size {f.Size} is below 5", "Functions", o + 8);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': symbol {f.SymbolIndex} out of range ({symbolCount})", "Functions", o + Function.SymbolIndex);
+            if (f.Size < 5) return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': size {f.Size} is below 5", "Functions", o + Function.OriginalSize);
             if (f.CopySize == 0 || (ulong)f.CopyOffset + f.CopySize > codeLen)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': copy [0x{f.CopyOffset:x}, +0x{f.CopySize:x}) is empty or outside the code (0x{codeLen:x})", "Functions", o + 12);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': copy [0x{f.CopyOffset:x}, +0x{f.CopySize:x}) is empty or outside the code (0x{codeLen:x})", "Functions", o + Function.CopyOffset);
             if ((ulong)f.MaskFirst + f.MaskCount > (ulong)mc)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': masks [{f.MaskFirst}, +{f.MaskCount}) out of range ({mc})", "Functions", o + 20);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': masks [{f.MaskFirst}, +{f.MaskCount}) out of range ({mc})", "Functions", o + Function.MaskFirst);
             if ((f.Flags & ~(BlobFunctionFlags.Init | BlobFunctionFlags.Part)) != 0)
-                return Bad(DiagnosticCodes.BlobUnknownValue, $"function {i} '{fname}': unknown flags 0x{(uint)f.Flags:x}", "Functions", o + 28);
-            if (f.Owner >= fc) return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': owner {f.Owner} out of range", "Functions", o + 40);
+                return Bad(DiagnosticCodes.BlobUnknownValue, $"function {i} '{fname}': unknown flags 0x{(uint)f.Flags:x}", "Functions", o + Function.Flags);
+            if (f.Owner >= fc) return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{fname}': owner {f.Owner} out of range", "Functions", o + Function.Owner);
             b.Functions.Add(f);
         }
         for (int i = 0; i < fc; i++)
@@ -150,12 +153,12 @@ public static class BlobReader
             var f = b.Functions[i];
             bool part = (f.Flags & BlobFunctionFlags.Part) != 0;
             if (part ? f.Owner == i || (b.Functions[(int)f.Owner].Flags & BlobFunctionFlags.Part) != 0 : f.Owner != i)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{f.Name}': owner {f.Owner} with flags 0x{(uint)f.Flags:x}: a part's owner is another function that is no part, anything else owns itself", "Functions", fo + i * fe + 40);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"function {i} '{f.Name}': owner {f.Owner} with flags 0x{(uint)f.Flags:x}: a part's owner is another function that is no part, anything else owns itself", "Functions", fo + i * fe + Function.Owner);
         }
         for (int i = 0; i < mc; i++)
         {
             int o = mo + i * me;
-            b.Masks.Add(new BlobMask(U32(s, o), U32(s, o + 4)));
+            b.Masks.Add(new BlobMask(U32(s, o + Mask.Offset), U32(s, o + Mask.Length)));
         }
         // Each mask belongs to one function at most: the walk is linear in the table.
         var used = new bool[mc];
@@ -174,32 +177,34 @@ public static class BlobReader
                 prevEnd = mask.Offset + mask.Length;
             }
         }
-        var (xo, xc, xe) = tables[3];
+        var (xo, xc, xe) = tables[(int)BlobTableId.Fixups];
         for (int i = 0; i < xc; i++)
         {
             int o = xo + i * xe;
-            var x = new BlobFixup(U32(s, o), (BlobFixupType)s[o + 4], (BlobFixupTarget)s[o + 5], U32(s, o + 8), (long)U64(s, o + 16));
+            var x = new BlobFixup(U32(s, o + Fixup.Offset), (BlobFixupType)s[o + Fixup.Type], (BlobFixupTarget)s[o + Fixup.Target],
+                U32(s, o + Fixup.Index), (long)U64(s, o + Fixup.Addend));
             int width = x.Type switch { BlobFixupType.Pc32 or BlobFixupType.Abs32S => 4, BlobFixupType.Abs64 => 8, _ => 0 };
-            if (width == 0) return Bad(DiagnosticCodes.BlobUnknownValue, $"fixup {i}: unknown type {(byte)x.Type}", "Fixups", o + 4);
+            if (width == 0) return Bad(DiagnosticCodes.BlobUnknownValue, $"fixup {i}: unknown type {(byte)x.Type}", "Fixups", o + Fixup.Type);
             if ((ulong)x.Offset + (ulong)width > codeLen)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"fixup {i}: field at 0x{x.Offset:x} is outside the code", "Fixups", o);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"fixup {i}: field at 0x{x.Offset:x} is outside the code", "Fixups", o + Fixup.Offset);
             if (x.Target == BlobFixupTarget.Symbol ? x.Index == 0 || x.Index >= symbolCount
                 : x.Target == BlobFixupTarget.Helper ? x.Index > (uint)BlobHelper.MemEventNoFlags : true)
-                return Bad(DiagnosticCodes.BlobUnknownValue, $"fixup {i}: target {(byte)x.Target} index {x.Index} is not valid", "Fixups", o + 5);
+                return Bad(DiagnosticCodes.BlobUnknownValue, $"fixup {i}: target {(byte)x.Target} index {x.Index} is not valid", "Fixups", o + Fixup.Target);
             // With CallOrc the loader adds the call's ORC entries: it must be `push $imm32; call rel32`.
             if (x.Target == BlobFixupTarget.Helper && (flags & BlobHeaderFlags.CallOrc) != 0
                 && (x.Offset < 6 || code[x.Offset - 6] != 0x68 || code[x.Offset - 1] != 0xe8))
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"fixup {i}: helper call at 0x{x.Offset:x} is not push $imm32; call rel32", "Fixups", o);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"fixup {i}: helper call at 0x{x.Offset:x} is not push $imm32; call rel32", "Fixups", o + Fixup.Offset);
             b.Fixups.Add(x);
         }
-        var (so, sc, se) = tables[4];
+        var (so, sc, se) = tables[(int)BlobTableId.Sites];
         const BlobSiteFlags memFlags = BlobSiteFlags.Gs | BlobSiteFlags.StackPointer;
         for (int i = 0; i < sc; i++)
         {
             int o = so + i * se;
-            var x = new BlobSite(U32(s, o), U32(s, o + 4), (BlobEventKind)s[o + 8], (BlobSiteFlags)s[o + 9], U16(s, o + 10));
+            var x = new BlobSite(U32(s, o + Site.Function), U32(s, o + Site.Offset), (BlobEventKind)s[o + Site.Kind],
+                (BlobSiteFlags)s[o + Site.Flags], U16(s, o + Site.AccessSize));
             if (x.Function >= fc || x.Offset >= b.Functions[(int)x.Function].Size)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"site {i}: function {x.Function} offset 0x{x.Offset:x} out of range", "Sites", o);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"site {i}: function {x.Function} offset 0x{x.Offset:x} out of range", "Sites", o + Site.Function);
             bool ok = x.Kind switch
             {
                 BlobEventKind.Entry or BlobEventKind.Exit => x.Flags == 0 && x.Size == 0,
@@ -210,37 +215,38 @@ public static class BlobReader
                 _ => false,
             };
             if (!ok)
-                return Bad(DiagnosticCodes.BlobUnknownValue, $"site {i}: event kind {(byte)x.Kind} with flags 0x{(byte)x.Flags:x} and size {x.Size} is not valid", "Sites", o + 8);
+                return Bad(DiagnosticCodes.BlobUnknownValue, $"site {i}: event kind {(byte)x.Kind} with flags 0x{(byte)x.Flags:x} and size {x.Size} is not valid", "Sites", o + Site.Kind);
             b.Sites.Add(x);
         }
-        var (po, pc, pe) = tables[5];
+        var (po, pc, pe) = tables[(int)BlobTableId.Patches];
         for (int i = 0; i < pc; i++)
         {
             int o = po + i * pe;
-            var x = new BlobPatch(U32(s, o), U32(s, o + 4), U32(s, o + 8), U16(s, o + 12), U16(s, o + 14), (BlobPatchKind)s[o + 16], U32(s, o + 20));
+            var x = new BlobPatch(U32(s, o + Patch.CopyOffset), U32(s, o + Patch.Function), U32(s, o + Patch.OriginalOffset),
+                U16(s, o + Patch.Length), U16(s, o + Patch.SlotLength), (BlobPatchKind)s[o + Patch.Kind], U32(s, o + Patch.TargetCopyOffset));
             if (x.Function >= fc)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: function {x.Function} out of range ({fc})", "Patches", o + 4);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: function {x.Function} out of range ({fc})", "Patches", o + Patch.Function);
             var f = b.Functions[(int)x.Function];
             if (x.Kind == BlobPatchKind.Landing)
             {
                 // A jmp rel32 written into the original, clear of the entry jump, to an address of the copy.
                 if (x.Length != LandingPadLength || x.SlotLength != 0)
-                    return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: landing pad of {x.Length} bytes with a {x.SlotLength}-byte slot, {LandingPadLength} and none expected", "Patches", o + 12);
+                    return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: landing pad of {x.Length} bytes with a {x.SlotLength}-byte slot, {LandingPadLength} and none expected", "Patches", o + Patch.Length);
                 if (x.OriginalOffset < LandingPadLength || (ulong)x.OriginalOffset + x.Length > f.Size)
-                    return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: landing pad [0x{x.OriginalOffset:x}, +{x.Length}) not inside function {x.Function} '{f.Name}' ({f.Size} bytes) past its first {LandingPadLength}", "Patches", o + 8);
+                    return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: landing pad [0x{x.OriginalOffset:x}, +{x.Length}) not inside function {x.Function} '{f.Name}' ({f.Size} bytes) past its first {LandingPadLength}", "Patches", o + Patch.OriginalOffset);
                 if (x.CopyOffset - f.CopyOffset >= f.CopySize)
-                    return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: landing pad destination 0x{x.CopyOffset:x} not inside the copy of function {x.Function} '{f.Name}' [0x{f.CopyOffset:x}, +0x{f.CopySize:x})", "Patches", o);
+                    return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: landing pad destination 0x{x.CopyOffset:x} not inside the copy of function {x.Function} '{f.Name}' [0x{f.CopyOffset:x}, +0x{f.CopySize:x})", "Patches", o + Patch.CopyOffset);
                 b.Patches.Add(x);
                 continue;
             }
             if (x.Length == 0 || (ulong)x.OriginalOffset + x.Length > f.Size)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: original site out of range", "Patches", o + 4);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: original site out of range", "Patches", o + Patch.Function);
             if (x.SlotLength < x.Length || (ulong)x.CopyOffset + x.SlotLength > codeLen)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: slot [0x{x.CopyOffset:x}, +{x.SlotLength}) out of range", "Patches", o);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: slot [0x{x.CopyOffset:x}, +{x.SlotLength}) out of range", "Patches", o + Patch.CopyOffset);
             if (x.Kind == BlobPatchKind.JumpLabel && (x.Length is not (2 or 5) || x.SlotLength < 5 || x.TargetCopyOffset >= codeLen))
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: jump label of {x.Length} bytes in a {x.SlotLength}-byte slot, or its target 0x{x.TargetCopyOffset:x} out of range", "Patches", o);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: jump label of {x.Length} bytes in a {x.SlotLength}-byte slot, or its target 0x{x.TargetCopyOffset:x} out of range", "Patches", o + Patch.CopyOffset);
             if (x.Kind is not (BlobPatchKind.LiveBytes or BlobPatchKind.JumpLabel))
-                return Bad(DiagnosticCodes.BlobUnknownValue, $"patch {i}: unknown kind {(byte)x.Kind}", "Patches", o + 16);
+                return Bad(DiagnosticCodes.BlobUnknownValue, $"patch {i}: unknown kind {(byte)x.Kind}", "Patches", o + Patch.Kind);
             b.Patches.Add(x);
         }
         if (CheckLandingPads(b, codeLen, po, pe, path) is { } landingError)
@@ -249,23 +255,25 @@ public static class BlobReader
         for (int i = 0; i < ec; i++)
         {
             int o = eo + i * ee;
-            var x = new BlobExTableEntry(U32(s, o), U32(s, o + 4), U32(s, o + 8), (long)U64(s, o + 16), U32(s, o + 12));
+            var x = new BlobExTableEntry(U32(s, o + ExTable.InsnCopy), U32(s, o + ExTable.FixupCopy), U32(s, o + ExTable.FixupSymbol),
+                (long)U64(s, o + ExTable.FixupAddend), U32(s, o + ExTable.Data));
             if (x.InsnCopy >= codeLen || x.FixupCopy != BlobFormat.NoCopy && x.FixupCopy >= codeLen
                 || x.FixupCopy == BlobFormat.NoCopy && (x.FixupSymbol == 0 || x.FixupSymbol >= symbolCount))
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"exception entry {i}: instruction, fixup or symbol out of range", "ExTable", o);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"exception entry {i}: instruction, fixup or symbol out of range", "ExTable", o + ExTable.InsnCopy);
             if (!BlobFormat.IsExDataAccepted(x.Data))
-                return Bad(DiagnosticCodes.BlobUnknownValue, $"exception entry {i}: data 0x{x.Data:x}: handler type {x.Data & BlobFormat.ExTypeMask} or its flags are not ones the kernel handles", "ExTable", o + 12);
+                return Bad(DiagnosticCodes.BlobUnknownValue, $"exception entry {i}: data 0x{x.Data:x}: handler type {x.Data & BlobFormat.ExTypeMask} or its flags are not ones the kernel handles", "ExTable", o + ExTable.Data);
             b.ExTable.Add(x);
         }
         var (bo, bc, be) = tables[(int)BlobTableId.Bugs];
         for (int i = 0; i < bc; i++)
         {
             int o = bo + i * be;
-            var x = new BlobBug(U32(s, o), U32(s, o + 4), (long)U64(s, o + 8), U16(s, o + 16), U16(s, o + 18));
+            var x = new BlobBug(U32(s, o + Bug.CopyOffset), U32(s, o + Bug.FileSymbol), (long)U64(s, o + Bug.FileAddend),
+                U16(s, o + Bug.Line), U16(s, o + Bug.Flags));
             if ((ulong)x.CopyOffset + 2 > codeLen || x.FileSymbol == 0 || x.FileSymbol >= symbolCount)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"bug entry {i}: site or file symbol out of range", "Bugs", o);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"bug entry {i}: site or file symbol out of range", "Bugs", o + Bug.CopyOffset);
             if (!BlobFormat.IsBugFlagsAccepted(x.Flags))
-                return Bad(DiagnosticCodes.BlobUnknownValue, $"bug entry {i}: flags 0x{x.Flags:x}: unknown flags or taint", "Bugs", o + 18);
+                return Bad(DiagnosticCodes.BlobUnknownValue, $"bug entry {i}: flags 0x{x.Flags:x}: unknown flags or taint", "Bugs", o + Bug.Flags);
             b.Bugs.Add(x);
         }
         var (oo, oc, oe) = tables[(int)BlobTableId.Orc];
@@ -274,10 +282,10 @@ public static class BlobReader
         {
             int o = oo + i * oe;
             ulong entry = 0;
-            for (int k = 0; k < 6; k++) entry |= (ulong)s[o + 4 + k] << (8 * k);
-            var x = new BlobOrc(U32(s, o), entry);
+            for (int k = 0; k < Orc.EntryLength; k++) entry |= (ulong)s[o + Orc.Entry + k] << (8 * k);
+            var x = new BlobOrc(U32(s, o + Orc.CopyOffset), entry);
             if (x.CopyOffset > codeLen || x.CopyOffset < prevOrc)
-                return Bad(DiagnosticCodes.BlobOutOfRange, $"ORC entry {i}: offset 0x{x.CopyOffset:x} unsorted or outside the code", "Orc", o);
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"ORC entry {i}: offset 0x{x.CopyOffset:x} unsorted or outside the code", "Orc", o + Orc.CopyOffset);
             prevOrc = x.CopyOffset;
             b.Orc.Add(x);
         }
@@ -311,13 +319,13 @@ public static class BlobReader
             if (!first && q.OriginalOffset + q.Length > p.OriginalOffset)
                 return new KedrDiagnostic(DiagnosticCodes.BlobLandingPadsOverlap,
                     $"patches {pads[k - 1]} and {pads[k]}: landing pads at 0x{q.OriginalOffset:x} and 0x{p.OriginalOffset:x} of function {p.Function} '{b.Functions[(int)p.Function].Name}' overlap",
-                    path, "Patches", po + (long)pads[k] * pe + 8);
+                    path, "Patches", po + (long)pads[k] * pe + Patch.OriginalOffset);
             if (first && MarkInstructions(b, (int)p.Function, pads[k], slots, starts, po, pe, path) is { } error)
                 return error;
             if (!starts[p.CopyOffset])
                 return new KedrDiagnostic(DiagnosticCodes.BlobLandingPadNotAtInstruction,
                     $"patch {pads[k]}: landing pad destination 0x{p.CopyOffset:x} is not an instruction boundary of the copy of function {p.Function} '{b.Functions[(int)p.Function].Name}'",
-                    path, "Patches", po + (long)pads[k] * pe);
+                    path, "Patches", po + (long)pads[k] * pe + Patch.CopyOffset);
         }
         return null;
     }
@@ -349,12 +357,12 @@ public static class BlobReader
             if (len < 0)
                 return new KedrDiagnostic(DiagnosticCodes.BlobCopyNotWalkable,
                     $"patch {pad}: the copy of function {fi} '{f.Name}' cannot be decoded at 0x{pos:x} ({Convert.ToHexString(b.Code, (int)pos, (int)Math.Min(end - pos, 8))}) to check its landing pads",
-                    path, "Patches", po + (long)pad * pe);
+                    path, "Patches", po + (long)pad * pe + Patch.CopyOffset);
             pos += (uint)len;
             if (slot?.CopyOffset < pos)
                 return new KedrDiagnostic(DiagnosticCodes.BlobCopyNotWalkable,
                     $"patch {slots[lo]}: slot at 0x{slot.Value.CopyOffset:x} is inside an instruction of the copy of function {fi} '{f.Name}'",
-                    path, "Patches", po + (long)slots[lo] * pe);
+                    path, "Patches", po + (long)slots[lo] * pe + Patch.CopyOffset);
         }
         return null;
     }

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using static Kedr.Core.Blob.BlobLayout;
 
 namespace Kedr.Core.Blob;
 
@@ -72,24 +73,24 @@ public static class BlobWriter
             for (int i = 0; i < functions.Length; i++) FunctionNames[i] = Strings.Add(functions[i].Name);
 
             // Header, tables with 8-byte aligned entries, code aligned as it asks (and last).
-            int pos = BlobFormat.HeaderSize;
+            int pos = Header.Size;
             void Place(BlobTableId id, int count, int entsize, int align)
             {
                 pos = Align(pos, align);
                 Tables[(int)id] = (pos, count, entsize);
                 pos += count * entsize;
             }
-            Place(BlobTableId.Strings, Strings.Length, 1, 1);
-            Place(BlobTableId.Functions, blob.Functions.Count, BlobFormat.FunctionSize, 8);
-            Place(BlobTableId.Masks, blob.Masks.Count, BlobFormat.MaskSize, 8);
-            Place(BlobTableId.Fixups, blob.Fixups.Count, BlobFormat.FixupSize, 8);
-            Place(BlobTableId.Sites, blob.Sites.Count, BlobFormat.SiteSize, 8);
-            Place(BlobTableId.Patches, blob.Patches.Count, BlobFormat.PatchSize, 8);
-            Place(BlobTableId.ExTable, blob.ExTable.Count, BlobFormat.ExTableSize, 8);
-            Place(BlobTableId.Bugs, blob.Bugs.Count, BlobFormat.BugSize, 8);
-            Place(BlobTableId.Orc, blob.Orc.Count, BlobFormat.OrcSize, 8);
-            Place(BlobTableId.Checksum, 1, BlobFormat.ChecksumSize, 8);
-            Place(BlobTableId.Code, blob.Code.Length, 1, (int)Math.Max(16, blob.CodeAlign));
+            Place(BlobTableId.Strings, Strings.Length, ByteEntrySize, NoAlign);
+            Place(BlobTableId.Functions, blob.Functions.Count, Function.Size, TableAlign);
+            Place(BlobTableId.Masks, blob.Masks.Count, Mask.Size, TableAlign);
+            Place(BlobTableId.Fixups, blob.Fixups.Count, Fixup.Size, TableAlign);
+            Place(BlobTableId.Sites, blob.Sites.Count, Site.Size, TableAlign);
+            Place(BlobTableId.Patches, blob.Patches.Count, Patch.Size, TableAlign);
+            Place(BlobTableId.ExTable, blob.ExTable.Count, ExTable.Size, TableAlign);
+            Place(BlobTableId.Bugs, blob.Bugs.Count, Bug.Size, TableAlign);
+            Place(BlobTableId.Orc, blob.Orc.Count, Orc.Size, TableAlign);
+            Place(BlobTableId.Checksum, 1, Checksum.Size, TableAlign);
+            Place(BlobTableId.Code, blob.Code.Length, ByteEntrySize, (int)Math.Max(MinCodeAlign, blob.CodeAlign));
             Total = pos;
         }
     }
@@ -100,93 +101,95 @@ public static class BlobWriter
         var tables = layout.Tables;
         var (strings, targetName, srcVersion, funcNames) = (layout.Strings, layout.TargetName, layout.SrcVersion, layout.FunctionNames);
         var functions = CollectionsMarshal.AsSpan(blob.Functions);
-        BlobFormat.Magic.CopyTo(s);
-        U16(s, 8, BlobFormat.VersionMajor);
-        U16(s, 10, blob.VersionMinor);
-        U32(s, 12, BlobFormat.HeaderSize);
-        U32(s, 16, (uint)layout.Total);
-        U32(s, 20, (uint)blob.Flags);
-        U32(s, 24, targetName);
-        U32(s, 28, srcVersion);
-        U32(s, 32, blob.Target.SymbolCount);
+        BlobFormat.Magic.CopyTo(s[Header.Magic..]);
+        U16(s, Header.VersionMajor, BlobFormat.VersionMajor);
+        U16(s, Header.VersionMinor, blob.VersionMinor);
+        U32(s, Header.HeaderSize, Header.Size);
+        U32(s, Header.BlobSize, (uint)layout.Total);
+        U32(s, Header.Flags, (uint)blob.Flags);
+        U32(s, Header.TargetName, targetName);
+        U32(s, Header.TargetSrcVersion, srcVersion);
+        U32(s, Header.TargetNumSymtab, blob.Target.SymbolCount);
         var id = blob.Target.BuildId.AsSpan(0, Math.Min(blob.Target.BuildId.Length, BlobFormat.BuildIdMax));
-        U32(s, 36, (uint)id.Length);
-        id.CopyTo(s[40..]);
-        U32(s, 60, blob.CodeAlign);
-        U32(s, 64, BlobFormat.TableCount);
+        U32(s, Header.TargetBuildIdLength, (uint)id.Length);
+        id.CopyTo(s[Header.TargetBuildId..]);
+        U32(s, Header.CodeAlign, blob.CodeAlign);
+        U32(s, Header.NumTables, BlobFormat.TableCount);
         for (int t = 0; t < BlobFormat.TableCount; t++)
         {
-            int h = 68 + t * BlobFormat.TableSize;
-            U32(s, h, (uint)tables[t].offset);
-            U32(s, h + 4, (uint)tables[t].count);
-            U32(s, h + 8, (uint)tables[t].entsize);
+            int h = Header.TableAt(t);
+            U32(s, h + Table.Offset, (uint)tables[t].offset);
+            U32(s, h + Table.Count, (uint)tables[t].count);
+            U32(s, h + Table.EntrySize, (uint)tables[t].entsize);
         }
 
         strings.CopyTo(s[tables[(int)BlobTableId.Strings].offset..]);
         int o = tables[(int)BlobTableId.Functions].offset;
-        for (int i = 0; i < functions.Length; i++, o += BlobFormat.FunctionSize)
+        for (int i = 0; i < functions.Length; i++, o += Function.Size)
         {
             ref readonly var f = ref functions[i];
-            U32(s, o, funcNames[i]); U32(s, o + 4, f.SymbolIndex); U32(s, o + 8, f.Size);
-            U32(s, o + 12, f.CopyOffset); U32(s, o + 16, f.CopySize); U32(s, o + 20, f.MaskFirst);
-            U32(s, o + 24, f.MaskCount); U32(s, o + 28, (uint)f.Flags); U64(s, o + 32, f.Digest);
-            U32(s, o + 40, f.Owner);
+            U32(s, o + Function.Name, funcNames[i]); U32(s, o + Function.SymbolIndex, f.SymbolIndex); U32(s, o + Function.OriginalSize, f.Size);
+            U32(s, o + Function.CopyOffset, f.CopyOffset); U32(s, o + Function.CopySize, f.CopySize); U32(s, o + Function.MaskFirst, f.MaskFirst);
+            U32(s, o + Function.MaskCount, f.MaskCount); U32(s, o + Function.Flags, (uint)f.Flags); U64(s, o + Function.Digest, f.Digest);
+            U32(s, o + Function.Owner, f.Owner);
         }
         // The big tables (an entry or more per instruction with an event): the table's slice is checked
         // once, and each entry's stores stay within its size.
-        ref byte e = ref Table(s, tables, BlobTableId.Masks);
+        ref byte e = ref TableStart(s, tables, BlobTableId.Masks);
         foreach (ref readonly var m in CollectionsMarshal.AsSpan(blob.Masks))
         {
-            W32(ref e, 0, m.Offset); W32(ref e, 4, m.Length);
-            e = ref Unsafe.Add(ref e, BlobFormat.MaskSize);
+            W32(ref e, Mask.Offset, m.Offset); W32(ref e, Mask.Length, m.Length);
+            e = ref Unsafe.Add(ref e, Mask.Size);
         }
-        e = ref Table(s, tables, BlobTableId.Fixups);
+        e = ref TableStart(s, tables, BlobTableId.Fixups);
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Fixups))
         {
-            W32(ref e, 0, x.Offset); Unsafe.Add(ref e, 4) = (byte)x.Type; Unsafe.Add(ref e, 5) = (byte)x.Target;
-            W32(ref e, 8, x.Index); W64(ref e, 16, (ulong)x.Addend);
-            e = ref Unsafe.Add(ref e, BlobFormat.FixupSize);
+            W32(ref e, Fixup.Offset, x.Offset); Unsafe.Add(ref e, Fixup.Type) = (byte)x.Type; Unsafe.Add(ref e, Fixup.Target) = (byte)x.Target;
+            W32(ref e, Fixup.Index, x.Index); W64(ref e, Fixup.Addend, (ulong)x.Addend);
+            e = ref Unsafe.Add(ref e, Fixup.Size);
         }
-        e = ref Table(s, tables, BlobTableId.Sites);
+        e = ref TableStart(s, tables, BlobTableId.Sites);
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Sites))
         {
-            W32(ref e, 0, x.Function); W32(ref e, 4, x.Offset); Unsafe.Add(ref e, 8) = (byte)x.Kind; Unsafe.Add(ref e, 9) = (byte)x.Flags;
-            W16(ref e, 10, x.Size);
-            e = ref Unsafe.Add(ref e, BlobFormat.SiteSize);
+            W32(ref e, Site.Function, x.Function); W32(ref e, Site.Offset, x.Offset);
+            Unsafe.Add(ref e, Site.Kind) = (byte)x.Kind; Unsafe.Add(ref e, Site.Flags) = (byte)x.Flags;
+            W16(ref e, Site.AccessSize, x.Size);
+            e = ref Unsafe.Add(ref e, Site.Size);
         }
         o = tables[(int)BlobTableId.Patches].offset;
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Patches))
         {
-            U32(s, o, x.CopyOffset); U32(s, o + 4, x.Function); U32(s, o + 8, x.OriginalOffset);
-            U16(s, o + 12, x.Length); U16(s, o + 14, x.SlotLength); s[o + 16] = (byte)x.Kind;
-            U32(s, o + 20, x.TargetCopyOffset);
-            o += BlobFormat.PatchSize;
+            U32(s, o + Patch.CopyOffset, x.CopyOffset); U32(s, o + Patch.Function, x.Function); U32(s, o + Patch.OriginalOffset, x.OriginalOffset);
+            U16(s, o + Patch.Length, x.Length); U16(s, o + Patch.SlotLength, x.SlotLength); s[o + Patch.Kind] = (byte)x.Kind;
+            U32(s, o + Patch.TargetCopyOffset, x.TargetCopyOffset);
+            o += Patch.Size;
         }
         o = tables[(int)BlobTableId.ExTable].offset;
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.ExTable))
         {
-            U32(s, o, x.InsnCopy); U32(s, o + 4, x.FixupCopy); U32(s, o + 8, x.FixupSymbol); U32(s, o + 12, x.Data);
-            U64(s, o + 16, (ulong)x.FixupAddend);
-            o += BlobFormat.ExTableSize;
+            U32(s, o + ExTable.InsnCopy, x.InsnCopy); U32(s, o + ExTable.FixupCopy, x.FixupCopy);
+            U32(s, o + ExTable.FixupSymbol, x.FixupSymbol); U32(s, o + ExTable.Data, x.Data);
+            U64(s, o + ExTable.FixupAddend, (ulong)x.FixupAddend);
+            o += ExTable.Size;
         }
         o = tables[(int)BlobTableId.Bugs].offset;
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Bugs))
         {
-            U32(s, o, x.CopyOffset); U32(s, o + 4, x.FileSymbol); U64(s, o + 8, (ulong)x.FileAddend);
-            U16(s, o + 16, x.Line); U16(s, o + 18, x.Flags);
-            o += BlobFormat.BugSize;
+            U32(s, o + Bug.CopyOffset, x.CopyOffset); U32(s, o + Bug.FileSymbol, x.FileSymbol); U64(s, o + Bug.FileAddend, (ulong)x.FileAddend);
+            U16(s, o + Bug.Line, x.Line); U16(s, o + Bug.Flags, x.Flags);
+            o += Bug.Size;
         }
-        e = ref Table(s, tables, BlobTableId.Orc);
+        e = ref TableStart(s, tables, BlobTableId.Orc);
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Orc))
         {
-            // u32 offset, then the 6 bytes of struct orc_entry and 2 of padding: one 8-byte store.
-            W32(ref e, 0, x.CopyOffset); W64(ref e, 4, x.Entry & OrcEntryMask);
-            e = ref Unsafe.Add(ref e, BlobFormat.OrcSize);
+            // u32 offset, then the 6 bytes of struct orc_entry and the 2 reserved ones after it: one 8-byte store.
+            W32(ref e, Orc.CopyOffset, x.CopyOffset); W64(ref e, Orc.Entry, x.Entry & OrcEntryMask);
+            e = ref Unsafe.Add(ref e, Orc.Size);
         }
     }
 
     /// <summary>The start of a table whose whole extent (count times entry size) is checked to lie in <paramref name="s"/>.</summary>
-    private static ref byte Table(Span<byte> s, (int offset, int count, int entsize)[] tables, BlobTableId id)
+    private static ref byte TableStart(Span<byte> s, (int offset, int count, int entsize)[] tables, BlobTableId id)
     {
         var (offset, count, size) = tables[(int)id];
         return ref MemoryMarshal.GetReference(s.Slice(offset, checked(count * size)));
@@ -199,10 +202,12 @@ public static class BlobWriter
     private static void W64(ref byte e, int at, ulong v) =>
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref e, at), BitConverter.IsLittleEndian ? v : BinaryPrimitives.ReverseEndianness(v));
 
-    private const ulong OrcEntryMask = (1UL << 48) - 1;
+    private const ulong OrcEntryMask = (1UL << (8 * Orc.EntryLength)) - 1;
+    /// <summary>The string table is not aligned.</summary>
+    private const int NoAlign = 1;
 
     private static int Align(int v, int a) => (v + a - 1) & -a;
-    // Checked stores for the header and the small tables; the big ones check their slice once (Table).
+    // Checked stores for the header and the small tables; the big ones check their slice once (TableStart).
     private static void U16(Span<byte> s, int o, ushort v) => W16(ref MemoryMarshal.GetReference(s.Slice(o, sizeof(ushort))), 0, v);
     private static void U32(Span<byte> s, int o, uint v) => W32(ref MemoryMarshal.GetReference(s.Slice(o, sizeof(uint))), 0, v);
     private static void U64(Span<byte> s, int o, ulong v) => W64(ref MemoryMarshal.GetReference(s.Slice(o, sizeof(ulong))), 0, v);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Reflection;
 using System.Text;
 using System.Text.RegularExpressions;
 using Kedr.Core.Blob;
@@ -352,4 +353,141 @@ public sealed partial class BlobLayoutTests
                 Assert.True(seen.Contains((type, member)), $"{type.Name}.{member} has no constant in kedr_blob.h");
     }
 
+    // ---- the layout description (BlobLayout), field by field ----
+
+    /// <summary>A field as <see cref="BlobLayout"/> describes it: C struct and field, offset, size, and the C# member holding it.</summary>
+    private sealed record Described(string Struct, string Field, int Offset, int Size, string Member);
+
+    /// <summary>Every <see cref="CFieldAttribute"/> constant of every <see cref="CStructAttribute"/> class of <see cref="BlobLayout"/>, and each class's <c>Size</c>.</summary>
+    private static (List<Described> Fields, Dictionary<string, int> Sizes) Description()
+    {
+        var fields = new List<Described>();
+        var sizes = new Dictionary<string, int>();
+        foreach (var type in typeof(BlobLayout).GetNestedTypes())
+        {
+            if (type.GetCustomAttribute<CStructAttribute>() is not { } st) continue;
+            var size = type.GetField("Size") ?? throw new InvalidOperationException($"BlobLayout.{type.Name} has no Size");
+            sizes[st.Name] = (int)size.GetRawConstantValue()!;
+            foreach (var f in type.GetFields(BindingFlags.Public | BindingFlags.Static))
+                if (f.GetCustomAttribute<CFieldAttribute>() is { } cf)
+                    fields.Add(new Described(st.Name, cf.Name, (int)f.GetRawConstantValue()!, cf.Size, $"BlobLayout.{type.Name}.{f.Name}"));
+        }
+        return (fields, sizes);
+    }
+
+    /// <summary>Where <paramref name="fields"/> and <paramref name="sizes"/> and the compiled header differ, one line each; empty if nowhere.</summary>
+    private static List<string> Mismatches(CHeaderLayout c, List<Described> fields, Dictionary<string, int> sizes)
+    {
+        var problems = new List<string>();
+        foreach (var (s, size) in c.Sizes)
+        {
+            if (!sizes.TryGetValue(s, out var cs)) problems.Add($"struct {s}: no [CStruct(\"{s}\")] class in BlobLayout");
+            else if (cs != size) problems.Add($"struct {s}: sizeof is {size} in C, Size {cs} in BlobLayout");
+        }
+        problems.AddRange(sizes.Keys.Except(c.Sizes.Keys).Select(s => $"BlobLayout describes struct {s}, which kedr_blob.h does not have"));
+        var described = fields.ToDictionary(f => (f.Struct, f.Field));
+        foreach (var f in c.Fields)
+        {
+            if (!described.TryGetValue((f.Struct, f.Name), out var d))
+                problems.Add($"{f.Struct}.{f.Name}: no [CField(\"{f.Name}\", ...)] constant in BlobLayout");
+            else if (d.Offset != f.Offset || d.Size != f.Size)
+                problems.Add($"{f.Struct}.{f.Name}: at {f.Offset}, {f.Size} bytes in C; {d.Member} says {d.Offset}, {d.Size} bytes");
+        }
+        var cFields = c.Fields.Select(f => (f.Struct, f.Name)).ToHashSet();
+        problems.AddRange(fields.Where(d => !cFields.Contains((d.Struct, d.Field))).Select(d => $"{d.Member} describes {d.Struct}.{d.Field}, which kedr_blob.h does not have"));
+        return problems;
+    }
+
+    [Fact]
+    public void The_layout_description_matches_the_C_header_field_by_field()
+    {
+        var c = s_layout.Value;
+        var (fields, sizes) = Description();
+        Assert.True(fields.Count >= c.Fields.Count, $"BlobLayout describes {fields.Count} fields, kedr_blob.h has {c.Fields.Count}");
+        var problems = Mismatches(c, fields, sizes);
+        Assert.True(problems.Count == 0, "BlobLayout and kmod/kedr_blob.h disagree:\n" + string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void The_layout_description_derived_values_match_the_C_header()
+    {
+        var c = s_layout.Value;
+        CField Field(string s, string f) => c.Fields.Single(x => x.Struct == s && x.Name == f);
+        int tablesAt = Field("kedr_blob_header", "tables").Offset, tableSize = c.Sizes["kedr_blob_table"];
+        Assert.Equal(BlobLayout.Header.Size, c.Sizes["kedr_blob_header"]);
+        Assert.Equal(BlobLayout.Header.SizeV1, tablesAt + (int)c.Constants["KEDR_TABLE_COUNT_V1"] * tableSize);
+        for (int t = 0; t < (int)c.Constants["KEDR_TABLE_COUNT_V1_3"]; t++)
+            Assert.Equal(tablesAt + t * tableSize, BlobLayout.Header.TableAt(t));
+        // Entry sizes by table id: each table's struct (enum kedr_blob_table_id's comments), one __le32 for the
+        // checksum, exactly 1 for the tables of bytes.
+        var entry = BlobLayout.EntrySizes;
+        Assert.Equal((int)c.Constants["KEDR_TABLE_COUNT_V1_3"], entry.Length);
+        foreach (var (table, st) in TableStructs)
+            Assert.True(entry[TableIndex(c, table)] == c.Sizes[st], $"EntrySizes[{table}] is {entry[TableIndex(c, table)]}, sizeof(struct {st}) {c.Sizes[st]}");
+        Assert.Equal(sizeof(uint), entry[TableIndex(c, "KEDR_TABLE_CHECKSUM")]);
+        foreach (var bytes in new[] { "KEDR_TABLE_STRINGS", "KEDR_TABLE_CODE" })
+        {
+            Assert.Equal(1, entry[TableIndex(c, bytes)]);
+            Assert.True(BlobLayout.IsByteTable(TableIndex(c, bytes)), bytes);
+        }
+        Assert.Equal(2, Enumerable.Range(0, entry.Length).Count(BlobLayout.IsByteTable));
+        // BlobWriter stores the ORC entry with one 8-byte store: it must end at the struct's end.
+        var orcEntry = Field("kedr_blob_orc", "entry");
+        Assert.Equal(BlobLayout.Orc.EntryLength, orcEntry.Size);
+        Assert.Equal(c.Sizes["kedr_blob_orc"], orcEntry.Offset + sizeof(ulong));
+    }
+
+    /// <summary>Moving any described field by a byte, or changing its width, on the C# side is caught.</summary>
+    [Fact]
+    public void A_field_moved_on_the_CSharp_side_fails_the_comparison()
+    {
+        var c = s_layout.Value;
+        var (fields, sizes) = Description();
+        for (int i = 0; i < fields.Count; i++)
+        {
+            foreach (var moved in new[] { fields[i] with { Offset = fields[i].Offset + 1 }, fields[i] with { Size = fields[i].Size + 1 } })
+            {
+                var mutated = fields.Select((f, k) => k == i ? moved : f).ToList();
+                var problems = Mismatches(c, mutated, sizes);
+                Assert.True(problems.Count == 1 && problems[0].Contains(fields[i].Member, StringComparison.Ordinal),
+                    $"{fields[i].Member} changed to {moved.Offset}/{moved.Size}: {string.Join("; ", problems)}");
+            }
+            var dropped = fields.Where((_, k) => k != i).ToList();
+            Assert.NotEmpty(Mismatches(c, dropped, sizes));
+        }
+        foreach (var s in sizes.Keys)
+            Assert.NotEmpty(Mismatches(c, fields, sizes.ToDictionary(kv => kv.Key, kv => kv.Key == s ? kv.Value + 8 : kv.Value)));
+    }
+
+    /// <summary>Two same-width fields swapped in a copy of the header are caught at both.</summary>
+    [Theory]
+    [InlineData("kedr_blob_func", "symidx", "size")]
+    [InlineData("kedr_blob_header", "blob_size", "flags")]
+    [InlineData("kedr_blob_patch", "length", "slot_length")]
+    [InlineData("kedr_blob_mask", "offset", "length")]
+    public void A_field_moved_on_the_C_side_fails_the_comparison(string st, string a, string b)
+    {
+        var dir = Directory.CreateTempSubdirectory("kedr-layout-moved-");
+        try
+        {
+            foreach (var h in new[] { "kedr_blob.h", "kedr_types.h" })
+                File.Copy(Path.Combine(TestEnvironment.RepoRoot, "kmod", h), Path.Combine(dir.FullName, h));
+            var path = Path.Combine(dir.FullName, "kedr_blob.h");
+            var text = File.ReadAllText(path);
+            int start = text.IndexOf($"struct {st} {{", StringComparison.Ordinal), end = text.IndexOf("};", start, StringComparison.Ordinal);
+            var lines = text[start..end].Split('\n');
+            int la = Array.FindIndex(lines, l => Regex.IsMatch(l, $@"\b{a}\s*;")), lb = Array.FindIndex(lines, l => Regex.IsMatch(l, $@"\b{b}\s*;"));
+            Assert.True(la > 0 && lb > 0, $"{a} and {b} not found in struct {st}");
+            (lines[la], lines[lb]) = (lines[lb], lines[la]);
+            File.WriteAllText(path, text[..start] + string.Join('\n', lines) + text[end..]);
+
+            var moved = CHeaderLayout.Probe(path, TestEnvironment.Run);
+            var (fields, sizes) = Description();
+            var problems = Mismatches(moved, fields, sizes);
+            Assert.Contains(problems, p => p.StartsWith($"{st}.{a}:", StringComparison.Ordinal));
+            Assert.Contains(problems, p => p.StartsWith($"{st}.{b}:", StringComparison.Ordinal));
+            Assert.Equal(2, problems.Count);
+        }
+        finally { dir.Delete(true); }
+    }
 }

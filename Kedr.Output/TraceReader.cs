@@ -41,36 +41,36 @@ public static class TraceReader
         trace = null;
         KedrDiagnostic Fail(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
 
-        if (s.Length < TraceFormat.HeaderSize)
-            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {s.Length} bytes, too small for a trace header ({TraceFormat.HeaderSize})", 0);
-        if (!s[..8].SequenceEqual(TraceFormat.Magic))
-            return Fail(DiagnosticCodes.TraceBadMagic, $"not a KEDR trace (magic is \"{Printable(s[..8])}\", expected \"{TraceFormat.MagicText}\")", 0);
-        ushort version = U16(s, TraceFormat.HeaderVersion);
-        int headerSize = U16(s, TraceFormat.HeaderHeaderSize);
-        int recordSize = U16(s, TraceFormat.HeaderRecordSize);
+        if (s.Length < TraceLayout.Header.Size)
+            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {s.Length} bytes, too small for a trace header ({TraceLayout.Header.Size})", 0);
+        if (!s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength).SequenceEqual(TraceFormat.Magic))
+            return Fail(DiagnosticCodes.TraceBadMagic, $"not a KEDR trace (magic is \"{Printable(s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength))}\", expected \"{TraceFormat.MagicText}\")", 0);
+        ushort version = U16(s, TraceLayout.Header.Version);
+        int headerSize = U16(s, TraceLayout.Header.HeaderSize);
+        int recordSize = U16(s, TraceLayout.Header.RecordSize);
         if (version < TraceFormat.Version)
-            return Fail(DiagnosticCodes.TraceOldVersion, $"trace version {version}; this reader knows version {TraceFormat.Version}", TraceFormat.HeaderVersion);
-        if (headerSize < TraceFormat.HeaderSize)
-            return Fail(DiagnosticCodes.TraceHeaderSize, $"header_size {headerSize} is smaller than the version-1 header ({TraceFormat.HeaderSize})", TraceFormat.HeaderHeaderSize);
+            return Fail(DiagnosticCodes.TraceOldVersion, $"trace version {version}; this reader knows version {TraceFormat.Version}", TraceLayout.Header.Version);
+        if (headerSize < TraceLayout.Header.Size)
+            return Fail(DiagnosticCodes.TraceHeaderSize, $"header_size {headerSize} is smaller than the version-1 header ({TraceLayout.Header.Size})", TraceLayout.Header.HeaderSize);
         if (s.Length < headerSize)
             return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {s.Length} bytes, the header says it has {headerSize}: truncated header", s.Length);
-        if (recordSize < TraceFormat.RecordSize)
-            return Fail(DiagnosticCodes.TraceRecordSize, $"record_size {recordSize} is smaller than the version-1 record ({TraceFormat.RecordSize})", TraceFormat.HeaderRecordSize);
+        if (recordSize < TraceLayout.Record.Size)
+            return Fail(DiagnosticCodes.TraceRecordSize, $"record_size {recordSize} is smaller than the version-1 record ({TraceLayout.Record.Size})", TraceLayout.Header.RecordSize);
 
         var warnings = new List<KedrDiagnostic>();
         KedrDiagnostic Warn(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
         if (version > TraceFormat.Version)
-            warnings.Add(Warn(DiagnosticCodes.TraceNewerVersion, $"trace version {version} is newer than this reader's ({TraceFormat.Version}); reading the fields it knows", TraceFormat.HeaderVersion));
+            warnings.Add(Warn(DiagnosticCodes.TraceNewerVersion, $"trace version {version} is newer than this reader's ({TraceFormat.Version}); reading the fields it knows", TraceLayout.Header.Version));
 
-        var nameField = s.Slice(TraceFormat.HeaderTarget, TraceFormat.NameLength);
+        var nameField = s.Slice(TraceLayout.Header.Target, TraceFormat.NameLength);
         int nul = nameField.IndexOf((byte)0);
         if (nul < 0)
         {
-            warnings.Add(Warn(DiagnosticCodes.TraceTargetName, $"target name is not NUL-terminated within {TraceFormat.NameLength} bytes", TraceFormat.HeaderTarget));
+            warnings.Add(Warn(DiagnosticCodes.TraceTargetName, $"target name is not NUL-terminated within {TraceFormat.NameLength} bytes", TraceLayout.Header.Target));
             nul = nameField.Length;
         }
         string target = Printable(nameField[..nul]);
-        ulong coreBase = U64(s, TraceFormat.HeaderTargetCoreBase);
+        ulong coreBase = U64(s, TraceLayout.Header.TargetCoreBase);
 
         long body = s.Length - headerSize;
         long count = body / recordSize;
@@ -86,19 +86,19 @@ public static class TraceReader
         for (long i = 0; i < count; i++)
         {
             long off = headerSize + i * recordSize;
-            var r = s.Slice((int)off, TraceFormat.RecordSize);
-            sequence[i] = (r[TraceFormat.RecordCpuLow], U32(r, TraceFormat.RecordSeq), off);
-            byte kind = r[TraceFormat.RecordKind];
+            var r = s.Slice((int)off, TraceLayout.Record.Size);
+            sequence[i] = (r[TraceLayout.Record.CpuLow], U32(r, TraceLayout.Record.Seq), off);
+            byte kind = r[TraceLayout.Record.Kind];
             if (kind is < (byte)TraceEventKind.Entry or > (byte)TraceEventKind.LockedUpdate)
             {
                 badKinds[kind] = badKinds.TryGetValue(kind, out var b) ? (b.First, b.Count + 1) : (off, 1);
                 continue;
             }
-            byte ctx = r[TraceFormat.RecordContext];
+            byte ctx = r[TraceLayout.Record.Context];
             events[kept++] = new TraceEvent(
-                U64(r, TraceFormat.RecordTs), U64(r, TraceFormat.RecordPc), U64(r, TraceFormat.RecordAddr),
-                U32(r, TraceFormat.RecordSeq), U32(r, TraceFormat.RecordTid), U32(r, TraceFormat.RecordSizeField),
-                U32(r, TraceFormat.RecordSite), (TraceEventKind)kind, r[TraceFormat.RecordCpuLow],
+                U64(r, TraceLayout.Record.Timestamp), U64(r, TraceLayout.Record.Pc), U64(r, TraceLayout.Record.Address),
+                U32(r, TraceLayout.Record.Seq), U32(r, TraceLayout.Record.Tid), U32(r, TraceLayout.Record.AccessSize),
+                U32(r, TraceLayout.Record.Site), (TraceEventKind)kind, r[TraceLayout.Record.CpuLow],
                 (TraceContext)ctx, off);
         }
         foreach (var (kind, (first, n)) in badKinds.OrderBy(k => k.Value.First))

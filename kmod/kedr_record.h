@@ -3,7 +3,8 @@
  * KEDR trace: the binary stream /sys/kernel/debug/kedr_sample/trace.
  *
  * One definition shared by the recorder (kmod/kedr_sample) and the decoder
- * (Kedr.Output, whose TraceFormat mirrors it; a test checks that they agree).
+ * (Kedr.Output: TraceLayout describes every field, TraceFormat the constants;
+ * TraceLayoutTests checks them against this header field by field).
  * Little-endian. The stream is a struct kedr_trace_header followed by
  * records; a reader that sees a larger record_size skips the tail of each
  * record (fields are only ever appended).

@@ -7,16 +7,16 @@ namespace Kedr.Output.Tests.Support;
 internal sealed record Rec(ulong Ts, ulong Pc, ulong Addr, uint Seq, uint Tid, uint Size, uint Site, byte Kind, byte Cpu, byte Context = 0);
 
 /// <summary>
-/// Writes a binary trace byte by byte from the layout of kmod/kedr_record.h, with offsets written out
-/// here from the header's text (not taken from TraceFormat, which is what is under test).
+/// Writes a binary trace byte by byte at the offsets of <see cref="TraceLayout"/> (the C# description of
+/// kmod/kedr_record.h, which TraceLayoutTests holds to the compiled header field by field).
 /// Larger header/record sizes are filled with 0xEE so a reader that does not skip them sees garbage.
 /// </summary>
 internal sealed class TraceBuilder
 {
     public string Magic { get; init; } = "KEDRTRC1";
     public ushort Version { get; init; } = 1;
-    public int HeaderSize { get; init; } = 80;
-    public int RecordSize { get; init; } = 48;
+    public int HeaderSize { get; init; } = TraceLayout.Header.Size;
+    public int RecordSize { get; init; } = TraceLayout.Record.Size;
     public string Target { get; init; } = "demo_mod";
     public ulong CoreBase { get; init; }
     public List<Rec> Records { get; } = [];
@@ -26,29 +26,29 @@ internal sealed class TraceBuilder
     public byte[] Build()
     {
         var b = new byte[HeaderSize + Records.Count * RecordSize];
-        b.AsSpan(80, HeaderSize - 80).Fill(0xEE);
-        Encoding.ASCII.GetBytes(Magic).AsSpan(0, Math.Min(8, Magic.Length)).CopyTo(b);
-        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(8), Version);
-        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(10), (ushort)HeaderSize);
-        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(12), (ushort)RecordSize);
+        b.AsSpan(TraceLayout.Header.Size, HeaderSize - TraceLayout.Header.Size).Fill(0xEE);
+        Encoding.ASCII.GetBytes(Magic).AsSpan(0, Math.Min(TraceLayout.Header.MagicLength, Magic.Length)).CopyTo(b.AsSpan(TraceLayout.Header.Magic));
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(TraceLayout.Header.Version), Version);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(TraceLayout.Header.HeaderSize), (ushort)HeaderSize);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(TraceLayout.Header.RecordSize), (ushort)RecordSize);
         var name = Encoding.ASCII.GetBytes(Target);
-        name.AsSpan(0, Math.Min(name.Length, 56)).CopyTo(b.AsSpan(16));
-        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(72), CoreBase);
+        name.AsSpan(0, Math.Min(name.Length, TraceFormat.NameLength)).CopyTo(b.AsSpan(TraceLayout.Header.Target));
+        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(TraceLayout.Header.TargetCoreBase), CoreBase);
         for (int i = 0; i < Records.Count; i++)
         {
             var r = Records[i];
             var s = b.AsSpan(HeaderSize + i * RecordSize, RecordSize);
-            s[48..].Fill(0xEE);
-            BinaryPrimitives.WriteUInt64LittleEndian(s, r.Ts);
-            BinaryPrimitives.WriteUInt64LittleEndian(s[8..], r.Pc);
-            BinaryPrimitives.WriteUInt64LittleEndian(s[16..], r.Addr);
-            BinaryPrimitives.WriteUInt32LittleEndian(s[24..], r.Seq);
-            BinaryPrimitives.WriteUInt32LittleEndian(s[28..], r.Tid);
-            BinaryPrimitives.WriteUInt32LittleEndian(s[32..], r.Size);
-            BinaryPrimitives.WriteUInt32LittleEndian(s[36..], r.Site);
-            s[40] = r.Kind;
-            s[41] = r.Cpu;
-            s[42] = r.Context;
+            s[TraceLayout.Record.Size..].Fill(0xEE);
+            BinaryPrimitives.WriteUInt64LittleEndian(s[TraceLayout.Record.Timestamp..], r.Ts);
+            BinaryPrimitives.WriteUInt64LittleEndian(s[TraceLayout.Record.Pc..], r.Pc);
+            BinaryPrimitives.WriteUInt64LittleEndian(s[TraceLayout.Record.Address..], r.Addr);
+            BinaryPrimitives.WriteUInt32LittleEndian(s[TraceLayout.Record.Seq..], r.Seq);
+            BinaryPrimitives.WriteUInt32LittleEndian(s[TraceLayout.Record.Tid..], r.Tid);
+            BinaryPrimitives.WriteUInt32LittleEndian(s[TraceLayout.Record.AccessSize..], r.Size);
+            BinaryPrimitives.WriteUInt32LittleEndian(s[TraceLayout.Record.Site..], r.Site);
+            s[TraceLayout.Record.Kind] = r.Kind;
+            s[TraceLayout.Record.CpuLow] = r.Cpu;
+            s[TraceLayout.Record.Context] = r.Context;
         }
         return b;
     }

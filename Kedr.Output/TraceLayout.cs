@@ -1,0 +1,51 @@
+using Kedr.Core.Blob;
+
+namespace Kedr.Output;
+
+/// <summary>
+/// Where every field of the binary trace sits: the one C# description of the structs of
+/// <c>kmod/kedr_record.h</c>, used by <see cref="TraceReader"/> (no other code writes a trace offset or
+/// size as a number). One nested class per C struct, named by <see cref="CStructAttribute"/>; in it,
+/// <c>Size</c> is the struct's <c>sizeof</c> and each field's offset is a constant named by
+/// <see cref="CFieldAttribute"/> with its width, as <see cref="BlobLayout"/> does for the blob.
+/// TraceLayoutTests compiles the header and checks every one of them, both ways.
+/// </summary>
+public static class TraceLayout
+{
+    /// <summary><c>struct kedr_trace_header</c>: the start of the stream.</summary>
+    [CStruct("kedr_trace_header")]
+    public static class Header
+    {
+        [CField("magic", MagicLength)] public const int Magic = 0;
+        [CField("version", 2)] public const int Version = 8;
+        [CField("header_size", 2)] public const int HeaderSize = 10;
+        [CField("record_size", 2)] public const int RecordSize = 12;
+        [CField("reserved", 2)] public const int Reserved = 14;
+        [CField("target", TraceFormat.NameLength)] public const int Target = 16;
+        [CField("target_core_base", 8)] public const int TargetCoreBase = 72;
+        /// <summary>The header of this version; a larger header_size is skipped over.</summary>
+        public const int Size = 80;
+
+        /// <summary>The width of <see cref="Magic"/>: <c>KEDR_TRACE_MAGIC</c> without its NUL.</summary>
+        public const int MagicLength = 8;
+    }
+
+    /// <summary><c>struct kedr_record</c>: one event.</summary>
+    [CStruct("kedr_record")]
+    public static class Record
+    {
+        [CField("ts", 8)] public const int Timestamp = 0;
+        [CField("pc", 8)] public const int Pc = 8;
+        [CField("addr", 8)] public const int Address = 16;
+        [CField("seq", 4)] public const int Seq = 24;
+        [CField("tid", 4)] public const int Tid = 28;
+        [CField("size", 4)] public const int AccessSize = 32;
+        [CField("site", 4)] public const int Site = 36;
+        [CField("kind", 1)] public const int Kind = 40;
+        [CField("cpu_low", 1)] public const int CpuLow = 41;
+        [CField("context", 1)] public const int Context = 42;
+        [CField("reserved", 5)] public const int Reserved = 43;
+        /// <summary>The record of this version; a larger record_size has its tail skipped.</summary>
+        public const int Size = 48;
+    }
+}

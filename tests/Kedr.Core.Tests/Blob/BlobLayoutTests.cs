@@ -355,48 +355,10 @@ public sealed partial class BlobLayoutTests
 
     // ---- the layout description (BlobLayout), field by field ----
 
-    /// <summary>A field as <see cref="BlobLayout"/> describes it: C struct and field, offset, size, and the C# member holding it.</summary>
-    private sealed record Described(string Struct, string Field, int Offset, int Size, string Member);
+    private static (List<DescribedField> Fields, Dictionary<string, int> Sizes) Description() => CLayoutDescription.Read(typeof(BlobLayout));
 
-    /// <summary>Every <see cref="CFieldAttribute"/> constant of every <see cref="CStructAttribute"/> class of <see cref="BlobLayout"/>, and each class's <c>Size</c>.</summary>
-    private static (List<Described> Fields, Dictionary<string, int> Sizes) Description()
-    {
-        var fields = new List<Described>();
-        var sizes = new Dictionary<string, int>();
-        foreach (var type in typeof(BlobLayout).GetNestedTypes())
-        {
-            if (type.GetCustomAttribute<CStructAttribute>() is not { } st) continue;
-            var size = type.GetField("Size") ?? throw new InvalidOperationException($"BlobLayout.{type.Name} has no Size");
-            sizes[st.Name] = (int)size.GetRawConstantValue()!;
-            foreach (var f in type.GetFields(BindingFlags.Public | BindingFlags.Static))
-                if (f.GetCustomAttribute<CFieldAttribute>() is { } cf)
-                    fields.Add(new Described(st.Name, cf.Name, (int)f.GetRawConstantValue()!, cf.Size, $"BlobLayout.{type.Name}.{f.Name}"));
-        }
-        return (fields, sizes);
-    }
-
-    /// <summary>Where <paramref name="fields"/> and <paramref name="sizes"/> and the compiled header differ, one line each; empty if nowhere.</summary>
-    private static List<string> Mismatches(CHeaderLayout c, List<Described> fields, Dictionary<string, int> sizes)
-    {
-        var problems = new List<string>();
-        foreach (var (s, size) in c.Sizes)
-        {
-            if (!sizes.TryGetValue(s, out var cs)) problems.Add($"struct {s}: no [CStruct(\"{s}\")] class in BlobLayout");
-            else if (cs != size) problems.Add($"struct {s}: sizeof is {size} in C, Size {cs} in BlobLayout");
-        }
-        problems.AddRange(sizes.Keys.Except(c.Sizes.Keys).Select(s => $"BlobLayout describes struct {s}, which kedr_blob.h does not have"));
-        var described = fields.ToDictionary(f => (f.Struct, f.Field));
-        foreach (var f in c.Fields)
-        {
-            if (!described.TryGetValue((f.Struct, f.Name), out var d))
-                problems.Add($"{f.Struct}.{f.Name}: no [CField(\"{f.Name}\", ...)] constant in BlobLayout");
-            else if (d.Offset != f.Offset || d.Size != f.Size)
-                problems.Add($"{f.Struct}.{f.Name}: at {f.Offset}, {f.Size} bytes in C; {d.Member} says {d.Offset}, {d.Size} bytes");
-        }
-        var cFields = c.Fields.Select(f => (f.Struct, f.Name)).ToHashSet();
-        problems.AddRange(fields.Where(d => !cFields.Contains((d.Struct, d.Field))).Select(d => $"{d.Member} describes {d.Struct}.{d.Field}, which kedr_blob.h does not have"));
-        return problems;
-    }
+    private static List<string> Mismatches(CHeaderLayout c, List<DescribedField> fields, Dictionary<string, int> sizes) =>
+        CLayoutDescription.Mismatches(c, fields, sizes, "BlobLayout", "kedr_blob.h");
 
     [Fact]
     public void The_layout_description_matches_the_C_header_field_by_field()

@@ -62,7 +62,7 @@ internal static class LandingPadFinder
                 pad < PadSize ? "overlaps the entry jump" :
                 pad + PadSize > f.Size ? "runs past the function" :
                 i + 1 < pads.Count && pads[i + 1] < pad + PadSize ? $"is closer than {PadSize} bytes to the next one" :
-                MaskedUnder(plan, pad);
+                LaterPatched(plan, pad) is { } kind ? $"overlaps a {kind} site" : null;
             if (why is not null)
             {
                 f.LeftOutReason = $"data points into it at +0x{pad:x}, which {why}";
@@ -71,24 +71,17 @@ internal static class LandingPadFinder
         }
     }
 
-    /// <summary>
-    /// Why the pad's 5 bytes may not be written over: they overlap bytes the kernel writes (a relocation
-    /// field or a patch site: what the blob masks, as <c>AddMasksAndDigests</c> computes them), which the
-    /// loader refuses a pad over. Null when they overlap none.
-    /// </summary>
-    private static string? MaskedUnder(FunctionPlan plan, int pad)
+    private static PatchSiteKind? LaterPatched(FunctionPlan plan, int pad)
     {
         var code = plan.Code;
         long start = plan.Function.Start + pad, end = start + PadSize;
-        var relocations = code.Relocations;
-        for (int r = plan.FirstRelocation; r < relocations.Length && (long)relocations[r].Offset < end; r++)
-            if ((long)relocations[r].Offset + relocations[r].Width > start) return "overlaps a relocation field";
         for (int s = code.FirstSiteAtOrAfter(start - 16); s < code.Sites.Length && code.Sites[s].Offset < end; s++)
         {
             var site = code.Sites[s];
-            if (site.Kind is PatchSiteKind.ExceptionTable or PatchSiteKind.BugTable) continue; // not masked
-            long siteEnd = site.Offset + (site.Length != 0 ? site.Length : code.SiteInstructionLengths[s]);
-            if (siteEnd > start && site.Offset < end) return $"overlaps a {site.Kind} site";
+            if (site.Kind is not (PatchSiteKind.JumpLabel or PatchSiteKind.StaticCall)) continue;
+            int at = plan.IndexOf(site.Offset);
+            long siteEnd = site.Offset + (at >= 0 ? plan.Instructions[at].Length : 5);
+            if (siteEnd > start && site.Offset < end) return site.Kind;
         }
         return null;
     }

@@ -236,9 +236,6 @@ public static class BlobReader
                     return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: landing pad [0x{x.OriginalOffset:x}, +{x.Length}) not inside function {x.Function} '{f.Name}' ({f.Size} bytes) past its first {LandingPadLength}", "Patches", o + Patch.OriginalOffset);
                 if (x.CopyOffset - f.CopyOffset >= f.CopySize)
                     return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: landing pad destination 0x{x.CopyOffset:x} not inside the copy of function {x.Function} '{f.Name}' [0x{f.CopyOffset:x}, +0x{f.CopySize:x})", "Patches", o + Patch.CopyOffset);
-                // Not over bytes the kernel writes (relocation fields, run-time patch sites).
-                if (MaskAfter(b, f, x.OriginalOffset) is var m && m < f.MaskFirst + f.MaskCount && b.Masks[(int)m].Offset < x.OriginalOffset + x.Length)
-                    return Bad(DiagnosticCodes.BlobLandingPadOverMask, $"patch {i}: landing pad [0x{x.OriginalOffset:x}, +{x.Length}) overlaps mask {m} [0x{b.Masks[(int)m].Offset:x}, +{b.Masks[(int)m].Length}) of function {x.Function} '{f.Name}'", "Patches", o + Patch.OriginalOffset);
                 b.Patches.Add(x);
                 continue;
             }
@@ -294,23 +291,6 @@ public static class BlobReader
         }
         blob = b;
         return null;
-    }
-
-    /// <summary>
-    /// kedr_blob.c's kedr_mask_after(): the first of <paramref name="f"/>'s masks that ends past
-    /// <paramref name="offset"/> (or the end of its masks); they are sorted and disjoint, so their ends are sorted too.
-    /// </summary>
-    private static uint MaskAfter(KedrBlob b, BlobFunction f, uint offset)
-    {
-        uint lo = f.MaskFirst, hi = f.MaskFirst + f.MaskCount;
-        while (lo < hi)
-        {
-            uint mid = lo + (hi - lo) / 2;
-            var m = b.Masks[(int)mid];
-            if (m.Offset + m.Length <= offset) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
     }
 
     /// <summary>A landing pad is a jmp rel32 (<c>JMP32_INSN_SIZE</c>) written into the original.</summary>

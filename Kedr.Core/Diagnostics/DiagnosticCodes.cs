@@ -57,7 +57,6 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode BlobLandingPadsOverlap = new("KEDR3010", "two landing pads of a function overlap");
     public static readonly DiagnosticCode BlobCopyNotWalkable = new("KEDR3011", "the copy of a function with landing pads cannot be walked instruction by instruction as the loader does (bytes its length decoder does not know, a patch slot starting inside an instruction)");
     public static readonly DiagnosticCode BlobLandingPadNotAtInstruction = new("KEDR3012", "a landing pad's destination is not an instruction boundary of its function's copy");
-    public static readonly DiagnosticCode BlobLandingPadOverMask = new("KEDR3013", "a landing pad overlaps a mask of its function (bytes the kernel writes: a relocation field or a run-time patch site)");
 
     // Kernel and VM (Kedr.Kernel/Vm, Kedr.Cli/Vm)
     public static readonly DiagnosticCode VmInputMissing = new("KEDR4901", "a file of the VM run (guest script, module, firmware) does not exist");

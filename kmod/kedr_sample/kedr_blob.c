@@ -518,35 +518,12 @@ static int kedr_read_sites(const struct kedr_blob_reader *r,
 	return 0;
 }
 
-/*
- * The first of @f's masks that ends past @offset, or f->mask_first +
- * f->mask_count if none does: the masks are sorted and disjoint
- * (kedr_read_masks()), so their ends are sorted too.
- */
-static u32 kedr_mask_after(const struct kedr_blob *b,
-			   const struct kedr_func *f, u32 offset)
-{
-	u32 lo = f->mask_first, hi = f->mask_first + f->mask_count;
-
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-		const struct kedr_mask *m = &b->masks[mid];
-
-		if (m->offset + m->length <= offset)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* A landing pad (KEDR_PATCH_LANDING): a jmp rel32 in the original. */
 static int kedr_read_landing(const struct kedr_blob_reader *r,
 			     const struct kedr_blob *b, u32 i)
 {
 	const struct kedr_patch *p = &b->patches[i];
 	const struct kedr_func *f = &b->funcs[p->func];
-	u32 m;
 
 	if (p->length != JMP32_INSN_SIZE || p->slot_length)
 		return kedr_bad(r, "patches[%u]: landing pad of %u bytes with a %u-byte slot",
@@ -560,17 +537,6 @@ static int kedr_read_landing(const struct kedr_blob_reader *r,
 		return kedr_bad(r, "patches[%u]: landing pad destination 0x%x not inside the copy of functions[%u] [0x%x, +%u)",
 				i, p->copy_offset, p->func, f->copy_offset,
 				f->copy_size);
-	/*
-	 * Not over bytes the kernel writes (a mask: relocation fields, run-time
-	 * patch sites): the jmp would be overwritten, or would overwrite them.
-	 */
-	m = kedr_mask_after(b, f, p->orig_offset);
-	if (m < f->mask_first + f->mask_count &&
-	    b->masks[m].offset < p->orig_offset + p->length)
-		return kedr_bad(r, "patches[%u]: landing pad [0x%x, +%u) overlaps masks[%u] [0x%x, +%u) of functions[%u]",
-				i, p->orig_offset, p->length, m,
-				b->masks[m].offset, b->masks[m].length,
-				p->func);
 	return 0;
 }
 

@@ -37,20 +37,16 @@ public static class LandingPadBlobs
 
     public const int PadA = 1, PadB = 2, Slot = 0;
 
-    /// <summary>
-    /// The valid blob: function 0 (32 bytes) with pads at 10 → copy 15 and 20 → copy 19, and masks (bytes the
-    /// kernel writes) right up to pad A's start and to both ends of pad B, none under a pad: [6, +4), [19, +1), [25, +3).
-    /// </summary>
+    /// <summary>The valid blob: function 0 (32 bytes) with pads at 10 → copy 15 and 20 → copy 19.</summary>
     public static KedrBlob Create() => new()
     {
         Target = new BlobTarget("pads_mod", "00112233445566778899AAB", 20, []),
         Code = [.. Copy0, .. Copy1],
         Functions =
         [
-            new("gamma", 3, 32, 0, (uint)Copy0.Length, 0, 3, BlobFunctionFlags.None, 0, 0),
+            new("gamma", 3, 32, 0, (uint)Copy0.Length, 0, 0, BlobFunctionFlags.None, 0, 0),
             new("delta", 4, 8, (uint)Copy0.Length, (uint)Copy1.Length, 0, 0, BlobFunctionFlags.None, 0, 1),
         ],
-        Masks = [new(6, 4), new(19, 1), new(25, 3)],
         Patches =
         [
             new(9, 0, 6, 4, 6, BlobPatchKind.LiveBytes, 0),
@@ -79,9 +75,6 @@ public static class LandingPadBlobs
         ["destination inside a slot"] = new(Patch(PadA, p => p with { CopyOffset = 11 }), DiagnosticCodes.BlobLandingPadNotAtInstruction, PadA, 0),
         ["copy with an opcode invalid in 64-bit mode"] = new(b => b.Code[19] = 0x06, DiagnosticCodes.BlobCopyNotWalkable, PadA, 0),
         ["copy ending inside an instruction"] = new(b => b.Code[25] = 0xe8, DiagnosticCodes.BlobCopyNotWalkable, PadA, 0),
-        ["a mask starting under a landing pad's last byte"] = new(b => b.Masks[1] = new(14, 6), DiagnosticCodes.BlobLandingPadOverMask, PadA, 8),
-        ["a mask ending under a landing pad's first byte"] = new(b => b.Masks[1] = new(15, 6), DiagnosticCodes.BlobLandingPadOverMask, PadB, 8),
-        ["a mask inside a landing pad"] = new(b => b.Masks[2] = new(22, 1), DiagnosticCodes.BlobLandingPadOverMask, PadB, 8),
         ["slot starting inside an instruction"] = new(Patch(Slot, p => p with { CopyOffset = 5 }), DiagnosticCodes.BlobCopyNotWalkable, Slot, 0),
     };
 

@@ -113,24 +113,7 @@ public sealed partial class TraceLayoutTests
     {
         var c = s_layout.Value;
         var (fields, sizes) = Description();
-        for (int i = 0; i < fields.Count; i++)
-        {
-            foreach (var moved in new[] { fields[i] with { Offset = fields[i].Offset + 1 }, fields[i] with { Size = fields[i].Size + 1 } })
-            {
-                var mutated = fields.Select((f, k) => k == i ? moved : f).ToList();
-                var problems = Mismatches(c, mutated, sizes);
-                Assert.True(problems.Count == 1 && problems[0].Contains(fields[i].Member, StringComparison.Ordinal),
-                    $"{fields[i].Member} changed to {moved.Offset}/{moved.Size}: {string.Join("; ", problems)}");
-            }
-            var dropped = Mismatches(c, fields.Where((_, k) => k != i).ToList(), sizes);
-            Assert.True(dropped.Count == 1 && dropped[0].StartsWith($"{fields[i].Struct}.{fields[i].Field}: no [CField", StringComparison.Ordinal),
-                $"{fields[i].Member} dropped: {string.Join("; ", dropped)}");
-        }
-        var extra = fields[0] with { Field = "not_in_c", Member = "TraceLayout.Extra" };
-        var added = Mismatches(c, [.. fields, extra], sizes);
-        Assert.True(added.Count == 1 && added[0].Contains("TraceLayout.Extra describes", StringComparison.Ordinal), string.Join("; ", added));
-        foreach (var s in sizes.Keys)
-            Assert.NotEmpty(Mismatches(c, fields, sizes.ToDictionary(kv => kv.Key, kv => kv.Key == s ? kv.Value + 8 : kv.Value)));
+        CLayoutDescription.AssertEveryCSharpSideChangeIsCaught(fields, sizes, (f, s) => Mismatches(c, f, s), "TraceLayout");
     }
 
     /// <summary>Two same-width fields swapped in a copy of the header are caught at both; a field added in C is caught.</summary>

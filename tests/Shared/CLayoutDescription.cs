@@ -59,4 +59,32 @@ internal static class CLayoutDescription
         problems.AddRange(fields.Where(d => !cFields.Contains((d.Struct, d.Field))).Select(d => $"{d.Member} describes {d.Struct}.{d.Field}, which {header} does not have"));
         return problems;
     }
+
+    /// <summary>
+    /// Each described field moved by a byte or widened, each dropped, one added that C lacks, and each struct
+    /// size changed on the C# side is caught, the field ones naming the field (<paramref name="mismatches"/>
+    /// compares a description with the compiled header).
+    /// </summary>
+    public static void AssertEveryCSharpSideChangeIsCaught(List<DescribedField> fields, Dictionary<string, int> sizes,
+        Func<List<DescribedField>, Dictionary<string, int>, List<string>> mismatches, string layout)
+    {
+        for (int i = 0; i < fields.Count; i++)
+        {
+            foreach (var moved in new[] { fields[i] with { Offset = fields[i].Offset + 1 }, fields[i] with { Size = fields[i].Size + 1 } })
+            {
+                var mutated = fields.Select((f, k) => k == i ? moved : f).ToList();
+                var problems = mismatches(mutated, sizes);
+                Xunit.Assert.True(problems.Count == 1 && problems[0].Contains(fields[i].Member, StringComparison.Ordinal),
+                    $"{fields[i].Member} changed to {moved.Offset}/{moved.Size}: {string.Join("; ", problems)}");
+            }
+            var dropped = mismatches(fields.Where((_, k) => k != i).ToList(), sizes);
+            Xunit.Assert.True(dropped.Count == 1 && dropped[0].StartsWith($"{fields[i].Struct}.{fields[i].Field}: no [CField", StringComparison.Ordinal),
+                $"{fields[i].Member} dropped: {string.Join("; ", dropped)}");
+        }
+        var extra = fields[0] with { Field = "not_in_c", Member = $"{layout}.Extra" };
+        var added = mismatches([.. fields, extra], sizes);
+        Xunit.Assert.True(added.Count == 1 && added[0].Contains($"{layout}.Extra describes", StringComparison.Ordinal), string.Join("; ", added));
+        foreach (var s in sizes.Keys)
+            Xunit.Assert.NotEmpty(mismatches(fields, sizes.ToDictionary(kv => kv.Key, kv => kv.Key == s ? kv.Value + 8 : kv.Value)));
+    }
 }

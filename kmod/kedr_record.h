@@ -46,6 +46,27 @@ struct kedr_record {
 	__u8 reserved[5];
 };
 
+/*
+ * Record kinds (struct kedr_record.kind). 1-5 are the site kinds of
+ * kedr_blob.h (KEDR_EV_ENTRY, _EXIT, _READ, _WRITE, _LOCKED_UPDATE). The
+ * kinds below are recorded without a site (@site = KEDR_REC_NO_SITE), by the
+ * indirect-branch stub or by payloads through kedr_record_event()
+ * (kedr_payload.h); @pc is an original address of the target.
+ */
+#define KEDR_REC_NO_SITE	0xffffffffu
+#define KEDR_REC_INDIRECT	8	/* indirect call/jmp: @addr = destination */
+#define KEDR_REC_ACQUIRE	9	/* lock taken: @addr = lock, @size = KEDR_SYNC_* */
+#define KEDR_REC_RELEASE	10	/* lock released: as ACQUIRE */
+#define KEDR_REC_SIGNAL		11	/* happens-before from here: @addr = object */
+#define KEDR_REC_WAIT		12	/* ... to here, for the same @addr */
+#define KEDR_REC_ALLOC		13	/* @addr = block, @size = bytes */
+#define KEDR_REC_FREE		14	/* @addr = block */
+#define KEDR_REC_PROBE		15	/* probe hit: @addr = probe id */
+
+/* @size of ACQUIRE/RELEASE records. */
+#define KEDR_SYNC_EXCLUSIVE	0
+#define KEDR_SYNC_SHARED	1
+
 #define KEDR_CTX_TASK	0
 #define KEDR_CTX_SOFTIRQ	1
 #define KEDR_CTX_HARDIRQ	2

@@ -60,6 +60,12 @@ public static class TextRenderer
         TraceEventKind.Read => "read",
         TraceEventKind.Write => "write",
         TraceEventKind.LockedUpdate => "locked update",
+        TraceEventKind.Acquire => "acquire",
+        TraceEventKind.Release => "release",
+        TraceEventKind.Signal => "signal",
+        TraceEventKind.Wait => "wait",
+        TraceEventKind.Alloc => "alloc",
+        TraceEventKind.Free => "free",
         _ => "?",
     };
 

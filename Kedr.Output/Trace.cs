@@ -8,6 +8,7 @@ public readonly record struct TraceEvent(
     TraceEventKind Kind, byte Cpu, TraceContext Context, long FileOffset)
 {
     public bool IsFunctionEvent => Kind is TraceEventKind.Entry or TraceEventKind.Exit;
+    public bool IsMemoryEvent => Kind is TraceEventKind.Read or TraceEventKind.Write or TraceEventKind.LockedUpdate;
 }
 
 /// <summary>

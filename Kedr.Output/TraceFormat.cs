@@ -21,7 +21,26 @@ public static class TraceFormat
         ["KEDR_CTX_SOFTIRQ"] = (ulong)TraceContext.SoftIrq,
         ["KEDR_CTX_HARDIRQ"] = (ulong)TraceContext.HardIrq,
         ["KEDR_CTX_NMI"] = (ulong)TraceContext.Nmi,
+        ["KEDR_REC_NO_SITE"] = NoSite,
+        ["KEDR_REC_INDIRECT"] = 8,
+        ["KEDR_REC_ACQUIRE"] = (ulong)TraceEventKind.Acquire,
+        ["KEDR_REC_RELEASE"] = (ulong)TraceEventKind.Release,
+        ["KEDR_REC_SIGNAL"] = (ulong)TraceEventKind.Signal,
+        ["KEDR_REC_WAIT"] = (ulong)TraceEventKind.Wait,
+        ["KEDR_REC_ALLOC"] = (ulong)TraceEventKind.Alloc,
+        ["KEDR_REC_FREE"] = (ulong)TraceEventKind.Free,
+        ["KEDR_REC_PROBE"] = 15,
+        ["KEDR_SYNC_EXCLUSIVE"] = (ulong)TraceSyncMode.Exclusive,
+        ["KEDR_SYNC_SHARED"] = (ulong)TraceSyncMode.Shared,
     };
+
+    /// <summary>KEDR_REC_NO_SITE: the site of records that have none (the KEDR_REC_* kinds).</summary>
+    public const uint NoSite = 0xffffffffu;
+
+    /// <summary>The kinds this reader decodes; a record of any other kind is skipped with a warning.</summary>
+    public static bool IsKnownKind(byte kind) =>
+        kind is >= (byte)TraceEventKind.Entry and <= (byte)TraceEventKind.LockedUpdate
+            or >= (byte)TraceEventKind.Acquire and <= (byte)TraceEventKind.Free;
 
     /// <summary>The string #defines of kedr_record.h.</summary>
     public static IReadOnlyDictionary<string, string> Strings { get; } = new Dictionary<string, string>
@@ -30,8 +49,29 @@ public static class TraceFormat
     };
 }
 
-/// <summary>enum kedr_event_kind as it appears in records (kedr_blob.h); never READ_WRITE or STRING.</summary>
-public enum TraceEventKind : byte { Entry = 1, Exit = 2, Read = 3, Write = 4, LockedUpdate = 5 }
+/// <summary>
+/// The record kinds: 1-5 are enum kedr_event_kind of kedr_blob.h (never READ_WRITE or STRING); 9-14 are
+/// kedr_record.h's KEDR_REC_* kinds recorded without a site by payloads (docs/races.md).
+/// </summary>
+public enum TraceEventKind : byte
+{
+    Entry = 1, Exit = 2, Read = 3, Write = 4, LockedUpdate = 5,
+    /// <summary>A lock taken: Addr = the lock, Size = <see cref="TraceSyncMode"/>.</summary>
+    Acquire = 9,
+    /// <summary>A lock released: as <see cref="Acquire"/>.</summary>
+    Release = 10,
+    /// <summary>Happens-before from here (Addr = the object handed off) ...</summary>
+    Signal = 11,
+    /// <summary>... to here, for the same Addr.</summary>
+    Wait = 12,
+    /// <summary>Addr = the block, Size = its bytes.</summary>
+    Alloc = 13,
+    /// <summary>Addr = the block.</summary>
+    Free = 14,
+}
+
+/// <summary>KEDR_SYNC_*: the Size of Acquire/Release records.</summary>
+public enum TraceSyncMode : uint { Exclusive = 0, Shared = 1 }
 
 /// <summary>KEDR_CTX_*: what the CPU was doing when the event happened.</summary>
 public enum TraceContext : byte { Task = 0, SoftIrq = 1, HardIrq = 2, Nmi = 3 }

@@ -89,7 +89,7 @@ public static class TraceReader
             var r = s.Slice((int)off, TraceLayout.Record.Size);
             sequence[i] = (r[TraceLayout.Record.CpuLow], U32(r, TraceLayout.Record.Seq), off);
             byte kind = r[TraceLayout.Record.Kind];
-            if (kind is < (byte)TraceEventKind.Entry or > (byte)TraceEventKind.LockedUpdate)
+            if (!TraceFormat.IsKnownKind(kind))
             {
                 badKinds[kind] = badKinds.TryGetValue(kind, out var b) ? (b.First, b.Count + 1) : (off, 1);
                 continue;

@@ -86,7 +86,7 @@ public sealed class TraceReport
             if (!byFunction.TryGetValue(name, out var f)) byFunction[name] = f = (where?.Size ?? 0, new KindCounts());
             f.Counts.Add(e);
             totals.Add(e);
-            if (e.IsFunctionEvent) continue;
+            if (!e.IsMemoryEvent) continue;
             if (!byAddress.TryGetValue(e.Addr, out var a)) byAddress[e.Addr] = a = (new KindCounts(), new SortedSet<string>(StringComparer.Ordinal));
             a.Counts.Add(e);
             a.Functions.Add(name);

@@ -151,6 +151,26 @@ public sealed class TraceReaderTests
         Assert.Empty(t.Drops);   // skipped records still count for the sequence: no false drop
     }
 
+    /// <summary>The KEDR_REC_* kinds of kedr_record.h (numbers written here from the header's text) are decoded, not skipped.</summary>
+    [Fact]
+    public void Sync_and_allocation_kinds_are_decoded()
+    {
+        var kinds = new (byte Raw, TraceEventKind Kind)[]
+        {
+            (9, TraceEventKind.Acquire), (10, TraceEventKind.Release), (11, TraceEventKind.Signal),
+            (12, TraceEventKind.Wait), (13, TraceEventKind.Alloc), (14, TraceEventKind.Free),
+        };
+        var b = new TraceBuilder();
+        for (int i = 0; i < kinds.Length; i++)
+            b.Add(new Rec((ulong)i + 1, 0xffffffffc0a00010 + (ulong)i, 0xff00000000001000 + (ulong)i, (uint)i, 7, (uint)i * 8, Kinds.NoSite, kinds[i].Raw, 0));
+        var t = Read(b.Build());
+        Assert.Empty(t.Warnings);
+        Assert.Equal(kinds.Select(k => k.Kind), t.Events.Select(e => e.Kind));
+        Assert.All(t.Events, e => Assert.Equal(0xffffffffu, e.Site));
+        Assert.Equal(0xff00000000001004ul, t.Events[4].Addr);
+        Assert.Equal(32u, t.Events[4].Size);
+    }
+
     [Theory]
     [InlineData(0, "KEDR5001")]
     [InlineData(79, "KEDR5001")]

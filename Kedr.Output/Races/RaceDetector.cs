@@ -1,0 +1,215 @@
+namespace Kedr.Output.Races;
+
+/// <summary>
+/// Happens-before data-race detection over a trace's merged events, FastTrack-style: a vector clock
+/// per logical thread (<see cref="ThreadIdentity"/>) and per synchronization object, epochs in the
+/// shadow cells for the common case (one last write, one last read unless reads were concurrent).
+/// What orders what is docs/races.md: lock release → later acquire of the lock, signal → wait on
+/// the same object, a locked update → every later locked update of the same address, the module's
+/// init (its return) → every thread first seen after it. Locked updates are synchronization, not
+/// data accesses: they are never reported. Each pair of instructions is reported once (with a count).
+/// </summary>
+public sealed class RaceDetector
+{
+    private readonly RaceDetectorOptions _o;
+    private readonly Dictionary<ThreadIdentity, LogicalThread> _threadsById = [];
+    private readonly List<LogicalThread> _threads = [];
+    private readonly Dictionary<ulong, VectorClock> _lockWrite = [], _lockRead = [], _signals = [], _atomics = [];
+    private readonly Dictionary<ulong, (ulong Size, ulong Pc)> _allocations = [];
+    private readonly Dictionary<(ulong, ulong), RacePair> _pairs = [];
+    private readonly List<RacePair> _order = [];
+    private readonly ShadowMemory _shadow;
+    private readonly CallStacks _stacks;
+    private LogicalThread? _initThread;
+    private VectorClock? _afterInit;
+    private long _events, _memory, _sync, _truncated, _overLimit;
+
+    public RaceDetector(RaceDetectorOptions? options = null)
+    {
+        _o = options ?? new RaceDetectorOptions();
+        _shadow = new ShadowMemory(_o.ShadowCells);
+        _stacks = new CallStacks(_o.StackNodes);
+    }
+
+    public CallStacks Stacks => _stacks;
+
+    public static RaceResult Run(Trace trace, RaceDetectorOptions? options = null)
+    {
+        var d = new RaceDetector(options);
+        foreach (var e in trace.Events) d.Process(e);
+        return d.Result(trace.DroppedCount);
+    }
+
+    public RaceResult Result(long dropped = 0) => new()
+    {
+        Races = _order,
+        Events = _events,
+        MemoryEvents = _memory,
+        SyncEvents = _sync,
+        Threads = _threads.Count,
+        EvictedCells = _shadow.Evicted,
+        PeakCells = _shadow.PeakCount,
+        TruncatedAccesses = _truncated,
+        PairsOverLimit = _overLimit,
+        DroppedEvents = dropped,
+        InitSeen = _afterInit is not null,
+    };
+
+    /// <summary>Takes the next event in merged (time) order.</summary>
+    public void Process(in TraceEvent e)
+    {
+        _events++;
+        var t = Thread(e);
+        t.LastTid = e.Tid;
+        switch (e.Kind)
+        {
+            case TraceEventKind.Entry:
+                if (_afterInit is null && _initThread is null && e.Pc == _o.InitFunction) _initThread = t;
+                t.Stack = _stacks.Enter(t.Stack, e.Pc);
+                break;
+            case TraceEventKind.Exit:
+                t.Stack = _stacks.Exit(t.Stack, e.Pc);
+                if (t == _initThread && e.Pc == _o.InitFunction && _afterInit is null)
+                {
+                    _afterInit = new VectorClock();
+                    _afterInit.CopyFrom(t.Clock);
+                    t.Tick();
+                }
+                break;
+            case TraceEventKind.Read:
+            case TraceEventKind.Write:
+                _memory++;
+                Access(t, e);
+                break;
+            case TraceEventKind.LockedUpdate:
+                _sync++;
+                var a = Clock(_atomics, e.Addr);
+                t.Clock.Join(a);
+                a.CopyFrom(t.Clock);
+                t.Tick();
+                break;
+            case TraceEventKind.Acquire:
+                _sync++;
+                if (_lockWrite.TryGetValue(e.Addr, out var w)) t.Clock.Join(w);
+                if (e.Size != (uint)TraceSyncMode.Shared && _lockRead.TryGetValue(e.Addr, out var r)) t.Clock.Join(r);
+                break;
+            case TraceEventKind.Release:
+                _sync++;
+                Clock(e.Size == (uint)TraceSyncMode.Shared ? _lockRead : _lockWrite, e.Addr).Join(t.Clock);
+                t.Tick();
+                break;
+            case TraceEventKind.Signal:
+                _sync++;
+                Clock(_signals, e.Addr).Join(t.Clock);
+                t.Tick();
+                break;
+            case TraceEventKind.Wait:
+                _sync++;
+                if (_signals.TryGetValue(e.Addr, out var s)) t.Clock.Join(s);
+                break;
+            case TraceEventKind.Alloc:
+                _allocations[e.Addr] = (e.Size, e.Pc);
+                _shadow.Clear(e.Addr, e.Size);
+                break;
+            case TraceEventKind.Free:
+                if (_allocations.Remove(e.Addr, out var blk)) _shadow.Clear(e.Addr, blk.Size);
+                break;
+        }
+    }
+
+    private LogicalThread Thread(in TraceEvent e)
+    {
+        var id = ThreadIdentity.Of(e);
+        if (_threadsById.TryGetValue(id, out var t)) return t;
+        if (_threads.Count >= Epoch.MaxThreads - 1) throw new InvalidOperationException("more than 2^24 logical threads");
+        t = new LogicalThread(_threads.Count, id);
+        if (_afterInit is not null) t.Clock.Join(_afterInit);
+        _threads.Add(t);
+        _threadsById[id] = t;
+        return t;
+    }
+
+    private static VectorClock Clock(Dictionary<ulong, VectorClock> map, ulong addr)
+    {
+        if (!map.TryGetValue(addr, out var c)) map[addr] = c = new VectorClock();
+        return c;
+    }
+
+    private void Access(LogicalThread t, in TraceEvent e)
+    {
+        uint size = e.Size;
+        if (size == 0) return;
+        if (size > _o.MaxAccessBytes) { size = _o.MaxAccessBytes; _truncated++; }
+        bool write = e.Kind == TraceEventKind.Write;
+        ulong end = e.Addr + size;
+        if (end < e.Addr) end = ulong.MaxValue;
+        long epoch = t.Epoch;
+        for (ulong cellAddr = e.Addr & ~7ul; cellAddr < end && cellAddr >= (e.Addr & ~7ul); cellAddr += 8)
+        {
+            ulong lo = Math.Max(cellAddr, e.Addr), hi = Math.Min(cellAddr + 8, end);
+            byte mask = (byte)(((1 << (int)(hi - lo)) - 1) << (int)(lo - cellAddr));
+            var cell = _shadow.Get(cellAddr >> 3);
+            var cur = new ShadowAccess(epoch, e.Pc, t.Stack, e.Timestamp, e.Addr, e.Size, e.Tid, mask, write, e.Cpu);
+            if (write)
+            {
+                if (cell.Write.Epoch == epoch && cell.SharedReads is null && cell.Read.IsNone)
+                {
+                    cell.Write = cur with { Mask = (byte)(cell.Write.Mask | mask) };
+                    continue;
+                }
+                Check(t, cell.Write, cur);
+                Check(t, cell.Read, cur);
+                if (cell.SharedReads is { } shared)
+                    foreach (var r in shared) Check(t, r, cur);
+                cell.Write = cur;
+                cell.Read = default;
+                cell.SharedReads = null;
+            }
+            else
+            {
+                if (cell.Read.Epoch == epoch) { cell.Read = cur with { Mask = (byte)(cell.Read.Mask | mask) }; continue; }
+                Check(t, cell.Write, cur);
+                if (cell.SharedReads is { } shared)
+                {
+                    int i = shared.FindIndex(r => Epoch.Thread(r.Epoch) == t.Index);
+                    if (i >= 0) shared[i] = cur; else shared.Add(cur);
+                }
+                else if (cell.Read.IsNone || Epoch.Thread(cell.Read.Epoch) == t.Index || Covers(t, cell.Read))
+                    cell.Read = cur;
+                else
+                {
+                    cell.SharedReads = [cell.Read, cur];
+                    cell.Read = default;
+                }
+            }
+        }
+    }
+
+    private static bool Covers(LogicalThread t, in ShadowAccess prev) =>
+        t.Clock.Covers(Epoch.Thread(prev.Epoch), Epoch.Clock(prev.Epoch));
+
+    private void Check(LogicalThread t, in ShadowAccess prev, in ShadowAccess cur)
+    {
+        if (prev.IsNone || (prev.Mask & cur.Mask) == 0) return;
+        if (Epoch.Thread(prev.Epoch) == t.Index || Covers(t, prev)) return;
+        var key = prev.Pc <= cur.Pc ? (prev.Pc, cur.Pc) : (cur.Pc, prev.Pc);
+        if (_pairs.TryGetValue(key, out var p)) { p.Count++; return; }
+        if (_pairs.Count >= _o.MaxPairs) { _overLimit++; return; }
+        p = new RacePair { First = Describe(prev), Second = Describe(cur), Allocation = FindAllocation(cur.Addr) };
+        _pairs[key] = p;
+        _order.Add(p);
+    }
+
+    private RaceAccess Describe(in ShadowAccess a)
+    {
+        var th = _threads[Epoch.Thread(a.Epoch)];
+        return new RaceAccess(a.IsWrite, a.Pc, a.Addr, a.Size, th.Identity, a.Tid, a.Cpu, a.Timestamp, _stacks.Frames(a.Stack));
+    }
+
+    private RaceAllocation? FindAllocation(ulong addr)
+    {
+        foreach (var (block, (size, pc)) in _allocations)
+            if (addr >= block && addr - block < size) return new RaceAllocation(block, size, pc, addr - block);
+        return null;
+    }
+}

@@ -1,0 +1,16 @@
+namespace Kedr.Output.Races;
+
+/// <summary>Limits and the module facts the detector needs (docs/races.md).</summary>
+public sealed class RaceDetectorOptions
+{
+    /// <summary>The live address of the module's init function: everything after it returns happens after it. Null: no init rule.</summary>
+    public ulong? InitFunction { get; init; }
+    /// <summary>Shadow cells (8 bytes of data each) kept at most.</summary>
+    public int ShadowCells { get; init; } = 1 << 21;
+    /// <summary>Interned call-stack nodes kept at most.</summary>
+    public int StackNodes { get; init; } = 1 << 20;
+    /// <summary>Bytes of one access checked at most (REP string operations can cover 64 KiB and more).</summary>
+    public uint MaxAccessBytes { get; init; } = 4096;
+    /// <summary>Distinct racy pairs kept at most.</summary>
+    public int MaxPairs { get; init; } = 10_000;
+}

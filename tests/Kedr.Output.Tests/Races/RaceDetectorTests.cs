@@ -1,0 +1,183 @@
+using Kedr.Output.Races;
+
+namespace Kedr.Output.Tests.Races;
+
+/// <summary>
+/// The detector on scenarios whose answer follows from the synchronization model (docs/races.md):
+/// two accesses to the same bytes from different logical threads, at least one a write, race unless
+/// a release→acquire of one lock, a signal→wait on one object, locked updates of one address, or the
+/// module's init return lies between them.
+/// </summary>
+public sealed class RaceDetectorTests
+{
+    private const ulong X = 0xffff888000001000, Y = 0xffff888000002000, L = 0xffff888000003000, W = 0xffff888000004000;
+    private const ulong PcA = 0xffffffffc0001010, PcB = 0xffffffffc0002020, PcC = 0xffffffffc0003030;
+
+    [Fact]
+    public void Unsynchronized_writes_of_two_tasks_are_one_race()
+    {
+        var r = new RaceScenario().Write(1, PcA, X, cpu: 0).Write(2, PcB, X, cpu: 1).Run();
+        var p = Assert.Single(r.Races);
+        Assert.Equal((PcA, PcB), (p.First.Pc, p.Second.Pc));
+        Assert.True(p.First.IsWrite && p.Second.IsWrite);
+        Assert.Equal(new ThreadIdentity(TraceContext.Task, 1, -1), p.First.Thread);
+        Assert.Equal(new ThreadIdentity(TraceContext.Task, 2, -1), p.Second.Thread);
+        Assert.Equal(X, p.Second.Addr);
+        Assert.Equal(2, r.Threads);
+    }
+
+    [Fact]
+    public void A_pair_is_reported_once_with_its_count()
+    {
+        var s = new RaceScenario();
+        for (int i = 0; i < 3; i++) s.Write(1, PcA, X, cpu: 0).Read(2, PcB, X, cpu: 1);
+        var p = Assert.Single(s.Run().Races);
+        // A(w) B(r) | A(w) races B's read | B(r) races A's write ... : 5 conflicting adjacent pairs, all (PcA, PcB).
+        Assert.Equal(5, p.Count);
+    }
+
+    [Fact]
+    public void Same_thread_and_read_read_do_not_race()
+    {
+        var r = new RaceScenario().Write(1, PcA, X).Read(1, PcB, X).Read(2, PcC, Y, cpu: 1).Read(3, PcA, Y, cpu: 0).Run();
+        Assert.Empty(r.Races);
+    }
+
+    [Fact]
+    public void A_write_races_with_each_concurrent_reader()
+    {
+        var r = new RaceScenario().Read(1, PcA, X).Read(2, PcB, X, cpu: 1).Write(3, PcC, X, cpu: 1).Run();
+        Assert.Equal([(PcA, PcC), (PcB, PcC)], r.Races.Select(p => (p.First.Pc, p.Second.Pc)).Order());
+    }
+
+    [Fact]
+    public void Different_bytes_of_one_cell_do_not_race()
+    {
+        Assert.Empty(new RaceScenario().Write(1, PcA, X, 4).Write(2, PcB, X + 4, 4, cpu: 1).Run().Races);
+        var p = Assert.Single(new RaceScenario().Write(1, PcA, X, 4).Write(2, PcB, X + 3, 1, cpu: 1).Run().Races);
+        Assert.Equal(X + 3, p.Second.Addr);
+    }
+
+    [Fact]
+    public void A_lock_orders_the_writes()
+    {
+        var r = new RaceScenario()
+            .Lock(1, L).Write(1, PcA, X).Unlock(1, L)
+            .Lock(2, L, cpu: 1).Write(2, PcB, X, cpu: 1).Unlock(2, L, cpu: 1).Run();
+        Assert.Empty(r.Races);
+    }
+
+    [Fact]
+    public void Another_lock_does_not()
+    {
+        var r = new RaceScenario()
+            .Lock(1, L).Write(1, PcA, X).Unlock(1, L)
+            .Lock(2, L + 8, cpu: 1).Write(2, PcB, X, cpu: 1).Unlock(2, L + 8, cpu: 1).Run();
+        Assert.Single(r.Races);
+    }
+
+    [Fact]
+    public void Shared_holders_are_not_ordered_with_each_other_but_an_exclusive_holder_is_after_them()
+    {
+        var readers = new RaceScenario()
+            .Lock(1, L, shared: true).Write(1, PcA, X).Unlock(1, L, shared: true)
+            .Lock(2, L, shared: true, cpu: 1).Write(2, PcB, X, cpu: 1).Unlock(2, L, shared: true, cpu: 1).Run();
+        Assert.Single(readers.Races);
+        var writer = new RaceScenario()
+            .Lock(1, L, shared: true).Read(1, PcA, X).Unlock(1, L, shared: true)
+            .Lock(2, L, cpu: 1).Write(2, PcB, X, cpu: 1).Unlock(2, L, cpu: 1).Run();
+        Assert.Empty(writer.Races);
+    }
+
+    [Fact]
+    public void Locked_updates_of_one_address_order_what_comes_before_and_after()
+    {
+        var ordered = new RaceScenario().Write(1, PcA, X).Atomic(1, Y).Atomic(2, Y, cpu: 1).Read(2, PcB, X, cpu: 1).Run();
+        Assert.Empty(ordered.Races);
+        // B reads before its own locked update: nothing orders that read after A's write.
+        var early = new RaceScenario().Write(1, PcA, X).Atomic(1, Y).Read(2, PcB, X, cpu: 1).Atomic(2, Y, cpu: 1).Run();
+        Assert.Single(early.Races);
+        // A locked update of another address orders nothing.
+        var other = new RaceScenario().Write(1, PcA, X).Atomic(1, Y).Atomic(2, Y + 8, cpu: 1).Read(2, PcB, X, cpu: 1).Run();
+        Assert.Single(other.Races);
+    }
+
+    [Fact]
+    public void Locked_updates_are_not_data_accesses()
+    {
+        var r = new RaceScenario().Atomic(1, X).Atomic(2, X, cpu: 1).Read(3, PcA, X, cpu: 0).Run();
+        Assert.Empty(r.Races);
+    }
+
+    [Fact]
+    public void Signal_then_wait_on_one_object_orders_a_hand_off()
+    {
+        var r = new RaceScenario().Write(1, PcA, X).Signal(1, W).Wait(2, W, cpu: 1, ctx: 1).Write(2, PcB, X, cpu: 1, ctx: 1).Run();
+        Assert.Empty(r.Races);
+        var other = new RaceScenario().Write(1, PcA, X).Signal(1, W).Wait(2, W + 8, cpu: 1, ctx: 1).Write(2, PcB, X, cpu: 1, ctx: 1).Run();
+        Assert.Single(other.Races);
+        // The wait comes first: the signal after it does not order anything before the wait.
+        var late = new RaceScenario().Wait(2, W, cpu: 1).Write(1, PcA, X).Signal(1, W).Write(2, PcB, X, cpu: 1).Run();
+        Assert.Single(late.Races);
+    }
+
+    [Fact]
+    public void An_interrupt_is_its_own_thread_even_in_the_same_task_and_cpu()
+    {
+        var r = new RaceScenario().Write(5, PcA, X, cpu: 2).Write(5, PcB, X, cpu: 2, ctx: 2).Run();
+        var p = Assert.Single(r.Races);
+        Assert.Equal(new ThreadIdentity(TraceContext.HardIrq, 0, 2), p.Second.Thread);
+        Assert.Equal(5u, p.Second.Tid);
+        // Two softirqs of one CPU run one after the other: one logical thread.
+        var soft = new RaceScenario().Write(5, PcA, X, cpu: 1, ctx: 1).Write(6, PcB, X, cpu: 1, ctx: 1).Run();
+        Assert.Empty(soft.Races);
+    }
+
+    [Fact]
+    public void Threads_first_seen_after_init_returned_are_ordered_after_it()
+    {
+        const ulong Init = 0xffffffffc0100000;
+        var o = new RaceDetectorOptions { InitFunction = Init };
+        var after = new RaceScenario().Enter(1, Init).Write(1, PcA, X).Leave(1, Init).Read(2, PcB, X, cpu: 1).Run(o);
+        Assert.True(after.InitSeen);
+        Assert.Empty(after.Races);
+        // A thread that started while init ran is not ordered after init's writes (a kthread_run needs its hand-off).
+        var during = new RaceScenario().Enter(1, Init).Read(2, PcC, Y, cpu: 1).Write(1, PcA, X).Leave(1, Init).Read(2, PcB, X, cpu: 1).Run(o);
+        Assert.Single(during.Races);
+        // Without the init function's address there is no such rule.
+        Assert.Single(new RaceScenario().Enter(1, Init).Write(1, PcA, X).Leave(1, Init).Read(2, PcB, X, cpu: 1).Run().Races);
+    }
+
+    [Fact]
+    public void Call_stacks_are_rebuilt_from_entries_and_exits()
+    {
+        const ulong F = 0xffffffffc0010000, G = 0xffffffffc0020000, H = 0xffffffffc0030000;
+        var r = new RaceScenario()
+            .Enter(1, F).Enter(1, H).Leave(1, H).Enter(1, G).Write(1, PcA, X).Leave(1, G).Leave(1, F)
+            .Enter(2, H, cpu: 1).Read(2, PcB, X, cpu: 1).Run();
+        var p = Assert.Single(r.Races);
+        Assert.Equal([G, F], p.First.Stack);
+        Assert.Equal([H], p.Second.Stack);
+    }
+
+    [Fact]
+    public void A_race_in_an_allocation_names_it_and_the_offset_and_reuse_is_not_a_race()
+    {
+        var r = new RaceScenario().Alloc(1, X, 64, pc: PcC).Write(1, PcA, X + 24).Write(2, PcB, X + 24, cpu: 1).Run();
+        var p = Assert.Single(r.Races);
+        Assert.Equal(new RaceAllocation(X, 64, PcC, 24), p.Allocation);
+        var reuse = new RaceScenario().Alloc(1, X, 64).Write(1, PcA, X + 8).Free(1, X).Alloc(2, X, 32).Write(2, PcB, X + 8, cpu: 1).Run();
+        Assert.Empty(reuse.Races);
+    }
+
+    [Fact]
+    public void The_shadow_cap_forgets_old_cells_and_says_so()
+    {
+        // Cap of 2 cells: after X is written, two other cells are touched, X's shadow is dropped and the race with it is lost.
+        var s = new RaceScenario().Write(1, PcA, X).Write(1, PcA, Y).Write(1, PcA, Y + 8).Write(1, PcA, Y + 16).Write(2, PcB, X, cpu: 1);
+        var r = s.Run(new RaceDetectorOptions { ShadowCells = 2 });
+        Assert.Empty(r.Races);
+        Assert.True(r.EvictedCells > 0);
+        Assert.Single(s.Run().Races);
+    }
+}

@@ -1,0 +1,46 @@
+using Kedr.Output.Races;
+using Kedr.Output.Tests.Support;
+
+namespace Kedr.Output.Tests.Races;
+
+/// <summary>
+/// A synthetic trace written event by event with <see cref="TraceBuilder"/> (so it goes through
+/// <see cref="TraceReader"/> as a recorded one does), in the order the scenario says things happened.
+/// Timestamps increase with each event; each CPU keeps its own sequence numbers.
+/// </summary>
+internal sealed class RaceScenario
+{
+    private readonly TraceBuilder _b = new();
+    private readonly Dictionary<byte, uint> _seq = [];
+    private ulong _ts = 1000;
+
+    public RaceScenario Ev(byte kind, uint tid, ulong pc, ulong addr = 0, uint size = 0, byte cpu = 0, byte ctx = 0)
+    {
+        uint seq = _seq.GetValueOrDefault(cpu);
+        _seq[cpu] = seq + 1;
+        uint site = kind >= Kinds.Acquire ? Kinds.NoSite : 0;
+        _b.Add(new Rec(_ts += 10, pc, addr, seq, tid, size, site, kind, cpu, ctx));
+        return this;
+    }
+
+    public RaceScenario Write(uint tid, ulong pc, ulong addr, uint size = 4, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Write, tid, pc, addr, size, cpu, ctx);
+    public RaceScenario Read(uint tid, ulong pc, ulong addr, uint size = 4, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Read, tid, pc, addr, size, cpu, ctx);
+    public RaceScenario Enter(uint tid, ulong fn, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Entry, tid, fn, 0, 0, cpu, ctx);
+    public RaceScenario Leave(uint tid, ulong fn, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Exit, tid, fn, 0, 0, cpu, ctx);
+    public RaceScenario Lock(uint tid, ulong lk, bool shared = false, byte cpu = 0) => Ev(Kinds.Acquire, tid, 0x1, lk, shared ? 1u : 0u, cpu);
+    public RaceScenario Unlock(uint tid, ulong lk, bool shared = false, byte cpu = 0) => Ev(Kinds.Release, tid, 0x2, lk, shared ? 1u : 0u, cpu);
+    public RaceScenario Atomic(uint tid, ulong addr, byte cpu = 0) => Ev(Kinds.Locked, tid, 0x3, addr, 4, cpu);
+    public RaceScenario Signal(uint tid, ulong obj, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Signal, tid, 0x4, obj, 0, cpu, ctx);
+    public RaceScenario Wait(uint tid, ulong obj, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Wait, tid, 0x5, obj, 0, cpu, ctx);
+    public RaceScenario Alloc(uint tid, ulong block, uint size, ulong pc = 0x6) => Ev(Kinds.Alloc, tid, pc, block, size);
+    public RaceScenario Free(uint tid, ulong block) => Ev(Kinds.Free, tid, 0x7, block);
+
+    public Trace Trace()
+    {
+        Assert.True(TraceReader.TryRead(_b.Build(), "scenario.bin", out var t, out var error), error?.ToString());
+        Assert.Empty(t!.Warnings);
+        return t;
+    }
+
+    public RaceResult Run(RaceDetectorOptions? o = null) => RaceDetector.Run(Trace(), o);
+}

@@ -1,0 +1,23 @@
+using Kedr.Core.Elf;
+
+namespace Kedr.Output.Races;
+
+/// <summary>Where the module's init function was in the run: the entry pc that the symbolizer places on the .ko's <c>init_module</c>.</summary>
+public static class ModuleInit
+{
+    /// <summary>The live address of the init function, or null (no <c>init_module</c>, or init ran before the trace began).</summary>
+    public static ulong? Find(ElfFile elf, TraceSymbolizer symbols, Trace trace)
+    {
+        var found = elf.Symbols.Where(s => s.Name == "init_module" && s.IsFunction && s.IsDefinedInSection).Take(1).ToList();
+        if (found.Count == 0) return null;
+        var sym = found[0];
+        var f = new ModuleFunctions(elf).Find(sym.SectionIndex, sym.Value);
+        if (f is null || f.Start != sym.Value) return null;
+        foreach (var e in trace.Events)
+        {
+            if (e.Kind != TraceEventKind.Entry) continue;
+            if (symbols.Resolve(e.Pc) is { Offset: 0 } r && r.Function == f.Name) return e.Pc;
+        }
+        return null;
+    }
+}

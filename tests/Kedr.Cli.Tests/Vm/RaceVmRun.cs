@@ -1,0 +1,77 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Kedr.Cli.Vm;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
+
+namespace Kedr.Cli.Tests.Vm;
+
+/// <summary>
+/// One race target of kmod/kedr_race_target in the guest (4 vCPUs) with kedr_sample attached: load it,
+/// let its two threads run their steps, unload it, bring the binary trace back and give it to
+/// <c>kedr races --ko ... --format json</c>. <paramref name="extraModules"/> are loaded too (payloads).
+/// </summary>
+internal static class RaceVmRun
+{
+    public static string TargetDir => Path.Combine(RepositoryPaths.Kmod, "kedr_race_target");
+
+    public static async Task<JsonElement> RunAsync(string target, ITestOutputHelper output, IReadOnlyList<string>? extraModules = null)
+    {
+        var script = Path.GetTempFileName();
+        var dir = Directory.CreateTempSubdirectory("kedr-race-vm-");
+        File.WriteAllText(script, $"""
+            insmod /lib/modules/kedr/{target}.ko
+            # 50 steps of each thread, 200-400 us apart: well within a second, even under TCG.
+            sleep 2
+            rmmod {target}
+            cat /sys/kernel/debug/kedr_sample/trace > /out/race-trace.bin
+            """);
+        try
+        {
+            var result = await InstrumentedRun.RunAsync(new InstrumentedRunRequest(target, script)
+            {
+                Cpus = 4,
+                ExtraModules = extraModules ?? [],
+                Timeout = TimeSpan.FromSeconds(240),
+            }, NullLogger.Instance, default);
+            var vm = result.Vm;
+            Assert.True(vm.Healthy, "guest unhealthy:\n" + string.Join('\n', vm.Problems));
+            Assert.True(vm.ScriptExitCode == 0 && vm.Files.ContainsKey("race-trace.bin"), $"the guest script failed ({vm.ScriptExitCode})\n{vm.ScriptOutput}");
+            var tracePath = Path.Combine(dir.FullName, "trace.bin");
+            File.WriteAllBytes(tracePath, vm.Files["race-trace.bin"]);
+            var ko = Path.Combine(TargetDir, target + ".ko");
+            var text = KedrProcess.Run(dir.FullName, "races", tracePath, "--ko", ko);
+            output.WriteLine(text.ToString());
+            var r = KedrProcess.Run(dir.FullName, "races", tracePath, "--ko", ko, "--format", "json");
+            Assert.True(r.ExitCode == 0, r.ToString());
+            using var doc = JsonDocument.Parse(r.Stdout);
+            var root = doc.RootElement.Clone();
+            Assert.True(root.GetProperty("memory_events").GetInt64() > 0, "no memory event recorded:\n" + r.Stdout);
+            Assert.True(root.GetProperty("dropped").GetInt64() == 0, "events were lost:\n" + r.Stdout);
+            return root;
+        }
+        finally
+        {
+            File.Delete(script);
+            dir.Delete(true);
+        }
+    }
+
+    /// <summary>The line of <paramref name="source"/> that carries <paramref name="mark"/>, found by reading the file.</summary>
+    public static int LineOf(string source, string mark)
+    {
+        var lines = File.ReadAllLines(Path.Combine(TargetDir, source));
+        var hits = Enumerable.Range(0, lines.Length).Where(i => lines[i].Contains(mark, StringComparison.Ordinal)).ToList();
+        Assert.True(hits.Count == 1, $"{source}: {hits.Count} lines with '{mark}'");
+        return hits[0] + 1;
+    }
+
+    /// <summary>file:line of one side of a race ("…/kedr_race_racy.c:17"), the line as a number.</summary>
+    public static (string File, int Line) Source(JsonElement access)
+    {
+        var s = access.GetProperty("source").GetString() ?? "";
+        var m = Regex.Match(s, @"^(\S+):(\d+)");
+        Assert.True(m.Success, $"no file:line in '{s}'");
+        return (Path.GetFileName(m.Groups[1].Value), int.Parse(m.Groups[2].Value));
+    }
+}

@@ -27,7 +27,8 @@ public static class HtmlRenderer
         ("locked", "locked updates", "#b04a8c", c => c.LockedUpdates),
     ];
 
-    public static string Render(TraceReport r)
+    /// <param name="extraSection">HTML inserted before the problems section (e.g. the races: RaceHtmlRenderer.Section).</param>
+    public static string Render(TraceReport r, string? extraSection = null)
     {
         var h = new StringBuilder();
         var t = r.Totals;
@@ -60,6 +61,7 @@ public static class HtmlRenderer
         Chart(r, h);
         FunctionTable(r, h);
         AddressTable(r, h);
+        if (extraSection is not null) h.Append(extraSection);
         Problems(r, h);
         Events(r, h);
         h.Append("<footer>Made by <code>kedr report</code>. Accesses are counted for the function whose code made them.</footer>\n</body>\n</html>\n");

@@ -25,10 +25,11 @@ internal static class ReportCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var summary = new Option<bool>("--summary") { Description = "text: per-function and per-address tables after the events." };
+        var races = new Option<bool>("--races") { Description = "html: a data-races section (as kedr races finds them)." };
         var verbose = CommonOptions.Verbose();
         var cmd = new Command("report", "Decode a binary trace: the events with their functions, summaries, CSV/JSON export, an HTML report.")
         {
-            traceArg, ko, format, output, summary, debugDir, verbose,
+            traceArg, ko, format, output, summary, races, debugDir, verbose,
         };
         cmd.SetAction(r =>
         {
@@ -38,19 +39,27 @@ internal static class ReportCommand
                 return Program.Error(error!);
             if (r.GetValue(summary) && r.GetValue(format) != Format.Text)
                 return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliArgumentCombination, $"--summary is for --format text, not {r.GetValue(format).ToString().ToLowerInvariant()}"));
+            if (r.GetValue(races) && r.GetValue(format) != Format.Html)
+                return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliArgumentCombination, $"--races is for --format html, not {r.GetValue(format).ToString().ToLowerInvariant()}"));
             string? koPath = null, path = null;
             if (r.GetResult(ko) is { Implicit: false } && !CliInput.TryInputFile(r.GetValue(ko), "--ko", mustExist: false, out koPath, out error))
                 return Program.Error(error!);
             if (r.GetResult(output) is { Implicit: false } && !CliInput.TryOutputFile(r.GetValue(output), "--output", out path, out error))
                 return Program.Error(error!);
             TraceReport report;
-            string? debugFrom = null;
+            string? debugFrom = null, racesSection = null;
             try
             {
                 var trace = TraceReader.Read(tracePath);
                 var elf = koPath is not null ? ElfFile.Read(koPath) : null;
                 var dirs = r.GetValue(debugDir);
                 report = TraceReport.Build(trace, elf, (e, w) => ModuleSources.Load(e, dirs, w, out debugFrom));
+                if (r.GetValue(races))
+                {
+                    var init = elf is not null && report.Symbols is not null ? Kedr.Output.Races.ModuleInit.Find(elf, report.Symbols, trace) : null;
+                    var found = Kedr.Output.Races.RaceDetector.Run(trace, new Kedr.Output.Races.RaceDetectorOptions { InitFunction = init });
+                    racesSection = Kedr.Output.Races.RaceHtmlRenderer.Section(found, new Kedr.Output.Races.RaceNames(report.Symbols is { } sy ? sy.Resolve : null));
+                }
             }
             catch (KedrException e)
             {
@@ -64,7 +73,7 @@ internal static class ReportCommand
             try
             {
                 using var stream = path is null ? Console.OpenStandardOutput() : File.Create(path);
-                Write(report, r.GetValue(format), r.GetValue(summary), stream);
+                Write(report, r.GetValue(format), r.GetValue(summary), stream, racesSection);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -78,7 +87,7 @@ internal static class ReportCommand
         return cmd;
     }
 
-    internal static void Write(TraceReport report, Format format, bool summary, Stream stream)
+    internal static void Write(TraceReport report, Format format, bool summary, Stream stream, string? racesSection = null)
     {
         switch (format)
         {
@@ -86,7 +95,7 @@ internal static class ReportCommand
                 JsonRenderer.Render(report, stream);
                 break;
             case Format.Html:
-                stream.Write(Encoding.UTF8.GetBytes(HtmlRenderer.Render(report)));
+                stream.Write(Encoding.UTF8.GetBytes(HtmlRenderer.Render(report, racesSection)));
                 break;
             default:
                 using (var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true))

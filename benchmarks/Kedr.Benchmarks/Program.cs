@@ -12,7 +12,7 @@ namespace Kedr.Benchmarks;
 /// BenchmarkDotNet option works (<c>--list flat</c>, <c>--filter '*Rewrite*'</c>, ...).
 /// After the run, a throughput table (rewriter vs decode-only, same run) is printed.
 /// <c>-- elf-readers [ROUNDS]</c> runs <see cref="ElfReaderComparison"/> instead,
-/// <c>-- source-lines KO [ROUNDS]</c> <see cref="SourceLineCost"/>.
+/// <c>-- source-lines KO [ROUNDS]</c> <see cref="SourceLineCost"/>, <c>-- races ...</c> <see cref="RaceDetectorThroughput"/>.
 /// </summary>
 public static class Program
 {
@@ -20,6 +20,7 @@ public static class Program
     {
         if (args is ["elf-readers", ..]) return ElfReaderComparison.Run(args[1..]);
         if (args is ["source-lines", ..]) return SourceLineCost.Run(args[1..]);
+        if (args is ["races", ..]) return RaceDetectorThroughput.Run(args[1..]);
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args).ToArray();
         var text = ThroughputReport.Render(summaries);
         if (text.Length > 0) Console.Write(text);

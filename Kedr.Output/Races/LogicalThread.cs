@@ -31,6 +31,9 @@ internal sealed class LogicalThread(int index, ThreadIdentity identity)
     public VectorClock Clock { get; } = NewClock(index);
     /// <summary>The interned call stack (<see cref="CallStacks"/>) the thread is in now.</summary>
     public int Stack { get; set; } = CallStacks.Root;
+    /// <summary>The locks held now (ACQUIRE seen, RELEASE not yet), and their interned set.</summary>
+    public List<HeldLock> Held { get; } = [];
+    public int LockSet { get; set; } = LockSets.None;
     /// <summary>Last tid seen in this context (interrupt contexts run in varying tasks).</summary>
     public uint LastTid { get; set; }
 

@@ -20,6 +20,7 @@ public sealed class RaceDetector
     private readonly List<RacePair> _order = [];
     private readonly ShadowMemory _shadow;
     private readonly CallStacks _stacks;
+    private readonly LockSets _lockSets = new();
     private LogicalThread? _initThread;
     private VectorClock? _afterInit;
     private long _events, _memory, _sync, _truncated, _overLimit;
@@ -92,11 +93,15 @@ public sealed class RaceDetector
                 _sync++;
                 if (_lockWrite.TryGetValue(e.Addr, out var w)) t.Clock.Join(w);
                 if (e.Size != (uint)TraceSyncMode.Shared && _lockRead.TryGetValue(e.Addr, out var r)) t.Clock.Join(r);
+                t.Held.Add(new HeldLock(e.Addr, e.Size == (uint)TraceSyncMode.Shared));
+                t.LockSet = _lockSets.Intern(t.Held);
                 break;
             case TraceEventKind.Release:
                 _sync++;
                 Clock(e.Size == (uint)TraceSyncMode.Shared ? _lockRead : _lockWrite, e.Addr).Join(t.Clock);
                 t.Tick();
+                int held = t.Held.LastIndexOf(new HeldLock(e.Addr, e.Size == (uint)TraceSyncMode.Shared));
+                if (held >= 0) { t.Held.RemoveAt(held); t.LockSet = _lockSets.Intern(t.Held); }
                 break;
             case TraceEventKind.Signal:
                 _sync++;
@@ -149,7 +154,7 @@ public sealed class RaceDetector
             ulong lo = Math.Max(cellAddr, e.Addr), hi = Math.Min(cellAddr + 8, end);
             byte mask = (byte)(((1 << (int)(hi - lo)) - 1) << (int)(lo - cellAddr));
             var cell = _shadow.Get(cellAddr >> 3);
-            var cur = new ShadowAccess(epoch, e.Pc, t.Stack, e.Timestamp, e.Addr, e.Size, e.Tid, mask, write, e.Cpu);
+            var cur = new ShadowAccess(epoch, e.Pc, t.Stack, e.Timestamp, e.Addr, e.Size, e.Tid, mask, write, e.Cpu, t.LockSet);
             if (write)
             {
                 if (cell.Write.Epoch == epoch && cell.SharedReads is null && cell.Read.IsNone)
@@ -203,7 +208,10 @@ public sealed class RaceDetector
     private RaceAccess Describe(in ShadowAccess a)
     {
         var th = _threads[Epoch.Thread(a.Epoch)];
-        return new RaceAccess(a.IsWrite, a.Pc, a.Addr, a.Size, th.Identity, a.Tid, a.Cpu, a.Timestamp, _stacks.Frames(a.Stack));
+        return new RaceAccess(a.IsWrite, a.Pc, a.Addr, a.Size, th.Identity, a.Tid, a.Cpu, a.Timestamp, _stacks.Frames(a.Stack))
+        {
+            Locks = _lockSets[a.LockSet],
+        };
     }
 
     private RaceAllocation? FindAllocation(ulong addr)

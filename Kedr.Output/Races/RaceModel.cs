@@ -1,7 +1,10 @@
 namespace Kedr.Output.Races;
 
-/// <summary>One side of a race: the access, its thread and its call stack (function entry addresses, innermost first).</summary>
-public sealed record RaceAccess(bool IsWrite, ulong Pc, ulong Addr, uint Size, ThreadIdentity Thread, uint Tid, int Cpu, ulong Timestamp, IReadOnlyList<ulong> Stack);
+/// <summary>One side of a race: the access, its thread, its call stack (function entry addresses, innermost first) and the locks it held.</summary>
+public sealed record RaceAccess(bool IsWrite, ulong Pc, ulong Addr, uint Size, ThreadIdentity Thread, uint Tid, int Cpu, ulong Timestamp, IReadOnlyList<ulong> Stack)
+{
+    public IReadOnlyList<HeldLock> Locks { get; init; } = [];
+}
 
 /// <summary>The allocation (ALLOC event) that held the raced address when the race was seen.</summary>
 public sealed record RaceAllocation(ulong Block, ulong Size, ulong Pc, ulong Offset);
@@ -16,6 +19,14 @@ public sealed class RacePair
     public required RaceAccess Second { get; init; }
     public RaceAllocation? Allocation { get; init; }
     public long Count { get; set; } = 1;
+
+    /// <summary>
+    /// Locks one access held and the other did not (by address, any mode): taking one of them around the
+    /// other access too would have ordered the pair. Empty when neither held a lock, or they held the same ones.
+    /// </summary>
+    public IReadOnlyList<ulong> ProtectingLocks =>
+        First.Locks.Select(l => l.Lock).Concat(Second.Locks.Select(l => l.Lock)).Distinct()
+            .Where(l => First.Locks.Any(h => h.Lock == l) != Second.Locks.Any(h => h.Lock == l)).ToList();
 }
 
 /// <summary>What the detector found, and what it could not look at.</summary>

@@ -22,6 +22,8 @@ public static class RaceTextRenderer
             if (p.Allocation is { } al)
                 w.WriteLine($"0x{p.Second.Addr:x} is {al.Offset} bytes inside the {al.Size}-byte block 0x{al.Block:x} allocated at {names.Pc(al.Pc)}" +
                     (names.Source(al.Pc) is { } s ? $" ({s})" : ""));
+            if (p.ProtectingLocks.Count > 0)
+                w.WriteLine($"held by one side only: {string.Join(", ", p.ProtectingLocks.Select(l => $"0x{l:x}"))} (the lock that would protect the pair)");
             w.WriteLine($"seen {p.Count} time{(p.Count == 1 ? "" : "s")}");
             w.WriteLine(Rule);
         }
@@ -34,6 +36,8 @@ public static class RaceTextRenderer
         w.WriteLine($" {names.Pc(a.Pc)}" + (names.Source(a.Pc) is { } s ? $" {s}" : ""));
         foreach (var f in names.Callers(a))
             w.WriteLine($" {names.Function(f)}" + (names.Source(f) is { } fs ? $" ({fs})" : ""));
+        if (a.Locks.Count > 0)
+            w.WriteLine($" holding {string.Join(", ", a.Locks)}");
     }
 
     public static void Summary(RaceResult r, TextWriter w)

@@ -1,7 +1,7 @@
 namespace Kedr.Output.Races;
 
 /// <summary>One memory access as the shadow keeps it: who (epoch), where from (pc, stack), which bytes of the cell.</summary>
-public readonly record struct ShadowAccess(long Epoch, ulong Pc, int Stack, ulong Timestamp, ulong Addr, uint Size, uint Tid, byte Mask, bool IsWrite, byte Cpu)
+public readonly record struct ShadowAccess(long Epoch, ulong Pc, int Stack, ulong Timestamp, ulong Addr, uint Size, uint Tid, byte Mask, bool IsWrite, byte Cpu, int LockSet)
 {
     public bool IsNone => Epoch == Races.Epoch.None;
 }

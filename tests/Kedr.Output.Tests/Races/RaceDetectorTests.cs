@@ -180,4 +180,22 @@ public sealed class RaceDetectorTests
         Assert.True(r.EvictedCells > 0);
         Assert.Single(s.Run().Races);
     }
+
+    [Fact]
+    public void Locksets_name_the_lock_only_one_side_held()
+    {
+        var r = new RaceScenario()
+            .Lock(1, L).Lock(1, L + 64, shared: true).Write(1, PcA, X).Unlock(1, L + 64, shared: true).Unlock(1, L)
+            .Lock(2, L + 64, shared: true, cpu: 1).Write(2, PcB, X, cpu: 1).Unlock(2, L + 64, shared: true, cpu: 1).Write(2, PcC, Y, cpu: 1)
+            .Write(1, PcA, Y).Run();
+        Assert.Equal(2, r.Races.Count);
+        var p = r.Races[0];
+        Assert.Equal([new HeldLock(L, false), new HeldLock(L + 64, true)], p.First.Locks);
+        Assert.Equal([new HeldLock(L + 64, true)], p.Second.Locks);
+        Assert.Equal([L], p.ProtectingLocks);
+        // After the releases neither holds anything: no lock to name.
+        Assert.Empty(r.Races[1].First.Locks);
+        Assert.Empty(r.Races[1].Second.Locks);
+        Assert.Empty(r.Races[1].ProtectingLocks);
+    }
 }

@@ -22,10 +22,15 @@ internal static class RacesCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write here instead of to stdout." };
         var debugDir = new Option<string[]>("--debug-dir") { Description = "Where to look for the .ko's separate debug file before /usr/lib/debug; repeatable.", AllowMultipleArgumentsPerToken = false };
         var cells = new Option<int>("--shadow-cells") { Description = "Shadow cells (8 bytes of data each) kept at most; older ones are forgotten.", DefaultValueFactory = _ => 1 << 21 };
+        var after = new Option<string[]>("--after")
+        {
+            Description = "A setup function of the module (e.g. fat_fill_super): each return of it happens before every thread first seen later, as init's does; repeatable (needs --ko).",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var verbose = CommonOptions.Verbose();
         var cmd = new Command("races", "Find data races in a binary trace (happens-before, docs/races.md): each racy pair of instructions once.")
         {
-            traceArg, ko, format, output, debugDir, cells, verbose,
+            traceArg, ko, format, output, debugDir, cells, after, verbose,
         };
         cmd.SetAction(r =>
         {
@@ -40,7 +45,11 @@ internal static class RacesCommand
                 return Program.Error(error!);
             if (!CliInput.InRange(r.GetValue(cells), 2, 1 << 28, "--shadow-cells", out error))
                 return Program.Error(error!);
+            var afterNames = r.GetValue(after) ?? [];
+            if (afterNames.Length > 0 && koPath is null)
+                return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliArgumentCombination, "--after names a function of the module: it needs --ko"));
             Trace trace;
+            var setup = new HashSet<ulong>();
             TraceSymbolizer? symbols = null;
             ulong? init = null;
             var warnings = new List<KedrDiagnostic>();
@@ -54,6 +63,8 @@ internal static class RacesCommand
                     var map = ModuleSources.Load(elf, r.GetValue(debugDir), warnings, out _);
                     symbols = TraceSymbolizer.Create(elf, trace, warnings, map);
                     init = ModuleInit.Find(elf, symbols, trace);
+                    setup = ModuleInit.FindEntered(symbols, trace, afterNames, out var missing);
+                    foreach (var m in missing) log.LogWarning("--after {Function}: the trace never enters a function of that name", m);
                 }
             }
             catch (KedrException e)
@@ -63,7 +74,7 @@ internal static class RacesCommand
             foreach (var w in warnings) log.LogWarning("{Diagnostic}", w);
             if (koPath is not null && init is null)
                 log.LogWarning("no entry of the module's init function in the trace: threads are not ordered after init");
-            var result = RaceDetector.Run(trace, new RaceDetectorOptions { InitFunction = init, ShadowCells = r.GetValue(cells) });
+            var result = RaceDetector.Run(trace, new RaceDetectorOptions { InitFunction = init, SetupFunctions = setup, ShadowCells = r.GetValue(cells) });
             var names = new RaceNames(symbols is null ? null : symbols.Resolve);
             string module = symbols?.Module ?? trace.Target;
             try

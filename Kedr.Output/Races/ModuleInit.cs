@@ -20,4 +20,15 @@ public static class ModuleInit
         }
         return null;
     }
+
+    /// <summary>The live addresses of the functions named <paramref name="names"/> that the trace enters; names never entered are listed in <paramref name="missing"/>.</summary>
+    public static HashSet<ulong> FindEntered(TraceSymbolizer symbols, Trace trace, IReadOnlyCollection<string> names, out List<string> missing)
+    {
+        var found = new HashSet<ulong>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pc in trace.Events.Where(e => e.Kind == TraceEventKind.Entry).Select(e => e.Pc).Distinct())
+            if (symbols.Resolve(pc) is { Offset: 0 } r && names.Contains(r.Function)) { found.Add(pc); seen.Add(r.Function); }
+        missing = names.Where(n => !seen.Contains(n)).ToList();
+        return found;
+    }
 }

@@ -22,7 +22,7 @@ public sealed class RaceDetector
     private readonly CallStacks _stacks;
     private readonly LockSets _lockSets = new();
     private LogicalThread? _initThread;
-    private VectorClock? _afterInit;
+    private VectorClock? _afterInit, _afterSetup;
     private long _events, _memory, _sync, _truncated, _overLimit;
 
     public RaceDetector(RaceDetectorOptions? options = null)
@@ -74,6 +74,11 @@ public sealed class RaceDetector
                 {
                     _afterInit = new VectorClock();
                     _afterInit.CopyFrom(t.Clock);
+                    t.Tick();
+                }
+                else if (_o.SetupFunctions.Contains(e.Pc))
+                {
+                    (_afterSetup ??= new VectorClock()).Join(t.Clock);
                     t.Tick();
                 }
                 break;
@@ -129,6 +134,7 @@ public sealed class RaceDetector
         if (_threads.Count >= Epoch.MaxThreads - 1) throw new InvalidOperationException("more than 2^24 logical threads");
         t = new LogicalThread(_threads.Count, id);
         if (_afterInit is not null) t.Clock.Join(_afterInit);
+        if (_afterSetup is not null) t.Clock.Join(_afterSetup);
         _threads.Add(t);
         _threadsById[id] = t;
         return t;

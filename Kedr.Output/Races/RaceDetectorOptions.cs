@@ -5,6 +5,12 @@ public sealed class RaceDetectorOptions
 {
     /// <summary>The live address of the module's init function: everything after it returns happens after it. Null: no init rule.</summary>
     public ulong? InitFunction { get; init; }
+    /// <summary>
+    /// Live addresses of setup functions (e.g. a file system's fill_super): each of their returns, like init's,
+    /// happens before every thread first seen after it (the kernel publishes what they set up by means the
+    /// trace does not show: a mount, then processes started after it).
+    /// </summary>
+    public IReadOnlySet<ulong> SetupFunctions { get; init; } = new HashSet<ulong>();
     /// <summary>Shadow cells (8 bytes of data each) kept at most.</summary>
     public int ShadowCells { get; init; } = 1 << 21;
     /// <summary>Interned call-stack nodes kept at most.</summary>

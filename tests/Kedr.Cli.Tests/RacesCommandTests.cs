@@ -115,6 +115,18 @@ public sealed class RacesCommandTests : IDisposable
         Assert.Equal(2, plain.ExitCode);
     }
 
+    /// <summary>race_a returns before task 2 first shows: with --after race_a the pair is ordered.</summary>
+    [Fact]
+    public void After_a_setup_function_orders_later_threads_and_needs_the_ko()
+    {
+        var r = Kedr("races", Trace(), "--ko", Ko(), "--after", "race_a");
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.Contains("0 racy pair(s) in 6 events", r.Stdout);
+        var bad = Kedr("races", Trace(), "--after", "race_a");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.StartsWith("kedr: error: KEDR6008", Assert.Single(bad.StderrLines));
+    }
+
     [Fact]
     public void A_bad_cap_is_one_error_line()
     {

@@ -149,6 +149,23 @@ public sealed class RaceDetectorTests
     }
 
     [Fact]
+    public void Each_return_of_a_setup_function_orders_threads_first_seen_after_it()
+    {
+        const ulong Fill = 0xffffffffc0200000;
+        var o = new RaceDetectorOptions { SetupFunctions = new HashSet<ulong> { Fill } };
+        var s = new RaceScenario().Enter(1, Fill).Write(1, PcA, X).Leave(1, Fill).Read(2, PcB, X, cpu: 1)
+            .Enter(3, Fill, cpu: 2).Write(3, PcA, Y, cpu: 2).Leave(3, Fill, cpu: 2).Read(4, PcB, Y, cpu: 1)
+            .Write(1, PcC, X);   // after its setup call, thread 1 is not ordered with thread 2's read
+        var r = s.Run(o);
+        var p = Assert.Single(r.Races);
+        Assert.Equal((PcB, PcC), (p.First.Pc, p.Second.Pc));
+        // Without the rule: (PcA, PcB) on X and on Y (one pair, seen twice) and (PcB, PcC).
+        var without = s.Run();
+        Assert.Equal(2, without.Races.Count);
+        Assert.Equal(2, without.Races.Single(q => q.First.Pc == PcA).Count);
+    }
+
+    [Fact]
     public void Call_stacks_are_rebuilt_from_entries_and_exits()
     {
         const ulong F = 0xffffffffc0010000, G = 0xffffffffc0020000, H = 0xffffffffc0030000;

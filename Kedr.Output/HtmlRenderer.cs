@@ -257,7 +257,7 @@ public static class HtmlRenderer
         .name, .mono, code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; }
         .note, .empty { color: var(--muted); }
         ul.problems li { margin: 4px 0; }
-        pre.events { background: #0f1720; color: #d9e2ec; padding: 14px 16px; border-radius: 10px; overflow-x: auto; font-size: 12px; line-height: 1.5; max-height: 520px; }
+        pre.events, pre.race { background: #0f1720; color: #d9e2ec; padding: 14px 16px; border-radius: 10px; overflow-x: auto; font-size: 12px; line-height: 1.5; max-height: 520px; }
         pre.events .read { color: #8fb8e8; } pre.events .write { color: #f8b26a; } pre.events .locked { color: #e79ccf; }
         pre.events .fn { color: #9fe0b0; } pre.events .drop { color: #ff8a8a; } pre.events .src { color: #8a9bb0; }
         footer { margin-top: 40px; color: var(--muted); font-size: 12px; }

@@ -1,20 +1,5 @@
 namespace Kedr.Output.Races;
 
-/// <summary>One memory access as the shadow keeps it: who (epoch), where from (pc, stack), which bytes of the cell.</summary>
-public readonly record struct ShadowAccess(long Epoch, ulong Pc, int Stack, ulong Timestamp, ulong Addr, uint Size, uint Tid, byte Mask, bool IsWrite, byte Cpu, int LockSet)
-{
-    public bool IsNone => Epoch == Races.Epoch.None;
-}
-
-/// <summary>The shadow of one 8-byte cell: its last write, and its reads since (one epoch, or one per thread when concurrent).</summary>
-internal sealed class ShadowCell
-{
-    public ShadowAccess Write;
-    public ShadowAccess Read;
-    /// <summary>FastTrack's read-shared state: the last read of each thread, when reads were concurrent.</summary>
-    public List<ShadowAccess>? SharedReads;
-}
-
 /// <summary>
 /// Shadow memory at 8-byte granularity (a cell per aligned 8 bytes, the bytes accessed kept as a mask),
 /// with at most <see cref="Capacity"/> cells. Eviction is by generations: cells live in a young and an

@@ -1,0 +1,21 @@
+namespace Kedr.Output.Races;
+
+/// <summary>What the detector found, and what it could not look at.</summary>
+public sealed class RaceResult
+{
+    public required IReadOnlyList<RacePair> Races { get; init; }
+    public long Events { get; init; }
+    public long MemoryEvents { get; init; }
+    public long SyncEvents { get; init; }
+    public int Threads { get; init; }
+    /// <summary>Shadow cells forgotten to keep within the cap.</summary>
+    public long EvictedCells { get; init; }
+    public int PeakCells { get; init; }
+    /// <summary>Accesses longer than the per-access limit: only their first bytes were checked.</summary>
+    public long TruncatedAccesses { get; init; }
+    /// <summary>Racing occurrences not kept because the report limit was reached (new pairs only).</summary>
+    public long PairsOverLimit { get; init; }
+    /// <summary>Events lost by the recorder (the trace's drops): a lost release or signal can show as a false race.</summary>
+    public long DroppedEvents { get; init; }
+    public bool InitSeen { get; init; }
+}

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
@@ -10,7 +12,9 @@ internal static class CliLogging
     {
         b.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
         b.AddConsole(o => { o.LogToStandardErrorThreshold = LogLevel.Trace; o.FormatterName = KedrLogFormatter.Name; });
-        b.AddConsoleFormatter<KedrLogFormatter, ConsoleFormatterOptions>();
+        // AddConsoleFormatter<,> would also bind ConsoleFormatterOptions to configuration (reflection, not
+        // NativeAOT-safe); the formatter has no options, so it is registered the way that method does, without that.
+        b.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ConsoleFormatter, KedrLogFormatter>());
     });
 }
 

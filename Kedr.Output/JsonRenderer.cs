@@ -33,12 +33,8 @@ public sealed record JsonFrame(string Function, string File, uint Line);
 /// <summary>The whole report as one JSON document: summaries, drops, warnings and every event.</summary>
 public static class JsonRenderer
 {
-    public static readonly JsonSerializerOptions Options = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    };
+    /// <summary>The document's options (indented, snake_case names, nulls written), backed by generated code.</summary>
+    public static readonly JsonSerializerOptions Options = JsonReportContext.Default.Options;
 
     public static JsonReport ToJson(TraceReport r) => new(
         r.Module, r.Trace.Path, r.Trace.Version,
@@ -58,10 +54,10 @@ public static class JsonRenderer
         s is { IsInlined: true } ? s.Frames.Select(f => new JsonFrame(f.Function, f.Position.File, f.Position.Line)).ToList() : null;
 
     public static void Render(TraceReport report, Stream output) =>
-        JsonSerializer.Serialize(output, ToJson(report), Options);
+        JsonSerializer.Serialize(output, ToJson(report), JsonReportContext.Default.JsonReport);
 
     public static JsonReport Parse(Stream input) =>
-        JsonSerializer.Deserialize<JsonReport>(input, Options) ?? throw new JsonException("empty document");
+        JsonSerializer.Deserialize(input, JsonReportContext.Default.JsonReport) ?? throw new JsonException("empty document");
 
     private static JsonCounts Counts(KindCounts c) =>
         new(c.Entries, c.Exits, c.Reads, c.Writes, c.LockedUpdates, c.BytesRead, c.BytesWritten, c.BytesLocked);

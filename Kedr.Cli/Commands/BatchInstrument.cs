@@ -52,7 +52,8 @@ internal static class BatchInstrument
                 Console.WriteLine($"left out: {item.Report!.Module}: {lo.Name} ({lo.Section}+0x{lo.Offset:x}): {lo.Reason}");
         Console.Write(summary.ToTable());
         if (json is not null && !InstrumentCommand.TryWrite(json, f => JsonSerializer.Serialize(f,
-                new { summary, modules = items.Select(i => (object?)i.Report ?? new { i.Path, Error = i.Error?.ToString() }) }, ReportText.JsonOptions),
+                new BatchJsonReport(summary, items.Select(i => i.Report as object ?? new BatchJsonFailure(i.Path, i.Error?.ToString())).ToList()),
+                CliJsonContext.Default.BatchJsonReport),
                 out var jsonError))
             return Program.Error(jsonError!);
         if (!writeErrors.IsEmpty) return Program.Error(writeErrors.OrderBy(e => e.File, StringComparer.Ordinal).First());

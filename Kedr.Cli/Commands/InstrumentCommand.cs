@@ -109,7 +109,7 @@ internal static class InstrumentCommand
         foreach (var ni in report.NotInstrumented)
             Console.WriteLine($"  not instrumented: {ni}");
         Console.WriteLine($"  wrote {target} ({bytes.Length} bytes)");
-        if (json is not null && !TryWrite(json, w => w.Write(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(report, ReportText.JsonOptions))), out error))
+        if (json is not null && !TryWrite(json, w => w.Write(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(report, CliJsonContext.Default.RewriteReport))), out error))
             return Program.Error(error!);
         return 0;
     }

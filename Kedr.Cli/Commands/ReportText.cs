@@ -1,17 +1,9 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Kedr.Rewriter;
 
 namespace Kedr.Cli.Commands;
 
 internal static class ReportText
 {
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter() },
-    };
-
     public static string Summary(RewriteReport r, TimeSpan elapsed)
     {
         double pct = r.Functions == 0 ? 100 : 100.0 * r.Copied / r.Functions;

@@ -1,0 +1,9 @@
+using System.Text.Json.Serialization;
+
+namespace Kedr.Output;
+
+/// <summary>Serialization of <see cref="JsonReport"/> by generated code (no reflection: the NativeAOT build writes it too).</summary>
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(JsonReport))]
+public sealed partial class JsonReportContext : JsonSerializerContext;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using Kedr.Core.Diagnostics;
 using static Kedr.Core.Blob.BlobLayout;
@@ -141,13 +142,13 @@ public static class BlobReader
             b.Functions.Add(f);
         }
         for (int i = 0; i < fc; i++)
-            if (BlobRules.Owner(b.Functions, i) is { } badOwner) return Broken(badOwner);
+            if (BlobRules.Owner(CollectionsMarshal.AsSpan(b.Functions), i) is { } badOwner) return Broken(badOwner);
         for (int i = 0; i < mc; i++)
         {
             int o = mo + i * me;
             b.Masks.Add(new BlobMask(U32(s, o + Mask.Offset), U32(s, o + Mask.Length)));
         }
-        if (BlobRules.Masks(b.Functions, b.Masks) is { } badMask) return Broken(badMask);
+        if (BlobRules.Masks(CollectionsMarshal.AsSpan(b.Functions), CollectionsMarshal.AsSpan(b.Masks)) is { } badMask) return Broken(badMask);
         var (xo, xc, xe) = tables[(int)BlobTableId.Fixups];
         for (int i = 0; i < xc; i++)
         {
@@ -163,7 +164,7 @@ public static class BlobReader
             int o = so + i * se;
             var x = new BlobSite(U32(s, o + Site.Function), U32(s, o + Site.Offset), (BlobEventKind)s[o + Site.Kind],
                 (BlobSiteFlags)s[o + Site.Flags], U16(s, o + Site.AccessSize));
-            if (BlobRules.Site(x, i, b.Functions) is { } badSite) return Broken(badSite);
+            if (BlobRules.Site(x, i, CollectionsMarshal.AsSpan(b.Functions)) is { } badSite) return Broken(badSite);
             b.Sites.Add(x);
         }
         var (po, pc, pe) = tables[(int)BlobTableId.Patches];
@@ -172,7 +173,7 @@ public static class BlobReader
             int o = po + i * pe;
             var x = new BlobPatch(U32(s, o + Patch.CopyOffset), U32(s, o + Patch.Function), U32(s, o + Patch.OriginalOffset),
                 U16(s, o + Patch.Length), U16(s, o + Patch.SlotLength), (BlobPatchKind)s[o + Patch.Kind], U32(s, o + Patch.TargetCopyOffset));
-            if (BlobRules.Patch(x, i, b.Functions, codeLen) is { } badPatch) return Broken(badPatch);
+            if (BlobRules.Patch(x, i, CollectionsMarshal.AsSpan(b.Functions), codeLen) is { } badPatch) return Broken(badPatch);
             b.Patches.Add(x);
         }
         if (BlobRules.LandingPads(b) is { } badPad) return Broken(badPad);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Kedr.Core.Diagnostics;
 using static Kedr.Core.Blob.BlobLayout;
 
@@ -6,9 +8,10 @@ namespace Kedr.Core.Blob;
 /// <summary>
 /// A rule of the loader a blob breaks: the catalog code, the message, and the field it is about — in record
 /// <see cref="Index"/> of table <see cref="Table"/>, at <see cref="Field"/> of that record (no table: a header
-/// field, <see cref="Field"/> its offset in the blob).
+/// field, <see cref="Field"/> its offset in the blob). A class: the rules return null for every valid record of
+/// a blob being written, which costs nothing as a reference (a nullable struct this size is copied out each time).
 /// </summary>
-public readonly record struct BlobViolation(DiagnosticCode Code, string Message, BlobTableId? Table, long Index, int Field)
+public sealed record BlobViolation(DiagnosticCode Code, string Message, BlobTableId? Table, long Index, int Field)
 {
     public static BlobViolation InHeader(DiagnosticCode code, string message, int field) => new(code, message, null, 0, field);
 
@@ -81,9 +84,9 @@ public static class BlobRules
     }
 
     /// <summary>A part's owner is another function that is no part; anything else owns itself.</summary>
-    public static BlobViolation? Owner(IReadOnlyList<BlobFunction> functions, int i)
+    public static BlobViolation? Owner(ReadOnlySpan<BlobFunction> functions, int i)
     {
-        var f = functions[i];
+        ref readonly var f = ref functions[i];
         bool part = (f.Flags & BlobFunctionFlags.Part) != 0;
         if (part ? f.Owner == i || (functions[(int)f.Owner].Flags & BlobFunctionFlags.Part) != 0 : f.Owner != i)
             return new(DiagnosticCodes.BlobOutOfRange, $"function {i} '{f.Name}': owner {f.Owner} with flags 0x{(uint)f.Flags:x}: a part's owner is another function that is no part, anything else owns itself",
@@ -92,17 +95,17 @@ public static class BlobRules
     }
 
     /// <summary>Each function's masks are non-empty, sorted, apart and inside it, and no mask belongs to two functions.</summary>
-    public static BlobViolation? Masks(IReadOnlyList<BlobFunction> functions, IReadOnlyList<BlobMask> masks)
+    public static BlobViolation? Masks(ReadOnlySpan<BlobFunction> functions, ReadOnlySpan<BlobMask> masks)
     {
         // Each mask belongs to one function at most: the walk is linear in the table.
-        var used = new bool[masks.Count];
-        for (int i = 0; i < functions.Count; i++)
+        var used = new bool[masks.Length];
+        for (int i = 0; i < functions.Length; i++)
         {
-            var f = functions[i];
+            ref readonly var f = ref functions[i];
             uint prevEnd = 0;
             for (uint m = f.MaskFirst; m < f.MaskFirst + f.MaskCount; m++)
             {
-                var mask = masks[(int)m];
+                ref readonly var mask = ref masks[(int)m];
                 if (used[m])
                     return new(DiagnosticCodes.BlobOutOfRange, $"function {i} '{f.Name}': mask {m} belongs to another function too", BlobTableId.Masks, m, 0);
                 used[m] = true;
@@ -114,28 +117,42 @@ public static class BlobRules
         return null;
     }
 
+    // Fixups, sites and ORC entries are most of a blob's records: their rules decide inline, the message is made
+    // out of line (where a rule is broken), so that verifying a blob before it is written costs little.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static BlobViolation? Fixup(in BlobFixup x, int i, uint symbolCount, BlobHeaderFlags flags, ReadOnlySpan<byte> code)
     {
         int width = x.Type switch { BlobFixupType.Pc32 or BlobFixupType.Abs32S => 4, BlobFixupType.Abs64 => 8, _ => 0 };
-        if (width == 0)
-            return new(DiagnosticCodes.BlobUnknownValue, $"fixup {i}: unknown type {(byte)x.Type}", BlobTableId.Fixups, i, BlobLayout.Fixup.Type);
-        if ((ulong)x.Offset + (ulong)width > (ulong)code.Length)
-            return new(DiagnosticCodes.BlobOutOfRange, $"fixup {i}: field at 0x{x.Offset:x} is outside the code", BlobTableId.Fixups, i, BlobLayout.Fixup.Offset);
-        if (x.Target == BlobFixupTarget.Symbol ? x.Index == 0 || x.Index >= symbolCount
-            : x.Target == BlobFixupTarget.Helper ? x.Index > (uint)BlobHelper.MemEventNoFlags : true)
-            return new(DiagnosticCodes.BlobUnknownValue, $"fixup {i}: target {(byte)x.Target} index {x.Index} is not valid", BlobTableId.Fixups, i, BlobLayout.Fixup.Target);
-        // With CallOrc the loader adds the call's ORC entries: it must be `push $imm32; call rel32`.
-        if (x.Target == BlobFixupTarget.Helper && (flags & BlobHeaderFlags.CallOrc) != 0
-            && (x.Offset < HelperCallFixupFromPush || code[(int)x.Offset - HelperCallFixupFromPush] != PushImm32Opcode
-                || code[(int)x.Offset - HelperCallFixupFromCall] != CallRel32Opcode))
-            return new(DiagnosticCodes.BlobOutOfRange, $"fixup {i}: helper call at 0x{x.Offset:x} is not push $imm32; call rel32", BlobTableId.Fixups, i, BlobLayout.Fixup.Offset);
-        return null;
+        FixupRule broken =
+            width == 0 ? FixupRule.Type
+            : (ulong)x.Offset + (ulong)width > (ulong)code.Length ? FixupRule.Field
+            : x.Target == BlobFixupTarget.Symbol ? x.Index == 0 || x.Index >= symbolCount ? FixupRule.Target : FixupRule.None
+            : x.Target != BlobFixupTarget.Helper || x.Index > (uint)BlobHelper.MemEventNoFlags ? FixupRule.Target
+            // With CallOrc the loader adds the call's ORC entries: it must be `push $imm32; call rel32`.
+            : (flags & BlobHeaderFlags.CallOrc) != 0
+              && (x.Offset < HelperCallFixupFromPush || code[(int)x.Offset - HelperCallFixupFromPush] != PushImm32Opcode
+                  || code[(int)x.Offset - HelperCallFixupFromCall] != CallRel32Opcode) ? FixupRule.HelperCall
+            : FixupRule.None;
+        return broken == FixupRule.None ? null : FixupBroken(broken, x, i);
     }
 
-    public static BlobViolation? Site(in BlobSite x, int i, IReadOnlyList<BlobFunction> functions)
+    private enum FixupRule { None, Type, Field, Target, HelperCall }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BlobViolation FixupBroken(FixupRule rule, in BlobFixup x, int i) => rule switch
     {
-        if (x.Function >= functions.Count || x.Offset >= functions[(int)x.Function].Size)
-            return new(DiagnosticCodes.BlobOutOfRange, $"site {i}: function {x.Function} offset 0x{x.Offset:x} out of range", BlobTableId.Sites, i, BlobLayout.Site.Function);
+        FixupRule.Type => new(DiagnosticCodes.BlobUnknownValue, $"fixup {i}: unknown type {(byte)x.Type}", BlobTableId.Fixups, i, BlobLayout.Fixup.Type),
+        FixupRule.Field => new(DiagnosticCodes.BlobOutOfRange, $"fixup {i}: field at 0x{x.Offset:x} is outside the code", BlobTableId.Fixups, i, BlobLayout.Fixup.Offset),
+        FixupRule.Target => new(DiagnosticCodes.BlobUnknownValue, $"fixup {i}: target {(byte)x.Target} index {x.Index} is not valid", BlobTableId.Fixups, i, BlobLayout.Fixup.Target),
+        _ => new(DiagnosticCodes.BlobOutOfRange, $"fixup {i}: helper call at 0x{x.Offset:x} is not push $imm32; call rel32", BlobTableId.Fixups, i, BlobLayout.Fixup.Offset),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static BlobViolation? Site(in BlobSite x, int i, ReadOnlySpan<BlobFunction> functions)
+    {
+        if (x.Function >= functions.Length || x.Offset >= functions[(int)x.Function].Size)
+            return SiteBroken(x, i, outOfRange: true);
         const BlobSiteFlags memFlags = BlobSiteFlags.Gs | BlobSiteFlags.StackPointer;
         bool ok = x.Kind switch
         {
@@ -146,16 +163,20 @@ public static class BlobRules
                 or (BlobSiteFlags.StringSourceRead | BlobSiteFlags.StringDestinationRead) && x.Size is 1 or 2 or 4 or 8,
             _ => false,
         };
-        return ok ? null
-            : new(DiagnosticCodes.BlobUnknownValue, $"site {i}: event kind {(byte)x.Kind} with flags 0x{(byte)x.Flags:x} and size {x.Size} is not valid", BlobTableId.Sites, i, BlobLayout.Site.Kind);
+        return ok ? null : SiteBroken(x, i, outOfRange: false);
     }
 
-    public static BlobViolation? Patch(in BlobPatch x, int i, IReadOnlyList<BlobFunction> functions, uint codeLength)
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BlobViolation SiteBroken(in BlobSite x, int i, bool outOfRange) => outOfRange
+        ? new(DiagnosticCodes.BlobOutOfRange, $"site {i}: function {x.Function} offset 0x{x.Offset:x} out of range", BlobTableId.Sites, i, BlobLayout.Site.Function)
+        : new(DiagnosticCodes.BlobUnknownValue, $"site {i}: event kind {(byte)x.Kind} with flags 0x{(byte)x.Flags:x} and size {x.Size} is not valid", BlobTableId.Sites, i, BlobLayout.Site.Kind);
+
+    public static BlobViolation? Patch(in BlobPatch x, int i, ReadOnlySpan<BlobFunction> functions, uint codeLength)
     {
         BlobViolation Bad(DiagnosticCode code, string message, int field) => new(code, message, BlobTableId.Patches, i, field);
-        if (x.Function >= functions.Count)
-            return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: function {x.Function} out of range ({functions.Count})", BlobLayout.Patch.Function);
-        var f = functions[(int)x.Function];
+        if (x.Function >= functions.Length)
+            return Bad(DiagnosticCodes.BlobOutOfRange, $"patch {i}: function {x.Function} out of range ({functions.Length})", BlobLayout.Patch.Function);
+        ref readonly var f = ref functions[(int)x.Function];
         if (x.Kind == BlobPatchKind.Landing)
         {
             // A jmp rel32 written into the original, clear of the entry jump, to an address of the copy.
@@ -201,10 +222,13 @@ public static class BlobRules
     }
 
     /// <param name="previous">The previous entry's copy offset (0 for the first).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static BlobViolation? Orc(in BlobOrc x, int i, uint previous, uint codeLength) =>
-        x.CopyOffset > codeLength || x.CopyOffset < previous
-            ? new(DiagnosticCodes.BlobOutOfRange, $"ORC entry {i}: offset 0x{x.CopyOffset:x} unsorted or outside the code", BlobTableId.Orc, i, BlobLayout.Orc.CopyOffset)
-            : null;
+        x.CopyOffset > codeLength || x.CopyOffset < previous ? OrcBroken(x, i) : null;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static BlobViolation OrcBroken(in BlobOrc x, int i) =>
+        new(DiagnosticCodes.BlobOutOfRange, $"ORC entry {i}: offset 0x{x.CopyOffset:x} unsorted or outside the code", BlobTableId.Orc, i, BlobLayout.Orc.CopyOffset);
 
     /// <summary>
     /// Every rule of this class over a blob in memory, in the reader's order: what the loader would refuse
@@ -215,28 +239,34 @@ public static class BlobRules
         uint symbolCount = b.Target.SymbolCount, codeLength = (uint)b.Code.Length;
         if ((HeaderFlags(b.Flags) ?? BuildIdLength((uint)b.Target.BuildId.Length) ?? CodeAlign(b.CodeAlign)
             ?? SymbolCount(symbolCount) ?? CodeSize(codeLength)) is { } header) return header;
-        var functions = b.Functions;
-        for (int i = 0; i < functions.Count; i++)
-            if (Function(functions[i], i, symbolCount, codeLength, b.Masks.Count, functions.Count) is { } v) return v;
-        for (int i = 0; i < functions.Count; i++)
-            if (Owner(functions, i) is { } v) return v;
-        if (Masks(functions, b.Masks) is { } badMask) return badMask;
-        for (int i = 0; i < b.Fixups.Count; i++)
-            if (Fixup(b.Fixups[i], i, symbolCount, b.Flags, b.Code) is { } v) return v;
-        for (int i = 0; i < b.Sites.Count; i++)
-            if (Site(b.Sites[i], i, functions) is { } v) return v;
-        for (int i = 0; i < b.Patches.Count; i++)
-            if (Patch(b.Patches[i], i, functions, codeLength) is { } v) return v;
+        ReadOnlySpan<BlobFunction> fs = CollectionsMarshal.AsSpan(b.Functions);
+        for (int i = 0; i < fs.Length; i++)
+            if (Function(fs[i], i, symbolCount, codeLength, b.Masks.Count, fs.Length) is { } v) return v;
+        for (int i = 0; i < fs.Length; i++)
+            if (Owner(fs, i) is { } v) return v;
+        if (Masks(fs, CollectionsMarshal.AsSpan(b.Masks)) is { } badMask) return badMask;
+        var fixups = CollectionsMarshal.AsSpan(b.Fixups);
+        for (int i = 0; i < fixups.Length; i++)
+            if (Fixup(fixups[i], i, symbolCount, b.Flags, b.Code) is { } v) return v;
+        var sites = CollectionsMarshal.AsSpan(b.Sites);
+        for (int i = 0; i < sites.Length; i++)
+            if (Site(sites[i], i, fs) is { } v) return v;
+        var patches = CollectionsMarshal.AsSpan(b.Patches);
+        for (int i = 0; i < patches.Length; i++)
+            if (Patch(patches[i], i, fs, codeLength) is { } v) return v;
         if (LandingPads(b) is { } badPad) return badPad;
-        for (int i = 0; i < b.ExTable.Count; i++)
-            if (ExTableEntry(b.ExTable[i], i, symbolCount, codeLength) is { } v) return v;
-        for (int i = 0; i < b.Bugs.Count; i++)
-            if (Bug(b.Bugs[i], i, symbolCount, codeLength) is { } v) return v;
+        var exTable = CollectionsMarshal.AsSpan(b.ExTable);
+        for (int i = 0; i < exTable.Length; i++)
+            if (ExTableEntry(exTable[i], i, symbolCount, codeLength) is { } v) return v;
+        var bugs = CollectionsMarshal.AsSpan(b.Bugs);
+        for (int i = 0; i < bugs.Length; i++)
+            if (Bug(bugs[i], i, symbolCount, codeLength) is { } v) return v;
+        var orc = CollectionsMarshal.AsSpan(b.Orc);
         uint previous = 0;
-        for (int i = 0; i < b.Orc.Count; i++)
+        for (int i = 0; i < orc.Length; i++)
         {
-            if (Orc(b.Orc[i], i, previous, codeLength) is { } v) return v;
-            previous = b.Orc[i].CopyOffset;
+            if (Orc(orc[i], i, previous, codeLength) is { } v) return v;
+            previous = orc[i].CopyOffset;
         }
         return null;
     }

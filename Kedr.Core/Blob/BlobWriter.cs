@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
+using Kedr.Core.Diagnostics;
 using static Kedr.Core.Blob.BlobLayout;
 
 namespace Kedr.Core.Blob;
@@ -10,10 +11,19 @@ namespace Kedr.Core.Blob;
 public static class BlobWriter
 {
     /// <summary>The blob as one array.</summary>
-    public static byte[] Write(KedrBlob blob)
+    public static byte[] Write(KedrBlob blob) => Write(blob, verify: true);
+
+    /// <summary>
+    /// Tests of the readers (BlobReader, the loader) only: the blob as one array, written whether or not the
+    /// loader would take it.
+    /// </summary>
+    internal static byte[] WriteUnverified(KedrBlob blob) => Write(blob, verify: false);
+
+    private static byte[] Write(KedrBlob blob, bool verify)
     {
         ThrowIfRetired(blob);
         var layout = new Layout(blob);
+        if (verify) Verify(blob, layout);
         var buf = new byte[layout.Total];
         WriteHead(blob, layout, buf.AsSpan(0, layout.CodeOffset));
         blob.Code.CopyTo(buf.AsSpan(layout.CodeOffset));
@@ -27,6 +37,7 @@ public static class BlobWriter
     {
         ThrowIfRetired(blob);
         var layout = new Layout(blob);
+        Verify(blob, layout);
         var head = System.Buffers.ArrayPool<byte>.Shared.Rent(layout.CodeOffset);
         try
         {
@@ -43,6 +54,21 @@ public static class BlobWriter
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(head);
         }
+    }
+
+    /// <summary>
+    /// The loader's rules (<see cref="BlobRules"/>, the ones <see cref="BlobReader"/> applies), before a byte is
+    /// written: a blob the loader would refuse is a bug of whoever built it, reported as one.
+    /// </summary>
+    private static void Verify(KedrBlob blob, Layout layout)
+    {
+        if (BlobRules.Verify(blob) is not { } v) return;
+        var at = v.ToDiagnostic(blob.Target.Name + ".kedr", layout.Tables);
+        throw new KedrException(at with
+        {
+            Code = DiagnosticCodes.RewriterBlobBreaksLoaderRule.Code,
+            Message = $"internal error: the blob breaks the loader's rule {v.Code}: {v.Message}",
+        });
     }
 
     private static void ThrowIfRetired(KedrBlob blob)

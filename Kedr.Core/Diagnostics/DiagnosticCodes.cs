@@ -42,6 +42,7 @@ public static class DiagnosticCodes
 
     // Rewriter (Kedr.Rewriter)
     public static readonly DiagnosticCode RewriterInternalError = new("KEDR2900", "an internal error of the rewriter on this module (a bug: the message names the exception)");
+    public static readonly DiagnosticCode RewriterBlobBreaksLoaderRule = new("KEDR2903", "an internal error: a blob about to be written breaks a rule the loader checks (a bug of the rewriter: the message names the rule's code and the record, the offset is where it would be written)");
 
     // Blob (Kedr.Core/Blob; docs/blob-format.md describes the fields)
     public static readonly DiagnosticCode BlobCannotRead = new("KEDR3000", "the blob file cannot be read");

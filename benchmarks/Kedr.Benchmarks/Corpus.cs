@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Kedr.Core.Elf;
 using Kedr.Rewriter;
-using Kedr.Rewriter.Functions;
+using Kedr.Rewriter.Catalog;
 
 namespace Kedr.Benchmarks;
 

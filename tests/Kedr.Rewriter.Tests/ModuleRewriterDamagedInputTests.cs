@@ -2,8 +2,7 @@ using System.Buffers.Binary;
 using Kedr.Core.Blob;
 using Kedr.Core.Diagnostics;
 using Kedr.Core.Elf;
-using Kedr.Rewriter.Copying;
-using Kedr.Rewriter.Functions;
+using Kedr.Rewriter.Catalog;
 using Kedr.Rewriter.Tests.Validation;
 
 namespace Kedr.Rewriter.Tests;

@@ -93,7 +93,7 @@ public sealed class LifecycleTortureTests(ITestOutputHelper output)
             File.WriteAllBytes(second, Renamed(File.ReadAllBytes(built["kedr_sample"]), "kedr_sample", "kedr_sampl2"));
             var huge = Path.Combine(work, "huge.kedr");
             var target = ModuleRewriter.Rewrite(ElfFile.Read(built[Target])).Blob.Target;
-            File.WriteAllBytes(huge, BlobWriter.Write(new KedrBlob { Target = target, Code = new byte[AreaSize + 4096] }));
+            File.WriteAllBytes(huge, BlobWriter.WriteUnverified(new KedrBlob { Target = target, Code = new byte[AreaSize + 4096] }));
 
             var r = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, script)
             {

@@ -14,7 +14,7 @@ public sealed class BlobBuffersTests
         first.Orc.Add(new BlobOrc(0, 1));
         first.Sites.Add(new BlobSite(0, 0, BlobEventKind.Read, BlobSiteFlags.None, 8));
         first.Code = [0xcc];
-        var bytes = BlobWriter.Write(first);
+        var bytes = BlobWriter.WriteUnverified(first);
 
         var second = buffers.NewBlob(Target("second"));
 

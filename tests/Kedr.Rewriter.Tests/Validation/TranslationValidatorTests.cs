@@ -33,7 +33,7 @@ public sealed class TranslationValidatorTests(ITestOutputHelper output)
             return blob!;
         }
 
-        public ValidationResult Validate(KedrBlob blob) => TranslationValidator.ValidateSerialized(Elf, BlobWriter.Write(blob));
+        public ValidationResult Validate(KedrBlob blob) => TranslationValidator.ValidateSerialized(Elf, BlobWriter.WriteUnverified(blob)); // corrupted on purpose: the validator must see it
     }
 
     private static readonly Subject FatSubject = new(Fat);

@@ -1,0 +1,134 @@
+using Kedr.Core.Blob;
+using Kedr.Rewriter.Encoders;
+using Kedr.Rewriter.Planning;
+
+namespace Kedr.Rewriter.Emission;
+
+/// <summary>
+/// The event sequences around an instruction: entry and exit events (<c>push $site; call helper</c>),
+/// memory events (<c>push %rax; lea M,%rax; push $site; call helper; pop %rax</c> and its variants).
+/// </summary>
+internal sealed partial class CopyEmitter
+{
+    /// <summary>What goes before the instruction proper: the entry event, the memory event (or a string instruction's saved pointers), the exit event.</summary>
+    private int EmitEventsBefore(FunctionPlan plan, in PlannedInstruction p, int pos, uint origOffset)
+    {
+        if ((p.Events & EventFlags.Entry) != 0)
+            pos = EmitEvent(pos, 0, BlobEventKind.Entry);
+        if (p.MemForm == MemoryClass.String)
+        {
+            _code[pos++] = X86Encoding.PushRsi;
+            OrcDepth(pos, 8);
+            _code[pos++] = X86Encoding.PushRdi;
+            OrcDepth(pos, 16);
+        }
+        else if (p.MemKind != 0)
+            pos = EmitMemoryEvent(plan, p, pos);
+        if ((p.Events & EventFlags.Exit) != 0 && p.Kind != EmitKind.ConditionalTailCall)
+            pos = EmitEvent(pos, origOffset, BlobEventKind.Exit);
+        return pos;
+    }
+
+    /// <summary>After a string instruction: the event with the pointers it started from, which are then dropped.</summary>
+    private int EmitStringEventAfter(in PlannedInstruction p, int pos)
+    {
+        pos = EmitHelperCall(pos, AddMemorySite(p), BlobHelper.StringEvent, depth: 16);
+        pos = EmitDropStack(pos, 16);
+        OrcDepth(pos, 0);
+        return pos;
+    }
+
+    /// <summary>
+    /// <c>push %rax; lea M,%rax; push $site; call helper; pop %rax</c>. The LEA's displacement
+    /// takes over the original's relocation; a RIP-relative one is re-aimed at the same address.
+    /// </summary>
+    private int EmitMemoryEvent(FunctionPlan plan, in PlannedInstruction p, int pos)
+    {
+        var f = plan.Function;
+        bool saveRax = !p.RaxDead;
+        if (saveRax)
+        {
+            _code[pos++] = X86Encoding.PushRax;
+            OrcDepth(pos, 8);
+        }
+        int lea = pos;
+        plan.Arena.Extra.AsSpan(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
+        bool bitOp = p.MemForm == MemoryClass.BitOp;
+        if (bitOp)
+            OrcDepth(pos + (_code[pos] == X86Encoding.RexB ? 2 : 1), 16); // after push %reg
+        pos += p.LeaLength;
+        if (p.LeaDisplacementOffset >= 0)
+        {
+            int field = lea + p.LeaDisplacementOffset;
+            int leaTail = p.LeaLength - p.LeaDisplacementOffset;       // field to end of the LEA
+            int origTail = p.Length - p.DisplacementOffset;            // field to end of the original
+            var relocs = plan.Code.Relocations;
+            bool done = false;
+            for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount && !done; i++)
+            {
+                var r = relocs[i];
+                if ((long)r.Offset != p.Offset + p.DisplacementOffset) continue;
+                // PC32: address = S + A + origTail; the LEA needs S + A' + leaTail.
+                long addend = r.IsPcRelative ? r.Addend + origTail - leaTail : r.Addend;
+                var type = r.IsPcRelative ? BlobFixupType.Pc32
+                    : r.Type == Kedr.Core.Elf.RelocationType.Abs64 ? BlobFixupType.Abs64 : BlobFixupType.Abs32S;
+                AddFixup(field, type, BlobFixupTarget.Symbol, (uint)r.SymbolIndex, addend);
+                done = true;
+            }
+            if (!done && p.IpRelative)
+                AddFixup(field, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
+                    p.IpRelativeTarget - f.Start - leaTail);
+        }
+        var helper = bitOp ? BlobHelper.BitOpEvent : p.FlagsDead ? BlobHelper.MemEventNoFlags : BlobHelper.MemEvent;
+        pos = EmitHelperCall(pos, AddMemorySite(p), helper, depth: bitOp ? 16 : saveRax ? 8 : 0);
+        if (bitOp)
+        {
+            pos = EmitDropStack(pos, 8);
+            OrcDepth(pos, 8);
+        }
+        if (saveRax)
+        {
+            _code[pos++] = X86Encoding.PopRax;
+            OrcDepth(pos, 0);
+        }
+        return pos;
+    }
+
+    private int AddMemorySite(in PlannedInstruction p)
+    {
+        _blob.Sites.Add(new BlobSite((uint)_blobIndex, (uint)(p.Offset - _functionStart), p.MemKind, p.MemFlags, p.MemSize));
+        return _blob.Sites.Count - 1;
+    }
+
+    /// <summary><c>lea N(%rsp),%rsp</c>: unlike add, it leaves the flags alone.</summary>
+    private int EmitDropStack(int pos, byte bytes)
+    {
+        X86Encoding.LeaRspPrefix.CopyTo(_code.AsSpan(pos));
+        pos += X86Encoding.LeaRspPrefix.Length;
+        _code[pos++] = bytes;
+        return pos;
+    }
+
+    /// <summary>An entry or exit event of the function being emitted, at <paramref name="origOffset"/> of the original.</summary>
+    private int EmitEvent(int pos, uint origOffset, BlobEventKind kind)
+    {
+        int site = _blob.Sites.Count;
+        _blob.Sites.Add(new BlobSite((uint)_blobIndex, origOffset, kind, BlobSiteFlags.None, 0));
+        return EmitHelperCall(pos, site, BlobHelper.FuncEvent);
+    }
+
+    /// <summary><c>push $site; call helper</c>; the helper returns with <c>ret $8</c>.</summary>
+    /// <param name="depth">Bytes our sequence has already pushed.</param>
+    private int EmitHelperCall(int pos, int site, BlobHelper helper, int depth = 0)
+    {
+        _code[pos++] = X86Encoding.PushImm32Opcode;
+        X86Encoding.WriteRel32(_code.AsSpan(pos), site);
+        pos += X86Encoding.Rel32Size;
+        if (!_loaderAddsCallOrc) OrcDepth(pos, depth + 8);
+        _code[pos++] = X86Encoding.CallRel32Opcode;
+        AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Helper, (uint)helper, -X86Encoding.Rel32Size);
+        pos += X86Encoding.Rel32Size;
+        if (!_loaderAddsCallOrc) OrcDepth(pos, depth);
+        return pos;
+    }
+}

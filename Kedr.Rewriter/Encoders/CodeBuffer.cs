@@ -1,0 +1,33 @@
+namespace Kedr.Rewriter.Encoders;
+
+/// <summary>
+/// A growing run of machine-code bytes that encoders write straight into: <see cref="Reserve"/> room for
+/// the longest encoding, write it, <see cref="Advance"/> by what was written (no per-byte calls, no copy
+/// through a temporary).
+/// </summary>
+internal sealed class CodeBuffer(int capacity)
+{
+    private byte[] _bytes = new byte[capacity];
+
+    public int Count { get; private set; }
+
+    /// <summary>At least <paramref name="length"/> bytes after <see cref="Count"/>, for the caller to write.</summary>
+    public Span<byte> Reserve(int length)
+    {
+        if (Count + length > _bytes.Length) Array.Resize(ref _bytes, Math.Max(Count + length, 2 * _bytes.Length));
+        return _bytes.AsSpan(Count, length);
+    }
+
+    /// <summary>Keeps <paramref name="written"/> bytes of what <see cref="Reserve"/> gave.</summary>
+    public void Advance(int written) => Count += written;
+
+    public void Append(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(Reserve(bytes.Length));
+        Count += bytes.Length;
+    }
+
+    public ReadOnlySpan<byte> AsSpan(int start, int length) => _bytes.AsSpan(start, length);
+
+    public void Clear() => Count = 0;
+}

@@ -1,0 +1,32 @@
+using Kedr.Rewriter.Catalog;
+
+namespace Kedr.Rewriter.Planning;
+
+/// <summary>
+/// Stage 2, the plans: decodes every function and decides what its copy holds (<see cref="FunctionPlanner"/>),
+/// then which functions are left out and why — noinstr code (<see cref="NoInstrCode"/>), landing pads that
+/// cannot be written (<see cref="LandingPadFinder"/>), and whatever is tied to a left-out function
+/// (<see cref="LeaveOutTogether"/>). The reasons are collected here, by function id, in that order (a later
+/// step may replace an earlier one's reason).
+/// </summary>
+internal static class ModulePlanner
+{
+    public static ModulePlans Plan(ModuleCatalog module)
+    {
+        var functions = module.Functions.Functions;
+        var planner = new FunctionPlanner(module.Elf, module.Functions);
+        var arena = PlanArena.Rent();
+        var plans = new FunctionPlan[functions.Count];
+        var leftOut = new string?[functions.Count];
+        foreach (var f in functions)
+        {
+            plans[f.Id] = new FunctionPlan(f, module.Code(f.Section), arena);
+            leftOut[f.Id] = planner.Plan(plans[f.Id]);
+        }
+        foreach (var (f, why) in NoInstrCode.Find(module.Elf, module.Functions))
+            leftOut[f.Id] = why;
+        LandingPadFinder.Find(module.Elf, module.Functions, plans, leftOut);
+        LeaveOutTogether.Apply(plans, leftOut);
+        return new ModulePlans(module, plans, leftOut, arena);
+    }
+}

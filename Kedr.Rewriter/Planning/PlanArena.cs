@@ -1,0 +1,132 @@
+using Iced.Intel;
+using Kedr.Rewriter.Catalog;
+using Kedr.Rewriter.Encoders;
+
+namespace Kedr.Rewriter.Planning;
+
+/// <summary>
+/// The planned instructions of every function of one module, back to back in one array
+/// (with their offsets apart, and the extra bytes of their event sequences), and the decoder
+/// that reads them, reused from module to module on the same thread: planning allocates
+/// nothing per function or per instruction, and memory stays bounded by the largest module.
+/// </summary>
+internal sealed class PlanArena
+{
+    private const int InitialCapacity = 4096;
+
+    [ThreadStatic] private static PlanArena? t_current;
+
+    public PlannedInstruction[] Instructions = new PlannedInstruction[InitialCapacity];
+    /// <summary>Each instruction's section offset, kept apart from the big structs so binary searches stay in cache.</summary>
+    public int[] Offsets = new int[InitialCapacity];
+    public int Count;
+    /// <summary>Per function, the indices of its branches into the middle of other functions (which the leave-out pass follows).</summary>
+    public int[] Branches = new int[InitialCapacity];
+    public int BranchCount;
+    /// <summary>Of the function being planned: its branches not yet resolved and its memory events (indices in the function).</summary>
+    public int[] Pending = new int[256];
+    public int[] MemoryEvents = new int[256];
+    /// <summary>The decoded instructions of the function being planned (reused for the next one).</summary>
+    public Instruction[] Decoded = new Instruction[256];
+    /// <summary>
+    /// Of the function being planned, by offset from its start: the index of the instruction that starts
+    /// there, valid where the stamp is the function's (so nothing needs clearing between functions).
+    /// </summary>
+    private int[] _indexAt = new int[InitialCapacity], _stampAt = new int[InitialCapacity];
+    private int _stamp;
+
+    /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>
+    public readonly CodeBuffer Extra = new(InitialCapacity);
+
+    private readonly MovableCodeReader _reader = new();
+    private readonly Decoder _decoder;
+    private byte[] _scratch = [];
+
+    private PlanArena() => _decoder = Decoder.Create(64, _reader, 0, DecoderOptions.None);
+
+    /// <summary>This thread's arena, emptied.</summary>
+    public static PlanArena Rent()
+    {
+        var arena = t_current ??= new PlanArena();
+        arena.Count = 0;
+        arena.BranchCount = 0;
+        arena.Extra.Clear();
+        return arena;
+    }
+
+    /// <summary>
+    /// The decoder, placed at <paramref name="offset"/> of <paramref name="code"/>'s section (its IP is the
+    /// section offset). It reads to the end of the section: an instruction that runs past its function's
+    /// end still decodes, and the planner refuses it by its length.
+    /// </summary>
+    public Decoder DecoderAt(SectionCode code, long offset)
+    {
+        _reader.MoveTo(code.Bytes, code.BytesOffset + (int)offset, code.BytesOffset + (int)code.Section.Size);
+        _decoder.IP = (ulong)offset;
+        return _decoder;
+    }
+
+    /// <summary>A new instruction at section offset <paramref name="offset"/>; returns its index (its slot is the caller's to fill).</summary>
+    public int Append(int offset)
+    {
+        if (Count == Instructions.Length)
+        {
+            Array.Resize(ref Instructions, Count * 2);
+            Array.Resize(ref Offsets, Count * 2);
+        }
+        Offsets[Count] = offset;
+        return Count++;
+    }
+
+    /// <summary>Starts a function of <paramref name="size"/> bytes for <see cref="MarkStart"/> and <see cref="IndexAt"/>.</summary>
+    public void BeginFunction(int size)
+    {
+        if (_indexAt.Length < size)
+        {
+            _indexAt = new int[Math.Max(size, 2 * _indexAt.Length)];
+            _stampAt = new int[_indexAt.Length];
+            _stamp = 0;
+        }
+        if (++_stamp == int.MaxValue)
+        {
+            Array.Clear(_stampAt);
+            _stamp = 1;
+        }
+    }
+
+    /// <summary>The function's <paramref name="index"/>th instruction starts <paramref name="offset"/> bytes into it.</summary>
+    public void MarkStart(int offset, int index)
+    {
+        _indexAt[offset] = index;
+        _stampAt[offset] = _stamp;
+    }
+
+    /// <summary>Index of the instruction that starts <paramref name="offset"/> bytes into the function, or -1.</summary>
+    public int IndexAt(long offset) =>
+        (ulong)offset < (ulong)_stampAt.Length && _stampAt[offset] == _stamp ? _indexAt[offset] : -1;
+
+    /// <summary>Decodes the function's <paramref name="index"/>th instruction into where it is kept.</summary>
+    public ref Instruction DecodeNext(Decoder decoder, int index)
+    {
+        if (index == Decoded.Length) Array.Resize(ref Decoded, index * 2);
+        ref var slot = ref Decoded[index];
+        decoder.Decode(out slot);
+        return ref slot;
+    }
+
+    public void AddBranch(int index) => Push(ref Branches, ref BranchCount, index);
+
+    /// <summary>Appends <paramref name="value"/> to the first <paramref name="count"/> of <paramref name="list"/>, doubling it when full.</summary>
+    public static void Push(ref int[] list, ref int count, int value)
+    {
+        if (count == list.Length) Array.Resize(ref list, count * 2);
+        list[count++] = value;
+    }
+
+    /// <summary>A buffer of at least <paramref name="length"/> bytes, reused (its contents are the caller's to set).</summary>
+    public byte[] Scratch(int length)
+    {
+        if (_scratch.Length < length) _scratch = new byte[Math.Max(length, 2 * _scratch.Length)];
+        return _scratch;
+    }
+}

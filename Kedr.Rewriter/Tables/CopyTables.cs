@@ -1,0 +1,28 @@
+using Kedr.Core.Blob;
+using Kedr.Rewriter.Layout;
+
+namespace Kedr.Rewriter.Tables;
+
+/// <summary>
+/// Stage 5, the tables: what the blob says about the copies besides their code — each function's record
+/// with its masks and digest, the exception-table and BUG entries moved to the copies, the landing pads
+/// the loader writes into the original. (The copies' ORC entries are written by emission, which knows
+/// what each byte pushes.) Each table is built by one class from the layout; a new table is a new class
+/// with a <c>Build(ModuleLayout, KedrBlob)</c> method, listed here.
+/// </summary>
+internal static class CopyTables
+{
+    /// <summary>In the order they are built (which orders nothing between them: each fills its own list).</summary>
+    private static readonly Action<ModuleLayout, KedrBlob>[] Builders =
+    [
+        FunctionTable.Build,
+        ExceptionTable.Build,
+        BugTable.Build,
+        LandingPadTable.Build,
+    ];
+
+    public static void Build(ModuleLayout layout, KedrBlob blob)
+    {
+        foreach (var build in Builders) build(layout, blob);
+    }
+}

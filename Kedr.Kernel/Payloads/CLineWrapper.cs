@@ -1,0 +1,69 @@
+namespace Kedr.Kernel.Payloads;
+
+/// <summary>
+/// Breaks generated C lines longer than 80 columns (tabs to 8) after a ", " inside parentheses and outside
+/// literals, continuing under the character after the innermost open parenthesis, as kernel style aligns
+/// arguments. A line with no such place stays as it is.
+/// </summary>
+internal static class CLineWrapper
+{
+    public const int Limit = 80;
+
+    public static string Wrap(string text)
+    {
+        var lines = text.Split('\n');
+        var output = new List<string>(lines.Length);
+        foreach (var line in lines)
+        {
+            var rest = line;
+            while (Width(rest) > Limit && TryBreak(rest, out var head, out var tail))
+            {
+                output.Add(head);
+                rest = tail;
+            }
+            output.Add(rest);
+        }
+        return string.Join('\n', output);
+    }
+
+    /// <summary>The display width of <paramref name="s"/>, tabs to the next multiple of 8.</summary>
+    public static int Width(string s)
+    {
+        int col = 0;
+        foreach (var c in s) col = c == '\t' ? (col / 8 + 1) * 8 : col + 1;
+        return col;
+    }
+
+    private static bool TryBreak(string line, out string head, out string tail)
+    {
+        head = tail = "";
+        var open = new Stack<int>();
+        int best = -1, bestAlign = 0, first = -1, firstAlign = 0;
+        char quote = '\0';
+        for (int i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (quote != '\0')
+            {
+                if (c == '\\') i++;
+                else if (c == quote) quote = '\0';
+                continue;
+            }
+            if (c is '"' or '\'') quote = c;
+            else if (c == '(') open.Push(i);
+            else if (c == ')' && open.Count > 0) open.Pop();
+            else if (c == ',' && i + 1 < line.Length && line[i + 1] == ' ' && open.Count > 0)
+            {
+                int align = Width(line[..(open.Peek() + 1)]);
+                if (first < 0) (first, firstAlign) = (i, align);
+                if (Width(line[..(i + 1)]) <= Limit) (best, bestAlign) = (i, align);
+            }
+        }
+        if (best < 0) (best, bestAlign) = (first, firstAlign);
+        if (best < 0) return false;
+        head = line[..(best + 1)];
+        var indent = new string('\t', bestAlign / 8) + new string(' ', bestAlign % 8);
+        tail = indent + line[(best + 2)..];
+        return Width(tail) < Width(line);
+    }
+}

@@ -5,7 +5,8 @@
  * original address and the stack at allocation, and dropped when the
  * target frees it. When the target's exit has run, what is left is the
  * leak report: in dmesg and in /sys/kernel/debug/kedr_alloc/leaks (kept
- * until the next target loads).
+ * until the next target loads). Each allocation and free is also a
+ * KEDR_REC_ALLOC/_FREE record in kedr_sample's event stream.
  *
  * A block the kernel frees for the target (devres, a free the target does
  * not make itself) would show as a leak: such allocators are not claimed.
@@ -22,6 +23,7 @@
 #include <linux/vmalloc.h>
 
 #include "kedr_payload.h"
+#include "kedr_record.h"
 #include "kedr_alloc.h"
 #include "kedr_alloc_leaks.h"
 
@@ -59,6 +61,8 @@ void kedr_alloc_track(const void *block, size_t size,
 
 	if (ZERO_OR_NULL_PTR(block) || IS_ERR(block))
 		return;
+	kedr_record_event(KEDR_REC_ALLOC, info->pc, (unsigned long)block,
+			  min_t(size_t, size, U32_MAX));
 	b = kmalloc(sizeof(*b), GFP_ATOMIC | __GFP_NOWARN);
 	spin_lock_irqsave(&kedr_alloc_lock, flags);
 	kedr_alloc_nr_allocs++;
@@ -80,13 +84,14 @@ void kedr_alloc_track(const void *block, size_t size,
 	spin_unlock_irqrestore(&kedr_alloc_lock, flags);
 }
 
-void kedr_alloc_untrack(const void *block)
+void kedr_alloc_untrack(const void *block, const struct kedr_call_info *info)
 {
 	struct kedr_alloc_block *b, *found = NULL;
 	unsigned long flags;
 
 	if (ZERO_OR_NULL_PTR(block) || IS_ERR(block))
 		return;
+	kedr_record_event(KEDR_REC_FREE, info->pc, (unsigned long)block, 0);
 	spin_lock_irqsave(&kedr_alloc_lock, flags);
 	hash_for_each_possible(kedr_alloc_blocks, b, node, (unsigned long)block) {
 		if (b->block == block) {

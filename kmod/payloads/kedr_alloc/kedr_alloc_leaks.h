@@ -12,6 +12,6 @@ struct kedr_call_info;
 
 void kedr_alloc_track(const void *block, size_t size,
 		      const struct kedr_call_info *info);
-void kedr_alloc_untrack(const void *block);
+void kedr_alloc_untrack(const void *block, const struct kedr_call_info *info);
 
 #endif /* KEDR_ALLOC_LEAKS_H */

@@ -16,7 +16,8 @@ internal static class CLineWrapper
         foreach (var line in lines)
         {
             var rest = line;
-            while (Width(rest) > Limit && TryBreak(rest, out var head, out var tail))
+            int outer = -1;
+            while (Width(rest) > Limit && TryBreak(rest, outer, out var head, out var tail, out outer))
             {
                 output.Add(head);
                 rest = tail;
@@ -34,9 +35,14 @@ internal static class CLineWrapper
         return col;
     }
 
-    private static bool TryBreak(string line, out string head, out string tail)
+    /// <summary>
+    /// Splits <paramref name="line"/> after its last ", " that keeps the head within the limit.
+    /// <paramref name="outer"/> is the alignment column of the parenthesis a continuation line is in (-1: none).
+    /// </summary>
+    private static bool TryBreak(string line, int outer, out string head, out string tail, out int align)
     {
         head = tail = "";
+        align = -1;
         var open = new Stack<int>();
         int best = -1, bestAlign = 0, first = -1, firstAlign = 0;
         char quote = '\0';
@@ -52,16 +58,18 @@ internal static class CLineWrapper
             if (c is '"' or '\'') quote = c;
             else if (c == '(') open.Push(i);
             else if (c == ')' && open.Count > 0) open.Pop();
-            else if (c == ',' && i + 1 < line.Length && line[i + 1] == ' ' && open.Count > 0)
+            else if (c == ')' && open.Count == 0) outer = -1;
+            else if (c == ',' && i + 1 < line.Length && line[i + 1] == ' ' && (open.Count > 0 || outer >= 0))
             {
-                int align = Width(line[..(open.Peek() + 1)]);
-                if (first < 0) (first, firstAlign) = (i, align);
-                if (Width(line[..(i + 1)]) <= Limit) (best, bestAlign) = (i, align);
+                int at = open.Count > 0 ? Width(line[..(open.Peek() + 1)]) : outer;
+                if (first < 0) (first, firstAlign) = (i, at);
+                if (Width(line[..(i + 1)]) <= Limit) (best, bestAlign) = (i, at);
             }
         }
         if (best < 0) (best, bestAlign) = (first, firstAlign);
         if (best < 0) return false;
         head = line[..(best + 1)];
+        align = bestAlign;
         var indent = new string('\t', bestAlign / 8) + new string(' ', bestAlign % 8);
         tail = indent + line[(best + 2)..];
         return Width(tail) < Width(line);

@@ -68,6 +68,7 @@ public static class PayloadGenerator
             ["name"] = spec.Name,
             ["spec_file"] = SpecFile(spec),
             ["description"] = spec.Description,
+            ["description_comment"] = CommentLines(spec.Description),
             ["includes"] = string.Concat(spec.Includes.Select(i => t.Render("include", V(("path", i))))),
             ["spec_headers"] = string.Concat(spec.Sources.Where(s => s.EndsWith(".h", StringComparison.Ordinal))
                 .Select(s => t.Render("local_include", V(("path", s))))),
@@ -196,6 +197,23 @@ public static class PayloadGenerator
         foreach (var line in code.Replace("\r\n", "\n").TrimEnd('\n').Split('\n'))
             b.Append(line.Trim().Length == 0 ? "" : "\t" + line.TrimEnd()).Append('\n');
         return b.ToString();
+    }
+
+    /// <summary>Text as lines of a block comment (" * ..."), words wrapped at 80 columns.</summary>
+    private static string CommentLines(string text)
+    {
+        var b = new StringBuilder();
+        var line = new StringBuilder(" *");
+        foreach (var word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.Length > 2 && line.Length + 1 + word.Length > CLineWrapper.Limit)
+            {
+                b.Append(line).Append('\n');
+                line.Clear().Append(" *");
+            }
+            line.Append(' ').Append(word);
+        }
+        return b.Append(line).Append('\n').ToString();
     }
 
     private static Dictionary<string, string> V(params (string Key, string Value)[] pairs) =>

@@ -1,7 +1,8 @@
 namespace Kedr.Kernel.Payloads;
 
 /// <summary>
-/// Breaks generated C lines longer than 80 columns (tabs to 8) after a ", " inside parentheses and outside
+/// Breaks generated C lines longer than 80 columns (tabs to 8) after a ", " inside parentheses (or an
+/// initializer's braces) and outside
 /// literals, continuing under the character after the innermost open parenthesis, as kernel style aligns
 /// arguments. A line with no such place stays as it is.
 /// </summary>
@@ -57,8 +58,9 @@ internal static class CLineWrapper
             }
             if (c is '"' or '\'') quote = c;
             else if (c == '(') open.Push(i);
-            else if (c == ')' && open.Count > 0) open.Pop();
-            else if (c == ')' && open.Count == 0) outer = -1;
+            else if (c == '{') open.Push(i + 1);
+            else if (c is ')' or '}' && open.Count > 0) open.Pop();
+            else if (c is ')' or '}' && open.Count == 0) outer = -1;
             else if (c == ',' && i + 1 < line.Length && line[i + 1] == ' ' && (open.Count > 0 || outer >= 0))
             {
                 int at = open.Count > 0 ? Width(line[..(open.Peek() + 1)]) : outer;
@@ -69,9 +71,13 @@ internal static class CLineWrapper
         if (best < 0) (best, bestAlign) = (first, firstAlign);
         if (best < 0) return false;
         head = line[..(best + 1)];
+        var rest = line[(best + 2)..];
+        // Under the parenthesis when it fits; else two tabs deeper than the line (a long function name).
+        if (bestAlign + Width(rest) > Limit)
+            bestAlign = Math.Min(bestAlign, Width(line[..(line.Length - line.TrimStart('\t').Length)]) + 16);
         align = bestAlign;
         var indent = new string('\t', bestAlign / 8) + new string(' ', bestAlign % 8);
-        tail = indent + line[(best + 2)..];
+        tail = indent + rest;
         return Width(tail) < Width(line);
     }
 }

@@ -93,6 +93,10 @@ public static class PayloadGenerator
             ["value"] = f.Value ?? "",
             ["fault_check"] = spec.FaultCheck ?? "",
         };
+        v["ret_type_alone"] = f.Returns;
+        // A name too long for "static type name(first parameter," in 80 columns: the type on a line of its own.
+        var first = $"static {v["ret_type"]}kedr_repl_{f.Name}({(f.Parameters.Count > 0 ? TypePrefix(f.Parameters[0].Type) + f.Parameters[0].Name : "void")},";
+        v["signature"] = t.Render(CLineWrapper.Width(first) > CLineWrapper.Limit ? "signature_split" : "signature", v);
         bool fault = f.Behaviour == PayloadBehaviour.Fault;
         v["injected_decl"] = fault ? t.Render("injected_decl", v) : "";
         v["ret_decl"] = f.IsVoid ? "" : t.Render("ret_decl", v);

@@ -120,6 +120,8 @@ public static partial class PayloadSpecReader
             var description = OptionalString(o, at, "description") ?? $"KEDR payload {name}";
             if (description.Any(c => c is '"' or '\\' || char.IsControl(c)))
                 throw Fail(DiagnosticCodes.PayloadSpecBadName, $"{at}.description", "holds a '\"', a '\\' or a control character");
+            if (description.Length > 70)
+                throw Fail(DiagnosticCodes.PayloadSpecBadName, $"{at}.description", $"is {description.Length} characters long; at most 70 (one line of MODULE_DESCRIPTION)");
 
             var includes = StringArray(o, at, "includes").Select((s, i) => IncludeName().IsMatch(s) ? s
                 : throw Fail(DiagnosticCodes.PayloadSpecBadName, $"{at}.includes[{i}]",

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The spec's own code of kedr_test_payload: hooks, fault check, a counter. */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/atomic.h>
 #include <linux/module.h>
 

@@ -20,6 +20,7 @@ public static class Program
         root.Subcommands.Add(VmCommand.CreateDemo());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(RacesCommand.Create());
+        root.Subcommands.Add(PayloadCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {

@@ -7,7 +7,7 @@ namespace Kedr.Core.Diagnostics;
 /// fields, never to a code's text (tests/Kedr.Core.Tests/Diagnostics/DiagnosticCatalogTests checks
 /// the source, and that docs/diagnostics.md is this catalog).
 /// Ranges: KEDR1xxx ELF, KEDR2xxx rewriter, KEDR3xxx blob, KEDR4xxx kernel and VM, KEDR5xxx trace
-/// and report, KEDR6xxx command line.
+/// and report, KEDR6xxx command line, KEDR7xxx payload specs.
 /// </summary>
 public static class DiagnosticCodes
 {
@@ -104,6 +104,20 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode CliBadPath = new("KEDR6010", "a path the system cannot use (a NUL character, too long)");
     public static readonly DiagnosticCode CliBadName = new("KEDR6011", "a module name with white space, a control character or '/'");
     public static readonly DiagnosticCode CliCannotList = new("KEDR6012", "the --all folder's files cannot be listed (no permission, a path below it too long)");
+
+    // Payload specs (Kedr.Kernel/Payloads; docs/payloads.md describes the format)
+    public static readonly DiagnosticCode PayloadSpecCannotRead = new("KEDR7000", "the payload spec cannot be read");
+    public static readonly DiagnosticCode PayloadSpecNotJson = new("KEDR7001", "the payload spec is not JSON (the place of the syntax error is named)");
+    public static readonly DiagnosticCode PayloadSpecMissingField = new("KEDR7002", "a required field of the spec is missing (name, functions, a function's name, returns, params)");
+    public static readonly DiagnosticCode PayloadSpecWrongType = new("KEDR7003", "a field of the spec has the wrong JSON type, or is empty");
+    public static readonly DiagnosticCode PayloadSpecUnknownField = new("KEDR7004", "a field the spec format does not have (a typo), or one given twice");
+    public static readonly DiagnosticCode PayloadSpecBadName = new("KEDR7005", "a payload name that is not a module name, a function or hook that is not a C identifier, a bad include path or description");
+    public static readonly DiagnosticCode PayloadSpecBadPrototype = new("KEDR7006", "a return or parameter type that is not a C type of words and '*', a parameter without a name, a duplicate or reserved parameter name");
+    public static readonly DiagnosticCode PayloadSpecBadRecord = new("KEDR7007", "a recorded value that names no parameter, has no usable field type, or a format that is not one printk integer conversion fitting its type");
+    public static readonly DiagnosticCode PayloadSpecBadMode = new("KEDR7008", "a mode or behaviour that is unknown or does not fit the function (replace without code, a behaviour outside replace, a missing value or fault_check)");
+    public static readonly DiagnosticCode PayloadSpecDuplicateFunction = new("KEDR7009", "a function listed twice in one spec");
+    public static readonly DiagnosticCode PayloadSpecBadSource = new("KEDR7010", "an extra source of the spec that is not a .c/.h file of the spec's folder, is missing, listed twice or named like a generated file");
+    public static readonly DiagnosticCode PayloadCannotWrite = new("KEDR7011", "the generated payload files cannot be written to the output folder");
 
     /// <summary>Every code, in code order.</summary>
     public static IReadOnlyList<DiagnosticCode> All { get; } = typeof(DiagnosticCodes)

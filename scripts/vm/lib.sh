@@ -7,10 +7,12 @@
 # directory (the host may run any other kernel, so `uname -r` is never used);
 # KEDR_VM_KVER=<release> overrides the choice.
 
-# Packages the VM scripts need; setup.sh installs them.
+# Packages the VM scripts need; setup.sh installs them. linux-source-6.1:
+# checkpatch.pl (in its tarball) for the payload build tests.
 # shellcheck disable=SC2034  # used by the scripts that source this file
 KEDR_VM_PACKAGES=(qemu-system-x86 linux-image-cloud-amd64
-	linux-headers-cloud-amd64 busybox-static cpio make gcc python3)
+	linux-headers-cloud-amd64 busybox-static cpio make gcc python3
+	linux-source-6.1)
 
 kedr_die() {
 	local status=$1

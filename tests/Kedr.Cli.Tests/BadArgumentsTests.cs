@@ -74,6 +74,13 @@ public sealed class BadArgumentsTests : IDisposable
         { "report|{d}/file.txt|-o|{d}/folder", "KEDR6002", "--output '{d}/folder'" },
         { "report|{d}/file.txt|--format|pdf", "KEDR6000", "'pdf'" },
         { "report|{d}/file.txt|--format|csv|--summary", "KEDR6008", "--summary is for --format text, not csv" },
+        // payload generate (file.txt is not JSON)
+        { "payload", "KEDR6000", "Required command" },
+        { "payload|generate|{d}/file.txt", "KEDR6000", "--output" },
+        { "payload|generate|{d}/absent.json|-o|{d}/out", "KEDR6003", "spec '{d}/absent.json'" },
+        { "payload|generate|{d}/folder|-o|{d}/out", "KEDR6002", "spec '{d}/folder'" },
+        { "payload|generate|{d}/file.txt|-o|{d}/file.txt", "KEDR6005", "--output '{d}/file.txt'" },
+        { "payload|generate|{d}/file.txt|-o|{d}/out", "KEDR7001", "{d}/file.txt: line 1" },
         // vm
         { "vm|--script|{d}/script.sh", "KEDR6000", "'--target'" },
         { "vm|--target|fat", "KEDR6000", "'--script'" },

@@ -19,7 +19,7 @@ public sealed partial class DiagnosticCatalogTests
     private static partial Regex CodeLiteral();
 
     private static readonly (string Prefix, char Range)[] Ranges =
-        [("Elf", '1'), ("Rewriter", '2'), ("Blob", '3'), ("Vm", '4'), ("Trace", '5'), ("Report", '5'), ("Cli", '6')];
+        [("Elf", '1'), ("Rewriter", '2'), ("Blob", '3'), ("Vm", '4'), ("Trace", '5'), ("Report", '5'), ("Cli", '6'), ("Payload", '7')];
 
     private static IEnumerable<(string Path, string Text)> Sources()
     {
@@ -101,6 +101,7 @@ public sealed partial class DiagnosticCatalogTests
         {
             ('1', "ELF (KEDR1xxx)"), ('2', "Rewriter (KEDR2xxx)"), ('3', "Blob (KEDR3xxx, see blob-format.md)"),
             ('4', "Kernel and VM (KEDR4xxx)"), ('5', "Trace and report (KEDR5xxx)"), ('6', "Command line (KEDR6xxx)"),
+            ('7', "Payload specs (KEDR7xxx, see payloads.md)"),
         };
         foreach (var (range, title) in sections)
         {

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Kedr.Cli.Tests.PatchSites;
+using Kedr.Cli.Vm;
+using Kedr.Kernel.Payloads;
+using Kedr.Kernel.Vm;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
+
+namespace Kedr.Cli.Tests.Payloads;
+
+/// <summary>
+/// The built-in payloads in the guest, on instrumented targets: kedr_alloc's trace lines (seed 003's
+/// shape) on the sample target and its leak report on kmod/kedr_payload_target, kedr_faults failing the
+/// target's open with -ENOMEM exactly at the chosen call, and a spec of the tests' own loaded. Each payload
+/// is generated from its spec and built against the guest kernel with kedr_sample's Module.symvers.
+/// </summary>
+public sealed partial class PayloadVmTests(ITestOutputHelper output)
+{
+    // Written on branch h15-payloads while kedr_sample did not implement kedr_payload.h yet (branch
+    // h15-intercept). All four passed on a scratch merge of the two (h15-intercept at 4a3383c).
+    // Remove the Skip once both are merged.
+    private const string NeedsInterception = "needs kedr_sample's payload API (issue 15 item 1): run after merging h15-intercept";
+
+    /// <summary>Generates the spec's module and builds it for the guest; returns the .ko.</summary>
+    private async Task<string> BuildPayloadAsync(string spec, string work)
+    {
+        await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        Assert.True(PayloadSpecReader.TryRead(spec, out var parsed, out var error), error?.ToString());
+        var dir = Path.Combine(work, parsed!.Name);
+        PayloadGenerator.Write(parsed, dir);
+        var kernel = GuestKernel.FindOrInstall(RepositoryPaths.VmScripts);
+        var psi = new ProcessStartInfo("make", ["-C", $"/lib/modules/{kernel.Release}/build", $"M={dir}",
+            $"KBUILD_EXTRA_SYMBOLS={Path.Combine(RepositoryPaths.Kmod, "kedr_sample", "Module.symvers")}", "modules"])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        var text = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        output.WriteLine(text + await err);
+        Assert.True(p.ExitCode == 0, $"building {parsed.Name} failed:\n{text}\n{await err}");
+        return Path.Combine(dir, parsed.Name + ".ko");
+    }
+
+    private static string BuiltIn(string name) => Path.Combine(RepositoryPaths.Kmod, "payloads", name, name + ".json");
+
+    /// <summary>tracefs lines of one event: "called_kfree: kfree(ffff...), in init: 0" → the part after the event name.</summary>
+    private static List<string> Events(string trace, string ev) =>
+        trace.Split('\n').Select(l => Regex.Match(l, $@"\b{Regex.Escape(ev)}: (.*)$")).Where(m => m.Success)
+            .Select(m => m.Groups[1].Value.Trim()).ToList();
+
+    [Fact(Skip = NeedsInterception)]
+    public async Task Alloc_traces_the_sample_targets_allocations_and_frees_and_reports_no_leak()
+    {
+        var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;
+        try
+        {
+            var ko = await BuildPayloadAsync(BuiltIn("kedr_alloc"), work);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_sample_target", """
+                K=/lib/modules/kedr
+                T=/sys/kernel/debug/tracing
+                insmod $K/kedr_alloc.ko
+                ls $T/events/kedr_alloc > /out/events.txt
+                echo 1 > $T/events/kedr_alloc/enable
+                insmod $K/kedr_sample_target.ko
+                echo 123456789788 > /dev/cfake0
+                dd if=/dev/cfake0 ibs=20 count=1 2>/dev/null
+                rmmod kedr_sample_target
+                cat $T/trace > /out/trace.txt
+                cat /sys/kernel/debug/kedr_alloc/leaks > /out/leaks.txt
+                rmmod kedr_alloc
+                """) { ExtraFiles = [ko] }, output);
+            Assert.True(r.Vm.Healthy, r.Describe());
+            PatchSiteRun.AssertAttached(r, "kedr_sample_target");
+            var events = r.File("events.txt");
+            foreach (var e in new[] { "called___kmalloc", "called_kmalloc_trace", "called_kfree", "enable", "filter" })
+                Assert.Contains(e, events, StringComparison.Ordinal);
+            var trace = r.File("trace.txt");
+
+            // The sample target's init: kcalloc(cfake_ndevices = 2, ...) and kzalloc(cfake_buffer_size = 4000)
+            // per device, all __kmalloc (sizes not constant) with GFP_KERNEL | __GFP_ZERO = 0xcc0 | 0x100.
+            var allocs = Events(trace, "called___kmalloc").Select(l => AllocLine().Match(l)).ToList();
+            Assert.All(allocs, m => Assert.True(m.Success, trace));
+            var buffers = allocs.Where(m => m.Groups["size"].Value == "4000").ToList();
+            Assert.Equal(2, buffers.Count);
+            Assert.All(allocs, m => Assert.Equal(("dc0", "1"), (m.Groups["flags"].Value, m.Groups["init"].Value)));
+            Assert.Equal(3, allocs.Count);
+
+            // rmmod frees the same blocks: one kfree per pointer allocated, out of init.
+            var freed = Events(trace, "called_kfree").Select(l => Regex.Match(l, @"^kfree\(([0-9a-f]+)\), in init: 0$"))
+                .Where(m => m.Success).Select(m => m.Groups[1].Value).ToHashSet();
+            Assert.Superset(freed, allocs.Select(m => m.Groups["result"].Value).ToHashSet());
+            Assert.Matches(@"leak report of kedr_sample_target: \d+ allocations, \d+ frees, 0 leaks \(0 bytes\), 0 not tracked", r.File("leaks.txt"));
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    [GeneratedRegex(@"^__kmalloc\((?<size>\d+), (?<flags>[0-9a-f]+)\), in init: (?<init>[01]), result: (?<result>[0-9a-f]+)$")]
+    private static partial Regex AllocLine();
+
+    [Fact(Skip = NeedsInterception)]
+    public async Task Alloc_reports_the_one_leak_of_the_payload_target_with_its_size_and_caller()
+    {
+        var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;
+        try
+        {
+            var ko = await BuildPayloadAsync(BuiltIn("kedr_alloc"), work);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", """
+                K=/lib/modules/kedr
+                C=/sys/kernel/debug/kedr_payload_target/ctl
+                insmod $K/kedr_alloc.ko
+                insmod $K/kedr_payload_target.ko
+                echo "keep 300" > $C
+                echo "leak 173" > $C
+                echo "keep 500" > $C
+                rmmod kedr_payload_target
+                cat /sys/kernel/debug/kedr_alloc/leaks > /out/leaks.txt
+                rmmod kedr_alloc
+                """) { ExtraFiles = [ko] }, output);
+            Assert.True(r.Vm.Healthy, r.Describe());
+            var leaks = r.File("leaks.txt");
+            // One block: 173 bytes from kedr_pt_leak (original address, so the target's symbol), and its stack.
+            Assert.Single(Regex.Matches(leaks, @"^leak: ", RegexOptions.Multiline));
+            Assert.Matches(@"leak: 173 bytes at \S+ allocated at kedr_pt_leak\+0x[0-9a-f]+/0x[0-9a-f]+ \[kedr_payload_target\]", leaks);
+            // The stack from the target's copies on: kedr_sample names a copy "function.kedr".
+            Assert.Matches(@"\n    kedr_pt_leak(\.kedr)?\+0x[0-9a-f]+/0x[0-9a-f]+ \[kedr_sample\]\n    kedr_pt_write(\.kedr)?\+", leaks);
+            Assert.Matches(@"leak report of kedr_payload_target: \d+ allocations, \d+ frees, 1 leaks \(173 bytes\)", leaks);
+            Assert.Contains("kedr_alloc: leak: 173 bytes", r.Vm.Dmesg, StringComparison.Ordinal);
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    [Fact(Skip = NeedsInterception)]
+    public async Task Faults_fail_the_targets_open_with_ENOMEM_at_the_chosen_call_and_the_target_recovers()
+    {
+        var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;
+        try
+        {
+            var ko = await BuildPayloadAsync(BuiltIn("kedr_faults"), work);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", """
+                K=/lib/modules/kedr
+                F=/sys/kernel/debug/kedr_faults
+                T=/sys/kernel/debug/tracing
+                C=/sys/kernel/debug/kedr_payload_target/ctl
+                insmod $K/kedr_faults.ko
+                echo 1 > $T/events/kedr_faults/enable
+                insmod $K/kedr_payload_target.ko
+                # open (1 allocation: its context), write "keep" (a 2nd), close; then fail the 3rd call from now.
+                # (2> before > $C: a failing open of $C then reports into the file.)
+                echo 3 > $F/nth
+                echo "keep 10" 2>/out/first.txt > $C && echo ok >> /out/first.txt
+                echo "keep 10" 2>/out/second.txt > $C || echo "failed $?" >> /out/second.txt
+                echo "keep 10" 2>/out/third.txt > $C && echo ok >> /out/third.txt
+                cat $F/calls > /out/calls.txt
+                echo 0 > $F/nth
+                # every call from kedr_pt_open fails until the function is cleared
+                echo kedr_pt_open > $F/function
+                echo "keep 10" 2>/out/by-name.txt > $C || echo "failed $?" >> /out/by-name.txt
+                echo > $F/function
+                echo "keep 10" 2>/out/after.txt > $C && echo ok >> /out/after.txt
+                cat $F/injected > /out/injected.txt
+                rmmod kedr_payload_target
+                cat $T/trace > /out/trace.txt
+                rmmod kedr_faults
+                """) { ExtraFiles = [ko] }, output);
+            Assert.True(r.Vm.Healthy, r.Describe());
+            Assert.Equal("ok", r.File("first.txt").Trim());
+            // Call 3 after the write to nth is the second open's context: open fails, so the shell's redirection does.
+            Assert.Matches(@"(?i)cannot allocate memory", r.File("second.txt"));
+            Assert.Equal("ok", r.File("third.txt").Trim());
+            Assert.Matches(@"(?i)cannot allocate memory", r.File("by-name.txt"));
+            Assert.Equal("ok", r.File("after.txt").Trim());
+            Assert.Equal("2", r.File("injected.txt").Trim());
+            var injected = r.File("trace.txt").Split('\n').Where(l => l.Contains("injected: 1", StringComparison.Ordinal)).ToList();
+            Assert.Equal(2, injected.Count);
+            Assert.All(injected, l => Assert.Matches(@"called_kmalloc_trace: kmalloc_trace\(40, dc0\), in init: 0, result: 0, injected: 1", l));
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    [Fact(Skip = NeedsInterception)]
+    public async Task A_spec_of_the_tests_own_is_generated_built_and_loaded()
+    {
+        var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;
+        try
+        {
+            var spec = Path.Combine(RepositoryPaths.Root, "tests", "Kedr.Kernel.Tests", "Payloads", "Resources",
+                "kedr_test_payload", "kedr_test_payload.json");
+            // Its kedr_test_api_probe exists only in the build tests' stub: drop it for a real load.
+            var copy = Path.Combine(work, "spec");
+            Directory.CreateDirectory(copy);
+            foreach (var f in Directory.GetFiles(Path.GetDirectoryName(spec)!)) File.Copy(f, Path.Combine(copy, Path.GetFileName(f)));
+            var json = File.ReadAllText(spec);
+            json = Regex.Replace(json, @",\s*\{\s*""name"": ""kedr_test_api_probe""[^}]*\}", "");
+            File.WriteAllText(Path.Combine(copy, "kedr_test_payload.json"), json);
+            var ko = await BuildPayloadAsync(Path.Combine(copy, "kedr_test_payload.json"), work);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", """
+                K=/lib/modules/kedr
+                T=/sys/kernel/debug/tracing
+                insmod $K/kedr_test_payload.ko
+                echo 1 > $T/events/kedr_test_payload/enable
+                insmod $K/kedr_payload_target.ko
+                echo "keep 64" > /sys/kernel/debug/kedr_payload_target/ctl
+                rmmod kedr_payload_target
+                cat $T/trace > /out/trace.txt
+                rmmod kedr_test_payload
+                """) { ExtraFiles = [ko] }, output);
+            Assert.True(r.Vm.Healthy, r.Describe());
+            var trace = r.File("trace.txt");
+            Assert.Matches(@"called___kmalloc: __kmalloc\(64, cc0\), in init: 0, result: [0-9a-f]+, injected: 0", trace);
+            Assert.Matches(@"called_kfree: kfree\([0-9a-f]+\), in init: 0", trace);
+            Assert.Matches(@"kedr_test_payload: target kedr_payload_target", r.Vm.Dmesg);
+        }
+        finally { Directory.Delete(work, true); }
+    }
+}

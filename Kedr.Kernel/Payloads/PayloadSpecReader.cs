@@ -250,7 +250,7 @@ public static partial class PayloadSpecReader
             else
             {
                 foreach (var p in parameters)
-                    record.Add(Recorded(JsonDocument.Parse(JsonSerializer.Serialize(p.Name)).RootElement, $"{at}.params", name, parameters));
+                    record.Add(Recorded(JsonDocument.Parse($"\"{JsonEncodedText.Encode(p.Name)}\"").RootElement, $"{at}.params", name, parameters));
             }
 
             PayloadRecordedValue? result = null;

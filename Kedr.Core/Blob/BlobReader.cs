@@ -289,9 +289,50 @@ public static class BlobReader
             prevOrc = x.CopyOffset;
             b.Orc.Add(x);
         }
+        // Imports (1.4): stubs sorted, disjoint, inside the code before the first copy.
+        uint firstCopy = codeLen;
+        foreach (var f in b.Functions) firstCopy = Math.Min(firstCopy, f.CopyOffset);
+        var (io, ic, ie) = tables[(int)BlobTableId.Imports];
+        ulong stubEnd = 0;
+        for (int i = 0; i < ic; i++)
+        {
+            int o = io + i * ie;
+            var iname = Str(U32(s, o + Import.Name));
+            if (iname is null)
+                return Bad(DiagnosticCodes.BlobStringOrHeaderField, $"import {i}: name is not a string of the string table", "Imports", o + Import.Name);
+            var x = new BlobImport(iname, U32(s, o + Import.SymbolIndex), U32(s, o + Import.StubOffset));
+            if (x.SymbolIndex == 0 || x.SymbolIndex >= symbolCount)
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"import {i} '{iname}': symbol {x.SymbolIndex} out of range ({symbolCount})", "Imports", o + Import.SymbolIndex);
+            if (x.StubOffset < stubEnd || (ulong)x.StubOffset + BlobFormat.StubSize > firstCopy)
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"import {i} '{iname}': stub [0x{x.StubOffset:x}, +{BlobFormat.StubSize}) unsorted, overlapping, or not before the first copy (0x{firstCopy:x})", "Imports", o + Import.StubOffset);
+            stubEnd = (ulong)x.StubOffset + BlobFormat.StubSize;
+            b.Imports.Add(x);
+        }
+        // Calls (1.4): sorted, each a call rel32 of its function's copy to its import's stub.
+        var (lo, lc, le) = tables[(int)BlobTableId.Calls];
+        uint prevRet = 0;
+        for (int i = 0; i < lc; i++)
+        {
+            int o = lo + i * le;
+            var x = new BlobImportCall(U32(s, o + Call.ReturnOffset), U32(s, o + Call.Function), U32(s, o + Call.OriginalOffset), U32(s, o + Call.Import));
+            if (x.Function >= fc || x.Import >= (uint)b.Imports.Count)
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"call {i}: function {x.Function} or import {x.Import} out of range", "Calls", o + Call.Function);
+            var f = b.Functions[(int)x.Function];
+            if (x.ReturnOffset <= prevRet || x.OriginalOffset >= f.Size || x.ReturnOffset < f.CopyOffset + (ulong)CallLength
+                || x.ReturnOffset > (ulong)f.CopyOffset + f.CopySize)
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"call {i}: return offset 0x{x.ReturnOffset:x} unsorted or not in the copy of function {x.Function} '{f.Name}', or original offset 0x{x.OriginalOffset:x} outside it", "Calls", o + Call.ReturnOffset);
+            int at = (int)x.ReturnOffset - CallLength;
+            if (code[at] != 0xe8 || x.ReturnOffset + BinaryPrimitives.ReadInt32LittleEndian(code.AsSpan(at + 1)) != b.Imports[(int)x.Import].StubOffset)
+                return Bad(DiagnosticCodes.BlobOutOfRange, $"call {i}: the code at 0x{at:x} is not a call to the stub of import {x.Import}", "Calls", o + Call.ReturnOffset);
+            prevRet = x.ReturnOffset;
+            b.Calls.Add(x);
+        }
         blob = b;
         return null;
     }
+
+    /// <summary>A call rel32 (e8, <c>CALL_INSN_SIZE</c>) to a stub.</summary>
+    private const int CallLength = 5;
 
     /// <summary>A landing pad is a jmp rel32 (<c>JMP32_INSN_SIZE</c>) written into the original.</summary>
     private const int LandingPadLength = 5;

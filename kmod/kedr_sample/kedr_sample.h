@@ -101,6 +101,21 @@ struct kedr_orc {
 	u8 entry[6];
 };
 
+/* Blob 1.4: a kernel function the copies call through a stub. */
+struct kedr_import {
+	const char *name;
+	u32 symidx;
+	u32 stub_offset;
+};
+
+/* Blob 1.4: a call of the copies to a stub (struct kedr_blob_call). */
+struct kedr_call {
+	u32 ret_offset;
+	u32 func;
+	u32 orig_offset;
+	u32 import;
+};
+
 /*
  * A validated blob: every index, offset and range in it has been checked
  * against the tables and the code image, so the users need not check again.
@@ -139,6 +154,12 @@ struct kedr_blob {
 	struct kedr_extable *extable;
 	struct kedr_bug *bugs;
 	struct kedr_orc *orcs;
+
+	/* Blob 1.4; empty in older blobs (no interception). */
+	u32 nr_imports;
+	u32 nr_calls;
+	struct kedr_import *imports;
+	struct kedr_call *calls;	/* sorted by ret_offset */
 };
 
 /* kedr_blob.c */

@@ -82,14 +82,16 @@ public static class ModuleRewriter
         NoInstrCode.LeaveOut(elf, catalog);
         LandingPadFinder.Find(elf, catalog, plans);
         LeaveOutTogether(plans);
+        var imports = ImportStubs.Collect(elf, plans);
 
         var target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId);
         var blob = buffers is null ? new KedrBlob { Target = target } : buffers.NewBlob(target);
-        var copied = Layout(plans, out int codeSize);
+        var copied = Layout(plans, imports.Size, out int codeSize);
         var anchors = new SymbolAnchors(elf, catalog);
         var orc = new OrcStates(elf);
         PresizeTables(copied, blob, orc);
-        new CopyEmitter(catalog, anchors, plans, blob, orc).Emit(copied, codeSize);
+        imports.AddTo(blob, orc.HasData);
+        new CopyEmitter(catalog, anchors, plans, blob, orc) { Imports = imports }.Emit(copied, codeSize);
         AddMasksAndDigests(copied, blob, arena);
         CopyTables.Build(copied, catalog, anchors, plans, blob);
 
@@ -147,13 +149,14 @@ public static class ModuleRewriter
 
     /// <summary>
     /// Places the copies: core functions first, then those of .init sections, so the loader
-    /// can drop the init copies as one tail once the kernel frees init memory.
+    /// can drop the init copies as one tail once the kernel frees init memory. The import stubs
+    /// (<paramref name="start"/> bytes) come first.
     /// </summary>
-    private static List<FunctionPlan> Layout(FunctionPlan[] plans, out int codeSize)
+    private static List<FunctionPlan> Layout(FunctionPlan[] plans, int start, out int codeSize)
     {
         var copied = plans.Where(p => p.Function.IsCopied && !p.Function.Section.IsInit)
             .Concat(plans.Where(p => p.Function.IsCopied && p.Function.Section.IsInit)).ToList();
-        int pos = 0, index = 0;
+        int pos = start, index = 0;
         foreach (var plan in copied)
         {
             var f = plan.Function;

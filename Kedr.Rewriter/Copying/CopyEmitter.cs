@@ -20,6 +20,9 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
     [ThreadStatic] internal static byte? FillForTests;
 
     private byte[] _code = [];
+
+    /// <summary>Direct calls and tail calls to these kernel functions go to their stubs (blob 1.4).</summary>
+    public ImportStubs? Imports { get; init; }
     private ulong _orcBase;
     private readonly bool _hasOrc = orc.HasData;
     /// <summary>The blob leaves a helper call's two ORC entries to the loader (<see cref="BlobHeaderFlags.CallOrc"/>).</summary>
@@ -255,6 +258,11 @@ internal sealed class CopyEmitter(FunctionCatalog catalog, SymbolAnchors anchors
         int target = ResolveInModule(plan, p, withEntryEvent);
         if (target >= 0)
             X86Encoding.WriteRel32(_code.AsSpan(pos), target - next);
+        else if (Imports?.StubFor(plan, p) is >= 0 and var stub)
+        {
+            X86Encoding.WriteRel32(_code.AsSpan(pos), stub - next);
+            Imports.AddCall(blob, plan, p, stub, next);
+        }
         else if (p.RelocCount > 0 && p.Kind is EmitKind.Branch or EmitKind.ConditionalTailCall or EmitKind.LoopBranch or EmitKind.Xbegin)
         {
             // The branch's own relocation (on its rel32) names the target.

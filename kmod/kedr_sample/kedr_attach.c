@@ -235,6 +235,9 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	err = kedr_fill_patches(&c);
 	if (err)
 		goto out;
+	err = kedr_intercept_prepare(&c);
+	if (err)
+		goto out;
 	err = kedr_check_entry_jumps(&c);
 	if (err)
 		goto out;
@@ -256,6 +259,7 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	att->tables = c.tables;
 	att->ftrace = c.ftrace;
 	__module_get(THIS_MODULE);
+	kedr_intercept_start(&c);
 	for (i = 0; i < b->nr_funcs; i++)
 		n[c.mode[i]]++;
 	pr_info("%s: attached: %u functions (%u through ftrace, %u by jmp, %u left as they are), %u bytes of code, %u fixups, %u patch slots, %u event sites, %u exception entries, %u bug entries, %u ORC entries\n",
@@ -268,6 +272,7 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	c.func_addr = NULL;
 	c.tables = NULL;
 out:
+	kedr_intercept_abort(&c);
 	if (c.tables)
 		kedr_tables_remove(c.tables);
 	kvfree(c.sites);
@@ -328,6 +333,8 @@ void kedr_detach(struct kedr_attachment *att)
 	struct kedr_alias area = {};
 	u32 size = att->blob->code_size;
 
+	/* Payloads told first, while the copies still exist. */
+	kedr_intercept_stop(att->mod);
 	/* ftrace's sites back to NOPs first: the module still exists. */
 	kedr_ftrace_stop(att->ftrace);
 	kedr_events_stop();

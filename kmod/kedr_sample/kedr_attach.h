@@ -54,6 +54,7 @@ struct kedr_attach_ctx {
 	unsigned int nr_sites;
 	struct kedr_tables *tables;
 	struct kedr_ftrace *ftrace;
+	struct kedr_icpt *icpt;		/* kedr_payload.c's, until started */
 };
 
 /* One line saying why @c's module is left as it is. */
@@ -103,5 +104,15 @@ void kedr_write_landing_pads(struct kedr_attach_ctx *c,
 			     const struct kedr_alias *init);
 /* Other CPUs must not run stale instructions from memory we rewrote. */
 void kedr_sync_all_cores(void);
+
+/*
+ * kedr_payload.c: the import stubs written into c->image and their slots
+ * (prepare, may fail), dropped on failure (abort), handed to the payloads
+ * once attached (start, cannot fail), taken back at GOING (stop).
+ */
+int kedr_intercept_prepare(struct kedr_attach_ctx *c);
+void kedr_intercept_abort(struct kedr_attach_ctx *c);
+void kedr_intercept_start(struct kedr_attach_ctx *c);
+void kedr_intercept_stop(struct module *mod);
 
 #endif /* KEDR_ATTACH_H */

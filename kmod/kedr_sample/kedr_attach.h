@@ -55,6 +55,12 @@ struct kedr_attach_ctx {
 	struct kedr_tables *tables;
 	struct kedr_ftrace *ftrace;
 	struct kedr_icpt *icpt;		/* kedr_payload.c's, until started */
+	/* kedr_indirect.c: stubs after the image, in kedr_area */
+	u32 area_len;			/* bytes of kedr_area used from place */
+	unsigned long ind_stubs_at;
+	u8 *ind_stubs;
+	unsigned long *ind_pc;
+	u32 ind_n;
 };
 
 /* One line saying why @c's module is left as it is. */
@@ -114,5 +120,17 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c);
 void kedr_intercept_abort(struct kedr_attach_ctx *c);
 void kedr_intercept_start(struct kedr_attach_ctx *c);
 void kedr_intercept_stop(struct module *mod);
+
+/*
+ * kedr_indirect.c: the filled slots holding indirect branches sent to
+ * stubs that record them (prepare, after kedr_fill_patches(); may fail),
+ * the stubs written with the image (publish), freed (free: always, at the
+ * end of attaching; stop: after kedr_events_stop()).
+ */
+int kedr_indirect_prepare(struct kedr_attach_ctx *c);
+void kedr_indirect_publish(struct kedr_attach_ctx *c,
+			   const struct kedr_alias *area);
+void kedr_indirect_free(struct kedr_attach_ctx *c);
+void kedr_indirect_stop(void);
 
 #endif /* KEDR_ATTACH_H */

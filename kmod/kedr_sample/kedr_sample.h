@@ -203,6 +203,27 @@ void kedr_helper_bitop_event(void);
 void kedr_helper_mem_event_noflags(void);
 
 /*
+ * kedr_indirect_asm.S: entered by a jmp from an indirect branch's stub
+ * (kedr_indirect.c), "push $index" on top; they call kedr_on_indirect().
+ */
+void kedr_indirect_rax(void);
+void kedr_indirect_rcx(void);
+void kedr_indirect_rdx(void);
+void kedr_indirect_rbx(void);
+void kedr_indirect_rbp(void);
+void kedr_indirect_rsi(void);
+void kedr_indirect_rdi(void);
+void kedr_indirect_r8(void);
+void kedr_indirect_r9(void);
+void kedr_indirect_r10(void);
+void kedr_indirect_r11(void);
+void kedr_indirect_r12(void);
+void kedr_indirect_r13(void);
+void kedr_indirect_r14(void);
+void kedr_indirect_r15(void);
+void kedr_on_indirect(u32 index, unsigned long dest);
+
+/*
  * kedr_recorder.c: per-CPU event rings and debugfs output, trace, stats.
  * kedr_record() and kedr_record_lost() may be called in any context (NMI
  * included); the tid, CPU, context and timestamp are taken inside.

@@ -60,6 +60,9 @@ public static class TextRenderer
         TraceEventKind.Read => "read",
         TraceEventKind.Write => "write",
         TraceEventKind.LockedUpdate => "locked update",
+        TraceEventKind.Indirect => "indirect",
+        TraceEventKind.Alloc => "alloc",
+        TraceEventKind.Free => "free",
         _ => "?",
     };
 

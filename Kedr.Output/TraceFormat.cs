@@ -21,7 +21,22 @@ public static class TraceFormat
         ["KEDR_CTX_SOFTIRQ"] = (ulong)TraceContext.SoftIrq,
         ["KEDR_CTX_HARDIRQ"] = (ulong)TraceContext.HardIrq,
         ["KEDR_CTX_NMI"] = (ulong)TraceContext.Nmi,
+        // Records without a site (kedr_payload.h, the indirect-branch stubs).
+        ["KEDR_REC_NO_SITE"] = NoSite,
+        ["KEDR_REC_INDIRECT"] = (ulong)TraceEventKind.Indirect,
+        ["KEDR_REC_ACQUIRE"] = 9,
+        ["KEDR_REC_RELEASE"] = 10,
+        ["KEDR_REC_SIGNAL"] = 11,
+        ["KEDR_REC_WAIT"] = 12,
+        ["KEDR_REC_ALLOC"] = (ulong)TraceEventKind.Alloc,
+        ["KEDR_REC_FREE"] = (ulong)TraceEventKind.Free,
+        ["KEDR_REC_PROBE"] = 15,
+        ["KEDR_SYNC_EXCLUSIVE"] = 0,
+        ["KEDR_SYNC_SHARED"] = 1,
     };
+
+    /// <summary><c>KEDR_REC_NO_SITE</c>: the site of a record made without one (its pc is the original's already).</summary>
+    public const uint NoSite = 0xffffffff;
 
     /// <summary>The string #defines of kedr_record.h.</summary>
     public static IReadOnlyDictionary<string, string> Strings { get; } = new Dictionary<string, string>
@@ -30,8 +45,12 @@ public static class TraceFormat
     };
 }
 
-/// <summary>enum kedr_event_kind as it appears in records (kedr_blob.h); never READ_WRITE or STRING.</summary>
-public enum TraceEventKind : byte { Entry = 1, Exit = 2, Read = 3, Write = 4, LockedUpdate = 5 }
+/// <summary>
+/// enum kedr_event_kind as it appears in records (kedr_blob.h); never READ_WRITE or STRING. From 8 on, the
+/// KEDR_REC_* kinds of kedr_record.h, recorded without a site: an indirect branch (Addr = its destination), an
+/// allocation or a free a payload reported (Addr = the block).
+/// </summary>
+public enum TraceEventKind : byte { Entry = 1, Exit = 2, Read = 3, Write = 4, LockedUpdate = 5, Indirect = 8, Alloc = 13, Free = 14 }
 
 /// <summary>KEDR_CTX_*: what the CPU was doing when the event happened.</summary>
 public enum TraceContext : byte { Task = 0, SoftIrq = 1, HardIrq = 2, Nmi = 3 }

@@ -89,7 +89,8 @@ public static class TraceReader
             var r = s.Slice((int)off, TraceLayout.Record.Size);
             sequence[i] = (r[TraceLayout.Record.CpuLow], U32(r, TraceLayout.Record.Seq), off);
             byte kind = r[TraceLayout.Record.Kind];
-            if (kind is < (byte)TraceEventKind.Entry or > (byte)TraceEventKind.LockedUpdate)
+            if (kind is < (byte)TraceEventKind.Entry or > (byte)TraceEventKind.LockedUpdate
+                && kind is not ((byte)TraceEventKind.Indirect or (byte)TraceEventKind.Alloc or (byte)TraceEventKind.Free))
             {
                 badKinds[kind] = badKinds.TryGetValue(kind, out var b) ? (b.First, b.Count + 1) : (off, 1);
                 continue;

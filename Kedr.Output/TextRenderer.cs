@@ -60,6 +60,7 @@ public static class TextRenderer
         TraceEventKind.Read => "read",
         TraceEventKind.Write => "write",
         TraceEventKind.LockedUpdate => "locked update",
+        TraceEventKind.Indirect => "indirect",
         TraceEventKind.Acquire => "acquire",
         TraceEventKind.Release => "release",
         TraceEventKind.Signal => "signal",

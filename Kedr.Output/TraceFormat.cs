@@ -22,7 +22,7 @@ public static class TraceFormat
         ["KEDR_CTX_HARDIRQ"] = (ulong)TraceContext.HardIrq,
         ["KEDR_CTX_NMI"] = (ulong)TraceContext.Nmi,
         ["KEDR_REC_NO_SITE"] = NoSite,
-        ["KEDR_REC_INDIRECT"] = 8,
+        ["KEDR_REC_INDIRECT"] = (ulong)TraceEventKind.Indirect,
         ["KEDR_REC_ACQUIRE"] = (ulong)TraceEventKind.Acquire,
         ["KEDR_REC_RELEASE"] = (ulong)TraceEventKind.Release,
         ["KEDR_REC_SIGNAL"] = (ulong)TraceEventKind.Signal,
@@ -40,6 +40,7 @@ public static class TraceFormat
     /// <summary>The kinds this reader decodes; a record of any other kind is skipped with a warning.</summary>
     public static bool IsKnownKind(byte kind) =>
         kind is >= (byte)TraceEventKind.Entry and <= (byte)TraceEventKind.LockedUpdate
+            or (byte)TraceEventKind.Indirect
             or >= (byte)TraceEventKind.Acquire and <= (byte)TraceEventKind.Free;
 
     /// <summary>The string #defines of kedr_record.h.</summary>
@@ -50,12 +51,15 @@ public static class TraceFormat
 }
 
 /// <summary>
-/// The record kinds: 1-5 are enum kedr_event_kind of kedr_blob.h (never READ_WRITE or STRING); 9-14 are
-/// kedr_record.h's KEDR_REC_* kinds recorded without a site by payloads (docs/races.md).
+/// The record kinds: 1-5 are enum kedr_event_kind of kedr_blob.h (never READ_WRITE or STRING); 8-14 are
+/// kedr_record.h's KEDR_REC_* kinds recorded without a site, by the indirect-branch stubs (8) and by payloads
+/// (docs/races.md, docs/payloads.md).
 /// </summary>
 public enum TraceEventKind : byte
 {
     Entry = 1, Exit = 2, Read = 3, Write = 4, LockedUpdate = 5,
+    /// <summary>An indirect call or jmp of a copy: Pc = the branch, Addr = its destination.</summary>
+    Indirect = 8,
     /// <summary>A lock taken: Addr = the lock, Size = <see cref="TraceSyncMode"/>.</summary>
     Acquire = 9,
     /// <summary>A lock released: as <see cref="Acquire"/>.</summary>

@@ -61,7 +61,7 @@ public static class ModuleRewriter
         result = null;
         if (!ModuleCatalog.TryRead(elf, out var module, out error)) return false;
         var plans = ModulePlanner.Plan(module!);
-        var layout = CopyLayout.Place(plans);
+        var layout = CopyLayout.Place(plans, ImportStubs.Collect(plans));
 
         var target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId);
         var blob = buffers is null ? new KedrBlob { Target = target } : buffers.NewBlob(target);

@@ -18,7 +18,7 @@
 /* Incompatible changes bump the major version; the loader refuses others. */
 #define KEDR_BLOB_VERSION_MAJOR	1
 /* Compatible additions (new tables, longer entries, flags) bump the minor one. */
-#define KEDR_BLOB_VERSION_MINOR	3
+#define KEDR_BLOB_VERSION_MINOR	4
 
 /*
  * Header flags. Each changes what the loader must do, so a loader refuses a
@@ -73,7 +73,11 @@ enum kedr_blob_table_id {
 	 * descriptors, then the checksum, before it uses anything else.
 	 */
 	KEDR_TABLE_CHECKSUM = KEDR_TABLE_COUNT_V1_1,
-	KEDR_TABLE_COUNT_V1_3
+	KEDR_TABLE_COUNT_V1_3,
+	/* Added in 1.4 (interception, kedr_payload.h); empty before. */
+	KEDR_TABLE_IMPORTS = KEDR_TABLE_COUNT_V1_3, /* struct kedr_blob_import */
+	KEDR_TABLE_CALLS,	/* struct kedr_blob_call, sorted by ret_offset */
+	KEDR_TABLE_COUNT_V1_4
 };
 
 /* The minor version from which a blob must carry KEDR_TABLE_CHECKSUM. */
@@ -100,7 +104,7 @@ struct kedr_blob_header {
 	 * versions only ever append tables, never header fields; a reader
 	 * uses the tables it knows and ignores the rest.
 	 */
-	struct kedr_blob_table tables[KEDR_TABLE_COUNT_V1_3];
+	struct kedr_blob_table tables[KEDR_TABLE_COUNT_V1_4];
 };
 
 /* One instrumented function. */
@@ -332,6 +336,35 @@ struct kedr_blob_orc {
 	__le32 copy_offset;
 	__u8 entry[6];
 	__le16 reserved;
+};
+
+/*
+ * An imported kernel function (1.4): an undefined symbol of the target that
+ * the copies call or tail-call directly (rel32). Those branches go to its
+ * stub, KEDR_STUB_SIZE bytes of the code image (int3 in the blob), which the
+ * loader writes: a jump through the function's dispatch slot
+ * (kedr_payload.h). Stubs lie before the first copy, sorted, disjoint.
+ */
+struct kedr_blob_import {
+	__le32 name;		/* string: the symbol's name */
+	__le32 symidx;		/* its (undefined) symbol in the target's .symtab */
+	__le32 stub_offset;	/* in the code image */
+	__le32 reserved;
+};
+
+#define KEDR_STUB_SIZE	32
+
+/*
+ * A call of the copies to an import's stub (1.4): `call rel32` (e8) ending
+ * at ret_offset of the code image, made for the call instruction at
+ * orig_offset of function @func's original. A payload's handler finds its
+ * caller from its return address with these. Tail calls have none.
+ */
+struct kedr_blob_call {
+	__le32 ret_offset;	/* in the code image, just past the call */
+	__le32 func;		/* function (index) whose original makes it */
+	__le32 orig_offset;	/* of the call instruction in that original */
+	__le32 import;		/* index in the imports table */
 };
 
 #endif /* KEDR_BLOB_H */

@@ -24,6 +24,7 @@ internal static class BlobText
         w.AppendLine($"exceptions  {blob.ExTable.Count}");
         w.AppendLine($"bug entries {blob.Bugs.Count}");
         w.AppendLine($"orc entries {blob.Orc.Count}");
+        w.AppendLine($"imports     {blob.Imports.Count} kernel functions, {blob.Calls.Count} calls through their stubs");
         w.AppendLine();
         w.AppendLine("  #  copy     size  orig  masks digest           flags name");
         var fixupsPerFunction = new int[blob.Functions.Count];

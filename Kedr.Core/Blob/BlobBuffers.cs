@@ -17,6 +17,8 @@ public sealed class BlobBuffers
     private readonly List<BlobExTableEntry> _exTable = [];
     private readonly List<BlobBug> _bugs = [];
     private readonly List<BlobOrc> _orc = [];
+    private readonly List<BlobImport> _imports = [];
+    private readonly List<BlobImportCall> _calls = [];
     private KedrBlob? _current;
 
     /// <summary>An empty blob for <paramref name="target"/> on these buffers; the previous one is retired.</summary>
@@ -31,6 +33,8 @@ public sealed class BlobBuffers
         _exTable.Clear();
         _bugs.Clear();
         _orc.Clear();
+        _imports.Clear();
+        _calls.Clear();
         _current = new KedrBlob
         {
             Target = target,
@@ -42,6 +46,8 @@ public sealed class BlobBuffers
             ExTable = _exTable,
             Bugs = _bugs,
             Orc = _orc,
+            Imports = _imports,
+            Calls = _calls,
         };
         return _current;
     }

@@ -7,10 +7,14 @@ public static class BlobFormat
 {
     public static ReadOnlySpan<byte> Magic => "KEDRBLOB"u8;
     public const ushort VersionMajor = 1;
-    public const ushort VersionMinor = 3;
+    public const ushort VersionMinor = 4;
     public const int BuildIdMax = 20;
-    /// <summary>Tables this version writes; 1.0 blobs have <see cref="TableCountV1"/>, 1.1 and 1.2 ones <see cref="TableCountV1_1"/>.</summary>
-    public const int TableCount = 11;
+    /// <summary>
+    /// Tables this version writes; 1.0 blobs have <see cref="TableCountV1"/>, 1.1 and 1.2 ones <see cref="TableCountV1_1"/>,
+    /// 1.3 ones <see cref="TableCountV1_3"/>.
+    /// </summary>
+    public const int TableCount = 13;
+    public const int TableCountV1_3 = 11;
     public const int TableCountV1 = 7;
     public const int TableCountV1_1 = 10;
     /// <summary>From this minor version on a blob must have the <see cref="BlobTableId.Checksum"/> table.</summary>
@@ -67,6 +71,10 @@ public static class BlobFormat
     public const int ExTableSize = BlobLayout.ExTable.Size;
     public const int BugSize = BlobLayout.Bug.Size;
     public const int OrcSize = BlobLayout.Orc.Size;
+    public const int ImportSize = BlobLayout.Import.Size;
+    public const int CallSize = BlobLayout.Call.Size;
+    /// <summary><c>KEDR_STUB_SIZE</c>: bytes of the code image each import's stub takes (1.4); the loader writes them.</summary>
+    public const int StubSize = 32;
     public const uint NoCopy = 0xffffffff;
 
     public const ulong DigestSeed = 0xcbf29ce484222325UL;
@@ -145,7 +153,7 @@ public enum BlobHeaderFlags : uint
     CallOrc = 0x2,
 }
 
-public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code, ExTable, Bugs, Orc, Checksum }
+public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code, ExTable, Bugs, Orc, Checksum, Imports, Calls }
 
 [Flags]
 public enum BlobFunctionFlags : uint { None = 0, Init = 0x1, Part = 0x2 }

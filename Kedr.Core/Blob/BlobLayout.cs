@@ -146,6 +146,28 @@ public static class BlobLayout
         public const int Size = 12;
     }
 
+    /// <summary><c>struct kedr_blob_import</c> (1.4): a kernel function the copies call through a stub.</summary>
+    [CStruct("kedr_blob_import")]
+    public static class Import
+    {
+        [CField("name", 4)] public const int Name = 0;
+        [CField("symidx", 4)] public const int SymbolIndex = 4;
+        [CField("stub_offset", 4)] public const int StubOffset = 8;
+        [CField("reserved", 4)] public const int Reserved = 12;
+        public const int Size = 16;
+    }
+
+    /// <summary><c>struct kedr_blob_call</c> (1.4): a call of the copies to an import's stub.</summary>
+    [CStruct("kedr_blob_call")]
+    public static class Call
+    {
+        [CField("ret_offset", 4)] public const int ReturnOffset = 0;
+        [CField("func", 4)] public const int Function = 4;
+        [CField("orig_offset", 4)] public const int OriginalOffset = 8;
+        [CField("import", 4)] public const int Import = 12;
+        public const int Size = 16;
+    }
+
     /// <summary>The one entry of <see cref="BlobTableId.Checksum"/>: a <c>__le32</c> CRC-32C.</summary>
     public static class Checksum
     {
@@ -167,7 +189,7 @@ public static class BlobLayout
     public static ReadOnlySpan<int> EntrySizes =>
     [
         ByteEntrySize, Function.Size, Mask.Size, Fixup.Size, Site.Size, Patch.Size, ByteEntrySize,
-        ExTable.Size, Bug.Size, Orc.Size, Checksum.Size,
+        ExTable.Size, Bug.Size, Orc.Size, Checksum.Size, Import.Size, Call.Size,
     ];
 
     /// <summary>Is table <paramref name="id"/> one of bytes (entry size exactly <see cref="ByteEntrySize"/>)?</summary>

@@ -207,6 +207,29 @@ public static class BlobReader
             prevOrc = x.CopyOffset;
             b.Orc.Add(x);
         }
+        // Imports and calls (1.4).
+        uint firstCopy = BlobRules.FirstCopy(CollectionsMarshal.AsSpan(b.Functions), codeLen);
+        var (io, ic, ie) = tables[(int)BlobTableId.Imports];
+        for (int i = 0; i < ic; i++)
+        {
+            int o = io + i * ie;
+            var iname = Str(U32(s, o + Import.Name));
+            if (iname is null)
+                return Bad(DiagnosticCodes.BlobStringOrHeaderField, $"import {i}: name is not a string of the string table", "Imports", o + Import.Name);
+            var x = new BlobImport(iname, U32(s, o + Import.SymbolIndex), U32(s, o + Import.StubOffset));
+            if (BlobRules.Import(x, i, symbolCount, i > 0 ? b.Imports[i - 1].StubOffset + (ulong)BlobFormat.StubSize : 0, firstCopy) is { } badImport)
+                return Broken(badImport);
+            b.Imports.Add(x);
+        }
+        var (lo, lc, le) = tables[(int)BlobTableId.Calls];
+        for (int i = 0; i < lc; i++)
+        {
+            int o = lo + i * le;
+            var x = new BlobImportCall(U32(s, o + Call.ReturnOffset), U32(s, o + Call.Function), U32(s, o + Call.OriginalOffset), U32(s, o + Call.Import));
+            if (BlobRules.Call(x, i, i > 0 ? b.Calls[i - 1].ReturnOffset : 0, CollectionsMarshal.AsSpan(b.Functions), CollectionsMarshal.AsSpan(b.Imports), code) is { } badCall)
+                return Broken(badCall);
+            b.Calls.Add(x);
+        }
         blob = b;
         return null;
     }

@@ -28,3 +28,16 @@ public readonly record struct BlobBug(uint CopyOffset, uint FileSymbol, long Fil
 
 /// <summary><c>struct kedr_blob_orc</c>: unwind data from <see cref="CopyOffset"/> on (6 raw bytes of struct orc_entry).</summary>
 public readonly record struct BlobOrc(uint CopyOffset, ulong Entry);
+
+/// <summary>
+/// <c>struct kedr_blob_import</c> (1.4): a kernel function (an undefined symbol) the copies call or tail-call
+/// through the stub at <see cref="StubOffset"/>; <see cref="Name"/> is resolved from the string table.
+/// </summary>
+public readonly record struct BlobImport(string Name, uint SymbolIndex, uint StubOffset);
+
+/// <summary>
+/// <c>struct kedr_blob_call</c> (1.4): the <c>call</c> to import <see cref="Import"/>'s stub that ends at
+/// <see cref="ReturnOffset"/> of the code image, made for the instruction at <see cref="OriginalOffset"/> of
+/// function <see cref="Function"/>'s original.
+/// </summary>
+public readonly record struct BlobImportCall(uint ReturnOffset, uint Function, uint OriginalOffset, uint Import);

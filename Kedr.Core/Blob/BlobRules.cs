@@ -33,6 +33,9 @@ public static class BlobRules
     /// <summary>A landing pad is a jmp rel32 (<c>JMP32_INSN_SIZE</c>) written into the original.</summary>
     public const int LandingPadLength = 5;
 
+    /// <summary>A call through an import stub is a <c>call rel32</c> (<c>CALL_INSN_SIZE</c>).</summary>
+    public const int StubCallLength = 5;
+
     /// <summary>The shortest function the loader redirects (a jmp rel32 over its entry).</summary>
     public const int MinimumFunctionSize = 5;
 
@@ -230,6 +233,39 @@ public static class BlobRules
     private static BlobViolation OrcBroken(in BlobOrc x, int i) =>
         new(DiagnosticCodes.BlobOutOfRange, $"ORC entry {i}: offset 0x{x.CopyOffset:x} unsorted or outside the code", BlobTableId.Orc, i, BlobLayout.Orc.CopyOffset);
 
+    /// <summary>Where the first copy starts (the import stubs come before it): the code's end if there is none.</summary>
+    public static uint FirstCopy(ReadOnlySpan<BlobFunction> functions, uint codeLength)
+    {
+        uint first = codeLength;
+        foreach (ref readonly var f in functions) first = Math.Min(first, f.CopyOffset);
+        return first;
+    }
+
+    /// <summary>Import stubs (1.4): a symbol of the target, stubs sorted and disjoint (<paramref name="previousEnd"/>: where the last one ended), before the first copy.</summary>
+    public static BlobViolation? Import(in BlobImport x, int i, uint symbolCount, ulong previousEnd, uint firstCopy)
+    {
+        if (x.SymbolIndex == 0 || x.SymbolIndex >= symbolCount)
+            return new(DiagnosticCodes.BlobOutOfRange, $"import {i} '{x.Name}': symbol {x.SymbolIndex} out of range ({symbolCount})", BlobTableId.Imports, i, BlobLayout.Import.SymbolIndex);
+        if (x.StubOffset < previousEnd || (ulong)x.StubOffset + BlobFormat.StubSize > firstCopy)
+            return new(DiagnosticCodes.BlobOutOfRange, $"import {i} '{x.Name}': stub [0x{x.StubOffset:x}, +{BlobFormat.StubSize}) unsorted, overlapping, or not before the first copy (0x{firstCopy:x})", BlobTableId.Imports, i, BlobLayout.Import.StubOffset);
+        return null;
+    }
+
+    /// <summary>Calls through stubs (1.4): sorted by return offset, each a <c>call rel32</c> of its function's copy to its import's stub.</summary>
+    public static BlobViolation? Call(in BlobImportCall x, int i, uint previousReturn, ReadOnlySpan<BlobFunction> functions, ReadOnlySpan<BlobImport> imports, ReadOnlySpan<byte> code)
+    {
+        if (x.Function >= (uint)functions.Length || x.Import >= (uint)imports.Length)
+            return new(DiagnosticCodes.BlobOutOfRange, $"call {i}: function {x.Function} or import {x.Import} out of range", BlobTableId.Calls, i, BlobLayout.Call.Function);
+        ref readonly var f = ref functions[(int)x.Function];
+        if (x.ReturnOffset <= previousReturn || x.OriginalOffset >= f.Size || x.ReturnOffset < f.CopyOffset + (ulong)StubCallLength
+            || x.ReturnOffset > (ulong)f.CopyOffset + f.CopySize)
+            return new(DiagnosticCodes.BlobOutOfRange, $"call {i}: return offset 0x{x.ReturnOffset:x} unsorted or not in the copy of function {x.Function} '{f.Name}', or original offset 0x{x.OriginalOffset:x} outside it", BlobTableId.Calls, i, BlobLayout.Call.ReturnOffset);
+        int at = (int)x.ReturnOffset - StubCallLength;
+        if (code[at] != CallRel32Opcode || x.ReturnOffset + System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(code[(at + 1)..]) != imports[(int)x.Import].StubOffset)
+            return new(DiagnosticCodes.BlobOutOfRange, $"call {i}: the code at 0x{at:x} is not a call to the stub of import {x.Import}", BlobTableId.Calls, i, BlobLayout.Call.ReturnOffset);
+        return null;
+    }
+
     /// <summary>
     /// Every rule of this class over a blob in memory, in the reader's order: what the loader would refuse
     /// in it once written (the first rule broken), or null.
@@ -268,6 +304,13 @@ public static class BlobRules
             if (Orc(orc[i], i, previous, codeLength) is { } v) return v;
             previous = orc[i].CopyOffset;
         }
+        uint firstCopy = FirstCopy(fs, codeLength);
+        var imports = CollectionsMarshal.AsSpan(b.Imports);
+        for (int i = 0; i < imports.Length; i++)
+            if (Import(imports[i], i, symbolCount, i > 0 ? imports[i - 1].StubOffset + (ulong)BlobFormat.StubSize : 0, firstCopy) is { } v) return v;
+        var calls = CollectionsMarshal.AsSpan(b.Calls);
+        for (int i = 0; i < calls.Length; i++)
+            if (Call(calls[i], i, i > 0 ? calls[i - 1].ReturnOffset : 0, fs, imports, b.Code) is { } v) return v;
         return null;
     }
 

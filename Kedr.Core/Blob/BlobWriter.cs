@@ -83,6 +83,7 @@ public static class BlobWriter
         public readonly StringTable Strings = new();
         public readonly uint TargetName, SrcVersion;
         public readonly uint[] FunctionNames;
+        public readonly uint[] ImportNames;
         public readonly (int offset, int count, int entsize)[] Tables = new (int, int, int)[BlobFormat.TableCount];
         public readonly int Total;
         /// <summary>Where the code image starts: everything before it is header and tables.</summary>
@@ -97,6 +98,8 @@ public static class BlobWriter
             var functions = CollectionsMarshal.AsSpan(blob.Functions);
             FunctionNames = new uint[functions.Length];
             for (int i = 0; i < functions.Length; i++) FunctionNames[i] = Strings.Add(functions[i].Name);
+            ImportNames = new uint[blob.Imports.Count];
+            for (int i = 0; i < ImportNames.Length; i++) ImportNames[i] = Strings.Add(blob.Imports[i].Name);
 
             // Header, tables with 8-byte aligned entries, code aligned as it asks (and last).
             int pos = Header.Size;
@@ -115,6 +118,8 @@ public static class BlobWriter
             Place(BlobTableId.ExTable, blob.ExTable.Count, ExTable.Size, TableAlign);
             Place(BlobTableId.Bugs, blob.Bugs.Count, Bug.Size, TableAlign);
             Place(BlobTableId.Orc, blob.Orc.Count, Orc.Size, TableAlign);
+            Place(BlobTableId.Imports, blob.Imports.Count, Import.Size, TableAlign);
+            Place(BlobTableId.Calls, blob.Calls.Count, Call.Size, TableAlign);
             Place(BlobTableId.Checksum, 1, Checksum.Size, TableAlign);
             Place(BlobTableId.Code, blob.Code.Length, ByteEntrySize, (int)Math.Max(MinCodeAlign, blob.CodeAlign));
             Total = pos;
@@ -211,6 +216,20 @@ public static class BlobWriter
             // u32 offset, then the 6 bytes of struct orc_entry and the 2 reserved ones after it: one 8-byte store.
             W32(ref e, Orc.CopyOffset, x.CopyOffset); W64(ref e, Orc.Entry, x.Entry & OrcEntryMask);
             e = ref Unsafe.Add(ref e, Orc.Size);
+        }
+        o = tables[(int)BlobTableId.Imports].offset;
+        for (int i = 0; i < blob.Imports.Count; i++, o += Import.Size)
+        {
+            var x = blob.Imports[i];
+            U32(s, o + Import.Name, layout.ImportNames[i]); U32(s, o + Import.SymbolIndex, x.SymbolIndex);
+            U32(s, o + Import.StubOffset, x.StubOffset);
+        }
+        o = tables[(int)BlobTableId.Calls].offset;
+        foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Calls))
+        {
+            U32(s, o + Call.ReturnOffset, x.ReturnOffset); U32(s, o + Call.Function, x.Function);
+            U32(s, o + Call.OriginalOffset, x.OriginalOffset); U32(s, o + Call.Import, x.Import);
+            o += Call.Size;
         }
     }
 

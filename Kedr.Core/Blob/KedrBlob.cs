@@ -20,6 +20,10 @@ public sealed class KedrBlob
     public List<BlobExTableEntry> ExTable { get; init; } = [];
     public List<BlobBug> Bugs { get; init; } = [];
     public List<BlobOrc> Orc { get; init; } = [];
+    /// <summary>Kernel functions the copies call through stubs (1.4), sorted by stub offset.</summary>
+    public List<BlobImport> Imports { get; init; } = [];
+    /// <summary>The copies' calls to the stubs (1.4), sorted by return offset.</summary>
+    public List<BlobImportCall> Calls { get; init; } = [];
     public byte[] Code { get; set; } = [];
 
     /// <summary>

@@ -20,6 +20,13 @@ internal sealed partial class CopyEmitter
         int target = ResolveInModule(plan, p, withEntryEvent);
         if (target >= 0)
             X86Encoding.WriteRel32(_code.AsSpan(pos), target - next);
+        else if (_layout.Imports.StubFor(plan, p) is >= 0 and var stub)
+        {
+            // A kernel function a payload may claim: through its stub (blob 1.4).
+            X86Encoding.WriteRel32(_code.AsSpan(pos), stub - next);
+            if (ImportStubs.IsListedCall(p))
+                _blob.Calls.Add(new BlobImportCall((uint)next, (uint)_blobIndex, (uint)(p.Offset - _functionStart), ImportStubs.ImportIndex(stub)));
+        }
         else if (p.RelocCount > 0 && p.Kind is EmitKind.Branch or EmitKind.ConditionalTailCall or EmitKind.LoopBranch or EmitKind.Xbegin)
         {
             // The branch's own relocation (on its rel32) names the target.

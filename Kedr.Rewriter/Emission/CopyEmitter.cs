@@ -52,6 +52,8 @@ internal sealed partial class CopyEmitter
     {
         var orc = new OrcStates(layout.Plans.Module.Elf);
         BlobCapacity.Reserve(layout, blob, orc);
+        // The stubs' ORC entry (offset 0) comes before every copy's in the sorted table.
+        layout.Imports.AddTo(blob, orc.HasData);
         new CopyEmitter(layout, blob, orc).Emit();
     }
 

@@ -13,7 +13,7 @@ internal static class CopyLayout
     /// <summary>Each copy starts on a 16-byte boundary, like the compiler's functions.</summary>
     public const int FunctionAlignment = 16;
 
-    public static ModuleLayout Place(ModulePlans plans)
+    public static ModuleLayout Place(ModulePlans plans, ImportStubs imports)
     {
         var all = plans.All;
         int count = 0;
@@ -28,7 +28,7 @@ internal static class CopyLayout
 
         var places = new CopyPlace[all.Length];
         Array.Fill(places, CopyPlace.None);
-        int pos = 0;
+        int pos = imports.Size; // the import stubs come first
         for (int index = 0; index < copied.Length; index++)
         {
             var plan = copied[index];
@@ -42,6 +42,6 @@ internal static class CopyLayout
             }
             places[plan.Function.Id] = new CopyPlace(index, start, pos - start, tailJump);
         }
-        return new ModuleLayout(plans, copied, places, pos);
+        return new ModuleLayout(plans, imports, copied, places, pos);
     }
 }

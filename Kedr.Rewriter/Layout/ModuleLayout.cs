@@ -14,9 +14,11 @@ internal readonly record struct CopyPlace(int BlobIndex, int CopyOffset, int Cop
 /// <summary>
 /// Stage 3's output: the copies in blob order and each one's place in the code image. Read-only.
 /// </summary>
-internal sealed class ModuleLayout(ModulePlans plans, FunctionPlan[] copied, CopyPlace[] places, int codeSize)
+internal sealed class ModuleLayout(ModulePlans plans, ImportStubs imports, FunctionPlan[] copied, CopyPlace[] places, int codeSize)
 {
     public ModulePlans Plans { get; } = plans;
+    /// <summary>The import stubs, at the start of the code image (<see cref="ImportStubs.Size"/> bytes).</summary>
+    public ImportStubs Imports { get; } = imports;
     /// <summary>The copied functions' plans, in blob order (core functions, then init).</summary>
     public ReadOnlySpan<FunctionPlan> Copied => copied;
     public int CopiedCount => copied.Length;

@@ -43,6 +43,7 @@ struct kedr_attachment {
 	const struct kedr_blob *blob;
 	unsigned long *func_addr;	/* live address of each function */
 	unsigned long place;		/* of the code image */
+	u32 area_len;			/* image and indirect stubs */
 	struct kedr_tables *tables;
 	struct kedr_ftrace *ftrace;
 	bool init_dropped;
@@ -92,6 +93,7 @@ static int kedr_publish(struct kedr_attach_ctx *c,
 	int err;
 
 	memcpy(kedr_alias(area, c->place), c->image, b->code_size);
+	kedr_indirect_publish(c, area);
 	kedr_events_start(b, c->func_addr);
 	kedr_tables_install(c->tables);
 	kedr_sync_all_cores();
@@ -114,7 +116,8 @@ unpublish:
 	kedr_tables_remove(c->tables);
 	c->tables = NULL;
 	kedr_events_stop();
-	memset(kedr_alias(area, c->place), INT3_INSN_OPCODE, b->code_size);
+	kedr_indirect_stop();
+	memset(kedr_alias(area, c->place), INT3_INSN_OPCODE, c->area_len);
 	kedr_sync_all_cores();
 	return err;
 }
@@ -130,7 +133,7 @@ static int kedr_go_live(struct kedr_attach_ctx *c)
 	for (i = 0; i < b->nr_funcs; i++)
 		has_init |= b->funcs[i].flags & KEDR_FUNC_INIT;
 
-	err = kedr_alias_map(&area, c->place, max(b->code_size, 1U));
+	err = kedr_alias_map(&area, c->place, max(c->area_len, 1U));
 	if (!err && b->nr_funcs)
 		err = kedr_alias_map(&core,
 				     (unsigned long)c->mod->core_layout.base,
@@ -235,6 +238,12 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	err = kedr_fill_patches(&c);
 	if (err)
 		goto out;
+	err = kedr_intercept_prepare(&c);
+	if (err)
+		goto out;
+	err = kedr_indirect_prepare(&c);
+	if (err)
+		goto out;
 	err = kedr_check_entry_jumps(&c);
 	if (err)
 		goto out;
@@ -253,9 +262,11 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	att->blob = b;
 	att->func_addr = c.func_addr;
 	att->place = c.place;
+	att->area_len = c.area_len;
 	att->tables = c.tables;
 	att->ftrace = c.ftrace;
 	__module_get(THIS_MODULE);
+	kedr_intercept_start(&c);
 	for (i = 0; i < b->nr_funcs; i++)
 		n[c.mode[i]]++;
 	pr_info("%s: attached: %u functions (%u through ftrace, %u by jmp, %u left as they are), %u bytes of code, %u fixups, %u patch slots, %u event sites, %u exception entries, %u bug entries, %u ORC entries\n",
@@ -268,6 +279,8 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	c.func_addr = NULL;
 	c.tables = NULL;
 out:
+	kedr_indirect_free(&c);
+	kedr_intercept_abort(&c);
 	if (c.tables)
 		kedr_tables_remove(c.tables);
 	kvfree(c.sites);
@@ -326,11 +339,14 @@ void kedr_attach_live(struct kedr_attachment *att)
 void kedr_detach(struct kedr_attachment *att)
 {
 	struct kedr_alias area = {};
-	u32 size = att->blob->code_size;
+	u32 size = att->area_len;
 
+	/* Payloads told first, while the copies still exist. */
+	kedr_intercept_stop(att->mod);
 	/* ftrace's sites back to NOPs first: the module still exists. */
 	kedr_ftrace_stop(att->ftrace);
 	kedr_events_stop();
+	kedr_indirect_stop();
 	kedr_tables_remove(att->tables);
 	if (size && !kedr_alias_map(&area, att->place, size)) {
 		memset(kedr_alias(&area, att->place), INT3_INSN_OPCODE, size);

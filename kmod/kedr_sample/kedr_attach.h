@@ -54,6 +54,13 @@ struct kedr_attach_ctx {
 	unsigned int nr_sites;
 	struct kedr_tables *tables;
 	struct kedr_ftrace *ftrace;
+	struct kedr_icpt *icpt;		/* kedr_payload.c's, until started */
+	/* kedr_indirect.c: stubs after the image, in kedr_area */
+	u32 area_len;			/* bytes of kedr_area used from place */
+	unsigned long ind_stubs_at;
+	u8 *ind_stubs;
+	unsigned long *ind_pc;
+	u32 ind_n;
 };
 
 /* One line saying why @c's module is left as it is. */
@@ -103,5 +110,27 @@ void kedr_write_landing_pads(struct kedr_attach_ctx *c,
 			     const struct kedr_alias *init);
 /* Other CPUs must not run stale instructions from memory we rewrote. */
 void kedr_sync_all_cores(void);
+
+/*
+ * kedr_payload.c: the import stubs written into c->image and their slots
+ * (prepare, may fail), dropped on failure (abort), handed to the payloads
+ * once attached (start, cannot fail), taken back at GOING (stop).
+ */
+int kedr_intercept_prepare(struct kedr_attach_ctx *c);
+void kedr_intercept_abort(struct kedr_attach_ctx *c);
+void kedr_intercept_start(struct kedr_attach_ctx *c);
+void kedr_intercept_stop(struct module *mod);
+
+/*
+ * kedr_indirect.c: the filled slots holding indirect branches sent to
+ * stubs that record them (prepare, after kedr_fill_patches(); may fail),
+ * the stubs written with the image (publish), freed (free: always, at the
+ * end of attaching; stop: after kedr_events_stop()).
+ */
+int kedr_indirect_prepare(struct kedr_attach_ctx *c);
+void kedr_indirect_publish(struct kedr_attach_ctx *c,
+			   const struct kedr_alias *area);
+void kedr_indirect_free(struct kedr_attach_ctx *c);
+void kedr_indirect_stop(void);
 
 #endif /* KEDR_ATTACH_H */

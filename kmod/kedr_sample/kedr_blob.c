@@ -28,7 +28,7 @@
 
 /* The layouts the rewriter writes (kedr_blob.h); a change here is a bug. */
 static_assert(sizeof(struct kedr_blob_table) == 16);
-static_assert(sizeof(struct kedr_blob_header) == 244);
+static_assert(sizeof(struct kedr_blob_header) == 276);
 
 /* The smallest header a reader of this major version accepts: a 1.0 one. */
 #define KEDR_HEADER_MIN_SIZE \
@@ -42,11 +42,13 @@ static_assert(sizeof(struct kedr_blob_patch) == 24);
 static_assert(sizeof(struct kedr_blob_extable) == 24);
 static_assert(sizeof(struct kedr_blob_bug) == 24);
 static_assert(sizeof(struct kedr_blob_orc) == 12);
+static_assert(sizeof(struct kedr_blob_import) == 16);
+static_assert(sizeof(struct kedr_blob_call) == 16);
 
 /* A jmp rel32 is written at every function's entry. */
 #define KEDR_MIN_FUNC_SIZE	5
 
-static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_3] = {
+static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_4] = {
 	[KEDR_TABLE_STRINGS] = "strings",
 	[KEDR_TABLE_FUNCTIONS] = "functions",
 	[KEDR_TABLE_MASKS] = "masks",
@@ -58,10 +60,12 @@ static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_3] = {
 	[KEDR_TABLE_BUGS] = "bugs",
 	[KEDR_TABLE_ORC] = "orc",
 	[KEDR_TABLE_CHECKSUM] = "checksum",
+	[KEDR_TABLE_IMPORTS] = "imports",
+	[KEDR_TABLE_CALLS] = "calls",
 };
 
 /* Smallest entry of each table; strings and code are byte arrays. */
-static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_3] = {
+static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_4] = {
 	[KEDR_TABLE_STRINGS] = 1,
 	[KEDR_TABLE_FUNCTIONS] = sizeof(struct kedr_blob_func),
 	[KEDR_TABLE_MASKS] = sizeof(struct kedr_blob_mask),
@@ -73,6 +77,8 @@ static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_3] = {
 	[KEDR_TABLE_BUGS] = sizeof(struct kedr_blob_bug),
 	[KEDR_TABLE_ORC] = sizeof(struct kedr_blob_orc),
 	[KEDR_TABLE_CHECKSUM] = sizeof(__le32),
+	[KEDR_TABLE_IMPORTS] = sizeof(struct kedr_blob_import),
+	[KEDR_TABLE_CALLS] = sizeof(struct kedr_blob_call),
 };
 
 struct kedr_blob_reader {
@@ -82,9 +88,9 @@ struct kedr_blob_reader {
 	u32 header_size;
 	u32 num_symtab;
 	/* Tables a 1.0 blob lacks are empty. */
-	u32 off[KEDR_TABLE_COUNT_V1_3];
-	u32 count[KEDR_TABLE_COUNT_V1_3];
-	u32 entsize[KEDR_TABLE_COUNT_V1_3];
+	u32 off[KEDR_TABLE_COUNT_V1_4];
+	u32 count[KEDR_TABLE_COUNT_V1_4];
+	u32 entsize[KEDR_TABLE_COUNT_V1_4];
 };
 
 #define KEDR_LE16(p, type, field) \
@@ -222,7 +228,7 @@ static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align,
 	if (!r->num_symtab)
 		return kedr_bad(r, "header.target_num_symtab=0");
 
-	for (t = 0; t < min_t(u32, num_tables, KEDR_TABLE_COUNT_V1_3); t++) {
+	for (t = 0; t < min_t(u32, num_tables, KEDR_TABLE_COUNT_V1_4); t++) {
 		const u8 *d = h + offsetof(struct kedr_blob_header, tables) +
 			t * sizeof(struct kedr_blob_table);
 		u32 off = KEDR_LE32(d, struct kedr_blob_table, offset);
@@ -846,6 +852,81 @@ static int kedr_read_orcs(const struct kedr_blob_reader *r,
 	return 0;
 }
 
+/* Imports (1.4): stubs sorted, disjoint, before the first copy. */
+static int kedr_read_imports(const struct kedr_blob_reader *r,
+			     struct kedr_blob *b)
+{
+	u32 i, first_copy = b->code_size;
+	u64 stub_end = 0;
+	int err;
+
+	for (i = 0; i < b->nr_funcs; i++)
+		first_copy = min(first_copy, b->funcs[i].copy_offset);
+	for (i = 0; i < b->nr_imports; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_IMPORTS, i);
+		struct kedr_import *x = &b->imports[i];
+		u32 name;
+
+		err = kedr_string(r, KEDR_LE32(e, struct kedr_blob_import, name),
+				  "imports", i, &name);
+		if (err)
+			return err;
+		x->name = b->strings + name;
+		x->symidx = KEDR_LE32(e, struct kedr_blob_import, symidx);
+		x->stub_offset = KEDR_LE32(e, struct kedr_blob_import,
+					   stub_offset);
+		if (!x->symidx || x->symidx >= b->target_num_symtab)
+			return kedr_bad(r, "imports[%u]: symidx=%u out of [1, %u)",
+					i, x->symidx, b->target_num_symtab);
+		if (x->stub_offset < stub_end ||
+		    (u64)x->stub_offset + KEDR_STUB_SIZE > first_copy)
+			return kedr_bad(r, "imports[%u]: stub [0x%x, +%u) unsorted, overlapping or not before the first copy (0x%x)",
+					i, x->stub_offset, KEDR_STUB_SIZE,
+					first_copy);
+		stub_end = (u64)x->stub_offset + KEDR_STUB_SIZE;
+	}
+	return 0;
+}
+
+/* Calls (1.4): sorted, each a call rel32 of its function's copy to a stub. */
+static int kedr_read_calls(const struct kedr_blob_reader *r,
+			   struct kedr_blob *b)
+{
+	u32 i, prev = 0;
+
+	for (i = 0; i < b->nr_calls; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_CALLS, i);
+		struct kedr_call *x = &b->calls[i];
+		const struct kedr_func *f;
+		const u8 *insn;
+
+		x->ret_offset = KEDR_LE32(e, struct kedr_blob_call, ret_offset);
+		x->func = KEDR_LE32(e, struct kedr_blob_call, func);
+		x->orig_offset = KEDR_LE32(e, struct kedr_blob_call,
+					   orig_offset);
+		x->import = KEDR_LE32(e, struct kedr_blob_call, import);
+		if (x->func >= b->nr_funcs || x->import >= b->nr_imports)
+			return kedr_bad(r, "calls[%u]: func=%u or import=%u out of range",
+					i, x->func, x->import);
+		f = &b->funcs[x->func];
+		if (x->ret_offset <= prev || x->orig_offset >= f->size ||
+		    x->ret_offset < (u64)f->copy_offset + CALL_INSN_SIZE ||
+		    x->ret_offset > (u64)f->copy_offset + f->copy_size)
+			return kedr_bad(r, "calls[%u]: ret_offset=0x%x unsorted or not in the copy of function %u, or orig_offset=0x%x outside it",
+					i, x->ret_offset, x->func,
+					x->orig_offset);
+		insn = b->code + x->ret_offset - CALL_INSN_SIZE;
+		if (insn[0] != CALL_INSN_OPCODE ||
+		    (s64)x->ret_offset + (s32)get_unaligned_le32(insn + 1) !=
+		    b->imports[x->import].stub_offset)
+			return kedr_bad(r, "calls[%u]: the code at 0x%x is not a call to the stub of import %u",
+					i, x->ret_offset - CALL_INSN_SIZE,
+					x->import);
+		prev = x->ret_offset;
+	}
+	return 0;
+}
+
 void kedr_blob_free(struct kedr_blob *b)
 {
 	if (!b)
@@ -860,6 +941,8 @@ void kedr_blob_free(struct kedr_blob *b)
 	kvfree(b->extable);
 	kvfree(b->bugs);
 	kvfree(b->orcs);
+	kvfree(b->imports);
+	kvfree(b->calls);
 	kfree(b);
 }
 
@@ -884,6 +967,8 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 	b->nr_extable = r->count[KEDR_TABLE_EXTABLE];
 	b->nr_bugs = r->count[KEDR_TABLE_BUGS];
 	b->nr_orcs = r->count[KEDR_TABLE_ORC];
+	b->nr_imports = r->count[KEDR_TABLE_IMPORTS];
+	b->nr_calls = r->count[KEDR_TABLE_CALLS];
 	b->target_num_symtab = r->num_symtab;
 	b->target_build_id_len = KEDR_LE32(h, struct kedr_blob_header,
 					   target_build_id_len);
@@ -920,9 +1005,12 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 	b->extable = kvcalloc(b->nr_extable, sizeof(*b->extable), GFP_KERNEL);
 	b->bugs = kvcalloc(b->nr_bugs, sizeof(*b->bugs), GFP_KERNEL);
 	b->orcs = kvcalloc(b->nr_orcs, sizeof(*b->orcs), GFP_KERNEL);
+	b->imports = kvcalloc(b->nr_imports, sizeof(*b->imports), GFP_KERNEL);
+	b->calls = kvcalloc(b->nr_calls, sizeof(*b->calls), GFP_KERNEL);
 	name_offs = kvcalloc(b->nr_funcs, sizeof(*name_offs), GFP_KERNEL);
 	if ((b->nr_extable && !b->extable) || (b->nr_bugs && !b->bugs) ||
-	    (b->nr_orcs && !b->orcs) ||
+	    (b->nr_orcs && !b->orcs) || (b->nr_imports && !b->imports) ||
+	    (b->nr_calls && !b->calls) ||
 	    !b->strings || !b->code || !name_offs ||
 	    (b->nr_funcs && !b->funcs) || (b->nr_masks && !b->masks) ||
 	    (b->nr_fixups && !b->fixups) || (b->nr_sites && !b->sites) ||
@@ -958,6 +1046,10 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 		err = kedr_read_bugs(r, b);
 	if (!err)
 		err = kedr_read_orcs(r, b);
+	if (!err)
+		err = kedr_read_imports(r, b);
+	if (!err)
+		err = kedr_read_calls(r, b);
 	if (err)
 		goto out;
 	for (i = 0; i < b->nr_funcs; i++)

@@ -400,6 +400,12 @@ static const char *kedr_kind_name(u8 kind)
 		return "write";
 	case KEDR_EV_LOCKED_UPDATE:
 		return "locked update";
+	case KEDR_REC_INDIRECT:
+		return "indirect";
+	case KEDR_REC_ALLOC:
+		return "alloc";
+	case KEDR_REC_FREE:
+		return "free";
 	}
 	return "?";
 }
@@ -414,6 +420,11 @@ static size_t kedr_format(char *buf, size_t size, const struct kedr_record *r)
 	const struct kedr_site *s;
 	const struct kedr_func *f;
 
+	/* Without a site (kedr_record.h): @pc is already the original's. */
+	if (site == KEDR_REC_NO_SITE)
+		return scnprintf(buf, size, "TID=0x%x %s at 0x%lx: addr=0x%llx, size=%u\n",
+				 tid, kedr_kind_name(r->kind), pc,
+				 le64_to_cpu(r->addr), le32_to_cpu(r->size));
 	/* Records are only made for valid site indices. */
 	if (site >= b->nr_sites)
 		return scnprintf(buf, size, "TID=0x%x %s: site %u?\n", tid,

@@ -101,6 +101,21 @@ struct kedr_orc {
 	u8 entry[6];
 };
 
+/* Blob 1.4: a kernel function the copies call through a stub. */
+struct kedr_import {
+	const char *name;
+	u32 symidx;
+	u32 stub_offset;
+};
+
+/* Blob 1.4: a call of the copies to a stub (struct kedr_blob_call). */
+struct kedr_call {
+	u32 ret_offset;
+	u32 func;
+	u32 orig_offset;
+	u32 import;
+};
+
 /*
  * A validated blob: every index, offset and range in it has been checked
  * against the tables and the code image, so the users need not check again.
@@ -139,6 +154,12 @@ struct kedr_blob {
 	struct kedr_extable *extable;
 	struct kedr_bug *bugs;
 	struct kedr_orc *orcs;
+
+	/* Blob 1.4; empty in older blobs (no interception). */
+	u32 nr_imports;
+	u32 nr_calls;
+	struct kedr_import *imports;
+	struct kedr_call *calls;	/* sorted by ret_offset */
 };
 
 /* kedr_blob.c */
@@ -180,6 +201,27 @@ void kedr_helper_mem_event(void);
 void kedr_helper_string_event(void);
 void kedr_helper_bitop_event(void);
 void kedr_helper_mem_event_noflags(void);
+
+/*
+ * kedr_indirect_asm.S: entered by a jmp from an indirect branch's stub
+ * (kedr_indirect.c), "push $index" on top; they call kedr_on_indirect().
+ */
+void kedr_indirect_rax(void);
+void kedr_indirect_rcx(void);
+void kedr_indirect_rdx(void);
+void kedr_indirect_rbx(void);
+void kedr_indirect_rbp(void);
+void kedr_indirect_rsi(void);
+void kedr_indirect_rdi(void);
+void kedr_indirect_r8(void);
+void kedr_indirect_r9(void);
+void kedr_indirect_r10(void);
+void kedr_indirect_r11(void);
+void kedr_indirect_r12(void);
+void kedr_indirect_r13(void);
+void kedr_indirect_r14(void);
+void kedr_indirect_r15(void);
+void kedr_on_indirect(u32 index, unsigned long dest);
 
 /*
  * kedr_recorder.c: per-CPU event rings and debugfs output, trace, stats.

@@ -240,6 +240,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"build-id    {Convert.ToHexStringLower(elf.BuildId)}", i.Stdout);
         Assert.Contains($"functions   {blob.Functions.Count}", i.Stdout);
         Assert.Contains($"fixups      {blob.Fixups.Count}", i.Stdout);
+        Assert.Contains($"imports     {blob.Imports.Count} kernel functions, {blob.Calls.Count} calls through their stubs", i.Stdout);
         Assert.Contains("crc7_be", i.Stdout);
         Assert.Contains("fixups:", i.Stdout);
         Assert.Contains("Entry        crc7_be+0x0", i.Stdout);

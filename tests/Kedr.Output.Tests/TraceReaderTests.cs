@@ -171,6 +171,22 @@ public sealed class TraceReaderTests
         Assert.Equal(32u, t.Events[4].Size);
     }
 
+    [Fact]
+    public void Records_without_a_site_are_read_and_rendered_as_kedr_sample_writes_them()
+    {
+        // kedr_recorder.c: "TID=0x%x %s at 0x%lx: addr=0x%llx, size=%u" for KEDR_REC_NO_SITE records.
+        var t = Read(new TraceBuilder().Add(
+            new Rec(1, 0xffffffffc0001234, 0xffffffffc0002000, 0, 7, 0, 0xffffffff, 8, 0),
+            new Rec(2, 0xffffffffc0001300, 0xff11000012345000, 1, 7, 1234, 0xffffffff, 13, 0),
+            new Rec(3, 0xffffffffc0001400, 0xff11000012345000, 2, 7, 0, 0xffffffff, 14, 0)).Build());
+        Assert.Empty(t.Warnings);
+        Assert.Equal([TraceEventKind.Indirect, TraceEventKind.Alloc, TraceEventKind.Free], t.Events.Select(e => e.Kind).ToArray());
+        Assert.All(t.Events, e => Assert.False(e.IsFunctionEvent));
+        Assert.Equal("TID=0x7 indirect at 0xffffffffc0001234: addr=0xffffffffc0002000, size=0", TextRenderer.Line(new ReportEvent(t.Events[0], null)));
+        Assert.Equal("TID=0x7 alloc at 0xffffffffc0001300: addr=0xff11000012345000, size=1234", TextRenderer.Line(new ReportEvent(t.Events[1], null)));
+        Assert.Equal("TID=0x7 free at 0xffffffffc0001400: addr=0xff11000012345000, size=0", TextRenderer.Line(new ReportEvent(t.Events[2], null)));
+    }
+
     [Theory]
     [InlineData(0, "KEDR5001")]
     [InlineData(79, "KEDR5001")]

@@ -53,6 +53,8 @@ public sealed partial class BlobLayoutTests
             ["kedr_blob_extable"] = BlobFormat.ExTableSize,
             ["kedr_blob_bug"] = BlobFormat.BugSize,
             ["kedr_blob_orc"] = BlobFormat.OrcSize,
+            ["kedr_blob_import"] = BlobFormat.ImportSize,
+            ["kedr_blob_call"] = BlobFormat.CallSize,
         };
         var c = s_layout.Value.Sizes;
         var missing = c.Keys.Except(expected.Keys).ToList();
@@ -105,6 +107,9 @@ public sealed partial class BlobLayoutTests
         Bugs = [.. Enumerable.Range(0, 2).Select(k => new BlobBug(0xB1000001u + (uint)k * 16, 0xB2000002u + (uint)k * 16,
             unchecked((long)0xB3B4B5B6B7B8B9BAUL) + k, (ushort)(0xBBBB + k), (ushort)(0xBCBC + k)))],
         Orc = [.. Enumerable.Range(0, 2).Select(k => new BlobOrc(0xC1000001u + (uint)k * 16, 0xC7C6C5C4C3C2UL + (ulong)k))],
+        Imports = [.. Enumerable.Range(0, 2).Select(k => new BlobImport($"probe_import{k}", 0xD1000001u + (uint)k * 16, 0xD2000002u + (uint)k * 16))],
+        Calls = [.. Enumerable.Range(0, 2).Select(k => new BlobImportCall(0xE1000001u + (uint)k * 16, 0xE2000002u + (uint)k * 16,
+            0xE3000003u + (uint)k * 16, 0xE4000004u + (uint)k * 16))],
     };
 
     /// <summary>What each field holds in the probe blob, entry <c>k</c>: a number, bytes, or a string of the string table.</summary>
@@ -177,6 +182,14 @@ public sealed partial class BlobLayoutTests
         ["kedr_blob_orc.copy_offset"] = k => 0xC1000001UL + (ulong)k * 16,
         ["kedr_blob_orc.entry"] = k => new byte[] { (byte)(0xC2 + k), 0xC3, 0xC4, 0xC5, 0xC6, 0xC7 },
         ["kedr_blob_orc.reserved"] = _ => 0UL,
+        ["kedr_blob_import.name"] = k => new Str($"probe_import{k}"),
+        ["kedr_blob_import.symidx"] = k => 0xD1000001UL + (ulong)k * 16,
+        ["kedr_blob_import.stub_offset"] = k => 0xD2000002UL + (ulong)k * 16,
+        ["kedr_blob_import.reserved"] = _ => 0UL,
+        ["kedr_blob_call.ret_offset"] = k => 0xE1000001UL + (ulong)k * 16,
+        ["kedr_blob_call.func"] = k => 0xE2000002UL + (ulong)k * 16,
+        ["kedr_blob_call.orig_offset"] = k => 0xE3000003UL + (ulong)k * 16,
+        ["kedr_blob_call.import"] = k => 0xE4000004UL + (ulong)k * 16,
     };
 
     /// <summary>Checked through the entries found at that offset.</summary>
@@ -192,6 +205,8 @@ public sealed partial class BlobLayoutTests
         ["KEDR_TABLE_EXTABLE"] = "kedr_blob_extable",
         ["KEDR_TABLE_BUGS"] = "kedr_blob_bug",
         ["KEDR_TABLE_ORC"] = "kedr_blob_orc",
+        ["KEDR_TABLE_IMPORTS"] = "kedr_blob_import",
+        ["KEDR_TABLE_CALLS"] = "kedr_blob_call",
     };
 
     private static int TableIndex(CHeaderLayout c, string name) => (int)c.Constants[name];
@@ -315,7 +330,9 @@ public sealed partial class BlobLayoutTests
             ["KEDR_DIGEST_PRIME"] = BlobFormat.DigestPrime,
             ["KEDR_TABLE_COUNT_V1"] = BlobFormat.TableCountV1,
             ["KEDR_TABLE_COUNT_V1_1"] = BlobFormat.TableCountV1_1,
-            ["KEDR_TABLE_COUNT_V1_3"] = BlobFormat.TableCount,
+            ["KEDR_TABLE_COUNT_V1_3"] = BlobFormat.TableCountV1_3,
+            ["KEDR_TABLE_COUNT_V1_4"] = BlobFormat.TableCount,
+            ["KEDR_STUB_SIZE"] = BlobFormat.StubSize,
             ["KEDR_BLOB_CHECKSUM_MINOR"] = BlobFormat.ChecksumMinor,
             ["KEDR_EX_TYPE_MASK"] = BlobFormat.ExTypeMask,
             ["KEDR_EX_TYPE_MIN"] = BlobFormat.ExTypeMin,
@@ -378,12 +395,12 @@ public sealed partial class BlobLayoutTests
         int tablesAt = Field("kedr_blob_header", "tables").Offset, tableSize = c.Sizes["kedr_blob_table"];
         Assert.Equal(BlobLayout.Header.Size, c.Sizes["kedr_blob_header"]);
         Assert.Equal(BlobLayout.Header.SizeV1, tablesAt + (int)c.Constants["KEDR_TABLE_COUNT_V1"] * tableSize);
-        for (int t = 0; t < (int)c.Constants["KEDR_TABLE_COUNT_V1_3"]; t++)
+        for (int t = 0; t < (int)c.Constants["KEDR_TABLE_COUNT_V1_4"]; t++)
             Assert.Equal(tablesAt + t * tableSize, BlobLayout.Header.TableAt(t));
         // Entry sizes by table id: each table's struct (enum kedr_blob_table_id's comments), one __le32 for the
         // checksum, exactly 1 for the tables of bytes.
         var entry = BlobLayout.EntrySizes;
-        Assert.Equal((int)c.Constants["KEDR_TABLE_COUNT_V1_3"], entry.Length);
+        Assert.Equal((int)c.Constants["KEDR_TABLE_COUNT_V1_4"], entry.Length);
         foreach (var (table, st) in TableStructs)
             Assert.True(entry[TableIndex(c, table)] == c.Sizes[st], $"EntrySizes[{table}] is {entry[TableIndex(c, table)]}, sizeof(struct {st}) {c.Sizes[st]}");
         Assert.Equal(sizeof(uint), entry[TableIndex(c, "KEDR_TABLE_CHECKSUM")]);

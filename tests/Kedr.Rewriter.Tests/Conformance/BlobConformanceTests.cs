@@ -105,9 +105,10 @@ public sealed partial class BlobConformanceTests(ITestOutputHelper output, BlobC
             Take("init", b.Functions.Any(f => (f.Flags & BlobFunctionFlags.Init) != 0));
             Take("string site", b.Sites.Any(s => s.Kind == BlobEventKind.String));
             Take("landing pad", b.Patches.Any(p => p.Kind == BlobPatchKind.Landing));
-            if (picked.Count == 7) break;
+            Take("import call", b.Calls.Count > 0);
+            if (picked.Count == 8) break;
         }
-        Assert.True(picked.Count == 7, $"only {picked.Count} kinds of seed found in the corpus: {string.Join(", ", picked.Keys)}");
+        Assert.True(picked.Count == 8, $"only {picked.Count} kinds of seed found in the corpus: {string.Join(", ", picked.Keys)}");
         return picked.Values.DistinctBy(p => p.Item1).ToList();
     }
 
@@ -260,5 +261,5 @@ public sealed partial class BlobConformanceTests(ITestOutputHelper output, BlobC
 
     [GeneratedRegex(@"patches\[(\d+)\]")] private static partial Regex PatchIndex();
     [GeneratedRegex(@"^-\d+ blob .* is malformed: (.*)$")] private static partial Regex CLine();
-    [GeneratedRegex(@"^(functions|masks|fixups|sites|patches|extable|bugs|orc)\[")] private static partial Regex EntryTable();
+    [GeneratedRegex(@"^(functions|masks|fixups|sites|patches|extable|bugs|orc|imports|calls)\[")] private static partial Regex EntryTable();
 }

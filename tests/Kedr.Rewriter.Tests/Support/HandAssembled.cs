@@ -48,7 +48,11 @@ internal sealed class HandAssembled
     public ModulePlans Plans() => ModulePlanner.Plan(Catalog());
 
     /// <summary>The layout stage's output.</summary>
-    public ModuleLayout Layout() => CopyLayout.Place(Plans());
+    public ModuleLayout Layout()
+    {
+        var plans = Plans();
+        return CopyLayout.Place(plans, ImportStubs.Collect(plans));
+    }
 
     /// <summary>The catalog id of function <paramref name="name"/>.</summary>
     public static int Id(ModulePlans plans, string name)

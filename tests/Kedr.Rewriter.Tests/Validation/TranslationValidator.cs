@@ -55,8 +55,17 @@ public sealed class TranslationValidator
     private readonly record struct TargetCheck(int Function, long Origin, long CopyAt, Role Role, Place OriginalTarget,
         Place CopyTarget, string What);
 
+    /// <summary>Import stubs (1.4) by image offset: the import's index.</summary>
+    private readonly Dictionary<long, int> _stubAt = [];
+    private readonly bool[] _importUsed;
+    /// <summary>The calls table (1.4) by return offset: the entry's index.</summary>
+    private readonly Dictionary<long, int> _callAt = [];
+    private readonly bool[] _callUsed;
+
     private TranslationValidator(ElfFile elf, KedrBlob blob)
     {
+        _importUsed = new bool[blob.Imports.Count];
+        _callUsed = new bool[blob.Calls.Count];
         _elf = elf;
         _blob = blob;
         _module = elf.ModuleName;
@@ -112,6 +121,7 @@ public sealed class TranslationValidator
                 Report(-1, -1, _blob.Patches[i].CopyOffset, $"two live-patch slots at the same copy offset (patches {_patchAt[_blob.Patches[i].CopyOffset]} and {i})");
         IndexElfFunctions();
         if (!CheckFunctionRecords()) return;
+        IndexImports();
 
         // Pass one walks every copy next to its original; branch targets are only collected,
         // because a target's copy may belong to a function walked later.
@@ -154,7 +164,56 @@ public sealed class TranslationValidator
                 Report(p.Function < _blob.Functions.Count ? (int)p.Function : -1, p.OriginalOffset, p.CopyOffset,
                     $"live-patch slot {i} ({p.Kind}) does not stand for any patch site of the original");
             }
+        CheckImportsUsed();
         CheckFill();
+    }
+
+    /// <summary>
+    /// Blob 1.4: each import is an undefined symbol of the module with that name, and its stub (int3 until the loader
+    /// writes it) stands for that symbol: a branch of the copies to the stub is a branch to the symbol.
+    /// </summary>
+    private void IndexImports()
+    {
+        for (int i = 0; i < _blob.Imports.Count; i++)
+        {
+            var im = _blob.Imports[i];
+            var sym = im.SymbolIndex < _elf.Symbols.Count ? _elf.Symbols[(int)im.SymbolIndex] : default;
+            if (im.SymbolIndex >= _elf.Symbols.Count || !sym.IsUndefined || sym.Name != im.Name)
+                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}' is symbol {im.SymbolIndex}, which is not the module's undefined symbol of that name");
+            else if (im.StubOffset + BlobFormat.StubSize > _code.Length || _code.AsSpan((int)im.StubOffset, BlobFormat.StubSize).IndexOfAnyExcept((byte)0xcc) >= 0)
+                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}': its stub is not {BlobFormat.StubSize} bytes of int3 inside the image");
+            else
+                _stubAt[im.StubOffset] = i;
+        }
+        for (int i = 0; i < _blob.Calls.Count; i++)
+            _callAt[_blob.Calls[i].ReturnOffset] = i;
+    }
+
+    /// <summary>A call of the copy (at <paramref name="c"/>, for the original's call at <paramref name="off"/>) to a stub has its calls-table entry.</summary>
+    private void CheckStubCall(int fi, long off, long c, in Instruction ci)
+    {
+        if (_fixupAt.ContainsKey(c + 1) || !_stubAt.TryGetValue((long)ci.NearBranch64, out int im)) return;
+        if (!_callAt.TryGetValue(c + 5, out int k) || _blob.Calls[k] is var e && (e.Function != fi || e.OriginalOffset != off || e.Import != im))
+        {
+            Report(fi, off, c, $"call to the stub of import {im} '{_blob.Imports[im].Name}' has no calls-table entry for this call", copy: DisCopy(c, 1));
+            return;
+        }
+        _callUsed[k] = true;
+    }
+
+    private void CheckImportsUsed()
+    {
+        for (int i = 0; i < _importUsed.Length; i++)
+            if (!_importUsed[i] && _stubAt.ContainsValue(i))
+                Report(-1, -1, _blob.Imports[i].StubOffset, $"import {i} '{_blob.Imports[i].Name}': no branch of the copies goes to its stub");
+        for (int i = 0; i < _callUsed.Length; i++)
+            if (!_callUsed[i])
+            {
+                var e = _blob.Calls[i];
+                if (e.Function < _blob.Functions.Count && !_functionOk[e.Function]) continue;
+                Report(e.Function < _blob.Functions.Count ? (int)e.Function : -1, e.OriginalOffset, e.ReturnOffset,
+                    $"calls-table entry {i} stands for no call of the copies to a stub");
+            }
     }
 
     private void IndexFixups()
@@ -1354,6 +1413,7 @@ public sealed class TranslationValidator
             if (ci.Code != Code.Call_rel32_64 || ci.Length != 5 || c + 5 > cEnd)
                 return Mismatch(fi, off, c, "call", dis);
             _targetChecks.Add(new TargetCheck(fi, off, c, Role.Call, target, CopyBranchTarget(ci, c + 1), "call"));
+            CheckStubCall(fi, off, c, ci);
             c += 5;
             return true;
         }
@@ -1543,6 +1603,12 @@ public sealed class TranslationValidator
             _stats.Fixups++;
             var p = FixupPlace(x);
             return x.Type == BlobFixupType.Pc32 && field + 4 == (long)ci.IP + ci.Length ? p.Plus(4) : p with { Name = $"{p.Name}(bad {x.Type} fixup)" };
+        }
+        // An import's stub stands for its kernel function (1.4).
+        if (_stubAt.TryGetValue((long)ci.NearBranch64, out int im))
+        {
+            _importUsed[im] = true;
+            return SymbolPlace((int)_blob.Imports[im].SymbolIndex, 0);
         }
         return Place.Image((long)ci.NearBranch64);
     }

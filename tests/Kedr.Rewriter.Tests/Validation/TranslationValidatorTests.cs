@@ -115,8 +115,17 @@ public sealed class TranslationValidatorTests(ITestOutputHelper output)
     [Fact]
     public void CorruptedRel32InTheImageIsReported()
     {
-        var branches = InImageBranches(FreshBlob());
+        var all = InImageBranches(FreshBlob());
+        // A call to an import's stub has a calls-table entry (1.4), which BlobReader holds to the call: moved, the
+        // blob does not read back. The validator sees the others.
+        var stubCalls = FreshBlob().Calls.Select(c => (long)c.ReturnOffset).ToHashSet();
+        var branches = all.Where(b => !stubCalls.Contains(b.At + b.Length)).ToList();
         Assert.True(branches.Count > 100);
+        var (callAt, callLen) = all.First(b => stubCalls.Contains(b.At + b.Length));
+        var moved = FreshBlob();
+        var callField = moved.Code.AsSpan((int)(callAt + callLen - 4), 4);
+        BinaryPrimitives.WriteInt32LittleEndian(callField, BinaryPrimitives.ReadInt32LittleEndian(callField) + 1);
+        Assert.Contains(Validate(moved).Discrepancies, d => d.Message.Contains("KEDR3007: call ", StringComparison.Ordinal));
         // A call, a jmp and a jcc; then a spread of the rest.
         var picks = new[] { 0xe8, 0xe9, 0x0f }.Select(op => branches.First(b => FreshBlob().Code[b.At] == op))
             .Concat(Enumerable.Range(0, 8).Select(i => branches[i * branches.Count / 8])).Distinct().ToList();

@@ -52,6 +52,7 @@ struct module;
 /* <asm/text-patching.h>: a jmp rel32. */
 #define JMP32_INSN_SIZE 5
 #define CALL_INSN_OPCODE 0xE8
+#define CALL_INSN_SIZE 5
 #define is_power_of_2(n) ((n) != 0 && ((n) & ((n) - 1)) == 0)
 #define cond_resched() do { } while (0)
 #undef static_assert

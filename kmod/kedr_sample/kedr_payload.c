@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Payloads (kedr_payload.h): the import stubs and their dispatch slots,
+ * registration and claims, call info, the target's init and exit wrapped,
+ * and kedr_record_event().
+ *
+ * Stubs. Blob 1.4 lists the kernel functions the copies call or tail-call
+ * directly (imports); each has KEDR_STUB_SIZE bytes at the start of the
+ * code image, which the copies' branches go to. At attach each becomes
+ *
+ *	movabs $slot, %r11
+ *	mov (%r11), %r11
+ *	jmp __x86_indirect_thunk_r11
+ *
+ * where slot holds the function's address, or the handler of the payload
+ * that claimed it. The jump goes through the kernel's exported retpoline
+ * thunk, as the kernel's own indirect branches do (CALL_NOSPEC and
+ * JMP_NOSPEC in asm/nospec-branch.h), so it is whatever the running
+ * mitigation mode makes of the thunk (a retpoline, lfence; jmp, or a bare
+ * jmp *%r11), never an unprotected indirect branch. %r11 is free at a call
+ * or tail call of a C function: it carries no argument, and the callee may
+ * clobber it; functions with a convention of their own never get a stub
+ * (the rewriter's ImportStubs). An unclaimed call costs the movabs, one
+ * load and the thunk.
+ *
+ * Slots are written with WRITE_ONCE() (an aligned 8-byte store: a stub
+ * sees the old or the new value). A slot goes back to the original when
+ * its payload unregisters; a CPU may still be inside the handler then, so
+ * the payload's module must stay until no call from the target can be in
+ * it: kedr_sample holds a reference on every registered payload's module
+ * while a target is attached (a payload's module cannot be unloaded then),
+ * and one that unregisters while attached keeps its reference until the
+ * target has gone (MODULE_STATE_GOING: its exit has returned and the async
+ * work it scheduled is done), when no CPU can be in a handler called from
+ * the target any more.
+ *
+ * Init and exit. At COMING the target's mod->init and mod->exit (those it
+ * has) are replaced with kedr_init_wrapper() and kedr_exit_wrapper(), as
+ * KEDR did: 6.1's do_init_module() reads mod->init after the COMING
+ * notifiers, delete_module() reads mod->exit before the GOING ones
+ * (kernel/module/main.c). A wrapper runs the registered payloads' hooks
+ * nested, each given the next as its @orig, the last the target's own.
+ * Both run once, in one thread (the module loader's): the nesting state is
+ * a per-attachment cursor.
+ *
+ * Locking: kedr_payload_mutex guards the list of payloads and the
+ * attachment's claims; it is taken by registration and by the notifier
+ * (attach, detach), never while a target's code or a hook runs.
+ */
+#define pr_fmt(fmt) "kedr_sample: " fmt
+
+#include <linux/kernel.h>
+#include <linux/list.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <asm/asm-prototypes.h>
+#include <asm/text-patching.h>
+#include <asm/unaligned.h>
+
+#include "kedr_blob.h"
+#include "kedr_payload.h"
+#include "kedr_record.h"
+#include "kedr_attach.h"
+
+/* movabs $imm64, %r11; mov (%r11), %r11; jmp rel32 */
+#define KEDR_STUB_MOVABS	10
+#define KEDR_STUB_LOAD		3
+#define KEDR_STUB_JMP_AT	(KEDR_STUB_MOVABS + KEDR_STUB_LOAD)
+static_assert(KEDR_STUB_JMP_AT + JMP32_INSN_SIZE <= KEDR_STUB_SIZE);
+
+/* The kernel functions of an attached target, and who claimed them. */
+struct kedr_icpt {
+	struct module *mod;
+	const struct kedr_blob *b;
+	unsigned long place;
+	const unsigned long *func_addr;
+	unsigned long *slot;		/* what stub i jumps to */
+	unsigned long *orig;		/* the kernel function of import i */
+	struct kedr_payload **owner;	/* who claimed import i, or NULL */
+	int (*init)(void);		/* the target's own */
+	void (*exit)(void);
+	/* The hooks a wrapper runs, nested, and the next one's index. */
+	struct kedr_payload **hooks;
+	unsigned int nr_hooks;
+	unsigned int next_hook;
+};
+
+static DEFINE_MUTEX(kedr_payload_mutex);
+static LIST_HEAD(kedr_payloads);
+/* Unregistered while attached: their module references go at detach. */
+static LIST_HEAD(kedr_payloads_retired);
+/* The attached target's; set at attach, cleared at detach (mutex). */
+static struct kedr_icpt *kedr_icpt;
+
+static const struct kedr_replacement *
+kedr_find_replacement(const struct kedr_payload *p, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nr_replacements; i++)
+		if (!strcmp(p->replacements[i].name, name))
+			return &p->replacements[i];
+	return NULL;
+}
+
+/* Point @p's claimed slots at its handlers (@claim) or back (mutex). */
+static void kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
+			    bool claim)
+{
+	const struct kedr_blob *b = ic->b;
+	u32 i;
+
+	for (i = 0; i < b->nr_imports; i++) {
+		const struct kedr_replacement *r;
+
+		if (claim) {
+			r = kedr_find_replacement(p, b->imports[i].name);
+			if (!r || !r->handler || ic->owner[i])
+				continue;
+			ic->owner[i] = p;
+			WRITE_ONCE(ic->slot[i], (unsigned long)r->handler);
+		} else if (ic->owner[i] == p) {
+			ic->owner[i] = NULL;
+			WRITE_ONCE(ic->slot[i], ic->orig[i]);
+		}
+	}
+}
+
+/*
+ * At attach, on a private copy of the image: every import is the
+ * undefined symbol of the live module it names; its stub jumps through a
+ * new slot holding the address the kernel resolved it to.
+ */
+int kedr_intercept_prepare(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	struct kedr_icpt *ic;
+	u32 i;
+	int err = -ENOMEM;
+
+	c->icpt = NULL;
+	if (!b->nr_imports)
+		return 0;
+	ic = kzalloc(sizeof(*ic), GFP_KERNEL);
+	if (!ic)
+		goto nomem;
+	c->icpt = ic;
+	ic->slot = kvcalloc(b->nr_imports, sizeof(*ic->slot), GFP_KERNEL);
+	ic->orig = kvcalloc(b->nr_imports, sizeof(*ic->orig), GFP_KERNEL);
+	ic->owner = kvcalloc(b->nr_imports, sizeof(*ic->owner), GFP_KERNEL);
+	if (!ic->slot || !ic->orig || !ic->owner)
+		goto nomem;
+	kedr_obj_new();
+
+	for (i = 0; i < b->nr_imports; i++) {
+		const struct kedr_import *im = &b->imports[i];
+		const Elf_Sym *sym = &c->ks->symtab[im->symidx];
+		const char *name = c->ks->strtab + sym->st_name;
+		u8 *stub = c->image + im->stub_offset;
+		unsigned long at = c->place + im->stub_offset;
+		s32 rel;
+
+		if (sym->st_shndx != SHN_UNDEF || strcmp(name, im->name) ||
+		    !sym->st_value) {
+			kedr_refuse(c, "import %u: symbol %u is \"%s\", not the kernel function \"%s\"",
+				    i, im->symidx, name, im->name);
+			return -EINVAL;
+		}
+		err = kedr_rel32(at + KEDR_STUB_JMP_AT, JMP32_INSN_SIZE,
+				 (unsigned long)__x86_indirect_thunk_r11, &rel);
+		if (err) {
+			kedr_refuse(c, "the stub of %s cannot reach __x86_indirect_thunk_r11",
+				    im->name);
+			return err;
+		}
+		ic->orig[i] = sym->st_value;
+		ic->slot[i] = sym->st_value;
+		memset(stub, INT3_INSN_OPCODE, KEDR_STUB_SIZE);
+		stub[0] = 0x49;		/* REX.W + B */
+		stub[1] = 0xbb;		/* mov $imm64, %r11 */
+		put_unaligned_le64((unsigned long)&ic->slot[i], stub + 2);
+		stub[10] = 0x4d;	/* REX.W + R + B */
+		stub[11] = 0x8b;	/* mov (%r11), %r11 */
+		stub[12] = 0x1b;
+		stub[KEDR_STUB_JMP_AT] = JMP32_INSN_OPCODE;
+		put_unaligned_le32(rel, stub + KEDR_STUB_JMP_AT + 1);
+	}
+	return 0;
+nomem:
+	kedr_refuse(c, "out of memory");
+	return err;
+}
+
+static void kedr_icpt_free(struct kedr_icpt *ic)
+{
+	if (!ic)
+		return;
+	if (ic->slot && ic->orig && ic->owner)
+		kedr_obj_gone();
+	kvfree(ic->slot);
+	kvfree(ic->orig);
+	kvfree(ic->owner);
+	kfree(ic->hooks);
+	kfree(ic);
+}
+
+/* Attaching failed after kedr_intercept_prepare(). */
+void kedr_intercept_abort(struct kedr_attach_ctx *c)
+{
+	kedr_icpt_free(c->icpt);
+	c->icpt = NULL;
+}
+
+static int kedr_init_wrapper(void);
+static void kedr_exit_wrapper(void);
+
+/*
+ * The target is attached (its copies are in place, its init has not run):
+ * the registered payloads claim their functions and get a reference each,
+ * and the target's init and exit are wrapped. Cannot fail.
+ */
+void kedr_intercept_start(struct kedr_attach_ctx *c)
+{
+	struct module *mod = c->mod;
+	struct kedr_icpt *ic = c->icpt;
+	struct kedr_payload *p;
+
+	c->icpt = NULL;
+	if (!ic) {
+		/* A blob without imports (or older than 1.4): hooks only. */
+		ic = kzalloc(sizeof(*ic), GFP_KERNEL);
+		if (!ic)
+			return;	/* payloads will not see this target */
+	}
+	ic->mod = mod;
+	ic->b = c->b;
+	ic->place = c->place;
+	ic->func_addr = c->func_addr;
+	mutex_lock(&kedr_payload_mutex);
+	list_for_each_entry(p, &kedr_payloads, list) {
+		__module_get(p->owner);
+		if (ic->slot)
+			kedr_set_claims(ic, p, true);
+	}
+	ic->init = mod->init;
+	ic->exit = mod->exit;
+	if (mod->init)
+		mod->init = kedr_init_wrapper;
+	if (mod->exit)
+		mod->exit = kedr_exit_wrapper;
+	WRITE_ONCE(kedr_icpt, ic);
+	list_for_each_entry(p, &kedr_payloads, list)
+		if (p->target_loaded)
+			p->target_loaded(mod);
+	mutex_unlock(&kedr_payload_mutex);
+}
+
+/*
+ * The target is going (its exit, if any, has returned; nothing runs its
+ * copies any more): the payloads are told, their references dropped.
+ */
+void kedr_intercept_stop(struct module *mod)
+{
+	struct kedr_payload *p, *tmp;
+	struct kedr_icpt *ic;
+
+	mutex_lock(&kedr_payload_mutex);
+	ic = kedr_icpt;
+	if (!ic || ic->mod != mod) {
+		mutex_unlock(&kedr_payload_mutex);
+		return;
+	}
+	list_for_each_entry(p, &kedr_payloads, list)
+		if (p->target_unloading)
+			p->target_unloading(mod);
+	WRITE_ONCE(kedr_icpt, NULL);
+	/* Module state GOING: nothing reads them again. */
+	mod->init = ic->init;
+	mod->exit = ic->exit;
+	list_for_each_entry(p, &kedr_payloads, list)
+		module_put(p->owner);
+	list_for_each_entry_safe(p, tmp, &kedr_payloads_retired, list) {
+		list_del_init(&p->list);
+		module_put(p->owner);
+	}
+	mutex_unlock(&kedr_payload_mutex);
+	kedr_icpt_free(ic);
+}
+
+/* Does @p replace a function another registered payload replaces? */
+static const char *kedr_conflict(const struct kedr_payload *p,
+				 const struct kedr_payload **with)
+{
+	const struct kedr_payload *q;
+	unsigned int i;
+
+	list_for_each_entry(q, &kedr_payloads, list)
+		for (i = 0; i < p->nr_replacements; i++)
+			if (kedr_find_replacement(q, p->replacements[i].name)) {
+				*with = q;
+				return p->replacements[i].name;
+			}
+	return NULL;
+}
+
+int kedr_payload_register(struct kedr_payload *payload)
+{
+	const struct kedr_payload *other = NULL;
+	const char *name;
+	struct kedr_icpt *ic;
+	unsigned int i;
+	int err = 0;
+
+	if (!payload || !payload->name ||
+	    (payload->nr_replacements && !payload->replacements))
+		return -EINVAL;
+	for (i = 0; i < payload->nr_replacements; i++)
+		if (!payload->replacements[i].name ||
+		    !payload->replacements[i].handler)
+			return -EINVAL;
+
+	mutex_lock(&kedr_payload_mutex);
+	name = kedr_conflict(payload, &other);
+	if (name) {
+		pr_err("payload %s: %s is claimed by payload %s already\n",
+		       payload->name, name, other->name);
+		err = -EBUSY;
+		goto out;
+	}
+	ic = kedr_icpt;
+	if (ic && !try_module_get(payload->owner)) {
+		err = -ENODEV;
+		goto out;
+	}
+	list_add_tail(&payload->list, &kedr_payloads);
+	if (ic && ic->slot)
+		kedr_set_claims(ic, payload, true);
+	if (ic && payload->target_loaded)
+		payload->target_loaded(ic->mod);
+	pr_info("payload %s registered (%u replacements)\n", payload->name,
+		payload->nr_replacements);
+out:
+	mutex_unlock(&kedr_payload_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(kedr_payload_register);
+
+void kedr_payload_unregister(struct kedr_payload *payload)
+{
+	struct kedr_icpt *ic;
+
+	mutex_lock(&kedr_payload_mutex);
+	ic = kedr_icpt;
+	if (ic && ic->slot)
+		kedr_set_claims(ic, payload, false);
+	/* Attached: a CPU may still be in a handler (see the top). */
+	if (ic)
+		list_move_tail(&payload->list, &kedr_payloads_retired);
+	else
+		list_del_init(&payload->list);
+	pr_info("payload %s unregistered\n", payload->name);
+	mutex_unlock(&kedr_payload_mutex);
+}
+EXPORT_SYMBOL_GPL(kedr_payload_unregister);
+
+/* The function whose copy holds image offset @off, or -1. */
+static int kedr_func_at(const struct kedr_blob *b, u32 off)
+{
+	u32 i;
+
+	for (i = 0; i < b->nr_funcs; i++)
+		if (off - b->funcs[i].copy_offset < b->funcs[i].copy_size)
+			return i;
+	return -1;
+}
+
+bool kedr_get_call_info(unsigned long ret_addr, struct kedr_call_info *info)
+{
+	const struct kedr_icpt *ic = READ_ONCE(kedr_icpt);
+	const struct kedr_blob *b;
+	u32 lo = 0, hi, off;
+	int f;
+
+	memset(info, 0, sizeof(*info));
+	if (!ic)
+		return false;
+	b = ic->b;
+	info->target = ic->mod;
+	info->in_init = ic->mod->state == MODULE_STATE_COMING;
+	if (ret_addr - ic->place > b->code_size)
+		return false;
+	off = ret_addr - ic->place;
+	/* The calls are sorted by return offset. */
+	hi = b->nr_calls;
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (b->calls[mid].ret_offset < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->nr_calls && b->calls[lo].ret_offset == off) {
+		const struct kedr_call *call = &b->calls[lo];
+
+		f = call->func;
+		info->pc = ic->func_addr[f] + call->orig_offset;
+	} else {
+		/* Not a stub's call: at least the function. */
+		f = kedr_func_at(b, off - 1);
+		if (f < 0)
+			return false;
+	}
+	info->func = ic->func_addr[b->funcs[f].owner];
+	info->func_name = b->funcs[b->funcs[f].owner].name;
+	return info->pc != 0;
+}
+EXPORT_SYMBOL_GPL(kedr_get_call_info);
+
+void kedr_record_event(u8 kind, unsigned long pc, unsigned long addr,
+		       u32 size)
+{
+	const unsigned long *func_addr;
+	const struct kedr_blob *b;
+	unsigned long flags;
+
+	raw_local_irq_save(flags);
+	if (kedr_events_enter(&b, &func_addr))
+		kedr_record(kind, KEDR_REC_NO_SITE, pc, addr, size);
+	else
+		kedr_record_lost(1);
+	kedr_events_leave();
+	raw_local_irq_restore(flags);
+}
+EXPORT_SYMBOL_GPL(kedr_record_event);
+
+/*
+ * The hooks of one wrapper: the payloads registered when it starts that
+ * have one, in registration order (the first runs outermost).
+ */
+static void kedr_collect_hooks(struct kedr_icpt *ic, bool init)
+{
+	struct kedr_payload *p;
+	unsigned int n = 0;
+
+	mutex_lock(&kedr_payload_mutex);
+	list_for_each_entry(p, &kedr_payloads, list)
+		n += init ? !!p->init_hook : !!p->exit_hook;
+	kfree(ic->hooks);
+	ic->hooks = n ? kmalloc_array(n, sizeof(*ic->hooks), GFP_KERNEL) : NULL;
+	ic->nr_hooks = 0;
+	ic->next_hook = 0;
+	if (ic->hooks)
+		list_for_each_entry(p, &kedr_payloads, list)
+			if (init ? !!p->init_hook : !!p->exit_hook)
+				ic->hooks[ic->nr_hooks++] = p;
+	mutex_unlock(&kedr_payload_mutex);
+}
+
+static int kedr_init_next(void)
+{
+	struct kedr_icpt *ic = READ_ONCE(kedr_icpt);
+	struct kedr_payload *p;
+
+	if (ic->next_hook >= ic->nr_hooks)
+		return ic->init();
+	p = ic->hooks[ic->next_hook++];
+	return p->init_hook(ic->mod, kedr_init_next);
+}
+
+static void kedr_exit_next(void)
+{
+	struct kedr_icpt *ic = READ_ONCE(kedr_icpt);
+	struct kedr_payload *p;
+
+	if (ic->next_hook >= ic->nr_hooks) {
+		ic->exit();
+		return;
+	}
+	p = ic->hooks[ic->next_hook++];
+	p->exit_hook(ic->mod, kedr_exit_next);
+}
+
+/* The target's mod->init from COMING on (see the top). */
+static int kedr_init_wrapper(void)
+{
+	kedr_collect_hooks(READ_ONCE(kedr_icpt), true);
+	return kedr_init_next();
+}
+
+static void kedr_exit_wrapper(void)
+{
+	kedr_collect_hooks(READ_ONCE(kedr_icpt), false);
+	kedr_exit_next();
+}

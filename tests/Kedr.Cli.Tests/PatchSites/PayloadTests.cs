@@ -1,0 +1,161 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Kedr.Core.Elf;
+using Kedr.Cli.Vm;
+using Xunit.Abstractions;
+
+namespace Kedr.Cli.Tests.PatchSites;
+
+/// <summary>
+/// Payloads (kmod/kedr_payload.h) on the sample target: the test payload kmod/kedr_pt_payload claims
+/// __kmalloc and kfree, which the target's kzalloc/kcalloc/kfree compile to on 6.1. Each call it sees
+/// must be one of the target's call sites as its ELF relocations give them (calls to the symbol, found
+/// here independently of the rewriter), with the original pc (checked against the target's kallsyms),
+/// in_init true exactly during init, every allocation's pointer freed at unload, and the hooks around
+/// init and exit in order.
+/// </summary>
+public sealed partial class PayloadTests(ITestOutputHelper output)
+{
+    private const string Target = "kedr_sample_target";
+
+    [Fact]
+    public async Task A_payload_sees_the_targets_allocation_calls_with_call_info_and_hooks_around_init_and_exit()
+    {
+        const string script = """
+            insmod $KEDR_MODULES/kedr_pt_payload.ko
+            insmod $KEDR_MODULES/kedr_sample_target.ko cfake_buffer_size=1234
+            grep '\[kedr_sample_target\]' /proc/kallsyms > /out/kallsyms.txt
+            echo hello > /dev/cfake0
+            cat /dev/cfake0 > /out/read.txt
+            if rmmod kedr_pt_payload 2>/dev/null; then echo unloaded > /out/rmmod.txt; else echo refused > /out/rmmod.txt; fi
+            rmmod kedr_sample_target
+            rmmod kedr_pt_payload
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, script) { ExtraModules = ["kedr_pt_payload"] }, output);
+        PatchSiteRun.AssertAttached(r, Target);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal("hello\n", r.File("read.txt"));
+        // While the target is attached, kedr_sample holds the payload's module.
+        Assert.Equal("refused\n", r.File("rmmod.txt"));
+
+        var sites = CallSites(KmodPath(Target));
+        var calls = PayloadCalls().Matches(r.Vm.Dmesg).Select(Call.From).ToList();
+        var mallocs = calls.Where(c => c.Function == "__kmalloc").ToList();
+        var frees = calls.Where(c => c.Function == "kfree").ToList();
+
+        // Init: kcalloc of the device array, then kzalloc(cfake_buffer_size) for each of 2 devices.
+        Assert.Equal(3, mallocs.Count);
+        Assert.All(mallocs, c => Assert.True(c.InInit, c.Line));
+        Assert.Equal(2, mallocs.Count(c => c.Size == 1234));
+        var mallocCalls = sites["__kmalloc"].Where(s => s.IsCall).ToList();
+        Assert.All(mallocs, c => Assert.Contains(mallocCalls, s => s.Names.Contains(c.Caller)));
+        Assert.All(mallocCalls, s => Assert.Contains(mallocs, c => s.Names.Contains(c.Caller)));
+
+        // Exit: every pointer allocated is freed, from kfree's call sites (a tail call has no call info).
+        Assert.All(frees, c => Assert.False(c.InInit, c.Line));
+        Assert.Equal(mallocs.Select(c => c.Pointer).ToHashSet(), frees.Select(c => c.Pointer).Where(p => p != 0).ToHashSet());
+        var freeCalls = sites["kfree"].Where(s => s.IsCall).ToList();
+        Assert.All(frees.Where(c => c.Pc != 0), c => Assert.Contains(freeCalls, s => s.Names.Contains(c.Caller)));
+        Assert.Equal(sites["kfree"].Any(s => !s.IsCall), frees.Any(c => c.Pc == 0));
+
+        // pc is the original call instruction: the live function's address (kallsyms) + its offset.
+        var kallsyms = KallsymsLine().Matches(r.File("kallsyms.txt"))
+            .ToDictionary(m => m.Groups[2].Value, m => ulong.Parse(m.Groups[1].Value, NumberStyles.HexNumber));
+        var placed = calls.Where(c => c.Pc != 0 && kallsyms.ContainsKey(c.CallerFunction)).ToList(); // init text is gone
+        Assert.True(placed.Count >= 4, r.Describe());
+        foreach (var c in placed)
+            Assert.Equal(kallsyms[c.CallerFunction] + c.CallerOffset, c.Pc);
+
+        // The hooks run around the target's own init and exit, and the payload is told of load and unload.
+        var log = r.Vm.Dmesg;
+        int loaded = log.IndexOf("kedr_pt_payload: target loaded: kedr_sample_target", StringComparison.Ordinal);
+        int initBefore = log.IndexOf("kedr_pt_payload: init hook: before kedr_sample_target", StringComparison.Ordinal);
+        int initAfter = log.IndexOf("kedr_pt_payload: init hook: after 0", StringComparison.Ordinal);
+        int exitBefore = log.IndexOf("kedr_pt_payload: exit hook: before kedr_sample_target", StringComparison.Ordinal);
+        int exitAfter = log.IndexOf("kedr_pt_payload: exit hook: after", StringComparison.Ordinal);
+        int unloading = log.IndexOf("kedr_pt_payload: target unloading: kedr_sample_target", StringComparison.Ordinal);
+        Assert.True(loaded >= 0 && loaded < initBefore && initBefore < mallocs[0].At && mallocs[^1].At < initAfter, r.Describe());
+        Assert.True(initAfter < exitBefore && exitBefore < frees[0].At && frees[^1].At < exitAfter && exitAfter < unloading, r.Describe());
+
+        // The payload's ALLOC and FREE events are in kedr_sample's stream, with the original pc.
+        foreach (var c in mallocs)
+            Assert.Contains($"alloc at 0x{c.Pc:x}: addr=0x{c.Pointer:x}, size={c.Size}", r.Output);
+        foreach (var c in frees.Where(c => c.Pointer != 0))
+            Assert.Contains($"free at 0x{c.Pc:x}: addr=0x{c.Pointer:x}, size=0", r.Output);
+    }
+
+    [Fact]
+    public async Task A_payload_that_unregisters_while_the_target_runs_sees_no_more_calls_and_can_then_be_unloaded()
+    {
+        const string script = """
+            insmod $KEDR_MODULES/kedr_pt_payload.ko
+            insmod $KEDR_MODULES/kedr_sample_target.ko
+            echo 1 > /sys/module/kedr_pt_payload/parameters/unclaim
+            echo hello > /dev/cfake1
+            cat /dev/cfake1 > /out/read.txt
+            rmmod kedr_sample_target
+            rmmod kedr_pt_payload
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, script) { ExtraModules = ["kedr_pt_payload"] }, output);
+        PatchSiteRun.AssertAttached(r, Target);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal("HELLO\n", r.File("read.txt"));
+        var calls = PayloadCalls().Matches(r.Vm.Dmesg).Select(Call.From).ToList();
+        Assert.Equal(3, calls.Count(c => c.Function == "__kmalloc"));
+        Assert.DoesNotContain(calls, c => c.Function == "kfree");
+        Assert.Contains("kedr_sample: payload kedr_pt_payload unregistered", r.Vm.Dmesg);
+        Assert.DoesNotContain("exit hook", r.Vm.Dmesg);
+        // The target still ran its copies to the end.
+        r.AssertEntered("cfake_cleanup_module");
+    }
+
+    private static string KmodPath(string module) => Path.Combine(RepositoryPaths.Root, "kmod", module, module + ".ko");
+
+    /// <summary>
+    /// A call or tail call (jmp) to a kernel function, from the .ko's relocations: "function+0xoffset" of the
+    /// instruction, for each function symbol there (an alias such as init_module names it too).
+    /// </summary>
+    private sealed record Site(HashSet<string> Names, bool IsCall);
+
+    /// <summary>Per undefined symbol, the rel32 calls and jumps to it (an e8/e9 opcode before a PC32/PLT32 field with addend -4).</summary>
+    private static Dictionary<string, List<Site>> CallSites(string ko)
+    {
+        var elf = ElfFile.Read(ko);
+        var sites = new Dictionary<string, List<Site>> { ["__kmalloc"] = [], ["kfree"] = [] };
+        foreach (var sec in elf.Sections.Where(s => s.IsExecutable && s.IsInFile))
+        {
+            var bytes = sec.Data.Span;
+            var functions = elf.Symbols.Where(s => s.IsFunction && s.SectionIndex == sec.Index).ToList();
+            foreach (var rel in elf.RelocationSpan(sec))
+            {
+                var sym = elf.Symbol(rel.SymbolIndex);
+                if (!sym.IsUndefined || !sites.TryGetValue(sym.Name, out var list) || !rel.IsPcRelative || rel.Addend != -4) continue;
+                long insn = (long)rel.Offset - 1;
+                byte opcode = bytes[(int)insn];
+                if (opcode is not (0xe8 or 0xe9)) continue;
+                var names = functions.Where(s => (long)s.Value <= insn && insn < (long)(s.Value + s.Size))
+                    .Select(f => $"{f.Name}+0x{insn - (long)f.Value:x}").ToHashSet();
+                Assert.NotEmpty(names);
+                list.Add(new Site(names, opcode == 0xe8));
+            }
+        }
+        return sites;
+    }
+
+    private sealed record Call(string Line, int At, string Function, ulong Size, ulong Pointer, string Caller, ulong Pc, bool InInit)
+    {
+        public string CallerFunction => Caller[..Caller.LastIndexOf('+')];
+        public ulong CallerOffset => ulong.Parse(Caller[(Caller.LastIndexOf('+') + 3)..], NumberStyles.HexNumber);
+
+        public static Call From(Match m) => new(m.Value, m.Index, m.Groups["fn"].Value,
+            m.Groups["size"].Success ? ulong.Parse(m.Groups["size"].Value, CultureInfo.InvariantCulture) : 0,
+            ulong.Parse(m.Groups["ptr"].Value, NumberStyles.HexNumber), m.Groups["caller"].Value,
+            ulong.Parse(m.Groups["pc"].Value, NumberStyles.HexNumber), m.Groups["init"].Value == "1");
+    }
+
+    [GeneratedRegex(@"kedr_pt_payload: (?<fn>__kmalloc|kfree) (?:size=(?<size>\d+) ret=|ptr=)(?<ptr>[0-9a-f]+) caller=(?<caller>\S+) pc=(?<pc>[0-9a-f]+) in_init=(?<init>[01])")]
+    private static partial Regex PayloadCalls();
+
+    [GeneratedRegex(@"^([0-9a-f]+) [tT] (\S+)\s+\[kedr_sample_target\]", RegexOptions.Multiline)]
+    private static partial Regex KallsymsLine();
+}

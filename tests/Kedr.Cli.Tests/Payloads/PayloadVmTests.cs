@@ -17,11 +17,6 @@ namespace Kedr.Cli.Tests.Payloads;
 /// </summary>
 public sealed partial class PayloadVmTests(ITestOutputHelper output)
 {
-    // Written on branch h15-payloads while kedr_sample did not implement kedr_payload.h yet (branch
-    // h15-intercept). All four passed on a scratch merge of the two (h15-intercept at 4a3383c).
-    // Remove the Skip once both are merged.
-    private const string NeedsInterception = "needs kedr_sample's payload API (issue 15 item 1): run after merging h15-intercept";
-
     /// <summary>Generates the spec's module and builds it for the guest; returns the .ko.</summary>
     private async Task<string> BuildPayloadAsync(string spec, string work)
     {
@@ -49,7 +44,7 @@ public sealed partial class PayloadVmTests(ITestOutputHelper output)
         trace.Split('\n').Select(l => Regex.Match(l, $@"\b{Regex.Escape(ev)}: (.*)$")).Where(m => m.Success)
             .Select(m => m.Groups[1].Value.Trim()).ToList();
 
-    [Fact(Skip = NeedsInterception)]
+    [Fact]
     public async Task Alloc_traces_the_sample_targets_allocations_and_frees_and_reports_no_leak()
     {
         var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;
@@ -98,7 +93,7 @@ public sealed partial class PayloadVmTests(ITestOutputHelper output)
     [GeneratedRegex(@"^__kmalloc\((?<size>\d+), (?<flags>[0-9a-f]+)\), in init: (?<init>[01]), result: (?<result>[0-9a-f]+)$")]
     private static partial Regex AllocLine();
 
-    [Fact(Skip = NeedsInterception)]
+    [Fact]
     public async Task Alloc_reports_the_one_leak_of_the_payload_target_with_its_size_and_caller()
     {
         var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;
@@ -130,7 +125,7 @@ public sealed partial class PayloadVmTests(ITestOutputHelper output)
         finally { Directory.Delete(work, true); }
     }
 
-    [Fact(Skip = NeedsInterception)]
+    [Fact]
     public async Task Faults_fail_the_targets_open_with_ENOMEM_at_the_chosen_call_and_the_target_recovers()
     {
         var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;
@@ -178,7 +173,7 @@ public sealed partial class PayloadVmTests(ITestOutputHelper output)
         finally { Directory.Delete(work, true); }
     }
 
-    [Fact(Skip = NeedsInterception)]
+    [Fact]
     public async Task A_spec_of_the_tests_own_is_generated_built_and_loaded()
     {
         var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;

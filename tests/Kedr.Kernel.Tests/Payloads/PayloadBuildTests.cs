@@ -10,32 +10,27 @@ namespace Kedr.Kernel.Tests.Payloads;
 /// Every built-in spec (kmod/payloads) and the tests' own, generated and built as a user would: make
 /// against the guest kernel's headers with W=1, which must say nothing (no compiler or modpost warning),
 /// the module must import each intercepted function and define a tracepoint per function, and checkpatch
-/// must pass every C file of the module. modpost needs kedr_sample's payload API symbols: until kedr_sample
-/// exports them, they come from a test-only stub module (Resources/kedr_test_api_stub), built first.
+/// must pass every C file of the module. modpost takes the payload API's symbols from kedr_sample's own
+/// Module.symvers (scripts/vm/build-kmod.sh kedr_sample, built once per run).
 /// </summary>
-public sealed class PayloadBuildTests(ITestOutputHelper output, PayloadBuildTests.Stub stub) : IClassFixture<PayloadBuildTests.Stub>
+public sealed class PayloadBuildTests(ITestOutputHelper output, PayloadBuildTests.KedrSample sample) : IClassFixture<PayloadBuildTests.KedrSample>
 {
-    /// <summary>The stub's Module.symvers, built once per run.</summary>
-    public sealed class Stub : IDisposable
+    /// <summary>kedr_sample built once per run: its Module.symvers exports the payload API.</summary>
+    public sealed class KedrSample
     {
-        public string Dir { get; } = Directory.CreateTempSubdirectory("kedr-payload-stub.").FullName;
-        public string Symvers => Path.Combine(Dir, "Module.symvers");
-        private readonly Lazy<string> _built;
-
-        public Stub() => _built = new(Build);
+        private readonly Lazy<string> _built = new(Build);
 
         public string EnsureBuilt() => _built.Value;
 
-        private string Build()
+        private static string Build()
         {
-            var src = Path.Combine(RepoPaths.Root, "tests", "Kedr.Kernel.Tests", "Payloads", "Resources", "kedr_test_api_stub");
-            foreach (var f in Directory.GetFiles(src)) File.Copy(f, Path.Combine(Dir, Path.GetFileName(f)));
-            var r = Make(Dir, $"KEDR_KMOD={Path.Combine(RepoPaths.Root, "kmod")}");
-            Assert.True(r.Status == 0 && File.Exists(Symvers), $"the API stub did not build:\n{r.Output}");
-            return Symvers;
+            var script = Path.Combine(RepoPaths.Root, "scripts", "vm", "build-kmod.sh");
+            var r = Run(script, ["kedr_sample"]);
+            var symvers = Path.Combine(RepoPaths.Root, "kmod", "kedr_sample", "Module.symvers");
+            Assert.True(r.Status == 0 && File.Exists(symvers), $"kedr_sample did not build:\n{r.Output}");
+            Assert.Contains("kedr_payload_register", File.ReadAllText(symvers));
+            return symvers;
         }
-
-        public void Dispose() => Directory.Delete(Dir, recursive: true);
     }
 
     internal static string KernelBuildDir()
@@ -91,7 +86,7 @@ public sealed class PayloadBuildTests(ITestOutputHelper output, PayloadBuildTest
     public void Generated_payload_builds_without_a_warning_and_passes_checkpatch(string specPath)
     {
         Assert.True(PayloadSpecReader.TryRead(specPath, out var spec, out var error), error?.ToString());
-        var symvers = stub.EnsureBuilt();
+        var symvers = sample.EnsureBuilt();
         var dir = Directory.CreateTempSubdirectory($"kedr-payload-{spec!.Name}.").FullName;
         try
         {

@@ -186,7 +186,8 @@ void kedr_helper_mem_event_noflags(void);
  * kedr_record() and kedr_record_lost() may be called in any context (NMI
  * included); the tid, CPU, context and timestamp are taken inside.
  */
-int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records);
+int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
+		       unsigned int max_records);
 void kedr_recorder_exit(void);
 void kedr_recorder_start(void);
 void kedr_recorder_stop(void);

@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(VmCommand.Create());
         root.Subcommands.Add(VmCommand.CreateDemo());
         root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(RecordCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {

@@ -11,6 +11,12 @@ public static class TraceFormat
     public const string MagicText = "KEDRTRC1";
     public const ushort Version = 1;
     public const int NameLength = 56;
+    public static ReadOnlySpan<byte> RecordFileMagic => "KEDRREC1"u8;
+    public const string RecordFileMagicText = "KEDRREC1";
+    /// <summary>KEDR_RECORD_ENDED: every CPU's stream reached its end.</summary>
+    public const uint RecordEnded = 1;
+    /// <summary>KEDR_RECORD_INTERRUPTED: stopped by the user.</summary>
+    public const uint RecordInterrupted = 2;
 
     /// <summary>The numeric #defines of kedr_record.h.</summary>
     public static IReadOnlyDictionary<string, ulong> Constants { get; } = new Dictionary<string, ulong>
@@ -21,12 +27,15 @@ public static class TraceFormat
         ["KEDR_CTX_SOFTIRQ"] = (ulong)TraceContext.SoftIrq,
         ["KEDR_CTX_HARDIRQ"] = (ulong)TraceContext.HardIrq,
         ["KEDR_CTX_NMI"] = (ulong)TraceContext.Nmi,
+        ["KEDR_RECORD_ENDED"] = RecordEnded,
+        ["KEDR_RECORD_INTERRUPTED"] = RecordInterrupted,
     };
 
     /// <summary>The string #defines of kedr_record.h.</summary>
     public static IReadOnlyDictionary<string, string> Strings { get; } = new Dictionary<string, string>
     {
         ["KEDR_TRACE_MAGIC"] = MagicText,
+        ["KEDR_RECORD_FILE_MAGIC"] = RecordFileMagicText,
     };
 }
 

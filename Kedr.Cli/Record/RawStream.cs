@@ -45,13 +45,13 @@ internal sealed partial class RawStream : IDisposable
 
     private static unsafe partial class Native
     {
-        [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        [LibraryImport("libc.so.6", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         public static partial int Open(string path, int flags);
 
-        [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+        [LibraryImport("libc.so.6", EntryPoint = "read", SetLastError = true)]
         public static partial nint Read(int fd, byte* buffer, nint count);
 
-        [LibraryImport("libc", EntryPoint = "close")]
+        [LibraryImport("libc.so.6", EntryPoint = "close")]
         public static partial int Close(int fd);
     }
 }

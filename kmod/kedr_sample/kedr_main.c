@@ -32,8 +32,8 @@ module_param(target_name, charp, 0444);
 MODULE_PARM_DESC(target_name, "Module to instrument (required; '-' is read as '_')");
 
 bool kedr_process_sp_accesses;
-module_param_named(process_sp_accesses, kedr_process_sp_accesses, bool, 0444);
-MODULE_PARM_DESC(process_sp_accesses, "Also record accesses through %rsp (default: no)");
+module_param_named(process_sp_accesses, kedr_process_sp_accesses, bool, 0644);
+MODULE_PARM_DESC(process_sp_accesses, "Also record accesses through %rsp (default: no; writable)");
 
 static char *blob;
 module_param(blob, charp, 0444);

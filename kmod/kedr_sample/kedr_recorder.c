@@ -52,7 +52,7 @@
  *
  * stats: "# streams: waiting for the target" (or "target attached", or
  * "target gone, ending when read"), then per CPU, events recorded and
- * dropped, and the ring's size.
+ * dropped, the ring's size, and events the filter left out (kedr_filter.c).
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -60,6 +60,7 @@
 #include <linux/fs.h>
 #include <linux/irqflags.h>
 #include <linux/jiffies.h>
+#include <linux/jump_label.h>
 #include <linux/kallsyms.h>
 #include <linux/gfp.h>
 #include <linux/kernel.h>
@@ -103,6 +104,7 @@ struct kedr_cpu_buf {
 	/* Written by this CPU only (this_cpu ops), read by anyone. */
 	u64 seq;		/* events seen: recorded + dropped */
 	u64 dropped;
+	u64 filtered;		/* left out by the filter (kedr_filter.c) */
 	unsigned int busy;	/* inside kedr_record() */
 	/*
 	 * Read positions: output and trace under kedr_read_mutex, raw under
@@ -200,6 +202,13 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	u64 seq, head;
 
 	raw_local_irq_save(flags);
+	/* Filtered out: no sequence number, counted apart (kedr_filter.c). */
+	if (static_branch_unlikely(&kedr_filter_set) &&
+	    !kedr_filter_check(kind, site, addr)) {
+		this_cpu_inc(kedr_bufs.filtered);
+		raw_local_irq_restore(flags);
+		return;
+	}
 	/* xadd on this CPU's counter: atomic against an NMI here too. */
 	seq = this_cpu_add_return(kedr_bufs.seq, 1) - 1;
 	if (unlikely(this_cpu_inc_return(kedr_bufs.busy) != 1))
@@ -773,7 +782,7 @@ static const struct file_operations kedr_header_fops = {
 
 static int kedr_stats_show(struct seq_file *m, void *v)
 {
-	u64 recorded, dropped;
+	u64 recorded, dropped, filtered = 0;
 	int cpu;
 
 	/* Whether a read of output/trace would wait for a target now. */
@@ -781,17 +790,18 @@ static int kedr_stats_show(struct seq_file *m, void *v)
 		   READ_ONCE(kedr_rec_live) ? "target attached" :
 		   READ_ONCE(kedr_rec_seen) ? "target gone, ending when read" :
 		   "waiting for the target");
-	seq_puts(m, "# cpu recorded dropped size\n");
+	seq_puts(m, "# cpu recorded dropped size filtered\n");
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
 
-		seq_printf(m, "%d %llu %llu %u\n", cpu,
+		seq_printf(m, "%d %llu %llu %u %llu\n", cpu,
 			   kedr_head(cb), READ_ONCE(cb->dropped),
-			   kedr_rec_cap);
+			   kedr_rec_cap, READ_ONCE(cb->filtered));
+		filtered += READ_ONCE(cb->filtered);
 	}
 	kedr_totals(&recorded, &dropped);
-	seq_printf(m, "all %llu %llu %llu\n", recorded, dropped,
-		   (u64)kedr_rec_cap * num_possible_cpus());
+	seq_printf(m, "all %llu %llu %llu %llu\n", recorded, dropped,
+		   (u64)kedr_rec_cap * num_possible_cpus(), filtered);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kedr_stats);
@@ -986,6 +996,8 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 					&kedr_header_fops);
 	if (!IS_ERR(d))
 		d = kedr_raw_files();
+	if (!IS_ERR(d))
+		d = kedr_filter_init(blob, kedr_debugfs_dir);
 	if (IS_ERR(d))
 		pr_warn("cannot create kedr_sample/ files in debugfs (%ld): events will not be visible\n",
 			PTR_ERR(d));
@@ -1008,5 +1020,6 @@ void kedr_recorder_exit(void)
 		pr_warn_once("unloading: waiting for the %d open files of /sys/kernel/debug/kedr_sample/ to be closed\n",
 			     atomic_read(&kedr_open_files));
 	unregister_module_notifier(&kedr_rec_module_nb);
+	kedr_filter_exit();
 	kedr_free_bufs();
 }

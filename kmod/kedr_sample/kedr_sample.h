@@ -20,6 +20,7 @@
 #define KEDR_SAMPLE_H
 
 #include <linux/atomic.h>
+#include <linux/jump_label.h>
 #include <linux/types.h>
 
 #include "kedr_area.h"
@@ -194,6 +195,18 @@ void kedr_recorder_stop(void);
 void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 		 u32 size);
 void kedr_record_lost(unsigned int n);
+
+/*
+ * kedr_filter.c: filters at the source (debugfs "filter"). kedr_record()
+ * keeps an event only if kedr_filter_check() says so, once a filter was
+ * set (kedr_filter_set); interrupts off.
+ */
+struct dentry;
+DECLARE_STATIC_KEY_FALSE(kedr_filter_set);
+bool kedr_filter_check(u8 kind, u32 site, unsigned long addr);
+struct dentry *kedr_filter_init(const struct kedr_blob *blob,
+				struct dentry *dir);
+void kedr_filter_exit(void);
 
 /*
  * kedr_tables.c: exception table, bug table, ORC and symbol names for the

@@ -9,7 +9,7 @@
  *				events in them; a cold part counts as its
  *				function); default *
  *	kinds KIND...		read, write, locked, function (entry and exit);
- *				default all four
+ *				default all four; "kinds" alone keeps none
  *	ranges RANGE...		memory events whose address is in one of the
  *				ranges, START-END for [START, END) or
  *				START+LENGTH (hex); default: any address

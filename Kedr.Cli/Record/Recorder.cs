@@ -7,7 +7,11 @@ using Kedr.Output;
 namespace Kedr.Cli.Record;
 
 /// <summary>What a recording gave: the file's counts (struct kedr_record_file) as written into its header.</summary>
-internal sealed record RecordResult(RecordingCounts Counts, string Target);
+internal sealed record RecordResult(RecordingCounts Counts, string Target)
+{
+    /// <summary>kedr_sample's dropped_functions at the end: events dropped per function, most first.</summary>
+    public IReadOnlyList<(string Function, ulong Dropped)> FunctionDrops { get; init; } = [];
+}
 
 /// <summary>
 /// <c>kedr record</c>: drains every CPU's stream (<c>DIR/per_cpu/cpuN/raw</c>, DIR being kedr_sample's debugfs
@@ -117,7 +121,27 @@ internal static class Recorder
         file.Flush();
         var name = header.AsSpan(TraceLayout.Header.Target, TraceFormat.NameLength);
         int nul = name.IndexOf((byte)0);
-        return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]));
+        return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]))
+        {
+            FunctionDrops = FunctionDrops(dir),
+        };
+    }
+
+    /// <summary>DIR/dropped_functions ("dropped symidx name" lines), most first; empty if there is none.</summary>
+    private static List<(string, ulong)> FunctionDrops(string dir)
+    {
+        var list = new List<(string, ulong)>();
+        try
+        {
+            foreach (var line in File.ReadAllLines(Path.Combine(dir, "dropped_functions")))
+            {
+                var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (w.Length == 3 && ulong.TryParse(w[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong n))
+                    list.Add((w[2], n));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return list.OrderByDescending(f => f.Item2).ThenBy(f => f.Item1, StringComparer.Ordinal).ToList();
     }
 
     /// <summary>DIR/per_cpu/cpuN/raw, by N.</summary>

@@ -55,6 +55,7 @@ public sealed class RecordCommandTests : IDisposable
         byte[][] cpu1 = [Rec(20, 0, 1, 1), Rec(40, 1, 1, 4, 0xffff888000002000, 8)];
         var d = Directory.CreateDirectory(Tmp("debugfs")).FullName;
         File.WriteAllBytes(Path.Combine(d, "header"), Header());
+        File.WriteAllText(Path.Combine(d, "dropped_functions"), "1 7 rec_open\n2 9 rec_write\n");
         File.WriteAllText(Path.Combine(d, "stats"),
             "# streams: target gone, ending when read\n# cpu recorded dropped size\n0 3 0 4096\n1 2 2 4096\nall 5 2 8192\n");
         for (int cpu = 0; cpu < 2; cpu++)
@@ -72,6 +73,9 @@ public sealed class RecordCommandTests : IDisposable
         var r = Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace"), "--progress-ms", "10");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Contains("rec.trace: 5 events recorded, 2 dropped (target rec_mod)", r.Stderr);
+        // Per CPU and per function, most first.
+        Assert.Contains("kedr record: cpu 1: 2 dropped\nkedr record: rec_write: 2 dropped\nkedr record: rec_open: 1 dropped\n", r.Stderr);
+        Assert.DoesNotContain("cpu 0:", r.Stderr);
 
         var t = TraceReader.Read(Tmp("rec.trace"));
         Assert.Equal("rec_mod", t.Target);

@@ -87,6 +87,56 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
         Assert.Equal(fromStream.Stdout, fromRecording.Stdout);
     }
 
+    /// <summary>
+    /// The vfat workload of issue 17 (benchmarks/vm/fat-workload.sh: a loop image, 300 files and 4 MB written,
+    /// remounted, read back and checksummed, unmounted, rmmod) on instrumented fat, with kedr_sample's defaults and
+    /// <c>kedr record</c> draining: 0 events dropped, and every event kedr_sample recorded is in the file (its
+    /// size is the header plus that many records).
+    /// </summary>
+    [Fact]
+    public async Task Vfat_workload_recorded_without_a_drop()
+    {
+        var workload = File.ReadAllText(Path.Combine(Kedr.Cli.Vm.RepositoryPaths.Root, "benchmarks", "vm", "fat-workload.sh"));
+        var script = GuestKedr.Setup + """
+            D=/sys/kernel/debug/kedr_sample
+            # ms of uptime (busybox date has no %N)
+            ms() { read up _ < /proc/uptime; echo $((${up%.*} * 1000 + (1${up#*.} - 100) * 10)); }
+            kedr record -o /tmp/rec.trace 2> /out/record.txt &
+            rec=$!
+            start=$(ms)
+
+            """ + workload + """
+
+            end=$(ms)
+            wait $rec
+            echo $((end - start)) > /out/workload-ms.txt
+            stat -c %s /tmp/rec.trace > /out/size.txt
+            cat $D/stats > /out/stats.txt
+
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("fat", script)
+        {
+            GuestModules = FatModules,
+            ExtraFiles = GuestKedr.Files,
+            // About 21 M events: a 1 GB file in the guest's /tmp (half of RAM at most).
+            MemoryMiB = 4096,
+            Timeout = TimeSpan.FromSeconds(900),
+        }, output);
+        output.WriteLine(r.File("record.txt"));
+        output.WriteLine($"workload: {r.File("workload-ms.txt").Trim()} ms");
+        PatchSiteRun.AssertAttached(r, "fat");
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        var all = StatsAll().Match(r.File("stats.txt"));
+        Assert.True(all.Success, r.File("stats.txt"));
+        ulong recorded = ulong.Parse(all.Groups[1].Value), dropped = ulong.Parse(all.Groups[2].Value);
+        Assert.True(dropped == 0, r.File("record.txt") + r.File("stats.txt"));
+        Assert.True(recorded > 100_000, $"only {recorded} events");
+        Assert.Contains($"rec.trace: {recorded} events recorded, 0 dropped (target fat)", r.File("record.txt"));
+        Assert.DoesNotContain("warning", r.File("record.txt"));
+        // struct kedr_trace_header, struct kedr_record_file, one struct kedr_record_cpu per CPU (2), the records.
+        Assert.Equal(80 + 40 + 2 * 24 + 48 * (long)recorded, long.Parse(r.File("size.txt").Trim()));
+    }
+
     [GeneratedRegex(@"^all (\d+) (\d+) ", RegexOptions.Multiline)]
     private static partial Regex StatsAll();
 }

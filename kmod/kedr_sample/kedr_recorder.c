@@ -189,6 +189,20 @@ static __always_inline u8 kedr_context(void)
 }
 
 /*
+ * Drops per function of the blob (a cold part counts as its function), for
+ * dropped_functions: shared between CPUs, touched only when dropping.
+ */
+static atomic_long_t *kedr_func_drops;
+
+static __always_inline void kedr_count_drop(u32 site)
+{
+	const struct kedr_blob *b = kedr_rec_blob;
+
+	if (kedr_func_drops && site < b->nr_sites)
+		atomic_long_inc(&kedr_func_drops[b->funcs[b->sites[site].func].owner]);
+}
+
+/*
  * One event on this CPU. @pc: the original instruction's address (memory
  * events) or the function's (function events); @size: bytes accessed, 0
  * for function events.
@@ -242,6 +256,7 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	return;
 drop:
 	this_cpu_inc(kedr_bufs.dropped);
+	kedr_count_drop(site);
 	this_cpu_dec(kedr_bufs.busy);
 	raw_local_irq_restore(flags);
 }
@@ -806,6 +821,27 @@ static int kedr_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(kedr_stats);
 
+/*
+ * dropped_functions: "dropped symidx name" for each function of the target
+ * with events dropped at a full ring (symidx: its index in the .ko's
+ * .symtab). Drops of nested events, which have no function, are not here.
+ */
+static int kedr_func_drops_show(struct seq_file *m, void *v)
+{
+	const struct kedr_blob *b = kedr_rec_blob;
+	u32 i;
+
+	for (i = 0; kedr_func_drops && i < b->nr_funcs; i++) {
+		long n = atomic_long_read(&kedr_func_drops[i]);
+
+		if (n)
+			seq_printf(m, "%ld %u %s\n", n, b->funcs[i].symidx,
+				   b->funcs[i].name);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kedr_func_drops);
+
 /* --- the target's life ---------------------------------------------------- */
 
 /* Before the copies can run. */
@@ -977,6 +1013,9 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 		}
 	}
 
+	/* Without it drops are still counted, only not per function. */
+	kedr_func_drops = kvcalloc(blob->nr_funcs, sizeof(*kedr_func_drops),
+				   GFP_KERNEL);
 	if (register_module_notifier(&kedr_rec_module_nb))
 		pr_warn("no module notifier: the trace header will not say where the target is\n");
 
@@ -998,6 +1037,10 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 		d = kedr_raw_files();
 	if (!IS_ERR(d))
 		d = kedr_filter_init(blob, kedr_debugfs_dir);
+	if (!IS_ERR(d))
+		d = debugfs_create_file("dropped_functions", 0444,
+					kedr_debugfs_dir, NULL,
+					&kedr_func_drops_fops);
 	if (IS_ERR(d))
 		pr_warn("cannot create kedr_sample/ files in debugfs (%ld): events will not be visible\n",
 			PTR_ERR(d));
@@ -1021,5 +1064,7 @@ void kedr_recorder_exit(void)
 			     atomic_read(&kedr_open_files));
 	unregister_module_notifier(&kedr_rec_module_nb);
 	kedr_filter_exit();
+	kvfree(kedr_func_drops);
+	kedr_func_drops = NULL;
 	kedr_free_bufs();
 }

@@ -78,6 +78,39 @@ public sealed partial class FilterVmTests(ITestOutputHelper output)
         Assert.Equal(Enumerable.Repeat(new[] { "entry", "exit" }, 10).SelectMany(x => x), kinds.Skip(360));
     }
 
+    /// <summary>
+    /// A ring of 64 records, no reader: of 100 calls of kedr_rec_work() (600 events) all but what fits are
+    /// dropped, and dropped_functions puts every one of those drops on kedr_rec_work, named with its index in the
+    /// .ko's symbol table (read here from the ELF).
+    /// </summary>
+    [Fact]
+    public async Task Drops_are_counted_per_function()
+    {
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_rec_target", """
+            K=/lib/modules/kedr
+            D=/sys/kernel/debug/kedr_sample
+            insmod $K/kedr_rec_target.ko
+            insmod $K/kedr_rec_probe.ko
+            echo "work 100" > /sys/kernel/debug/kedr_rec_probe/ctl
+            cat $D/stats > /out/stats.txt
+            cat $D/dropped_functions > /out/dropped.txt
+            rmmod kedr_rec_probe
+            rmmod kedr_rec_target
+            """)
+        {
+            ExtraModules = ["kedr_rec_probe"],
+            LoaderArgs = "nr_records=64",
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        var all = Regex.Match(r.File("stats.txt"), @"^all (\d+) (\d+) ", RegexOptions.Multiline);
+        Assert.True(all.Success, r.File("stats.txt"));
+        long dropped = long.Parse(all.Groups[2].Value);
+        Assert.True(dropped >= 600 - 2 * 64, r.File("stats.txt"));
+        var elf = Kedr.Core.Elf.ElfFile.Read(Path.Combine(Kedr.Cli.Vm.RepositoryPaths.Kmod, "kedr_rec_target", "kedr_rec_target.ko"));
+        int symidx = Enumerable.Range(0, elf.Symbols.Count).Single(i => elf.Symbols[i].Name == "kedr_rec_work");
+        Assert.Equal($"{dropped} {symidx} kedr_rec_work\n", r.File("dropped.txt"));
+    }
+
     [GeneratedRegex(@"^TID=0x[0-9a-f]+ (entry|exit|read|write|locked update)")]
     private static partial Regex KindOf();
 

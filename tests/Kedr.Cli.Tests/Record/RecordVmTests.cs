@@ -118,7 +118,7 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
         {
             GuestModules = FatModules,
             ExtraFiles = GuestKedr.Files,
-            // About 21 M events: a 1 GB file in the guest's /tmp (half of RAM at most).
+            // About 38 M events: a 1.8 GB file in the guest's /tmp (a tmpfs of half the RAM).
             MemoryMiB = 4096,
             Timeout = TimeSpan.FromSeconds(900),
         }, output);

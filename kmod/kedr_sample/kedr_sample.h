@@ -11,7 +11,9 @@
  *                  kedr_attach_patch.c (kedr_attach.h, private to the three)
  * kedr_events.c    the C side of the helpers the copies call
  * kedr_string_events.c  the same for string and bit-op instructions
- * kedr_recorder.c  keeps the events and shows them in debugfs
+ * kedr_recorder.c  keeps the events and shows them in debugfs (merged
+ *                  streams, per-CPU raw streams, stats, drops per function)
+ * kedr_filter.c    filters at the source (debugfs "filter")
  * kedr_helpers.S   the helpers themselves
  * kedr_area.S      the code area the copies live in
  * kedr_main.c      parameters, init/exit, the module notifier

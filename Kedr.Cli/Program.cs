@@ -21,6 +21,7 @@ public static class Program
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(RacesCommand.Create());
         root.Subcommands.Add(PayloadCommand.Create());
+        root.Subcommands.Add(RecordCommand.Create());
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {

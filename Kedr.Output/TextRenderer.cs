@@ -36,7 +36,9 @@ public static class TextRenderer
             if (report.Events[i].Where?.Source is { } src) w.WriteLine(SourcePrefix + SourceText.Format(src));
         }
         if (d < drops.Count) w.WriteLine(DropMarker);
-        w.WriteLine($"events: {report.Events.Count} recorded, {report.Trace.DroppedCount} dropped");
+        // A recording knows kedr_sample's own count, which also has drops after a CPU's last record.
+        long dropped = report.Trace.Recording is { } rec ? (long)rec.Dropped : report.Trace.DroppedCount;
+        w.WriteLine($"events: {report.Events.Count} recorded, {dropped} dropped");
         if (summary) RenderSummary(report, w);
     }
 
@@ -99,6 +101,14 @@ public static class TextRenderer
             w.WriteLine($"drops ({report.Trace.DroppedCount} events):");
             foreach (var g in report.Trace.Drops.GroupBy(x => x.Cpu).OrderBy(g => g.Key))
                 w.WriteLine($"  cpu {g.Key}: {g.Sum(x => x.Count)} in {g.Count()} gap(s)");
+        }
+        if (report.Trace.Recording is { } r)
+        {
+            w.WriteLine();
+            w.WriteLine($"recording: {r.Written} written, kedr_sample recorded {r.Recorded} and dropped {r.Dropped}"
+                + (r.Interrupted ? " (stopped by the user)" : r.Ended ? "" : " (did not reach the end)"));
+            foreach (var c in r.Cpus)
+                w.WriteLine($"  cpu {c.Cpu}: {c.Written} written, {c.Recorded} recorded, {c.Dropped} dropped");
         }
     }
 }

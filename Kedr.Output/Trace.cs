@@ -36,5 +36,22 @@ public sealed class Trace
     /// <summary>Problems that did not stop the decoding (a truncated tail, unknown kinds...).</summary>
     public required IReadOnlyList<KedrDiagnostic> Warnings { get; init; }
 
+    /// <summary>What <c>kedr record</c> saw, for a file it wrote (null for a copy of the trace stream).</summary>
+    public RecordingCounts? Recording { get; init; }
+
     public long DroppedCount => Drops.Sum(d => d.Count);
+}
+
+/// <summary>One CPU's counts in a <c>kedr record</c> file (struct kedr_record_cpu).</summary>
+public sealed record RecordingCpu(int Cpu, ulong Written, ulong Recorded, ulong Dropped);
+
+/// <summary>
+/// The counts of a <c>kedr record</c> file (struct kedr_record_file): records written, and kedr_sample's own
+/// recorded/dropped counts at the end, in all and per CPU. Exact accounting: with <see cref="Ended"/>, Written ==
+/// Recorded on every CPU.
+/// </summary>
+public sealed record RecordingCounts(uint Flags, ulong Written, ulong Recorded, ulong Dropped, IReadOnlyList<RecordingCpu> Cpus)
+{
+    public bool Ended => (Flags & TraceFormat.RecordEnded) != 0;
+    public bool Interrupted => (Flags & TraceFormat.RecordInterrupted) != 0;
 }

@@ -11,6 +11,12 @@ public static class TraceFormat
     public const string MagicText = "KEDRTRC1";
     public const ushort Version = 1;
     public const int NameLength = 56;
+    public static ReadOnlySpan<byte> RecordFileMagic => "KEDRREC1"u8;
+    public const string RecordFileMagicText = "KEDRREC1";
+    /// <summary>KEDR_RECORD_ENDED: every CPU's stream reached its end.</summary>
+    public const uint RecordEnded = 1;
+    /// <summary>KEDR_RECORD_INTERRUPTED: stopped by the user.</summary>
+    public const uint RecordInterrupted = 2;
 
     /// <summary>The numeric #defines of kedr_record.h.</summary>
     public static IReadOnlyDictionary<string, ulong> Constants { get; } = new Dictionary<string, ulong>
@@ -32,6 +38,8 @@ public static class TraceFormat
         ["KEDR_REC_PROBE"] = 15,
         ["KEDR_SYNC_EXCLUSIVE"] = (ulong)TraceSyncMode.Exclusive,
         ["KEDR_SYNC_SHARED"] = (ulong)TraceSyncMode.Shared,
+        ["KEDR_RECORD_ENDED"] = RecordEnded,
+        ["KEDR_RECORD_INTERRUPTED"] = RecordInterrupted,
     };
 
     /// <summary>KEDR_REC_NO_SITE: the site of records that have none (the KEDR_REC_* kinds).</summary>
@@ -47,6 +55,7 @@ public static class TraceFormat
     public static IReadOnlyDictionary<string, string> Strings { get; } = new Dictionary<string, string>
     {
         ["KEDR_TRACE_MAGIC"] = MagicText,
+        ["KEDR_RECORD_FILE_MAGIC"] = RecordFileMagicText,
     };
 }
 

@@ -48,4 +48,33 @@ public static class TraceLayout
         /// <summary>The record of this version; a larger record_size has its tail skipped.</summary>
         public const int Size = 48;
     }
+
+    /// <summary>
+    /// <c>struct kedr_record_file</c>: in a <c>kedr record</c> file, right after <see cref="Header"/> and inside
+    /// its header_size; <see cref="RecordCpu"/> entries follow it, then the records.
+    /// </summary>
+    [CStruct("kedr_record_file")]
+    public static class RecordFile
+    {
+        [CField("magic", MagicLength)] public const int Magic = 0;
+        [CField("nr_cpus", 4)] public const int CpuCount = 8;
+        [CField("flags", 4)] public const int Flags = 12;
+        [CField("written", 8)] public const int Written = 16;
+        [CField("recorded", 8)] public const int Recorded = 24;
+        [CField("dropped", 8)] public const int Dropped = 32;
+        public const int Size = 40;
+
+        /// <summary>The width of <see cref="Magic"/>: <c>KEDR_RECORD_FILE_MAGIC</c> without its NUL.</summary>
+        public const int MagicLength = 8;
+    }
+
+    /// <summary><c>struct kedr_record_cpu</c>: one CPU's counts in a <c>kedr record</c> file.</summary>
+    [CStruct("kedr_record_cpu")]
+    public static class RecordCpu
+    {
+        [CField("written", 8)] public const int Written = 0;
+        [CField("recorded", 8)] public const int Recorded = 8;
+        [CField("dropped", 8)] public const int Dropped = 16;
+        public const int Size = 24;
+    }
 }

@@ -71,6 +71,7 @@ public static class TraceReader
         }
         string target = Printable(nameField[..nul]);
         ulong coreBase = U64(s, TraceLayout.Header.TargetCoreBase);
+        var recording = ReadRecording(s, headerSize, path, warnings);
 
         long body = s.Length - headerSize;
         long count = body / recordSize;
@@ -118,8 +119,35 @@ public static class TraceReader
             Events = events,
             Drops = PlaceDrops(drops, events),
             Warnings = warnings,
+            Recording = recording,
         };
         return null;
+    }
+
+    /// <summary>
+    /// struct kedr_record_file and its per-CPU entries, if the header holds them (a <c>kedr record</c> file); null
+    /// for a plain trace.
+    /// </summary>
+    private static RecordingCounts? ReadRecording(ReadOnlySpan<byte> s, int headerSize, string path, List<KedrDiagnostic> warnings)
+    {
+        const int at = TraceLayout.Header.Size;
+        if (headerSize < at + TraceLayout.RecordFile.Size
+            || !s.Slice(at + TraceLayout.RecordFile.Magic, TraceLayout.RecordFile.MagicLength).SequenceEqual(TraceFormat.RecordFileMagic))
+            return null;
+        var f = s.Slice(at, TraceLayout.RecordFile.Size);
+        uint cpus = U32(f, TraceLayout.RecordFile.CpuCount);
+        var list = new List<RecordingCpu>();
+        if ((long)cpus * TraceLayout.RecordCpu.Size > headerSize - at - TraceLayout.RecordFile.Size)
+            warnings.Add(new KedrDiagnostic(DiagnosticCodes.TraceRecordFileCpus,
+                $"nr_cpus {cpus}: {cpus} per-CPU entries do not fit in header_size {headerSize}", path, null, at + TraceLayout.RecordFile.CpuCount));
+        else
+            for (int i = 0; i < cpus; i++)
+            {
+                var c = s.Slice(at + TraceLayout.RecordFile.Size + i * TraceLayout.RecordCpu.Size, TraceLayout.RecordCpu.Size);
+                list.Add(new RecordingCpu(i, U64(c, TraceLayout.RecordCpu.Written), U64(c, TraceLayout.RecordCpu.Recorded), U64(c, TraceLayout.RecordCpu.Dropped)));
+            }
+        return new RecordingCounts(U32(f, TraceLayout.RecordFile.Flags), U64(f, TraceLayout.RecordFile.Written),
+            U64(f, TraceLayout.RecordFile.Recorded), U64(f, TraceLayout.RecordFile.Dropped), list);
     }
 
     /// <summary>The merge order: timestamp, then CPU, then sequence number, then stream position.</summary>

@@ -67,6 +67,33 @@ struct kedr_record {
 #define KEDR_SYNC_EXCLUSIVE	0
 #define KEDR_SYNC_SHARED	1
 
+/*
+ * A `kedr record` file (written in user space only; docs/record-format.md):
+ * a trace whose header_size also covers a struct kedr_record_file and
+ * nr_cpus struct kedr_record_cpu right after struct kedr_trace_header, so a
+ * trace reader that knows nothing of them skips them. The records follow:
+ * every CPU's in its own order, the CPUs' chunks interleaved.
+ */
+#define KEDR_RECORD_FILE_MAGIC	"KEDRREC1"
+#define KEDR_RECORD_ENDED	1	/* every CPU's stream reached its end */
+#define KEDR_RECORD_INTERRUPTED	2	/* stopped by the user (SIGINT) */
+
+struct kedr_record_file {
+	char magic[8];
+	__le32 nr_cpus;		/* struct kedr_record_cpu entries that follow */
+	__le32 flags;		/* KEDR_RECORD_* */
+	__le64 written;		/* records in this file */
+	__le64 recorded;	/* events kedr_sample recorded, all CPUs, at the end */
+	__le64 dropped;		/* events kedr_sample dropped, all CPUs, at the end */
+};
+
+/* One CPU of a record file, the n-th entry for CPU n. */
+struct kedr_record_cpu {
+	__le64 written;		/* records of this CPU in the file */
+	__le64 recorded;	/* kedr_sample's counts at the end ("stats") */
+	__le64 dropped;
+};
+
 #define KEDR_CTX_TASK	0
 #define KEDR_CTX_SOFTIRQ	1
 #define KEDR_CTX_HARDIRQ	2

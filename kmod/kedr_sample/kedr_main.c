@@ -32,17 +32,17 @@ module_param(target_name, charp, 0444);
 MODULE_PARM_DESC(target_name, "Module to instrument (required; '-' is read as '_')");
 
 bool kedr_process_sp_accesses;
-module_param_named(process_sp_accesses, kedr_process_sp_accesses, bool, 0444);
-MODULE_PARM_DESC(process_sp_accesses, "Also record accesses through %rsp (default: no)");
+module_param_named(process_sp_accesses, kedr_process_sp_accesses, bool, 0644);
+MODULE_PARM_DESC(process_sp_accesses, "Also record accesses through %rsp (default: no; writable)");
 
 static char *blob;
 module_param(blob, charp, 0444);
 MODULE_PARM_DESC(blob, "Firmware name of the blob (default: kedr/<target_name>.kedr)");
 
 #define KEDR_MAX_RECORDS	(1U << 24)
-static unsigned int nr_records = 65536;
+static unsigned int nr_records;
 module_param(nr_records, uint, 0444);
-MODULE_PARM_DESC(nr_records, "Events kept per CPU until read (default: 65536)");
+MODULE_PARM_DESC(nr_records, "Events kept per CPU until read (default 0: all CPUs' rings take 1/16 of RAM)");
 
 bool kedr_entry_via_ftrace = true;
 module_param_named(entry_via_ftrace, kedr_entry_via_ftrace, bool, 0444);
@@ -211,8 +211,8 @@ static int kedr_check_params(void)
 	}
 	for (i = 0; i <= len; i++)
 		kedr_target[i] = target_name[i] == '-' ? '_' : target_name[i];
-	if (!nr_records || nr_records > KEDR_MAX_RECORDS) {
-		pr_err("nr_records=%u is not in [1, %u]\n", nr_records,
+	if (nr_records > KEDR_MAX_RECORDS) {
+		pr_err("nr_records=%u is not in [0 (sized for RAM), %u]\n", nr_records,
 		       KEDR_MAX_RECORDS);
 		return -EINVAL;
 	}
@@ -243,7 +243,7 @@ static int __init kedr_init(void)
 	if (err)
 		goto out_blob;
 
-	err = kedr_recorder_init(kedr_blob, nr_records);
+	err = kedr_recorder_init(kedr_blob, nr_records, KEDR_MAX_RECORDS);
 	if (err)
 		goto out_blob;
 

@@ -52,7 +52,7 @@
  *
  * stats: "# streams: waiting for the target" (or "target attached", or
  * "target gone, ending when read"), then per CPU, events recorded and
- * dropped, and the ring's size.
+ * dropped, the ring's size, and events the filter left out (kedr_filter.c).
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -60,6 +60,7 @@
 #include <linux/fs.h>
 #include <linux/irqflags.h>
 #include <linux/jiffies.h>
+#include <linux/jump_label.h>
 #include <linux/kallsyms.h>
 #include <linux/gfp.h>
 #include <linux/kernel.h>
@@ -84,6 +85,7 @@
 enum kedr_stream {
 	KEDR_STREAM_OUTPUT,
 	KEDR_STREAM_TRACE,
+	KEDR_STREAM_RAW,	/* per_cpu/cpuN/raw: one cursor per CPU */
 	KEDR_NR_STREAMS
 };
 
@@ -102,9 +104,15 @@ struct kedr_cpu_buf {
 	/* Written by this CPU only (this_cpu ops), read by anyone. */
 	u64 seq;		/* events seen: recorded + dropped */
 	u64 dropped;
+	u64 filtered;		/* left out by the filter (kedr_filter.c) */
 	unsigned int busy;	/* inside kedr_record() */
-	/* Read positions, under kedr_read_mutex. */
+	/*
+	 * Read positions: output and trace under kedr_read_mutex, raw under
+	 * raw_lock (this CPU's raw file).
+	 */
 	u64 tail[KEDR_NR_STREAMS];
+	struct mutex raw_lock;
+	u64 raw_dropped_told;	/* dropped when the raw reader last warned */
 };
 
 static DEFINE_PER_CPU(struct kedr_cpu_buf, kedr_bufs);
@@ -181,6 +189,20 @@ static __always_inline u8 kedr_context(void)
 }
 
 /*
+ * Drops per function of the blob (a cold part counts as its function), for
+ * dropped_functions: shared between CPUs, touched only when dropping.
+ */
+static atomic_long_t *kedr_func_drops;
+
+static __always_inline void kedr_count_drop(u32 site)
+{
+	const struct kedr_blob *b = kedr_rec_blob;
+
+	if (kedr_func_drops && site < b->nr_sites)
+		atomic_long_inc(&kedr_func_drops[b->funcs[b->sites[site].func].owner]);
+}
+
+/*
  * One event on this CPU. @pc: the original instruction's address (memory
  * events) or the function's (function events); @size: bytes accessed, 0
  * for function events.
@@ -194,6 +216,13 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	u64 seq, head;
 
 	raw_local_irq_save(flags);
+	/* Filtered out: no sequence number, counted apart (kedr_filter.c). */
+	if (static_branch_unlikely(&kedr_filter_set) &&
+	    !kedr_filter_check(kind, site, addr)) {
+		this_cpu_inc(kedr_bufs.filtered);
+		raw_local_irq_restore(flags);
+		return;
+	}
 	/* xadd on this CPU's counter: atomic against an NMI here too. */
 	seq = this_cpu_add_return(kedr_bufs.seq, 1) - 1;
 	if (unlikely(this_cpu_inc_return(kedr_bufs.busy) != 1))
@@ -227,6 +256,7 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	return;
 drop:
 	this_cpu_inc(kedr_bufs.dropped);
+	kedr_count_drop(site);
 	this_cpu_dec(kedr_bufs.busy);
 	raw_local_irq_restore(flags);
 }
@@ -618,9 +648,167 @@ static const struct file_operations kedr_stream_fops = {
 	.llseek = no_llseek,
 };
 
+/*
+ * per_cpu/cpuN/raw: CPU N's records, struct kedr_record after struct
+ * kedr_record, no header and no merge (the header is in the file "header").
+ * A read copies whole records straight from the ring to the reader's buffer,
+ * as many as fit (at most two copies, where the ring wraps). The stream is
+ * consuming, like output and trace, with one cursor per CPU; a stalled raw
+ * reader is overwritten as the others are, which it sees as gaps in seq.
+ */
+static int kedr_raw_open(struct inode *inode, struct file *file)
+{
+	mutex_lock(&kedr_read_mutex);
+	kedr_subscribe(KEDR_STREAM_RAW);
+	mutex_unlock(&kedr_read_mutex);
+	file->private_data = inode->i_private;
+	atomic_inc(&kedr_open_files);
+	return stream_open(inode, file);
+}
+
+static int kedr_raw_release(struct inode *inode, struct file *file)
+{
+	if (atomic_dec_and_test(&kedr_open_files))
+		wake_up_all(&kedr_read_wq);
+	return 0;
+}
+
+/* Something to read on @cb, or the end? Lockless: a hint for waiting. */
+static bool kedr_raw_ready(struct kedr_cpu_buf *cb)
+{
+	return READ_ONCE(cb->tail[KEDR_STREAM_RAW]) < kedr_head(cb) ||
+	       kedr_rec_over();
+}
+
+/* Says once per burst of drops on @cpu that the reader did not keep up. */
+static void kedr_raw_tell_drops(struct kedr_cpu_buf *cb, int cpu)
+{
+	u64 dropped = READ_ONCE(cb->dropped);
+
+	if (dropped == cb->raw_dropped_told)
+		return;
+	pr_warn_ratelimited("cpu%d: %llu events dropped so far: they came faster than per_cpu/cpu%d/raw was read (ring of %u records; nr_records, or filters, can help)\n",
+			    cpu, dropped, cpu, kedr_rec_cap);
+	cb->raw_dropped_told = dropped;
+}
+
+/*
+ * Copies up to @max records of @cb from the raw cursor to @ubuf; the cursor
+ * moves past what was copied. Returns the records copied (0: none now), or
+ * -EFAULT. Called with cb->raw_lock held.
+ */
+static ssize_t kedr_raw_copy(struct kedr_cpu_buf *cb, char __user *ubuf,
+			     size_t max)
+{
+	const size_t rsz = sizeof(struct kedr_record);
+	u64 tail = cb->tail[KEDR_STREAM_RAW];
+	size_t done = 0;
+
+	while (done < max) {
+		u64 head = kedr_head(cb), reserve = READ_ONCE(cb->reserve);
+		u64 n, idx;
+
+		/* Overwritten before we read them (a stalled reader). */
+		if (reserve > tail + kedr_rec_cap)
+			tail = reserve - kedr_rec_cap;
+		if (tail >= head)
+			break;
+		idx = tail % kedr_rec_cap;
+		n = min3(head - tail, (u64)(max - done), kedr_rec_cap - idx);
+		if (copy_to_user(ubuf + done * rsz, &cb->recs[idx], n * rsz))
+			return -EFAULT;
+		/*
+		 * Pairs with kedr_record()'s smp_wmb(): the copy is whole if no
+		 * writer had begun to reuse its slots; if one had, copy again
+		 * from the oldest record still intact, over it.
+		 */
+		smp_rmb();
+		if (READ_ONCE(cb->reserve) > tail + kedr_rec_cap)
+			continue;
+		tail += n;
+		done += n;
+	}
+	/* Copied before the writer may reuse the slots. */
+	smp_store_release(&cb->tail[KEDR_STREAM_RAW], tail);
+	return done;
+}
+
+static ssize_t kedr_raw_read(struct file *file, char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	int cpu = (int)(uintptr_t)file->private_data;
+	struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
+	size_t max = count / sizeof(struct kedr_record);
+	ssize_t ret;
+
+	if (!max)
+		return -EINVAL;	/* not even one whole record */
+	if (mutex_lock_interruptible(&cb->raw_lock))
+		return -ERESTARTSYS;
+	for (;;) {
+		bool over;
+
+		if (READ_ONCE(kedr_rec_closing)) {
+			ret = 0;
+			break;
+		}
+		WRITE_ONCE(kedr_read_at[KEDR_STREAM_RAW], jiffies);
+		over = kedr_rec_over();
+		/* "over" first: then no more records come. */
+		smp_rmb();
+		ret = kedr_raw_copy(cb, ubuf, max);
+		kedr_raw_tell_drops(cb, cpu);
+		if (ret)
+			break;
+		if (over)
+			break;	/* end of stream */
+		if (file->f_flags & O_NONBLOCK) {
+			ret = -EAGAIN;
+			break;
+		}
+		if (wait_event_interruptible_timeout(kedr_read_wq,
+						     kedr_raw_ready(cb),
+						     msecs_to_jiffies(10)) < 0) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+	}
+	mutex_unlock(&cb->raw_lock);
+	return ret > 0 ? ret * sizeof(struct kedr_record) : ret;
+}
+
+static const struct file_operations kedr_raw_fops = {
+	.owner = THIS_MODULE,
+	.open = kedr_raw_open,
+	.release = kedr_raw_release,
+	.read = kedr_raw_read,
+	.llseek = no_llseek,
+};
+
+/*
+ * header: the struct kedr_trace_header the trace stream starts with, as it
+ * is now (the target's base is known once it has loaded). Reading it
+ * subscribes nothing: `kedr record` reads it at the end.
+ */
+static ssize_t kedr_header_read(struct file *file, char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	char buf[sizeof(struct kedr_trace_header)];
+
+	kedr_header(buf);
+	return simple_read_from_buffer(ubuf, count, ppos, buf, sizeof(buf));
+}
+
+static const struct file_operations kedr_header_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = kedr_header_read,
+	.llseek = default_llseek,
+};
+
 static int kedr_stats_show(struct seq_file *m, void *v)
 {
-	u64 recorded, dropped;
+	u64 recorded, dropped, filtered = 0;
 	int cpu;
 
 	/* Whether a read of output/trace would wait for a target now. */
@@ -628,20 +816,42 @@ static int kedr_stats_show(struct seq_file *m, void *v)
 		   READ_ONCE(kedr_rec_live) ? "target attached" :
 		   READ_ONCE(kedr_rec_seen) ? "target gone, ending when read" :
 		   "waiting for the target");
-	seq_puts(m, "# cpu recorded dropped size\n");
+	seq_puts(m, "# cpu recorded dropped size filtered\n");
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
 
-		seq_printf(m, "%d %llu %llu %u\n", cpu,
+		seq_printf(m, "%d %llu %llu %u %llu\n", cpu,
 			   kedr_head(cb), READ_ONCE(cb->dropped),
-			   kedr_rec_cap);
+			   kedr_rec_cap, READ_ONCE(cb->filtered));
+		filtered += READ_ONCE(cb->filtered);
 	}
 	kedr_totals(&recorded, &dropped);
-	seq_printf(m, "all %llu %llu %llu\n", recorded, dropped,
-		   (u64)kedr_rec_cap * num_possible_cpus());
+	seq_printf(m, "all %llu %llu %llu %llu\n", recorded, dropped,
+		   (u64)kedr_rec_cap * num_possible_cpus(), filtered);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kedr_stats);
+
+/*
+ * dropped_functions: "dropped symidx name" for each function of the target
+ * with events dropped at a full ring (symidx: its index in the .ko's
+ * .symtab). Drops of nested events, which have no function, are not here.
+ */
+static int kedr_func_drops_show(struct seq_file *m, void *v)
+{
+	const struct kedr_blob *b = kedr_rec_blob;
+	u32 i;
+
+	for (i = 0; kedr_func_drops && i < b->nr_funcs; i++) {
+		long n = atomic_long_read(&kedr_func_drops[i]);
+
+		if (n)
+			seq_printf(m, "%ld %u %s\n", n, b->funcs[i].symidx,
+				   b->funcs[i].name);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kedr_func_drops);
 
 /* --- the target's life ---------------------------------------------------- */
 
@@ -742,13 +952,51 @@ static u64 kedr_ring_limit(void)
 	return ((u64)totalram_pages() << PAGE_SHIFT) / 4;
 }
 
-/* @nr_records: the size of each CPU's ring. */
-int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records)
+/* per_cpu/cpuN/raw for every possible CPU; the last dentry, or an error. */
+static struct dentry *kedr_raw_files(void)
 {
-	size_t bytes = array_size(nr_records, sizeof(struct kedr_record));
-	u64 total = (u64)bytes * num_possible_cpus();
+	struct dentry *dir, *d = NULL;
+	char name[16];
+	int cpu;
+
+	dir = debugfs_create_dir("per_cpu", kedr_debugfs_dir);
+	for_each_possible_cpu(cpu) {
+		snprintf(name, sizeof(name), "cpu%d", cpu);
+		d = debugfs_create_dir(name, dir);
+		d = debugfs_create_file("raw", 0444, d, (void *)(uintptr_t)cpu,
+					&kedr_raw_fops);
+		if (IS_ERR(d))
+			break;
+	}
+	return d;
+}
+
+/*
+ * The default ring size: all CPUs' rings together take 1/16 of RAM (32 MiB
+ * of a 512 MiB machine with 2 CPUs: 349,525 records each), at least 4,096
+ * records and at most @max_records per CPU.
+ */
+static unsigned int kedr_default_records(unsigned int max_records)
+{
+	u64 n = ((u64)totalram_pages() << PAGE_SHIFT) / 16 /
+		num_possible_cpus() / sizeof(struct kedr_record);
+
+	return clamp_t(u64, n, 4096, max_records);
+}
+
+/* @nr_records: the size of each CPU's ring, 0 for kedr_default_records(). */
+int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
+		       unsigned int max_records)
+{
+	size_t bytes;
+	u64 total;
 	struct dentry *d;
 	int cpu;
+
+	if (!nr_records)
+		nr_records = kedr_default_records(max_records);
+	bytes = array_size(nr_records, sizeof(struct kedr_record));
+	total = (u64)bytes * num_possible_cpus();
 
 	if (total > kedr_ring_limit() || bytes > INT_MAX) {
 		pr_err("nr_records=%u: the event rings would take %llu MiB (%u CPUs), more than a quarter of RAM (%llu MiB): use a smaller nr_records\n",
@@ -767,6 +1015,7 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records)
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
 
 		memset(cb, 0, sizeof(*cb));
+		mutex_init(&cb->raw_lock);
 		if (kedr_ring_alloc(cb, cpu, bytes)) {
 			kedr_free_bufs();
 			pr_err("nr_records=%u: cannot allocate the event rings (%llu MiB for %u CPUs) now: use a smaller nr_records\n",
@@ -775,6 +1024,9 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records)
 		}
 	}
 
+	/* Without it drops are still counted, only not per function. */
+	kedr_func_drops = kvcalloc(blob->nr_funcs, sizeof(*kedr_func_drops),
+				   GFP_KERNEL);
 	if (register_module_notifier(&kedr_rec_module_nb))
 		pr_warn("no module notifier: the trace header will not say where the target is\n");
 
@@ -789,6 +1041,17 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records)
 	if (!IS_ERR(d))
 		d = debugfs_create_file("stats", 0444, kedr_debugfs_dir, NULL,
 					&kedr_stats_fops);
+	if (!IS_ERR(d))
+		d = debugfs_create_file("header", 0444, kedr_debugfs_dir, NULL,
+					&kedr_header_fops);
+	if (!IS_ERR(d))
+		d = kedr_raw_files();
+	if (!IS_ERR(d))
+		d = kedr_filter_init(blob, kedr_debugfs_dir);
+	if (!IS_ERR(d))
+		d = debugfs_create_file("dropped_functions", 0444,
+					kedr_debugfs_dir, NULL,
+					&kedr_func_drops_fops);
 	if (IS_ERR(d))
 		pr_warn("cannot create kedr_sample/ files in debugfs (%ld): events will not be visible\n",
 			PTR_ERR(d));
@@ -811,5 +1074,8 @@ void kedr_recorder_exit(void)
 		pr_warn_once("unloading: waiting for the %d open files of /sys/kernel/debug/kedr_sample/ to be closed\n",
 			     atomic_read(&kedr_open_files));
 	unregister_module_notifier(&kedr_rec_module_nb);
+	kedr_filter_exit();
+	kvfree(kedr_func_drops);
+	kedr_func_drops = NULL;
 	kedr_free_bufs();
 }

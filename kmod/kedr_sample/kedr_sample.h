@@ -11,7 +11,9 @@
  *                  kedr_attach_patch.c (kedr_attach.h, private to the three)
  * kedr_events.c    the C side of the helpers the copies call
  * kedr_string_events.c  the same for string and bit-op instructions
- * kedr_recorder.c  keeps the events and shows them in debugfs
+ * kedr_recorder.c  keeps the events and shows them in debugfs (merged
+ *                  streams, per-CPU raw streams, stats, drops per function)
+ * kedr_filter.c    filters at the source (debugfs "filter")
  * kedr_helpers.S   the helpers themselves
  * kedr_area.S      the code area the copies live in
  * kedr_main.c      parameters, init/exit, the module notifier
@@ -20,6 +22,7 @@
 #define KEDR_SAMPLE_H
 
 #include <linux/atomic.h>
+#include <linux/jump_label.h>
 #include <linux/types.h>
 
 #include "kedr_area.h"
@@ -228,13 +231,26 @@ void kedr_on_indirect(u32 index, unsigned long dest);
  * kedr_record() and kedr_record_lost() may be called in any context (NMI
  * included); the tid, CPU, context and timestamp are taken inside.
  */
-int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records);
+int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
+		       unsigned int max_records);
 void kedr_recorder_exit(void);
 void kedr_recorder_start(void);
 void kedr_recorder_stop(void);
 void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 		 u32 size);
 void kedr_record_lost(unsigned int n);
+
+/*
+ * kedr_filter.c: filters at the source (debugfs "filter"). kedr_record()
+ * keeps an event only if kedr_filter_check() says so, once a filter was
+ * set (kedr_filter_set); interrupts off.
+ */
+struct dentry;
+DECLARE_STATIC_KEY_FALSE(kedr_filter_set);
+bool kedr_filter_check(u8 kind, u32 site, unsigned long addr);
+struct dentry *kedr_filter_init(const struct kedr_blob *blob,
+				struct dentry *dir);
+void kedr_filter_exit(void);
 
 /*
  * kedr_tables.c: exception table, bug table, ORC and symbol names for the

@@ -89,7 +89,7 @@ public sealed partial class TraceLayoutTests
     {
         var c = s_layout.Value;
         var (fields, sizes) = Description();
-        Assert.Equal(["kedr_record", "kedr_trace_header"], sizes.Keys.Order());
+        Assert.Equal(["kedr_record", "kedr_record_cpu", "kedr_record_file", "kedr_trace_header"], sizes.Keys.Order());
         Assert.Equal(c.Fields.Count, fields.Count);
         var problems = Mismatches(c, fields, sizes);
         Assert.True(problems.Count == 0, "TraceLayout and kmod/kedr_record.h disagree:\n" + string.Join("\n", problems));
@@ -105,6 +105,10 @@ public sealed partial class TraceLayoutTests
         Assert.Equal(TraceLayout.Header.MagicLength, c.Strings["KEDR_TRACE_MAGIC"].Length);
         Assert.Equal(TraceLayout.Header.MagicLength, TraceFormat.Magic.Length);
         Assert.Equal((int)c.Constants["KEDR_TRACE_NAME_LEN"], Field("kedr_trace_header", "target").Size);
+        Assert.Equal(TraceLayout.RecordFile.Size, c.Sizes["kedr_record_file"]);
+        Assert.Equal(TraceLayout.RecordCpu.Size, c.Sizes["kedr_record_cpu"]);
+        Assert.Equal(TraceLayout.RecordFile.MagicLength, c.Strings["KEDR_RECORD_FILE_MAGIC"].Length);
+        Assert.Equal(TraceFormat.RecordFileMagicText, System.Text.Encoding.ASCII.GetString(TraceFormat.RecordFileMagic));
     }
 
     /// <summary>A C field the description lacks, one it has that C lacks, and one moved or resized on the C# side each fail, naming it.</summary>

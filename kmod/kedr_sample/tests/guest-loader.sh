@@ -326,7 +326,7 @@ insmod $K/kedr_sample.ko target_name=$TARGET nr_records=16
 workload "small buffer"
 cat $OUTPUT >/tmp/small.txt
 per_cpu_ok=yes
-while read -r cpu rec _ size; do
+while read -r cpu rec _ size _; do
 	case $cpu in
 	"#"* | all) continue ;;
 	esac

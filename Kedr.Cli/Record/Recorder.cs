@@ -1,0 +1,195 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using Kedr.Core.Diagnostics;
+using Kedr.Output;
+
+namespace Kedr.Cli.Record;
+
+/// <summary>What a recording gave: the file's counts (struct kedr_record_file) as written into its header.</summary>
+internal sealed record RecordResult(RecordingCounts Counts, string Target)
+{
+    /// <summary>kedr_sample's dropped_functions at the end: events dropped per function, most first.</summary>
+    public IReadOnlyList<(string Function, ulong Dropped)> FunctionDrops { get; init; } = [];
+}
+
+/// <summary>
+/// <c>kedr record</c>: drains every CPU's stream (<c>DIR/per_cpu/cpuN/raw</c>, DIR being kedr_sample's debugfs
+/// folder) with one thread per CPU into one file, until every stream has ended (the target has come and gone) or
+/// <paramref name="stop"/> is cancelled (then each stream is drained of what it has and left). The file is a trace
+/// (docs/record-format.md): the header, made at the end from DIR/header, with struct kedr_record_file and a
+/// struct kedr_record_cpu per CPU (kedr_sample's own counts from DIR/stats at the end), then the records as they
+/// came, each CPU's in its order.
+/// </summary>
+internal static class Recorder
+{
+    /// <summary>Bytes asked for per read: many records per system call.</summary>
+    private const int ReadBytes = 1 << 20;
+
+    public static RecordResult Run(string dir, string output, TextWriter progress, TimeSpan interval, CancellationToken stop)
+    {
+        var streams = Streams(dir);
+        int nrCpus = streams.Max(s => s.Cpu) + 1;
+        var kernelHeader = ReadHeader(dir);
+        int recordSize = BinaryPrimitives.ReadUInt16LittleEndian(kernelHeader.AsSpan(TraceLayout.Header.RecordSize));
+        if (recordSize < TraceLayout.Record.Size)
+            throw Fail($"{Path.Combine(dir, "header")}: record_size {recordSize} is smaller than a record ({TraceLayout.Record.Size})");
+        int headerSize = TraceLayout.Header.Size + TraceLayout.RecordFile.Size + nrCpus * TraceLayout.RecordCpu.Size;
+
+        using var file = new FileStream(output, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
+        file.Write(new byte[headerSize]);
+        var written = new long[nrCpus];
+        var ended = new bool[nrCpus];
+        var gate = new object();
+        Exception? failure = null;
+        var threads = streams.Select(s => new Thread(() =>
+        {
+            try
+            {
+                using var raw = RawStream.Open(s.Path);
+                var buffer = new byte[ReadBytes / recordSize * recordSize];
+                for (;;)
+                {
+                    int n = raw.Read(buffer);
+                    if (n > 0)
+                    {
+                        lock (gate) file.Write(buffer, 0, n);
+                        Interlocked.Add(ref written[s.Cpu], n / recordSize);
+                    }
+                    else if (n == 0) { ended[s.Cpu] = true; return; }
+                    else if (stop.IsCancellationRequested) return;
+                    else Thread.Sleep(2);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Interlocked.CompareExchange(ref failure, new IOException($"{s.Path}: {e.Message}", e), null);
+            }
+        }) { IsBackground = true, Name = $"kedr record cpu{s.Cpu}" }).ToList();
+        foreach (var t in threads) t.Start();
+
+        var clock = Stopwatch.StartNew();
+        long lastEvents = 0;
+        ulong lastDropped = 0;
+        var lastAt = TimeSpan.Zero;
+        while (threads.Any(t => t.IsAlive))
+        {
+            threads.First(t => t.IsAlive).Join(interval);
+            if (clock.Elapsed - lastAt < interval) continue;
+            long events = Enumerable.Range(0, nrCpus).Sum(i => Volatile.Read(ref written[i]));
+            ulong dropped = TryStats(dir)?.Sum(c => (long)c.Dropped) is { } d ? (ulong)d : lastDropped;
+            double seconds = (clock.Elapsed - lastAt).TotalSeconds;
+            progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"kedr record: {events} events, {(events - lastEvents) / seconds:F0}/s, {dropped} dropped"));
+            if (dropped > lastDropped)
+                progress.WriteLine($"kedr record: warning: {dropped - lastDropped} events dropped in the last {seconds:F0} s: the target made them faster than they were drained (a larger nr_records, or filters, can help)");
+            (lastEvents, lastDropped, lastAt) = (events, dropped, clock.Elapsed);
+        }
+        if (failure is not null) throw Fail(failure.Message);
+
+        // The header now: the target's base is known once it has loaded.
+        var header = new byte[headerSize];
+        ReadHeader(dir).AsSpan(0, TraceLayout.Header.Size).CopyTo(header);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(TraceLayout.Header.HeaderSize), (ushort)headerSize);
+        var stats = TryStats(dir) ?? throw Fail($"{Path.Combine(dir, "stats")}: cannot be read");
+        var cpus = new List<RecordingCpu>();
+        for (int cpu = 0; cpu < nrCpus; cpu++)
+        {
+            var k = stats.FirstOrDefault(c => c.Cpu == cpu);
+            cpus.Add(new RecordingCpu(cpu, (ulong)written[cpu], k?.Recorded ?? 0, k?.Dropped ?? 0));
+        }
+        uint flags = (streams.All(s => ended[s.Cpu]) ? TraceFormat.RecordEnded : 0)
+            | (stop.IsCancellationRequested ? TraceFormat.RecordInterrupted : 0);
+        var counts = new RecordingCounts(flags, (ulong)cpus.Sum(c => (long)c.Written), (ulong)cpus.Sum(c => (long)c.Recorded),
+            (ulong)cpus.Sum(c => (long)c.Dropped), cpus);
+        var f = header.AsSpan(TraceLayout.Header.Size);
+        TraceFormat.RecordFileMagic.CopyTo(f[TraceLayout.RecordFile.Magic..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(f[TraceLayout.RecordFile.CpuCount..], (uint)nrCpus);
+        BinaryPrimitives.WriteUInt32LittleEndian(f[TraceLayout.RecordFile.Flags..], flags);
+        BinaryPrimitives.WriteUInt64LittleEndian(f[TraceLayout.RecordFile.Written..], counts.Written);
+        BinaryPrimitives.WriteUInt64LittleEndian(f[TraceLayout.RecordFile.Recorded..], counts.Recorded);
+        BinaryPrimitives.WriteUInt64LittleEndian(f[TraceLayout.RecordFile.Dropped..], counts.Dropped);
+        foreach (var c in cpus)
+        {
+            var e = f[(TraceLayout.RecordFile.Size + c.Cpu * TraceLayout.RecordCpu.Size)..];
+            BinaryPrimitives.WriteUInt64LittleEndian(e[TraceLayout.RecordCpu.Written..], c.Written);
+            BinaryPrimitives.WriteUInt64LittleEndian(e[TraceLayout.RecordCpu.Recorded..], c.Recorded);
+            BinaryPrimitives.WriteUInt64LittleEndian(e[TraceLayout.RecordCpu.Dropped..], c.Dropped);
+        }
+        file.Position = 0;
+        file.Write(header);
+        file.Flush();
+        var name = header.AsSpan(TraceLayout.Header.Target, TraceFormat.NameLength);
+        int nul = name.IndexOf((byte)0);
+        return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]))
+        {
+            FunctionDrops = FunctionDrops(dir),
+        };
+    }
+
+    /// <summary>DIR/dropped_functions ("dropped symidx name" lines), most first; empty if there is none.</summary>
+    private static List<(string, ulong)> FunctionDrops(string dir)
+    {
+        var list = new List<(string, ulong)>();
+        try
+        {
+            foreach (var line in File.ReadAllLines(Path.Combine(dir, "dropped_functions")))
+            {
+                var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (w.Length == 3 && ulong.TryParse(w[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong n))
+                    list.Add((w[2], n));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        return list.OrderByDescending(f => f.Item2).ThenBy(f => f.Item1, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>DIR/per_cpu/cpuN/raw, by N.</summary>
+    private static List<(int Cpu, string Path)> Streams(string dir)
+    {
+        var perCpu = Path.Combine(dir, "per_cpu");
+        var list = new List<(int, string)>();
+        if (Directory.Exists(perCpu))
+            foreach (var d in Directory.GetDirectories(perCpu, "cpu*"))
+                if (int.TryParse(Path.GetFileName(d).AsSpan(3), NumberStyles.None, CultureInfo.InvariantCulture, out int cpu)
+                    && cpu < 65536 && File.Exists(Path.Combine(d, "raw")))
+                    list.Add((cpu, Path.Combine(d, "raw")));
+        if (list.Count == 0)
+            throw new KedrException(new KedrDiagnostic(DiagnosticCodes.VmRecordNoStreams,
+                "no per_cpu/cpuN/raw streams here: is kedr_sample loaded and debugfs mounted (mount -t debugfs none /sys/kernel/debug)?", dir));
+        return list.OrderBy(s => s.Item1).ToList();
+    }
+
+    private static byte[] ReadHeader(string dir)
+    {
+        var path = Path.Combine(dir, "header");
+        byte[] h;
+        try { h = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw Fail($"{path}: {e.Message}"); }
+        if (h.Length < TraceLayout.Header.Size || !h.AsSpan(0, TraceLayout.Header.MagicLength).SequenceEqual(TraceFormat.Magic))
+            throw Fail($"{path}: not a trace header ({h.Length} bytes)");
+        return h;
+    }
+
+    private sealed record CpuStats(int Cpu, ulong Recorded, ulong Dropped);
+
+    /// <summary>DIR/stats' per-CPU lines ("cpu recorded dropped size"); null if it cannot be read.</summary>
+    private static List<CpuStats>? TryStats(string dir)
+    {
+        string[] lines;
+        try { lines = File.ReadAllLines(Path.Combine(dir, "stats")); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        var list = new List<CpuStats>();
+        foreach (var line in lines)
+        {
+            var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (w.Length >= 3 && int.TryParse(w[0], NumberStyles.None, CultureInfo.InvariantCulture, out int cpu)
+                && ulong.TryParse(w[1], NumberStyles.None, CultureInfo.InvariantCulture, out ulong rec)
+                && ulong.TryParse(w[2], NumberStyles.None, CultureInfo.InvariantCulture, out ulong drop))
+                list.Add(new CpuStats(cpu, rec, drop));
+        }
+        return list;
+    }
+
+    private static KedrException Fail(string message) => new(new KedrDiagnostic(DiagnosticCodes.VmRecordReadFailed, message));
+}

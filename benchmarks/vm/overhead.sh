@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Overhead of KEDR under real workloads, in one boot of the test guest (QEMU
+# TCG: compare the ratios, not the absolute times):
+#
+#   benchmarks/vm/overhead.sh [--skip-tcrypt | --only-tcrypt]
+#
+#   vfat   benchmarks/vm/fat-workload.sh timed plain (kedr_sample not
+#          loaded), instrumented with `kedr record` draining to a file, and
+#          instrumented with every event filtered out at the source
+#          ("kinds" with nothing: filter file of kedr_sample)
+#   sha256 tcrypt's speed test (modprobe tcrypt mode=304 sec=1) with the SIMD
+#          hash module sha256_ssse3 plain and instrumented (`kedr record` to
+#          /dev/null), ops/s for 8 KiB blocks in one update
+#
+# Prints the times, events, drops and the ratios. Uses scripts/vm/run.sh and
+# the temporary scripts/vm/h17-guest-kedr.sh for the guest's `kedr`.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+tcrypt=1 fat=1
+[[ "${1:-}" == --skip-tcrypt ]] && tcrypt=0
+[[ "${1:-}" == --only-tcrypt ]] && fat=0
+work=$(mktemp -d "${TMPDIR:-/tmp}/kedr-overhead.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+source "$root/scripts/vm/lib.sh"
+kver=$(kedr_vm_kver)
+mods=/lib/modules/$kver/kernel
+kos=()
+while read -r ko; do kos+=(--ko "$ko"); done < <("$root/scripts/vm/build-kmod.sh" kedr_sample)
+while read -r f; do kos+=(--ko "$f"); done < <("$root/scripts/vm/h17-guest-kedr.sh" "$work/kedr")
+"$root/kedr" instrument "$mods/fs/fat/fat.ko" -o "$work/fat.kedr" >/dev/null
+"$root/kedr" instrument "$mods/arch/x86/crypto/sha256-ssse3.ko" -o "$work/sha256_ssse3.kedr" >/dev/null
+
+cat >"$work/guest.sh" <<GUEST
+K=/lib/modules/kedr
+chmod +x \$K/ld-linux-x86-64.so.2
+kedr() { \$K/ld-linux-x86-64.so.2 --library-path \$K \$K/kedr "\$@"; }
+D=/sys/kernel/debug/kedr_sample
+ms() { read up _ < /proc/uptime; echo \$((\${up%.*} * 1000 + (1\${up#*.} - 100) * 10)); }
+workload() { sh -e /tmp/fat-workload.sh; }
+cat > /tmp/fat-workload.sh <<'WORKLOAD'
+$(cat "$root/benchmarks/vm/fat-workload.sh")
+WORKLOAD
+
+if [ $fat = 1 ]; then
+# vfat, plain (twice: the first run warms the page cache and module loading)
+workload
+t=\$(ms); workload; echo "plain_ms=\$((\$(ms) - t))"
+
+# vfat, instrumented, kedr record to a file
+insmod \$K/kedr_sample.ko target_name=fat
+kedr record -o /tmp/rec.trace 2> /tmp/record.txt &
+rec=\$!
+t=\$(ms); workload; echo "recorded_ms=\$((\$(ms) - t))"
+wait \$rec
+tail -n 1 /tmp/record.txt
+grep -c warning /tmp/record.txt | sed 's/^/record_warnings=/' || true
+sed -n 's/^all \([0-9]*\) \([0-9]*\) .*/events=\1 dropped=\2/p' \$D/stats
+rm -f /tmp/rec.trace
+rmmod kedr_sample
+
+# vfat, instrumented, everything filtered out
+insmod \$K/kedr_sample.ko target_name=fat
+echo kinds > \$D/filter
+t=\$(ms); workload; echo "filtered_ms=\$((\$(ms) - t))"
+sed -n 's/^all \([0-9]*\) \([0-9]*\) [0-9]* \([0-9]*\).*/filtered_recorded=\1 filtered_dropped=\2 filtered_out=\3/p' \$D/stats
+rmmod kedr_sample
+fi
+
+# ops/s of the 8 KiB blocks, one update, in dmesg after line \$1 (printk may
+# split the line in two; dmesg is not cleared: run.sh checks all of it)
+sha_ops() {
+	dmesg | tail -n +\$((\$1 + 1)) | grep -A1 'tcrypt: test .*8192 byte blocks, 8192 bytes per update' |
+		grep -o '[0-9]* opers/sec' | tail -n 1 | cut -d' ' -f1
+}
+if [ $tcrypt = 1 ]; then
+	n=\$(dmesg | wc -l)
+	modprobe sha256_ssse3
+	modprobe tcrypt mode=304 sec=1 2>/dev/null || true
+	echo "sha_plain_ops=\$(sha_ops \$n)"
+	rmmod sha256_ssse3
+	n=\$(dmesg | wc -l)
+	insmod \$K/kedr_sample.ko target_name=sha256_ssse3
+	kedr record -o /dev/null 2> /tmp/record-sha.txt &
+	rec=\$!
+	modprobe sha256_ssse3
+	modprobe tcrypt mode=304 sec=1 2>/dev/null || true
+	echo "sha_instrumented_ops=\$(sha_ops \$n)"
+	rmmod sha256_ssse3
+	wait \$rec
+	tail -n 1 /tmp/record-sha.txt | sed 's/^/sha_/'
+	rmmod kedr_sample
+fi
+GUEST
+
+"$root/scripts/vm/run.sh" --script "$work/guest.sh" "${kos[@]}" \
+	--firmware "$work/fat.kedr:kedr/fat.kedr" \
+	--firmware "$work/sha256_ssse3.kedr:kedr/sha256_ssse3.kedr" \
+	--guest-module loop --guest-module vfat --guest-module nls_ascii \
+	--guest-module nls_cp437 --guest-module sha256_ssse3 --guest-module tcrypt \
+	--mem 4096 --timeout 3000 --out "$work/out" >/dev/null || true
+out="$work/out/script.log"
+get() { sed -n "s/^$1=//p" "$out" | tail -n 1; }
+plain=$(get plain_ms) recorded=$(get recorded_ms) filtered=$(get filtered_ms)
+grep -E "^kedr record|^sha_kedr record|^events=|^filtered_|^record_warnings" "$out" || true
+[[ $fat == 0 || ( -n "$plain" && -n "$recorded" && -n "$filtered" ) ]] || { cat "$out" >&2; exit 1; }
+[[ $fat == 0 ]] || awk -v p="$plain" -v r="$recorded" -v f="$filtered" 'BEGIN {
+	printf "vfat plain:                  %.2f s\n", p / 1e3
+	printf "vfat instrumented+record:    %.2f s  (%.2fx plain)\n", r / 1e3, r / p
+	printf "vfat filtered to nothing:    %.2f s  (%.2fx plain)\n", f / 1e3, f / p }'
+sp=$(get sha_plain_ops) si=$(get sha_instrumented_ops)
+if [[ -n "$sp" && -n "$si" ]]; then
+	awk -v p="$sp" -v i="$si" 'BEGIN {
+		printf "sha256 8 KiB: plain %d ops/s, instrumented %d ops/s (%.1fx slower)\n", p, i, p / i }'
+fi

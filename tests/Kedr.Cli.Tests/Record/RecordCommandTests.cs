@@ -1,0 +1,121 @@
+using System.Buffers.Binary;
+using Kedr.Output;
+
+namespace Kedr.Cli.Tests.Record;
+
+/// <summary>
+/// <c>kedr record</c> against a stand-in for kedr_sample's debugfs folder (regular files: a stream that has
+/// ended): every CPU's records end up in the file, its header carries the target, the base and kedr_sample's
+/// counts, and <c>kedr report</c> on it prints what it prints for the merged trace stream of the same records.
+/// Offsets are kmod/kedr_record.h's, written out here by hand.
+/// </summary>
+public sealed class RecordCommandTests : IDisposable
+{
+    private const ulong Core = 0xffffffffc0200000;
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("kedr-record-tests-");
+
+    public void Dispose() => _dir.Delete(true);
+
+    private string Tmp(string name) => Path.Combine(_dir.FullName, name);
+
+    private KedrProcess.Result Kedr(params string[] args) => KedrProcess.Run(_dir.FullName, args);
+
+    /// <summary>struct kedr_trace_header: 80 bytes, record_size 48.</summary>
+    private static byte[] Header()
+    {
+        var b = new byte[80];
+        "KEDRTRC1"u8.CopyTo(b);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(8), 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(10), 80);
+        BinaryPrimitives.WriteUInt16LittleEndian(b.AsSpan(12), 48);
+        "rec_mod"u8.CopyTo(b.AsSpan(16));
+        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(72), Core);
+        return b;
+    }
+
+    /// <summary>struct kedr_record: 48 bytes.</summary>
+    private static byte[] Rec(ulong ts, uint seq, byte cpu, byte kind, ulong addr = 0, uint size = 0)
+    {
+        var r = new byte[48];
+        BinaryPrimitives.WriteUInt64LittleEndian(r, ts);
+        BinaryPrimitives.WriteUInt64LittleEndian(r.AsSpan(8), Core + (kind > 2 ? 0x10u : 0));
+        BinaryPrimitives.WriteUInt64LittleEndian(r.AsSpan(16), addr);
+        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(24), seq);
+        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(28), 100u + cpu);
+        BinaryPrimitives.WriteUInt32LittleEndian(r.AsSpan(32), size);
+        r[40] = kind;
+        r[41] = cpu;
+        return r;
+    }
+
+    /// <summary>Two CPUs whose events interleave in time; CPU 1 dropped 2 events after its last record.</summary>
+    private (byte[][] Cpu0, byte[][] Cpu1) Fake()
+    {
+        byte[][] cpu0 = [Rec(10, 0, 0, 1), Rec(30, 1, 0, 3, 0xffff888000001000, 4), Rec(50, 2, 0, 2)];
+        byte[][] cpu1 = [Rec(20, 0, 1, 1), Rec(40, 1, 1, 4, 0xffff888000002000, 8)];
+        var d = Directory.CreateDirectory(Tmp("debugfs")).FullName;
+        File.WriteAllBytes(Path.Combine(d, "header"), Header());
+        File.WriteAllText(Path.Combine(d, "dropped_functions"), "1 7 rec_open\n2 9 rec_write\n");
+        File.WriteAllText(Path.Combine(d, "stats"),
+            "# streams: target gone, ending when read\n# cpu recorded dropped size\n0 3 0 4096\n1 2 2 4096\nall 5 2 8192\n");
+        for (int cpu = 0; cpu < 2; cpu++)
+        {
+            var c = Directory.CreateDirectory(Path.Combine(d, "per_cpu", $"cpu{cpu}")).FullName;
+            File.WriteAllBytes(Path.Combine(c, "raw"), (cpu == 0 ? cpu0 : cpu1).SelectMany(r => r).ToArray());
+        }
+        return (cpu0, cpu1);
+    }
+
+    [Fact]
+    public void Every_CPUs_records_land_in_the_file_with_the_header_and_the_counts()
+    {
+        Fake();
+        var r = Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace"), "--progress-ms", "10");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("rec.trace: 5 events recorded, 2 dropped (target rec_mod)", r.Stderr);
+        // Per CPU and per function, most first.
+        Assert.Contains("kedr record: cpu 1: 2 dropped\nkedr record: rec_write: 2 dropped\nkedr record: rec_open: 1 dropped\n", r.Stderr);
+        Assert.DoesNotContain("cpu 0:", r.Stderr);
+
+        var t = TraceReader.Read(Tmp("rec.trace"));
+        Assert.Equal("rec_mod", t.Target);
+        Assert.Equal(Core, t.TargetCoreBase);
+        Assert.Equal(80 + 40 + 2 * 24, t.HeaderSize);
+        Assert.Equal([10ul, 20, 30, 40, 50], t.Events.Select(e => e.Timestamp));
+        Assert.Equal([0, 1, 0, 1, 0], t.Events.Select(e => (int)e.Cpu));
+        var rec = t.Recording!;
+        Assert.True(rec.Ended);
+        Assert.False(rec.Interrupted);
+        Assert.Equal((5ul, 5ul, 2ul), (rec.Written, rec.Recorded, rec.Dropped));
+        Assert.Equal([(3ul, 3ul, 0ul), (2ul, 2ul, 2ul)], rec.Cpus.Select(c => (c.Written, c.Recorded, c.Dropped)));
+    }
+
+    [Fact]
+    public void Report_of_a_recording_is_the_report_of_the_merged_stream()
+    {
+        var (cpu0, cpu1) = Fake();
+        Assert.Equal(0, Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace")).ExitCode);
+        // What the kernel's merged trace stream gives for these records: the header, then by timestamp.
+        File.WriteAllBytes(Tmp("merged.bin"), Header().Concat(new[] { cpu0[0], cpu1[0], cpu0[1], cpu1[1], cpu0[2] }.SelectMany(x => x)).ToArray());
+        var fromRecording = Kedr("report", Tmp("rec.trace"));
+        var fromStream = Kedr("report", Tmp("merged.bin"));
+        Assert.Equal(0, fromRecording.ExitCode);
+        Assert.Equal(0, fromStream.ExitCode);
+        var lines = fromRecording.Stdout.Split('\n');
+        var streamLines = fromStream.Stdout.Split('\n');
+        // Event for event; the last line counts kedr_sample's drops, which only the recording knows.
+        Assert.Equal(streamLines.Where(l => l.StartsWith("TID=", StringComparison.Ordinal)),
+            lines.Where(l => l.StartsWith("TID=", StringComparison.Ordinal)));
+        Assert.Equal(5, lines.Count(l => l.StartsWith("TID=", StringComparison.Ordinal)));
+        Assert.Contains("events: 5 recorded, 2 dropped", fromRecording.Stdout);
+        Assert.Contains("events: 5 recorded, 0 dropped", fromStream.Stdout);
+    }
+
+    [Fact]
+    public void Without_kedr_sample_it_says_so()
+    {
+        var r = Kedr("record", "--debugfs", Tmp("nothing"), "-o", Tmp("rec.trace"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("KEDR4920", r.Stderr);
+    }
+}

@@ -54,6 +54,14 @@ struct kedr_attach_ctx {
 	unsigned int nr_sites;
 	struct kedr_tables *tables;
 	struct kedr_ftrace *ftrace;
+	/*
+	 * Attaching to a module that runs already: symbol values from its
+	 * .ko (kedr_live_syms.c), init functions gone (func_addr 0), the
+	 * originals left intact, entered through ftrace and kprobes only.
+	 */
+	bool live;
+	unsigned long *symval;	/* of each symbol the blob uses */
+	struct kedr_kprobes *kprobes;
 };
 
 /* One line saying why @c's module is left as it is. */
@@ -103,5 +111,20 @@ void kedr_write_landing_pads(struct kedr_attach_ctx *c,
 			     const struct kedr_alias *init);
 /* Other CPUs must not run stale instructions from memory we rewrote. */
 void kedr_sync_all_cores(void);
+
+/* kedr_live_syms.c: c->symval and c->func_addr of a live module. */
+int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name);
+
+/* kedr_kprobes.c: kprobes sending addrs[i] to dests[i] (all or none). */
+struct kedr_kprobes;
+int kedr_kprobes_start(unsigned int n, const unsigned long *addrs,
+		       const unsigned long *dests, struct kedr_kprobes **out);
+void kedr_kprobes_arm(struct kedr_kprobes *k);
+void kedr_kprobes_stop(struct kedr_kprobes *k);
+
+/* kedr_quiesce.c: every task seen outside [lo, hi), or -EBUSY. */
+int kedr_wait_outside(unsigned long lo, unsigned long hi,
+		      unsigned int timeout_ms, unsigned long *where,
+		      char *comm, pid_t *pid);
 
 #endif /* KEDR_ATTACH_H */

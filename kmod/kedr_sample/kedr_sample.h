@@ -152,9 +152,12 @@ int kedr_insn_len(const u8 *p, unsigned int avail);
 /* kedr_attach.c (internals: kedr_attach.h) */
 struct kedr_attachment;
 int kedr_attach(struct module *mod, const struct kedr_blob *blob,
-		struct kedr_attachment **out);
+		const char *live_ko, struct kedr_attachment **out);
 void kedr_attach_live(struct kedr_attachment *att);
 void kedr_detach(struct kedr_attachment *att);
+/* Detach from a module that keeps running: 0, or -EBUSY (try again). */
+int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms);
+bool kedr_attached_live(const struct kedr_attachment *att);
 
 /* kedr_events.c */
 void kedr_events_start(const struct kedr_blob *blob,
@@ -217,7 +220,8 @@ u8 *kedr_alias(const struct kedr_alias *a, unsigned long addr);
 struct kedr_tables;
 int kedr_tables_init(const struct kedr_blob *b);
 int kedr_tables_prepare(struct module *mod, const struct kedr_blob *blob,
-			const unsigned long *func_addr, unsigned long place,
+			const unsigned long *func_addr,
+			const unsigned long *symval, unsigned long place,
 			struct kedr_tables **out);
 void kedr_tables_install(struct kedr_tables *t);
 void kedr_tables_drop_init(struct kedr_tables *t);

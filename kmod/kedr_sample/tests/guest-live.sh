@@ -1,0 +1,116 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Guest script for scripts/vm/run.sh (busybox sh -e), run by run-live-vm.sh:
+# attaching to kedr_sample_target while it runs, and detaching, ROUNDS times
+# (/lib/firmware/kedr-live/rounds, default 5) with readers and writers on /dev/cfake0 from
+# several processes all along. Needs /lib/firmware/kedr/kedr_sample_target
+# .kedr (the blob) and .ko (the target itself, read at a live attach).
+#
+# Each round: insmod kedr_sample (it attaches to the running target), events
+# are recorded, echo 1 > .../parameters/detach (again while EBUSY), the
+# original code compared with the pre-attach bytes (dmesg line), no events
+# recorded after the detach, rmmod kedr_sample. At the end every reader saw
+# what the writers write. "ok:" / "FAIL:" lines on stdout.
+
+K=/lib/modules/kedr
+TARGET=kedr_sample_target
+STATS=/sys/kernel/debug/kedr_sample/stats
+P=/sys/module/kedr_sample/parameters
+PATTERN=0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
+ROUNDS=$(cat /lib/firmware/kedr-live/rounds 2>/dev/null || echo 5)
+failures=0
+
+fail() {
+	echo "FAIL: $*"
+	failures=$((failures + 1))
+}
+
+mark() {
+	echo "kedr-test: $*" >/dev/kmsg
+}
+
+since_mark() {
+	# shellcheck disable=SC2016  # sed's $, not the shell's
+	dmesg | sed -n '/kedr-test: /h; /kedr-test: /!H; ${x;p}'
+}
+
+# recorded + dropped events of all CPUs
+events() {
+	awk '$1 == "all" { print $2 + $3 }' $STATS
+}
+
+mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+insmod $K/$TARGET.ko
+printf %s "$PATTERN" >/dev/cfake0
+
+# Writers put the same bytes at offset 0; readers must always get them.
+: >/tmp/stop
+rm -f /tmp/stop
+for w in 1 2; do
+	(while [ ! -e /tmp/stop ]; do
+		printf %s "$PATTERN" | dd of=/dev/cfake0 conv=notrunc 2>/dev/null ||
+			echo "writer $w: write failed" >>/tmp/errors
+	done) &
+done
+for r in 1 2 3; do
+	(n=0
+	while [ ! -e /tmp/stop ]; do
+		got=$(cat /dev/cfake0) || got="(read failed)"
+		[ "$got" = "$PATTERN" ] || echo "reader $r: '$got'" >>/tmp/errors
+		n=$((n + 1))
+	done
+	echo "$n" >"/tmp/reads.$r") &
+done
+
+i=0
+while [ $i -lt "$ROUNDS" ]; do
+	i=$((i + 1))
+	mark "round $i"
+	insmod $K/kedr_sample.ko target_name=$TARGET nr_records=4096
+	start=$(date +%s)
+	until since_mark | grep -q "kedr_sample: $TARGET: attached to the running module"; do
+		if [ $(($(date +%s) - start)) -gt 20 ] ||
+			since_mark | grep -q "kedr_sample: $TARGET: not instrumented"; then
+			break
+		fi
+		sleep 0.1
+	done
+	if ! since_mark | grep -q "kedr_sample: $TARGET: attached to the running module"; then
+		fail "round $i: not attached"
+		since_mark | grep kedr_sample
+		rmmod kedr_sample
+		continue
+	fi
+	e0=$(events)
+	sleep 0.3
+	e1=$(events)
+	[ "$e1" -gt "$e0" ] || fail "round $i: no events while attached ($e0, $e1)"
+	t=0
+	until echo 1 >$P/detach 2>/dev/null; do
+		t=$((t + 1))
+		[ $t -lt 20 ] || { fail "round $i: detach refused 20 times"; break; }
+	done
+	since_mark | grep -q "kedr_sample: $TARGET: original code restored" ||
+		fail "round $i: original code not restored: $(since_mark | grep 'kedr_sample: .*differs')"
+	e2=$(events)
+	sleep 0.3
+	e3=$(events)
+	[ "$e2" = "$e3" ] || fail "round $i: events after detach ($e2, $e3)"
+	rmmod kedr_sample || fail "round $i: rmmod kedr_sample"
+done
+echo "ok: $ROUNDS rounds of attach and detach"
+
+: >/tmp/stop
+wait
+reads=$(cat /tmp/reads.* | awk '{ s += $1 } END { print s }')
+[ "$reads" -gt 0 ] || fail "the readers read nothing"
+if [ -s /tmp/errors ]; then
+	fail "workload: $(wc -l </tmp/errors) errors, first: $(head -n 1 /tmp/errors)"
+else
+	echo "ok: workload correct ($reads reads)"
+fi
+[ "$(cat /dev/cfake0)" = "$PATTERN" ] || fail "cfake0 content at the end"
+rmmod $TARGET || fail "rmmod $TARGET"
+echo "failures: $failures"
+[ $failures -eq 0 ]

@@ -16,8 +16,10 @@
  *   with it in the target's core sections (a RELA entry of the .ko), and
  *   kept only if kallsyms says that address is exactly this symbol
  *   (sprint_symbol()): a field the kernel rewrote since (alternatives,
- *   return thunks) gives another address and is passed over. An import
- *   only init code used is gone with it (value 0).
+ *   return thunks) gives another address and is passed over; where every
+ *   field was rewritten (a static call trampoline called inline), the
+ *   address kprobes resolve the name to (kedr_lookup_name()). An import
+ *   only init code used may be gone with it (value 0).
  *
  * Everything read from the .ko is bounds-checked; the functions' names,
  * sizes and digests are checked against the blob by the caller as at
@@ -30,6 +32,7 @@
 #include <linux/fs.h>
 #include <linux/kallsyms.h>
 #include <linux/kernel.h>
+#include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -203,6 +206,30 @@ static unsigned long kedr_import_value(struct kedr_elf *e, struct module *mod,
 	return 0;
 }
 
+/*
+ * An import no relocated field gave (every site rewritten: a static call
+ * trampoline called inline, say): kprobes resolve a symbol_name for their
+ * user (kallsyms_lookup_name(), which modules cannot call). The kprobe is
+ * registered disabled, so nothing is written, and dropped at once; the
+ * address is kept only if kallsyms says it is exactly @name.
+ */
+static unsigned long kedr_lookup_name(const char *name)
+{
+	struct kprobe kp = {
+		.symbol_name = name,
+		.flags = KPROBE_FLAG_DISABLED,
+	};
+	unsigned long addr;
+	int err;
+
+	err = register_kprobe(&kp);
+	/* Set once the name is resolved, even if the place is refused. */
+	addr = (unsigned long)kp.addr;
+	if (!err)
+		unregister_kprobe(&kp);
+	return addr && kedr_is_symbol(addr, name) ? addr : 0;
+}
+
 /* Mark @idx as needed, if it is a symbol index at all. */
 static void kedr_need(u8 *need, u32 n, u32 idx)
 {
@@ -304,8 +331,10 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 			/* 0: an init section, used only by init copies. */
 			c->symval[i] = base ? base + s->st_value : 0;
 		} else if (s->st_shndx == SHN_UNDEF && name) {
-			/* 0 if only init code used it: kedr_apply_fixups() */
 			c->symval[i] = kedr_import_value(&e, c->mod, i, name);
+			/* Still 0: only init code used it, or refused later. */
+			if (!c->symval[i])
+				c->symval[i] = kedr_lookup_name(name);
 		} else {
 			kedr_refuse(c, "symbol %u of %s has section index %u",
 				    i, ko_name, s->st_shndx);

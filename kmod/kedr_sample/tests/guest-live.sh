@@ -11,7 +11,9 @@
 # are recorded, echo 1 > .../parameters/detach (again while EBUSY), the
 # original code compared with the pre-attach bytes (dmesg line), no events
 # recorded after the detach, rmmod kedr_sample. At the end every reader saw
-# what the writers write. "ok:" / "FAIL:" lines on stdout.
+# what the writers write. Then kedr_pt_block (its blob and .ko there too):
+# a reader asleep in a copy makes detach fail, naming it, until it leaves.
+# "ok:" / "FAIL:" lines on stdout.
 
 K=/lib/modules/kedr
 TARGET=kedr_sample_target
@@ -112,5 +114,44 @@ else
 fi
 [ "$(cat /dev/cfake0)" = "$PATTERN" ] || fail "cfake0 content at the end"
 rmmod $TARGET || fail "rmmod $TARGET"
+
+# A reader asleep inside a copy (kedr_pt_block_read): detach refuses while
+# it sleeps there, naming the function, and succeeds once it has left.
+BLOCK=kedr_pt_block
+insmod $K/$BLOCK.ko
+mark "blocked reader"
+insmod $K/kedr_sample.ko target_name=$BLOCK detach_timeout_ms=1000
+start=$(date +%s)
+until since_mark | grep -q "kedr_sample: $BLOCK: attached to the running module"; do
+	[ $(($(date +%s) - start)) -le 20 ] || break
+	sleep 0.1
+done
+since_mark | grep -q "kedr_sample: $BLOCK: attached to the running module" ||
+	fail "$BLOCK: not attached: $(since_mark | grep kedr_sample)"
+cat /dev/$BLOCK >/tmp/block1 &
+reader=$!
+sleep 1
+if echo 1 >$P/detach 2>/dev/null; then
+	fail "$BLOCK: detached with a reader asleep in the copy of ${BLOCK}_read"
+else
+	since_mark | grep -q "kedr_sample: $BLOCK: not detached: cat\[$reader\] is inside ${BLOCK}_read" ||
+		fail "$BLOCK: no dmesg line naming the reader and ${BLOCK}_read: $(since_mark | grep 'not detached')"
+	echo "ok: detach refused while a reader sleeps in the copy"
+fi
+echo x >/dev/$BLOCK
+wait $reader || fail "$BLOCK: the reader failed"
+[ "$(cat /tmp/block1)" = 1 ] || fail "$BLOCK: the reader got '$(cat /tmp/block1)'"
+echo 1 >$P/detach || fail "$BLOCK: detach refused once the reader had left"
+since_mark | grep -q "kedr_sample: $BLOCK: original code restored" ||
+	fail "$BLOCK: original code not restored"
+rmmod kedr_sample || fail "$BLOCK: rmmod kedr_sample"
+cat /dev/$BLOCK >/tmp/block2 &
+reader=$!
+sleep 0.5
+echo x >/dev/$BLOCK
+wait $reader || fail "$BLOCK: the reader after detach failed"
+[ "$(cat /tmp/block2)" = 2 ] || fail "$BLOCK: after detach the reader got '$(cat /tmp/block2)'"
+rmmod $BLOCK || fail "rmmod $BLOCK"
+
 echo "failures: $failures"
 [ $failures -eq 0 ]

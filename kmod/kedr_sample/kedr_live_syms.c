@@ -18,8 +18,8 @@
  *   (sprint_symbol()): a field the kernel rewrote since (alternatives,
  *   return thunks) gives another address and is passed over; where every
  *   field was rewritten (a static call trampoline called inline), the
- *   address kprobes resolve the name to (kedr_lookup_name()). An import
- *   only init code used may be gone with it (value 0).
+ *   address kprobes resolve the name to (kedr_import()). An import only
+ *   init code used may be gone with it (value 0).
  *
  * Everything read from the .ko is bounds-checked; the functions' names,
  * sizes and digests are checked against the blob by the caller as at
@@ -145,22 +145,39 @@ static unsigned long kedr_sec_base(struct kedr_elf *e, struct module *mod,
 	return e->sec_base[i];
 }
 
-/* Is @addr exactly symbol @name (sprint_symbol() says "name+0x0/...")? */
+/*
+ * Is @addr exactly symbol @name (sprint_symbol() says "name+0x0/...")? With
+ * @name NULL: is it the start of some symbol (an alias of @name: kallsyms
+ * names one of memset and __memset, say)?
+ */
 static bool kedr_is_symbol(unsigned long addr, const char *name)
 {
 	char buf[KSYM_SYMBOL_LEN];
-	size_t len = strlen(name);
+	size_t len = name ? strlen(name) : 0;
+	const char *plus;
 
 	sprint_symbol(buf, addr);
+	if (!name) {
+		plus = strchr(buf, '+');
+		return plus && str_has_prefix(plus, "+0x0/");
+	}
 	return !strncmp(buf, name, len) && str_has_prefix(buf + len, "+0x0/");
 }
 
-/* An import's value, read back from a field relocated with it. */
+/*
+ * An import's value, read back from a field relocated with it: one kallsyms
+ * calls @name, else 0 with *cand the value the first field gave and *agree
+ * how many fields gave it (a per-CPU variable has no kallsyms name there).
+ */
 static unsigned long kedr_import_value(struct kedr_elf *e, struct module *mod,
-				       unsigned int idx, const char *name)
+				       unsigned int idx, const char *name,
+				       unsigned long *cand, unsigned int *agree)
 {
 	unsigned int i;
 	u64 j;
+
+	*cand = 0;
+	*agree = 0;
 
 	for (i = 1; i < e->eh->e_shnum; i++) {
 		const Elf64_Shdr *rs = &e->sh[i];
@@ -201,6 +218,9 @@ static unsigned long kedr_import_value(struct kedr_elf *e, struct module *mod,
 				continue;
 			if (kedr_is_symbol(s, name))
 				return s;
+			if (!*cand)
+				*cand = s;
+			*agree += s == *cand;
 		}
 	}
 	return 0;
@@ -210,8 +230,7 @@ static unsigned long kedr_import_value(struct kedr_elf *e, struct module *mod,
  * An import no relocated field gave (every site rewritten: a static call
  * trampoline called inline, say): kprobes resolve a symbol_name for their
  * user (kallsyms_lookup_name(), which modules cannot call). The kprobe is
- * registered disabled, so nothing is written, and dropped at once; the
- * address is kept only if kallsyms says it is exactly @name.
+ * registered disabled, so nothing is written, and dropped at once.
  */
 static unsigned long kedr_lookup_name(const char *name)
 {
@@ -227,7 +246,28 @@ static unsigned long kedr_lookup_name(const char *name)
 	addr = (unsigned long)kp.addr;
 	if (!err)
 		unregister_kprobe(&kp);
-	return addr && kedr_is_symbol(addr, name) ? addr : 0;
+	return addr;
+}
+
+/*
+ * The value of import @name: a relocated field kallsyms confirms; else what
+ * kprobes resolve the name to, if kallsyms has a symbol starting there (an
+ * alias it prefers: __memset for memset) or a field gave the same; else a
+ * value two fields agree on.
+ */
+static unsigned long kedr_import(struct kedr_elf *e, struct module *mod,
+				 unsigned int idx, const char *name)
+{
+	unsigned long v, cand, named;
+	unsigned int agree;
+
+	v = kedr_import_value(e, mod, idx, name, &cand, &agree);
+	if (v)
+		return v;
+	named = kedr_lookup_name(name);
+	if (named && (named == cand || kedr_is_symbol(named, NULL)))
+		return named;
+	return agree >= 2 ? cand : 0;
 }
 
 /* Mark @idx as needed, if it is a symbol index at all. */
@@ -331,10 +371,8 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 			/* 0: an init section, used only by init copies. */
 			c->symval[i] = base ? base + s->st_value : 0;
 		} else if (s->st_shndx == SHN_UNDEF && name) {
-			c->symval[i] = kedr_import_value(&e, c->mod, i, name);
-			/* Still 0: only init code used it, or refused later. */
-			if (!c->symval[i])
-				c->symval[i] = kedr_lookup_name(name);
+			/* 0: only init code used it, or refused later. */
+			c->symval[i] = kedr_import(&e, c->mod, i, name);
 		} else {
 			kedr_refuse(c, "symbol %u of %s has section index %u",
 				    i, ko_name, s->st_shndx);

@@ -155,6 +155,7 @@ static int kedr_publish(struct kedr_attach_ctx *c,
 	int err;
 
 	memcpy(kedr_alias(area, c->place), c->image, b->code_size);
+	kedr_recorder_target((unsigned long)c->mod->core_layout.base);
 	kedr_events_start(b, c->func_addr);
 	kedr_tables_install(c->tables);
 	kedr_sync_all_cores();

@@ -172,6 +172,9 @@ static int kedr_module_notify(struct notifier_block *nb, unsigned long action,
 		kedr_on_live(mod);
 	else if (action == MODULE_STATE_GOING)
 		kedr_on_going(mod);
+	/* Not attached to it (refused): the streams need not wait for it. */
+	if (action != MODULE_STATE_COMING && !kedr_att)
+		kedr_recorder_unattached();
 	mutex_unlock(&kedr_mutex);
 	/* Never stop the target from loading: at worst it runs as it is. */
 	return NOTIFY_OK;
@@ -291,6 +294,8 @@ static void kedr_live_attach(struct work_struct *w)
 		else
 			pr_err("%s: not instrumented: kedr_sample did not finish loading\n",
 			       kedr_target);
+		if (!time_before(jiffies, kedr_live_deadline))
+			kedr_recorder_unattached();
 		return;
 	}
 	if (live_ko && *live_ko)
@@ -308,6 +313,8 @@ static void kedr_live_attach(struct work_struct *w)
 		kedr_att = att;
 		kedr_target_mod = mod;
 	}
+	if (!kedr_att)
+		kedr_recorder_unattached();
 	if (mod)
 		module_put(mod);
 	mutex_unlock(&kedr_mutex);

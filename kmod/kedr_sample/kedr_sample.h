@@ -193,6 +193,9 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records);
 void kedr_recorder_exit(void);
 void kedr_recorder_start(void);
 void kedr_recorder_stop(void);
+/* From kedr_attach.c / kedr_main.c: where the target is, or that it is not. */
+void kedr_recorder_target(unsigned long core_base);
+void kedr_recorder_unattached(void);
 void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 		 u32 size);
 void kedr_record_lost(unsigned int n);

@@ -84,6 +84,12 @@ while [ $i -lt "$ROUNDS" ]; do
 		rmmod kedr_sample
 		continue
 	fi
+	# The trace header says where the target is (struct kedr_trace_header:
+	# target_core_base at 72), its core text starting with .text.
+	base=$(dd if=/sys/kernel/debug/kedr_sample/trace bs=80 count=1 2>/dev/null |
+		od -An -tx8 -j72 -N8 | tr -d ' ')
+	[ "0x$base" = "$(cat /sys/module/$TARGET/sections/.text)" ] ||
+		fail "round $i: trace header target_core_base 0x$base, .text at $(cat /sys/module/$TARGET/sections/.text)"
 	e0=$(events)
 	sleep 0.3
 	e1=$(events)

@@ -53,6 +53,8 @@ struct kedr_attachment {
 	/* Attached to a running module: detachable while it runs. */
 	struct kedr_kprobes *kprobes;
 	u8 *snap;		/* its core text before attaching */
+	struct kedr_live_site *sites;	/* where the kernel may write since */
+	unsigned int nr_sites;
 	bool live;
 	bool entries_gone;	/* detach started: nothing enters the copies */
 };
@@ -249,7 +251,7 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 {
 	struct kedr_attach_ctx c = { .mod = mod, .b = b, .live = !!live_ko };
 	struct kedr_attachment *att = NULL;
-	unsigned int n[3] = {};
+	unsigned int n[3] = {}, gone = 0;
 	u8 *snap = NULL;
 	int err;
 	u32 i;
@@ -358,14 +360,22 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	att->kprobes = c.kprobes;
 	att->live = c.live;
 	att->snap = snap;
+	if (c.live) {
+		att->sites = c.sites;
+		att->nr_sites = c.nr_sites;
+		c.sites = NULL;
+	}
 	__module_get(THIS_MODULE);
-	for (i = 0; i < b->nr_funcs; i++)
+	for (i = 0; i < b->nr_funcs; i++) {
 		n[c.mode[i]]++;
-	pr_info("%s: attached%s: %u functions (%u through ftrace, %u by %s, %u left as they are), %u bytes of code, %u fixups, %u patch slots, %u event sites, %u exception entries, %u bug entries, %u ORC entries\n",
+		gone += !c.func_addr[i];
+	}
+	pr_info("%s: attached%s: %u functions (%u through ftrace, %u by %s, %u left as they are, %u init functions gone), %u bytes of code, %u fixups, %u patch slots, %u event sites, %u exception entries, %u bug entries, %u ORC entries\n",
 		mod->name, c.live ? " to the running module" : "",
 		b->nr_funcs, n[KEDR_VIA_FTRACE], n[KEDR_VIA_JMP],
 		c.live ? "kprobe" : "jmp",
-		n[KEDR_KEPT], b->code_size, b->nr_fixups, b->nr_patches,
+		n[KEDR_KEPT] - gone, gone, b->code_size, b->nr_fixups,
+		b->nr_patches,
 		b->nr_sites, b->nr_extable, b->nr_bugs, b->nr_orcs);
 	kedr_obj_new();
 	*out = att;
@@ -449,6 +459,7 @@ void kedr_detach(struct kedr_attachment *att)
 	}
 	pr_info("%s: detached\n", att->mod->name);
 	kvfree(att->snap);
+	kvfree(att->sites);
 	kvfree(att->func_addr);
 	kfree(att);
 	kedr_obj_gone();
@@ -460,20 +471,40 @@ bool kedr_attached_live(const struct kedr_attachment *att)
 	return att->live;
 }
 
-/* The target's core text against the snapshot taken before attaching. */
+/* Is @addr in a jump label or static call site of the target? */
+static bool kedr_att_site(const struct kedr_attachment *att,
+			  unsigned long addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < att->nr_sites; i++)
+		if (addr - att->sites[i].addr < att->sites[i].len)
+			return true;
+	return false;
+}
+
+/*
+ * The target's core text against the snapshot taken before attaching. The
+ * kernel may have switched a jump label or static call site meanwhile (a
+ * static key flipped): those bytes are counted apart, not as differences.
+ */
 static void kedr_compare_snapshot(struct kedr_attachment *att)
 {
 	const u8 *now = att->mod->core_layout.base;
-	unsigned int size = att->mod->core_layout.text_size, i;
+	unsigned int size = att->mod->core_layout.text_size, i, kernel = 0;
 
-	for (i = 0; i < size && now[i] == att->snap[i]; i++)
-		;
-	if (i == size)
-		pr_info("%s: original code restored: %u bytes of core text equal the pre-attach bytes\n",
-			att->mod->name, size);
-	else
-		pr_warn("%s: core text differs from the pre-attach bytes at %pS: %02x, was %02x\n",
-			att->mod->name, now + i, now[i], att->snap[i]);
+	for (i = 0; i < size; i++) {
+		if (now[i] == att->snap[i])
+			continue;
+		if (!kedr_att_site(att, (unsigned long)now + i)) {
+			pr_warn("%s: core text differs from the pre-attach bytes at %pS: %02x, was %02x\n",
+				att->mod->name, now + i, now[i], att->snap[i]);
+			return;
+		}
+		kernel++;
+	}
+	pr_info("%s: original code restored: %u bytes of core text equal the pre-attach bytes (%u bytes of jump label or static call sites switched by the kernel meanwhile)\n",
+		att->mod->name, size - kernel, kernel);
 }
 
 /*
@@ -499,7 +530,13 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 		att->ftrace = NULL;
 		att->entries_gone = true;
 	}
-	/* No task is between an entry and its copy, nor preempted there. */
+	/*
+	 * No interrupt handler runs a copy it entered before (handlers of
+	 * every kind are RCU readers; idle tasks, which interrupts may find
+	 * in any state, are not looked at below), no task is between an
+	 * entry and its copy, nor preempted there.
+	 */
+	synchronize_rcu();
 	synchronize_rcu_tasks();
 	err = kedr_wait_outside(att->place, att->place + b->code_size,
 				timeout_ms, &where, comm, &pid);

@@ -157,7 +157,20 @@ sleep 0.5
 echo x >/dev/$BLOCK
 wait $reader || fail "$BLOCK: the reader after detach failed"
 [ "$(cat /tmp/block2)" = 2 ] || fail "$BLOCK: after detach the reader got '$(cat /tmp/block2)'"
-rmmod $BLOCK || fail "rmmod $BLOCK"
+
+# Attached while running, then the target unloads: detached at its GOING,
+# after which kedr_sample can go too.
+mark "target unloaded while attached"
+insmod $K/kedr_sample.ko target_name=$BLOCK
+start=$(date +%s)
+until since_mark | grep -q "kedr_sample: $BLOCK: attached to the running module"; do
+	[ $(($(date +%s) - start)) -le 20 ] || break
+	sleep 0.1
+done
+rmmod $BLOCK || fail "rmmod $BLOCK while attached"
+since_mark | grep -q "kedr_sample: $BLOCK: detached" ||
+	fail "$BLOCK unloaded while attached: not detached"
+rmmod kedr_sample || fail "rmmod kedr_sample after $BLOCK went"
 
 echo "failures: $failures"
 [ $failures -eq 0 ]

@@ -11,7 +11,9 @@
  *                      int3s over the originals, the landing pads
  * kedr_attach.c        the lifecycle: attach (checks, then going live),
  *                      ftrace start and stop, init copies dropped at LIVE,
- *                      the copies retired at GOING
+ *                      the copies retired at GOING; attach to a running
+ *                      module and detach from it (kedr_live_syms.c,
+ *                      kedr_kprobes.c, kedr_quiesce.c)
  *
  * Not for the rest of the loader: kedr_sample.h has the interface.
  */

@@ -8,7 +8,11 @@
  *                  in kedr_area and the originals redirected to them), drops
  *                  the init copies at LIVE, retires the copies at GOING; its
  *                  checks are in kedr_attach_check.c, the bytes it writes in
- *                  kedr_attach_patch.c (kedr_attach.h, private to the three)
+ *                  kedr_attach_patch.c (kedr_attach.h, private to the three);
+ *                  attaching to a running module also uses kedr_live_syms.c
+ *                  (symbol values from its .ko), kedr_kprobes.c (entries
+ *                  where ftrace cannot) and kedr_quiesce.c (detach: is any
+ *                  task inside a copy)
  * kedr_events.c    the C side of the helpers the copies call
  * kedr_string_events.c  the same for string and bit-op instructions
  * kedr_recorder.c  keeps the events and shows them in debugfs

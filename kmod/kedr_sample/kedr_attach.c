@@ -15,10 +15,13 @@
  * mappings) happens before the first byte of live code changes, so a
  * refusal leaves the module exactly as the kernel loaded it.
  *
- * kedr_attach() expects the module not to run yet (MODULE_STATE_COMING): it
- * writes the originals without stopping other CPUs. It knows nothing of the
- * module notifier, so attaching to a running module can be added later
- * around it.
+ * At MODULE_STATE_COMING (the module does not run yet) kedr_attach() writes
+ * the originals without stopping other CPUs. A module that runs already
+ * (live_ko: its .ko, for the symbols, kedr_live_syms.c) is attached without
+ * writing a byte of it: ftrace and kprobes (kedr_kprobes.c) send calls to
+ * the copies, the originals stay intact for the tasks running them, and
+ * kedr_detach_running() takes the entries away and waits for the tasks to
+ * leave the copies (kedr_quiesce.c).
  *
  * The checks are in kedr_attach_check.c, the bytes written in
  * kedr_attach_patch.c (kedr_attach.h); this file runs them in order and
@@ -30,6 +33,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/rcupdate.h>
+#include <linux/sched.h>
 #include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -47,6 +51,13 @@ struct kedr_attachment {
 	struct kedr_tables *tables;
 	struct kedr_ftrace *ftrace;
 	bool init_dropped;
+	/* Attached to a running module: detachable while it runs. */
+	struct kedr_kprobes *kprobes;
+	u8 *snap;		/* its core text before attaching */
+	struct kedr_live_site *sites;	/* where the kernel may write since */
+	unsigned int nr_sites;
+	bool live;
+	bool entries_gone;	/* detach started: nothing enters the copies */
 };
 
 /* Functions going through ftrace: their sites and copies. */
@@ -82,6 +93,61 @@ out:
 }
 
 /*
+ * Live attach: functions without an fentry site, and the landing pads,
+ * entered through kprobes (kedr_kprobes.c); the originals stay intact.
+ */
+static int kedr_start_kprobes(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	unsigned long *addrs, *dests;
+	unsigned int n = 0, cap = b->nr_funcs + b->nr_patches;
+	u32 i;
+	int err = -ENOMEM;
+
+	addrs = kvmalloc_array(max(cap, 1U), sizeof(*addrs), GFP_KERNEL);
+	dests = kvmalloc_array(max(cap, 1U), sizeof(*dests), GFP_KERNEL);
+	if (!addrs || !dests)
+		goto out;
+	for (i = 0; i < b->nr_funcs; i++) {
+		if (c->mode[i] != KEDR_VIA_JMP)
+			continue;
+		addrs[n] = c->func_addr[i];
+		dests[n++] = c->place + b->funcs[i].copy_offset;
+	}
+	for (i = 0; i < b->nr_patches; i++) {
+		const struct kedr_patch *p = &b->patches[i];
+
+		if (p->kind != KEDR_PATCH_LANDING ||
+		    c->mode[p->func] == KEDR_KEPT)
+			continue;
+		addrs[n] = c->func_addr[p->func] + p->orig_offset;
+		dests[n++] = c->place + p->copy_offset;
+	}
+	err = kedr_kprobes_start(n, addrs, dests, &c->kprobes);
+	if (err)
+		kedr_refuse(c, "cannot enter the copies through kprobes (%d)",
+			    err);
+out:
+	kvfree(addrs);
+	kvfree(dests);
+	return err;
+}
+
+/* What kedr_publish() did, taken back: nothing runs the copies yet. */
+static void kedr_unpublish(struct kedr_attach_ctx *c,
+			   const struct kedr_alias *area)
+{
+	kedr_ftrace_stop(c->ftrace);
+	c->ftrace = NULL;
+	kedr_tables_remove(c->tables);
+	c->tables = NULL;
+	kedr_events_stop();
+	kedr_indirect_stop();
+	memset(kedr_alias(area, c->place), INT3_INSN_OPCODE, c->area_len);
+	kedr_sync_all_cores();
+}
+
+/*
  * The copies, their events and tables published, and ftrace sending its
  * functions to them; on failure all of it taken back, the originals not
  * touched yet.
@@ -94,13 +160,22 @@ static int kedr_publish(struct kedr_attach_ctx *c,
 
 	memcpy(kedr_alias(area, c->place), c->image, b->code_size);
 	kedr_indirect_publish(c, area);
+	kedr_recorder_target((unsigned long)c->mod->core_layout.base);
 	kedr_events_start(b, c->func_addr);
 	kedr_tables_install(c->tables);
 	kedr_sync_all_cores();
 
+	/* Live: placed now, armed once ftrace is in (nothing to undo). */
+	if (c->live) {
+		err = kedr_start_kprobes(c);
+		if (err) {
+			kedr_unpublish(c, area);
+			return err;
+		}
+	}
 	/* From here on calls through ftrace reach the copies. */
 	err = kedr_start_ftrace(c);
-	if (err == -ENODEV) {
+	if (err == -ENODEV && !c->live) {
 		/* ftrace is off for good (ftrace_bug()): its sites stay. */
 		pr_warn("%s: ftrace is disabled: entering the copies with jmps\n",
 			c->mod->name);
@@ -109,18 +184,17 @@ static int kedr_publish(struct kedr_attach_ctx *c,
 	}
 	if (err)
 		goto unpublish;
+	kedr_kprobes_arm(c->kprobes);
 	return 0;
 
 unpublish:
+	kedr_kprobes_stop(c->kprobes);
+	c->kprobes = NULL;
 	kedr_refuse(c, "cannot enter the copies through ftrace (%d)", err);
-	kedr_tables_remove(c->tables);
-	c->tables = NULL;
-	kedr_events_stop();
-	kedr_indirect_stop();
-	memset(kedr_alias(area, c->place), INT3_INSN_OPCODE, c->area_len);
-	kedr_sync_all_cores();
+	kedr_unpublish(c, area);
 	return err;
 }
+
 
 static int kedr_go_live(struct kedr_attach_ctx *c)
 {
@@ -134,11 +208,12 @@ static int kedr_go_live(struct kedr_attach_ctx *c)
 		has_init |= b->funcs[i].flags & KEDR_FUNC_INIT;
 
 	err = kedr_alias_map(&area, c->place, max(c->area_len, 1U));
-	if (!err && b->nr_funcs)
+	/* A live attach writes nothing into the target: no aliases of it. */
+	if (!err && b->nr_funcs && !c->live)
 		err = kedr_alias_map(&core,
 				     (unsigned long)c->mod->core_layout.base,
 				     c->mod->core_layout.text_size);
-	if (!err && has_init)
+	if (!err && has_init && !c->live)
 		err = kedr_alias_map(&init,
 				     (unsigned long)c->mod->init_layout.base,
 				     c->mod->init_layout.text_size);
@@ -150,6 +225,8 @@ static int kedr_go_live(struct kedr_attach_ctx *c)
 	err = kedr_publish(c, &area);
 	if (err)
 		goto out;
+	if (c->live)
+		goto out;	/* the originals stay as they are */
 
 	/* Nothing can fail from here on. */
 	for (i = 0; i < b->nr_funcs; i++) {
@@ -173,16 +250,18 @@ out:
  * over, that is on failure.
  */
 int kedr_attach(struct module *mod, const struct kedr_blob *b,
-		struct kedr_attachment **out)
+		const char *live_ko, struct kedr_attachment **out)
 {
-	struct kedr_attach_ctx c = { .mod = mod, .b = b };
+	struct kedr_attach_ctx c = { .mod = mod, .b = b, .live = !!live_ko };
 	struct kedr_attachment *att = NULL;
-	unsigned int n[3] = {};
+	unsigned int n[3] = {}, gone = 0;
+	u8 *snap = NULL;
 	int err;
 	u32 i;
 
-	if (mod->state != MODULE_STATE_COMING) {
-		kedr_refuse(&c, "attaching to a running module is not supported yet");
+	if (mod->state != (c.live ? MODULE_STATE_LIVE : MODULE_STATE_COMING)) {
+		kedr_refuse(&c, "state %d, expected %s", mod->state,
+			    c.live ? "LIVE" : "COMING");
 		err = -EINVAL;
 		goto out;
 	}
@@ -197,21 +276,43 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	 * COMING notifiers), mod->kallsyms is the module's full .symtab with
 	 * final values, and only this thread could change it.
 	 */
-	c.ks = rcu_dereference_protected(mod->kallsyms,
-					 mod->state == MODULE_STATE_COMING);
+	if (!c.live)
+		c.ks = rcu_dereference_protected(mod->kallsyms,
+					mod->state == MODULE_STATE_COMING);
 	c.place = ALIGN((unsigned long)kedr_area, b->code_align);
 
 	err = -ENOMEM;
 	att = kzalloc(sizeof(*att), GFP_KERNEL);
 	c.func_addr = kvcalloc(max(b->nr_funcs, 1U), sizeof(*c.func_addr),
 			       GFP_KERNEL);
+	c.symval = kvcalloc(max(b->target_num_symtab, 1U), sizeof(*c.symval),
+			    GFP_KERNEL);
 	c.masked = kvmalloc(max(b->max_func_size, 1U), GFP_KERNEL);
 	c.image = kvmalloc(max(b->code_size, 1U), GFP_KERNEL);
-	if (!att || !c.func_addr || !c.masked || !c.image) {
+	if (!att || !c.func_addr || !c.symval || !c.masked || !c.image) {
 		kedr_refuse(&c, "out of memory");
 		goto out;
 	}
 	memcpy(c.image, b->code, b->code_size);
+	if (c.live) {
+		err = kedr_live_symbols(&c, live_ko);
+		if (err)
+			goto out;
+		/* What detach must leave: compared byte for byte then. */
+		err = -ENOMEM;
+		snap = kvmalloc(max(mod->core_layout.text_size, 1U),
+				GFP_KERNEL);
+		if (!snap) {
+			kedr_refuse(&c, "out of memory");
+			goto out;
+		}
+		memcpy(snap, mod->core_layout.base,
+		       mod->core_layout.text_size);
+	} else {
+		for (i = 0; i < b->target_num_symtab && i < c.ks->num_symtab;
+		     i++)
+			c.symval[i] = c.ks->symtab[i].st_value;
+	}
 
 	c.mode = kvcalloc(max(b->nr_funcs, 1U), sizeof(*c.mode), GFP_KERNEL);
 	if (!c.mode) {
@@ -250,7 +351,8 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	err = kedr_check_landing_pads(&c);
 	if (err)
 		goto out;
-	err = kedr_tables_prepare(mod, b, c.func_addr, c.place, &c.tables);
+	err = kedr_tables_prepare(mod, b, c.func_addr, c.symval, c.place,
+				  &c.tables);
 	if (err)
 		goto out;
 	err = kedr_go_live(&c);
@@ -265,17 +367,31 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	att->area_len = c.area_len;
 	att->tables = c.tables;
 	att->ftrace = c.ftrace;
+	att->kprobes = c.kprobes;
+	att->live = c.live;
+	att->snap = snap;
+	if (c.live) {
+		att->sites = c.sites;
+		att->nr_sites = c.nr_sites;
+		c.sites = NULL;
+	}
 	__module_get(THIS_MODULE);
 	kedr_intercept_start(&c);
-	for (i = 0; i < b->nr_funcs; i++)
+	for (i = 0; i < b->nr_funcs; i++) {
 		n[c.mode[i]]++;
-	pr_info("%s: attached: %u functions (%u through ftrace, %u by jmp, %u left as they are), %u bytes of code, %u fixups, %u patch slots, %u event sites, %u exception entries, %u bug entries, %u ORC entries\n",
-		mod->name, b->nr_funcs, n[KEDR_VIA_FTRACE], n[KEDR_VIA_JMP],
-		n[KEDR_KEPT], b->code_size, b->nr_fixups, b->nr_patches,
+		gone += !c.func_addr[i];
+	}
+	pr_info("%s: attached%s: %u functions (%u through ftrace, %u by %s, %u left as they are, %u init functions gone), %u bytes of code, %u fixups, %u patch slots, %u event sites, %u exception entries, %u bug entries, %u ORC entries\n",
+		mod->name, c.live ? " to the running module" : "",
+		b->nr_funcs, n[KEDR_VIA_FTRACE], n[KEDR_VIA_JMP],
+		c.live ? "kprobe" : "jmp",
+		n[KEDR_KEPT] - gone, gone, b->code_size, b->nr_fixups,
+		b->nr_patches,
 		b->nr_sites, b->nr_extable, b->nr_bugs, b->nr_orcs);
 	kedr_obj_new();
 	*out = att;
 	att = NULL;
+	snap = NULL;
 	c.func_addr = NULL;
 	c.tables = NULL;
 out:
@@ -283,6 +399,8 @@ out:
 	kedr_intercept_abort(&c);
 	if (c.tables)
 		kedr_tables_remove(c.tables);
+	kvfree(snap);
+	kvfree(c.symval);
 	kvfree(c.sites);
 	kvfree(c.mode);
 	kvfree(c.image);
@@ -345,6 +463,8 @@ void kedr_detach(struct kedr_attachment *att)
 	kedr_intercept_stop(att->mod);
 	/* ftrace's sites back to NOPs first: the module still exists. */
 	kedr_ftrace_stop(att->ftrace);
+	/* kprobes killed them at GOING already; this frees them. */
+	kedr_kprobes_stop(att->kprobes);
 	kedr_events_stop();
 	kedr_indirect_stop();
 	kedr_tables_remove(att->tables);
@@ -354,8 +474,99 @@ void kedr_detach(struct kedr_attachment *att)
 		kedr_sync_all_cores();
 	}
 	pr_info("%s: detached\n", att->mod->name);
+	kvfree(att->snap);
+	kvfree(att->sites);
 	kvfree(att->func_addr);
 	kfree(att);
 	kedr_obj_gone();
 	module_put(THIS_MODULE);
+}
+
+bool kedr_attached_live(const struct kedr_attachment *att)
+{
+	return att->live;
+}
+
+/* Is @addr in a jump label or static call site of the target? */
+static bool kedr_att_site(const struct kedr_attachment *att,
+			  unsigned long addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < att->nr_sites; i++)
+		if (addr - att->sites[i].addr < att->sites[i].len)
+			return true;
+	return false;
+}
+
+/*
+ * The target's core text against the snapshot taken before attaching. The
+ * kernel may have switched a jump label or static call site meanwhile (a
+ * static key flipped): those bytes are counted apart, not as differences.
+ */
+static void kedr_compare_snapshot(struct kedr_attachment *att)
+{
+	const u8 *now = att->mod->core_layout.base;
+	unsigned int size = att->mod->core_layout.text_size, i, kernel = 0;
+
+	for (i = 0; i < size; i++) {
+		if (now[i] == att->snap[i])
+			continue;
+		if (!kedr_att_site(att, (unsigned long)now + i)) {
+			pr_warn("%s: core text differs from the pre-attach bytes at %pS: %02x, was %02x\n",
+				att->mod->name, now + i, now[i], att->snap[i]);
+			return;
+		}
+		kernel++;
+	}
+	pr_info("%s: original code restored: %u bytes of core text equal the pre-attach bytes (%u bytes of jump label or static call sites switched by the kernel meanwhile)\n",
+		att->mod->name, size - kernel, kernel);
+}
+
+/*
+ * Detach from a module that keeps running (attached live): the kprobes'
+ * int3s and ftrace's sites go back to the original bytes, through the
+ * kernel's SMP-safe paths, then the copies stay until no task can be in
+ * one (kedr_quiesce.c). If one is still inside after @timeout_ms: -EBUSY,
+ * one line naming the function, and nothing enters the copies any more;
+ * call again to finish.
+ */
+int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
+{
+	char comm[TASK_COMM_LEN] = "";
+	unsigned long where = 0;
+	pid_t pid = 0;
+	int err;
+
+	if (!att->entries_gone) {
+		kedr_kprobes_stop(att->kprobes);
+		att->kprobes = NULL;
+		kedr_ftrace_stop(att->ftrace);
+		att->ftrace = NULL;
+		att->entries_gone = true;
+	}
+	/*
+	 * No interrupt handler runs a copy it entered before (handlers of
+	 * every kind are RCU readers; idle tasks, which interrupts may find
+	 * in any state, are not looked at below), no task is between an
+	 * entry and its copy, nor preempted there.
+	 */
+	synchronize_rcu();
+	synchronize_rcu_tasks();
+	err = kedr_wait_outside(att->place, att->place + att->area_len,
+				timeout_ms, &where, comm, &pid);
+	if (err == -EBUSY) {
+		if (where)
+			pr_warn("%s: not detached: %s[%d] is inside %pS, the copy of a function, after %u ms; the originals run, try again\n",
+				att->mod->name, comm, pid, (void *)where,
+				timeout_ms);
+		else
+			pr_warn("%s: not detached: %s[%d] was on a CPU each time it was looked at for %u ms; the originals run, try again\n",
+				att->mod->name, comm, pid, timeout_ms);
+	}
+	if (err)
+		return err;
+	kedr_compare_snapshot(att);
+	kedr_detach(att);
+	return 0;
 }

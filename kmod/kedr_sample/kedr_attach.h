@@ -11,7 +11,9 @@
  *                      int3s over the originals, the landing pads
  * kedr_attach.c        the lifecycle: attach (checks, then going live),
  *                      ftrace start and stop, init copies dropped at LIVE,
- *                      the copies retired at GOING
+ *                      the copies retired at GOING; attach to a running
+ *                      module and detach from it (kedr_live_syms.c,
+ *                      kedr_kprobes.c, kedr_quiesce.c)
  *
  * Not for the rest of the loader: kedr_sample.h has the interface.
  */
@@ -61,6 +63,14 @@ struct kedr_attach_ctx {
 	u8 *ind_stubs;
 	unsigned long *ind_pc;
 	u32 ind_n;
+	/*
+	 * Attaching to a module that runs already: symbol values from its
+	 * .ko (kedr_live_syms.c), init functions gone (func_addr 0), the
+	 * originals left intact, entered through ftrace and kprobes only.
+	 */
+	bool live;
+	unsigned long *symval;	/* of each symbol the blob uses */
+	struct kedr_kprobes *kprobes;
 };
 
 /* One line saying why @c's module is left as it is. */
@@ -132,5 +142,19 @@ void kedr_indirect_publish(struct kedr_attach_ctx *c,
 			   const struct kedr_alias *area);
 void kedr_indirect_free(struct kedr_attach_ctx *c);
 void kedr_indirect_stop(void);
+/* kedr_live_syms.c: c->symval and c->func_addr of a live module. */
+int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name);
+
+/* kedr_kprobes.c: kprobes sending addrs[i] to dests[i] (all or none). */
+struct kedr_kprobes;
+int kedr_kprobes_start(unsigned int n, const unsigned long *addrs,
+		       const unsigned long *dests, struct kedr_kprobes **out);
+void kedr_kprobes_arm(struct kedr_kprobes *k);
+void kedr_kprobes_stop(struct kedr_kprobes *k);
+
+/* kedr_quiesce.c: every task seen outside [lo, hi), or -EBUSY. */
+int kedr_wait_outside(unsigned long lo, unsigned long hi,
+		      unsigned int timeout_ms, unsigned long *where,
+		      char *comm, pid_t *pid);
 
 #endif /* KEDR_ATTACH_H */

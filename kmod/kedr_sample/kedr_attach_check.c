@@ -91,6 +91,8 @@ static int kedr_check_overlaps(struct kedr_attach_ctx *c)
 		const struct kedr_func *p = &b->funcs[order[i - 1]];
 		const struct kedr_func *f = &b->funcs[order[i]];
 
+		if (!c->func_addr[order[i - 1]])
+			continue;	/* live attach: init text, gone */
 		if (c->func_addr[order[i - 1]] + p->size >
 		    c->func_addr[order[i]]) {
 			kedr_refuse(c, "functions %s and %s overlap",
@@ -120,6 +122,8 @@ int kedr_check_live(struct kedr_attach_ctx *c)
 			    srcversion, b->target_srcversion);
 		return -EINVAL;
 	}
+	if (c->live)
+		return kedr_check_overlaps(c);	/* the .ko told the rest */
 	if (c->ks->num_symtab != b->target_num_symtab) {
 		kedr_refuse(c, "%u symbols, the blob was built for %u: another build of the module?",
 			    c->ks->num_symtab, b->target_num_symtab);
@@ -248,6 +252,8 @@ int kedr_check_digests(struct kedr_attach_ctx *c)
 		const struct kedr_func *f = &b->funcs[i];
 		u64 digest;
 
+		if (!c->func_addr[i])
+			continue;	/* live attach: init text, gone */
 		kedr_mark_masks(c, f);
 		digest = kedr_digest((const u8 *)c->func_addr[i], f->size,
 				     c->masked, b->flags & KEDR_BLOB_WORD_DIGEST);
@@ -297,9 +303,13 @@ int kedr_collect_live_sites(struct kedr_attach_ctx *c)
 #ifdef CONFIG_JUMP_LABEL
 	for (i = 0; i < mod->num_jump_entries; i++) {
 		const struct jump_entry *e = &mod->jump_entries[i];
-		struct kedr_live_site *s = &c->sites[c->nr_sites++];
+		struct kedr_live_site *s;
 		const u8 *code;
 
+		/* Live attach: sites in the init text are gone with it. */
+		if (c->live && !within_module_core(jump_entry_code(e), mod))
+			continue;
+		s = &c->sites[c->nr_sites++];
 		s->addr = jump_entry_code(e);
 		code = (const u8 *)s->addr;
 		/* 2 bytes: jmp8 or the 2-byte NOP, else a jmp32 or NOP5. */
@@ -349,6 +359,8 @@ int kedr_check_entry_jumps(struct kedr_attach_ctx *c)
 	for (i = 0; i < c->b->nr_funcs; i++) {
 		const struct kedr_func *f = &c->b->funcs[i];
 
+		if (!c->func_addr[i])
+			continue;	/* live attach: init text, gone */
 		if (kedr_rel32(c->func_addr[i], JMP32_INSN_SIZE,
 			       c->place + f->copy_offset, &rel)) {
 			kedr_refuse(c, "%s at 0x%lx: its copy is out of reach of a jmp",
@@ -376,7 +388,7 @@ int kedr_check_landing_pads(struct kedr_attach_ctx *c)
 		unsigned long at = c->func_addr[p->func] + p->orig_offset;
 		const char *fname = b->funcs[p->func].name;
 
-		if (p->kind != KEDR_PATCH_LANDING)
+		if (p->kind != KEDR_PATCH_LANDING || !c->func_addr[p->func])
 			continue;
 		if (kedr_live_site_in(c, at, JMP32_INSN_SIZE)) {
 			kedr_refuse(c, "landing pad at %s+0x%x overlaps a jump label or static call site",

@@ -66,6 +66,10 @@ void kedr_plan_entries(struct kedr_attach_ctx *c, bool use_ftrace)
 		 * A static call trampoline of the module's own: the kernel
 		 * rewrites its jmp and checks its signature (ud1) after it.
 		 */
+		if (!addr) {	/* live attach: an init function, gone */
+			c->mode[i] = KEDR_KEPT;
+			continue;
+		}
 		if (str_has_prefix(b->funcs[i].name, "__SCT__")) {
 			c->mode[i] = KEDR_KEPT;
 			continue;
@@ -86,9 +90,24 @@ void kedr_plan_entries(struct kedr_attach_ctx *c, bool use_ftrace)
 		if (c->mode[b->funcs[i].owner] == KEDR_KEPT)
 			c->mode[i] = KEDR_KEPT;
 	for (i = 0; i < b->nr_funcs; i++)
-		if (c->mode[i] == KEDR_KEPT)
+		if (c->mode[i] == KEDR_KEPT && c->func_addr[i])
 			pr_info("%s: %s stays as it is: the kernel may rewrite its first bytes (jump label, static call or trampoline) and it has no fentry site; calls from outside run it uninstrumented\n",
 				c->mod->name, b->funcs[i].name);
+}
+
+/* Is @offset of the image inside the copy of an init function? */
+static bool kedr_in_init_copy(const struct kedr_attach_ctx *c, u32 offset)
+{
+	u32 i;
+
+	for (i = 0; i < c->b->nr_funcs; i++) {
+		const struct kedr_func *f = &c->b->funcs[i];
+
+		if ((f->flags & KEDR_FUNC_INIT) &&
+		    offset - f->copy_offset < f->copy_size)
+			return true;
+	}
+	return false;
 }
 
 int kedr_apply_fixups(struct kedr_attach_ctx *c)
@@ -102,9 +121,17 @@ int kedr_apply_fixups(struct kedr_attach_ctx *c)
 		u8 *field = c->image + x->offset;
 		u64 s, v;
 
-		if (x->target == KEDR_TARGET_SYMBOL)
-			s = c->ks->symtab[x->index].st_value;
-		else
+		if (x->target == KEDR_TARGET_SYMBOL) {
+			s = c->symval[x->index];
+			/* Live attach: a symbol only init code used, gone. */
+			if (!s && c->live && kedr_in_init_copy(c, x->offset))
+				continue;
+			if (!s && c->live) {
+				kedr_refuse(c, "fixups[%u] (code offset 0x%x): symbol %u has no known address in the running module",
+					    i, x->offset, x->index);
+				return -ENOENT;
+			}
+		} else
 			s = kedr_helper_addr[x->index];
 		v = s + (u64)x->addend;
 
@@ -265,6 +292,8 @@ int kedr_fill_patches(struct kedr_attach_ctx *c)
 
 		if (p->kind == KEDR_PATCH_LANDING)
 			continue;	/* written by kedr_write_landing_pads() */
+		if (!c->func_addr[p->func])
+			continue;	/* live attach: init text, gone */
 		if (p->kind == KEDR_PATCH_LIVE_BYTES)
 			err = kedr_fill_live_bytes(c, i, site, slot, slot_addr);
 		else

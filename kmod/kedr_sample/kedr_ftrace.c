@@ -15,7 +15,13 @@
  *
  * At MODULE_STATE_COMING ftrace_module_enable() has made the module's
  * records usable (klp_module_coming() relies on the same), so the filter
- * can be set and the ops registered from our COMING notifier.
+ * can be set and the ops registered from our COMING notifier; for a module
+ * that runs already they are, and registering switches each site from its
+ * NOP to the call with text_poke_bp() while other CPUs may run it.
+ * Unregistering a FTRACE_OPS_FL_DYNAMIC ops waits for CPUs and tasks still
+ * in its trampoline or handler (synchronize_rcu_tasks_rude() and, with
+ * CONFIG_PREEMPTION, synchronize_rcu_tasks()), not for tasks in the copies:
+ * kedr_quiesce.c does that.
  *
  * Cost: a call to such a function goes through ftrace_caller (saves the
  * argument registers, calls the handler, returns to regs->ip) instead of

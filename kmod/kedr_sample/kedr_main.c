@@ -6,7 +6,9 @@
  *
  * loads the blob kedr/foo.kedr (made by `kedr instrument foo.ko`), waits
  * for foo to load and, before foo's init runs, makes foo run the
- * instrumented copies of its functions. Events go to
+ * instrumented copies of its functions. If foo runs already, it reads
+ * kedr/foo.ko too and attaches to foo as it runs; writing 1 to the
+ * parameter detach detaches again, foo going on. Events go to
  * /sys/kernel/debug/kedr_sample/output.
  *
  * This file: parameters, init/exit and the module notifier.
@@ -15,6 +17,7 @@
 
 #include <linux/async.h>
 #include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/kernel.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
@@ -23,6 +26,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/workqueue.h>
 
 #include "kedr_blob.h"
 #include "kedr_sample.h"
@@ -74,10 +78,19 @@ unsigned int kedr_tables_delay_ms;
 module_param_named(tables_delay_ms, kedr_tables_delay_ms, uint, 0644);
 MODULE_PARM_DESC(tables_delay_ms, "Tests: sleep this long (at most 10000) at each step of switching kedr_sample's exception, bug and ORC tables (default: 0)");
 
+static char *live_ko;
+module_param(live_ko, charp, 0444);
+MODULE_PARM_DESC(live_ko, "Firmware name of the target's .ko, read when the target is running already (default: kedr/<target_name>.ko)");
+
+#define KEDR_MAX_DETACH_TIMEOUT_MS	60000U
+static unsigned int detach_timeout_ms = 5000;
+module_param(detach_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(detach_timeout_ms, "How long writing 1 to detach waits for tasks inside the copies before it fails with EBUSY (default: 5000, at most 60000)");
+
 static char kedr_target[MODULE_NAME_LEN];
 static struct kedr_blob *kedr_blob;
 
-/* Serializes the notifier's work on the target. */
+/* Serializes the notifier's work on the target, live attach and detach. */
 static DEFINE_MUTEX(kedr_mutex);
 static struct module *kedr_target_mod;		/* attached to this one */
 static struct kedr_attachment *kedr_att;
@@ -109,7 +122,7 @@ static void kedr_on_coming(struct module *mod)
 		       mod->name);
 		return;
 	}
-	if (kedr_attach(mod, kedr_blob, &att))
+	if (kedr_attach(mod, kedr_blob, NULL, &att))
 		return;
 	kedr_att = att;
 	kedr_target_mod = mod;
@@ -159,10 +172,58 @@ static int kedr_module_notify(struct notifier_block *nb, unsigned long action,
 		kedr_on_live(mod);
 	else if (action == MODULE_STATE_GOING)
 		kedr_on_going(mod);
+	/* Not attached to it (refused): the streams need not wait for it. */
+	if (action != MODULE_STATE_COMING && !kedr_att)
+		kedr_recorder_unattached();
 	mutex_unlock(&kedr_mutex);
 	/* Never stop the target from loading: at worst it runs as it is. */
 	return NOTIFY_OK;
 }
+
+/*
+ * Detach from a target attached while it was running, the target going on:
+ * echo 1 > /sys/module/kedr_sample/parameters/detach. Fails with EBUSY
+ * while a task is inside a copy (one line in dmesg says which); then
+ * rmmod kedr_sample is possible (an attachment holds a reference on us).
+ */
+static int kedr_detach_set(const char *val, const struct kernel_param *kp)
+{
+	bool yes;
+	int err = kstrtobool(val, &yes);
+
+	if (err || !yes)
+		return err;
+	mutex_lock(&kedr_mutex);
+	if (!kedr_att) {
+		err = -ENOENT;
+	} else if (!kedr_attached_live(kedr_att)) {
+		pr_err("%s was instrumented as it loaded: it is detached when it unloads\n",
+		       kedr_target);
+		err = -EINVAL;
+	} else {
+		err = kedr_detach_running(kedr_att,
+					  min(detach_timeout_ms,
+					      KEDR_MAX_DETACH_TIMEOUT_MS));
+		if (!err) {
+			kedr_att = NULL;
+			kedr_target_mod = NULL;
+		}
+	}
+	mutex_unlock(&kedr_mutex);
+	return err;
+}
+
+static int kedr_detach_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%d\n", !kedr_att);
+}
+
+static const struct kernel_param_ops kedr_detach_ops = {
+	.set = kedr_detach_set,
+	.get = kedr_detach_get,
+};
+module_param_cb(detach, &kedr_detach_ops, NULL, 0644);
+MODULE_PARM_DESC(detach, "Write 1 to detach from a target attached while it was running (EBUSY while a task is inside a copy); reads 1 once nothing is attached");
 
 /*
  * After the jump-label (1) and static-call (0) notifiers, and after ftrace
@@ -178,21 +239,86 @@ static struct notifier_block kedr_module_nb = {
  * which our own kobject belongs to) only after its COMING notifiers ran,
  * so one found there was missed for good.
  */
-static bool kedr_target_is_loaded(void)
+static struct module *kedr_get_target(void)
 {
 	struct kset *modules = THIS_MODULE->mkobj.kobj.kset;
 	struct kobject *kobj;
-	bool loaded;
+	struct module *mod;
 
 	if (!modules)
-		return false;
+		return NULL;
 	kobj = kset_find_obj(modules, kedr_target);
 	if (!kobj)
-		return false;
-	/* Built-in "modules" with parameters have no struct module. */
-	loaded = container_of(kobj, struct module_kobject, kobj)->mod;
+		return NULL;
+	/*
+	 * Built-in "modules" with parameters have no struct module. Our
+	 * reference on its kobject keeps struct module there (free_module()
+	 * waits for the kobject's release); try_module_get() fails once it
+	 * is going.
+	 */
+	mod = container_of(kobj, struct module_kobject, kobj)->mod;
+	if (mod && !try_module_get(mod))
+		mod = NULL;
 	kobject_put(kobj);
-	return loaded;
+	return mod;
+}
+
+static bool kedr_target_is_loaded(void)
+{
+	struct module *mod = kedr_get_target();
+
+	if (mod)
+		module_put(mod);
+	return mod;
+}
+
+/*
+ * The target was running when we loaded: attach to it once our own
+ * kallsyms is the core copy (see kedr_self_live()), that is once insmod
+ * has returned, from a work item.
+ */
+static void kedr_live_attach(struct work_struct *w);
+static DECLARE_DELAYED_WORK(kedr_live_work, kedr_live_attach);
+static unsigned long kedr_live_deadline;
+
+static void kedr_live_attach(struct work_struct *w)
+{
+	struct kedr_attachment *att;
+	struct module *mod;
+	char *ko;
+
+	if (!kedr_self_live()) {
+		if (time_before(jiffies, kedr_live_deadline))
+			schedule_delayed_work(&kedr_live_work,
+					      msecs_to_jiffies(10));
+		else
+			pr_err("%s: not instrumented: kedr_sample did not finish loading\n",
+			       kedr_target);
+		if (!time_before(jiffies, kedr_live_deadline))
+			kedr_recorder_unattached();
+		return;
+	}
+	if (live_ko && *live_ko)
+		ko = kstrdup(live_ko, GFP_KERNEL);
+	else
+		ko = kasprintf(GFP_KERNEL, "kedr/%s.ko", kedr_target);
+	if (!ko)
+		return;
+	mutex_lock(&kedr_mutex);
+	mod = kedr_get_target();
+	if (!mod) {
+		pr_err("%s: not instrumented: it is gone or going\n",
+		       kedr_target);
+	} else if (!kedr_att && !kedr_attach(mod, kedr_blob, ko, &att)) {
+		kedr_att = att;
+		kedr_target_mod = mod;
+	}
+	if (!kedr_att)
+		kedr_recorder_unattached();
+	if (mod)
+		module_put(mod);
+	mutex_unlock(&kedr_mutex);
+	kfree(ko);
 }
 
 static int kedr_check_params(void)
@@ -253,10 +379,12 @@ static int __init kedr_init(void)
 		goto out_recorder;
 	}
 
-	if (kedr_target_is_loaded())
-		pr_warn("%s is loaded already: attaching to a running module is not supported yet, it stays as it is (reload it to instrument it)\n",
-			kedr_target);
-	else
+	if (kedr_target_is_loaded()) {
+		pr_info("%s is running: attaching to it once kedr_sample is loaded (blob %s)\n",
+			kedr_target, fw_name);
+		kedr_live_deadline = jiffies + 10 * HZ;
+		schedule_delayed_work(&kedr_live_work, 0);
+	} else
 		pr_info("waiting for %s (blob %s: %u functions, %u bytes of code)\n",
 			kedr_target, fw_name, kedr_blob->nr_funcs,
 			kedr_blob->code_size);
@@ -276,6 +404,7 @@ out_name:
 
 static void __exit kedr_exit(void)
 {
+	cancel_delayed_work_sync(&kedr_live_work);
 	unregister_module_notifier(&kedr_module_nb);
 	/* Attached means a reference on us: only a forced unload gets here. */
 	mutex_lock(&kedr_mutex);

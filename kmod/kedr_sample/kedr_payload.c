@@ -129,6 +129,35 @@ static void kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 }
 
 /*
+ * Import @i names an undefined symbol of the target that the kernel resolved.
+ * At COMING the module's full symtab says so; a running module's values
+ * come from its .ko (kedr_live_syms.c), which checked them against the
+ * kernel's own.
+ */
+static int kedr_check_import(struct kedr_attach_ctx *c, u32 i,
+			     const struct kedr_import *im)
+{
+	const Elf_Sym *sym;
+	const char *name;
+
+	if (c->live) {
+		if (c->symval[im->symidx])
+			return 0;
+		kedr_refuse(c, "import %u: no address known for the kernel function \"%s\"",
+			    i, im->name);
+		return -EINVAL;
+	}
+	sym = &c->ks->symtab[im->symidx];
+	name = c->ks->strtab + sym->st_name;
+	if (sym->st_shndx == SHN_UNDEF && !strcmp(name, im->name) &&
+	    sym->st_value)
+		return 0;
+	kedr_refuse(c, "import %u: symbol %u is \"%s\", not the kernel function \"%s\"",
+		    i, im->symidx, name, im->name);
+	return -EINVAL;
+}
+
+/*
  * At attach, on a private copy of the image: every import is the
  * undefined symbol of the live module it names; its stub jumps through a
  * new slot holding the address the kernel resolved it to.
@@ -156,18 +185,14 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 
 	for (i = 0; i < b->nr_imports; i++) {
 		const struct kedr_import *im = &b->imports[i];
-		const Elf_Sym *sym = &c->ks->symtab[im->symidx];
-		const char *name = c->ks->strtab + sym->st_name;
 		u8 *stub = c->image + im->stub_offset;
 		unsigned long at = c->place + im->stub_offset;
+		unsigned long addr = c->symval[im->symidx];
 		s32 rel;
 
-		if (sym->st_shndx != SHN_UNDEF || strcmp(name, im->name) ||
-		    !sym->st_value) {
-			kedr_refuse(c, "import %u: symbol %u is \"%s\", not the kernel function \"%s\"",
-				    i, im->symidx, name, im->name);
-			return -EINVAL;
-		}
+		err = kedr_check_import(c, i, im);
+		if (err)
+			return err;
 		err = kedr_rel32(at + KEDR_STUB_JMP_AT, JMP32_INSN_SIZE,
 				 (unsigned long)__x86_indirect_thunk_r11, &rel);
 		if (err) {
@@ -175,8 +200,8 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 				    im->name);
 			return err;
 		}
-		ic->orig[i] = sym->st_value;
-		ic->slot[i] = sym->st_value;
+		ic->orig[i] = addr;
+		ic->slot[i] = addr;
 		memset(stub, INT3_INSN_OPCODE, KEDR_STUB_SIZE);
 		stub[0] = 0x49;		/* REX.W + B */
 		stub[1] = 0xbb;		/* mov $imm64, %r11 */
@@ -244,12 +269,18 @@ void kedr_intercept_start(struct kedr_attach_ctx *c)
 		if (ic->slot)
 			kedr_set_claims(ic, p, true);
 	}
-	ic->init = mod->init;
-	ic->exit = mod->exit;
-	if (mod->init)
-		mod->init = kedr_init_wrapper;
-	if (mod->exit)
-		mod->exit = kedr_exit_wrapper;
+	/*
+	 * A running target's init is gone, and its exit may be read by a
+	 * delete_module() at any time: only a target at COMING is wrapped.
+	 */
+	if (!c->live) {
+		ic->init = mod->init;
+		ic->exit = mod->exit;
+		if (mod->init)
+			mod->init = kedr_init_wrapper;
+		if (mod->exit)
+			mod->exit = kedr_exit_wrapper;
+	}
 	WRITE_ONCE(kedr_icpt, ic);
 	list_for_each_entry(p, &kedr_payloads, list)
 		if (p->target_loaded)
@@ -277,8 +308,10 @@ void kedr_intercept_stop(struct module *mod)
 			p->target_unloading(mod);
 	WRITE_ONCE(kedr_icpt, NULL);
 	/* Module state GOING: nothing reads them again. */
-	mod->init = ic->init;
-	mod->exit = ic->exit;
+	if (mod->init == kedr_init_wrapper)
+		mod->init = ic->init;
+	if (mod->exit == kedr_exit_wrapper)
+		mod->exit = ic->exit;
 	list_for_each_entry(p, &kedr_payloads, list)
 		module_put(p->owner);
 	list_for_each_entry_safe(p, tmp, &kedr_payloads_retired, list) {

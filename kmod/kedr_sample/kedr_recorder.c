@@ -871,35 +871,23 @@ void kedr_recorder_stop(void)
 	wake_up_all(&kedr_read_wq);
 }
 
-/*
- * Where the target is, for the trace header; and a target that is live or
- * going without being attached (its blob was refused, or it was loaded
- * before us) ends the streams too. Runs before kedr_main's notifier, which
- * attaches at COMING and detaches at GOING.
- */
-static int kedr_rec_module_notify(struct notifier_block *nb,
-				  unsigned long action, void *data)
+/* Where the target is, for the trace header: attach tells before start. */
+void kedr_recorder_target(unsigned long core_base)
 {
-	struct module *mod = data;
-
-	if (strcmp(mod->name, kedr_rec_blob->target_name))
-		return NOTIFY_DONE;
-	if (action == MODULE_STATE_COMING) {
-		WRITE_ONCE(kedr_core_base,
-			   (unsigned long)mod->core_layout.base);
-	} else if ((action == MODULE_STATE_LIVE ||
-		    action == MODULE_STATE_GOING) &&
-		   !READ_ONCE(kedr_rec_live)) {
-		WRITE_ONCE(kedr_rec_seen, true);
-		wake_up_all(&kedr_read_wq);
-	}
-	return NOTIFY_DONE;
+	WRITE_ONCE(kedr_core_base, core_base);
 }
 
-static struct notifier_block kedr_rec_module_nb = {
-	.notifier_call = kedr_rec_module_notify,
-	.priority = 0,
-};
+/*
+ * The target is live or going without being attached (its blob was
+ * refused, it came before us and a live attach failed): streams may end.
+ */
+void kedr_recorder_unattached(void)
+{
+	if (READ_ONCE(kedr_rec_live))
+		return;
+	WRITE_ONCE(kedr_rec_seen, true);
+	wake_up_all(&kedr_read_wq);
+}
 
 static void kedr_ring_free(struct kedr_cpu_buf *cb)
 {
@@ -1027,8 +1015,6 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 	/* Without it drops are still counted, only not per function. */
 	kedr_func_drops = kvcalloc(blob->nr_funcs, sizeof(*kedr_func_drops),
 				   GFP_KERNEL);
-	if (register_module_notifier(&kedr_rec_module_nb))
-		pr_warn("no module notifier: the trace header will not say where the target is\n");
 
 	kedr_debugfs_dir = debugfs_create_dir("kedr_sample", NULL);
 	d = debugfs_create_file("output", 0444, kedr_debugfs_dir,
@@ -1073,7 +1059,6 @@ void kedr_recorder_exit(void)
 				   !atomic_read(&kedr_open_files), 5 * HZ))
 		pr_warn_once("unloading: waiting for the %d open files of /sys/kernel/debug/kedr_sample/ to be closed\n",
 			     atomic_read(&kedr_open_files));
-	unregister_module_notifier(&kedr_rec_module_nb);
 	kedr_filter_exit();
 	kvfree(kedr_func_drops);
 	kedr_func_drops = NULL;

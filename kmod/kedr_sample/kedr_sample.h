@@ -8,7 +8,11 @@
  *                  in kedr_area and the originals redirected to them), drops
  *                  the init copies at LIVE, retires the copies at GOING; its
  *                  checks are in kedr_attach_check.c, the bytes it writes in
- *                  kedr_attach_patch.c (kedr_attach.h, private to the three)
+ *                  kedr_attach_patch.c (kedr_attach.h, private to the three);
+ *                  attaching to a running module also uses kedr_live_syms.c
+ *                  (symbol values from its .ko), kedr_kprobes.c (entries
+ *                  where ftrace cannot) and kedr_quiesce.c (detach: is any
+ *                  task inside a copy)
  * kedr_events.c    the C side of the helpers the copies call
  * kedr_string_events.c  the same for string and bit-op instructions
  * kedr_recorder.c  keeps the events and shows them in debugfs (merged
@@ -176,9 +180,12 @@ int kedr_insn_len(const u8 *p, unsigned int avail);
 /* kedr_attach.c (internals: kedr_attach.h) */
 struct kedr_attachment;
 int kedr_attach(struct module *mod, const struct kedr_blob *blob,
-		struct kedr_attachment **out);
+		const char *live_ko, struct kedr_attachment **out);
 void kedr_attach_live(struct kedr_attachment *att);
 void kedr_detach(struct kedr_attachment *att);
+/* Detach from a module that keeps running: 0, or -EBUSY (try again). */
+int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms);
+bool kedr_attached_live(const struct kedr_attachment *att);
 
 /* kedr_events.c */
 void kedr_events_start(const struct kedr_blob *blob,
@@ -236,6 +243,9 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 void kedr_recorder_exit(void);
 void kedr_recorder_start(void);
 void kedr_recorder_stop(void);
+/* From kedr_attach.c / kedr_main.c: where the target is, or that it is not. */
+void kedr_recorder_target(unsigned long core_base);
+void kedr_recorder_unattached(void);
 void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 		 u32 size);
 void kedr_record_lost(unsigned int n);
@@ -275,7 +285,8 @@ u8 *kedr_alias(const struct kedr_alias *a, unsigned long addr);
 struct kedr_tables;
 int kedr_tables_init(const struct kedr_blob *b);
 int kedr_tables_prepare(struct module *mod, const struct kedr_blob *blob,
-			const unsigned long *func_addr, unsigned long place,
+			const unsigned long *func_addr,
+			const unsigned long *symval, unsigned long place,
 			struct kedr_tables **out);
 void kedr_tables_install(struct kedr_tables *t);
 void kedr_tables_drop_init(struct kedr_tables *t);

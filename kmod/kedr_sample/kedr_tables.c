@@ -242,7 +242,7 @@ static int kedr_put_ex(struct exception_table_entry *img, unsigned long final,
 
 /* The copies' exception entries, sorted, to go after our own. */
 static int kedr_build_extable(struct kedr_tables *t, const struct kedr_blob *b,
-			      const struct mod_kallsyms *tks,
+			      const unsigned long *symval,
 			      unsigned long place)
 {
 	struct exception_table_entry *at = t->own_ex + t->own_nex;
@@ -264,7 +264,7 @@ static int kedr_build_extable(struct kedr_tables *t, const struct kedr_blob *b,
 		if (x->fixup_copy != KEDR_NO_COPY)
 			abs[i].fixup = place + x->fixup_copy;
 		else
-			abs[i].fixup = tks->symtab[x->fixup_symidx].st_value +
+			abs[i].fixup = symval[x->fixup_symidx] +
 				       x->fixup_addend;
 		abs[i].data = (int)x->data;
 	}
@@ -367,7 +367,7 @@ static int kedr_put_bug(struct bug_entry *img, unsigned long final,
 
 /* The copies' bug entries, to go after our own. */
 static int kedr_build_bugs(struct kedr_tables *t, const struct kedr_blob *b,
-			   const struct mod_kallsyms *tks, unsigned long place)
+			   const unsigned long *symval, unsigned long place)
 {
 	struct bug_entry *at = kedr_res.bugs + t->own_nbugs;
 	unsigned int i;
@@ -384,7 +384,7 @@ static int kedr_build_bugs(struct kedr_tables *t, const struct kedr_blob *b,
 		err = kedr_put_bug((struct bug_entry *)t->bug_image + i,
 				   (unsigned long)(at + i),
 				   place + x->copy_offset,
-				   tks->symtab[x->file_symidx].st_value +
+				   symval[x->file_symidx] +
 				   x->file_addend, x->line, x->flags);
 	}
 	return err;
@@ -611,11 +611,11 @@ static void kedr_trim_own_orc(void)
 }
 
 int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
-			const unsigned long *func_addr, unsigned long place,
+			const unsigned long *func_addr,
+			const unsigned long *symval, unsigned long place,
 			struct kedr_tables **out)
 {
 	struct module *self = THIS_MODULE;
-	const struct mod_kallsyms *tks;
 	struct kedr_tables *t;
 	int err = -ENOMEM;
 
@@ -623,8 +623,6 @@ int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
 	if (!t)
 		return -ENOMEM;
 	kedr_obj_new();
-	/* The target is COMING: its kallsyms is the full, final symtab. */
-	tks = rcu_dereference_protected(mod->kallsyms, 1);
 
 	if (!kedr_res.orc_trimmed)
 		kedr_trim_own_orc();
@@ -655,11 +653,11 @@ int kedr_tables_prepare(struct module *mod, const struct kedr_blob *b,
 		goto fail;
 	}
 
-	err = kedr_build_extable(t, b, tks, place);
+	err = kedr_build_extable(t, b, symval, place);
 	if (!err)
 		err = kedr_build_orc(t, b, place);
 	if (!err)
-		err = kedr_build_bugs(t, b, tks, place);
+		err = kedr_build_bugs(t, b, symval, place);
 	if (err) {
 		pr_err("%s: not instrumented: cannot build its exception, bug or ORC table (%d)\n",
 		       mod->name, err);

@@ -66,6 +66,12 @@ public sealed class RaceDetector
         {
             case TraceEventKind.Entry:
                 if (_afterInit is null && _initThread is null && e.Pc == _o.InitFunction) _initThread = t;
+                if (t.Identity.Context != TraceContext.Task && t.Stack == CallStacks.Root)
+                {
+                    // A new handler run of a per-CPU interrupt context: as a thread first seen now, it is ordered after init and setups.
+                    if (_afterInit is not null) t.Clock.Join(_afterInit);
+                    if (_afterSetup is not null) t.Clock.Join(_afterSetup);
+                }
                 t.Stack = _stacks.Enter(t.Stack, e.Pc);
                 break;
             case TraceEventKind.Exit:

@@ -148,6 +148,32 @@ public sealed class RaceDetectorTests
         Assert.Single(new RaceScenario().Enter(1, Init).Write(1, PcA, X).Leave(1, Init).Read(2, PcB, X, cpu: 1).Run().Races);
     }
 
+    /// <summary>
+    /// An interrupt context is one logical thread per CPU, but each handler run is a new activation: one
+    /// that starts after init returned is ordered after init, as a thread first seen then is, even when
+    /// that CPU's context already ran a handler while init was running.
+    /// </summary>
+    [Fact]
+    public void An_interrupt_handler_run_started_after_init_returned_is_ordered_after_it()
+    {
+        const ulong Init = 0xffffffffc0100000, Handler = 0xffffffffc0110000;
+        var o = new RaceDetectorOptions { InitFunction = Init };
+        var r = new RaceScenario()
+            .Enter(1, Init)
+            .Enter(0, Handler, cpu: 1, ctx: 2).Read(0, PcC, Y, cpu: 1, ctx: 2).Leave(0, Handler, cpu: 1, ctx: 2)
+            .Write(1, PcA, X).Leave(1, Init)
+            .Enter(0, Handler, cpu: 1, ctx: 2).Read(0, PcB, X, cpu: 1, ctx: 2).Leave(0, Handler, cpu: 1, ctx: 2)
+            .Run(o);
+        Assert.Empty(r.Races);
+        // A handler run that began before init returned stays concurrent with init's later writes.
+        var during = new RaceScenario()
+            .Enter(1, Init).Enter(0, Handler, cpu: 1, ctx: 2)
+            .Write(1, PcA, X).Leave(1, Init)
+            .Read(0, PcB, X, cpu: 1, ctx: 2).Leave(0, Handler, cpu: 1, ctx: 2)
+            .Run(o);
+        Assert.Single(during.Races);
+    }
+
     [Fact]
     public void Each_return_of_a_setup_function_orders_threads_first_seen_after_it()
     {

@@ -14,7 +14,7 @@ public sealed class RaceDetector
     private readonly RaceDetectorOptions _o;
     private readonly Dictionary<ThreadIdentity, LogicalThread> _threadsById = [];
     private readonly List<LogicalThread> _threads = [];
-    private readonly Dictionary<ulong, VectorClock> _lockWrite = [], _lockRead = [], _signals = [], _atomics = [];
+    private readonly SyncClocks _lockWrite = new(), _lockRead = new(), _signals = new(), _atomics = new();
     private readonly Dictionary<ulong, (ulong Size, ulong Pc)> _allocations = [];
     private readonly Dictionary<(ulong, ulong), RacePair> _pairs = [];
     private readonly List<RacePair> _order = [];
@@ -54,6 +54,7 @@ public sealed class RaceDetector
         PairsOverLimit = _overLimit,
         DroppedEvents = dropped,
         InitSeen = _afterInit is not null,
+        SyncObjects = _lockWrite.Count + _lockRead.Count + _signals.Count + _atomics.Count,
     };
 
     /// <summary>Takes the next event in merged (time) order.</summary>
@@ -95,7 +96,7 @@ public sealed class RaceDetector
                 break;
             case TraceEventKind.LockedUpdate:
                 _sync++;
-                var a = Clock(_atomics, e.Addr);
+                var a = _atomics.Get(e.Addr);
                 t.Clock.Join(a);
                 a.CopyFrom(t.Clock);
                 t.Tick();
@@ -109,14 +110,14 @@ public sealed class RaceDetector
                 break;
             case TraceEventKind.Release:
                 _sync++;
-                Clock(e.Size == (uint)TraceSyncMode.Shared ? _lockRead : _lockWrite, e.Addr).Join(t.Clock);
+                (e.Size == (uint)TraceSyncMode.Shared ? _lockRead : _lockWrite).Get(e.Addr).Join(t.Clock);
                 t.Tick();
                 int held = t.Held.LastIndexOf(new HeldLock(e.Addr, e.Size == (uint)TraceSyncMode.Shared));
                 if (held >= 0) { t.Held.RemoveAt(held); t.LockSet = _lockSets.Intern(t.Held); }
                 break;
             case TraceEventKind.Signal:
                 _sync++;
-                Clock(_signals, e.Addr).Join(t.Clock);
+                _signals.Get(e.Addr).Join(t.Clock);
                 t.Tick();
                 break;
             case TraceEventKind.Wait:
@@ -128,7 +129,11 @@ public sealed class RaceDetector
                 _shadow.Clear(e.Addr, e.Size);
                 break;
             case TraceEventKind.Free:
-                if (_allocations.Remove(e.Addr, out var blk)) _shadow.Clear(e.Addr, blk.Size);
+                if (_allocations.Remove(e.Addr, out var blk))
+                {
+                    _shadow.Clear(e.Addr, blk.Size);
+                    foreach (var sync in new[] { _lockWrite, _lockRead, _signals, _atomics }) sync.Forget(e.Addr, blk.Size);
+                }
                 break;
         }
     }
@@ -144,12 +149,6 @@ public sealed class RaceDetector
         _threads.Add(t);
         _threadsById[id] = t;
         return t;
-    }
-
-    private static VectorClock Clock(Dictionary<ulong, VectorClock> map, ulong addr)
-    {
-        if (!map.TryGetValue(addr, out var c)) map[addr] = c = new VectorClock();
-        return c;
     }
 
     private void Access(LogicalThread t, in TraceEvent e)

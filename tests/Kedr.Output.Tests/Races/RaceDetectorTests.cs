@@ -213,6 +213,20 @@ public sealed class RaceDetectorTests
         Assert.Empty(reuse.Races);
     }
 
+    /// <summary>
+    /// Locks, signalled objects and atomics inside a freed block are gone with it: their clocks are
+    /// forgotten (memory stays bounded by live objects), those outside the block are kept.
+    /// </summary>
+    [Fact]
+    public void Sync_objects_inside_a_freed_block_are_forgotten()
+    {
+        var s = new RaceScenario().Alloc(1, X, 64)
+            .Lock(1, X + 8).Unlock(1, X + 8).Lock(1, X + 16, shared: true).Unlock(1, X + 16, shared: true)
+            .Signal(1, X + 24).Atomic(1, X + 60).Atomic(1, X + 64).Lock(1, L).Unlock(1, L);
+        Assert.Equal(6, s.Run().SyncObjects);
+        Assert.Equal(2, s.Free(1, X).Run().SyncObjects);
+    }
+
     [Fact]
     public void The_shadow_cap_forgets_old_cells_and_says_so()
     {

@@ -15,7 +15,7 @@ public sealed class RaceDetector
     private readonly Dictionary<ThreadIdentity, LogicalThread> _threadsById = [];
     private readonly List<LogicalThread> _threads = [];
     private readonly SyncClocks _lockWrite = new(), _lockRead = new(), _signals = new(), _atomics = new();
-    private readonly Dictionary<ulong, (ulong Size, ulong Pc)> _allocations = [];
+    private readonly LiveAllocations _allocations = new();
     private readonly Dictionary<(ulong, ulong), RacePair> _pairs = [];
     private readonly List<RacePair> _order = [];
     private readonly ShadowMemory _shadow;
@@ -125,14 +125,14 @@ public sealed class RaceDetector
                 if (_signals.TryGetValue(e.Addr, out var s)) t.Clock.Join(s);
                 break;
             case TraceEventKind.Alloc:
-                _allocations[e.Addr] = (e.Size, e.Pc);
+                _allocations.Add(e.Addr, e.Size, e.Pc);
                 _shadow.Clear(e.Addr, e.Size);
                 break;
             case TraceEventKind.Free:
-                if (_allocations.Remove(e.Addr, out var blk))
+                if (_allocations.Remove(e.Addr, out var blkSize))
                 {
-                    _shadow.Clear(e.Addr, blk.Size);
-                    foreach (var sync in new[] { _lockWrite, _lockRead, _signals, _atomics }) sync.Forget(e.Addr, blk.Size);
+                    _shadow.Clear(e.Addr, blkSize);
+                    foreach (var sync in new[] { _lockWrite, _lockRead, _signals, _atomics }) sync.Forget(e.Addr, blkSize);
                 }
                 break;
         }
@@ -211,7 +211,7 @@ public sealed class RaceDetector
         var key = prev.Pc <= cur.Pc ? (prev.Pc, cur.Pc) : (cur.Pc, prev.Pc);
         if (_pairs.TryGetValue(key, out var p)) { p.Count++; return; }
         if (_pairs.Count >= _o.MaxPairs) { _overLimit++; return; }
-        p = new RacePair { First = Describe(prev), Second = Describe(cur), Allocation = FindAllocation(cur.Addr) };
+        p = new RacePair { First = Describe(prev), Second = Describe(cur), Allocation = _allocations.Find(cur.Addr) };
         _pairs[key] = p;
         _order.Add(p);
     }
@@ -223,12 +223,5 @@ public sealed class RaceDetector
         {
             Locks = _lockSets[a.LockSet],
         };
-    }
-
-    private RaceAllocation? FindAllocation(ulong addr)
-    {
-        foreach (var (block, (size, pc)) in _allocations)
-            if (addr >= block && addr - block < size) return new RaceAllocation(block, size, pc, addr - block);
-        return null;
     }
 }

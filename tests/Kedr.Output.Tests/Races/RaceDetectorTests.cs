@@ -227,6 +227,22 @@ public sealed class RaceDetectorTests
         Assert.Equal(2, s.Free(1, X).Run().SyncObjects);
     }
 
+    /// <summary>
+    /// A block allocated over part of a known one means the old one was freed by a call the trace does not
+    /// show: a race in the overlap belongs to the new block; a large block is found too.
+    /// </summary>
+    [Fact]
+    public void A_race_names_the_block_allocated_last_over_a_stale_one()
+    {
+        const ulong PcAlloc2 = 0xffffffffc0004040, Big = 0xffff888010000000;
+        var r = new RaceScenario().Alloc(1, X, 64, pc: PcC).Alloc(1, X + 32, 64, pc: PcAlloc2)
+            .Write(1, PcA, X + 40).Write(2, PcB, X + 40, cpu: 1)
+            .Alloc(1, Big, 1 << 20, pc: PcC).Write(1, PcA, Big + 0x80000).Write(2, PcC, Big + 0x80000, cpu: 1).Run();
+        Assert.Equal(2, r.Races.Count);
+        Assert.Equal(new RaceAllocation(X + 32, 64, PcAlloc2, 8), r.Races[0].Allocation);
+        Assert.Equal(new RaceAllocation(Big, 1 << 20, PcC, 0x80000), r.Races[1].Allocation);
+    }
+
     [Fact]
     public void The_shadow_cap_forgets_old_cells_and_says_so()
     {

@@ -21,6 +21,8 @@ public sealed class RaceDetector
     private readonly ShadowMemory _shadow;
     private readonly CallStacks _stacks;
     private readonly LockSets _lockSets = new();
+    /// <summary>The earlier accesses the current one was found racing with (one access spans several cells: counted once).</summary>
+    private readonly List<(long Epoch, ulong Pc, ulong Timestamp)> _racedThisAccess = [];
     private LogicalThread? _initThread;
     private VectorClock? _afterInit, _afterSetup;
     private long _events, _memory, _sync, _truncated, _overLimit;
@@ -157,6 +159,7 @@ public sealed class RaceDetector
         if (size == 0) return;
         if (size > _o.MaxAccessBytes) { size = _o.MaxAccessBytes; _truncated++; }
         bool write = e.Kind == TraceEventKind.Write;
+        _racedThisAccess.Clear();
         ulong end = e.Addr + size;
         if (end < e.Addr) end = ulong.MaxValue;
         long epoch = t.Epoch;
@@ -208,6 +211,9 @@ public sealed class RaceDetector
     {
         if (prev.IsNone || (prev.Mask & cur.Mask) == 0) return;
         if (Epoch.Thread(prev.Epoch) == t.Index || Covers(t, prev)) return;
+        var occurrence = (prev.Epoch, prev.Pc, prev.Timestamp);
+        if (_racedThisAccess.Contains(occurrence)) return;
+        _racedThisAccess.Add(occurrence);
         var key = prev.Pc <= cur.Pc ? (prev.Pc, cur.Pc) : (cur.Pc, prev.Pc);
         if (_pairs.TryGetValue(key, out var p)) { p.Count++; return; }
         if (_pairs.Count >= _o.MaxPairs) { _overLimit++; return; }

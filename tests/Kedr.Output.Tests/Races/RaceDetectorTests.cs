@@ -36,6 +36,18 @@ public sealed class RaceDetectorTests
         Assert.Equal(5, p.Count);
     }
 
+    /// <summary>Two 16-byte writes (two shadow cells each) racing once are one occurrence, not one per cell.</summary>
+    [Fact]
+    public void An_access_spanning_cells_counts_one_occurrence()
+    {
+        var p = Assert.Single(new RaceScenario().Write(1, PcA, X, 16).Write(2, PcB, X, 16, cpu: 1).Run().Races);
+        Assert.Equal(1, p.Count);
+        var twice = Assert.Single(new RaceScenario().Write(1, PcA, X, 16).Write(2, PcB, X, 16, cpu: 1).Write(2, PcB, X, 16, cpu: 1).Run().Races);
+        Assert.Equal(1, twice.Count);
+        var three = Assert.Single(new RaceScenario().Write(1, PcA, X, 16).Write(2, PcB, X, 16, cpu: 1).Write(1, PcA, X + 4, 8).Run().Races);
+        Assert.Equal(2, three.Count);
+    }
+
     [Fact]
     public void Same_thread_and_read_read_do_not_race()
     {

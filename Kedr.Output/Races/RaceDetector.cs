@@ -69,9 +69,10 @@ public sealed class RaceDetector
         {
             case TraceEventKind.Entry:
                 if (_afterInit is null && _initThread is null && e.Pc == _o.InitFunction) _initThread = t;
-                if (t.Identity.Context != TraceContext.Task && t.Stack == CallStacks.Root)
+                if (t.Stack == CallStacks.Root)
                 {
-                    // A new handler run of a per-CPU interrupt context: as a thread first seen now, it is ordered after init and setups.
+                    // A new entry into the module (a handler run of a per-CPU interrupt context, a kworker's next work item,
+                    // a task's next system call): as a thread first seen now, it is ordered after init and setups.
                     if (_afterInit is not null) t.Clock.Join(_afterInit);
                     if (_afterSetup is not null) t.Clock.Join(_afterSetup);
                 }

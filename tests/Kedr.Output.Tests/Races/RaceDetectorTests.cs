@@ -186,6 +186,31 @@ public sealed class RaceDetectorTests
         Assert.Single(during.Races);
     }
 
+    /// <summary>
+    /// A kworker (one task) that ran a work item of the module while init was running: its next work
+    /// item, entered after init returned, is ordered after init; the one that began during init is not.
+    /// </summary>
+    [Fact]
+    public void A_task_entering_the_module_again_after_init_returned_is_ordered_after_it()
+    {
+        const ulong Init = 0xffffffffc0100000, WorkFn = 0xffffffffc0120000;
+        var o = new RaceDetectorOptions { InitFunction = Init };
+        var r = new RaceScenario()
+            .Enter(1, Init).Signal(1, W)
+            .Wait(7, W, cpu: 1).Enter(7, WorkFn, cpu: 1).Read(7, PcC, Y, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Write(1, PcA, X).Leave(1, Init)
+            .Enter(7, WorkFn, cpu: 1).Read(7, PcB, X, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Run(o);
+        Assert.Empty(r.Races);
+        var during = new RaceScenario()
+            .Enter(1, Init).Signal(1, W)
+            .Wait(7, W, cpu: 1).Enter(7, WorkFn, cpu: 1)
+            .Write(1, PcA, X).Leave(1, Init)
+            .Read(7, PcB, X, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Run(o);
+        Assert.Single(during.Races);
+    }
+
     [Fact]
     public void Each_return_of_a_setup_function_orders_threads_first_seen_after_it()
     {

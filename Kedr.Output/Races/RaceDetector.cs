@@ -14,13 +14,15 @@ public sealed class RaceDetector
     private readonly RaceDetectorOptions _o;
     private readonly Dictionary<ThreadIdentity, LogicalThread> _threadsById = [];
     private readonly List<LogicalThread> _threads = [];
-    private readonly Dictionary<ulong, VectorClock> _lockWrite = [], _lockRead = [], _signals = [], _atomics = [];
-    private readonly Dictionary<ulong, (ulong Size, ulong Pc)> _allocations = [];
+    private readonly SyncClocks _lockWrite = new(), _lockRead = new(), _signals = new(), _atomics = new();
+    private readonly LiveAllocations _allocations = new();
     private readonly Dictionary<(ulong, ulong), RacePair> _pairs = [];
     private readonly List<RacePair> _order = [];
     private readonly ShadowMemory _shadow;
     private readonly CallStacks _stacks;
     private readonly LockSets _lockSets = new();
+    /// <summary>The earlier accesses the current one was found racing with (one access spans several cells: counted once).</summary>
+    private readonly List<(long Epoch, ulong Pc, ulong Timestamp)> _racedThisAccess = [];
     private LogicalThread? _initThread;
     private VectorClock? _afterInit, _afterSetup;
     private long _events, _memory, _sync, _truncated, _overLimit;
@@ -54,6 +56,7 @@ public sealed class RaceDetector
         PairsOverLimit = _overLimit,
         DroppedEvents = dropped,
         InitSeen = _afterInit is not null,
+        SyncObjects = _lockWrite.Count + _lockRead.Count + _signals.Count + _atomics.Count,
     };
 
     /// <summary>Takes the next event in merged (time) order.</summary>
@@ -66,6 +69,13 @@ public sealed class RaceDetector
         {
             case TraceEventKind.Entry:
                 if (_afterInit is null && _initThread is null && e.Pc == _o.InitFunction) _initThread = t;
+                if (t.Stack == CallStacks.Root)
+                {
+                    // A new entry into the module (a handler run of a per-CPU interrupt context, a kworker's next work item,
+                    // a task's next system call): as a thread first seen now, it is ordered after init and setups.
+                    if (_afterInit is not null) t.Clock.Join(_afterInit);
+                    if (_afterSetup is not null) t.Clock.Join(_afterSetup);
+                }
                 t.Stack = _stacks.Enter(t.Stack, e.Pc);
                 break;
             case TraceEventKind.Exit:
@@ -89,7 +99,7 @@ public sealed class RaceDetector
                 break;
             case TraceEventKind.LockedUpdate:
                 _sync++;
-                var a = Clock(_atomics, e.Addr);
+                var a = _atomics.Get(e.Addr);
                 t.Clock.Join(a);
                 a.CopyFrom(t.Clock);
                 t.Tick();
@@ -103,14 +113,14 @@ public sealed class RaceDetector
                 break;
             case TraceEventKind.Release:
                 _sync++;
-                Clock(e.Size == (uint)TraceSyncMode.Shared ? _lockRead : _lockWrite, e.Addr).Join(t.Clock);
+                (e.Size == (uint)TraceSyncMode.Shared ? _lockRead : _lockWrite).Get(e.Addr).Join(t.Clock);
                 t.Tick();
                 int held = t.Held.LastIndexOf(new HeldLock(e.Addr, e.Size == (uint)TraceSyncMode.Shared));
                 if (held >= 0) { t.Held.RemoveAt(held); t.LockSet = _lockSets.Intern(t.Held); }
                 break;
             case TraceEventKind.Signal:
                 _sync++;
-                Clock(_signals, e.Addr).Join(t.Clock);
+                _signals.Get(e.Addr).Join(t.Clock);
                 t.Tick();
                 break;
             case TraceEventKind.Wait:
@@ -118,11 +128,15 @@ public sealed class RaceDetector
                 if (_signals.TryGetValue(e.Addr, out var s)) t.Clock.Join(s);
                 break;
             case TraceEventKind.Alloc:
-                _allocations[e.Addr] = (e.Size, e.Pc);
+                _allocations.Add(e.Addr, e.Size, e.Pc);
                 _shadow.Clear(e.Addr, e.Size);
                 break;
             case TraceEventKind.Free:
-                if (_allocations.Remove(e.Addr, out var blk)) _shadow.Clear(e.Addr, blk.Size);
+                if (_allocations.Remove(e.Addr, out var blkSize))
+                {
+                    _shadow.Clear(e.Addr, blkSize);
+                    foreach (var sync in new[] { _lockWrite, _lockRead, _signals, _atomics }) sync.Forget(e.Addr, blkSize);
+                }
                 break;
         }
     }
@@ -140,18 +154,13 @@ public sealed class RaceDetector
         return t;
     }
 
-    private static VectorClock Clock(Dictionary<ulong, VectorClock> map, ulong addr)
-    {
-        if (!map.TryGetValue(addr, out var c)) map[addr] = c = new VectorClock();
-        return c;
-    }
-
     private void Access(LogicalThread t, in TraceEvent e)
     {
         uint size = e.Size;
         if (size == 0) return;
         if (size > _o.MaxAccessBytes) { size = _o.MaxAccessBytes; _truncated++; }
         bool write = e.Kind == TraceEventKind.Write;
+        _racedThisAccess.Clear();
         ulong end = e.Addr + size;
         if (end < e.Addr) end = ulong.MaxValue;
         long epoch = t.Epoch;
@@ -203,10 +212,13 @@ public sealed class RaceDetector
     {
         if (prev.IsNone || (prev.Mask & cur.Mask) == 0) return;
         if (Epoch.Thread(prev.Epoch) == t.Index || Covers(t, prev)) return;
+        var occurrence = (prev.Epoch, prev.Pc, prev.Timestamp);
+        if (_racedThisAccess.Contains(occurrence)) return;
+        _racedThisAccess.Add(occurrence);
         var key = prev.Pc <= cur.Pc ? (prev.Pc, cur.Pc) : (cur.Pc, prev.Pc);
         if (_pairs.TryGetValue(key, out var p)) { p.Count++; return; }
         if (_pairs.Count >= _o.MaxPairs) { _overLimit++; return; }
-        p = new RacePair { First = Describe(prev), Second = Describe(cur), Allocation = FindAllocation(cur.Addr) };
+        p = new RacePair { First = Describe(prev), Second = Describe(cur), Allocation = _allocations.Find(cur.Addr) };
         _pairs[key] = p;
         _order.Add(p);
     }
@@ -218,12 +230,5 @@ public sealed class RaceDetector
         {
             Locks = _lockSets[a.LockSet],
         };
-    }
-
-    private RaceAllocation? FindAllocation(ulong addr)
-    {
-        foreach (var (block, (size, pc)) in _allocations)
-            if (addr >= block && addr - block < size) return new RaceAllocation(block, size, pc, addr - block);
-        return null;
     }
 }

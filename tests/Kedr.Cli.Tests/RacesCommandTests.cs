@@ -128,6 +128,28 @@ public sealed class RacesCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_bad_trace_or_ko_is_one_error_line()
+    {
+        File.WriteAllBytes(Tmp("junk.bin"), new byte[200]);
+        File.WriteAllText(Tmp("short.bin"), "KEDRTRC1");
+        foreach (var args in new[]
+        {
+            new[] { "races", Tmp("missing.bin") },
+            ["races", Tmp("junk.bin")],
+            ["races", Tmp("short.bin")],
+            ["races", _dir.FullName],
+            ["races", Trace(), "--ko", Tmp("junk.bin")],
+            ["races", Trace(), "--ko", Tmp("missing.ko")],
+        })
+        {
+            var r = Kedr(args);
+            Assert.True(r.ExitCode == 2, string.Join(' ', args) + ": " + r);
+            Assert.StartsWith("kedr: error: ", Assert.Single(r.StderrLines));
+            Assert.Empty(r.Stdout);
+        }
+    }
+
+    [Fact]
     public void A_bad_cap_is_one_error_line()
     {
         var r = Kedr("races", Trace(), "--shadow-cells", "1");

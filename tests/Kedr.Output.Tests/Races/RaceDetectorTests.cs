@@ -36,6 +36,18 @@ public sealed class RaceDetectorTests
         Assert.Equal(5, p.Count);
     }
 
+    /// <summary>Two 16-byte writes (two shadow cells each) racing once are one occurrence, not one per cell.</summary>
+    [Fact]
+    public void An_access_spanning_cells_counts_one_occurrence()
+    {
+        var p = Assert.Single(new RaceScenario().Write(1, PcA, X, 16).Write(2, PcB, X, 16, cpu: 1).Run().Races);
+        Assert.Equal(1, p.Count);
+        var twice = Assert.Single(new RaceScenario().Write(1, PcA, X, 16).Write(2, PcB, X, 16, cpu: 1).Write(2, PcB, X, 16, cpu: 1).Run().Races);
+        Assert.Equal(1, twice.Count);
+        var three = Assert.Single(new RaceScenario().Write(1, PcA, X, 16).Write(2, PcB, X, 16, cpu: 1).Write(1, PcA, X + 4, 8).Run().Races);
+        Assert.Equal(2, three.Count);
+    }
+
     [Fact]
     public void Same_thread_and_read_read_do_not_race()
     {
@@ -148,6 +160,57 @@ public sealed class RaceDetectorTests
         Assert.Single(new RaceScenario().Enter(1, Init).Write(1, PcA, X).Leave(1, Init).Read(2, PcB, X, cpu: 1).Run().Races);
     }
 
+    /// <summary>
+    /// An interrupt context is one logical thread per CPU, but each handler run is a new activation: one
+    /// that starts after init returned is ordered after init, as a thread first seen then is, even when
+    /// that CPU's context already ran a handler while init was running.
+    /// </summary>
+    [Fact]
+    public void An_interrupt_handler_run_started_after_init_returned_is_ordered_after_it()
+    {
+        const ulong Init = 0xffffffffc0100000, Handler = 0xffffffffc0110000;
+        var o = new RaceDetectorOptions { InitFunction = Init };
+        var r = new RaceScenario()
+            .Enter(1, Init)
+            .Enter(0, Handler, cpu: 1, ctx: 2).Read(0, PcC, Y, cpu: 1, ctx: 2).Leave(0, Handler, cpu: 1, ctx: 2)
+            .Write(1, PcA, X).Leave(1, Init)
+            .Enter(0, Handler, cpu: 1, ctx: 2).Read(0, PcB, X, cpu: 1, ctx: 2).Leave(0, Handler, cpu: 1, ctx: 2)
+            .Run(o);
+        Assert.Empty(r.Races);
+        // A handler run that began before init returned stays concurrent with init's later writes.
+        var during = new RaceScenario()
+            .Enter(1, Init).Enter(0, Handler, cpu: 1, ctx: 2)
+            .Write(1, PcA, X).Leave(1, Init)
+            .Read(0, PcB, X, cpu: 1, ctx: 2).Leave(0, Handler, cpu: 1, ctx: 2)
+            .Run(o);
+        Assert.Single(during.Races);
+    }
+
+    /// <summary>
+    /// A kworker (one task) that ran a work item of the module while init was running: its next work
+    /// item, entered after init returned, is ordered after init; the one that began during init is not.
+    /// </summary>
+    [Fact]
+    public void A_task_entering_the_module_again_after_init_returned_is_ordered_after_it()
+    {
+        const ulong Init = 0xffffffffc0100000, WorkFn = 0xffffffffc0120000;
+        var o = new RaceDetectorOptions { InitFunction = Init };
+        var r = new RaceScenario()
+            .Enter(1, Init).Signal(1, W)
+            .Wait(7, W, cpu: 1).Enter(7, WorkFn, cpu: 1).Read(7, PcC, Y, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Write(1, PcA, X).Leave(1, Init)
+            .Enter(7, WorkFn, cpu: 1).Read(7, PcB, X, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Run(o);
+        Assert.Empty(r.Races);
+        var during = new RaceScenario()
+            .Enter(1, Init).Signal(1, W)
+            .Wait(7, W, cpu: 1).Enter(7, WorkFn, cpu: 1)
+            .Write(1, PcA, X).Leave(1, Init)
+            .Read(7, PcB, X, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Run(o);
+        Assert.Single(during.Races);
+    }
+
     [Fact]
     public void Each_return_of_a_setup_function_orders_threads_first_seen_after_it()
     {
@@ -185,6 +248,36 @@ public sealed class RaceDetectorTests
         Assert.Equal(new RaceAllocation(X, 64, PcC, 24), p.Allocation);
         var reuse = new RaceScenario().Alloc(1, X, 64).Write(1, PcA, X + 8).Free(1, X).Alloc(2, X, 32).Write(2, PcB, X + 8, cpu: 1).Run();
         Assert.Empty(reuse.Races);
+    }
+
+    /// <summary>
+    /// Locks, signalled objects and atomics inside a freed block are gone with it: their clocks are
+    /// forgotten (memory stays bounded by live objects), those outside the block are kept.
+    /// </summary>
+    [Fact]
+    public void Sync_objects_inside_a_freed_block_are_forgotten()
+    {
+        var s = new RaceScenario().Alloc(1, X, 64)
+            .Lock(1, X + 8).Unlock(1, X + 8).Lock(1, X + 16, shared: true).Unlock(1, X + 16, shared: true)
+            .Signal(1, X + 24).Atomic(1, X + 60).Atomic(1, X + 64).Lock(1, L).Unlock(1, L);
+        Assert.Equal(6, s.Run().SyncObjects);
+        Assert.Equal(2, s.Free(1, X).Run().SyncObjects);
+    }
+
+    /// <summary>
+    /// A block allocated over part of a known one means the old one was freed by a call the trace does not
+    /// show: a race in the overlap belongs to the new block; a large block is found too.
+    /// </summary>
+    [Fact]
+    public void A_race_names_the_block_allocated_last_over_a_stale_one()
+    {
+        const ulong PcAlloc2 = 0xffffffffc0004040, Big = 0xffff888010000000;
+        var r = new RaceScenario().Alloc(1, X, 64, pc: PcC).Alloc(1, X + 32, 64, pc: PcAlloc2)
+            .Write(1, PcA, X + 40).Write(2, PcB, X + 40, cpu: 1)
+            .Alloc(1, Big, 1 << 20, pc: PcC).Write(1, PcA, Big + 0x80000).Write(2, PcC, Big + 0x80000, cpu: 1).Run();
+        Assert.Equal(2, r.Races.Count);
+        Assert.Equal(new RaceAllocation(X + 32, 64, PcAlloc2, 8), r.Races[0].Allocation);
+        Assert.Equal(new RaceAllocation(Big, 1 << 20, PcC, 0x80000), r.Races[1].Allocation);
     }
 
     [Fact]

@@ -111,7 +111,7 @@ public static class BlobRules
             width == 0 ? FixupRule.Type
             : (ulong)x.Offset + (ulong)width > (ulong)code.Length ? FixupRule.Field
             : x.Target == BlobFixupTarget.Symbol ? x.Index == 0 || x.Index >= symbolCount ? FixupRule.Target : FixupRule.None
-            : x.Target != BlobFixupTarget.Helper || x.Index > (uint)BlobHelper.MemEventNoFlags ? FixupRule.Target
+            : x.Target != BlobFixupTarget.Helper || x.Index >= BlobFormat.HelperCount ? FixupRule.Target
             // With CallOrc the loader adds the call's ORC entries: it must be `push $imm32; call rel32`.
             : (flags & BlobHeaderFlags.CallOrc) != 0
               && (x.Offset < HelperCallFixupFromPush || code[(int)x.Offset - HelperCallFixupFromPush] != PushImm32Opcode

@@ -17,7 +17,6 @@ namespace Kedr.Rewriter;
 /// </summary>
 public static class ModuleRewriter
 {
-
     public static RewriteResult Rewrite(ElfFile elf) =>
         TryRewrite(elf, out var result, out var error) ? result! : throw new KedrException(error!);
 
@@ -50,11 +49,17 @@ public static class ModuleRewriter
     /// <summary>An exception of ours as a diagnostic: its type, message and the innermost frame of ours.</summary>
     public static KedrDiagnostic InternalError(string path, Exception e)
     {
-        var frame = new System.Diagnostics.StackTrace(e, false).GetFrames()
-            .FirstOrDefault(f => f.GetMethod()?.DeclaringType?.Namespace?.StartsWith("Kedr", StringComparison.Ordinal) == true);
-        var where = frame?.GetMethod() is { } m ? $" in {m.DeclaringType?.Name}.{m.Name}" : "";
+        // DiagnosticMethodInfo, not StackFrame.GetMethod(): the NativeAOT kedr keeps the names of the methods
+        // on a stack trace, not their reflection metadata (GetMethod() gives null there).
+        var method = new System.Diagnostics.StackTrace(e, false).GetFrames()
+            .Select(System.Diagnostics.DiagnosticMethodInfo.Create)
+            .FirstOrDefault(m => m?.DeclaringTypeName.StartsWith("Kedr.", StringComparison.Ordinal) == true);
+        var where = method is { } m ? $" in {TypeName(m.DeclaringTypeName)}.{m.Name}" : "";
         return new KedrDiagnostic(DiagnosticCodes.RewriterInternalError, $"internal error{where}: {e.GetType().Name}: {e.Message}", path);
     }
+
+    /// <summary>A type's own name from its full one ("Kedr.Rewriter.Planning.FunctionPlanner", "Kedr.X+Nested"), as <see cref="Type.Name"/> gives it.</summary>
+    private static string TypeName(string fullName) => fullName[(fullName.LastIndexOfAny(['.', '+']) + 1)..];
 
     private static bool TryRewriteCore(ElfFile elf, BlobBuffers? buffers, out RewriteResult? result, out KedrDiagnostic? error)
     {

@@ -22,6 +22,8 @@ public static class BlobFormat
     public const int ChecksumSize = BlobLayout.Checksum.Size;
     /// <summary>The loader's code area (<c>KEDR_AREA_SIZE</c>, kmod/kedr_sample/kedr_area.h): a bigger code image is refused.</summary>
     public const int MaxCodeSize = 16 << 20;
+    /// <summary>The helpers a fixup may call (<c>KEDR_HELPER_COUNT_V1</c>): <see cref="BlobHelper"/>'s values are 0 to this - 1.</summary>
+    public const uint HelperCount = 5;
 
     // What kedr_blob_extable.data and kedr_blob_bug.flags may hold (kedr_blob.h, from the 6.1 kernel's
     // extable_fixup_types.h and asm-generic/bug.h).

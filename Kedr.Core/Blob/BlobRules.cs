@@ -6,23 +6,6 @@ using static Kedr.Core.Blob.BlobLayout;
 namespace Kedr.Core.Blob;
 
 /// <summary>
-/// A rule of the loader a blob breaks: the catalog code, the message, and the field it is about — in record
-/// <see cref="Index"/> of table <see cref="Table"/>, at <see cref="Field"/> of that record (no table: a header
-/// field, <see cref="Field"/> its offset in the blob). A class: the rules return null for every valid record of
-/// a blob being written, which costs nothing as a reference (a nullable struct this size is copied out each time).
-/// </summary>
-public sealed record BlobViolation(DiagnosticCode Code, string Message, BlobTableId? Table, long Index, int Field)
-{
-    public static BlobViolation InHeader(DiagnosticCode code, string message, int field) => new(code, message, null, 0, field);
-
-    /// <summary>As a diagnostic naming the offset in the blob, with the tables at <paramref name="tables"/> (offset, count, entry size by <see cref="BlobTableId"/>).</summary>
-    public KedrDiagnostic ToDiagnostic(string path, ReadOnlySpan<(int Offset, int Count, int EntrySize)> tables) =>
-        Table is { } t
-            ? new KedrDiagnostic(Code, Message, path, t.ToString(), tables[(int)t].Offset + Index * tables[(int)t].EntrySize + Field)
-            : new KedrDiagnostic(Code, Message, path, null, Field);
-}
-
-/// <summary>
 /// The loader's rules for a blob's contents (kmod/kedr_sample/kedr_blob.c), record by record: written once,
 /// applied by <see cref="BlobReader"/> to the records it reads (the conformance tests hold it equal to
 /// kedr_blob.c) and by <see cref="BlobWriter"/> to a blob before it writes it (<see cref="Verify"/>).
@@ -131,7 +114,7 @@ public static class BlobRules
             width == 0 ? FixupRule.Type
             : (ulong)x.Offset + (ulong)width > (ulong)code.Length ? FixupRule.Field
             : x.Target == BlobFixupTarget.Symbol ? x.Index == 0 || x.Index >= symbolCount ? FixupRule.Target : FixupRule.None
-            : x.Target != BlobFixupTarget.Helper || x.Index > (uint)BlobHelper.MemEventNoFlags ? FixupRule.Target
+            : x.Target != BlobFixupTarget.Helper || x.Index >= BlobFormat.HelperCount ? FixupRule.Target
             // With CallOrc the loader adds the call's ORC entries: it must be `push $imm32; call rel32`.
             : (flags & BlobHeaderFlags.CallOrc) != 0
               && (x.Offset < HelperCallFixupFromPush || code[(int)x.Offset - HelperCallFixupFromPush] != PushImm32Opcode

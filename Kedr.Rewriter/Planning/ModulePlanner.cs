@@ -27,6 +27,6 @@ internal static class ModulePlanner
             leftOut[f.Id] = why;
         LandingPadFinder.Find(module.Elf, module.Functions, plans, leftOut);
         LeaveOutTogether.Apply(plans, leftOut);
-        return new ModulePlans(module, plans, leftOut, arena);
+        return new ModulePlans(module, plans, leftOut);
     }
 }

@@ -5,9 +5,11 @@ namespace Kedr.Rewriter.Planning;
 /// <summary>
 /// Stage 2's output: every function's plan and the decision for it — copied, or left out with the
 /// reason. Read-only: the later stages read the plans and ask here what was decided; nothing of it is
-/// written into the catalog's <see cref="FunctionInfo"/>s.
+/// written into the catalog's <see cref="FunctionInfo"/>s. Valid until the next <see cref="ModulePlanner.Plan"/>
+/// on the same thread: the plans' instructions live in that thread's <see cref="PlanArena"/>, which the next
+/// module's plans reuse.
 /// </summary>
-internal sealed class ModulePlans(ModuleCatalog module, FunctionPlan[] plans, string?[] leftOut, PlanArena arena)
+internal sealed class ModulePlans(ModuleCatalog module, FunctionPlan[] plans, string?[] leftOut)
 {
     public ModuleCatalog Module { get; } = module;
 
@@ -15,9 +17,6 @@ internal sealed class ModulePlans(ModuleCatalog module, FunctionPlan[] plans, st
     public ReadOnlySpan<FunctionPlan> All => plans;
     public FunctionPlan this[int functionId] => plans[functionId];
     public int Count => plans.Length;
-
-    /// <summary>Per-thread working memory the plans live in (reused by the next module on this thread).</summary>
-    public PlanArena Arena { get; } = arena;
 
     public bool IsCopied(int functionId) => leftOut[functionId] is null;
 

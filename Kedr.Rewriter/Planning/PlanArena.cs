@@ -40,7 +40,6 @@ internal sealed class PlanArena
 
     private readonly MovableCodeReader _reader = new();
     private readonly Decoder _decoder;
-    private byte[] _scratch = [];
 
     private PlanArena() => _decoder = Decoder.Create(64, _reader, 0, DecoderOptions.None);
 
@@ -121,12 +120,5 @@ internal sealed class PlanArena
     {
         if (count == list.Length) Array.Resize(ref list, count * 2);
         list[count++] = value;
-    }
-
-    /// <summary>A buffer of at least <paramref name="length"/> bytes, reused (its contents are the caller's to set).</summary>
-    public byte[] Scratch(int length)
-    {
-        if (_scratch.Length < length) _scratch = new byte[Math.Max(length, 2 * _scratch.Length)];
-        return _scratch;
     }
 }

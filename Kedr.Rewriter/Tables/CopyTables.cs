@@ -12,7 +12,11 @@ namespace Kedr.Rewriter.Tables;
 /// </summary>
 internal static class CopyTables
 {
-    /// <summary>In the order they are built (which orders nothing between them: each fills its own list).</summary>
+    /// <summary>
+    /// In the order they are built. Each fills its own lists of the blob but one: <see cref="LandingPadTable"/>
+    /// appends to the patches, after the slots emission put there, so the patch table is the slots (copy
+    /// order) and then the landing pads, and these run after <see cref="Emission.CopyEmitter.Emit"/>.
+    /// </summary>
     private static readonly Action<ModuleLayout, KedrBlob>[] Builders =
     [
         FunctionTable.Build,

@@ -15,8 +15,7 @@ internal static class FunctionTable
         var copied = layout.Copied;
         int largest = 0;
         foreach (var plan in copied) largest = Math.Max(largest, plan.Function.Size);
-        // Each function's bytes with its masks zeroed, for its digest.
-        var masked = layout.Plans.Arena.Scratch(largest);
+        var masked = Masked(largest);
         foreach (var plan in copied)
         {
             var f = plan.Function;
@@ -34,5 +33,15 @@ internal static class FunctionTable
         for (int i = 0; i < blob.Functions.Count; i++)
             if (blob.Functions[i].Owner == uint.MaxValue)
                 blob.Functions[i] = blob.Functions[i] with { Owner = (uint)i, Flags = blob.Functions[i].Flags & ~BlobFunctionFlags.Part };
+    }
+
+    /// <summary>Each function's bytes with its masks zeroed, for its digest: this thread's buffer, reused.</summary>
+    [ThreadStatic] private static byte[]? t_masked;
+
+    private static byte[] Masked(int length)
+    {
+        if (t_masked is not { } buffer || buffer.Length < length)
+            t_masked = buffer = new byte[Math.Max(length, 2 * (t_masked?.Length ?? 0))];
+        return buffer;
     }
 }

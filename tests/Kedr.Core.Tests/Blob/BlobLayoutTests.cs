@@ -345,8 +345,10 @@ public sealed partial class BlobLayoutTests
             ["KEDR_BUG_TAINT_SHIFT"] = BlobFormat.BugTaintShift,
             ["KEDR_BUG_TAINT_COUNT"] = BlobFormat.BugTaintCount,
             ["KEDR_NO_COPY"] = BlobFormat.NoCopy,
-            ["KEDR_HELPER_COUNT_V1"] = (ulong)Enum.GetValues<BlobHelper>().Length,
+            ["KEDR_HELPER_COUNT_V1"] = BlobFormat.HelperCount,
         };
+        // The rules bound helper indices by HelperCount: the enum has exactly those values.
+        Assert.Equal(Enumerable.Range(0, (int)BlobFormat.HelperCount).Select(i => (BlobHelper)i), Enum.GetValues<BlobHelper>());
         var unmatched = new List<string>();
         var seen = new HashSet<(Type, string)>();
         foreach (var (name, value) in c.Constants)

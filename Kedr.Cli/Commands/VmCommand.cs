@@ -67,9 +67,29 @@ internal static class VmCommand
     public static Command CreateDemo()
     {
         var verbose = CommonOptions.Verbose();
-        var cmd = new Command("demo", "Instrument the bundled sample target, drive /dev/cfake0 in the test guest, print what was recorded.") { verbose };
-        cmd.SetAction((r, ct) => Run(new InstrumentedRunRequest("kedr_sample_target",
-            Path.Combine(RepositoryPaths.Root, "scripts", "demo", "cfake.sh")), r.GetValue(verbose), ct));
+        var cmd = new Command("demo", "Instrument the bundled sample target, load the built-in kedr_alloc payload, drive /dev/cfake0 in the test guest, " +
+            "print what was recorded, the allocation trace events and the leak report.") { verbose };
+        cmd.SetAction(async (r, ct) =>
+        {
+            using var logging = CliLogging.Create(r.GetValue(verbose));
+            var log = logging.CreateLogger("kedr");
+            DemoResult demo;
+            try
+            {
+                demo = await DemoRun.RunAsync(DemoRun.Scenario, log, ct);
+            }
+            catch (KedrException e)
+            {
+                return Program.Error(e.Diagnostic);
+            }
+            return Print(demo.Run, log, () =>
+            {
+                Console.WriteLine("=== /sys/kernel/debug/tracing/trace (kedr_alloc events) ===");
+                Console.Write(demo.AllocTrace);
+                Console.WriteLine("=== /sys/kernel/debug/kedr_alloc/leaks ===");
+                Console.Write(demo.Leaks);
+            });
+        });
         return cmd;
     }
 
@@ -86,9 +106,16 @@ internal static class VmCommand
         {
             return Program.Error(e.Diagnostic);
         }
+        return Print(result, log, () => { });
+    }
+
+    /// <summary>The recorded events, then <paramref name="more"/>, the script's output and the guest's dmesg; the exit status.</summary>
+    private static int Print(InstrumentedRunResult result, ILogger log, Action more)
+    {
         var vm = result.Vm;
         Console.WriteLine("=== /sys/kernel/debug/kedr_sample/output ===");
         Console.Write(result.Output);
+        more();
         Console.WriteLine("=== guest script output ===");
         Console.Write(vm.ScriptOutput);
         Console.WriteLine("=== guest dmesg ===");

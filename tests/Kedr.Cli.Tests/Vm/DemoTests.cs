@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using Kedr.Cli.Vm;
+using Kedr.Core.Elf;
+using Kedr.Kernel.Payloads;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
@@ -9,9 +12,11 @@ namespace Kedr.Cli.Tests.Vm;
 /// <summary>
 /// The demo scenario in the real guest kernel: kedr_sample attached to the sample target,
 /// /dev/cfake0 written and read, the target unloaded. Expectations come from the guest's
-/// own /proc/kallsyms and from the seed's output grammar, not from the recorder.
+/// own /proc/kallsyms and from the seed's output grammar, not from the recorder. The demo's kedr_alloc
+/// payload: its trace lines checked against the target's ELF (which allocation functions it calls)
+/// and against each other (every kfree frees a block allocated before), its leak report against the trace.
 /// </summary>
-public sealed class DemoTests(ITestOutputHelper output)
+public sealed partial class DemoTests(ITestOutputHelper output)
 {
     private const string Script = """
         insmod /lib/modules/kedr/kedr_sample_target.ko
@@ -31,8 +36,11 @@ public sealed class DemoTests(ITestOutputHelper output)
         File.WriteAllText(script, Script);
         try
         {
-            var result = await InstrumentedRun.RunAsync(new InstrumentedRunRequest("kedr_sample_target", script), NullLogger.Instance, default);
+            var demo = await DemoRun.RunAsync(script, NullLogger.Instance, default);
+            var result = demo.Run;
             var vm = result.Vm;
+            output.WriteLine(demo.AllocTrace);
+            output.WriteLine(demo.Leaks);
             output.WriteLine(result.Output);
             Assert.True(vm.Healthy, "guest unhealthy:\n" + string.Join('\n', vm.Problems) + "\n" + vm.Console[^Math.Min(3000, vm.Console.Length)..]);
             Assert.Equal(0, vm.ScriptExitCode);
@@ -90,12 +98,77 @@ public sealed class DemoTests(ITestOutputHelper output)
             Assert.Contains(events, e => e.PcFunction == "cfake_open" && e.Kind == "locked update" && e.Size == 4);
             Assert.Contains(events, e => e.PcFunction == "cfake_release" && e.Kind == "locked update" && e.Size == 4);
             Assert.Matches(@"recorded", lines[^1]);
+            CheckAllocTrace(demo);
         }
         finally
         {
             File.Delete(script);
         }
     }
+
+    /// <summary>
+    /// kedr_alloc's lines: one per call the target makes to an allocation function of the spec that its ELF
+    /// calls, and to no other; the target allocates only from init (its callers of those functions per the
+    /// relocations are init and what only init calls), so every allocation is "in init: 1"; each kfree at
+    /// unload frees a block allocated earlier, once, and every block is freed; the leak report agrees.
+    /// </summary>
+    private static void CheckAllocTrace(DemoResult demo)
+    {
+        Assert.True(PayloadSpecReader.TryRead(DemoRun.AllocSpec, out var spec, out var error), error?.ToString());
+        // The spec's allocation functions: those returning the block (the frees return void).
+        var allocators = spec!.Functions.Where(f => !f.IsVoid).Select(f => f.Name).ToHashSet();
+        var elf = ElfFile.Read(Path.Combine(RepositoryPaths.Kmod, DemoRun.Target, DemoRun.Target + ".ko"));
+        var frees = spec.Functions.Where(f => f.IsVoid).Select(f => f.Name).ToHashSet();
+        var called = new HashSet<string>();
+        var freesCalled = new HashSet<string>();
+        var callers = new HashSet<string>();
+        foreach (var section in elf.Sections.Where(s => s.IsAlloc && (s.Flags & ElfConstants.ShfExecInstr) != 0))
+            foreach (var rel in elf.GetRelocations(section))
+            {
+                var name = elf.Symbol(rel.SymbolIndex).Name;
+                if (frees.Contains(name)) freesCalled.Add(name);
+                if (!allocators.Contains(name)) continue;
+                called.Add(name);
+                callers.Add(elf.Symbols.First(f => f.IsFunction && f.SectionIndex == section.Index
+                    && f.Value <= rel.Offset && rel.Offset < f.Value + f.Size).Name);
+            }
+        Assert.NotEmpty(called);
+        // Those callers are init and the device constructor, which only init calls.
+        Assert.Subset(new HashSet<string> { "cfake_init_module", "cfake_construct_device" }, callers);
+
+        var lines = demo.AllocTrace.Split('\n').Select(l => TraceLine().Match(l)).Where(m => m.Success).ToList();
+        Assert.All(lines, m => Assert.Equal("called_" + m.Groups["fn"].Value, m.Groups["event"].Value));
+        var allocs = lines.Where(m => allocators.Contains(m.Groups["fn"].Value)).ToList();
+        Assert.Equal(called, allocs.Select(m => m.Groups["fn"].Value).ToHashSet());
+        Assert.Equal(new HashSet<string> { "kfree" }, freesCalled);
+        Assert.Equal(freesCalled, lines.Except(allocs).Select(m => m.Groups["fn"].Value).ToHashSet());
+        Assert.All(allocs, m => Assert.Equal(("insmod", "1"), (m.Groups["task"].Value, m.Groups["init"].Value)));
+        Assert.All(allocs, m => Assert.Matches(@"^, result: [1-9a-f][0-9a-f]*$", m.Groups["rest"].Value));
+        // kcalloc(2 devices) and kzalloc(cfake_buffer_size = 4000) per device, GFP_KERNEL | __GFP_ZERO (0xcc0 | 0x100).
+        Assert.Equal(3, allocs.Count);
+        Assert.Equal(2, allocs.Count(m => m.Groups["args"].Value == "4000, dc0"));
+        Assert.All(allocs, m => Assert.EndsWith(", dc0", m.Groups["args"].Value));
+
+        var live = new HashSet<string>();
+        foreach (var m in lines)
+        {
+            if (allocators.Contains(m.Groups["fn"].Value))
+            {
+                Assert.True(live.Add(Regex.Match(m.Groups["rest"].Value, "result: ([0-9a-f]+)").Groups[1].Value), m.Value);
+                continue;
+            }
+            Assert.Equal(("rmmod", "0"), (m.Groups["task"].Value, m.Groups["init"].Value));
+            Assert.True(live.Remove(m.Groups["args"].Value), $"kfree of a block not allocated before: {m.Value}");
+        }
+        Assert.Empty(live);
+        Assert.Matches($@"leak report of {DemoRun.Target}: {allocs.Count} allocations, {lines.Count - allocs.Count} frees, 0 leaks \(0 bytes\), 0 not tracked", demo.Leaks);
+        Assert.DoesNotMatch(@"(?m)^leak: ", demo.Leaks);
+        Assert.Contains($"kedr_alloc: leak report of {DemoRun.Target}: ", demo.Run.Vm.Dmesg, StringComparison.Ordinal);
+    }
+
+    /// <summary>Seed 003's line: "insmod-3588 [000] 5169.188503: called___kmalloc: __kmalloc(184, d0), in init: 1, result: da01e900".</summary>
+    [GeneratedRegex(@"^\s*(?<task>\S+)-\d+\s+\[\d+\]\s.*?(?<event>called_\w+): (?<fn>\w+)\((?<args>[^)]*)\), in init: (?<init>[01])(?<rest>.*)$")]
+    private static partial Regex TraceLine();
 
     private static Dictionary<string, ulong> ParseKallsyms(string text)
     {

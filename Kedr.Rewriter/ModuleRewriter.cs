@@ -50,10 +50,20 @@ public static class ModuleRewriter
     /// <summary>An exception of ours as a diagnostic: its type, message and the innermost frame of ours.</summary>
     public static KedrDiagnostic InternalError(string path, Exception e)
     {
-        var frame = new System.Diagnostics.StackTrace(e, false).GetFrames()
-            .FirstOrDefault(f => f.GetMethod()?.DeclaringType?.Namespace?.StartsWith("Kedr", StringComparison.Ordinal) == true);
-        var where = frame?.GetMethod() is { } m ? $" in {m.DeclaringType?.Name}.{m.Name}" : "";
+        // DiagnosticMethodInfo, not StackFrame.GetMethod(): it needs no reflection metadata (the NativeAOT kedr).
+        var m = new System.Diagnostics.StackTrace(e, false).GetFrames()
+            .Select(System.Diagnostics.DiagnosticMethodInfo.Create)
+            .FirstOrDefault(f => f?.DeclaringTypeName.StartsWith("Kedr.", StringComparison.Ordinal) == true);
+        var where = m is not null ? $" in {ShortType(m.DeclaringTypeName)}.{m.Name}" : "";
         return new KedrDiagnostic(DiagnosticCodes.RewriterInternalError, $"internal error{where}: {e.GetType().Name}: {e.Message}", path);
+    }
+
+    /// <summary>"Kedr.Rewriter.Planning.Foo+&lt;&gt;c" as "Foo+&lt;&gt;c": the type's name without its namespace.</summary>
+    private static string ShortType(string fullName)
+    {
+        var nested = fullName.IndexOf('+', StringComparison.Ordinal);
+        var dot = fullName.LastIndexOf('.', nested < 0 ? fullName.Length - 1 : nested);
+        return fullName[(dot + 1)..];
     }
 
     private static bool TryRewriteCore(ElfFile elf, BlobBuffers? buffers, out RewriteResult? result, out KedrDiagnostic? error)

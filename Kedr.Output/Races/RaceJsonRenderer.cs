@@ -24,7 +24,7 @@ public static class RaceJsonRenderer
             p.ProtectingLocks.Select(Hex).ToList())).ToList());
 
     public static void Render(RaceResult r, RaceNames n, string module, string trace, Stream s) =>
-        JsonSerializer.Serialize(s, ToJson(r, n, module, trace), JsonRenderer.Options);
+        JsonSerializer.Serialize(s, ToJson(r, n, module, trace), JsonReportContext.Default.JsonRaces);
 
     private static JsonRaceAccess Access(RaceAccess a, RaceNames n)
     {

@@ -31,6 +31,11 @@ internal static class GuestKedr
         var dir = Path.Combine(Path.GetTempPath(), $"kedr-guest-kedr-{Environment.ProcessId}");
         if (Directory.Exists(dir)) Directory.Delete(dir, true);
         Directory.CreateDirectory(dir);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(dir, true); }
+            catch (IOException) { }
+        };
         var script = Path.Combine(RepositoryPaths.VmScripts, "guest-kedr.sh");
         Run("bash", "-c", $"source '{script}' && kedr_guest_stage '{dir}'");
         var files = Directory.GetFiles(dir, "*", SearchOption.AllDirectories);

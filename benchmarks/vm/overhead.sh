@@ -15,7 +15,8 @@
 #          /dev/null), ops/s for 8 KiB blocks in one update
 #
 # Prints the times, events, drops and the ratios. Uses scripts/vm/run.sh and
-# the temporary scripts/vm/h17-guest-kedr.sh for the guest's `kedr`.
+# scripts/vm/guest-kedr.sh for the guest's `kedr` (the checkout's NativeAOT
+# build, rebuilt by ./kedr when a source changed, with its shared libraries).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 tcrypt=1 fat=1
@@ -29,14 +30,15 @@ kver=$(kedr_vm_kver)
 mods=/lib/modules/$kver/kernel
 kos=()
 while read -r ko; do kos+=(--ko "$ko"); done < <("$root/scripts/vm/build-kmod.sh" kedr_sample)
-while read -r f; do kos+=(--ko "$f"); done < <("$root/scripts/vm/h17-guest-kedr.sh" "$work/kedr")
+source "$root/scripts/vm/guest-kedr.sh"
+mapfile -t fw < <(kedr_guest_firmware_args)
+[[ ${#fw[@]} -gt 0 ]] || { echo "overhead.sh: no guest kedr (scripts/vm/guest-kedr.sh)" >&2; exit 2; }
+kos+=("${fw[@]}")
 "$root/kedr" instrument "$mods/fs/fat/fat.ko" -o "$work/fat.kedr" >/dev/null
 "$root/kedr" instrument "$mods/arch/x86/crypto/sha256-ssse3.ko" -o "$work/sha256_ssse3.kedr" >/dev/null
 
-cat >"$work/guest.sh" <<GUEST
+{ printf '%s\n' "$KEDR_GUEST_INSTALL"; cat <<GUEST
 K=/lib/modules/kedr
-chmod +x \$K/ld-linux-x86-64.so.2
-kedr() { \$K/ld-linux-x86-64.so.2 --library-path \$K \$K/kedr "\$@"; }
 D=/sys/kernel/debug/kedr_sample
 ms() { read up _ < /proc/uptime; echo \$((\${up%.*} * 1000 + (1\${up#*.} - 100) * 10)); }
 workload() { sh -e /tmp/fat-workload.sh; }
@@ -94,6 +96,7 @@ if [ $tcrypt = 1 ]; then
 	rmmod kedr_sample
 fi
 GUEST
+} >"$work/guest.sh"
 
 "$root/scripts/vm/run.sh" --script "$work/guest.sh" "${kos[@]}" \
 	--firmware "$work/fat.kedr:kedr/fat.kedr" \

@@ -88,10 +88,13 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
     }
 
     /// <summary>
-    /// The vfat workload of issue 17 (benchmarks/vm/fat-workload.sh: a loop image, 300 files and 4 MB written,
+    /// The vfat workload of issue 17 (benchmarks/vm/fat-workload.sh: a loop image, files and MB written,
     /// remounted, read back and checksummed, unmounted, rmmod) on instrumented fat, with kedr_sample's defaults and
     /// <c>kedr record</c> draining: 0 events dropped, and every event kedr_sample recorded is in the file (its
-    /// size is the header plus that many records).
+    /// size is the header plus that many records). Sized for the suite (about 2 minutes under TCG): 80 files and
+    /// 2 MB instead of the issue's 300 files and 4 MB (~38 M events, ~15 minutes in a 4 GiB guest), still more than
+    /// twice the events the default rings of this 1 GiB guest hold, so they arrive only if drained while the
+    /// workload runs. The full-size figure is benchmarks/vm/overhead.sh's (fat-workload.sh's defaults).
     /// </summary>
     [Fact]
     public async Task Vfat_workload_recorded_without_a_drop()
@@ -104,6 +107,7 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
             kedr record -o /tmp/rec.trace 2> /out/record.txt &
             rec=$!
             start=$(ms)
+            FAT_FILES=80 FAT_MB=2
 
             """ + workload + """
 
@@ -118,9 +122,9 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
         {
             GuestModules = FatModules,
             ExtraFiles = GuestKedr.Files,
-            // About 38 M events: a 1.8 GB file in the guest's /tmp (a tmpfs of half the RAM).
-            MemoryMiB = 4096,
-            Timeout = TimeSpan.FromSeconds(900),
+            // The file goes to the guest's /tmp (a tmpfs of half the RAM): 48 bytes an event.
+            MemoryMiB = 1024,
+            Timeout = TimeSpan.FromSeconds(600),
         }, output);
         output.WriteLine(r.File("record.txt"));
         output.WriteLine($"workload: {r.File("workload-ms.txt").Trim()} ms");
@@ -130,7 +134,9 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
         Assert.True(all.Success, r.File("stats.txt"));
         ulong recorded = ulong.Parse(all.Groups[1].Value), dropped = ulong.Parse(all.Groups[2].Value);
         Assert.True(dropped == 0, r.File("record.txt") + r.File("stats.txt"));
-        Assert.True(recorded > 100_000, $"only {recorded} events");
+        // kedr_sample's default rings take 1/16 of RAM in all (kedr_default_records): 1 GiB / 16 / 48 bytes a record.
+        const long ringsHold = (1024L << 20) / 16 / 48;
+        Assert.True((long)recorded > 2 * ringsHold, $"only {recorded} events: the rings hold {ringsHold}");
         Assert.Contains($"rec.trace: {recorded} events recorded, 0 dropped (target fat)", r.File("record.txt"));
         Assert.DoesNotContain("warning", r.File("record.txt"));
         // struct kedr_trace_header, struct kedr_record_file, one struct kedr_record_cpu per CPU (2), the records.

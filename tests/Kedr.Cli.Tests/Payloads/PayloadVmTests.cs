@@ -173,6 +173,77 @@ public sealed partial class PayloadVmTests(ITestOutputHelper output)
         finally { Directory.Delete(work, true); }
     }
 
+    /// <summary>
+    /// A payload on a target attached while it runs (kedr_live_syms.c resolves the imports from the target's
+    /// .ko): the open's allocation goes through the import stub to kedr_faults, which fails it; the payload
+    /// cannot be unloaded while attached (kedr_sample holds its module); detach puts the target's own code
+    /// back, so the open works again, and the payload can go. Then the target unloads while attached with the
+    /// payload loaded: detached at its GOING, the payload free again.
+    /// </summary>
+    [Fact]
+    public async Task Faults_on_a_target_attached_while_running_then_detach_and_unload_with_the_payload_loaded()
+    {
+        var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;
+        try
+        {
+            var ko = await BuildPayloadAsync(BuiltIn("kedr_faults"), work);
+            var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", """
+                K=/lib/modules/kedr
+                F=/sys/kernel/debug/kedr_faults
+                C=/sys/kernel/debug/kedr_payload_target/ctl
+                P=/sys/module/kedr_sample/parameters
+                # attach N: the Nth attach (the target is held while kedr_sample's work attaches)
+                attach() {
+                    insmod $K/kedr_sample.ko target_name=kedr_payload_target
+                    n=0
+                    until [ "$(dmesg | grep -c "kedr_payload_target: attached to the running module")" -ge $1 ]; do
+                        n=$((n + 1)); [ $n -lt 200 ] || break; sleep 0.1
+                    done
+                }
+                insmod $K/kedr_payload_target.ko
+                attach 1
+                insmod $K/kedr_faults.ko
+                echo kedr_pt_open > $F/function
+                echo "keep 10" 2>/out/attached.txt > $C || echo "failed $?" >> /out/attached.txt
+                rmmod kedr_faults 2>/out/busy.txt && echo unloaded >> /out/busy.txt
+                n=0
+                until echo 1 > $P/detach 2>/dev/null; do n=$((n + 1)); [ $n -lt 20 ] || break; done
+                echo "keep 10" 2>/out/detached.txt > $C && echo ok >> /out/detached.txt
+                cat $F/injected > /out/injected.txt
+                rmmod kedr_faults 2>/out/rmmod.txt && echo ok >> /out/rmmod.txt
+                rmmod kedr_sample
+                dmesg > /out/dmesg1.txt
+                attach 2
+                insmod $K/kedr_faults.ko
+                rmmod kedr_payload_target
+                rmmod kedr_faults 2>/out/rmmod2.txt && echo ok >> /out/rmmod2.txt
+                rmmod kedr_sample
+                dmesg > /out/dmesg2.txt
+                """)
+            {
+                Instrument = false,
+                ExtraFiles = [ko],
+                ExtraFirmware = [new VmFirmwareFile(built["kedr_payload_target"], "kedr/kedr_payload_target.ko")],
+                Timeout = TimeSpan.FromSeconds(240),
+            }, output);
+            Assert.True(r.Vm.Healthy, r.Describe());
+            string first = r.File("dmesg1.txt"), second = r.File("dmesg2.txt");
+            Assert.Contains("kedr_sample: kedr_payload_target: attached to the running module", first, StringComparison.Ordinal);
+            Assert.Matches(@"(?i)cannot allocate memory", r.File("attached.txt"));
+            Assert.DoesNotContain("unloaded", r.File("busy.txt"), StringComparison.Ordinal);
+            Assert.NotEqual("", r.File("busy.txt").Trim());
+            Assert.Contains("kedr_sample: kedr_payload_target: original code restored", first, StringComparison.Ordinal);
+            Assert.Equal("ok", r.File("detached.txt").Trim());
+            Assert.Equal("1", r.File("injected.txt").Trim());
+            Assert.Equal("ok", r.File("rmmod.txt").Trim());
+            Assert.Equal(2, Regex.Matches(second, "kedr_sample: kedr_payload_target: attached to the running module").Count);
+            Assert.Equal(2, Regex.Matches(second, @"kedr_sample: kedr_payload_target: detached\b").Count);
+            Assert.Equal("ok", r.File("rmmod2.txt").Trim());
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
     [Fact]
     public async Task A_spec_of_the_tests_own_is_generated_built_and_loaded()
     {

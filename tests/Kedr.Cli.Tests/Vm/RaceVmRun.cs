@@ -24,13 +24,17 @@ internal static class RaceVmRun
     {
         var script = Path.GetTempFileName();
         var dir = Directory.CreateTempSubdirectory("kedr-race-vm-");
-        var loads = string.Concat((extraModules ?? []).Select(k => $"insmod /lib/modules/kedr/{Path.GetFileName(k)}\n"));
+        // Payloads use kedr_sample's symbols: loaded before the target, unloaded (last first) once the trace is read,
+        // or kedr_sample cannot be unloaded after the script.
+        var names = (extraModules ?? []).Select(k => Path.GetFileNameWithoutExtension(k)).ToList();
+        var loads = string.Concat(names.Select(n => $"insmod /lib/modules/kedr/{n}.ko\n"));
+        var unloads = string.Concat(Enumerable.Reverse(names).Select(n => $"\nrmmod {n}"));
         File.WriteAllText(script, $"""
             {loads}insmod /lib/modules/kedr/{target}.ko
             # 50 steps of each thread, 200-400 us apart: well within a second, even under TCG.
             sleep 2
             rmmod {target}
-            cat /sys/kernel/debug/kedr_sample/trace > /out/race-trace.bin
+            cat /sys/kernel/debug/kedr_sample/trace > /out/race-trace.bin{unloads}
             """);
         try
         {

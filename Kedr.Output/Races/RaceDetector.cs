@@ -5,7 +5,7 @@ namespace Kedr.Output.Races;
 /// per logical thread (<see cref="ThreadIdentity"/>) and per synchronization object, epochs in the
 /// shadow cells for the common case (one last write, one last read unless reads were concurrent).
 /// What orders what is docs/races.md: lock release → later acquire of the lock, signal → wait on
-/// the same object, a locked update → every later locked update of the same address, the module's
+/// the same object (or a signal on a function's address → that function's later entries), a locked update → every later locked update of the same address, the module's
 /// init (its return) → every thread first seen after it. Locked updates are synchronization, not
 /// data accesses: they are never reported. Each pair of instructions is reported once (with a count).
 /// </summary>
@@ -76,6 +76,9 @@ public sealed class RaceDetector
                     if (_afterInit is not null) t.Clock.Join(_afterInit);
                     if (_afterSetup is not null) t.Clock.Join(_afterSetup);
                 }
+                // A hand-off to a callback (queue_work_on, mod_timer: a SIGNAL on the callback's address) is
+                // waited for where the callback starts: its entry event.
+                if (_signals.TryGetValue(e.Pc, out var handedOff)) t.Clock.Join(handedOff);
                 t.Stack = _stacks.Enter(t.Stack, e.Pc);
                 break;
             case TraceEventKind.Exit:

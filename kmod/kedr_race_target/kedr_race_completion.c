@@ -20,7 +20,7 @@ static noinline void race_step_a(void)
 	if (done)
 		return;
 	done = true;
-	race_shared.value = 1;
+	race_shared.value = 1;		/* shared: a */
 	complete(&race_done);
 }
 
@@ -32,7 +32,7 @@ static noinline void race_step_b(void)
 		return;
 	done = true;
 	wait_for_completion(&race_done);
-	race_shared.value += 2;
+	race_shared.value += 2;	/* shared: b */
 }
 
 static int race_setup(void)

@@ -15,14 +15,14 @@ static struct race_data {
 static noinline void race_step_a(void)
 {
 	spin_lock(&race_lock);
-	race_shared.value++;
+	race_shared.value++;		/* shared: a */
 	spin_unlock(&race_lock);
 }
 
 static noinline void race_step_b(void)
 {
 	spin_lock(&race_lock);
-	race_shared.value += 2;
+	race_shared.value += 2;	/* shared: b */
 	spin_unlock(&race_lock);
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kedr_race_timer: thread A writes race_shared.value once and arms a timer
- * (mod_timer: SIGNAL on the timer; the callback starts with the WAIT); the
+ * (mod_timer: SIGNAL on the callback's address; its entry is the WAIT); the
  * callback, in softirq context, updates the field. No race.
  */
 #include <linux/init.h>
@@ -14,7 +14,7 @@ static struct race_data {
 
 static noinline void race_timer_fn(struct timer_list *t)
 {
-	race_shared.value += 2;
+	race_shared.value += 2;	/* shared: b */
 }
 
 static DEFINE_TIMER(race_timer, race_timer_fn);
@@ -26,7 +26,7 @@ static noinline void race_step_a(void)
 	if (done)
 		return;
 	done = true;
-	race_shared.value = 1;
+	race_shared.value = 1;		/* shared: a */
 	mod_timer(&race_timer, jiffies + 1);
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kedr_race_work: thread A writes race_shared.value once, then hands it to a
- * work item (queue_work: SIGNAL on the work item; the work function starts
- * with the WAIT), which updates it. A never touches it again, B never does:
+ * work item (queue_work, i.e. queue_work_on: SIGNAL on the work function's
+ * address; the function's entry is the WAIT), which updates it. A never touches it again, B never does:
  * no race.
  */
 #include <linux/init.h>
@@ -14,7 +14,7 @@ static struct race_data {
 
 static noinline void race_work_fn(struct work_struct *work)
 {
-	race_shared.value += 2;
+	race_shared.value += 2;	/* shared: b */
 }
 
 static DECLARE_WORK(race_work, race_work_fn);
@@ -26,7 +26,7 @@ static noinline void race_step_a(void)
 	if (done)
 		return;
 	done = true;
-	race_shared.value = 1;
+	race_shared.value = 1;		/* shared: a */
 	queue_work(system_wq, &race_work);
 }
 

@@ -36,4 +36,17 @@ static inline void kedr_locks_wait(const struct kedr_call_info *info,
 	kedr_record_event(KEDR_REC_WAIT, info->pc, (unsigned long)obj, 0);
 }
 
+/*
+ * Work handed to a callback of the target (queue_work_on, mod_timer...):
+ * a SIGNAL on the callback's address, the target's original function
+ * (what the work item or timer holds). The detector takes the callback's
+ * next entry event as the matching WAIT (docs/races.md).
+ */
+static inline void kedr_locks_handoff(const struct kedr_call_info *info,
+				      const void *callback)
+{
+	kedr_record_event(KEDR_REC_SIGNAL, info->pc, (unsigned long)callback,
+			  0);
+}
+
 #endif /* KEDR_LOCKS_RECORD_H */

@@ -1,10 +1,6 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Kedr.Cli.Tests.PatchSites;
 using Kedr.Cli.Vm;
-using Kedr.Kernel.Payloads;
-using Kedr.Kernel.Vm;
-using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Kedr.Cli.Tests.Payloads;
@@ -17,27 +13,9 @@ namespace Kedr.Cli.Tests.Payloads;
 /// </summary>
 public sealed partial class PayloadVmTests(ITestOutputHelper output)
 {
-    /// <summary>Generates the spec's module and builds it for the guest; returns the .ko.</summary>
-    private async Task<string> BuildPayloadAsync(string spec, string work)
-    {
-        await KmodBuilder.BuildAsync(NullLogger.Instance, default);
-        Assert.True(PayloadSpecReader.TryRead(spec, out var parsed, out var error), error?.ToString());
-        var dir = Path.Combine(work, parsed!.Name);
-        PayloadGenerator.Write(parsed, dir);
-        var kernel = GuestKernel.FindOrInstall(RepositoryPaths.VmScripts);
-        var psi = new ProcessStartInfo("make", ["-C", $"/lib/modules/{kernel.Release}/build", $"M={dir}",
-            $"KBUILD_EXTRA_SYMBOLS={Path.Combine(RepositoryPaths.Kmod, "kedr_sample", "Module.symvers")}", "modules"])
-        { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        var text = await p.StandardOutput.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        output.WriteLine(text + await err);
-        Assert.True(p.ExitCode == 0, $"building {parsed.Name} failed:\n{text}\n{await err}");
-        return Path.Combine(dir, parsed.Name + ".ko");
-    }
+    private Task<string> BuildPayloadAsync(string spec, string work) => PayloadBuild.BuildAsync(spec, work, output);
 
-    private static string BuiltIn(string name) => Path.Combine(RepositoryPaths.Kmod, "payloads", name, name + ".json");
+    private static string BuiltIn(string name) => PayloadBuild.BuiltIn(name);
 
     /// <summary>tracefs lines of one event: "called_kfree: kfree(ffff...), in init: 0" → the part after the event name.</summary>
     private static List<string> Events(string trace, string ev) =>

@@ -9,22 +9,32 @@ namespace Kedr.Cli.Tests.Vm;
 /// <summary>
 /// One race target of kmod/kedr_race_target in the guest (4 vCPUs) with kedr_sample attached: load it,
 /// let its two threads run their steps, unload it, bring the binary trace back and give it to
-/// <c>kedr races --ko ... --format json</c>. <paramref name="extraModules"/> are loaded too (payloads).
+/// <c>kedr races --ko ... --format json</c>. <paramref name="extraModules"/> (payloads) are loaded before the target.
 /// </summary>
 internal static class RaceVmRun
 {
     public static string TargetDir => Path.Combine(RepositoryPaths.Kmod, "kedr_race_target");
 
-    public static async Task<JsonElement> RunAsync(string target, ITestOutputHelper output, IReadOnlyList<string>? extraModules = null)
+    public static async Task<JsonElement> RunAsync(string target, ITestOutputHelper output, IReadOnlyList<string>? extraModules = null) =>
+        (await RunWithEventsAsync(target, output, extraModules)).Races;
+
+    /// <summary>As <see cref="RunAsync"/>, plus the trace's events as <c>kedr report --format json</c> gives them.</summary>
+    public static async Task<(JsonElement Races, List<JsonElement> Events)> RunWithEventsAsync(string target, ITestOutputHelper output,
+        IReadOnlyList<string>? extraModules = null)
     {
         var script = Path.GetTempFileName();
         var dir = Directory.CreateTempSubdirectory("kedr-race-vm-");
+        // Payloads use kedr_sample's symbols: loaded before the target, unloaded (last first) once the trace is read,
+        // or kedr_sample cannot be unloaded after the script.
+        var names = (extraModules ?? []).Select(k => Path.GetFileNameWithoutExtension(k)).ToList();
+        var loads = string.Concat(names.Select(n => $"insmod /lib/modules/kedr/{n}.ko\n"));
+        var unloads = string.Concat(Enumerable.Reverse(names).Select(n => $"\nrmmod {n}"));
         File.WriteAllText(script, $"""
-            insmod /lib/modules/kedr/{target}.ko
+            {loads}insmod /lib/modules/kedr/{target}.ko
             # 50 steps of each thread, 200-400 us apart: well within a second, even under TCG.
             sleep 2
             rmmod {target}
-            cat /sys/kernel/debug/kedr_sample/trace > /out/race-trace.bin
+            cat /sys/kernel/debug/kedr_sample/trace > /out/race-trace.bin{unloads}
             """);
         try
         {
@@ -48,7 +58,10 @@ internal static class RaceVmRun
             var root = doc.RootElement.Clone();
             Assert.True(root.GetProperty("memory_events").GetInt64() > 0, "no memory event recorded:\n" + r.Stdout);
             Assert.True(root.GetProperty("dropped").GetInt64() == 0, "events were lost:\n" + r.Stdout);
-            return root;
+            var report = KedrProcess.Run(dir.FullName, "report", tracePath, "--ko", ko, "--format", "json");
+            Assert.True(report.ExitCode == 0, report.ToString());
+            using var events = JsonDocument.Parse(report.Stdout);
+            return (root, events.RootElement.GetProperty("events").EnumerateArray().Select(e => e.Clone()).ToList());
         }
         finally
         {
@@ -64,6 +77,28 @@ internal static class RaceVmRun
         var hits = Enumerable.Range(0, lines.Length).Where(i => lines[i].Contains(mark, StringComparison.Ordinal)).ToList();
         Assert.True(hits.Count == 1, $"{source}: {hits.Count} lines with '{mark}'");
         return hits[0] + 1;
+    }
+
+    /// <summary>
+    /// The logical threads (docs/races.md) of the memory events of <paramref name="events"/> at the line of
+    /// <paramref name="source"/> marked <paramref name="mark"/>: "task TID" for a task other than the idle
+    /// one, "CONTEXT cpu N" for the idle task and the interrupt contexts.
+    /// </summary>
+    public static HashSet<string> ThreadsAt(List<JsonElement> events, string source, string mark)
+    {
+        int line = LineOf(source, mark);
+        var threads = new HashSet<string>();
+        foreach (var e in events)
+        {
+            var kind = e.GetProperty("kind").GetString();
+            if (kind is not ("read" or "write") || e.GetProperty("source").GetString() is not { } s) continue;
+            var m = Regex.Match(s, @"^(\S+):(\d+)");
+            if (!m.Success || Path.GetFileName(m.Groups[1].Value) != source || int.Parse(m.Groups[2].Value) != line) continue;
+            var context = e.GetProperty("context").GetString();
+            uint tid = e.GetProperty("tid").GetUInt32();
+            threads.Add(context == "task" && tid != 0 ? $"task {tid}" : $"{context} cpu {e.GetProperty("cpu").GetInt32()}");
+        }
+        return threads;
     }
 
     /// <summary>file:line of one side of a race ("…/kedr_race_racy.c:17"), the line as a number.</summary>

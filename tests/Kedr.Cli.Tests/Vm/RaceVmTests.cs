@@ -6,7 +6,7 @@ namespace Kedr.Cli.Tests.Vm;
 /// <c>kedr races</c> on traces of the race targets recorded in the guest with 4 vCPUs: the deliberate
 /// race of kedr_race_racy is reported between the two lines its source marks, and the twin correct
 /// through atomics (locked updates only, which the recorder gives without any payload) gives no report.
-/// The twins that need the locks payload's ACQUIRE/RELEASE/SIGNAL/WAIT are in <see cref="RaceTwinVmTestsAwaitingPayloads"/>.
+/// The twins that need the locks payload's ACQUIRE/RELEASE/SIGNAL/WAIT are in <see cref="RaceTwinVmTests"/>.
 /// </summary>
 public sealed class RaceVmTests(ITestOutputHelper output)
 {

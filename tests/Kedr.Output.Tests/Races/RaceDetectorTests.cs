@@ -133,6 +133,32 @@ public sealed class RaceDetectorTests
         Assert.Single(late.Races);
     }
 
+    /// <summary>
+    /// queue_work_on / mod_timer record a SIGNAL on the callback's address; the callback's entry event, in the
+    /// worker (a task) or the timer softirq, is the matching wait (docs/races.md, "hand-off to a callback").
+    /// </summary>
+    [Fact]
+    public void A_signal_on_a_callbacks_address_orders_the_callbacks_later_entries()
+    {
+        const ulong WorkFn = 0xffffffffc0120000, TimerFn = 0xffffffffc0130000;
+        var work = new RaceScenario().Write(1, PcA, X).Signal(1, WorkFn)
+            .Enter(7, WorkFn, cpu: 1).Read(7, PcB, X, cpu: 1).Write(7, PcB, X, cpu: 1).Leave(7, WorkFn, cpu: 1).Run();
+        Assert.Empty(work.Races);
+        var timer = new RaceScenario().Write(1, PcA, X).Signal(1, TimerFn)
+            .Enter(0, TimerFn, cpu: 2, ctx: 1).Write(0, PcB, X, cpu: 2, ctx: 1).Leave(0, TimerFn, cpu: 2, ctx: 1).Run();
+        Assert.Empty(timer.Races);
+        // Without the signal, with a signal on another function, or with the entry before the signal: the pair races.
+        var none = new RaceScenario().Write(1, PcA, X)
+            .Enter(7, WorkFn, cpu: 1).Write(7, PcB, X, cpu: 1).Leave(7, WorkFn, cpu: 1).Run();
+        Assert.Equal((PcA, PcB), (Assert.Single(none.Races).First.Pc, none.Races[0].Second.Pc));
+        var other = new RaceScenario().Write(1, PcA, X).Signal(1, TimerFn)
+            .Enter(7, WorkFn, cpu: 1).Write(7, PcB, X, cpu: 1).Leave(7, WorkFn, cpu: 1).Run();
+        Assert.Single(other.Races);
+        var early = new RaceScenario().Enter(7, WorkFn, cpu: 1).Write(1, PcA, X).Signal(1, WorkFn)
+            .Write(7, PcB, X, cpu: 1).Leave(7, WorkFn, cpu: 1).Run();
+        Assert.Single(early.Races);
+    }
+
     [Fact]
     public void An_interrupt_is_its_own_thread_even_in_the_same_task_and_cpu()
     {

@@ -1,0 +1,37 @@
+using Kedr.Cli.Tests.Payloads;
+using Xunit.Abstractions;
+
+namespace Kedr.Cli.Tests.Vm;
+
+/// <summary>
+/// The race targets' twins that are correct through a primitive only the built-in <c>kedr_locks</c> payload
+/// records (docs/races.md): spin_lock (ACQUIRE/RELEASE), complete → wait_for_completion (SIGNAL/WAIT),
+/// queue_work and mod_timer (SIGNAL on the callback's address, whose entry is the WAIT). The payload is
+/// generated from kmod/payloads/kedr_locks and built as a user would, and loaded before the target.
+/// No report is only worth something if the shared field's accesses were seen: each twin's lines marked
+/// "shared: a" and "shared: b" must have memory events, from two different logical threads.
+/// </summary>
+public sealed class RaceTwinVmTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("kedr_race_lock")]
+    [InlineData("kedr_race_work")]
+    [InlineData("kedr_race_completion")]
+    [InlineData("kedr_race_timer")]
+    public async Task A_twin_ordered_by_an_intercepted_primitive_gives_no_report(string target)
+    {
+        var work = Directory.CreateTempSubdirectory("kedr-race-twin.").FullName;
+        try
+        {
+            var payload = await PayloadBuild.BuildAsync(PayloadBuild.BuiltIn("kedr_locks"), work, output);
+            var (json, events) = await RaceVmRun.RunWithEventsAsync(target, output, [payload]);
+            Assert.True(json.GetProperty("sync_events").GetInt64() > 0, "no synchronization event in the trace: is the locks payload loaded?");
+            var a = RaceVmRun.ThreadsAt(events, target + ".c", "/* shared: a */");
+            var b = RaceVmRun.ThreadsAt(events, target + ".c", "/* shared: b */");
+            Assert.True(a.Count > 0 && b.Count > 0 && a.Union(b).Count() >= 2,
+                $"the shared field's accesses were not seen from two threads: a by [{string.Join(", ", a)}], b by [{string.Join(", ", b)}]");
+            Assert.Empty(json.GetProperty("races").EnumerateArray());
+        }
+        finally { Directory.Delete(work, true); }
+    }
+}

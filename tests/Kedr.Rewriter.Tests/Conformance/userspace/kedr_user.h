@@ -55,6 +55,7 @@ struct module;
 #define CALL_INSN_SIZE 5
 #define is_power_of_2(n) ((n) != 0 && ((n) & ((n) - 1)) == 0)
 #define cond_resched() do { } while (0)
+#define DECLARE_STATIC_KEY_FALSE(name) extern int name
 #undef static_assert
 #define static_assert(expr, ...) _Static_assert(expr, #expr)
 

@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
 using Kedr.Cli.Tests.PatchSites;
 using Kedr.Cli.Vm;
+using Kedr.Kernel.Vm;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Kedr.Cli.Tests.Payloads;

@@ -50,7 +50,9 @@ public static class TextRenderer
             return r is null
                 ? $"TID=0x{e.Tid:x} {KindName(e.Kind)}: addr=0x{e.Pc:x}"
                 : $"TID=0x{e.Tid:x} {KindName(e.Kind)}: addr=0x{e.Pc:x} (\"{r.Function}\")";
-        return r is null
+        // kedr_sample writes a record without a site (kedr_record.h) with its bare pc: so does this, and
+        // the source line, if any, follows on the next line.
+        return r is null || e.Site == TraceFormat.NoSite
             ? $"TID=0x{e.Tid:x} {KindName(e.Kind)} at 0x{e.Pc:x}: addr=0x{e.Addr:x}, size={e.Size}"
             : $"TID=0x{e.Tid:x} {KindName(e.Kind)} at 0x{e.Pc:x} ({r}): addr=0x{e.Addr:x}, size={e.Size}";
     }

@@ -187,6 +187,20 @@ public sealed class TraceReaderTests
         Assert.Equal("TID=0x7 free at 0xffffffffc0001400: addr=0xff11000012345000, size=0", TextRenderer.Line(new ReportEvent(t.Events[2], null)));
     }
 
+    /// <summary>
+    /// kedr_recorder.c writes a record without a site with its bare pc ("%s at 0x%lx: addr=..."), even where
+    /// the report could name the function: the text line must be the kernel's (ReportVmTests compares them
+    /// event for event), so the location is not put into it.
+    /// </summary>
+    [Fact]
+    public void A_record_without_a_site_renders_as_the_kernel_writes_it_even_when_its_pc_resolves()
+    {
+        var t = Read(new TraceBuilder().Add(new Rec(1, 0xffffffffc1ac728a, 0xffffffffc1ac7000, 0, 0x66, 0, 0xffffffff, 8, 0)).Build());
+        var where = new ResolvedPc("cfake_write", 0xaa, 0x101, "kedr_sample_target");
+        Assert.Equal("TID=0x66 indirect at 0xffffffffc1ac728a: addr=0xffffffffc1ac7000, size=0",
+            TextRenderer.Line(new ReportEvent(t.Events[0], where)));
+    }
+
     [Theory]
     [InlineData(0, "KEDR5001")]
     [InlineData(79, "KEDR5001")]

@@ -59,12 +59,10 @@ public sealed class LifecycleTortureTests(ITestOutputHelper output)
             if insmod $K/kedr_sample.ko target_name=$T 2> /out/second-insmod.txt; then echo "second insmod loaded"; exit 1; fi
 
             mark "second loader"
-            insmod $K/kedr_sampl2.ko target_name=$T
+            if insmod $K/kedr_sampl2.ko target_name=$T 2>/dev/null; then echo "second loader loaded"; exit 1; fi
             insmod $K/$T.ko
             io "second loader"
-            live kedr_sampl2 > /out/live-second-loader.txt
             rmmod $T
-            rmmod kedr_sampl2
             live kedr_sample > /out/live-two-loaders.txt
 
             for j in 1 2 3; do
@@ -111,8 +109,9 @@ public sealed class LifecycleTortureTests(ITestOutputHelper output)
             Assert.Equal("0", r.File("live-base.txt").Trim());
             var attached = Lines(r.File("live-attached.txt"));
             Assert.Equal(50, attached.Count);
-            // The attachment, its tables, the kallsyms copy left after init, the ftrace_ops.
-            Assert.All(attached, n => Assert.Equal("4", n));
+            // The attachment, its tables, the kallsyms copy left after init, the ftrace_ops, and the
+            // import slots of the interception (kedr_payload.c: the sample target calls kernel functions).
+            Assert.All(attached, n => Assert.Equal("5", n));
             Assert.Equal(Enumerable.Repeat("0", 50), Lines(r.File("live-detached.txt")));
 
             // Its init fails: attached at COMING, detached at GOING, nothing kept.
@@ -125,15 +124,16 @@ public sealed class LifecycleTortureTests(ITestOutputHelper output)
             Assert.Contains("exists", r.File("second-insmod.txt"));
             Assert.DoesNotContain("kedr_sample: ", Section(dmesg, "same module again", "second loader"));
 
-            // A second loader for the same target: the first attaches, the second refuses it.
+            // A second loader (kedr_sample renamed): since kedr_sample exports the payload API
+            // (kmod/kedr_payload.h), the kernel refuses a second copy before its init runs; the first
+            // instruments the target as before.
             var two = Section(dmesg, "second loader", "kedr_sample reload 1");
+            Assert.Matches(@"kedr_sampl2: exports duplicate symbol kedr_\w+ \(owned by kedr_sample\)", two);
             Assert.Single(Regex.Matches(two, $@"kedr_sample: {Target}: attached: "));
-            Assert.Matches($@"kedr_sample: {Target}: not instrumented: \S+ is redirected already .*another instance of kedr_sample", two);
-            Assert.Equal("0", r.File("live-second-loader.txt").Trim());
             Assert.Equal("0", r.File("live-two-loaders.txt").Trim());
 
             // kedr_sample reloaded between target loads.
-            Assert.Equal(["4", "4", "4"], Lines(r.File("live-reloaded-attached.txt")));
+            Assert.Equal(["5", "5", "5"], Lines(r.File("live-reloaded-attached.txt")));
             Assert.Equal(["0", "0", "0"], Lines(r.File("live-reloaded.txt")));
 
             // A blob whose code does not fit the area: refused with one line, the target runs as it is.

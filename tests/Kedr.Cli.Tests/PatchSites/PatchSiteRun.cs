@@ -51,6 +51,12 @@ internal sealed record PatchSiteResult(VmRunResult Vm, string Output, IReadOnlyL
         Assert.True(Entered.Any(f => f == function || f.StartsWith(function + ".", StringComparison.Ordinal)),
             $"no entry event for {function}; entered: {string.Join(", ", Entered.Order())}");
 
+    /// <summary>
+    /// The guest's kernel messages: its dmesg, or the serial console's copy when the guest timed out
+    /// before sending the dmesg (a loaded host can stretch a run past its timeout).
+    /// </summary>
+    public string KernelLog => Vm.Dmesg.Length > 0 ? Vm.Dmesg : Vm.Console;
+
     /// <summary>A function name without GCC's suffixes.</summary>
     public static string BaseName(string function) => function.Split('.')[0];
 
@@ -61,7 +67,7 @@ internal sealed record PatchSiteResult(VmRunResult Vm, string Output, IReadOnlyL
     /// </summary>
     public string Describe()
     {
-        var log = Vm.Dmesg.Length > 0 ? Vm.Dmesg : Vm.Console;
+        var log = KernelLog;
         var first = FirstProblem(log);
         return $"script status {Vm.ScriptExitCode}, completed {Vm.GuestCompleted}, timed out {Vm.TimedOut}\n" +
             $"problems:\n  {string.Join("\n  ", Vm.Problems)}\nscript output:\n{Tail(Vm.ScriptOutput, 3000)}\n" +
@@ -171,5 +177,5 @@ internal static partial class PatchSiteRun
 
     /// <summary>kedr_sample's "attached" line: the target was instrumented.</summary>
     public static void AssertAttached(PatchSiteResult r, string target) =>
-        Assert.True(Regex.IsMatch(r.Vm.Dmesg, $@"kedr_sample: {Regex.Escape(target)}: attached: "), "not attached:\n" + r.Describe());
+        Assert.True(Regex.IsMatch(r.KernelLog, $@"kedr_sample: {Regex.Escape(target)}: attached: "), "not attached:\n" + r.Describe());
 }

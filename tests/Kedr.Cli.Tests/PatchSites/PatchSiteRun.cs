@@ -134,8 +134,9 @@ internal static partial class PatchSiteRun
                 status=$?
                 set -e
                 if [ -e /sys/kernel/debug/kedr_sample/output ]; then
-                    # A target that never came: the stream would wait for it.
-                    if grep -q '^# streams: waiting' /sys/kernel/debug/kedr_sample/stats; then
+                    # A target that never came, or is still attached (a script that
+                    # stopped before its rmmod): the stream would wait for it to go.
+                    if ! grep -q '^# streams: target gone' /sys/kernel/debug/kedr_sample/stats; then
                         timeout 5 cat /sys/kernel/debug/kedr_sample/output > /out/output.txt || true
                     else
                         cat /sys/kernel/debug/kedr_sample/output > /out/output.txt

@@ -534,7 +534,9 @@ static void kedr_compare_snapshot(struct kedr_attachment *att)
 int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 {
 	char comm[TASK_COMM_LEN] = "";
+	struct kedr_range *r = NULL;
 	unsigned long where = 0;
+	unsigned int nr = 0;
 	pid_t pid = 0;
 	int err;
 
@@ -545,6 +547,12 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 		att->ftrace = NULL;
 		att->entries_gone = true;
 	}
+	/* The copies, and the payloads' handlers they may have called. */
+	err = kedr_intercept_close(att->mod, 1, &r, &nr);
+	if (err)
+		return err;
+	r[0].lo = att->place;
+	r[0].hi = att->place + att->area_len;
 	/*
 	 * No interrupt handler runs a copy it entered before (handlers of
 	 * every kind are RCU readers; idle tasks, which interrupts may find
@@ -553,17 +561,20 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 	 */
 	synchronize_rcu();
 	synchronize_rcu_tasks();
-	err = kedr_wait_outside(att->place, att->place + att->area_len,
-				timeout_ms, &where, comm, &pid);
+	err = kedr_wait_outside(r, nr, timeout_ms, &where, comm, &pid);
 	if (err == -EBUSY) {
 		if (where)
-			pr_warn("%s: not detached: %s[%d] is inside %pS, the copy of a function, after %u ms; the originals run, try again\n",
+			pr_warn("%s: not detached: %s[%d] is inside %pS, %s, after %u ms; the originals run, try again\n",
 				att->mod->name, comm, pid, (void *)where,
+				where - r[0].lo < r[0].hi - r[0].lo ?
+				"the copy of a function" :
+				"a payload's handler the copies called",
 				timeout_ms);
 		else
 			pr_warn("%s: not detached: %s[%d] was on a CPU each time it was looked at for %u ms; the originals run, try again\n",
 				att->mod->name, comm, pid, timeout_ms);
 	}
+	kfree(r);
 	if (err)
 		return err;
 	kedr_compare_snapshot(att);

@@ -29,6 +29,11 @@
 struct module;
 struct mod_kallsyms;
 
+/* Addresses [lo, hi): of code a task may be inside. */
+struct kedr_range {
+	unsigned long lo, hi;
+};
+
 /* How an original gets to its copy. */
 enum kedr_entry_mode {
 	KEDR_VIA_JMP = 0,	/* jmp at the entry, int3 over the rest */
@@ -130,6 +135,13 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c);
 void kedr_intercept_abort(struct kedr_attach_ctx *c);
 void kedr_intercept_start(struct kedr_attach_ctx *c);
 void kedr_intercept_stop(struct module *mod);
+/*
+ * Detaching while @mod runs: no new claims from here on; *@r (kmalloc'd,
+ * @first free slots first) gets the text of every payload that may have
+ * claimed an import of @mod, *@nr the ranges in all.
+ */
+int kedr_intercept_close(struct module *mod, unsigned int first,
+			 struct kedr_range **r, unsigned int *nr);
 
 /*
  * kedr_indirect.c: the filled slots holding indirect branches sent to
@@ -152,8 +164,8 @@ int kedr_kprobes_start(unsigned int n, const unsigned long *addrs,
 void kedr_kprobes_arm(struct kedr_kprobes *k);
 void kedr_kprobes_stop(struct kedr_kprobes *k);
 
-/* kedr_quiesce.c: every task seen outside [lo, hi), or -EBUSY. */
-int kedr_wait_outside(unsigned long lo, unsigned long hi,
+/* kedr_quiesce.c: every task seen outside the ranges [lo, hi), or -EBUSY. */
+int kedr_wait_outside(const struct kedr_range *r, unsigned int nr,
 		      unsigned int timeout_ms, unsigned long *where,
 		      char *comm, pid_t *pid);
 

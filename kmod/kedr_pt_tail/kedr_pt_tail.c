@@ -8,6 +8,10 @@
  * copies it is a jmp to the import stub, so a payload's handler for
  * schedule_timeout_interruptible runs with no return address in the copies
  * on its stack.
+ *
+ * write() counts in a notrace function (parameter writes): a function
+ * without an fentry site, entered through a jmp written at its entry when
+ * kedr_sample attaches at COMING, for the test of detaching such a target.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -22,6 +26,23 @@ static unsigned int sleep_ms = 3000;
 module_param(sleep_ms, uint, 0644);
 MODULE_PARM_DESC(sleep_ms, "How long a read sleeps (default: 3000)");
 
+static unsigned int writes;
+module_param(writes, uint, 0444);
+MODULE_PARM_DESC(writes, "Writes so far");
+
+static noinline notrace void kedr_pt_tail_count(void)
+{
+	WRITE_ONCE(writes, READ_ONCE(writes) + 1);
+}
+
+static noinline ssize_t kedr_pt_tail_write(struct file *f,
+					   const char __user *buf,
+					   size_t count, loff_t *pos)
+{
+	kedr_pt_tail_count();
+	return count;
+}
+
 static noinline ssize_t kedr_pt_tail_read(struct file *f, char __user *buf,
 					  size_t count, loff_t *pos)
 {
@@ -31,6 +52,7 @@ static noinline ssize_t kedr_pt_tail_read(struct file *f, char __user *buf,
 static const struct file_operations kedr_pt_tail_fops = {
 	.owner = THIS_MODULE,
 	.read = kedr_pt_tail_read,
+	.write = kedr_pt_tail_write,
 	.llseek = noop_llseek,
 };
 

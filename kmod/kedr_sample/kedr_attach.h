@@ -47,6 +47,11 @@ struct kedr_live_site {
 	unsigned int len;
 };
 
+/* A jmp attaching wrote into an original: an entry or a landing pad. */
+struct kedr_jmp {
+	unsigned long addr, dest;
+};
+
 /* What attaching works with; nothing here outlives kedr_attach(). */
 struct kedr_attach_ctx {
 	struct module *mod;
@@ -75,6 +80,14 @@ struct kedr_attach_ctx {
 	 */
 	bool live;
 	unsigned long *symval;	/* of each symbol the blob uses */
+	/*
+	 * At COMING, what is written into the core text, for a detach while
+	 * the target runs (kedr_restore.c): a bit for each int3 byte of the
+	 * bodies, and the jmps.
+	 */
+	unsigned long *body;
+	struct kedr_jmp *jmps;
+	unsigned int nr_jmps;
 	struct kedr_kprobes *kprobes;
 };
 
@@ -163,6 +176,12 @@ int kedr_kprobes_start(unsigned int n, const unsigned long *addrs,
 		       const unsigned long *dests, struct kedr_kprobes **out);
 void kedr_kprobes_arm(struct kedr_kprobes *k);
 void kedr_kprobes_stop(struct kedr_kprobes *k);
+
+/* kedr_restore.c: the originals of a target attached at COMING put back. */
+void kedr_sort_jmps(struct kedr_jmp *jmps, unsigned int n);
+int kedr_restore_originals(struct module *mod, const u8 *snap,
+			   const unsigned long *body, const struct kedr_jmp *jmps,
+			   unsigned int n);
 
 /* kedr_quiesce.c: every task seen outside the ranges [lo, hi), or -EBUSY. */
 int kedr_wait_outside(const struct kedr_range *r, unsigned int nr,

@@ -181,7 +181,8 @@ static int kedr_module_notify(struct notifier_block *nb, unsigned long action,
 }
 
 /*
- * Detach from a target attached while it was running, the target going on:
+ * Detach from the target, the target going on (attached while it ran, or
+ * as it loaded):
  * echo 1 > /sys/module/kedr_sample/parameters/detach. Fails with EBUSY
  * while a task is inside a copy (one line in dmesg says which); then
  * rmmod kedr_sample is possible (an attachment holds a reference on us).
@@ -196,10 +197,6 @@ static int kedr_detach_set(const char *val, const struct kernel_param *kp)
 	mutex_lock(&kedr_mutex);
 	if (!kedr_att) {
 		err = -ENOENT;
-	} else if (!kedr_attached_live(kedr_att)) {
-		pr_err("%s was instrumented as it loaded: it is detached when it unloads\n",
-		       kedr_target);
-		err = -EINVAL;
 	} else {
 		err = kedr_detach_running(kedr_att,
 					  min(detach_timeout_ms,
@@ -223,7 +220,7 @@ static const struct kernel_param_ops kedr_detach_ops = {
 	.get = kedr_detach_get,
 };
 module_param_cb(detach, &kedr_detach_ops, NULL, 0644);
-MODULE_PARM_DESC(detach, "Write 1 to detach from a target attached while it was running (EBUSY while a task is inside a copy); reads 1 once nothing is attached");
+MODULE_PARM_DESC(detach, "Write 1 to detach from the target while it runs (EBUSY while a task is inside a copy); reads 1 once nothing is attached");
 
 /*
  * After the jump-label (1) and static-call (0) notifiers, and after ftrace

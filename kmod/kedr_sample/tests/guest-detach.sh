@@ -12,6 +12,13 @@
 # rmmod of the payload frees code the reader returns into. Once the reader
 # has left, detach and rmmod of the payload succeed.
 #
+# A target attached at COMING (kedr_sample loaded first: its originals
+# rewritten, int3 over the bodies, jmps at entries without an fentry site
+# and at landing pads), detached while it runs: every byte back as before
+# attaching (dmesg line), no events after, and it keeps working: kedr_pt_tail
+# (a notrace function entered by a jmp) and kedr_pt_goto (a computed goto:
+# landing pads), each used before and after, its results checked.
+#
 # Needs /lib/firmware/kedr/<target>.kedr and .ko of each target.
 # "ok:" / "FAIL:" lines on stdout.
 
@@ -80,6 +87,75 @@ since_mark | grep -q "kedr_sample: $TAIL: original code restored" ||
 rmmod kedr_sample || fail "$TAIL: rmmod kedr_sample"
 cat /dev/$TAIL >/tmp/tail2 || fail "$TAIL: a read after detach failed"
 rmmod $TAIL || fail "rmmod $TAIL"
+
+# recorded + dropped events of all CPUs
+events() {
+	awk '$1 == "all" { print $2 + $3 }' /sys/kernel/debug/kedr_sample/stats
+}
+
+# detach_coming TARGET: detach succeeds, restores, and no events follow
+# (the caller uses the target in between: see below).
+detach_coming() {
+	echo 1 >$P/detach || fail "$1: detach refused"
+	since_mark | grep -q "kedr_sample: $1: original code restored" ||
+		fail "$1: original code not restored: $(since_mark | grep 'kedr_sample: .*\(differs\|not detached\)')"
+	[ "$(cat $P/detach)" = 1 ] || fail "$1: still attached after detach"
+}
+
+# --- attached at COMING, detached while it runs: a jmp at an entry ---
+mark "attached at COMING: $TAIL"
+insmod $K/kedr_sample.ko target_name=$TAIL
+insmod $K/$TAIL.ko sleep_ms=0
+attached $TAIL ": " || fail "$TAIL: not attached at COMING: $(since_mark | grep kedr_sample)"
+since_mark | grep -q "kedr_sample: $TAIL: attached: .* [1-9][0-9]* by jmp" ||
+	fail "$TAIL: no function entered by a jmp: $(since_mark | grep 'attached')"
+e0=$(events)
+echo abc >/dev/$TAIL
+cat /dev/$TAIL >/dev/null
+e1=$(events)
+[ "$e1" -gt "$e0" ] || fail "$TAIL: no events while attached ($e0, $e1)"
+detach_coming $TAIL
+since_mark | grep -q "kedr_sample: $TAIL: the originals put back while it runs: [1-9][0-9]* int3 bytes, then [1-9][0-9]* jmps" ||
+	fail "$TAIL: no int3 bytes or no jmp put back: $(since_mark | grep 'put back')"
+echo abc >/dev/$TAIL
+cat /dev/$TAIL >/dev/null
+[ "$(events)" = "$e1" ] || fail "$TAIL: events after detach ($e1, $(events))"
+[ "$(cat /sys/module/$TAIL/parameters/writes)" = 2 ] ||
+	fail "$TAIL: $(cat /sys/module/$TAIL/parameters/writes) writes counted, 2 made"
+rmmod kedr_sample || fail "$TAIL (COMING): rmmod kedr_sample"
+echo abc >/dev/$TAIL
+[ "$(cat /sys/module/$TAIL/parameters/writes)" = 3 ] ||
+	fail "$TAIL: $(cat /sys/module/$TAIL/parameters/writes) writes counted, 3 made"
+rmmod $TAIL || fail "rmmod $TAIL (COMING)"
+echo "ok: $TAIL attached at COMING, detached while running"
+
+# --- the same with landing pads: a computed goto ---
+GOTO=kedr_pt_goto
+CTL=/sys/kernel/debug/$GOTO/ctl
+mark "attached at COMING: $GOTO"
+insmod $K/kedr_sample.ko target_name=$GOTO
+insmod $K/$GOTO.ko
+attached $GOTO ": " || fail "$GOTO: not attached at COMING: $(since_mark | grep kedr_sample)"
+# (5 + 3) * 2 = 16; then 16 * 3 + 1 and 16 * 5 + 2
+echo "5 a3 m2" >$CTL
+set -- $(cat $CTL)
+[ "$1 $2 $3" = "16 49 82" ] || fail "$GOTO attached: '$*', expected 16 49 82 ..."
+e1=$(events)
+detach_coming $GOTO
+# Seven labels in the dispatch table: seven landing pads at least.
+n=$(since_mark | sed -n "s/.*kedr_sample: $GOTO: the originals put back while it runs: [0-9]* int3 bytes, then \([0-9]*\) jmps.*/\1/p")
+[ "${n:-0}" -ge 7 ] || fail "$GOTO: ${n:-no} jmps put back, 7 landing pads at least"
+# (7 - 2) << 1 = 10, then 31 and 52; xor, negate: -(10 ^ 3) = -9
+echo "7 s2 l1" >$CTL
+set -- $(cat $CTL)
+[ "$1 $2 $3" = "10 31 52" ] || fail "$GOTO detached: '$*', expected 10 31 52 ..."
+echo "10 x3 n" >$CTL
+set -- $(cat $CTL)
+[ "$1" = "-9" ] || fail "$GOTO detached: '$*', expected -9 ..."
+[ "$(events)" = "$e1" ] || fail "$GOTO: events after detach ($e1, $(events))"
+rmmod kedr_sample || fail "$GOTO: rmmod kedr_sample"
+rmmod $GOTO || fail "rmmod $GOTO"
+echo "ok: $GOTO attached at COMING, detached while running"
 
 echo "failures: $failures"
 [ $failures -eq 0 ]

@@ -78,6 +78,10 @@ unsigned int kedr_tables_delay_ms;
 module_param_named(tables_delay_ms, kedr_tables_delay_ms, uint, 0644);
 MODULE_PARM_DESC(tables_delay_ms, "Tests: sleep this long (at most 10000) at each step of switching kedr_sample's exception, bug and ORC tables (default: 0)");
 
+unsigned int kedr_restore_delay_ms;
+module_param_named(restore_delay_ms, kedr_restore_delay_ms, uint, 0644);
+MODULE_PARM_DESC(restore_delay_ms, "Tests: how long (at most 10000 ms) the int3s stay over the jmps put back at a detach from a target attached at COMING (default: 0)");
+
 static char *live_ko;
 module_param(live_ko, charp, 0444);
 MODULE_PARM_DESC(live_ko, "Firmware name of the target's .ko, read when the target is running already (default: kedr/<target_name>.ko)");

@@ -40,7 +40,9 @@
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
+#include <linux/atomic.h>
 #include <linux/bitmap.h>
+#include <linux/delay.h>
 #include <linux/kdebug.h>
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
@@ -58,6 +60,7 @@ struct kedr_restorer {
 	struct notifier_block nb;
 	const struct kedr_jmp *jmps;	/* sorted by addr */
 	unsigned int n;
+	atomic_t hits;			/* CPUs sent on by an int3 */
 };
 
 static int kedr_restore_int3(struct notifier_block *nb, unsigned long val,
@@ -82,6 +85,7 @@ static int kedr_restore_int3(struct notifier_block *nb, unsigned long val,
 	if (lo == r->n || r->jmps[lo].addr != at)
 		return NOTIFY_DONE;
 	regs->ip = r->jmps[lo].dest;
+	atomic_inc((atomic_t *)&r->hits);
 	return NOTIFY_STOP;
 }
 NOKPROBE_SYMBOL(kedr_restore_int3);
@@ -156,6 +160,9 @@ int kedr_restore_originals(struct module *mod, const u8 *snap,
 	for (i = 0; i < n; i++)
 		WRITE_ONCE(w[jmps[i].addr - base], INT3_INSN_OPCODE);
 	kedr_sync_all_cores();
+	/* Tests: CPUs running the target meet the int3s meanwhile. */
+	if (kedr_restore_delay_ms)
+		msleep(min(kedr_restore_delay_ms, 10000U));
 	for (i = 0; i < n; i++) {
 		unsigned long off = jmps[i].addr - base;
 
@@ -169,8 +176,9 @@ int kedr_restore_originals(struct module *mod, const u8 *snap,
 	}
 	kedr_sync_all_cores();
 	unregister_die_notifier(&r.nb);
-	pr_info("%s: the originals put back while it runs: %u int3 bytes, then %u jmps (entries and landing pads) through int3\n",
-		mod->name, (unsigned int)bitmap_weight(body, size), n);
+	pr_info("%s: the originals put back while it runs: %u int3 bytes, then %u jmps (entries and landing pads) through int3 (%d hits)\n",
+		mod->name, (unsigned int)bitmap_weight(body, size), n,
+		atomic_read(&r.hits));
 out:
 	kedr_alias_unmap(&core);
 	return err;

@@ -140,8 +140,27 @@ attached $GOTO ": " || fail "$GOTO: not attached at COMING: $(since_mark | grep 
 echo "5 a3 m2" >$CTL
 set -- $(cat $CTL)
 [ "$1 $2 $3" = "16 49 82" ] || fail "$GOTO attached: '$*', expected 16 49 82 ..."
-e1=$(events)
+# Detach with a writer running programs all along: the int3s stay 2 s
+# over the jmps (restore_delay_ms), and the dispatches meet them.
+: >/tmp/goto-errors
+rm -f /tmp/stop
+(while [ ! -e /tmp/stop ]; do
+	echo "5 a3 m2" >$CTL
+	case "$(cat $CTL)" in
+	"16 49 82 "*) ;;
+	*) cat $CTL >>/tmp/goto-errors ;;
+	esac
+done) &
+loop=$!
+sleep 1
+echo 2000 >$P/restore_delay_ms
 detach_coming $GOTO
+: >/tmp/stop
+wait $loop
+[ ! -s /tmp/goto-errors ] || fail "$GOTO: wrong results during the detach: $(head -n 1 /tmp/goto-errors)"
+since_mark | grep -q "kedr_sample: $GOTO: the originals put back while it runs: .* through int3 ([1-9][0-9]* hits)" ||
+	fail "$GOTO: no CPU met an int3 of the detach: $(since_mark | grep 'put back')"
+e1=$(events)
 # Seven labels in the dispatch table: seven landing pads at least.
 n=$(since_mark | sed -n "s/.*kedr_sample: $GOTO: the originals put back while it runs: [0-9]* int3 bytes, then \([0-9]*\) jmps.*/\1/p")
 [ "${n:-0}" -ge 7 ] || fail "$GOTO: ${n:-no} jmps put back, 7 landing pads at least"

@@ -19,6 +19,8 @@
 # (a notrace function entered by a jmp) and kedr_pt_goto (a computed goto:
 # landing pads), each used before and after, its results checked.
 #
+# README's scenario, as README says it, with kedr_sample_target as mydrv.
+#
 # Needs /lib/firmware/kedr/<target>.kedr and .ko of each target.
 # "ok:" / "FAIL:" lines on stdout.
 
@@ -175,6 +177,41 @@ set -- $(cat $CTL)
 rmmod kedr_sample || fail "$GOTO: rmmod kedr_sample"
 rmmod $GOTO || fail "rmmod $GOTO"
 echo "ok: $GOTO attached at COMING, detached while running"
+
+# --- README's scenario: load a target, use it, attach, see events,
+# detach, keep using it (the sample target as mydrv) ---
+T=kedr_sample_target
+PATTERN=0123456789abcdef
+mark "README: $T"
+insmod $K/$T.ko
+: >/tmp/use-errors
+rm -f /tmp/stop
+(while [ ! -e /tmp/stop ]; do
+	printf %s "$PATTERN" >/dev/cfake0
+	[ "$(cat /dev/cfake0)" = "$PATTERN" ] || echo bad >>/tmp/use-errors
+done) &
+user=$!
+insmod $K/kedr_sample.ko target_name=$T
+attached $T " to the running module" || fail "README: not attached: $(since_mark | grep kedr_sample)"
+cat /sys/kernel/debug/kedr_sample/output >/tmp/events.txt &
+reader=$!
+sleep 1
+t=0
+until echo 1 >$P/detach 2>/dev/null; do
+	t=$((t + 1))
+	[ $t -lt 10 ] || { fail "README: detach refused 10 times"; break; }
+done
+wait $reader || fail "README: the output reader failed"
+grep -q "^TID=.* entry: .*cfake_write" /tmp/events.txt ||
+	fail "README: no cfake_write entry event in the output ($(wc -l </tmp/events.txt) lines)"
+rmmod kedr_sample || fail "README: rmmod kedr_sample"
+sleep 1
+: >/tmp/stop
+wait $user
+[ ! -s /tmp/use-errors ] || fail "README: $(wc -l </tmp/use-errors) wrong reads"
+[ "$(cat /dev/cfake0)" = "$PATTERN" ] || fail "README: cfake0 after detach"
+rmmod $T || fail "README: rmmod $T"
+echo "ok: README's scenario ($(wc -l </tmp/events.txt) lines of events)"
 
 echo "failures: $failures"
 [ $failures -eq 0 ]

@@ -16,7 +16,8 @@
  * refusal leaves the module exactly as the kernel loaded it.
  *
  * At MODULE_STATE_COMING (the module does not run yet) kedr_attach() writes
- * the originals without stopping other CPUs. A module that runs already
+ * the originals without stopping other CPUs, noting what it wrote: a detach
+ * while the module runs puts it back (kedr_restore.c). A module that runs already
  * (live_ko: its .ko, for the symbols, kedr_live_syms.c) is attached without
  * writing a byte of it: ftrace and kprobes (kedr_kprobes.c) send calls to
  * the copies, the originals stay intact for the tasks running them, and

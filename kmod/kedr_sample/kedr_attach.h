@@ -13,7 +13,8 @@
  *                      ftrace start and stop, init copies dropped at LIVE,
  *                      the copies retired at GOING; attach to a running
  *                      module and detach from it (kedr_live_syms.c,
- *                      kedr_kprobes.c, kedr_quiesce.c)
+ *                      kedr_kprobes.c, kedr_quiesce.c); detach from a
+ *                      module attached at COMING (kedr_restore.c)
  *
  * Not for the rest of the loader: kedr_sample.h has the interface.
  */

@@ -66,8 +66,7 @@ struct kedr_restorer {
 static int kedr_restore_int3(struct notifier_block *nb, unsigned long val,
 			     void *data)
 {
-	const struct kedr_restorer *r =
-		container_of(nb, struct kedr_restorer, nb);
+	struct kedr_restorer *r = container_of(nb, struct kedr_restorer, nb);
 	struct pt_regs *regs = ((struct die_args *)data)->regs;
 	unsigned long at = regs->ip - INT3_INSN_SIZE;
 	unsigned int lo = 0, hi = r->n;
@@ -85,7 +84,7 @@ static int kedr_restore_int3(struct notifier_block *nb, unsigned long val,
 	if (lo == r->n || r->jmps[lo].addr != at)
 		return NOTIFY_DONE;
 	regs->ip = r->jmps[lo].dest;
-	atomic_inc((atomic_t *)&r->hits);
+	atomic_inc(&r->hits);
 	return NOTIFY_STOP;
 }
 NOKPROBE_SYMBOL(kedr_restore_int3);

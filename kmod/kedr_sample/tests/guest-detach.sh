@@ -128,6 +128,16 @@ rmmod kedr_sample || fail "$TAIL (COMING): rmmod kedr_sample"
 echo abc >/dev/$TAIL
 [ "$(cat /sys/module/$TAIL/parameters/writes)" = 3 ] ||
 	fail "$TAIL: $(cat /sys/module/$TAIL/parameters/writes) writes counted, 3 made"
+# Its code is as it loaded: attached again, now as a running module.
+mark "attached again: $TAIL"
+insmod $K/kedr_sample.ko target_name=$TAIL
+attached $TAIL " to the running module" ||
+	fail "$TAIL: not attached again after a detach: $(since_mark | grep kedr_sample)"
+e0=$(events)
+echo abc >/dev/$TAIL
+[ "$(events)" -gt "$e0" ] || fail "$TAIL: no events attached again"
+echo 1 >$P/detach || fail "$TAIL: second detach refused"
+rmmod kedr_sample || fail "$TAIL (again): rmmod kedr_sample"
 rmmod $TAIL || fail "rmmod $TAIL (COMING)"
 echo "ok: $TAIL attached at COMING, detached while running"
 

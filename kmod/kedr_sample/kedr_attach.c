@@ -16,7 +16,8 @@
  * refusal leaves the module exactly as the kernel loaded it.
  *
  * At MODULE_STATE_COMING (the module does not run yet) kedr_attach() writes
- * the originals without stopping other CPUs. A module that runs already
+ * the originals without stopping other CPUs, noting what it wrote: a detach
+ * while the module runs puts it back (kedr_restore.c). A module that runs already
  * (live_ko: its .ko, for the symbols, kedr_live_syms.c) is attached without
  * writing a byte of it: ftrace and kprobes (kedr_kprobes.c) send calls to
  * the copies, the originals stay intact for the tasks running them, and
@@ -29,6 +30,7 @@
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
+#include <linux/bitmap.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -58,6 +60,10 @@ struct kedr_attachment {
 	unsigned int nr_sites;
 	bool live;
 	bool entries_gone;	/* detach started: nothing enters the copies */
+	/* Attached at COMING: what was written, for kedr_restore.c. */
+	unsigned long *body;
+	struct kedr_jmp *jmps;
+	unsigned int nr_jmps;
 };
 
 /* Functions going through ftrace: their sites and copies. */
@@ -196,6 +202,41 @@ unpublish:
 }
 
 
+/*
+ * At COMING, the jmps just written into the core text (entries, landing
+ * pads), for a detach while the target runs; a pad's bytes are a jmp's,
+ * not a body's.
+ */
+static void kedr_note_jmps(struct kedr_attach_ctx *c)
+{
+	const struct kedr_blob *b = c->b;
+	unsigned long base = (unsigned long)c->mod->core_layout.base;
+	unsigned int k;
+	u32 i;
+
+	for (i = 0; i < b->nr_funcs; i++) {
+		if (c->mode[i] != KEDR_VIA_JMP ||
+		    (b->funcs[i].flags & KEDR_FUNC_INIT))
+			continue;
+		c->jmps[c->nr_jmps].addr = c->func_addr[i];
+		c->jmps[c->nr_jmps++].dest = c->place + b->funcs[i].copy_offset;
+	}
+	for (i = 0; i < b->nr_patches; i++) {
+		const struct kedr_patch *p = &b->patches[i];
+		unsigned long at = c->func_addr[p->func] + p->orig_offset;
+
+		if (p->kind != KEDR_PATCH_LANDING ||
+		    c->mode[p->func] == KEDR_KEPT ||
+		    (b->funcs[p->func].flags & KEDR_FUNC_INIT))
+			continue;
+		for (k = 0; k < JMP32_INSN_SIZE; k++)
+			__clear_bit(at + k - base, c->body);
+		c->jmps[c->nr_jmps].addr = at;
+		c->jmps[c->nr_jmps++].dest = c->place + p->copy_offset;
+	}
+	kedr_sort_jmps(c->jmps, c->nr_jmps);
+}
+
 static int kedr_go_live(struct kedr_attach_ctx *c)
 {
 	const struct kedr_blob *b = c->b;
@@ -237,6 +278,7 @@ static int kedr_go_live(struct kedr_attach_ctx *c)
 	}
 	kedr_write_landing_pads(c, &core, &init);
 	kedr_sync_all_cores();
+	kedr_note_jmps(c);
 out:
 	kedr_alias_unmap(&init);
 	kedr_alias_unmap(&core);
@@ -298,21 +340,24 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 		err = kedr_live_symbols(&c, live_ko);
 		if (err)
 			goto out;
-		/* What detach must leave: compared byte for byte then. */
-		err = -ENOMEM;
-		snap = kvmalloc(max(mod->core_layout.text_size, 1U),
-				GFP_KERNEL);
-		if (!snap) {
-			kedr_refuse(&c, "out of memory");
-			goto out;
-		}
-		memcpy(snap, mod->core_layout.base,
-		       mod->core_layout.text_size);
 	} else {
 		for (i = 0; i < b->target_num_symtab && i < c.ks->num_symtab;
 		     i++)
 			c.symval[i] = c.ks->symtab[i].st_value;
+		/* What a detach puts back (kedr_restore.c). */
+		c.body = bitmap_zalloc(max(mod->core_layout.text_size, 1U),
+				       GFP_KERNEL);
+		c.jmps = kvmalloc_array(max(b->nr_funcs + b->nr_patches, 1U),
+					sizeof(*c.jmps), GFP_KERNEL);
 	}
+	/* What detach must leave: compared byte for byte then. */
+	err = -ENOMEM;
+	snap = kvmalloc(max(mod->core_layout.text_size, 1U), GFP_KERNEL);
+	if (!snap || (!c.live && (!c.body || !c.jmps))) {
+		kedr_refuse(&c, "out of memory");
+		goto out;
+	}
+	memcpy(snap, mod->core_layout.base, mod->core_layout.text_size);
 
 	c.mode = kvcalloc(max(b->nr_funcs, 1U), sizeof(*c.mode), GFP_KERNEL);
 	if (!c.mode) {
@@ -370,11 +415,14 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	att->kprobes = c.kprobes;
 	att->live = c.live;
 	att->snap = snap;
-	if (c.live) {
-		att->sites = c.sites;
-		att->nr_sites = c.nr_sites;
-		c.sites = NULL;
-	}
+	att->sites = c.sites;
+	att->nr_sites = c.nr_sites;
+	c.sites = NULL;
+	att->body = c.body;
+	att->jmps = c.jmps;
+	att->nr_jmps = c.nr_jmps;
+	c.body = NULL;
+	c.jmps = NULL;
 	__module_get(THIS_MODULE);
 	kedr_intercept_start(&c);
 	for (i = 0; i < b->nr_funcs; i++) {
@@ -400,6 +448,8 @@ out:
 	if (c.tables)
 		kedr_tables_remove(c.tables);
 	kvfree(snap);
+	bitmap_free(c.body);
+	kvfree(c.jmps);
 	kvfree(c.symval);
 	kvfree(c.sites);
 	kvfree(c.mode);
@@ -476,6 +526,8 @@ void kedr_detach(struct kedr_attachment *att)
 	pr_info("%s: detached\n", att->mod->name);
 	kvfree(att->snap);
 	kvfree(att->sites);
+	bitmap_free(att->body);
+	kvfree(att->jmps);
 	kvfree(att->func_addr);
 	kfree(att);
 	kedr_obj_gone();
@@ -524,20 +576,46 @@ static void kedr_compare_snapshot(struct kedr_attachment *att)
 }
 
 /*
- * Detach from a module that keeps running (attached live): the kprobes'
+ * Detach from a module that keeps running: attached live, the kprobes'
  * int3s and ftrace's sites go back to the original bytes, through the
- * kernel's SMP-safe paths, then the copies stay until no task can be in
- * one (kedr_quiesce.c). If one is still inside after @timeout_ms: -EBUSY,
+ * kernel's SMP-safe paths; attached at COMING, the bytes written into the
+ * originals go back first (kedr_restore.c), then ftrace's sites. Then the
+ * copies stay until no task can be in one (kedr_quiesce.c). If one is still inside after @timeout_ms: -EBUSY,
  * one line naming the function, and nothing enters the copies any more;
  * call again to finish.
  */
 int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 {
 	char comm[TASK_COMM_LEN] = "";
+	struct kedr_range *r = NULL;
+	struct module *mod;
 	unsigned long where = 0;
+	bool live;
+	unsigned int nr = 0;
 	pid_t pid = 0;
 	int err;
 
+	/*
+	 * Attached at COMING: its init wrapped (kedr_payload.c), which must
+	 * be over, and its exit, which delete_module() must not read while
+	 * we put it back: a reference keeps the target from GOING meanwhile.
+	 */
+	if (!att->live && !att->init_dropped) {
+		pr_err("%s: not detached: its init has not returned yet\n",
+		       att->mod->name);
+		return -EBUSY;
+	}
+	if (!att->live && !try_module_get(att->mod)) {
+		pr_err("%s: not detached: it is unloading (and detached when it has gone)\n",
+		       att->mod->name);
+		return -EBUSY;
+	}
+	if (!att->entries_gone && !att->live) {
+		err = kedr_restore_originals(att->mod, att->snap, att->body,
+					     att->jmps, att->nr_jmps);
+		if (err)
+			goto out;
+	}
 	if (!att->entries_gone) {
 		kedr_kprobes_stop(att->kprobes);
 		att->kprobes = NULL;
@@ -545,6 +623,12 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 		att->ftrace = NULL;
 		att->entries_gone = true;
 	}
+	/* The copies, and the payloads' handlers they may have called. */
+	err = kedr_intercept_close(att->mod, 1, &r, &nr);
+	if (err)
+		goto out;
+	r[0].lo = att->place;
+	r[0].hi = att->place + att->area_len;
 	/*
 	 * No interrupt handler runs a copy it entered before (handlers of
 	 * every kind are RCU readers; idle tasks, which interrupts may find
@@ -553,20 +637,31 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 	 */
 	synchronize_rcu();
 	synchronize_rcu_tasks();
-	err = kedr_wait_outside(att->place, att->place + att->area_len,
-				timeout_ms, &where, comm, &pid);
+	err = kedr_wait_outside(r, nr, timeout_ms, &where, comm, &pid);
 	if (err == -EBUSY) {
 		if (where)
-			pr_warn("%s: not detached: %s[%d] is inside %pS, the copy of a function, after %u ms; the originals run, try again\n",
+			pr_warn("%s: not detached: %s[%d] is inside %pS, %s, after %u ms; the originals run, try again\n",
 				att->mod->name, comm, pid, (void *)where,
+				where - r[0].lo < r[0].hi - r[0].lo ?
+				"the copy of a function" :
+				"a payload's handler the copies called",
 				timeout_ms);
 		else
 			pr_warn("%s: not detached: %s[%d] was on a CPU each time it was looked at for %u ms; the originals run, try again\n",
 				att->mod->name, comm, pid, timeout_ms);
 	}
+	kfree(r);
 	if (err)
-		return err;
+		goto out;
 	kedr_compare_snapshot(att);
+	mod = att->mod;
+	live = att->live;
 	kedr_detach(att);
+	if (!live)
+		module_put(mod);
 	return 0;
+out:
+	if (!att->live)
+		module_put(att->mod);
+	return err;
 }

@@ -13,7 +13,8 @@
  *                      ftrace start and stop, init copies dropped at LIVE,
  *                      the copies retired at GOING; attach to a running
  *                      module and detach from it (kedr_live_syms.c,
- *                      kedr_kprobes.c, kedr_quiesce.c)
+ *                      kedr_kprobes.c, kedr_quiesce.c); detach from a
+ *                      module attached at COMING (kedr_restore.c)
  *
  * Not for the rest of the loader: kedr_sample.h has the interface.
  */
@@ -29,6 +30,11 @@
 struct module;
 struct mod_kallsyms;
 
+/* Addresses [lo, hi): of code a task may be inside. */
+struct kedr_range {
+	unsigned long lo, hi;
+};
+
 /* How an original gets to its copy. */
 enum kedr_entry_mode {
 	KEDR_VIA_JMP = 0,	/* jmp at the entry, int3 over the rest */
@@ -40,6 +46,11 @@ enum kedr_entry_mode {
 struct kedr_live_site {
 	unsigned long addr;
 	unsigned int len;
+};
+
+/* A jmp attaching wrote into an original: an entry or a landing pad. */
+struct kedr_jmp {
+	unsigned long addr, dest;
 };
 
 /* What attaching works with; nothing here outlives kedr_attach(). */
@@ -70,6 +81,14 @@ struct kedr_attach_ctx {
 	 */
 	bool live;
 	unsigned long *symval;	/* of each symbol the blob uses */
+	/*
+	 * At COMING, what is written into the core text, for a detach while
+	 * the target runs (kedr_restore.c): a bit for each int3 byte of the
+	 * bodies, and the jmps.
+	 */
+	unsigned long *body;
+	struct kedr_jmp *jmps;
+	unsigned int nr_jmps;
 	struct kedr_kprobes *kprobes;
 };
 
@@ -130,6 +149,13 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c);
 void kedr_intercept_abort(struct kedr_attach_ctx *c);
 void kedr_intercept_start(struct kedr_attach_ctx *c);
 void kedr_intercept_stop(struct module *mod);
+/*
+ * Detaching while @mod runs: no new claims from here on; *@r (kmalloc'd,
+ * @first free slots first) gets the text of every payload that may have
+ * claimed an import of @mod, *@nr the ranges in all.
+ */
+int kedr_intercept_close(struct module *mod, unsigned int first,
+			 struct kedr_range **r, unsigned int *nr);
 
 /*
  * kedr_indirect.c: the filled slots holding indirect branches sent to
@@ -152,8 +178,14 @@ int kedr_kprobes_start(unsigned int n, const unsigned long *addrs,
 void kedr_kprobes_arm(struct kedr_kprobes *k);
 void kedr_kprobes_stop(struct kedr_kprobes *k);
 
-/* kedr_quiesce.c: every task seen outside [lo, hi), or -EBUSY. */
-int kedr_wait_outside(unsigned long lo, unsigned long hi,
+/* kedr_restore.c: the originals of a target attached at COMING put back. */
+void kedr_sort_jmps(struct kedr_jmp *jmps, unsigned int n);
+int kedr_restore_originals(struct module *mod, const u8 *snap,
+			   const unsigned long *body, const struct kedr_jmp *jmps,
+			   unsigned int n);
+
+/* kedr_quiesce.c: every task seen outside the ranges [lo, hi), or -EBUSY. */
+int kedr_wait_outside(const struct kedr_range *r, unsigned int nr,
 		      unsigned int timeout_ms, unsigned long *where,
 		      char *comm, pid_t *pid);
 

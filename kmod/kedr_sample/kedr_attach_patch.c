@@ -342,9 +342,14 @@ void kedr_redirect(struct kedr_attach_ctx *c, u32 i, u8 *orig)
 			if (k - addr < f->size)
 				c->masked[k - addr] = 1;
 	}
-	for (j = JMP32_INSN_SIZE; j < f->size; j++)
-		if (!c->masked[j])
-			orig[j] = INT3_INSN_OPCODE;
+	for (j = JMP32_INSN_SIZE; j < f->size; j++) {
+		if (c->masked[j])
+			continue;
+		orig[j] = INT3_INSN_OPCODE;
+		if (c->body && !(f->flags & KEDR_FUNC_INIT))
+			__set_bit(addr + j - (unsigned long)c->mod->core_layout.base,
+				  c->body);
+	}
 	if (c->mode[i] == KEDR_VIA_FTRACE)
 		return;
 	/* In reach: checked by kedr_check_entry_jumps(). */

@@ -78,6 +78,10 @@ unsigned int kedr_tables_delay_ms;
 module_param_named(tables_delay_ms, kedr_tables_delay_ms, uint, 0644);
 MODULE_PARM_DESC(tables_delay_ms, "Tests: sleep this long (at most 10000) at each step of switching kedr_sample's exception, bug and ORC tables (default: 0)");
 
+unsigned int kedr_restore_delay_ms;
+module_param_named(restore_delay_ms, kedr_restore_delay_ms, uint, 0644);
+MODULE_PARM_DESC(restore_delay_ms, "Tests: how long (at most 10000 ms) the int3s stay over the jmps put back at a detach from a target attached at COMING (default: 0)");
+
 static char *live_ko;
 module_param(live_ko, charp, 0444);
 MODULE_PARM_DESC(live_ko, "Firmware name of the target's .ko, read when the target is running already (default: kedr/<target_name>.ko)");
@@ -181,7 +185,8 @@ static int kedr_module_notify(struct notifier_block *nb, unsigned long action,
 }
 
 /*
- * Detach from a target attached while it was running, the target going on:
+ * Detach from the target, the target going on (attached while it ran, or
+ * as it loaded):
  * echo 1 > /sys/module/kedr_sample/parameters/detach. Fails with EBUSY
  * while a task is inside a copy (one line in dmesg says which); then
  * rmmod kedr_sample is possible (an attachment holds a reference on us).
@@ -196,10 +201,6 @@ static int kedr_detach_set(const char *val, const struct kernel_param *kp)
 	mutex_lock(&kedr_mutex);
 	if (!kedr_att) {
 		err = -ENOENT;
-	} else if (!kedr_attached_live(kedr_att)) {
-		pr_err("%s was instrumented as it loaded: it is detached when it unloads\n",
-		       kedr_target);
-		err = -EINVAL;
 	} else {
 		err = kedr_detach_running(kedr_att,
 					  min(detach_timeout_ms,
@@ -223,7 +224,7 @@ static const struct kernel_param_ops kedr_detach_ops = {
 	.get = kedr_detach_get,
 };
 module_param_cb(detach, &kedr_detach_ops, NULL, 0644);
-MODULE_PARM_DESC(detach, "Write 1 to detach from a target attached while it was running (EBUSY while a task is inside a copy); reads 1 once nothing is attached");
+MODULE_PARM_DESC(detach, "Write 1 to detach from the target while it runs (EBUSY while a task is inside a copy); reads 1 once nothing is attached");
 
 /*
  * After the jump-label (1) and static-call (0) notifiers, and after ftrace

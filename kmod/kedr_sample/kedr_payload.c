@@ -32,7 +32,10 @@
  * and one that unregisters while attached keeps its reference until the
  * target has gone (MODULE_STATE_GOING: its exit has returned and the async
  * work it scheduled is done), when no CPU can be in a handler called from
- * the target any more.
+ * the target any more. A detach while the target runs drops the
+ * references only once no task is inside a payload's text either
+ * (kedr_intercept_close(), kedr_quiesce.c): a copy's tail call through a
+ * stub leaves no return address in the copies.
  *
  * Init and exit. At COMING the target's mod->init and mod->exit (those it
  * has) are replaced with kedr_init_wrapper() and kedr_exit_wrapper(), as
@@ -85,6 +88,7 @@ struct kedr_icpt {
 	struct kedr_payload **hooks;
 	unsigned int nr_hooks;
 	unsigned int next_hook;
+	bool closing;			/* detaching: no new claims */
 };
 
 static DEFINE_MUTEX(kedr_payload_mutex);
@@ -116,6 +120,8 @@ static void kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 		const struct kedr_replacement *r;
 
 		if (claim) {
+			if (ic->closing)
+				return;
 			r = kedr_find_replacement(p, b->imports[i].name);
 			if (!r || !r->handler || ic->owner[i])
 				continue;
@@ -320,6 +326,47 @@ void kedr_intercept_stop(struct module *mod)
 	}
 	mutex_unlock(&kedr_payload_mutex);
 	kedr_icpt_free(ic);
+}
+
+/*
+ * Payloads are reached from the copies only through the slots they claimed;
+ * one that unregistered (retired) may still have a task inside. Their
+ * modules are held (kedr_intercept_start(), kedr_payload_register()) until
+ * kedr_intercept_stop(), so their text stays where it is until then.
+ */
+int kedr_intercept_close(struct module *mod, unsigned int first,
+			 struct kedr_range **r, unsigned int *nr)
+{
+	struct list_head *lists[] = { &kedr_payloads, &kedr_payloads_retired };
+	struct kedr_payload *p;
+	unsigned int n = first, i;
+	int err = 0;
+
+	mutex_lock(&kedr_payload_mutex);
+	if (kedr_icpt && kedr_icpt->mod == mod)
+		kedr_icpt->closing = true;
+	for (i = 0; i < ARRAY_SIZE(lists); i++)
+		list_for_each_entry(p, lists[i], list)
+			n += p->nr_replacements && p->owner;
+	*r = kmalloc_array(n, sizeof(**r), GFP_KERNEL);
+	if (!*r) {
+		err = -ENOMEM;
+		goto out;
+	}
+	n = first;
+	for (i = 0; i < ARRAY_SIZE(lists); i++)
+		list_for_each_entry(p, lists[i], list) {
+			const struct module_layout *l = &p->owner->core_layout;
+
+			if (!p->nr_replacements || !p->owner)
+				continue;
+			(*r)[n].lo = (unsigned long)l->base;
+			(*r)[n++].hi = (unsigned long)l->base + l->text_size;
+		}
+	*nr = n;
+out:
+	mutex_unlock(&kedr_payload_mutex);
+	return err;
 }
 
 /* Does @p replace a function another registered payload replaces? */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Is any task inside the copies? Asked at detach, once
- * nothing enters them any more (ftrace_ops and kprobes gone) and
+ * Is any task inside the copies, or inside a payload's handler they called?
+ * Asked at detach, once nothing enters them any more (ftrace_ops and
+ * kprobes gone) and
  * synchronize_rcu_tasks() has returned, so that no task is still between an
  * entry and the copy, or preempted in a part of a copy it entered without
  * leaving a return address (CONFIG_PREEMPTION: a task may be preempted
@@ -12,7 +13,12 @@
  * or to return into one (asleep in a function a copy called: a blocked
  * read). So each task is looked at once while it is off the CPU: its stack,
  * walked with the kernel's unwinder (which knows the copies: kedr_tables.c
- * gives them ORC entries), must have no address inside the copies. A task
+ * gives them ORC entries), must have no address inside the ranges given:
+ * the copies, and the text of the payloads that may have claimed an import.
+ * A copy's tail call through an import stub leaves no return address in
+ * the copies: a handler it reached, asleep, is seen only in its payload's
+ * text, which must not go (the payload's module reference is dropped at
+ * detach) while a task will return into it. A task
  * cleared so stays cleared; tasks created later start outside (a new task
  * starts at ret_from_fork or its thread function, an original). As
  * livepatch's klp_check_stack() does, but without stack_trace_save_tsk_
@@ -37,7 +43,7 @@
 #include <linux/string.h>
 #include <asm/unwind.h>
 
-#include "kedr_sample.h"
+#include "kedr_attach.h"
 
 enum kedr_seen { KEDR_CLEAR, KEDR_INSIDE, KEDR_UNKNOWN };
 
@@ -46,9 +52,21 @@ static unsigned long kedr_switches(struct task_struct *t)
 	return READ_ONCE(t->nvcsw) + READ_ONCE(t->nivcsw);
 }
 
+static bool kedr_in_ranges(const struct kedr_range *r, unsigned int nr,
+			   unsigned long addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		if (addr >= r[i].lo && addr < r[i].hi)
+			return true;
+	return false;
+}
+
 /* Under rcu_read_lock(): a dead task's stack is freed after a grace period. */
-static enum kedr_seen kedr_look(struct task_struct *t, unsigned long lo,
-				unsigned long hi, unsigned long *where)
+static enum kedr_seen kedr_look(struct task_struct *t,
+				const struct kedr_range *r, unsigned int nr,
+				unsigned long *where)
 {
 	struct unwind_state st;
 	enum kedr_seen seen = KEDR_CLEAR;
@@ -67,7 +85,7 @@ static enum kedr_seen kedr_look(struct task_struct *t, unsigned long lo,
 		addr = unwind_get_return_address(&st);
 		if (!addr)
 			break;
-		if (addr >= lo && addr < hi) {
+		if (kedr_in_ranges(r, nr, addr)) {
 			*where = addr;
 			seen = KEDR_INSIDE;
 			break;
@@ -83,11 +101,11 @@ static enum kedr_seen kedr_look(struct task_struct *t, unsigned long lo,
 }
 
 /*
- * Waits up to @timeout_ms for every task to be seen outside [lo, hi).
+ * Waits up to @timeout_ms for every task to be seen outside the @nr ranges.
  * 0, or -EBUSY with *where (an address inside, or 0: a task that was on a
  * CPU each time) and @comm/@pid of one task still not cleared.
  */
-int kedr_wait_outside(unsigned long lo, unsigned long hi,
+int kedr_wait_outside(const struct kedr_range *r, unsigned int nr,
 		      unsigned int timeout_ms, unsigned long *where,
 		      char *comm, pid_t *pid)
 {
@@ -116,7 +134,7 @@ again:
 	for_each_process_thread(g, t) {
 		unsigned long w = 0;
 
-		if (t == current || kedr_look(t, lo, hi, &w) == KEDR_CLEAR)
+		if (t == current || kedr_look(t, r, nr, &w) == KEDR_CLEAR)
 			continue;
 		if (n == cap) {
 			err = -EAGAIN;	/* more tasks than counted */
@@ -138,7 +156,7 @@ again:
 		for (i = 0, k = 0; i < n; i++) {
 			unsigned long w = 0;
 
-			if (kedr_look(left[i], lo, hi, &w) == KEDR_CLEAR) {
+			if (kedr_look(left[i], r, nr, &w) == KEDR_CLEAR) {
 				put_task_struct(left[i]);
 				continue;
 			}

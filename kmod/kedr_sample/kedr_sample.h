@@ -328,5 +328,6 @@ extern bool kedr_process_sp_accesses;
 extern bool kedr_entry_via_ftrace;
 extern unsigned int kedr_stack_events;
 extern unsigned int kedr_tables_delay_ms;
+extern unsigned int kedr_restore_delay_ms;
 
 #endif /* KEDR_SAMPLE_H */

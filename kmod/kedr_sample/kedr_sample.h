@@ -123,6 +123,15 @@ struct kedr_call {
 	u32 import;
 };
 
+/* Blob 1.5: a probe (struct kedr_blob_probe); its id is its index. */
+struct kedr_probe_site {
+	u32 func;
+	u32 offset;
+	u32 copy_offset;
+	u32 site;
+	u16 length;
+};
+
 /*
  * A validated blob: every index, offset and range in it has been checked
  * against the tables and the code image, so the users need not check again.
@@ -167,6 +176,10 @@ struct kedr_blob {
 	u32 nr_calls;
 	struct kedr_import *imports;
 	struct kedr_call *calls;	/* sorted by ret_offset */
+
+	/* Blob 1.5; empty in older blobs. */
+	u32 nr_probes;
+	struct kedr_probe_site *probes;
 };
 
 /* kedr_blob.c */

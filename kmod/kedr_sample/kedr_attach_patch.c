@@ -35,6 +35,7 @@ static const unsigned long kedr_helper_addr[KEDR_HELPER_COUNT_V1_5] = {
 	[KEDR_HELPER_BITOP_EVENT] = (unsigned long)kedr_helper_bitop_event,
 	[KEDR_HELPER_MEM_EVENT_NOFLAGS] =
 		(unsigned long)kedr_helper_mem_event_noflags,
+	[KEDR_HELPER_PROBE] = (unsigned long)kedr_helper_probe,
 };
 
 static void kedr_fill_nops(u8 *p, unsigned int len)

@@ -18,6 +18,8 @@
  * kedr_recorder.c  keeps the events and shows them in debugfs (merged
  *                  streams, per-CPU raw streams, stats, drops per function)
  * kedr_filter.c    filters at the source (debugfs "filter")
+ * kedr_probes.c    probes: debugfs "probes", handlers (kedr_probe.h); the
+ *                  helper is in kedr_probe_asm.S
  * kedr_helpers.S   the helpers themselves
  * kedr_area.S      the code area the copies live in
  * kedr_main.c      parameters, init/exit, the module notifier
@@ -262,6 +264,23 @@ void kedr_recorder_unattached(void);
 void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 		 u32 size);
 void kedr_record_lost(unsigned int n);
+
+/*
+ * kedr_probes.c: probes (kedr_probe.h). kedr_probes_init() after the
+ * recorder's (it adds debugfs "probes"), kedr_probes_exit() once no copy
+ * can run.
+ */
+#define KEDR_PROBES_MAX		256
+#define KEDR_PROBE_REG_RECORDS	9	/* KEDR_REC_PROBE_REGS per hit */
+struct kedr_record;
+struct pt_regs;
+extern u8 kedr_probe_armed[KEDR_PROBES_MAX];
+int kedr_probes_init(const struct kedr_blob *blob, bool enabled);
+void kedr_probes_exit(void);
+void kedr_on_probe(u32 site, struct pt_regs *regs);
+size_t kedr_probe_format(char *buf, size_t size, const struct kedr_record *r);
+/* kedr_probe_asm.S */
+void kedr_helper_probe(void);
 
 /*
  * kedr_filter.c: filters at the source (debugfs "filter"). kedr_record()

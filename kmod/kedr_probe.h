@@ -9,7 +9,8 @@
  * is enabled, before that instruction, with @regs as they are there in the
  * original: every general register, the flags, %rsp (the original's stack
  * depth) and ip = the instruction's ORIGINAL address. It runs with
- * interrupts off, in any context (NMI included), and must not sleep; it
+ * preemption off (interrupts as the target had them), in any context (NMI
+ * included), and must not sleep; it
  * must not change @regs (the registers are restored from it). Code of the
  * target that it reaches gives no events.
  */

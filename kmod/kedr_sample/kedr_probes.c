@@ -13,7 +13,8 @@
  *	KEDR_REC_PROBE_REGS  x KEDR_PROBE_REG_RECORDS, each two registers
  *	                     (pc, addr) in the order of kedr_record.h, size =
  *	                     the pair's index
- * in one go on its CPU (interrupts off), then calls the probe's handlers.
+ * in one go on its CPU (interrupts off), then calls the probe's handlers
+ * (preemption off). Hits are counted per CPU: no locked instruction.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -22,7 +23,10 @@
 #include <linux/export.h>
 #include <linux/irqflags.h>
 #include <linux/kernel.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
 #include <linux/rculist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -34,16 +38,25 @@
 #include "kedr_record.h"
 #include "kedr_sample.h"
 
+/*
+ * Whether a hit records its events (default) or only calls the handlers:
+ * benchmarks/vm/probe-cost.sh compares the dispatch alone with a kprobe's.
+ */
+static bool kedr_probe_records = true;
+module_param_named(probe_records, kedr_probe_records, bool, 0644);
+MODULE_PARM_DESC(probe_records, "Record a probe event with the registers at each hit (default: yes; no: only call the handlers)");
+
 /* Read by kedr_helper_probe, indexed by site. */
 u8 kedr_probe_armed[KEDR_PROBES_MAX];
 
 struct kedr_probe_state {
 	bool enabled;
-	atomic_long_t hits;
 };
 
 static const struct kedr_blob *kedr_pr_blob;
 static struct kedr_probe_state *kedr_pr_state;
+/* Per CPU, nr_probes counters. */
+static unsigned long __percpu *kedr_pr_hits;
 static LIST_HEAD(kedr_pr_handlers);
 /* Serialises enable/disable and handler (un)registration. */
 static DEFINE_MUTEX(kedr_pr_mutex);
@@ -73,20 +86,31 @@ static void kedr_probe_pairs(const struct pt_regs *regs,
 	v[17] = 0;
 }
 
-static void notrace kedr_probe_hit(unsigned int id, struct pt_regs *regs)
+/* The records of a hit, one after the other on this CPU. */
+static void notrace kedr_probe_record(unsigned int id, struct pt_regs *regs)
 {
 	unsigned long v[2 * KEDR_PROBE_REG_RECORDS];
-	struct kedr_probe_handler *h;
+	unsigned long flags;
 	unsigned int i;
 
-	atomic_long_inc(&kedr_pr_state[id].hits);
+	kedr_probe_pairs(regs, v);
+	raw_local_irq_save(flags);
 	kedr_record(KEDR_REC_PROBE, KEDR_REC_NO_SITE, regs->ip, id,
 		    KEDR_PROBE_REG_RECORDS);
-	kedr_probe_pairs(regs, v);
 	for (i = 0; i < KEDR_PROBE_REG_RECORDS; i++)
 		kedr_record(KEDR_REC_PROBE_REGS, KEDR_REC_NO_SITE, v[2 * i],
 			    v[2 * i + 1], i);
-	/* Interrupts are off: an RCU read-side critical section. */
+	raw_local_irq_restore(flags);
+}
+
+static void notrace kedr_probe_hit(unsigned int id, struct pt_regs *regs)
+{
+	struct kedr_probe_handler *h;
+
+	__this_cpu_inc(kedr_pr_hits[id]);
+	if (READ_ONCE(kedr_probe_records))
+		kedr_probe_record(id, regs);
+	/* Preemption is off: an RCU read-side critical section. */
 	list_for_each_entry_rcu(h, &kedr_pr_handlers, list)
 		if (h->id == id)
 			h->handler(h, id, regs);
@@ -98,10 +122,9 @@ void notrace kedr_on_probe(u32 site, struct pt_regs *regs)
 	const unsigned long *func_addr;
 	const struct kedr_blob *b;
 	const struct kedr_probe_site *p;
-	unsigned long flags;
 	unsigned int id;
 
-	raw_local_irq_save(flags);
+	preempt_disable_notrace();
 	if (!kedr_events_enter(&b, &func_addr) || site >= b->nr_probes)
 		goto out;
 	p = &b->probes[site];
@@ -112,7 +135,7 @@ void notrace kedr_on_probe(u32 site, struct pt_regs *regs)
 			kedr_probe_hit(id, regs);
 out:
 	kedr_events_leave();
-	raw_local_irq_restore(flags);
+	preempt_enable_notrace();
 }
 
 /* Under kedr_pr_mutex: is any probe of @site enabled? */
@@ -134,6 +157,16 @@ static void kedr_probe_set(u32 id, bool on)
 	WRITE_ONCE(kedr_pr_state[id].enabled, on);
 	kedr_probe_rearm(kedr_pr_blob->probes[id].site);
 	mutex_unlock(&kedr_pr_mutex);
+}
+
+static unsigned long kedr_probe_hits(u32 id)
+{
+	unsigned long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += per_cpu_ptr(kedr_pr_hits, cpu)[id];
+	return n;
 }
 
 /* The live address of probe @id, 0 while no target is attached. */
@@ -162,11 +195,10 @@ static int kedr_probes_show(struct seq_file *m, void *v)
 		const struct kedr_probe_site *p = &b->probes[id];
 		const struct kedr_func *f = &b->funcs[p->func];
 
-		seq_printf(m, "%u %s+0x%x/0x%x 0x%lx %s %ld\n", id, f->name,
+		seq_printf(m, "%u %s+0x%x/0x%x 0x%lx %s %lu\n", id, f->name,
 			   p->offset, f->size, kedr_probe_addr(id),
 			   READ_ONCE(kedr_pr_state[id].enabled) ?
-			   "enabled" : "disabled",
-			   atomic_long_read(&kedr_pr_state[id].hits));
+			   "enabled" : "disabled", kedr_probe_hits(id));
 	}
 	return 0;
 }
@@ -265,7 +297,7 @@ void kedr_probe_unregister(struct kedr_probe_handler *h)
 	mutex_lock(&kedr_pr_mutex);
 	list_del_rcu(&h->list);
 	mutex_unlock(&kedr_pr_mutex);
-	/* Handlers run with interrupts off: an RCU read-side section. */
+	/* Handlers run with preemption off: an RCU read-side section. */
 	synchronize_rcu();
 }
 EXPORT_SYMBOL_GPL(kedr_probe_unregister);
@@ -320,8 +352,15 @@ int kedr_probes_init(const struct kedr_blob *blob, bool enabled)
 		return 0;
 	kedr_pr_state = kcalloc(blob->nr_probes, sizeof(*kedr_pr_state),
 				GFP_KERNEL);
-	if (!kedr_pr_state)
+	kedr_pr_hits = __alloc_percpu(blob->nr_probes * sizeof(unsigned long),
+				      sizeof(unsigned long));
+	if (!kedr_pr_state || !kedr_pr_hits) {
+		kfree(kedr_pr_state);
+		free_percpu(kedr_pr_hits);
+		kedr_pr_state = NULL;
+		kedr_pr_hits = NULL;
 		return -ENOMEM;
+	}
 	for (id = 0; id < blob->nr_probes; id++) {
 		kedr_pr_state[id].enabled = enabled;
 		kedr_probe_rearm(blob->probes[id].site);
@@ -345,5 +384,7 @@ void kedr_probes_exit(void)
 	memset(kedr_probe_armed, 0, sizeof(kedr_probe_armed));
 	kfree(kedr_pr_state);
 	kedr_pr_state = NULL;
+	free_percpu(kedr_pr_hits);
+	kedr_pr_hits = NULL;
 	kedr_pr_blob = NULL;
 }

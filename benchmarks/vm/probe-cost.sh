@@ -5,10 +5,11 @@
 # call), all measured in one boot of the test guest. Under QEMU TCG absolute
 # times mean little: compare the ratios. Usage:
 # benchmarks/vm/probe-cost.sh [N [REPS]] (N calls a run, best of REPS runs)
+# Takes about 2 minutes.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-N=${1:-2000}
-REPS=${2:-3}
+N=${1:-20000}
+REPS=${2:-5}
 LOOP=64	# KEDR_PB_LOOP of kedr_pb_target.c
 make -s -C "$root/kmod" kedr_sample kedr_probe_handler kedr_probe_bench >/dev/null
 work=$(mktemp -d)
@@ -33,10 +34,10 @@ OFFSET=$(objdump -d --no-show-raw-insn "$b/kedr_pb_target.ko" | awk '
 out="$work/out/script.log"
 grep -E "^(kprobe|optimized kprobe|probe|kprobe_hits|handler_hits)" "$out" || true
 echo "probe at kedr_pb_work+$OFFSET, $LOOP hits a call"
-awk -v n="$N" -v loop="$LOOP" '
-	$1 ~ /^(plain|kprobe|optprobe|copy|copy_probe)$/ && NF == 2 { t[$1] = $2 / n }
+awk -v loop="$LOOP" '
+	$1 ~ /^(plain|kprobe|optprobe|copy|copy_probe)$/ && NF == 3 { t[$1] = $3 / $2 }
 	END {
-		printf "ns per call (N=%d, best of the runs):\n", n
+		printf "ns per call (best of the runs):\n"
 		printf "  original %.1f, + kprobe %.1f, + optimized kprobe %.1f\n", t["plain"], t["kprobe"], t["optprobe"]
 		printf "  copy %.1f, + copy probe %.1f\n", t["copy"], t["copy_probe"]
 		k = (t["kprobe"] - t["plain"]) / loop; o = (t["optprobe"] - t["plain"]) / loop; c = (t["copy_probe"] - t["copy"]) / loop

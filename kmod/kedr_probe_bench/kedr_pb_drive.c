@@ -6,7 +6,7 @@
  *			optimizer may turn it into a jump: see
  *			/sys/kernel/debug/kprobes/list)
  *	run=N		calls kedr_pb_work() N times, interrupts on; the time
- *			(local_clock() ns) goes to last_ns
+ *			(ktime_get_ns()) goes to last_ns
  * The kprobe's pre_handler does what kedr_probe_handler's handler does.
  */
 #define pr_fmt(fmt) "kedr_pb_drive: " fmt
@@ -15,7 +15,7 @@
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
-#include <linux/sched/clock.h>
+#include <linux/timekeeping.h>
 
 unsigned long kedr_pb_work(unsigned long x, unsigned long y);
 
@@ -91,10 +91,10 @@ static int kpd_run(const char *val, const struct kernel_param *kp)
 
 	if (err || !n || n > 100000000UL)
 		return -EINVAL;
-	start = local_clock();
+	start = ktime_get_ns();
 	for (i = 0; i < n; i++)
 		acc += kedr_pb_work(i, acc);
-	last_ns = local_clock() - start;
+	last_ns = ktime_get_ns() - start;
 	kprobe_hits = atomic_long_read(&kpd_hits);
 	return 0;
 }

@@ -57,6 +57,10 @@ static const struct kedr_blob *kedr_pr_blob;
 static struct kedr_probe_state *kedr_pr_state;
 /* Per CPU, nr_probes counters. */
 static unsigned long __percpu *kedr_pr_hits;
+/* Each probe's original address while attached, 0 otherwise. */
+static unsigned long *kedr_pr_addr;
+/* A handler reaching a probe again on its CPU: not called again. */
+static DEFINE_PER_CPU(unsigned int, kedr_pr_nesting);
 static LIST_HEAD(kedr_pr_handlers);
 /* Serialises enable/disable and handler (un)registration. */
 static DEFINE_MUTEX(kedr_pr_mutex);
@@ -119,23 +123,47 @@ static void notrace kedr_probe_hit(unsigned int id, struct pt_regs *regs)
 /* What kedr_helper_probe calls for an armed site. */
 void notrace kedr_on_probe(u32 site, struct pt_regs *regs)
 {
-	const unsigned long *func_addr;
-	const struct kedr_blob *b;
-	const struct kedr_probe_site *p;
+	const struct kedr_blob *b = kedr_pr_blob;
+	unsigned long addr;
 	unsigned int id;
 
 	preempt_disable_notrace();
-	if (!kedr_events_enter(&b, &func_addr) || site >= b->nr_probes)
+	if (unlikely(this_cpu_inc_return(kedr_pr_nesting) != 1 ||
+		     site >= b->nr_probes))
 		goto out;
-	p = &b->probes[site];
-	regs->ip = func_addr[p->func] + p->offset;
+	/* Preemption is off: kedr_probes_detach() waits for us. */
+	addr = READ_ONCE(kedr_pr_addr[site]);
+	if (unlikely(!addr))
+		goto out;
+	regs->ip = addr;
 	for (id = site; id < b->nr_probes; id++)
 		if (b->probes[id].site == site &&
 		    READ_ONCE(kedr_pr_state[id].enabled))
 			kedr_probe_hit(id, regs);
 out:
-	kedr_events_leave();
+	this_cpu_dec(kedr_pr_nesting);
 	preempt_enable_notrace();
+}
+
+/* Before the copies can run: each probe's original address. */
+void kedr_probes_attach(const unsigned long *func_addr)
+{
+	const struct kedr_blob *b = kedr_pr_blob;
+	u32 id;
+
+	for (id = 0; b && id < b->nr_probes; id++)
+		WRITE_ONCE(kedr_pr_addr[id],
+			   func_addr[b->probes[id].func] + b->probes[id].offset);
+}
+
+/* The copies cannot run any more; the caller waits for an RCU grace period. */
+void kedr_probes_detach(void)
+{
+	const struct kedr_blob *b = kedr_pr_blob;
+	u32 id;
+
+	for (id = 0; b && id < b->nr_probes; id++)
+		WRITE_ONCE(kedr_pr_addr[id], 0);
 }
 
 /* Under kedr_pr_mutex: is any probe of @site enabled? */
@@ -172,17 +200,7 @@ static unsigned long kedr_probe_hits(u32 id)
 /* The live address of probe @id, 0 while no target is attached. */
 static unsigned long kedr_probe_addr(u32 id)
 {
-	const struct kedr_probe_site *p = &kedr_pr_blob->probes[id];
-	const unsigned long *func_addr;
-	const struct kedr_blob *b;
-	unsigned long addr = 0;
-
-	preempt_disable();
-	if (kedr_events_enter(&b, &func_addr))
-		addr = func_addr[p->func] + p->offset;
-	kedr_events_leave();
-	preempt_enable();
-	return addr;
+	return READ_ONCE(kedr_pr_addr[id]);
 }
 
 static int kedr_probes_show(struct seq_file *m, void *v)
@@ -352,12 +370,16 @@ int kedr_probes_init(const struct kedr_blob *blob, bool enabled)
 		return 0;
 	kedr_pr_state = kcalloc(blob->nr_probes, sizeof(*kedr_pr_state),
 				GFP_KERNEL);
+	kedr_pr_addr = kcalloc(blob->nr_probes, sizeof(*kedr_pr_addr),
+			       GFP_KERNEL);
 	kedr_pr_hits = __alloc_percpu(blob->nr_probes * sizeof(unsigned long),
 				      sizeof(unsigned long));
-	if (!kedr_pr_state || !kedr_pr_hits) {
+	if (!kedr_pr_state || !kedr_pr_addr || !kedr_pr_hits) {
 		kfree(kedr_pr_state);
+		kfree(kedr_pr_addr);
 		free_percpu(kedr_pr_hits);
 		kedr_pr_state = NULL;
+		kedr_pr_addr = NULL;
 		kedr_pr_hits = NULL;
 		return -ENOMEM;
 	}
@@ -386,5 +408,7 @@ void kedr_probes_exit(void)
 	kedr_pr_state = NULL;
 	free_percpu(kedr_pr_hits);
 	kedr_pr_hits = NULL;
+	kfree(kedr_pr_addr);
+	kedr_pr_addr = NULL;
 	kedr_pr_blob = NULL;
 }

@@ -277,6 +277,9 @@ struct pt_regs;
 extern u8 kedr_probe_armed[KEDR_PROBES_MAX];
 int kedr_probes_init(const struct kedr_blob *blob, bool enabled);
 void kedr_probes_exit(void);
+/* From kedr_events_start() and _stop(): where the probes are, or not. */
+void kedr_probes_attach(const unsigned long *func_addr);
+void kedr_probes_detach(void);
 void kedr_on_probe(u32 site, struct pt_regs *regs);
 size_t kedr_probe_format(char *buf, size_t size, const struct kedr_record *r);
 /* kedr_probe_asm.S */

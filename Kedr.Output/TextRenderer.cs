@@ -24,15 +24,18 @@ public static class TextRenderer
     {
         int d = 0;
         var drops = report.Trace.Drops;
+        var registers = ProbeRegisters.Index(report.Events);
         for (int i = 0; i < report.Events.Count; i++)
         {
+            var kind = report.Events[i].Event.Kind;
+            if (kind == TraceEventKind.ProbeRegs && registers is not null) continue; // on its probe's line
             bool marked = false;
             for (; d < drops.Count && drops[d].Position <= i; d++)
             {
                 if (!marked) w.WriteLine(DropMarker);
                 marked = true;
             }
-            w.WriteLine(Line(report.Events[i]));
+            w.WriteLine(kind == TraceEventKind.Probe ? ProbeRegisters.Line(report.Events[i], registers) : Line(report.Events[i]));
             if (report.Events[i].Where?.Source is { } src) w.WriteLine(SourcePrefix + SourceText.Format(src));
         }
         if (d < drops.Count) w.WriteLine(DropMarker);
@@ -71,6 +74,8 @@ public static class TextRenderer
         TraceEventKind.Wait => "wait",
         TraceEventKind.Alloc => "alloc",
         TraceEventKind.Free => "free",
+        TraceEventKind.Probe => "probe",
+        TraceEventKind.ProbeRegs => "probe regs",
         _ => "?",
     };
 

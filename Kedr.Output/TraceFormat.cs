@@ -35,7 +35,8 @@ public static class TraceFormat
         ["KEDR_REC_WAIT"] = (ulong)TraceEventKind.Wait,
         ["KEDR_REC_ALLOC"] = (ulong)TraceEventKind.Alloc,
         ["KEDR_REC_FREE"] = (ulong)TraceEventKind.Free,
-        ["KEDR_REC_PROBE"] = 15,
+        ["KEDR_REC_PROBE"] = (ulong)TraceEventKind.Probe,
+        ["KEDR_REC_PROBE_REGS"] = (ulong)TraceEventKind.ProbeRegs,
         ["KEDR_SYNC_EXCLUSIVE"] = (ulong)TraceSyncMode.Exclusive,
         ["KEDR_SYNC_SHARED"] = (ulong)TraceSyncMode.Shared,
         ["KEDR_RECORD_ENDED"] = RecordEnded,
@@ -49,7 +50,14 @@ public static class TraceFormat
     public static bool IsKnownKind(byte kind) =>
         kind is >= (byte)TraceEventKind.Entry and <= (byte)TraceEventKind.LockedUpdate
             or (byte)TraceEventKind.Indirect
-            or >= (byte)TraceEventKind.Acquire and <= (byte)TraceEventKind.Free;
+            or >= (byte)TraceEventKind.Acquire and <= (byte)TraceEventKind.ProbeRegs;
+
+    /// <summary>KEDR_REC_PROBE_REGS records after each probe record (kedr_probes.c), two registers each.</summary>
+    public const int ProbeRegRecords = 9;
+
+    /// <summary>The registers of the KEDR_REC_PROBE_REGS records, in order: Pc then Addr of each (kedr_record.h); null: none.</summary>
+    public static ReadOnlySpan<string?> ProbeRegisterNames =>
+        new string?[] { "rdi", "rsi", "rdx", "rcx", "r8", "r9", "rax", "rbx", "rbp", "rsp", "r10", "r11", "r12", "r13", "r14", "r15", "flags", null };
 
     /// <summary>The string #defines of kedr_record.h.</summary>
     public static IReadOnlyDictionary<string, string> Strings { get; } = new Dictionary<string, string>
@@ -81,6 +89,10 @@ public enum TraceEventKind : byte
     Alloc = 13,
     /// <summary>Addr = the block.</summary>
     Free = 14,
+    /// <summary>A probe hit: Pc = the probed instruction's original address, Addr = the probe id, Size = register records that follow.</summary>
+    Probe = 15,
+    /// <summary>Two registers of the probe hit just before on the same CPU: Pc and Addr; Size = the pair's index.</summary>
+    ProbeRegs = 16,
 }
 
 /// <summary>KEDR_SYNC_*: the Size of Acquire/Release records.</summary>

@@ -40,12 +40,13 @@ public static class BatchRewriter
     }
 
     /// <param name="buffers">Reused for the blob (see <see cref="BlobBuffers"/>); null: new tables.</param>
-    public static BatchItem RunOne(string path, bool keepBlob, BlobBuffers? buffers = null)
+    /// <param name="probes">Probes for the module (<c>--probe FUNC+OFF</c>); null: none.</param>
+    public static BatchItem RunOne(string path, bool keepBlob, BlobBuffers? buffers = null, IReadOnlyList<string>? probes = null)
     {
         try
         {
             var elf = ElfFile.Read(path);
-            if (!ModuleRewriter.TryRewrite(elf, buffers, out var result, out var error))
+            if (!ModuleRewriter.TryRewrite(elf, buffers, probes ?? [], out var result, out var error))
                 return new BatchItem(path, null, null, error);
             return new BatchItem(path, result!.Report, keepBlob ? result.Blob : null, null);
         }

@@ -18,7 +18,7 @@
 /* Incompatible changes bump the major version; the loader refuses others. */
 #define KEDR_BLOB_VERSION_MAJOR	1
 /* Compatible additions (new tables, longer entries, flags) bump the minor one. */
-#define KEDR_BLOB_VERSION_MINOR	4
+#define KEDR_BLOB_VERSION_MINOR	5
 
 /*
  * Header flags. Each changes what the loader must do, so a loader refuses a
@@ -77,7 +77,10 @@ enum kedr_blob_table_id {
 	/* Added in 1.4 (interception, kedr_payload.h); empty before. */
 	KEDR_TABLE_IMPORTS = KEDR_TABLE_COUNT_V1_3, /* struct kedr_blob_import */
 	KEDR_TABLE_CALLS,	/* struct kedr_blob_call, sorted by ret_offset */
-	KEDR_TABLE_COUNT_V1_4
+	KEDR_TABLE_COUNT_V1_4,
+	/* Added in 1.5 (probes, kedr_probe.h); empty before. */
+	KEDR_TABLE_PROBES = KEDR_TABLE_COUNT_V1_4, /* struct kedr_blob_probe */
+	KEDR_TABLE_COUNT_V1_5
 };
 
 /* The minor version from which a blob must carry KEDR_TABLE_CHECKSUM. */
@@ -104,7 +107,7 @@ struct kedr_blob_header {
 	 * versions only ever append tables, never header fields; a reader
 	 * uses the tables it knows and ignores the rest.
 	 */
-	struct kedr_blob_table tables[KEDR_TABLE_COUNT_V1_4];
+	struct kedr_blob_table tables[KEDR_TABLE_COUNT_V1_5];
 };
 
 /* One instrumented function. */
@@ -203,7 +206,15 @@ enum kedr_helper {
 	 * may also leave out its push/pop of %rax where %rax is dead.
 	 */
 	KEDR_HELPER_MEM_EVENT_NOFLAGS,
-	KEDR_HELPER_COUNT_V1
+	KEDR_HELPER_COUNT_V1,
+	/*
+	 * A probe (1.5), right before the copy of the probed instruction,
+	 * with the stack as the original has it there: the pushed index is
+	 * the probe's site (struct kedr_blob_probe). Every register and the
+	 * flags are preserved.
+	 */
+	KEDR_HELPER_PROBE = KEDR_HELPER_COUNT_V1,
+	KEDR_HELPER_COUNT_V1_5
 };
 
 /* A place in the copies that reports an event. */
@@ -366,5 +377,27 @@ struct kedr_blob_call {
 	__le32 orig_offset;	/* of the call instruction in that original */
 	__le32 import;		/* index in the imports table */
 };
+
+/*
+ * A probe (1.5): `kedr instrument --probe FUNC+OFF`, in the order given (a
+ * probe's id is its index). The copy of the instruction at @offset of
+ * function @func's original is preceded by
+ *	push $site
+ *	call KEDR_HELPER_PROBE
+ * at @copy_offset, where @site is the index of the first probe at the same
+ * place: probes at one instruction share that one call (same func, offset
+ * and copy_offset; the first has site == its own index).
+ */
+struct kedr_blob_probe {
+	__le32 func;		/* function (index) whose original holds it */
+	__le32 offset;		/* of the instruction in that original */
+	__le32 copy_offset;	/* of the `push $site` in the code image */
+	__le32 site;		/* index of the first probe at this place */
+	__le16 length;		/* of the probed instruction */
+	__le16 reserved;
+};
+
+/* Bytes of the call sequence: push imm32 (5), call rel32 (5). */
+#define KEDR_PROBE_CALL_SIZE	10
 
 #endif /* KEDR_BLOB_H */

@@ -61,7 +61,13 @@ struct kedr_record {
 #define KEDR_REC_WAIT		12	/* ... to here, for the same @addr */
 #define KEDR_REC_ALLOC		13	/* @addr = block, @size = bytes */
 #define KEDR_REC_FREE		14	/* @addr = block */
-#define KEDR_REC_PROBE		15	/* probe hit: @addr = probe id */
+#define KEDR_REC_PROBE		15	/* probe hit: @addr = probe id, @size = KEDR_REC_PROBE_REGS that follow */
+/*
+ * Right after a PROBE record, on its CPU: two registers of the hit in @pc and
+ * @addr, @size = the pair's index: rdi rsi, rdx rcx, r8 r9, rax rbx, rbp rsp,
+ * r10 r11, r12 r13, r14 r15, flags (and 0).
+ */
+#define KEDR_REC_PROBE_REGS	16
 
 /* @size of ACQUIRE/RELEASE records. */
 #define KEDR_SYNC_EXCLUSIVE	0

@@ -26,10 +26,11 @@ internal static class InstrumentCommand
         var outDir = new Option<string?>("--out") { Description = "With --all: write NAME.kedr for each module here." };
         var json = new Option<string?>("--json") { Description = "Write the report as JSON to this file." };
         var jobs = new Option<int>("--jobs", "-j") { Description = "With --all: modules instrumented at once (1..1024).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var probe = new Option<string[]>("--probe") { Description = "Put a probe at FUNCTION+OFFSET (an instruction start of a copied function; repeatable; ids in this order).", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
         var verbose = CommonOptions.Verbose();
         var cmd = new Command("instrument", "Build the instrumented copies of a module's functions as a blob.")
         {
-            module, output, install, firmwareDir, all, outDir, json, jobs, verbose,
+            module, output, install, firmwareDir, all, outDir, json, jobs, probe, verbose,
         };
         cmd.SetAction(r =>
         {
@@ -37,9 +38,13 @@ internal static class InstrumentCommand
             var log = logging.CreateLogger("kedr");
             var error = Check(r, module, output, install, firmwareDir, all, outDir, json, jobs, out var paths);
             if (error is not null) return Program.Error(error);
+            var probes = r.GetValue(probe) ?? [];
             if (paths.All is not null)
+            {
+                if (probes.Length > 0) return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliArgumentCombination, "--probe is for one module"));
                 return BatchInstrument.Run(paths.All, paths.OutDir, paths.Json, r.GetValue(jobs), log);
-            return InstrumentOne(paths.Module!, paths.Output, paths.FirmwareDir, paths.Json, log);
+            }
+            return InstrumentOne(paths.Module!, paths.Output, paths.FirmwareDir, paths.Json, probes, log);
         });
         return cmd;
     }
@@ -85,11 +90,11 @@ internal static class InstrumentCommand
         return null;
     }
 
-    private static int InstrumentOne(string file, string? output, string? installDir, string? json, ILogger log)
+    private static int InstrumentOne(string file, string? output, string? installDir, string? json, string[] probes, ILogger log)
     {
         var sw = Stopwatch.StartNew();
         // The batch's own path for one module: the same diagnostic for the same bad module either way.
-        var item = BatchRewriter.RunOne(file, keepBlob: true);
+        var item = BatchRewriter.RunOne(file, keepBlob: true, probes: probes);
         if (item.Error is not null) return Program.Error(item.Error);
         var bytes = BlobWriter.Write(item.Blob!);
         var report = item.Report!;
@@ -108,6 +113,13 @@ internal static class InstrumentCommand
             Console.WriteLine($"  left out: {lo.Name} ({lo.Section}+0x{lo.Offset:x}, {lo.Size} bytes): {lo.Reason}");
         foreach (var ni in report.NotInstrumented)
             Console.WriteLine($"  not instrumented: {ni}");
+        var blob = item.Blob!;
+        for (int i = 0; i < blob.Probes.Count; i++)
+        {
+            var p = blob.Probes[i];
+            var f = blob.Functions[(int)p.Function];
+            Console.WriteLine($"  probe {i}: {f.Name}+0x{p.Offset:x}/0x{f.Size:x} ({p.Length}-byte instruction), site {p.Site}");
+        }
         Console.WriteLine($"  wrote {target} ({bytes.Length} bytes)");
         if (json is not null && !TryWrite(json, w => w.Write(System.Text.Encoding.UTF8.GetBytes(JsonSerializer.Serialize(report, CliJsonContext.Default.RewriteReport))), out error))
             return Program.Error(error!);

@@ -7,13 +7,14 @@ public static class BlobFormat
 {
     public static ReadOnlySpan<byte> Magic => "KEDRBLOB"u8;
     public const ushort VersionMajor = 1;
-    public const ushort VersionMinor = 4;
+    public const ushort VersionMinor = 5;
     public const int BuildIdMax = 20;
     /// <summary>
     /// Tables this version writes; 1.0 blobs have <see cref="TableCountV1"/>, 1.1 and 1.2 ones <see cref="TableCountV1_1"/>,
-    /// 1.3 ones <see cref="TableCountV1_3"/>.
+    /// 1.3 ones <see cref="TableCountV1_3"/>, 1.4 ones <see cref="TableCountV1_4"/>.
     /// </summary>
-    public const int TableCount = 13;
+    public const int TableCount = 14;
+    public const int TableCountV1_4 = 13;
     public const int TableCountV1_3 = 11;
     public const int TableCountV1 = 7;
     public const int TableCountV1_1 = 10;
@@ -22,8 +23,12 @@ public static class BlobFormat
     public const int ChecksumSize = BlobLayout.Checksum.Size;
     /// <summary>The loader's code area (<c>KEDR_AREA_SIZE</c>, kmod/kedr_sample/kedr_area.h): a bigger code image is refused.</summary>
     public const int MaxCodeSize = 16 << 20;
-    /// <summary>The helpers a fixup may call (<c>KEDR_HELPER_COUNT_V1</c>): <see cref="BlobHelper"/>'s values are 0 to this - 1.</summary>
-    public const uint HelperCount = 5;
+    /// <summary>The helpers a fixup may call (<c>KEDR_HELPER_COUNT_V1_5</c>): <see cref="BlobHelper"/>'s values are 0 to this - 1.</summary>
+    public const uint HelperCount = 6;
+    /// <summary>The helpers of 1.0 to 1.4 (<c>KEDR_HELPER_COUNT_V1</c>).</summary>
+    public const uint HelperCountV1 = 5;
+    /// <summary>A probe's call sequence, <c>push $site; call helper</c> (<c>KEDR_PROBE_CALL_SIZE</c>).</summary>
+    public const int ProbeCallSize = 10;
 
     // What kedr_blob_extable.data and kedr_blob_bug.flags may hold (kedr_blob.h, from the 6.1 kernel's
     // extable_fixup_types.h and asm-generic/bug.h).
@@ -75,6 +80,7 @@ public static class BlobFormat
     public const int OrcSize = BlobLayout.Orc.Size;
     public const int ImportSize = BlobLayout.Import.Size;
     public const int CallSize = BlobLayout.Call.Size;
+    public const int ProbeSize = BlobLayout.Probe.Size;
     /// <summary><c>KEDR_STUB_SIZE</c>: bytes of the code image each import's stub takes (1.4); the loader writes them.</summary>
     public const int StubSize = 32;
     public const uint NoCopy = 0xffffffff;
@@ -155,7 +161,7 @@ public enum BlobHeaderFlags : uint
     CallOrc = 0x2,
 }
 
-public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code, ExTable, Bugs, Orc, Checksum, Imports, Calls }
+public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches, Code, ExTable, Bugs, Orc, Checksum, Imports, Calls, Probes }
 
 [Flags]
 public enum BlobFunctionFlags : uint { None = 0, Init = 0x1, Part = 0x2 }
@@ -164,7 +170,7 @@ public enum BlobFixupType : byte { Pc32 = 1, Abs64 = 2, Abs32S = 3 }
 
 public enum BlobFixupTarget : byte { Symbol = 1, Helper = 2 }
 
-public enum BlobHelper : uint { FuncEvent = 0, MemEvent = 1, StringEvent = 2, BitOpEvent = 3, MemEventNoFlags = 4 }
+public enum BlobHelper : uint { FuncEvent = 0, MemEvent = 1, StringEvent = 2, BitOpEvent = 3, MemEventNoFlags = 4, Probe = 5 }
 
 public enum BlobEventKind : byte { Entry = 1, Exit, Read, Write, LockedUpdate, ReadWrite, String }
 

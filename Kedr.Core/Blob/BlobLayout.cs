@@ -168,6 +168,19 @@ public static class BlobLayout
         public const int Size = 16;
     }
 
+    /// <summary><c>struct kedr_blob_probe</c> (1.5): a probe and its helper call in the copy.</summary>
+    [CStruct("kedr_blob_probe")]
+    public static class Probe
+    {
+        [CField("func", 4)] public const int Function = 0;
+        [CField("offset", 4)] public const int Offset = 4;
+        [CField("copy_offset", 4)] public const int CopyOffset = 8;
+        [CField("site", 4)] public const int Site = 12;
+        [CField("length", 2)] public const int Length = 16;
+        [CField("reserved", 2)] public const int Reserved = 18;
+        public const int Size = 20;
+    }
+
     /// <summary>The one entry of <see cref="BlobTableId.Checksum"/>: a <c>__le32</c> CRC-32C.</summary>
     public static class Checksum
     {
@@ -189,7 +202,7 @@ public static class BlobLayout
     public static ReadOnlySpan<int> EntrySizes =>
     [
         ByteEntrySize, Function.Size, Mask.Size, Fixup.Size, Site.Size, Patch.Size, ByteEntrySize,
-        ExTable.Size, Bug.Size, Orc.Size, Checksum.Size, Import.Size, Call.Size,
+        ExTable.Size, Bug.Size, Orc.Size, Checksum.Size, Import.Size, Call.Size, Probe.Size,
     ];
 
     /// <summary>Is table <paramref name="id"/> one of bytes (entry size exactly <see cref="ByteEntrySize"/>)?</summary>

@@ -230,6 +230,15 @@ public static class BlobReader
                 return Broken(badCall);
             b.Calls.Add(x);
         }
+        var (qo, qc, qe) = tables[(int)BlobTableId.Probes];
+        for (int i = 0; i < qc; i++)
+        {
+            int o = qo + i * qe;
+            var x = new BlobProbe(U32(s, o + Probe.Function), U32(s, o + Probe.Offset), U32(s, o + Probe.CopyOffset), U32(s, o + Probe.Site), U16(s, o + Probe.Length));
+            if (BlobRules.Probe(x, i, CollectionsMarshal.AsSpan(b.Functions), CollectionsMarshal.AsSpan(b.Probes), code) is { } badProbe)
+                return Broken(badProbe);
+            b.Probes.Add(x);
+        }
         blob = b;
         return null;
     }

@@ -41,3 +41,10 @@ public readonly record struct BlobImport(string Name, uint SymbolIndex, uint Stu
 /// function <see cref="Function"/>'s original.
 /// </summary>
 public readonly record struct BlobImportCall(uint ReturnOffset, uint Function, uint OriginalOffset, uint Import);
+
+/// <summary>
+/// <c>struct kedr_blob_probe</c> (1.5): a probe at the instruction at <see cref="Offset"/> (<see cref="Length"/> bytes)
+/// of function <see cref="Function"/>'s original; its copy is preceded by <c>push $site; call</c> at
+/// <see cref="CopyOffset"/>, where <see cref="Site"/> is the index of the first probe at the same place.
+/// </summary>
+public readonly record struct BlobProbe(uint Function, uint Offset, uint CopyOffset, uint Site, ushort Length);

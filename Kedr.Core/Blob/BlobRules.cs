@@ -249,6 +249,33 @@ public static class BlobRules
         return null;
     }
 
+    /// <summary>The longest x86 instruction (<c>MAX_INSN_SIZE</c>).</summary>
+    private const int MaxInstructionLength = 15;
+
+    /// <summary>
+    /// Probes (1.5): the instruction and the helper call inside their function (original and copy), the
+    /// call <c>push $site; call</c>, and <see cref="BlobProbe.Site"/> the first probe at the same place.
+    /// </summary>
+    public static BlobViolation? Probe(in BlobProbe x, int i, ReadOnlySpan<BlobFunction> functions, ReadOnlySpan<BlobProbe> earlier, ReadOnlySpan<byte> code)
+    {
+        if (x.Function >= (uint)functions.Length || x.Site > (uint)i)
+            return new(DiagnosticCodes.BlobOutOfRange, $"probe {i}: function {x.Function} or site {x.Site} out of range", BlobTableId.Probes, i, BlobLayout.Probe.Function);
+        ref readonly var f = ref functions[(int)x.Function];
+        if (x.Length == 0 || x.Length > MaxInstructionLength || (ulong)x.Offset + x.Length > f.Size
+            || x.CopyOffset < f.CopyOffset || (ulong)x.CopyOffset + BlobFormat.ProbeCallSize > (ulong)f.CopyOffset + f.CopySize)
+            return new(DiagnosticCodes.BlobOutOfRange, $"probe {i}: instruction [0x{x.Offset:x}, +{x.Length}) or call at 0x{x.CopyOffset:x} not in function {x.Function} '{f.Name}'", BlobTableId.Probes, i, BlobLayout.Probe.Offset);
+        if (x.Site < (uint)i)
+        {
+            ref readonly var first = ref earlier[(int)x.Site];
+            if (first.Site != x.Site || first.Function != x.Function || first.Offset != x.Offset || first.CopyOffset != x.CopyOffset)
+                return new(DiagnosticCodes.BlobOutOfRange, $"probe {i}: site {x.Site} is not the first probe at its place", BlobTableId.Probes, i, BlobLayout.Probe.Site);
+        }
+        int at = (int)x.CopyOffset;
+        if (code[at] != PushImm32Opcode || System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(code[(at + 1)..]) != x.Site || code[at + 5] != CallRel32Opcode)
+            return new(DiagnosticCodes.BlobOutOfRange, $"probe {i}: the code at 0x{at:x} is not push ${x.Site}; call", BlobTableId.Probes, i, BlobLayout.Probe.CopyOffset);
+        return null;
+    }
+
     /// <summary>
     /// Every rule of this class over a blob in memory, in the reader's order: what the loader would refuse
     /// in it once written (the first rule broken), or null.
@@ -294,6 +321,9 @@ public static class BlobRules
         var calls = CollectionsMarshal.AsSpan(b.Calls);
         for (int i = 0; i < calls.Length; i++)
             if (Call(calls[i], i, i > 0 ? calls[i - 1].ReturnOffset : 0, fs, imports, b.Code) is { } v) return v;
+        var probes = CollectionsMarshal.AsSpan(b.Probes);
+        for (int i = 0; i < probes.Length; i++)
+            if (Probe(probes[i], i, fs, probes, b.Code) is { } v) return v;
         return null;
     }
 

@@ -120,6 +120,7 @@ public static class BlobWriter
             Place(BlobTableId.Orc, blob.Orc.Count, Orc.Size, TableAlign);
             Place(BlobTableId.Imports, blob.Imports.Count, Import.Size, TableAlign);
             Place(BlobTableId.Calls, blob.Calls.Count, Call.Size, TableAlign);
+            Place(BlobTableId.Probes, blob.Probes.Count, Probe.Size, TableAlign);
             Place(BlobTableId.Checksum, 1, Checksum.Size, TableAlign);
             Place(BlobTableId.Code, blob.Code.Length, ByteEntrySize, (int)Math.Max(MinCodeAlign, blob.CodeAlign));
             Total = pos;
@@ -230,6 +231,13 @@ public static class BlobWriter
             U32(s, o + Call.ReturnOffset, x.ReturnOffset); U32(s, o + Call.Function, x.Function);
             U32(s, o + Call.OriginalOffset, x.OriginalOffset); U32(s, o + Call.Import, x.Import);
             o += Call.Size;
+        }
+        o = tables[(int)BlobTableId.Probes].offset;
+        foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Probes))
+        {
+            U32(s, o + Probe.Function, x.Function); U32(s, o + Probe.Offset, x.Offset);
+            U32(s, o + Probe.CopyOffset, x.CopyOffset); U32(s, o + Probe.Site, x.Site); U16(s, o + Probe.Length, x.Length);
+            o += Probe.Size;
         }
     }
 

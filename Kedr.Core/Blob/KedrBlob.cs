@@ -24,6 +24,8 @@ public sealed class KedrBlob
     public List<BlobImport> Imports { get; init; } = [];
     /// <summary>The copies' calls to the stubs (1.4), sorted by return offset.</summary>
     public List<BlobImportCall> Calls { get; init; } = [];
+    /// <summary>Probes (1.5), in the order they were asked for: a probe's id is its index.</summary>
+    public List<BlobProbe> Probes { get; init; } = [];
     public byte[] Code { get; set; } = [];
 
     /// <summary>

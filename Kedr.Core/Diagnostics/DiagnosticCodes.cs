@@ -41,6 +41,9 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode ElfModuleName = new("KEDR1026", "the .modinfo name is not a module name (empty, or holding '/')");
 
     // Rewriter (Kedr.Rewriter)
+    public static readonly DiagnosticCode RewriterProbeSyntax = new("KEDR2001", "a --probe is not FUNCTION+OFFSET (offset in hex with 0x, or decimal)");
+    public static readonly DiagnosticCode RewriterProbeFunction = new("KEDR2002", "a --probe names no function of the module, or one left out of instrumentation (no copy to put it in)");
+    public static readonly DiagnosticCode RewriterProbeOffset = new("KEDR2003", "a --probe's offset is past the function's end or not the start of an instruction of its copy (the message names the nearest boundaries)");
     public static readonly DiagnosticCode RewriterInternalError = new("KEDR2900", "an internal error of the rewriter on this module (a bug: the message names the exception)");
     public static readonly DiagnosticCode RewriterBlobBreaksLoaderRule = new("KEDR2903", "an internal error: a blob about to be written breaks a rule the loader checks (a bug of the rewriter: the message names the rule's code and the record, the offset is where it would be written)");
 

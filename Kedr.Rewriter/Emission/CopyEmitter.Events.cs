@@ -15,6 +15,8 @@ internal sealed partial class CopyEmitter
     {
         if ((p.Events & EventFlags.Entry) != 0)
             pos = EmitEvent(pos, 0, BlobEventKind.Entry);
+        if (p.Probe)
+            pos = EmitProbe(p, pos);
         if (p.MemForm == MemoryClass.String)
         {
             _code[pos++] = X86Encoding.PushRsi;

@@ -32,7 +32,9 @@ internal sealed partial class CopyEmitter
     private byte[] _code = [];
 
     /// <summary>Of the function being emitted: where its copy starts, its index in the blob's function table, its start in its section.</summary>
-    private int _copyOffset, _blobIndex;
+    private int _copyOffset, _blobIndex, _functionId;
+    /// <summary>The blob's probe entries by id, filled as their calls are emitted (null without probes).</summary>
+    private BlobProbe[]? _probes;
     private long _functionStart;
 
     private CopyEmitter(ModuleLayout layout, KedrBlob blob, OrcStates orc)
@@ -74,13 +76,14 @@ internal sealed partial class CopyEmitter
 
         // Every byte is written once: by the copies (int3 in the slots the loader fills), or int3 in the
         // gaps between them (so neither zeroing nor an int3 fill of the whole image first).
+        if (_plans.Probes.Length > 0) _probes = new BlobProbe[_plans.Probes.Length];
         _code = GC.AllocateUninitializedArray<byte>(_layout.CodeSize);
         if (FillForTests is byte fill) _code.AsSpan().Fill(fill);
         int copyEnd = 0; // of the previous copy
         foreach (var plan in copied)
         {
             var place = _layout[plan.Function.Id];
-            (_copyOffset, _blobIndex, _functionStart) = (place.CopyOffset, place.BlobIndex, plan.Function.Start);
+            (_copyOffset, _blobIndex, _functionStart, _functionId) = (place.CopyOffset, place.BlobIndex, plan.Function.Start, plan.Function.Id);
             _code.AsSpan(copyEnd, place.CopyOffset - copyEnd).Fill(X86Encoding.Int3Opcode);
             copyEnd = place.CopyOffset + place.CopySize;
             var instructions = plan.Instructions;
@@ -106,11 +109,12 @@ internal sealed partial class CopyEmitter
         }
         _code.AsSpan(copyEnd).Fill(X86Encoding.Int3Opcode);
         _blob.Code = _code;
+        if (_probes is not null) _blob.Probes.AddRange(_probes);
     }
 
     private static bool IsPlainCopy(in PlannedInstruction p) =>
         p.Kind == EmitKind.Verbatim && p.Events == EventFlags.None && p.MemForm == MemoryClass.None
-        && p.RelocCount == 0 && !p.IpRelative;
+        && p.RelocCount == 0 && !p.IpRelative && !p.Probe;
 
     /// <summary>One instruction: its events before, the instruction as its kind says, its events after.</summary>
     private void EmitInstruction(FunctionPlan plan, in PlannedInstruction p)

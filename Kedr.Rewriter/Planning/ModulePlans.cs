@@ -20,6 +20,9 @@ internal sealed class ModulePlans(ModuleCatalog module, FunctionPlan[] plans, st
 
     public bool IsCopied(int functionId) => leftOut[functionId] is null;
 
+    /// <summary>The probes asked for (<see cref="ProbePlanner"/>), by id; empty without <c>--probe</c>.</summary>
+    public ProbeRequest[] Probes { get; internal set; } = [];
+
     /// <summary>Why function <paramref name="functionId"/> gets no copy; null if it gets one.</summary>
     public string? LeftOutReason(int functionId) => leftOut[functionId];
 }

@@ -64,6 +64,8 @@ internal struct PlannedInstruction
     public bool IpRelative;
     /// <summary>int3: execution never continues after it.</summary>
     public bool IsInt3;
+    /// <summary>A probe's call (<c>push $site; call</c>) stands before it, after the entry event (<see cref="ProbePlanner"/>).</summary>
+    public bool Probe;
 
     /// <summary>Memory event of the instruction (kind 0: none) and the sequence that records it.</summary>
     public Kedr.Core.Blob.BlobEventKind MemKind;
@@ -91,11 +93,11 @@ internal struct PlannedInstruction
 
     /// <summary>Bytes before the instruction proper: where it starts is OffsetInCopy + PreBytes.</summary>
     public readonly int PreBytes =>
-        ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
+        ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) + (Probe ? X86Encoding.EventCallSize : 0) +
         (MemForm == MemoryClass.String ? 2 : MemoryEventBytes) +
         ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
 
-    public readonly int EventBytes => MemoryEventBytes +
+    public readonly int EventBytes => MemoryEventBytes + (Probe ? X86Encoding.EventCallSize : 0) +
         ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
         ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
 }

@@ -28,13 +28,14 @@ static const u8 kedr_nops[ASM_NOP_MAX][ASM_NOP_MAX] = {
 	{ BYTES_NOP5 }, { BYTES_NOP6 }, { BYTES_NOP7 }, { BYTES_NOP8 },
 };
 
-static const unsigned long kedr_helper_addr[KEDR_HELPER_COUNT_V1] = {
+static const unsigned long kedr_helper_addr[KEDR_HELPER_COUNT_V1_5] = {
 	[KEDR_HELPER_FUNC_EVENT] = (unsigned long)kedr_helper_func_event,
 	[KEDR_HELPER_MEM_EVENT] = (unsigned long)kedr_helper_mem_event,
 	[KEDR_HELPER_STRING_EVENT] = (unsigned long)kedr_helper_string_event,
 	[KEDR_HELPER_BITOP_EVENT] = (unsigned long)kedr_helper_bitop_event,
 	[KEDR_HELPER_MEM_EVENT_NOFLAGS] =
 		(unsigned long)kedr_helper_mem_event_noflags,
+	[KEDR_HELPER_PROBE] = (unsigned long)kedr_helper_probe,
 };
 
 static void kedr_fill_nops(u8 *p, unsigned int len)

@@ -28,7 +28,7 @@
 
 /* The layouts the rewriter writes (kedr_blob.h); a change here is a bug. */
 static_assert(sizeof(struct kedr_blob_table) == 16);
-static_assert(sizeof(struct kedr_blob_header) == 276);
+static_assert(sizeof(struct kedr_blob_header) == 292);
 
 /* The smallest header a reader of this major version accepts: a 1.0 one. */
 #define KEDR_HEADER_MIN_SIZE \
@@ -44,11 +44,15 @@ static_assert(sizeof(struct kedr_blob_bug) == 24);
 static_assert(sizeof(struct kedr_blob_orc) == 12);
 static_assert(sizeof(struct kedr_blob_import) == 16);
 static_assert(sizeof(struct kedr_blob_call) == 16);
+static_assert(sizeof(struct kedr_blob_probe) == 20);
 
 /* A jmp rel32 is written at every function's entry. */
 #define KEDR_MIN_FUNC_SIZE	5
 
-static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_4] = {
+/* The longest x86 instruction (MAX_INSN_SIZE of asm/insn.h). */
+#define KEDR_MAX_INSN_SIZE	15
+
+static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_5] = {
 	[KEDR_TABLE_STRINGS] = "strings",
 	[KEDR_TABLE_FUNCTIONS] = "functions",
 	[KEDR_TABLE_MASKS] = "masks",
@@ -62,10 +66,11 @@ static const char * const kedr_table_names[KEDR_TABLE_COUNT_V1_4] = {
 	[KEDR_TABLE_CHECKSUM] = "checksum",
 	[KEDR_TABLE_IMPORTS] = "imports",
 	[KEDR_TABLE_CALLS] = "calls",
+	[KEDR_TABLE_PROBES] = "probes",
 };
 
 /* Smallest entry of each table; strings and code are byte arrays. */
-static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_4] = {
+static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_5] = {
 	[KEDR_TABLE_STRINGS] = 1,
 	[KEDR_TABLE_FUNCTIONS] = sizeof(struct kedr_blob_func),
 	[KEDR_TABLE_MASKS] = sizeof(struct kedr_blob_mask),
@@ -79,6 +84,7 @@ static const u32 kedr_table_entsize[KEDR_TABLE_COUNT_V1_4] = {
 	[KEDR_TABLE_CHECKSUM] = sizeof(__le32),
 	[KEDR_TABLE_IMPORTS] = sizeof(struct kedr_blob_import),
 	[KEDR_TABLE_CALLS] = sizeof(struct kedr_blob_call),
+	[KEDR_TABLE_PROBES] = sizeof(struct kedr_blob_probe),
 };
 
 struct kedr_blob_reader {
@@ -88,9 +94,9 @@ struct kedr_blob_reader {
 	u32 header_size;
 	u32 num_symtab;
 	/* Tables a 1.0 blob lacks are empty. */
-	u32 off[KEDR_TABLE_COUNT_V1_4];
-	u32 count[KEDR_TABLE_COUNT_V1_4];
-	u32 entsize[KEDR_TABLE_COUNT_V1_4];
+	u32 off[KEDR_TABLE_COUNT_V1_5];
+	u32 count[KEDR_TABLE_COUNT_V1_5];
+	u32 entsize[KEDR_TABLE_COUNT_V1_5];
 };
 
 #define KEDR_LE16(p, type, field) \
@@ -228,7 +234,7 @@ static int kedr_check_header(struct kedr_blob_reader *r, u32 *code_align,
 	if (!r->num_symtab)
 		return kedr_bad(r, "header.target_num_symtab=0");
 
-	for (t = 0; t < min_t(u32, num_tables, KEDR_TABLE_COUNT_V1_4); t++) {
+	for (t = 0; t < min_t(u32, num_tables, KEDR_TABLE_COUNT_V1_5); t++) {
 		const u8 *d = h + offsetof(struct kedr_blob_header, tables) +
 			t * sizeof(struct kedr_blob_table);
 		u32 off = KEDR_LE32(d, struct kedr_blob_table, offset);
@@ -428,7 +434,7 @@ static int kedr_read_fixups(const struct kedr_blob_reader *r,
 						i, x->index, r->num_symtab);
 			break;
 		case KEDR_TARGET_HELPER:
-			if (x->index >= KEDR_HELPER_COUNT_V1)
+			if (x->index >= KEDR_HELPER_COUNT_V1_5)
 				return kedr_bad(r, "fixups[%u]: unknown helper %u",
 						i, x->index);
 			if (!(b->flags & KEDR_BLOB_CALL_ORC))
@@ -927,6 +933,58 @@ static int kedr_read_calls(const struct kedr_blob_reader *r,
 	return 0;
 }
 
+/*
+ * Probes (1.5): in their function's original and copy, each the first at
+ * its place (site == index, with the helper call at copy_offset) or one
+ * more at an earlier probe's place.
+ */
+static int kedr_read_probes(const struct kedr_blob_reader *r,
+			    struct kedr_blob *b)
+{
+	u32 i;
+
+	for (i = 0; i < b->nr_probes; i++) {
+		const u8 *e = kedr_entry(r, KEDR_TABLE_PROBES, i);
+		struct kedr_probe_site *x = &b->probes[i];
+		const struct kedr_probe_site *first;
+		const struct kedr_func *f;
+		const u8 *insn;
+
+		x->func = KEDR_LE32(e, struct kedr_blob_probe, func);
+		x->offset = KEDR_LE32(e, struct kedr_blob_probe, offset);
+		x->copy_offset = KEDR_LE32(e, struct kedr_blob_probe,
+					   copy_offset);
+		x->site = KEDR_LE32(e, struct kedr_blob_probe, site);
+		x->length = KEDR_LE16(e, struct kedr_blob_probe, length);
+		if (x->func >= b->nr_funcs || x->site > i)
+			return kedr_bad(r, "probes[%u]: func=%u or site=%u out of range",
+					i, x->func, x->site);
+		f = &b->funcs[x->func];
+		if (!x->length || x->length > KEDR_MAX_INSN_SIZE ||
+		    (u64)x->offset + x->length > f->size ||
+		    x->copy_offset < f->copy_offset ||
+		    (u64)x->copy_offset + KEDR_PROBE_CALL_SIZE >
+		    (u64)f->copy_offset + f->copy_size)
+			return kedr_bad(r, "probes[%u]: instruction [0x%x, +%u) or call at 0x%x not in function %u",
+					i, x->offset, x->length,
+					x->copy_offset, x->func);
+		first = &b->probes[x->site];
+		if (x->site < i && (first->site != x->site ||
+				    first->func != x->func ||
+				    first->offset != x->offset ||
+				    first->copy_offset != x->copy_offset))
+			return kedr_bad(r, "probes[%u]: site %u is not the first probe at its place",
+					i, x->site);
+		insn = b->code + x->copy_offset;
+		if (insn[0] != 0x68 /* push imm32 */ ||
+		    get_unaligned_le32(insn + 1) != x->site ||
+		    insn[5] != CALL_INSN_OPCODE)
+			return kedr_bad(r, "probes[%u]: the code at 0x%x is not push $%u; call",
+					i, x->copy_offset, x->site);
+	}
+	return 0;
+}
+
 void kedr_blob_free(struct kedr_blob *b)
 {
 	if (!b)
@@ -943,6 +1001,7 @@ void kedr_blob_free(struct kedr_blob *b)
 	kvfree(b->orcs);
 	kvfree(b->imports);
 	kvfree(b->calls);
+	kvfree(b->probes);
 	kfree(b);
 }
 
@@ -969,6 +1028,7 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 	b->nr_orcs = r->count[KEDR_TABLE_ORC];
 	b->nr_imports = r->count[KEDR_TABLE_IMPORTS];
 	b->nr_calls = r->count[KEDR_TABLE_CALLS];
+	b->nr_probes = r->count[KEDR_TABLE_PROBES];
 	b->target_num_symtab = r->num_symtab;
 	b->target_build_id_len = KEDR_LE32(h, struct kedr_blob_header,
 					   target_build_id_len);
@@ -1007,10 +1067,11 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 	b->orcs = kvcalloc(b->nr_orcs, sizeof(*b->orcs), GFP_KERNEL);
 	b->imports = kvcalloc(b->nr_imports, sizeof(*b->imports), GFP_KERNEL);
 	b->calls = kvcalloc(b->nr_calls, sizeof(*b->calls), GFP_KERNEL);
+	b->probes = kvcalloc(b->nr_probes, sizeof(*b->probes), GFP_KERNEL);
 	name_offs = kvcalloc(b->nr_funcs, sizeof(*name_offs), GFP_KERNEL);
 	if ((b->nr_extable && !b->extable) || (b->nr_bugs && !b->bugs) ||
 	    (b->nr_orcs && !b->orcs) || (b->nr_imports && !b->imports) ||
-	    (b->nr_calls && !b->calls) ||
+	    (b->nr_calls && !b->calls) || (b->nr_probes && !b->probes) ||
 	    !b->strings || !b->code || !name_offs ||
 	    (b->nr_funcs && !b->funcs) || (b->nr_masks && !b->masks) ||
 	    (b->nr_fixups && !b->fixups) || (b->nr_sites && !b->sites) ||
@@ -1050,6 +1111,8 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 		err = kedr_read_imports(r, b);
 	if (!err)
 		err = kedr_read_calls(r, b);
+	if (!err)
+		err = kedr_read_probes(r, b);
 	if (err)
 		goto out;
 	for (i = 0; i < b->nr_funcs; i++)

@@ -37,6 +37,7 @@ void kedr_events_start(const struct kedr_blob *blob,
 	kedr_ev.blob = blob;
 	kedr_ev.func_addr = func_addr;
 	kedr_recorder_start();
+	kedr_probes_attach(func_addr);
 	rcu_assign_pointer(kedr_ev_live, &kedr_ev);
 }
 
@@ -44,6 +45,7 @@ void kedr_events_start(const struct kedr_blob *blob,
 void kedr_events_stop(void)
 {
 	RCU_INIT_POINTER(kedr_ev_live, NULL);
+	kedr_probes_detach();
 	/* Handlers run with interrupts off: an RCU read-side section. */
 	synchronize_rcu();
 	/* Every event is in the recorder: readers may see the end. */

@@ -46,7 +46,12 @@ MODULE_PARM_DESC(blob, "Firmware name of the blob (default: kedr/<target_name>.k
 #define KEDR_MAX_RECORDS	(1U << 24)
 static unsigned int nr_records;
 module_param(nr_records, uint, 0444);
+
 MODULE_PARM_DESC(nr_records, "Events kept per CPU until read (default 0: all CPUs' rings take 1/16 of RAM)");
+
+static bool probes_enabled = true;
+module_param(probes_enabled, bool, 0444);
+MODULE_PARM_DESC(probes_enabled, "Whether the blob's probes start enabled (debugfs \"probes\" turns each on or off)");
 
 bool kedr_entry_via_ftrace = true;
 module_param_named(entry_via_ftrace, kedr_entry_via_ftrace, bool, 0444);
@@ -374,10 +379,14 @@ static int __init kedr_init(void)
 	if (err)
 		goto out_blob;
 
+	err = kedr_probes_init(kedr_blob, probes_enabled);
+	if (err)
+		goto out_recorder;
+
 	err = register_module_notifier(&kedr_module_nb);
 	if (err) {
 		pr_err("cannot register a module notifier (%d)\n", err);
-		goto out_recorder;
+		goto out_probes;
 	}
 
 	if (kedr_target_is_loaded()) {
@@ -394,6 +403,8 @@ static int __init kedr_init(void)
 		msleep(min(init_delay_ms, KEDR_MAX_INIT_DELAY_MS));
 	return 0;
 
+out_probes:
+	kedr_probes_exit();
 out_recorder:
 	kedr_recorder_exit();
 out_blob:
@@ -413,6 +424,7 @@ static void __exit kedr_exit(void)
 		pr_crit("unloaded while %s is instrumented: it will crash\n",
 			kedr_target);
 	mutex_unlock(&kedr_mutex);
+	kedr_probes_exit();
 	kedr_recorder_exit();
 	kedr_blob_free(kedr_blob);
 }

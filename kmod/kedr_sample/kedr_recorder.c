@@ -450,6 +450,8 @@ static size_t kedr_format(char *buf, size_t size, const struct kedr_record *r)
 	const struct kedr_site *s;
 	const struct kedr_func *f;
 
+	if (r->kind == KEDR_REC_PROBE || r->kind == KEDR_REC_PROBE_REGS)
+		return kedr_probe_format(buf, size, r);
 	/* Without a site (kedr_record.h): @pc is already the original's. */
 	if (site == KEDR_REC_NO_SITE)
 		return scnprintf(buf, size, "TID=0x%x %s at 0x%lx: addr=0x%llx, size=%u\n",

@@ -18,6 +18,8 @@
  * kedr_recorder.c  keeps the events and shows them in debugfs (merged
  *                  streams, per-CPU raw streams, stats, drops per function)
  * kedr_filter.c    filters at the source (debugfs "filter")
+ * kedr_probes.c    probes: debugfs "probes", handlers (kedr_probe.h); the
+ *                  helper is in kedr_probe_asm.S
  * kedr_helpers.S   the helpers themselves
  * kedr_area.S      the code area the copies live in
  * kedr_main.c      parameters, init/exit, the module notifier
@@ -123,6 +125,15 @@ struct kedr_call {
 	u32 import;
 };
 
+/* Blob 1.5: a probe (struct kedr_blob_probe); its id is its index. */
+struct kedr_probe_site {
+	u32 func;
+	u32 offset;
+	u32 copy_offset;
+	u32 site;
+	u16 length;
+};
+
 /*
  * A validated blob: every index, offset and range in it has been checked
  * against the tables and the code image, so the users need not check again.
@@ -167,6 +178,10 @@ struct kedr_blob {
 	u32 nr_calls;
 	struct kedr_import *imports;
 	struct kedr_call *calls;	/* sorted by ret_offset */
+
+	/* Blob 1.5; empty in older blobs. */
+	u32 nr_probes;
+	struct kedr_probe_site *probes;
 };
 
 /* kedr_blob.c */
@@ -249,6 +264,26 @@ void kedr_recorder_unattached(void);
 void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 		 u32 size);
 void kedr_record_lost(unsigned int n);
+
+/*
+ * kedr_probes.c: probes (kedr_probe.h). kedr_probes_init() after the
+ * recorder's (it adds debugfs "probes"), kedr_probes_exit() once no copy
+ * can run.
+ */
+#define KEDR_PROBES_MAX		256
+#define KEDR_PROBE_REG_RECORDS	9	/* KEDR_REC_PROBE_REGS per hit */
+struct kedr_record;
+struct pt_regs;
+extern u8 kedr_probe_armed[KEDR_PROBES_MAX];
+int kedr_probes_init(const struct kedr_blob *blob, bool enabled);
+void kedr_probes_exit(void);
+/* From kedr_events_start() and _stop(): where the probes are, or not. */
+void kedr_probes_attach(const unsigned long *func_addr);
+void kedr_probes_detach(void);
+void kedr_on_probe(u32 site, struct pt_regs *regs);
+size_t kedr_probe_format(char *buf, size_t size, const struct kedr_record *r);
+/* kedr_probe_asm.S */
+void kedr_helper_probe(void);
 
 /*
  * kedr_filter.c: filters at the source (debugfs "filter"). kedr_record()

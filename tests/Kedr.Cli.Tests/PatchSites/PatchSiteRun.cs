@@ -34,6 +34,9 @@ internal sealed record PatchSiteRequest(string Target, string Script)
     public IReadOnlyList<string> ExtraFiles { get; init; } = [];
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(150);
     public int MemoryMiB { get; init; } = 512;
+    public int Cpus { get; init; } = 2;
+    /// <summary>Probes for the target's blob (<c>kedr instrument --probe</c>), each FUNCTION+OFFSET.</summary>
+    public IReadOnlyList<string> Probes { get; init; } = [];
 }
 
 internal sealed record PatchSiteResult(VmRunResult Vm, string Output, IReadOnlyList<OutputLine> Events)
@@ -113,12 +116,13 @@ internal static partial class PatchSiteRun
             guestModules.Insert(0, target);
         }
 
-        var rewritten = ModuleRewriter.Rewrite(ElfFile.Read(targetKo));
+        if (!ModuleRewriter.TryRewrite(ElfFile.Read(targetKo), null, req.Probes, out var rewritten, out var rewriteError))
+            throw new InvalidOperationException(rewriteError!.ToString());
         var work = Directory.CreateTempSubdirectory("kedr-pt.").FullName;
         try
         {
             var blob = Path.Combine(work, target + ".kedr");
-            File.WriteAllBytes(blob, BlobWriter.Write(rewritten.Blob));
+            File.WriteAllBytes(blob, BlobWriter.Write(rewritten!.Blob));
             var script = Path.Combine(work, "guest.sh");
             var load = req.Instrument
                 ? $"insmod /lib/modules/kedr/kedr_sample.ko target_name={target} {req.LoaderArgs}"
@@ -153,6 +157,7 @@ internal static partial class PatchSiteRun
                 GuestModules = guestModules,
                 Timeout = req.Timeout,
                 MemoryMiB = req.MemoryMiB,
+                Cpus = req.Cpus,
                 KernelCommandLine = req.KernelCommandLine,
             }, log, default);
             var text = vm.Files.TryGetValue("output.txt", out var o) ? Encoding.UTF8.GetString(o) : "";

@@ -55,6 +55,7 @@ public sealed partial class BlobLayoutTests
             ["kedr_blob_orc"] = BlobFormat.OrcSize,
             ["kedr_blob_import"] = BlobFormat.ImportSize,
             ["kedr_blob_call"] = BlobFormat.CallSize,
+            ["kedr_blob_probe"] = BlobFormat.ProbeSize,
         };
         var c = s_layout.Value.Sizes;
         var missing = c.Keys.Except(expected.Keys).ToList();
@@ -110,6 +111,8 @@ public sealed partial class BlobLayoutTests
         Imports = [.. Enumerable.Range(0, 2).Select(k => new BlobImport($"probe_import{k}", 0xD1000001u + (uint)k * 16, 0xD2000002u + (uint)k * 16))],
         Calls = [.. Enumerable.Range(0, 2).Select(k => new BlobImportCall(0xE1000001u + (uint)k * 16, 0xE2000002u + (uint)k * 16,
             0xE3000003u + (uint)k * 16, 0xE4000004u + (uint)k * 16))],
+        Probes = [.. Enumerable.Range(0, 2).Select(k => new BlobProbe(0xF1000001u + (uint)k * 16, 0xF2000002u + (uint)k * 16,
+            0xF3000003u + (uint)k * 16, 0xF4000004u + (uint)k * 16, (ushort)(0xF5F5 + k)))],
     };
 
     /// <summary>What each field holds in the probe blob, entry <c>k</c>: a number, bytes, or a string of the string table.</summary>
@@ -190,6 +193,12 @@ public sealed partial class BlobLayoutTests
         ["kedr_blob_call.func"] = k => 0xE2000002UL + (ulong)k * 16,
         ["kedr_blob_call.orig_offset"] = k => 0xE3000003UL + (ulong)k * 16,
         ["kedr_blob_call.import"] = k => 0xE4000004UL + (ulong)k * 16,
+        ["kedr_blob_probe.func"] = k => 0xF1000001UL + (ulong)k * 16,
+        ["kedr_blob_probe.offset"] = k => 0xF2000002UL + (ulong)k * 16,
+        ["kedr_blob_probe.copy_offset"] = k => 0xF3000003UL + (ulong)k * 16,
+        ["kedr_blob_probe.site"] = k => 0xF4000004UL + (ulong)k * 16,
+        ["kedr_blob_probe.length"] = k => 0xF5F5UL + (ulong)k,
+        ["kedr_blob_probe.reserved"] = _ => 0UL,
     };
 
     /// <summary>Checked through the entries found at that offset.</summary>
@@ -207,6 +216,7 @@ public sealed partial class BlobLayoutTests
         ["KEDR_TABLE_ORC"] = "kedr_blob_orc",
         ["KEDR_TABLE_IMPORTS"] = "kedr_blob_import",
         ["KEDR_TABLE_CALLS"] = "kedr_blob_call",
+        ["KEDR_TABLE_PROBES"] = "kedr_blob_probe",
     };
 
     private static int TableIndex(CHeaderLayout c, string name) => (int)c.Constants[name];
@@ -331,7 +341,9 @@ public sealed partial class BlobLayoutTests
             ["KEDR_TABLE_COUNT_V1"] = BlobFormat.TableCountV1,
             ["KEDR_TABLE_COUNT_V1_1"] = BlobFormat.TableCountV1_1,
             ["KEDR_TABLE_COUNT_V1_3"] = BlobFormat.TableCountV1_3,
-            ["KEDR_TABLE_COUNT_V1_4"] = BlobFormat.TableCount,
+            ["KEDR_TABLE_COUNT_V1_4"] = BlobFormat.TableCountV1_4,
+            ["KEDR_TABLE_COUNT_V1_5"] = BlobFormat.TableCount,
+            ["KEDR_PROBE_CALL_SIZE"] = BlobFormat.ProbeCallSize,
             ["KEDR_STUB_SIZE"] = BlobFormat.StubSize,
             ["KEDR_BLOB_CHECKSUM_MINOR"] = BlobFormat.ChecksumMinor,
             ["KEDR_EX_TYPE_MASK"] = BlobFormat.ExTypeMask,
@@ -345,7 +357,8 @@ public sealed partial class BlobLayoutTests
             ["KEDR_BUG_TAINT_SHIFT"] = BlobFormat.BugTaintShift,
             ["KEDR_BUG_TAINT_COUNT"] = BlobFormat.BugTaintCount,
             ["KEDR_NO_COPY"] = BlobFormat.NoCopy,
-            ["KEDR_HELPER_COUNT_V1"] = BlobFormat.HelperCount,
+            ["KEDR_HELPER_COUNT_V1"] = BlobFormat.HelperCountV1,
+            ["KEDR_HELPER_COUNT_V1_5"] = BlobFormat.HelperCount,
         };
         // The rules bound helper indices by HelperCount: the enum has exactly those values.
         Assert.Equal(Enumerable.Range(0, (int)BlobFormat.HelperCount).Select(i => (BlobHelper)i), Enum.GetValues<BlobHelper>());
@@ -397,12 +410,12 @@ public sealed partial class BlobLayoutTests
         int tablesAt = Field("kedr_blob_header", "tables").Offset, tableSize = c.Sizes["kedr_blob_table"];
         Assert.Equal(BlobLayout.Header.Size, c.Sizes["kedr_blob_header"]);
         Assert.Equal(BlobLayout.Header.SizeV1, tablesAt + (int)c.Constants["KEDR_TABLE_COUNT_V1"] * tableSize);
-        for (int t = 0; t < (int)c.Constants["KEDR_TABLE_COUNT_V1_4"]; t++)
+        for (int t = 0; t < (int)c.Constants["KEDR_TABLE_COUNT_V1_5"]; t++)
             Assert.Equal(tablesAt + t * tableSize, BlobLayout.Header.TableAt(t));
         // Entry sizes by table id: each table's struct (enum kedr_blob_table_id's comments), one __le32 for the
         // checksum, exactly 1 for the tables of bytes.
         var entry = BlobLayout.EntrySizes;
-        Assert.Equal((int)c.Constants["KEDR_TABLE_COUNT_V1_4"], entry.Length);
+        Assert.Equal((int)c.Constants["KEDR_TABLE_COUNT_V1_5"], entry.Length);
         foreach (var (table, st) in TableStructs)
             Assert.True(entry[TableIndex(c, table)] == c.Sizes[st], $"EntrySizes[{table}] is {entry[TableIndex(c, table)]}, sizeof(struct {st}) {c.Sizes[st]}");
         Assert.Equal(sizeof(uint), entry[TableIndex(c, "KEDR_TABLE_CHECKSUM")]);

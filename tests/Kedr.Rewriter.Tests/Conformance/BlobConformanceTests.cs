@@ -261,5 +261,5 @@ public sealed partial class BlobConformanceTests(ITestOutputHelper output, BlobC
 
     [GeneratedRegex(@"patches\[(\d+)\]")] private static partial Regex PatchIndex();
     [GeneratedRegex(@"^-\d+ blob .* is malformed: (.*)$")] private static partial Regex CLine();
-    [GeneratedRegex(@"^(functions|masks|fixups|sites|patches|extable|bugs|orc|imports|calls)\[")] private static partial Regex EntryTable();
+    [GeneratedRegex(@"^(functions|masks|fixups|sites|patches|extable|bugs|orc|imports|calls|probes)\[")] private static partial Regex EntryTable();
 }

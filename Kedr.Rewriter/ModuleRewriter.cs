@@ -32,11 +32,15 @@ public static class ModuleRewriter
     /// from deeper down (a bug of ours, whatever the input) is <see cref="DiagnosticCodes.RewriterInternalError"/>
     /// naming the module, for the one-module command and a batch alike.
     /// </remarks>
-    public static bool TryRewrite(ElfFile elf, BlobBuffers? buffers, out RewriteResult? result, out KedrDiagnostic? error)
+    public static bool TryRewrite(ElfFile elf, BlobBuffers? buffers, out RewriteResult? result, out KedrDiagnostic? error) =>
+        TryRewrite(elf, buffers, RewriteOptions.Default, out result, out error);
+
+    /// <inheritdoc cref="TryRewrite(ElfFile, BlobBuffers?, out RewriteResult?, out KedrDiagnostic?)"/>
+    public static bool TryRewrite(ElfFile elf, BlobBuffers? buffers, RewriteOptions options, out RewriteResult? result, out KedrDiagnostic? error)
     {
         try
         {
-            return TryRewriteCore(elf, buffers, out result, out error);
+            return TryRewriteCore(elf, buffers, options, out result, out error);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -61,12 +65,12 @@ public static class ModuleRewriter
     /// <summary>A type's own name from its full one ("Kedr.Rewriter.Planning.FunctionPlanner", "Kedr.X+Nested"), as <see cref="Type.Name"/> gives it.</summary>
     private static string TypeName(string fullName) => fullName[(fullName.LastIndexOfAny(['.', '+']) + 1)..];
 
-    private static bool TryRewriteCore(ElfFile elf, BlobBuffers? buffers, out RewriteResult? result, out KedrDiagnostic? error)
+    private static bool TryRewriteCore(ElfFile elf, BlobBuffers? buffers, RewriteOptions options, out RewriteResult? result, out KedrDiagnostic? error)
     {
         result = null;
         if (!ModuleCatalog.TryRead(elf, out var module, out error)) return false;
         var plans = ModulePlanner.Plan(module!);
-        var layout = CopyLayout.Place(plans, ImportStubs.Collect(plans));
+        var layout = CopyLayout.Place(plans, options.Intercept ? ImportStubs.Collect(plans) : new ImportStubs());
 
         var target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId);
         var blob = buffers is null ? new KedrBlob { Target = target } : buffers.NewBlob(target);

@@ -26,10 +26,14 @@ internal static class InstrumentCommand
         var outDir = new Option<string?>("--out") { Description = "With --all: write NAME.kedr for each module here." };
         var json = new Option<string?>("--json") { Description = "Write the report as JSON to this file." };
         var jobs = new Option<int>("--jobs", "-j") { Description = "With --all: modules instrumented at once (1..1024).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var noIntercept = new Option<bool>("--no-intercept")
+        {
+            Description = "Leave the copies' calls to kernel functions direct, with no import stubs: no payload sees them (to measure what the stubs cost).",
+        };
         var verbose = CommonOptions.Verbose();
         var cmd = new Command("instrument", "Build the instrumented copies of a module's functions as a blob.")
         {
-            module, output, install, firmwareDir, all, outDir, json, jobs, verbose,
+            module, output, install, firmwareDir, all, outDir, json, jobs, noIntercept, verbose,
         };
         cmd.SetAction(r =>
         {
@@ -37,9 +41,12 @@ internal static class InstrumentCommand
             var log = logging.CreateLogger("kedr");
             var error = Check(r, module, output, install, firmwareDir, all, outDir, json, jobs, out var paths);
             if (error is not null) return Program.Error(error);
+            if (paths.All is not null && r.GetValue(noIntercept))
+                return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliArgumentCombination, "--no-intercept is for one module"));
             if (paths.All is not null)
                 return BatchInstrument.Run(paths.All, paths.OutDir, paths.Json, r.GetValue(jobs), log);
-            return InstrumentOne(paths.Module!, paths.Output, paths.FirmwareDir, paths.Json, log);
+            var options = new RewriteOptions { Intercept = !r.GetValue(noIntercept) };
+            return InstrumentOne(paths.Module!, paths.Output, paths.FirmwareDir, paths.Json, options, log);
         });
         return cmd;
     }
@@ -85,11 +92,11 @@ internal static class InstrumentCommand
         return null;
     }
 
-    private static int InstrumentOne(string file, string? output, string? installDir, string? json, ILogger log)
+    private static int InstrumentOne(string file, string? output, string? installDir, string? json, RewriteOptions options, ILogger log)
     {
         var sw = Stopwatch.StartNew();
         // The batch's own path for one module: the same diagnostic for the same bad module either way.
-        var item = BatchRewriter.RunOne(file, keepBlob: true);
+        var item = BatchRewriter.RunOne(file, keepBlob: true, options: options);
         if (item.Error is not null) return Program.Error(item.Error);
         var bytes = BlobWriter.Write(item.Blob!);
         var report = item.Report!;

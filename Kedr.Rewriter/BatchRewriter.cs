@@ -40,13 +40,13 @@ public static class BatchRewriter
     }
 
     /// <param name="buffers">Reused for the blob (see <see cref="BlobBuffers"/>); null: new tables.</param>
-    /// <param name="probes">Probes for the module (<c>--probe FUNC+OFF</c>); null: none.</param>
-    public static BatchItem RunOne(string path, bool keepBlob, BlobBuffers? buffers = null, IReadOnlyList<string>? probes = null)
+    /// <param name="options">How to rewrite (null: <see cref="RewriteOptions.Default"/>).</param>
+    public static BatchItem RunOne(string path, bool keepBlob, BlobBuffers? buffers = null, RewriteOptions? options = null)
     {
         try
         {
             var elf = ElfFile.Read(path);
-            if (!ModuleRewriter.TryRewrite(elf, buffers, probes ?? [], out var result, out var error))
+            if (!ModuleRewriter.TryRewrite(elf, buffers, options ?? RewriteOptions.Default, out var result, out var error))
                 return new BatchItem(path, null, null, error);
             return new BatchItem(path, result!.Report, keepBlob ? result.Blob : null, null);
         }

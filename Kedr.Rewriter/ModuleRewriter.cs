@@ -33,14 +33,14 @@ public static class ModuleRewriter
     /// naming the module, for the one-module command and a batch alike.
     /// </remarks>
     public static bool TryRewrite(ElfFile elf, BlobBuffers? buffers, out RewriteResult? result, out KedrDiagnostic? error) =>
-        TryRewrite(elf, buffers, [], out result, out error);
+        TryRewrite(elf, buffers, RewriteOptions.Default, out result, out error);
 
-    /// <param name="probes">Probes to put in the copies, each <c>FUNCTION+OFFSET</c> (<c>kedr instrument --probe</c>); a probe's id is its index.</param>
-    public static bool TryRewrite(ElfFile elf, BlobBuffers? buffers, IReadOnlyList<string> probes, out RewriteResult? result, out KedrDiagnostic? error)
+    /// <inheritdoc cref="TryRewrite(ElfFile, BlobBuffers?, out RewriteResult?, out KedrDiagnostic?)"/>
+    public static bool TryRewrite(ElfFile elf, BlobBuffers? buffers, RewriteOptions options, out RewriteResult? result, out KedrDiagnostic? error)
     {
         try
         {
-            return TryRewriteCore(elf, buffers, probes, out result, out error);
+            return TryRewriteCore(elf, buffers, options, out result, out error);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -65,17 +65,17 @@ public static class ModuleRewriter
     /// <summary>A type's own name from its full one ("Kedr.Rewriter.Planning.FunctionPlanner", "Kedr.X+Nested"), as <see cref="Type.Name"/> gives it.</summary>
     private static string TypeName(string fullName) => fullName[(fullName.LastIndexOfAny(['.', '+']) + 1)..];
 
-    private static bool TryRewriteCore(ElfFile elf, BlobBuffers? buffers, IReadOnlyList<string> probes, out RewriteResult? result, out KedrDiagnostic? error)
+    private static bool TryRewriteCore(ElfFile elf, BlobBuffers? buffers, RewriteOptions options, out RewriteResult? result, out KedrDiagnostic? error)
     {
         result = null;
         if (!ModuleCatalog.TryRead(elf, out var module, out error)) return false;
         var plans = ModulePlanner.Plan(module!);
-        if (probes.Count > 0)
+        if (options.Probes.Count > 0)
         {
-            if (ProbePlanner.TryApply(plans, probes, out error) is not { } requests) return false;
+            if (ProbePlanner.TryApply(plans, options.Probes, out error) is not { } requests) return false;
             plans.Probes = requests;
         }
-        var layout = CopyLayout.Place(plans, ImportStubs.Collect(plans));
+        var layout = CopyLayout.Place(plans, options.Intercept ? ImportStubs.Collect(plans) : new ImportStubs());
 
         var target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId);
         var blob = buffers is null ? new KedrBlob { Target = target } : buffers.NewBlob(target);

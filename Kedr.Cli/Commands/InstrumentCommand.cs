@@ -27,10 +27,14 @@ internal static class InstrumentCommand
         var json = new Option<string?>("--json") { Description = "Write the report as JSON to this file." };
         var jobs = new Option<int>("--jobs", "-j") { Description = "With --all: modules instrumented at once (1..1024).", DefaultValueFactory = _ => Environment.ProcessorCount };
         var probe = new Option<string[]>("--probe") { Description = "Put a probe at FUNCTION+OFFSET (an instruction start of a copied function; repeatable; ids in this order).", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+        var noIntercept = new Option<bool>("--no-intercept")
+        {
+            Description = "Leave the copies' calls to kernel functions direct, with no import stubs: no payload sees them (to measure what the stubs cost).",
+        };
         var verbose = CommonOptions.Verbose();
         var cmd = new Command("instrument", "Build the instrumented copies of a module's functions as a blob.")
         {
-            module, output, install, firmwareDir, all, outDir, json, jobs, probe, verbose,
+            module, output, install, firmwareDir, all, outDir, json, jobs, probe, noIntercept, verbose,
         };
         cmd.SetAction(r =>
         {
@@ -39,12 +43,15 @@ internal static class InstrumentCommand
             var error = Check(r, module, output, install, firmwareDir, all, outDir, json, jobs, out var paths);
             if (error is not null) return Program.Error(error);
             var probes = r.GetValue(probe) ?? [];
+            if (paths.All is not null && r.GetValue(noIntercept))
+                return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliArgumentCombination, "--no-intercept is for one module"));
             if (paths.All is not null)
             {
                 if (probes.Length > 0) return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliArgumentCombination, "--probe is for one module"));
                 return BatchInstrument.Run(paths.All, paths.OutDir, paths.Json, r.GetValue(jobs), log);
             }
-            return InstrumentOne(paths.Module!, paths.Output, paths.FirmwareDir, paths.Json, probes, log);
+            var options = new RewriteOptions { Intercept = !r.GetValue(noIntercept), Probes = probes };
+            return InstrumentOne(paths.Module!, paths.Output, paths.FirmwareDir, paths.Json, options, log);
         });
         return cmd;
     }
@@ -90,11 +97,11 @@ internal static class InstrumentCommand
         return null;
     }
 
-    private static int InstrumentOne(string file, string? output, string? installDir, string? json, string[] probes, ILogger log)
+    private static int InstrumentOne(string file, string? output, string? installDir, string? json, RewriteOptions options, ILogger log)
     {
         var sw = Stopwatch.StartNew();
         // The batch's own path for one module: the same diagnostic for the same bad module either way.
-        var item = BatchRewriter.RunOne(file, keepBlob: true, probes: probes);
+        var item = BatchRewriter.RunOne(file, keepBlob: true, options: options);
         if (item.Error is not null) return Program.Error(item.Error);
         var bytes = BlobWriter.Write(item.Blob!);
         var report = item.Report!;

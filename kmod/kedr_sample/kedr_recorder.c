@@ -436,6 +436,14 @@ static const char *kedr_kind_name(u8 kind)
 		return "alloc";
 	case KEDR_REC_FREE:
 		return "free";
+	case KEDR_REC_ACQUIRE:
+		return "acquire";
+	case KEDR_REC_RELEASE:
+		return "release";
+	case KEDR_REC_SIGNAL:
+		return "signal";
+	case KEDR_REC_WAIT:
+		return "wait";
 	}
 	return "?";
 }

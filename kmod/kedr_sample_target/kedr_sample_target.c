@@ -6,7 +6,8 @@
  * when read, like a tiny file: /dev/cfake0, /dev/cfake1, ... (cfake_ndevices
  * of them, cfake_buffer_size bytes each). Opening for writing with O_TRUNC
  * (as the shell's `>` does) empties the device; O_APPEND (`>>`) appends.
- * Writing past the end of the buffer fails with -ENOSPC.
+ * Writing past the end of the buffer fails with -ENOSPC. Each open allocates
+ * the open file's own state, freed when the file is released.
  *
  * Each device has its own operations, chosen by its minor number from a
  * small table and called through a function pointer on every write:
@@ -64,6 +65,16 @@ struct cfake_dev {
 	bool cdev_added;
 };
 
+/*
+ * What one open file keeps (filp->private_data): its device, and how many
+ * bytes it wrote. Allocated by open, freed by release, so that the open of
+ * a device can fail with -ENOMEM (issue 15: fault injection on it).
+ */
+struct cfake_file {
+	struct cfake_dev *dev;
+	size_t written;
+};
+
 static unsigned int cfake_major;
 static struct cfake_dev *cfake_devices;
 static struct class *cfake_class;
@@ -89,12 +100,17 @@ static const struct cfake_ops cfake_ops_table[] = {
 static noinline int cfake_open(struct inode *inode, struct file *filp)
 {
 	unsigned int mn = iminor(inode);
+	struct cfake_file *cf;
 	struct cfake_dev *dev;
+	int ret = 0;
 
 	if (mn >= cfake_ndevices)
 		return -ENODEV;
 	dev = &cfake_devices[mn];
-	filp->private_data = dev;
+	cf = kzalloc(sizeof(*cf), GFP_KERNEL);
+	if (!cf)
+		return -ENOMEM;
+	cf->dev = dev;
 
 	switch (filp->f_flags & O_ACCMODE) {
 	case O_RDONLY:
@@ -102,32 +118,42 @@ static noinline int cfake_open(struct inode *inode, struct file *filp)
 	case O_WRONLY:
 	case O_RDWR:
 		if (filp->f_flags & O_TRUNC) {
-			if (mutex_lock_killable(&dev->cfake_mutex))
-				return -EINTR;
+			if (mutex_lock_killable(&dev->cfake_mutex)) {
+				ret = -EINTR;
+				goto out_free;
+			}
 			dev->data_len = 0;
 			mutex_unlock(&dev->cfake_mutex);
 		}
 		break;
 	default:
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out_free;
 	}
 
+	filp->private_data = cf;
 	atomic_inc(&dev->open_count);
 	return nonseekable_open(inode, filp);
+
+out_free:
+	kfree(cf);
+	return ret;
 }
 
 static noinline int cfake_release(struct inode *inode, struct file *filp)
 {
-	struct cfake_dev *dev = filp->private_data;
+	struct cfake_file *cf = filp->private_data;
 
-	atomic_dec(&dev->open_count);
+	atomic_dec(&cf->dev->open_count);
+	kfree(cf);
 	return 0;
 }
 
 static noinline ssize_t cfake_read(struct file *filp, char __user *buf,
 				   size_t count, loff_t *f_pos)
 {
-	struct cfake_dev *dev = filp->private_data;
+	struct cfake_file *cf = filp->private_data;
+	struct cfake_dev *dev = cf->dev;
 	ssize_t retval = 0;
 
 	if (mutex_lock_killable(&dev->cfake_mutex))
@@ -156,7 +182,8 @@ out:
 static noinline ssize_t cfake_write(struct file *filp, const char __user *buf,
 				    size_t count, loff_t *f_pos)
 {
-	struct cfake_dev *dev = filp->private_data;
+	struct cfake_file *cf = filp->private_data;
+	struct cfake_dev *dev = cf->dev;
 	ssize_t retval = 0;
 
 	if (mutex_lock_killable(&dev->cfake_mutex))
@@ -182,6 +209,7 @@ static noinline ssize_t cfake_write(struct file *filp, const char __user *buf,
 	dev->ops->store(&dev->data[*f_pos], count);
 
 	*f_pos += count;
+	cf->written += count;
 	if (dev->data_len < *f_pos)
 		dev->data_len = *f_pos;
 	retval = count;

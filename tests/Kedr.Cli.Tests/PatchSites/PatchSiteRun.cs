@@ -116,7 +116,7 @@ internal static partial class PatchSiteRun
             guestModules.Insert(0, target);
         }
 
-        if (!ModuleRewriter.TryRewrite(ElfFile.Read(targetKo), null, req.Probes, out var rewritten, out var rewriteError))
+        if (!ModuleRewriter.TryRewrite(ElfFile.Read(targetKo), null, new RewriteOptions { Probes = req.Probes }, out var rewritten, out var rewriteError))
             throw new InvalidOperationException(rewriteError!.ToString());
         var work = Directory.CreateTempSubdirectory("kedr-pt.").FullName;
         try

@@ -51,6 +51,14 @@ public sealed partial class PayloadTests(ITestOutputHelper output)
         Assert.All(mallocs, c => Assert.Contains(mallocCalls, s => s.Names.Contains(c.Caller)));
         Assert.All(mallocCalls, s => Assert.Contains(mallocs, c => s.Names.Contains(c.Caller)));
 
+        // Each close frees the open file's state (allocated by kmalloc_trace, which this payload does not claim):
+        // cfake_release, before the exit; the script opens the device twice.
+        int exitStart = r.Vm.Dmesg.IndexOf("kedr_pt_payload: exit hook: before kedr_sample_target", StringComparison.Ordinal);
+        var closes = frees.Where(c => c.At < exitStart).ToList();
+        Assert.Equal(2, closes.Count);
+        Assert.All(closes, c => Assert.Equal("cfake_release", c.CallerFunction));
+        frees = frees.Where(c => c.At > exitStart).ToList();
+
         // Exit: every pointer allocated is freed, from kfree's call sites (a tail call has no call info).
         Assert.All(frees, c => Assert.False(c.InInit, c.Line));
         Assert.Equal(mallocs.Select(c => c.Pointer).ToHashSet(), frees.Select(c => c.Pointer).Where(p => p != 0).ToHashSet());

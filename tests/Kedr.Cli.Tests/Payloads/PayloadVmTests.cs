@@ -10,7 +10,7 @@ namespace Kedr.Cli.Tests.Payloads;
 /// <summary>
 /// The built-in payloads in the guest, on instrumented targets: kedr_alloc's trace lines (seed 003's
 /// shape) on the sample target and its leak report on kmod/kedr_payload_target, kedr_faults failing the
-/// target's open with -ENOMEM exactly at the chosen call, and a spec of the tests' own loaded. Each payload
+/// sample target's open with -ENOMEM exactly at the chosen call, and a spec of the tests' own loaded. Each payload
 /// is generated from its spec and built against the guest kernel with kedr_sample's Module.symvers.
 /// </summary>
 public sealed partial class PayloadVmTests(ITestOutputHelper output)
@@ -61,10 +61,15 @@ public sealed partial class PayloadVmTests(ITestOutputHelper output)
             Assert.All(allocs, m => Assert.Equal(("dc0", "1"), (m.Groups["flags"].Value, m.Groups["init"].Value)));
             Assert.Equal(3, allocs.Count);
 
-            // rmmod frees the same blocks: one kfree per pointer allocated, out of init.
+            // Each open allocates the file's state (kzalloc of 16 bytes, constant: kmalloc_trace), out of init.
+            var opens = Events(trace, "called_kmalloc_trace").Select(l => Regex.Match(l, @"^kmalloc_trace\(16, dc0\), in init: 0, result: ([0-9a-f]+)$")).ToList();
+            Assert.Equal(2, opens.Count); // echo, dd
+            Assert.All(opens, m => Assert.True(m.Success, trace));
+
+            // release and rmmod free the same blocks: one kfree per pointer allocated, out of init.
             var freed = Events(trace, "called_kfree").Select(l => Regex.Match(l, @"^kfree\(([0-9a-f]+)\), in init: 0$"))
                 .Where(m => m.Success).Select(m => m.Groups[1].Value).ToHashSet();
-            Assert.Superset(freed, allocs.Select(m => m.Groups["result"].Value).ToHashSet());
+            Assert.Equal(allocs.Select(m => m.Groups["result"].Value).Concat(opens.Select(m => m.Groups[1].Value)).ToHashSet(), freed);
             Assert.Matches(@"leak report of kedr_sample_target: \d+ allocations, \d+ frees, 0 leaks \(0 bytes\), 0 not tracked", r.File("leaks.txt"));
         }
         finally { Directory.Delete(work, true); }
@@ -105,50 +110,65 @@ public sealed partial class PayloadVmTests(ITestOutputHelper output)
         finally { Directory.Delete(work, true); }
     }
 
+    /// <summary>
+    /// kedr_faults on the sample target: its open allocates the file's state (kzalloc of struct cfake_file,
+    /// 16 bytes: a pointer and a size_t, constant, so kmalloc_trace with GFP_KERNEL | __GFP_ZERO = dc0), the
+    /// only allocation of an open, a write or a close. The 2nd call from the write to nth is the second open:
+    /// it fails with -ENOMEM and nothing else does; then every call from cfake_open while the function is
+    /// set. The target recovers: the data written before is intact, later opens, writes and reads work, and
+    /// it unloads cleanly.
+    /// </summary>
     [Fact]
-    public async Task Faults_fail_the_targets_open_with_ENOMEM_at_the_chosen_call_and_the_target_recovers()
+    public async Task Faults_fail_the_sample_targets_open_with_ENOMEM_at_the_chosen_call_and_the_target_recovers()
     {
         var work = Directory.CreateTempSubdirectory("kedr-payload-vm.").FullName;
         try
         {
             var ko = await BuildPayloadAsync(BuiltIn("kedr_faults"), work);
-            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", """
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_sample_target", """
                 K=/lib/modules/kedr
                 F=/sys/kernel/debug/kedr_faults
                 T=/sys/kernel/debug/tracing
-                C=/sys/kernel/debug/kedr_payload_target/ctl
                 insmod $K/kedr_faults.ko
                 echo 1 > $T/events/kedr_faults/enable
-                insmod $K/kedr_payload_target.ko
-                # open (1 allocation: its context), write "keep" (a 2nd), close; then fail the 3rd call from now.
-                # (2> before > $C: a failing open of $C then reports into the file.)
-                echo 3 > $F/nth
-                echo "keep 10" 2>/out/first.txt > $C && echo ok >> /out/first.txt
-                echo "keep 10" 2>/out/second.txt > $C || echo "failed $?" >> /out/second.txt
-                echo "keep 10" 2>/out/third.txt > $C && echo ok >> /out/third.txt
+                insmod $K/kedr_sample_target.ko
+                # (2> before > /dev/cfake0: a failing open of the device then reports into the file.)
+                echo 2 > $F/nth
+                echo first 2>/out/first.txt > /dev/cfake0 && echo ok >> /out/first.txt
+                echo second 2>/out/second.txt >> /dev/cfake0 || echo "failed $?" >> /out/second.txt
+                echo third 2>/out/third.txt >> /dev/cfake0 && echo ok >> /out/third.txt
                 cat $F/calls > /out/calls.txt
                 echo 0 > $F/nth
-                # every call from kedr_pt_open fails until the function is cleared
-                echo kedr_pt_open > $F/function
-                echo "keep 10" 2>/out/by-name.txt > $C || echo "failed $?" >> /out/by-name.txt
+                # every call from cfake_open fails until the function is cleared
+                echo cfake_open > $F/function
+                cat /dev/cfake0 2>/out/by-name.txt > /out/by-name-data.txt || echo "failed $?" >> /out/by-name.txt
                 echo > $F/function
-                echo "keep 10" 2>/out/after.txt > $C && echo ok >> /out/after.txt
+                cat /dev/cfake0 > /out/after.txt
+                echo fourth >> /dev/cfake1 && cat /dev/cfake1 >> /out/after.txt
                 cat $F/injected > /out/injected.txt
-                rmmod kedr_payload_target
+                rmmod kedr_sample_target
                 cat $T/trace > /out/trace.txt
                 rmmod kedr_faults
                 """) { ExtraFiles = [ko] }, output);
             Assert.True(r.Vm.Healthy, r.Describe());
+            PatchSiteRun.AssertAttached(r, "kedr_sample_target");
             Assert.Equal("ok", r.File("first.txt").Trim());
-            // Call 3 after the write to nth is the second open's context: open fails, so the shell's redirection does.
             Assert.Matches(@"(?i)cannot allocate memory", r.File("second.txt"));
+            Assert.Contains("failed", r.File("second.txt"), StringComparison.Ordinal);
             Assert.Equal("ok", r.File("third.txt").Trim());
+            Assert.Equal("3", r.File("calls.txt").Trim());
             Assert.Matches(@"(?i)cannot allocate memory", r.File("by-name.txt"));
-            Assert.Equal("ok", r.File("after.txt").Trim());
+            Assert.Equal("", r.File("by-name-data.txt"));
+            // cfake1 stores upper-cased; the failed open left cfake0's data as the two good writes made it.
+            Assert.Equal("first\nthird\nFOURTH\n", r.File("after.txt"));
             Assert.Equal("2", r.File("injected.txt").Trim());
-            var injected = r.File("trace.txt").Split('\n').Where(l => l.Contains("injected: 1", StringComparison.Ordinal)).ToList();
-            Assert.Equal(2, injected.Count);
-            Assert.All(injected, l => Assert.Matches(@"called_kmalloc_trace: kmalloc_trace\(40, dc0\), in init: 0, result: 0, injected: 1", l));
+            // The trace, in order: every open's allocation after insmod (init's are __kmalloc), the 2nd and the
+            // by-name one failed (result 0, injected), the others not.
+            var opens = Events(r.File("trace.txt"), "called_kmalloc_trace");
+            Assert.All(opens, l => Assert.Matches(@"^kmalloc_trace\(16, dc0\), in init: 0, result: [0-9a-f]+, injected: [01]$", l));
+            Assert.Equal([false, true, false, true, false, false, false],
+                opens.Select(l => l.EndsWith("result: 0, injected: 1", StringComparison.Ordinal)).ToArray());
+            Assert.Equal(2, opens.Count(l => l.EndsWith("injected: 1", StringComparison.Ordinal)));
         }
         finally { Directory.Delete(work, true); }
     }

@@ -108,9 +108,10 @@ public sealed partial class DemoTests(ITestOutputHelper output)
 
     /// <summary>
     /// kedr_alloc's lines: one per call the target makes to an allocation function of the spec that its ELF
-    /// calls, and to no other; the target allocates only from init (its callers of those functions per the
-    /// relocations are init and what only init calls), so every allocation is "in init: 1"; each kfree at
-    /// unload frees a block allocated earlier, once, and every block is freed; the leak report agrees.
+    /// calls, and to no other. Per the relocations, the target allocates from init (and what only init
+    /// calls), whose allocations are "in init: 1" in insmod and freed by rmmod, and from cfake_open (the open
+    /// file's state), whose allocations are "in init: 0" and freed when the same task closes the file. Each
+    /// kfree frees a block allocated earlier, once, and every block is freed; the leak report agrees.
     /// </summary>
     private static void CheckAllocTrace(DemoResult demo)
     {
@@ -122,6 +123,7 @@ public sealed partial class DemoTests(ITestOutputHelper output)
         var called = new HashSet<string>();
         var freesCalled = new HashSet<string>();
         var callers = new HashSet<string>();
+        var callersOf = new Dictionary<string, HashSet<string>>();
         foreach (var section in elf.Sections.Where(s => s.IsAlloc && (s.Flags & ElfConstants.ShfExecInstr) != 0))
             foreach (var rel in elf.GetRelocations(section))
             {
@@ -129,12 +131,19 @@ public sealed partial class DemoTests(ITestOutputHelper output)
                 if (frees.Contains(name)) freesCalled.Add(name);
                 if (!allocators.Contains(name)) continue;
                 called.Add(name);
-                callers.Add(elf.Symbols.First(f => f.IsFunction && f.SectionIndex == section.Index
-                    && f.Value <= rel.Offset && rel.Offset < f.Value + f.Size).Name);
+                var caller = elf.Symbols.First(f => f.IsFunction && f.SectionIndex == section.Index
+                    && f.Value <= rel.Offset && rel.Offset < f.Value + f.Size).Name;
+                callers.Add(caller);
+                (callersOf.TryGetValue(name, out var c) ? c : callersOf[name] = []).Add(caller);
             }
         Assert.NotEmpty(called);
-        // Those callers are init and the device constructor, which only init calls.
-        Assert.Subset(new HashSet<string> { "cfake_init_module", "cfake_construct_device" }, callers);
+        // Those callers are init and the device constructor, which only init calls, and the open.
+        var initCallers = new HashSet<string> { "cfake_init_module", "cfake_construct_device" };
+        Assert.Subset(new HashSet<string>(initCallers) { "cfake_open" }, callers);
+        Assert.Contains("cfake_open", callers);
+        // Each allocation function is called from init only or from the open only: its lines tell which.
+        Assert.All(callersOf.Values, c => Assert.True(c.IsSubsetOf(initCallers) || c.SetEquals(["cfake_open"]), string.Join(", ", c)));
+        bool FromInit(Match m) => callersOf[m.Groups["fn"].Value].IsSubsetOf(initCallers);
 
         var lines = demo.AllocTrace.Split('\n').Select(l => TraceLine().Match(l)).Where(m => m.Success).ToList();
         Assert.All(lines, m => Assert.Equal("called_" + m.Groups["fn"].Value, m.Groups["event"].Value));
@@ -142,23 +151,29 @@ public sealed partial class DemoTests(ITestOutputHelper output)
         Assert.Equal(called, allocs.Select(m => m.Groups["fn"].Value).ToHashSet());
         Assert.Equal(new HashSet<string> { "kfree" }, freesCalled);
         Assert.Equal(freesCalled, lines.Except(allocs).Select(m => m.Groups["fn"].Value).ToHashSet());
-        Assert.All(allocs, m => Assert.Equal(("insmod", "1"), (m.Groups["task"].Value, m.Groups["init"].Value)));
+        Assert.All(allocs.Where(FromInit), m => Assert.Equal(("insmod", "1"), (m.Groups["task"].Value, m.Groups["init"].Value)));
+        Assert.All(allocs.Where(m => !FromInit(m)), m => Assert.Equal("0", m.Groups["init"].Value));
         Assert.All(allocs, m => Assert.Matches(@"^, result: [1-9a-f][0-9a-f]*$", m.Groups["rest"].Value));
         // kcalloc(2 devices) and kzalloc(cfake_buffer_size = 4000) per device, GFP_KERNEL | __GFP_ZERO (0xcc0 | 0x100).
-        Assert.Equal(3, allocs.Count);
+        Assert.Equal(3, allocs.Count(FromInit));
         Assert.Equal(2, allocs.Count(m => m.Groups["args"].Value == "4000, dc0"));
         Assert.All(allocs, m => Assert.EndsWith(", dc0", m.Groups["args"].Value));
+        // One open per command of the scenario that names the device (the demo writes it, then reads it).
+        var opens = File.ReadAllLines(DemoRun.Scenario).Count(l => !l.TrimStart().StartsWith('#') && l.Contains("/dev/cfake", StringComparison.Ordinal));
+        Assert.Equal(opens, allocs.Count(m => !FromInit(m)));
 
-        var live = new HashSet<string>();
+        var live = new Dictionary<string, string>();
         foreach (var m in lines)
         {
             if (allocators.Contains(m.Groups["fn"].Value))
             {
-                Assert.True(live.Add(Regex.Match(m.Groups["rest"].Value, "result: ([0-9a-f]+)").Groups[1].Value), m.Value);
+                Assert.True(live.TryAdd(Regex.Match(m.Groups["rest"].Value, "result: ([0-9a-f]+)").Groups[1].Value,
+                    FromInit(m) ? "rmmod" : m.Groups["task"].Value), m.Value);
                 continue;
             }
-            Assert.Equal(("rmmod", "0"), (m.Groups["task"].Value, m.Groups["init"].Value));
-            Assert.True(live.Remove(m.Groups["args"].Value), $"kfree of a block not allocated before: {m.Value}");
+            Assert.Equal("0", m.Groups["init"].Value);
+            Assert.True(live.Remove(m.Groups["args"].Value, out var freer), $"kfree of a block not allocated before: {m.Value}");
+            Assert.Equal(freer, m.Groups["task"].Value);
         }
         Assert.Empty(live);
         Assert.Matches($@"leak report of {DemoRun.Target}: {allocs.Count} allocations, {lines.Count - allocs.Count} frees, 0 leaks \(0 bytes\), 0 not tracked", demo.Leaks);

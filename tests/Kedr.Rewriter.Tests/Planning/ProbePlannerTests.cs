@@ -26,14 +26,14 @@ public sealed class ProbePlannerTests
     private static KedrBlob Rewrite(params string[] probes)
     {
         var m = From(Source);
-        Assert.True(ModuleRewriter.TryRewrite(m.Elf, null, probes, out var result, out var error), error?.ToString());
+        Assert.True(ModuleRewriter.TryRewrite(m.Elf, null, new RewriteOptions { Probes = probes }, out var result, out var error), error?.ToString());
         return result!.Blob;
     }
 
     private static KedrDiagnostic Refused(string probe)
     {
         var m = From(Source);
-        Assert.False(ModuleRewriter.TryRewrite(m.Elf, null, [probe], out _, out var error));
+        Assert.False(ModuleRewriter.TryRewrite(m.Elf, null, new RewriteOptions { Probes = [probe] }, out _, out var error));
         return error!;
     }
 
@@ -87,7 +87,7 @@ public sealed class ProbePlannerTests
     {
         var m = From(Source);
         var a = BlobWriter.Write(ModuleRewriter.Rewrite(m.Elf).Blob);
-        Assert.True(ModuleRewriter.TryRewrite(m.Elf, null, [], out var r, out _));
+        Assert.True(ModuleRewriter.TryRewrite(m.Elf, null, RewriteOptions.Default, out var r, out _));
         Assert.Equal(a, BlobWriter.Write(r!.Blob));
         Assert.Empty(r.Blob.Probes);
     }

@@ -84,18 +84,7 @@
 	KEDR_PUSH_CLOBBERED
 	/* C code relies on DF=0. */
 	cld
-	/*
-	 * The copy may be inside a user-access region (after STAC): the
-	 * handlers must not run with EFLAGS.AC set, or SMAP would not catch
-	 * their stray user accesses (objtool forbids calls there for the
-	 * same reason). Cleared as an exception entry does; the saved flags
-	 * put AC back on return. Only then: CLAC is not free (under QEMU's
-	 * TCG it ends the translation block).
-	 */
-	testl $X86_EFLAGS_AC, KEDR_SAVED_FLAGS(%rsp)
-	jz 1f
-	ASM_CLAC
-1:
+	KEDR_CLAC_IF_AC KEDR_SAVED_FLAGS
 .endm
 
 .macro KEDR_SAVE

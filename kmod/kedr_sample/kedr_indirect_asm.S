@@ -8,6 +8,7 @@
  * kernel's retpoline thunk for that register, as the original branch did.
  */
 #include <linux/linkage.h>
+#include <asm/processor-flags.h>
 #include <asm/smap.h>
 
 #include "kedr_regs.inc"
@@ -15,12 +16,13 @@
 .macro KEDR_INDIRECT reg
 SYM_CODE_START(kedr_indirect_\reg)
 	pushfq
+	cli			/* popfq puts IF back (kedr_helpers.S does the same) */
 	KEDR_PUSH_CLOBBERED
 	movq %\reg, %rsi		/* the destination, before anything changes */
 	/* the site's index, above the flags and the registers */
 	movq (KEDR_CLOBBERED_BYTES + 8)(%rsp), %rdi
 	cld
-	ASM_CLAC
+	KEDR_CLAC_IF_AC KEDR_CLOBBERED_BYTES
 	call kedr_on_indirect
 	KEDR_POP_CLOBBERED
 	popfq

@@ -25,6 +25,14 @@
  * dropped + filtered == the events the copies executed. Until a filter is
  * first set the check is a static branch; then it is one look-up in a table
  * of the blob's functions, and the ranges for memory events.
+ *
+ * Before any of that, the helpers (kedr_helpers.S) look the site up in
+ * kedr_fast_sites[], kept here for the filter in effect: a site whose
+ * events are all left out whatever the address (its kind or function
+ * filtered out, or a stack access while process_sp_accesses is off) is
+ * skipped there at once, its events added to this CPU's filtered count
+ * (none for the stack access, which gives no event), without entering C.
+ * The slow path decides the same for the same settings.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -35,6 +43,7 @@
 #include <linux/kernel.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
+#include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -66,6 +75,15 @@ struct kedr_filter {
 };
 
 DEFINE_STATIC_KEY_FALSE(kedr_filter_set);
+DEFINE_PER_CPU(u64, kedr_filtered);
+/*
+ * Per site of the blob, for the helpers: 0, go to the handler; n > 0, all
+ * the site's events are left out, n - 1 of them count as filtered. Its
+ * size is set once, before the copies can run; the bytes change under
+ * kedr_filter_mutex with the settings, one WRITE_ONCE() each.
+ */
+u8 *kedr_fast_sites;
+u32 kedr_fast_nr_sites;
 static struct kedr_filter __rcu *kedr_filter;
 static DEFINE_MUTEX(kedr_filter_mutex);
 static const struct kedr_blob *kedr_filter_blob;
@@ -92,6 +110,76 @@ bool notrace kedr_filter_check(u8 kind, u32 site, unsigned long addr)
 		if (addr >= f->ranges[i].start && addr < f->ranges[i].end)
 			return true;
 	return false;
+}
+
+/* One event left out, on this CPU; interrupts or preemption off. */
+void notrace kedr_filter_count_out(void)
+{
+	this_cpu_inc(kedr_filtered);
+}
+
+u64 kedr_filtered_on(int cpu)
+{
+	return READ_ONCE(per_cpu(kedr_filtered, cpu));
+}
+
+/* kedr_fast_sites[] for @s: see above. */
+static u8 kedr_fast_site(const struct kedr_filter *f, const struct kedr_site *s)
+{
+	u32 kinds;
+	u8 events;
+
+	switch (s->kind) {
+	case KEDR_EV_ENTRY:
+	case KEDR_EV_EXIT:
+	case KEDR_EV_READ:
+	case KEDR_EV_WRITE:
+	case KEDR_EV_LOCKED_UPDATE:
+		kinds = BIT(s->kind);
+		events = 1;
+		break;
+	case KEDR_EV_READ_WRITE:
+		kinds = BIT(KEDR_EV_READ) | BIT(KEDR_EV_WRITE);
+		events = 2;
+		break;
+	default:
+		return 0;	/* strings; and an invalid site is lost, in C */
+	}
+	/* As kedr_events.c: no event at all, before the filter. */
+	if (s->kind >= KEDR_EV_READ && (s->flags & KEDR_SITE_SP) &&
+	    !READ_ONCE(kedr_process_sp_accesses))
+		return 1;
+	if (!f)
+		return 0;
+	/* As kedr_filter_check(), without the ranges (the address). */
+	if (!(f->kinds & kinds) ||
+	    (f->func_ok && !f->func_ok[s->func]))
+		return 1 + events;
+	return 0;
+}
+
+/*
+ * kedr_fast_sites[] for the settings in effect. Called with
+ * kedr_filter_mutex held.
+ */
+static void kedr_fast_sites_update(void)
+{
+	const struct kedr_filter *f = rcu_dereference_protected(kedr_filter,
+				lockdep_is_held(&kedr_filter_mutex));
+	const struct kedr_blob *b = kedr_filter_blob;
+	u32 i;
+
+	for (i = 0; i < kedr_fast_nr_sites; i++)
+		WRITE_ONCE(kedr_fast_sites[i], kedr_fast_site(f, &b->sites[i]));
+}
+
+/* After process_sp_accesses was written (kedr_main.c). */
+void kedr_filter_sp_changed(void)
+{
+	mutex_lock(&kedr_filter_mutex);
+	if (kedr_filter_blob)
+		kedr_fast_sites_update();
+	mutex_unlock(&kedr_filter_mutex);
 }
 
 static void kedr_filter_free(struct kedr_filter *f)
@@ -260,6 +348,7 @@ static int kedr_filter_line(char *line)
 				  lockdep_is_held(&kedr_filter_mutex));
 	if (f)
 		static_branch_enable(&kedr_filter_set);
+	kedr_fast_sites_update();
 	if (old)
 		call_rcu(&old->rcu, kedr_filter_free_rcu);
 	return 0;
@@ -328,7 +417,15 @@ static const struct file_operations kedr_filter_fops = {
 struct dentry *kedr_filter_init(const struct kedr_blob *blob,
 				struct dentry *dir)
 {
+	mutex_lock(&kedr_filter_mutex);
 	kedr_filter_blob = blob;
+	/* Without it every event goes through the handlers: slower, the same. */
+	kedr_fast_sites = kvzalloc(blob->nr_sites, GFP_KERNEL);
+	if (kedr_fast_sites) {
+		kedr_fast_nr_sites = blob->nr_sites;
+		kedr_fast_sites_update();
+	}
+	mutex_unlock(&kedr_filter_mutex);
 	return debugfs_create_file("filter", 0644, dir, NULL, &kedr_filter_fops);
 }
 
@@ -337,4 +434,10 @@ void kedr_filter_exit(void)
 {
 	kedr_filter_free(rcu_replace_pointer(kedr_filter, NULL, true));
 	rcu_barrier();	/* the call_rcu() frees, before our code goes */
+	mutex_lock(&kedr_filter_mutex);
+	kedr_fast_nr_sites = 0;
+	kvfree(kedr_fast_sites);
+	kedr_fast_sites = NULL;
+	kedr_filter_blob = NULL;
+	mutex_unlock(&kedr_filter_mutex);
 }

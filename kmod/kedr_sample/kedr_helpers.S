@@ -13,6 +13,16 @@
  * argument and the helper returns through RET, so return thunks apply here
  * as they do everywhere else in the kernel.
  *
+ * A site whose events are all left out (a stack access not recorded, or
+ * filtered out by kind or function: kedr_fast_sites[] says so) returns at
+ * once, counted as filtered, before anything else is saved: such an event
+ * costs a few instructions (KEDR_SKIP_LEFT_OUT). The string helper always
+ * goes to C (its events depend on how far the pointers moved).
+ *
+ * The others disable interrupts here (cli after pushfq) and put them back
+ * with the flags' popfq: the handlers run with interrupts off anyway, and
+ * this way one popfq restores IF, DF, AC and the status flags together.
+ *
  * They are code, not C-ABI functions (SYM_CODE, entered with a function's
  * unwind state): DF may be set on entry, which objtool would not expect of a
  * function (it calls the cld "redundant"). objtool follows them all the same
@@ -24,8 +34,10 @@
 #include <asm/smap.h>
 #include <asm/unwind_hints.h>
 
+#include "kedr_regs.inc"
+
 /* Stack on entry: 0(%rsp) return address, 8(%rsp) site index. */
-#define KEDR_SAVED_BYTES	(10 * 8)	/* flags and 9 registers */
+#define KEDR_SAVED_BYTES	(8 + KEDR_CLOBBERED_BYTES)	/* flags, registers */
 #define KEDR_SITE_ARG		(KEDR_SAVED_BYTES + 8)
 /* After KEDR_SAVE: the caller's flags, pushed first. */
 #define KEDR_SAVED_FLAGS	(KEDR_SAVED_BYTES - 8)
@@ -33,40 +45,51 @@
 #define KEDR_ARG1		(KEDR_SITE_ARG + 8)
 #define KEDR_ARG2		(KEDR_SITE_ARG + 16)
 
-.macro KEDR_SAVE
-	pushfq
+/*
+ * The fast path: a site whose events are all left out (kedr_fast_sites[],
+ * kedr_filter.c: a stack access not recorded, or every event of the site
+ * filtered out by kind or function) returns here, before anything else is
+ * saved or disabled, having added what the site gives to this CPU's
+ * filtered count (one xadd-free add to a per-CPU word: an interrupt or NMI
+ * on this CPU comes before or after it, never inside). @depth: bytes pushed
+ * since the entry. Jumps to @skipped with every register as on entry if the
+ * site is left out; falls through otherwise. Changes the status flags.
+ */
+.macro KEDR_SKIP_LEFT_OUT depth, skipped
 	pushq %rax
 	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	/* C code relies on DF=0. */
-	cld
-	/*
-	 * The copy may be inside a user-access region (after STAC): the
-	 * handlers must not run with EFLAGS.AC set, or SMAP would not catch
-	 * their stray user accesses (objtool forbids calls there for the
-	 * same reason). Cleared as an exception entry does; the saved flags
-	 * put AC back on return.
-	 */
-	ASM_CLAC
-.endm
-
-/* The registers KEDR_SAVE pushed, in reverse (the flags are left on the stack). */
-.macro KEDR_RESTORE_REGS
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
+	movl (\depth + 24)(%rsp), %ecx		/* the site */
+	cmpl kedr_fast_nr_sites(%rip), %ecx
+	jae 1f
+	movq kedr_fast_sites(%rip), %rax
+	movzbl (%rax,%rcx), %eax
+	subl $1, %eax				/* 0: not left out */
+	jb 1f
+	addq %rax, %gs:kedr_filtered(%rip)
 	popq %rcx
 	popq %rax
+	jmp \skipped
+1:	popq %rcx
+	popq %rax
+.endm
+
+/*
+ * With the caller's flags pushed: interrupts off (the handlers run so,
+ * and popfq puts IF back with the rest on return, where a C-side
+ * local_irq_restore() would have needed an sti of its own), the registers
+ * a C function may clobber, DF clear.
+ */
+.macro KEDR_SAVE_AFTER_FLAGS
+	cli
+	KEDR_PUSH_CLOBBERED
+	/* C code relies on DF=0. */
+	cld
+	KEDR_CLAC_IF_AC KEDR_SAVED_FLAGS
+.endm
+
+.macro KEDR_SAVE
+	pushfq
+	KEDR_SAVE_AFTER_FLAGS
 .endm
 
 /* Returns as `ret $8` would; changes no flag. */
@@ -84,29 +107,11 @@
 	RET
 .endm
 
+/* The flags (IF, DF and AC included) as they were: one popfq. */
 .macro KEDR_RESTORE_AND_RET8
-	KEDR_RESTORE_REGS
+	KEDR_POP_CLOBBERED
 	popfq
 	/* No flags are changed from here on. */
-	KEDR_RET8
-.endm
-
-/*
- * As KEDR_RESTORE_AND_RET8 where the status flags are dead: popfq is slow,
- * so only DF is put back (std if it was set); the rest stay as C left them.
- * Inside a user-access region (AC was set) popfq all the same: it puts AC
- * back as the STAC left it, in a way objtool can follow.
- */
-.macro KEDR_RESTORE_NOFLAGS_AND_RET8
-	KEDR_RESTORE_REGS
-	testl $X86_EFLAGS_AC, (%rsp)
-	jnz 2f
-	testl $X86_EFLAGS_DF, (%rsp)
-	jz 1f
-	std
-1:	leaq 8(%rsp), %rsp	/* the saved flags */
-	KEDR_RET8
-2:	popfq
 	KEDR_RET8
 .endm
 
@@ -118,30 +123,41 @@
  */
 SYM_CODE_START(kedr_helper_func_event)
 	UNWIND_HINT_FUNC
+	KEDR_SKIP_LEFT_OUT 0, .Lfunc_left_out
 	KEDR_SAVE
 	movl KEDR_SITE_ARG(%rsp), %edi
 	call kedr_on_func_event
-	KEDR_RESTORE_NOFLAGS_AND_RET8
+	KEDR_RESTORE_AND_RET8
+.Lfunc_left_out:
+	KEDR_RET8
 SYM_CODE_END(kedr_helper_func_event)
 
 /* Memory access at %rax where the status flags are dead. */
 SYM_CODE_START(kedr_helper_mem_event_noflags)
 	UNWIND_HINT_FUNC
-	KEDR_SAVE
-	movl KEDR_SITE_ARG(%rsp), %edi
-	movq %rax, %rsi
-	call kedr_on_mem_event
-	KEDR_RESTORE_NOFLAGS_AND_RET8
-SYM_CODE_END(kedr_helper_mem_event_noflags)
-
-/* Memory access at %rax: kedr_on_mem_event(site, rax). */
-SYM_CODE_START(kedr_helper_mem_event)
-	UNWIND_HINT_FUNC
+	KEDR_SKIP_LEFT_OUT 0, .Lmem_noflags_left_out
 	KEDR_SAVE
 	movl KEDR_SITE_ARG(%rsp), %edi
 	movq %rax, %rsi
 	call kedr_on_mem_event
 	KEDR_RESTORE_AND_RET8
+.Lmem_noflags_left_out:
+	KEDR_RET8
+SYM_CODE_END(kedr_helper_mem_event_noflags)
+
+/* Memory access at %rax: kedr_on_mem_event(site, rax). */
+SYM_CODE_START(kedr_helper_mem_event)
+	UNWIND_HINT_FUNC
+	pushfq
+	KEDR_SKIP_LEFT_OUT 8, .Lmem_left_out
+	KEDR_SAVE_AFTER_FLAGS
+	movl KEDR_SITE_ARG(%rsp), %edi
+	movq %rax, %rsi
+	call kedr_on_mem_event
+	KEDR_RESTORE_AND_RET8
+.Lmem_left_out:
+	popfq
+	KEDR_RET8
 SYM_CODE_END(kedr_helper_mem_event)
 
 /*
@@ -173,10 +189,15 @@ SYM_CODE_END(kedr_helper_string_event)
  */
 SYM_CODE_START(kedr_helper_bitop_event)
 	UNWIND_HINT_FUNC
-	KEDR_SAVE
+	pushfq
+	KEDR_SKIP_LEFT_OUT 8, .Lbitop_left_out
+	KEDR_SAVE_AFTER_FLAGS
 	movl KEDR_SITE_ARG(%rsp), %edi
 	movq %rax, %rsi				/* base */
 	movq KEDR_ARG1(%rsp), %rdx		/* bit offset, as pushed */
 	call kedr_on_bitop_event
 	KEDR_RESTORE_AND_RET8
+.Lbitop_left_out:
+	popfq
+	KEDR_RET8
 SYM_CODE_END(kedr_helper_bitop_event)

@@ -210,7 +210,7 @@ void kedr_indirect_stop(void)
 	kedr_ind_n = 0;
 }
 
-/* Called by kedr_indirect_REG with interrupts as the branch had them. */
+/* Called by kedr_indirect_REG, with interrupts off. */
 void notrace kedr_on_indirect(u32 index, unsigned long dest)
 {
 	const unsigned long *func_addr;

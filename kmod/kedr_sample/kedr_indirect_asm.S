@@ -8,34 +8,23 @@
  * kernel's retpoline thunk for that register, as the original branch did.
  */
 #include <linux/linkage.h>
+#include <asm/processor-flags.h>
 #include <asm/smap.h>
+
+#include "kedr_regs.inc"
 
 .macro KEDR_INDIRECT reg
 SYM_CODE_START(kedr_indirect_\reg)
 	pushfq
-	pushq %rax
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
+	cli			/* popfq puts IF back (kedr_helpers.S does the same) */
+	KEDR_PUSH_CLOBBERED
 	movq %\reg, %rsi		/* the destination, before anything changes */
-	movq 80(%rsp), %rdi		/* the site's index */
+	/* the site's index, above the flags and the registers */
+	movq (KEDR_CLOBBERED_BYTES + 8)(%rsp), %rdi
 	cld
-	ASM_CLAC
+	KEDR_CLAC_IF_AC KEDR_CLOBBERED_BYTES
 	call kedr_on_indirect
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rax
+	KEDR_POP_CLOBBERED
 	popfq
 	leaq 8(%rsp), %rsp		/* the index; no flag changes */
 	jmp __x86_indirect_thunk_\reg

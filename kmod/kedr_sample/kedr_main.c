@@ -36,7 +36,22 @@ module_param(target_name, charp, 0444);
 MODULE_PARM_DESC(target_name, "Module to instrument (required; '-' is read as '_')");
 
 bool kedr_process_sp_accesses;
-module_param_named(process_sp_accesses, kedr_process_sp_accesses, bool, 0644);
+/* The helpers' fast path skips such accesses while off: tell the filter. */
+static int kedr_sp_param_set(const char *val, const struct kernel_param *kp)
+{
+	int err = param_set_bool(val, kp);
+
+	if (!err)
+		kedr_filter_sp_changed();
+	return err;
+}
+
+static const struct kernel_param_ops kedr_sp_param_ops = {
+	.set = kedr_sp_param_set,
+	.get = param_get_bool,
+};
+module_param_cb(process_sp_accesses, &kedr_sp_param_ops,
+		&kedr_process_sp_accesses, 0644);
 MODULE_PARM_DESC(process_sp_accesses, "Also record accesses through %rsp (default: no; writable)");
 
 static char *blob;

@@ -104,7 +104,6 @@ struct kedr_cpu_buf {
 	/* Written by this CPU only (this_cpu ops), read by anyone. */
 	u64 seq;		/* events seen: recorded + dropped */
 	u64 dropped;
-	u64 filtered;		/* left out by the filter (kedr_filter.c) */
 	unsigned int busy;	/* inside kedr_record() */
 	/*
 	 * Read positions: output and trace under kedr_read_mutex, raw under
@@ -219,7 +218,7 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	/* Filtered out: no sequence number, counted apart (kedr_filter.c). */
 	if (static_branch_unlikely(&kedr_filter_set) &&
 	    !kedr_filter_check(kind, site, addr)) {
-		this_cpu_inc(kedr_bufs.filtered);
+		kedr_filter_count_out();
 		raw_local_irq_restore(flags);
 		return;
 	}
@@ -832,8 +831,8 @@ static int kedr_stats_show(struct seq_file *m, void *v)
 
 		seq_printf(m, "%d %llu %llu %u %llu\n", cpu,
 			   kedr_head(cb), READ_ONCE(cb->dropped),
-			   kedr_rec_cap, READ_ONCE(cb->filtered));
-		filtered += READ_ONCE(cb->filtered);
+			   kedr_rec_cap, kedr_filtered_on(cpu));
+		filtered += kedr_filtered_on(cpu);
 	}
 	kedr_totals(&recorded, &dropped);
 	seq_printf(m, "all %llu %llu %llu %llu\n", recorded, dropped,

@@ -293,6 +293,10 @@ void kedr_helper_probe(void);
 struct dentry;
 DECLARE_STATIC_KEY_FALSE(kedr_filter_set);
 bool kedr_filter_check(u8 kind, u32 site, unsigned long addr);
+/* Events left out by the filter, per CPU (stats); kedr_helpers.S adds too. */
+void kedr_filter_count_out(void);
+u64 kedr_filtered_on(int cpu);
+void kedr_filter_sp_changed(void);
 struct dentry *kedr_filter_init(const struct kedr_blob *blob,
 				struct dentry *dir);
 void kedr_filter_exit(void);

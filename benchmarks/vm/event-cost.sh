@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Cost of one event through kedr_sample's helpers, in one boot of the test
+# guest (QEMU TCG: compare the figures with each other, not with hardware):
+#
+#   benchmarks/vm/event-cost.sh [--calls N] [--rounds R] [--base OLD_KEDR_SAMPLE_KO]
+#
+# kmod/kedr_rec_target is instrumented; kmod/kedr_rec_probe calls its
+# kedr_rec_work() N times (default 200000) with "work N". One call is five
+# helper calls and six events: entry, a read-write (INCL: one helper call,
+# two events), two string instructions (MOVSQ: two events; REP MOVSB with a
+# zero count: none), exit. Timed in the guest, in ms, for:
+#
+#   plain      the target not instrumented (kedr_sample not loaded)
+#   filtered   every event filtered out at the source (filter "kinds")
+#   func-only  memory events filtered out, entry and exit kept (kinds function)
+#   recorded   everything recorded, each CPU's raw stream drained to /dev/null
+#   noreader   everything, no reader (the rings keep what fits, drop the rest)
+#
+# and prints ns per helper call over plain for each. With --base, each case
+# is run also with another kedr_sample.ko (e.g. the module of an earlier
+# commit, as base_CASE) right after this one, in the same boot. Every case
+# is run R times (default 3), the rounds one after another, and the least
+# time of each is printed: the host's load comes and goes (the machine is
+# shared), and it only ever adds time.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+calls=200000 rounds=3 base=
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--calls) calls=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
+	--base) base=$(realpath "$2"); shift 2 ;;
+	*) echo "event-cost.sh: unknown argument '$1'" >&2; exit 2 ;;
+	esac
+done
+work=$(mktemp -d "${TMPDIR:-/tmp}/kedr-event-cost.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+kos=()
+while read -r ko; do kos+=(--ko "$ko"); done < <("$root/scripts/vm/build-kmod.sh" kedr_sample kedr_rec_target kedr_rec_probe)
+target=$(printf '%s\n' "${kos[@]}" | grep '/kedr_rec_target.ko$')
+"$root/kedr" instrument "$target" -o "$work/kedr_rec_target.kedr" >/dev/null
+fw=(--firmware "$work/kedr_rec_target.kedr:kedr/kedr_rec_target.kedr")
+[[ -z "$base" ]] || fw+=(--firmware "$base:kedr-base/kedr_sample.ko")
+
+cat >"$work/guest.sh" <<GUEST
+K=/lib/modules/kedr
+D=/sys/kernel/debug
+N=$calls
+ms() { read up _ < /proc/uptime; echo \$((\${up%.*} * 1000 + (1\${up#*.} - 100) * 10)); }
+timed() { t=\$(ms); echo "work \$N" > \$D/kedr_rec_probe/ctl; echo "\$1_ms=\$((\$(ms) - t))"; }
+# case NAME KO SETUP: kedr_sample KO waiting for the target, SETUP run, timed
+case_run() {
+	insmod \$2 target_name=kedr_rec_target
+	eval "\$3"
+	insmod \$K/kedr_rec_target.ko
+	insmod \$K/kedr_rec_probe.ko
+	timed \$1
+	rmmod kedr_rec_probe
+	rmmod kedr_rec_target
+	sed -n 's/^all \([0-9]*\) \([0-9]*\) [0-9]* \([0-9]*\).*/\1_stats=\1 \2 \3/p' \$D/kedr_sample/stats |
+		sed "s/^[0-9]*_stats/\$1_stats/"
+	kill \$readers 2>/dev/null || true
+	wait 2>/dev/null || true
+	rmmod kedr_sample
+}
+drain() {
+	readers=
+	for f in \$D/kedr_sample/per_cpu/cpu*/raw; do cat \$f > /dev/null & readers="\$readers \$!"; done
+}
+B=/lib/firmware/kedr-base/kedr_sample.ko
+both() {
+	readers=
+	case_run \$1 \$K/kedr_sample.ko "\$2"
+	readers=
+	[ ! -e \$B ] || case_run base_\$1 \$B "\$2"
+}
+r=0
+while [ \$r -lt $rounds ]; do
+	insmod \$K/kedr_rec_target.ko
+	insmod \$K/kedr_rec_probe.ko
+	echo "work 1000" > \$D/kedr_rec_probe/ctl
+	timed plain
+	rmmod kedr_rec_probe
+	rmmod kedr_rec_target
+	both filtered 'echo kinds > \$D/kedr_sample/filter'
+	both funconly 'echo kinds function > \$D/kedr_sample/filter'
+	both recorded drain
+	both noreader :
+	r=\$((r + 1))
+done
+GUEST
+
+"$root/scripts/vm/run.sh" --script "$work/guest.sh" "${kos[@]}" "${fw[@]}" \
+	--mem 2048 --timeout 1500 --out "$work/out" >/dev/null || { cat "$work/out/script.log" >&2; exit 1; }
+out="$work/out/script.log"
+grep -E '_(ms|stats)=' "$out"
+# The least of the rounds per case, in the order first seen.
+awk -v n="$calls" -F= '/_ms=/ {
+	sub(/_ms$/, "", $1)
+	if (!($1 in min)) { order[++k] = $1; min[$1] = $2 } else if ($2 < min[$1]) min[$1] = $2 }
+	END {
+	printf "least of the rounds, %d calls of kedr_rec_work() (5 helper calls, 6 events each):\n", n
+	for (i = 1; i <= k; i++) {
+		c = order[i]
+		if (c == "plain") printf "%-18s %8d ms\n", c, min[c]
+		else printf "%-18s %8d ms  %7.0f ns per helper call over plain\n", c, min[c], (min[c] - min["plain"]) * 1e6 / (5 * n)
+	} }' "$out"

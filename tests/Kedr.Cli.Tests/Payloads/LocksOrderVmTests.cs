@@ -32,8 +32,8 @@ public sealed partial class LocksOrderVmTests(ITestOutputHelper output)
                 insmod /lib/modules/kedr/kedr_locks.ko
                 insmod /lib/modules/kedr/kedr_sample_target.ko
                 echo start > /dev/cfake0
-                w() { i=0; while [ $i -lt 20 ]; do echo "w$1-$i" >> /dev/cfake$(($1 % 2)); i=$((i + 1)); done; }
-                r() { i=0; while [ $i -lt 20 ]; do cat /dev/cfake$(($1 % 2)) > /dev/null; i=$((i + 1)); done; }
+                w() { i=0; while [ $i -lt 10 ]; do echo "w$1-$i" >> /dev/cfake$(($1 % 2)); i=$((i + 1)); done; }
+                r() { i=0; while [ $i -lt 10 ]; do cat /dev/cfake$(($1 % 2)) > /dev/null; i=$((i + 1)); done; }
                 w 0 & w 1 & w 2 & r 0 & r 1 &
                 wait
                 cat /dev/cfake0 > /out/cfake0.txt
@@ -50,7 +50,7 @@ public sealed partial class LocksOrderVmTests(ITestOutputHelper output)
             }, NullLogger.Instance, default);
             Assert.True(r.Vm.Healthy, "guest unhealthy:\n" + string.Join('\n', r.Vm.Problems) + "\n" + r.Vm.ScriptOutput);
             Assert.True(r.Vm.ScriptExitCode == 0, r.Vm.ScriptOutput);
-            Assert.Equal(41, Text(r, "cfake0.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // start + w0 + w2
+            Assert.Equal(21, Text(r, "cfake0.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length); // start + w0 + w2
             output.WriteLine(Text(r, "events-stats.txt"));
             var events = Text(r, "events.txt").Split('\n');
 
@@ -103,7 +103,7 @@ public sealed partial class LocksOrderVmTests(ITestOutputHelper output)
             Assert.All(held, kv => Assert.Empty(kv.Value));
             output.WriteLine($"{acquires} acquires, {inside} accesses inside critical sections from {threads.Count} threads");
             // 60 writes and 40 reads (each under the lock), plus the first echo and the last cat.
-            Assert.True(acquires >= 100, $"{acquires} acquires");
+            Assert.True(acquires >= 50, $"{acquires} acquires"); // 30 writes and 20 reads, at least one acquire each
             Assert.True(threads.Count >= 5, $"{threads.Count} threads");
             Assert.True(inside >= acquires, $"{inside} accesses inside for {acquires} acquires");
         }

@@ -87,6 +87,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode TraceSequenceBackwards = new("KEDR5009", "warning: records whose per-CPU sequence number repeats or goes backwards");
     public static readonly DiagnosticCode TraceNewerVersion = new("KEDR5010", "warning: a trace version newer than this reader's; the known fields are read");
     public static readonly DiagnosticCode TraceRecordFileCpus = new("KEDR5020", "warning: a kedr record file whose per-CPU counts do not fit in its header_size; the counts are ignored");
+    public static readonly DiagnosticCode TraceRecordFileFunctions = new("KEDR5021", "warning: a kedr record file whose per-function drops (after the records) are damaged; they are ignored");
     public static readonly DiagnosticCode ReportModuleMismatch = new("KEDR5101", "warning: the trace's target name is not the --ko module's name");
     public static readonly DiagnosticCode ReportEntryNotFunctionStart = new("KEDR5102", "warning: function entry addresses that are not the start of a function of the --ko module");
     public static readonly DiagnosticCode ReportUnknownPc = new("KEDR5103", "warning: events at addresses in no function of the --ko module");

@@ -71,6 +71,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode VmNoSuchTarget = new("KEDR4909", "the target module is not given with --ko, not built from kmod/ and not a module of the guest kernel");
     public static readonly DiagnosticCode VmRequestSetting = new("KEDR4910", "a setting of the VM run out of range (timeout, vCPUs, memory, a module or firmware name)");
     public static readonly DiagnosticCode VmTimedOut = new("KEDR4911", "run.sh did not finish in time and was killed");
+    public static readonly DiagnosticCode VmGuestKedr = new("KEDR4912", "the guest's kedr (the NativeAOT build, scripts/vm/guest-kedr.sh) could not be staged");
     public static readonly DiagnosticCode VmRecordNoStreams = new("KEDR4920", "kedr record: no kedr_sample per-CPU streams (kedr_sample not loaded, debugfs not mounted, or an older kedr_sample)");
     public static readonly DiagnosticCode VmRecordReadFailed = new("KEDR4921", "kedr record: reading a per-CPU stream, its header or stats failed");
 

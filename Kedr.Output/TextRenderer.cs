@@ -10,6 +10,7 @@ namespace Kedr.Output;
 /// TID=&lt;tid&gt; {read|write|locked update} at &lt;pc&gt; (&lt;function&gt;+&lt;off&gt;/&lt;size&gt; [&lt;module&gt;]): addr=&lt;addr&gt;, size=&lt;size&gt;
 /// events: &lt;n&gt; recorded, &lt;m&gt; dropped
 /// </code>
+/// A <c>kedr record</c> file with drops adds where kedr_sample counted them (<see cref="RenderRecordingDrops"/>).
 /// An address that cannot be resolved is shown without the parenthesised part. With the module's debug
 /// information each resolved event is followed by <c>    at file:line</c> (<see cref="SourceText"/>). Where a CPU lost
 /// events a line <c>&lt;...&gt;</c> stands for them, as in the format's examples.
@@ -42,7 +43,22 @@ public static class TextRenderer
         // A recording knows kedr_sample's own count, which also has drops after a CPU's last record.
         long dropped = report.Trace.Recording is { } rec ? (long)rec.Dropped : report.Trace.DroppedCount;
         w.WriteLine($"events: {report.Events.Count} recorded, {dropped} dropped");
+        if (report.Trace.Recording is { Dropped: > 0 } r) RenderRecordingDrops(r, w);
         if (summary) RenderSummary(report, w);
+    }
+
+    /// <summary>
+    /// A recording's drops where kedr_sample counted them: per CPU, per function of the target (most first), and
+    /// those it could put on no function.
+    /// </summary>
+    public static void RenderRecordingDrops(RecordingCounts r, TextWriter w)
+    {
+        foreach (var c in r.Cpus.Where(c => c.Dropped > 0))
+            w.WriteLine($"dropped on cpu {c.Cpu}: {c.Dropped}");
+        foreach (var f in r.Functions)
+            w.WriteLine($"dropped in {f.Name}: {f.Dropped}");
+        if (r.DroppedWithoutFunction > 0)
+            w.WriteLine($"dropped without a function (nested, indirect-branch or payload events): {r.DroppedWithoutFunction}");
     }
 
     public static string Line(in ReportEvent re)

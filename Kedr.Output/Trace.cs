@@ -54,4 +54,24 @@ public sealed record RecordingCounts(uint Flags, ulong Written, ulong Recorded, 
 {
     public bool Ended => (Flags & TraceFormat.RecordEnded) != 0;
     public bool Interrupted => (Flags & TraceFormat.RecordInterrupted) != 0;
+
+    /// <summary>Events dropped per function of the target (struct kedr_record_func), most first; empty for none.</summary>
+    public IReadOnlyList<RecordingFunction> Functions { get; init; } = [];
+
+    /// <summary>
+    /// Drops kedr_sample could not put on a function (nested events, events without a site: indirect branches,
+    /// payloads): <see cref="Dropped"/> less the functions' drops.
+    /// </summary>
+    public ulong DroppedWithoutFunction
+    {
+        get
+        {
+            ulong inFunctions = 0;
+            foreach (var f in Functions) inFunctions += f.Dropped;
+            return Dropped > inFunctions ? Dropped - inFunctions : 0;
+        }
+    }
 }
+
+/// <summary>One function's drops in a <c>kedr record</c> file: its name and index in the .ko's .symtab.</summary>
+public sealed record RecordingFunction(string Name, uint SymbolIndex, ulong Dropped);

@@ -11,8 +11,14 @@ public static class TraceFormat
     public const string MagicText = "KEDRTRC1";
     public const ushort Version = 1;
     public const int NameLength = 56;
-    public static ReadOnlySpan<byte> RecordFileMagic => "KEDRREC1"u8;
-    public const string RecordFileMagicText = "KEDRREC1";
+    /// <summary>KEDR_RECORD_FILE_MAGIC: version 2 of the <c>kedr record</c> file (with its function table).</summary>
+    public static ReadOnlySpan<byte> RecordFileMagic => "KEDRREC2"u8;
+    public const string RecordFileMagicText = "KEDRREC2";
+    /// <summary>Version 1 (a 40-byte struct kedr_record_file, no funcs_offset, no function table): still read.</summary>
+    public static ReadOnlySpan<byte> RecordFileMagicV1 => "KEDRREC1"u8;
+    /// <summary>KEDR_RECORD_FUNCS_MAGIC: struct kedr_record_funcs, the per-function drops after the records.</summary>
+    public static ReadOnlySpan<byte> RecordFuncsMagic => "KEDRFUN1"u8;
+    public const string RecordFuncsMagicText = "KEDRFUN1";
     /// <summary>KEDR_RECORD_ENDED: every CPU's stream reached its end.</summary>
     public const uint RecordEnded = 1;
     /// <summary>KEDR_RECORD_INTERRUPTED: stopped by the user.</summary>
@@ -64,6 +70,7 @@ public static class TraceFormat
     {
         ["KEDR_TRACE_MAGIC"] = MagicText,
         ["KEDR_RECORD_FILE_MAGIC"] = RecordFileMagicText,
+        ["KEDR_RECORD_FUNCS_MAGIC"] = RecordFuncsMagicText,
     };
 }
 

@@ -51,7 +51,8 @@ public static class TraceLayout
 
     /// <summary>
     /// <c>struct kedr_record_file</c>: in a <c>kedr record</c> file, right after <see cref="Header"/> and inside
-    /// its header_size; <see cref="RecordCpu"/> entries follow it, then the records.
+    /// its header_size; <see cref="RecordCpu"/> entries follow it, then the records, then at
+    /// <see cref="FuncsOffset"/> the <see cref="RecordFuncs"/> table.
     /// </summary>
     [CStruct("kedr_record_file")]
     public static class RecordFile
@@ -62,7 +63,10 @@ public static class TraceLayout
         [CField("written", 8)] public const int Written = 16;
         [CField("recorded", 8)] public const int Recorded = 24;
         [CField("dropped", 8)] public const int Dropped = 32;
-        public const int Size = 40;
+        [CField("funcs_offset", 8)] public const int FuncsOffset = 40;
+        public const int Size = 48;
+        /// <summary>The struct in version 1 of the file ("KEDRREC1"): without <see cref="FuncsOffset"/>.</summary>
+        public const int SizeV1 = 40;
 
         /// <summary>The width of <see cref="Magic"/>: <c>KEDR_RECORD_FILE_MAGIC</c> without its NUL.</summary>
         public const int MagicLength = 8;
@@ -76,5 +80,31 @@ public static class TraceLayout
         [CField("recorded", 8)] public const int Recorded = 8;
         [CField("dropped", 8)] public const int Dropped = 16;
         public const int Size = 24;
+    }
+
+    /// <summary>
+    /// <c>struct kedr_record_funcs</c>: in a <c>kedr record</c> file at <see cref="RecordFile.FuncsOffset"/>, after
+    /// the records: <see cref="RecordFunc"/> entries follow, then the names.
+    /// </summary>
+    [CStruct("kedr_record_funcs")]
+    public static class RecordFuncs
+    {
+        [CField("magic", MagicLength)] public const int Magic = 0;
+        [CField("nr_funcs", 4)] public const int FunctionCount = 8;
+        [CField("names_size", 4)] public const int NamesSize = 12;
+        public const int Size = 16;
+
+        /// <summary>The width of <see cref="Magic"/>: <c>KEDR_RECORD_FUNCS_MAGIC</c> without its NUL.</summary>
+        public const int MagicLength = 8;
+    }
+
+    /// <summary><c>struct kedr_record_func</c>: one function's drops in a <c>kedr record</c> file.</summary>
+    [CStruct("kedr_record_func")]
+    public static class RecordFunc
+    {
+        [CField("dropped", 8)] public const int Dropped = 0;
+        [CField("symidx", 4)] public const int SymbolIndex = 8;
+        [CField("name", 4)] public const int Name = 12;
+        public const int Size = 16;
     }
 }

@@ -71,9 +71,9 @@ public static class TraceReader
         }
         string target = Printable(nameField[..nul]);
         ulong coreBase = U64(s, TraceLayout.Header.TargetCoreBase);
-        var recording = ReadRecording(s, headerSize, path, warnings);
+        var recording = ReadRecording(s, headerSize, path, warnings, out long recordsEnd);
 
-        long body = s.Length - headerSize;
+        long body = recordsEnd - headerSize;
         long count = body / recordSize;
         long tail = body % recordSize;
         if (tail != 0)
@@ -125,29 +125,83 @@ public static class TraceReader
     }
 
     /// <summary>
-    /// struct kedr_record_file and its per-CPU entries, if the header holds them (a <c>kedr record</c> file); null
-    /// for a plain trace.
+    /// struct kedr_record_file and its per-CPU entries, if the header holds them (a <c>kedr record</c> file, version 2
+    /// or 1), and the per-function drops after the records; null for a plain trace. <paramref name="recordsEnd"/>:
+    /// where the records end (funcs_offset, else the end of the file).
     /// </summary>
-    private static RecordingCounts? ReadRecording(ReadOnlySpan<byte> s, int headerSize, string path, List<KedrDiagnostic> warnings)
+    private static RecordingCounts? ReadRecording(ReadOnlySpan<byte> s, int headerSize, string path, List<KedrDiagnostic> warnings,
+        out long recordsEnd)
     {
         const int at = TraceLayout.Header.Size;
-        if (headerSize < at + TraceLayout.RecordFile.Size
-            || !s.Slice(at + TraceLayout.RecordFile.Magic, TraceLayout.RecordFile.MagicLength).SequenceEqual(TraceFormat.RecordFileMagic))
+        recordsEnd = s.Length;
+        var magic = headerSize >= at + TraceLayout.RecordFile.MagicLength
+            ? s.Slice(at + TraceLayout.RecordFile.Magic, TraceLayout.RecordFile.MagicLength) : [];
+        int size = magic.SequenceEqual(TraceFormat.RecordFileMagic) ? TraceLayout.RecordFile.Size
+            : magic.SequenceEqual(TraceFormat.RecordFileMagicV1) ? TraceLayout.RecordFile.SizeV1 : 0;
+        if (size == 0 || headerSize < at + size)
             return null;
-        var f = s.Slice(at, TraceLayout.RecordFile.Size);
+        var f = s.Slice(at, size);
         uint cpus = U32(f, TraceLayout.RecordFile.CpuCount);
         var list = new List<RecordingCpu>();
-        if ((long)cpus * TraceLayout.RecordCpu.Size > headerSize - at - TraceLayout.RecordFile.Size)
+        if ((long)cpus * TraceLayout.RecordCpu.Size > headerSize - at - size)
             warnings.Add(new KedrDiagnostic(DiagnosticCodes.TraceRecordFileCpus,
                 $"nr_cpus {cpus}: {cpus} per-CPU entries do not fit in header_size {headerSize}", path, null, at + TraceLayout.RecordFile.CpuCount));
         else
             for (int i = 0; i < cpus; i++)
             {
-                var c = s.Slice(at + TraceLayout.RecordFile.Size + i * TraceLayout.RecordCpu.Size, TraceLayout.RecordCpu.Size);
+                var c = s.Slice(at + size + i * TraceLayout.RecordCpu.Size, TraceLayout.RecordCpu.Size);
                 list.Add(new RecordingCpu(i, U64(c, TraceLayout.RecordCpu.Written), U64(c, TraceLayout.RecordCpu.Recorded), U64(c, TraceLayout.RecordCpu.Dropped)));
             }
+        IReadOnlyList<RecordingFunction> functions = [];
+        ulong funcsOffset = size >= TraceLayout.RecordFile.Size ? U64(f, TraceLayout.RecordFile.FuncsOffset) : 0;
+        if (funcsOffset != 0)
+        {
+            if (funcsOffset < (ulong)headerSize || funcsOffset > (ulong)s.Length)
+                warnings.Add(new KedrDiagnostic(DiagnosticCodes.TraceRecordFileFunctions,
+                    $"funcs_offset {funcsOffset} is outside the records ({headerSize}..{s.Length})", path, null, at + TraceLayout.RecordFile.FuncsOffset));
+            else
+            {
+                recordsEnd = (long)funcsOffset;
+                functions = ReadFunctions(s[(int)funcsOffset..], (long)funcsOffset, path, warnings);
+            }
+        }
         return new RecordingCounts(U32(f, TraceLayout.RecordFile.Flags), U64(f, TraceLayout.RecordFile.Written),
-            U64(f, TraceLayout.RecordFile.Recorded), U64(f, TraceLayout.RecordFile.Dropped), list);
+            U64(f, TraceLayout.RecordFile.Recorded), U64(f, TraceLayout.RecordFile.Dropped), list)
+        {
+            Functions = functions,
+        };
+    }
+
+    /// <summary>struct kedr_record_funcs, its entries and names; empty with a warning if any of it is damaged.</summary>
+    private static IReadOnlyList<RecordingFunction> ReadFunctions(ReadOnlySpan<byte> t, long offset, string path, List<KedrDiagnostic> warnings)
+    {
+        List<RecordingFunction> Damaged(string why, long at)
+        {
+            warnings.Add(new KedrDiagnostic(DiagnosticCodes.TraceRecordFileFunctions, why, path, null, at));
+            return [];
+        }
+        if (t.Length < TraceLayout.RecordFuncs.Size
+            || !t.Slice(TraceLayout.RecordFuncs.Magic, TraceLayout.RecordFuncs.MagicLength).SequenceEqual(TraceFormat.RecordFuncsMagic))
+            return Damaged($"no function table (magic \"{TraceFormat.RecordFuncsMagicText}\") at funcs_offset", offset);
+        uint n = U32(t, TraceLayout.RecordFuncs.FunctionCount);
+        uint namesSize = U32(t, TraceLayout.RecordFuncs.NamesSize);
+        long namesAt = TraceLayout.RecordFuncs.Size + (long)n * TraceLayout.RecordFunc.Size;
+        if (namesAt + namesSize != t.Length)
+            return Damaged($"nr_funcs {n} and names_size {namesSize} do not fill the {t.Length} bytes after funcs_offset", offset + TraceLayout.RecordFuncs.FunctionCount);
+        var names = t.Slice((int)namesAt, (int)namesSize);
+        var list = new List<RecordingFunction>((int)n);
+        for (int i = 0; i < n; i++)
+        {
+            var e = t.Slice(TraceLayout.RecordFuncs.Size + i * TraceLayout.RecordFunc.Size, TraceLayout.RecordFunc.Size);
+            uint name = U32(e, TraceLayout.RecordFunc.Name);
+            int nul = name < namesSize ? names[(int)name..].IndexOf((byte)0) : -1;
+            if (nul < 0)
+                return Damaged($"function {i}: name offset {name} is not a NUL-terminated name in the {namesSize} bytes of names",
+                    offset + TraceLayout.RecordFuncs.Size + i * TraceLayout.RecordFunc.Size + TraceLayout.RecordFunc.Name);
+            list.Add(new RecordingFunction(Printable(names.Slice((int)name, nul)), U32(e, TraceLayout.RecordFunc.SymbolIndex),
+                U64(e, TraceLayout.RecordFunc.Dropped)));
+        }
+        return list;
     }
 
     /// <summary>The merge order: timestamp, then CPU, then sequence number, then stream position.</summary>

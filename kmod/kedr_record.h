@@ -78,9 +78,13 @@ struct kedr_record {
  * a trace whose header_size also covers a struct kedr_record_file and
  * nr_cpus struct kedr_record_cpu right after struct kedr_trace_header, so a
  * trace reader that knows nothing of them skips them. The records follow:
- * every CPU's in its own order, the CPUs' chunks interleaved.
+ * every CPU's in its own order, the CPUs' chunks interleaved. After the
+ * records, at funcs_offset: struct kedr_record_funcs, its entries and their
+ * names (too many for header_size's 16 bits). Version 2 of the file
+ * ("KEDRREC1", version 1, had a 40-byte struct kedr_record_file without
+ * funcs_offset, and no function table).
  */
-#define KEDR_RECORD_FILE_MAGIC	"KEDRREC1"
+#define KEDR_RECORD_FILE_MAGIC	"KEDRREC2"
 #define KEDR_RECORD_ENDED	1	/* every CPU's stream reached its end */
 #define KEDR_RECORD_INTERRUPTED	2	/* stopped by the user (SIGINT) */
 
@@ -91,6 +95,7 @@ struct kedr_record_file {
 	__le64 written;		/* records in this file */
 	__le64 recorded;	/* events kedr_sample recorded, all CPUs, at the end */
 	__le64 dropped;		/* events kedr_sample dropped, all CPUs, at the end */
+	__le64 funcs_offset;	/* file offset of struct kedr_record_funcs: the records end there */
 };
 
 /* One CPU of a record file, the n-th entry for CPU n. */
@@ -98,6 +103,27 @@ struct kedr_record_cpu {
 	__le64 written;		/* records of this CPU in the file */
 	__le64 recorded;	/* kedr_sample's counts at the end ("stats") */
 	__le64 dropped;
+};
+
+/*
+ * Events dropped per function of the target (kedr_sample's
+ * dropped_functions at the end): nr_funcs struct kedr_record_func follow,
+ * then names_size bytes of NUL-terminated names. Drops without a function
+ * (nested events, events without a site: indirect branches, payloads) are
+ * the file's dropped less the sum of the entries.
+ */
+#define KEDR_RECORD_FUNCS_MAGIC	"KEDRFUN1"
+
+struct kedr_record_funcs {
+	char magic[8];
+	__le32 nr_funcs;	/* struct kedr_record_func entries that follow */
+	__le32 names_size;	/* bytes of names after the entries */
+};
+
+struct kedr_record_func {
+	__le64 dropped;		/* events of this function dropped */
+	__le32 symidx;		/* the function's index in the .ko's .symtab */
+	__le32 name;		/* offset of its NUL-terminated name in the names */
 };
 
 #define KEDR_CTX_TASK	0

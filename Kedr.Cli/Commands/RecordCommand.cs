@@ -48,8 +48,8 @@ internal static class RecordCommand
                 + (c.Interrupted ? ", stopped by the user" : "") + ")");
             foreach (var cpu in c.Cpus.Where(x => x.Dropped > 0))
                 Console.Error.WriteLine($"kedr record: cpu {cpu.Cpu}: {cpu.Dropped} dropped");
-            foreach (var (function, n) in result.FunctionDrops.Take(20))
-                Console.Error.WriteLine($"kedr record: {function}: {n} dropped");
+            foreach (var fn in c.Functions.Take(20))
+                Console.Error.WriteLine($"kedr record: {fn.Name}: {fn.Dropped} dropped");
             if (c.Written != c.Recorded)
                 Console.Error.WriteLine($"kedr record: warning: kedr_sample recorded {c.Recorded} events, {c.Written} were read"
                     + (c.Ended ? " (another reader of per_cpu/*/raw took the rest?)" : " (stopped before the end)"));

@@ -7,11 +7,7 @@ using Kedr.Output;
 namespace Kedr.Cli.Record;
 
 /// <summary>What a recording gave: the file's counts (struct kedr_record_file) as written into its header.</summary>
-internal sealed record RecordResult(RecordingCounts Counts, string Target)
-{
-    /// <summary>kedr_sample's dropped_functions at the end: events dropped per function, most first.</summary>
-    public IReadOnlyList<(string Function, ulong Dropped)> FunctionDrops { get; init; } = [];
-}
+internal sealed record RecordResult(RecordingCounts Counts, string Target);
 
 /// <summary>
 /// <c>kedr record</c>: drains every CPU's stream (<c>DIR/per_cpu/cpuN/raw</c>, DIR being kedr_sample's debugfs
@@ -19,7 +15,8 @@ internal sealed record RecordResult(RecordingCounts Counts, string Target)
 /// <paramref name="stop"/> is cancelled (then each stream is drained of what it has and left). The file is a trace
 /// (docs/record-format.md): the header, made at the end from DIR/header, with struct kedr_record_file and a
 /// struct kedr_record_cpu per CPU (kedr_sample's own counts from DIR/stats at the end), then the records as they
-/// came, each CPU's in its order.
+/// came, each CPU's in its order, then the drops per function (DIR/dropped_functions at the end: struct
+/// kedr_record_funcs, at the header's funcs_offset).
 /// </summary>
 internal static class Recorder
 {
@@ -101,7 +98,13 @@ internal static class Recorder
         uint flags = (streams.All(s => ended[s.Cpu]) ? TraceFormat.RecordEnded : 0)
             | (stop.IsCancellationRequested ? TraceFormat.RecordInterrupted : 0);
         var counts = new RecordingCounts(flags, (ulong)cpus.Sum(c => (long)c.Written), (ulong)cpus.Sum(c => (long)c.Recorded),
-            (ulong)cpus.Sum(c => (long)c.Dropped), cpus);
+            (ulong)cpus.Sum(c => (long)c.Dropped), cpus)
+        {
+            Functions = FunctionDrops(dir),
+        };
+        // The function table after the records: the file ends with it.
+        long funcsOffset = file.Seek(0, SeekOrigin.End);
+        file.Write(FunctionTable(counts.Functions));
         var f = header.AsSpan(TraceLayout.Header.Size);
         TraceFormat.RecordFileMagic.CopyTo(f[TraceLayout.RecordFile.Magic..]);
         BinaryPrimitives.WriteUInt32LittleEndian(f[TraceLayout.RecordFile.CpuCount..], (uint)nrCpus);
@@ -109,6 +112,7 @@ internal static class Recorder
         BinaryPrimitives.WriteUInt64LittleEndian(f[TraceLayout.RecordFile.Written..], counts.Written);
         BinaryPrimitives.WriteUInt64LittleEndian(f[TraceLayout.RecordFile.Recorded..], counts.Recorded);
         BinaryPrimitives.WriteUInt64LittleEndian(f[TraceLayout.RecordFile.Dropped..], counts.Dropped);
+        BinaryPrimitives.WriteUInt64LittleEndian(f[TraceLayout.RecordFile.FuncsOffset..], (ulong)funcsOffset);
         foreach (var c in cpus)
         {
             var e = f[(TraceLayout.RecordFile.Size + c.Cpu * TraceLayout.RecordCpu.Size)..];
@@ -121,27 +125,52 @@ internal static class Recorder
         file.Flush();
         var name = header.AsSpan(TraceLayout.Header.Target, TraceFormat.NameLength);
         int nul = name.IndexOf((byte)0);
-        return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]))
-        {
-            FunctionDrops = FunctionDrops(dir),
-        };
+        return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]));
     }
 
     /// <summary>DIR/dropped_functions ("dropped symidx name" lines), most first; empty if there is none.</summary>
-    private static List<(string, ulong)> FunctionDrops(string dir)
+    private static List<RecordingFunction> FunctionDrops(string dir)
     {
-        var list = new List<(string, ulong)>();
+        var list = new List<RecordingFunction>();
         try
         {
             foreach (var line in File.ReadAllLines(Path.Combine(dir, "dropped_functions")))
             {
                 var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (w.Length == 3 && ulong.TryParse(w[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong n))
-                    list.Add((w[2], n));
+                if (w.Length == 3 && ulong.TryParse(w[0], NumberStyles.None, CultureInfo.InvariantCulture, out ulong n)
+                    && uint.TryParse(w[1], NumberStyles.None, CultureInfo.InvariantCulture, out uint symidx))
+                    list.Add(new RecordingFunction(w[2], symidx, n));
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-        return list.OrderByDescending(f => f.Item2).ThenBy(f => f.Item1, StringComparer.Ordinal).ToList();
+        return list.OrderByDescending(f => f.Dropped).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>struct kedr_record_funcs, a struct kedr_record_func per function, then the NUL-terminated names.</summary>
+    private static byte[] FunctionTable(IReadOnlyList<RecordingFunction> functions)
+    {
+        var names = new MemoryStream();
+        var offsets = new List<uint>();
+        foreach (var fn in functions)
+        {
+            offsets.Add((uint)names.Length);
+            names.Write(System.Text.Encoding.ASCII.GetBytes(fn.Name));
+            names.WriteByte(0);
+        }
+        int entries = TraceLayout.RecordFuncs.Size + functions.Count * TraceLayout.RecordFunc.Size;
+        var table = new byte[entries + names.Length];
+        TraceFormat.RecordFuncsMagic.CopyTo(table.AsSpan(TraceLayout.RecordFuncs.Magic));
+        BinaryPrimitives.WriteUInt32LittleEndian(table.AsSpan(TraceLayout.RecordFuncs.FunctionCount), (uint)functions.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(table.AsSpan(TraceLayout.RecordFuncs.NamesSize), (uint)names.Length);
+        for (int i = 0; i < functions.Count; i++)
+        {
+            var e = table.AsSpan(TraceLayout.RecordFuncs.Size + i * TraceLayout.RecordFunc.Size);
+            BinaryPrimitives.WriteUInt64LittleEndian(e[TraceLayout.RecordFunc.Dropped..], functions[i].Dropped);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[TraceLayout.RecordFunc.SymbolIndex..], functions[i].SymbolIndex);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[TraceLayout.RecordFunc.Name..], offsets[i]);
+        }
+        names.ToArray().CopyTo(table, entries);
+        return table;
     }
 
     /// <summary>DIR/per_cpu/cpuN/raw, by N.</summary>

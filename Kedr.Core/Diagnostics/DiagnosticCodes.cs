@@ -74,6 +74,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode VmNoSuchTarget = new("KEDR4909", "the target module is not given with --ko, not built from kmod/ and not a module of the guest kernel");
     public static readonly DiagnosticCode VmRequestSetting = new("KEDR4910", "a setting of the VM run out of range (timeout, vCPUs, memory, a module or firmware name)");
     public static readonly DiagnosticCode VmTimedOut = new("KEDR4911", "run.sh did not finish in time and was killed");
+    public static readonly DiagnosticCode VmGuestKedr = new("KEDR4912", "the guest's kedr (the NativeAOT build, scripts/vm/guest-kedr.sh) could not be staged");
     public static readonly DiagnosticCode VmRecordNoStreams = new("KEDR4920", "kedr record: no kedr_sample per-CPU streams (kedr_sample not loaded, debugfs not mounted, or an older kedr_sample)");
     public static readonly DiagnosticCode VmRecordReadFailed = new("KEDR4921", "kedr record: reading a per-CPU stream, its header or stats failed");
 
@@ -90,6 +91,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode TraceSequenceBackwards = new("KEDR5009", "warning: records whose per-CPU sequence number repeats or goes backwards");
     public static readonly DiagnosticCode TraceNewerVersion = new("KEDR5010", "warning: a trace version newer than this reader's; the known fields are read");
     public static readonly DiagnosticCode TraceRecordFileCpus = new("KEDR5020", "warning: a kedr record file whose per-CPU counts do not fit in its header_size; the counts are ignored");
+    public static readonly DiagnosticCode TraceRecordFileFunctions = new("KEDR5021", "warning: a kedr record file whose per-function drops (after the records) are damaged; they are ignored");
     public static readonly DiagnosticCode ReportModuleMismatch = new("KEDR5101", "warning: the trace's target name is not the --ko module's name");
     public static readonly DiagnosticCode ReportEntryNotFunctionStart = new("KEDR5102", "warning: function entry addresses that are not the start of a function of the --ko module");
     public static readonly DiagnosticCode ReportUnknownPc = new("KEDR5103", "warning: events at addresses in no function of the --ko module");

@@ -4,12 +4,14 @@
 # Overhead of KEDR under real workloads, in one boot of the test guest (QEMU
 # TCG: compare the ratios, not the absolute times):
 #
-#   benchmarks/vm/overhead.sh [--skip-tcrypt | --only-tcrypt]
+#   benchmarks/vm/overhead.sh [--skip-tcrypt | --only-tcrypt | --only-btrfs]
 #
 #   vfat   benchmarks/vm/fat-workload.sh timed plain (kedr_sample not
 #          loaded), instrumented with `kedr record` draining to a file, and
 #          instrumented with every event filtered out at the source
 #          ("kinds" with nothing: filter file of kedr_sample)
+#   btrfs  the same three for benchmarks/vm/btrfs-workload.sh (the image
+#          from benchmarks/vm/btrfs-image.sh), btrfs instrumented
 #   sha256 tcrypt's speed test (modprobe tcrypt mode=304 sec=1) with the SIMD
 #          hash module sha256_ssse3 plain and instrumented (`kedr record` to
 #          /dev/null), ops/s for 8 KiB blocks in one update
@@ -19,9 +21,10 @@
 # build, rebuilt by ./kedr when a source changed, with its shared libraries).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-tcrypt=1 fat=1
+tcrypt=1 fat=1 btrfs=1
 [[ "${1:-}" == --skip-tcrypt ]] && tcrypt=0
-[[ "${1:-}" == --only-tcrypt ]] && fat=0
+[[ "${1:-}" == --only-tcrypt ]] && fat=0 btrfs=0
+[[ "${1:-}" == --only-btrfs ]] && fat=0 tcrypt=0
 work=$(mktemp -d "${TMPDIR:-/tmp}/kedr-overhead.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -36,6 +39,8 @@ mapfile -t fw < <(kedr_guest_firmware_args)
 kos+=("${fw[@]}")
 "$root/kedr" instrument "$mods/fs/fat/fat.ko" -o "$work/fat.kedr" >/dev/null
 "$root/kedr" instrument "$mods/arch/x86/crypto/sha256-ssse3.ko" -o "$work/sha256_ssse3.kedr" >/dev/null
+"$root/kedr" instrument "$mods/fs/btrfs/btrfs.ko" -o "$work/btrfs.kedr" >/dev/null
+mapfile -t btrfs_image < <("$root/benchmarks/vm/btrfs-image.sh" "$work/btrfs-image")
 
 { printf '%s\n' "$KEDR_GUEST_INSTALL"; cat <<GUEST
 K=/lib/modules/kedr
@@ -45,6 +50,31 @@ workload() { sh -e /tmp/fat-workload.sh; }
 cat > /tmp/fat-workload.sh <<'WORKLOAD'
 $(cat "$root/benchmarks/vm/fat-workload.sh")
 WORKLOAD
+cat > /tmp/btrfs-workload.sh <<'WORKLOAD'
+$(cat "$root/benchmarks/vm/btrfs-workload.sh")
+WORKLOAD
+btrfs_workload() { sh -e /tmp/btrfs-workload.sh; }
+
+if [ $btrfs = 1 ]; then
+# btrfs: plain (twice, as vfat), instrumented + kedr record to a file, filtered to nothing
+btrfs_workload
+t=\$(ms); btrfs_workload; echo "btrfs_plain_ms=\$((\$(ms) - t))"
+insmod \$K/kedr_sample.ko target_name=btrfs
+kedr record -o /tmp/rec.trace 2> /tmp/record-btrfs.txt &
+rec=\$!
+t=\$(ms); btrfs_workload; echo "btrfs_recorded_ms=\$((\$(ms) - t))"
+wait \$rec
+tail -n 1 /tmp/record-btrfs.txt | sed 's/^/btrfs_/'
+grep -c warning /tmp/record-btrfs.txt | sed 's/^/btrfs_record_warnings=/' || true
+sed -n 's/^all \([0-9]*\) \([0-9]*\) .*/btrfs_events=\1 btrfs_dropped=\2/p' \$D/stats
+rm -f /tmp/rec.trace
+rmmod kedr_sample
+insmod \$K/kedr_sample.ko target_name=btrfs
+echo kinds > \$D/filter
+t=\$(ms); btrfs_workload; echo "btrfs_filtered_ms=\$((\$(ms) - t))"
+sed -n 's/^all \([0-9]*\) \([0-9]*\) [0-9]* \([0-9]*\).*/btrfs_filtered_recorded=\1 btrfs_filtered_dropped=\2 btrfs_filtered_out=\3/p' \$D/stats
+rmmod kedr_sample
+fi
 
 if [ $fat = 1 ]; then
 # vfat, plain (twice: the first run warms the page cache and module loading)
@@ -101,18 +131,25 @@ GUEST
 "$root/scripts/vm/run.sh" --script "$work/guest.sh" "${kos[@]}" \
 	--firmware "$work/fat.kedr:kedr/fat.kedr" \
 	--firmware "$work/sha256_ssse3.kedr:kedr/sha256_ssse3.kedr" \
+	--firmware "$work/btrfs.kedr:kedr/btrfs.kedr" "${btrfs_image[@]}" --guest-module btrfs \
 	--guest-module loop --guest-module vfat --guest-module nls_ascii \
 	--guest-module nls_cp437 --guest-module sha256_ssse3 --guest-module tcrypt \
 	--mem 4096 --timeout 3000 --out "$work/out" >/dev/null || true
 out="$work/out/script.log"
 get() { sed -n "s/^$1=//p" "$out" | tail -n 1; }
 plain=$(get plain_ms) recorded=$(get recorded_ms) filtered=$(get filtered_ms)
-grep -E "^kedr record|^sha_kedr record|^events=|^filtered_|^record_warnings" "$out" || true
+grep -E "^kedr record|^sha_kedr record|^btrfs_kedr record|^events=|^filtered_|^record_warnings|^btrfs_(events|filtered_|record_warnings)" "$out" || true
 [[ $fat == 0 || ( -n "$plain" && -n "$recorded" && -n "$filtered" ) ]] || { cat "$out" >&2; exit 1; }
 [[ $fat == 0 ]] || awk -v p="$plain" -v r="$recorded" -v f="$filtered" 'BEGIN {
 	printf "vfat plain:                  %.2f s\n", p / 1e3
 	printf "vfat instrumented+record:    %.2f s  (%.2fx plain)\n", r / 1e3, r / p
 	printf "vfat filtered to nothing:    %.2f s  (%.2fx plain)\n", f / 1e3, f / p }'
+bp=$(get btrfs_plain_ms) br=$(get btrfs_recorded_ms) bf=$(get btrfs_filtered_ms)
+[[ $btrfs == 0 || ( -n "$bp" && -n "$br" && -n "$bf" ) ]] || { cat "$out" >&2; exit 1; }
+[[ $btrfs == 0 ]] || awk -v p="$bp" -v r="$br" -v f="$bf" 'BEGIN {
+	printf "btrfs plain:                 %.2f s\n", p / 1e3
+	printf "btrfs instrumented+record:   %.2f s  (%.2fx plain)\n", r / 1e3, r / p
+	printf "btrfs filtered to nothing:   %.2f s  (%.2fx plain)\n", f / 1e3, f / p }'
 sp=$(get sha_plain_ops) si=$(get sha_instrumented_ops)
 if [[ -n "$sp" && -n "$si" ]]; then
 	awk -v p="$sp" -v i="$si" 'BEGIN {

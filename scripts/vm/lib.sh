@@ -8,11 +8,12 @@
 # KEDR_VM_KVER=<release> overrides the choice.
 
 # Packages the VM scripts need; setup.sh installs them. linux-source-6.1:
-# checkpatch.pl (in its tarball) for the payload build tests.
+# checkpatch.pl (in its tarball) for the payload build tests. btrfs-progs:
+# mkfs.btrfs for the btrfs workload's image (benchmarks/vm/btrfs-image.sh).
 # shellcheck disable=SC2034  # used by the scripts that source this file
 KEDR_VM_PACKAGES=(qemu-system-x86 linux-image-cloud-amd64
 	linux-headers-cloud-amd64 busybox-static cpio make gcc python3
-	linux-source-6.1)
+	linux-source-6.1 btrfs-progs)
 
 kedr_die() {
 	local status=$1

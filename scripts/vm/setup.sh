@@ -3,7 +3,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Installs what the VM scripts need (QEMU, the Debian cloud kernel and its
-# headers, a static busybox, cpio, make, gcc; the 6.1 source for checkpatch).
+# headers, a static busybox, cpio, make, gcc; the 6.1 source for checkpatch;
+# btrfs-progs for mkfs.btrfs).
 # Idempotent: silent and quick when everything is already there. Runs
 # `apt-get update` only when the package lists are missing or older than a
 # day.

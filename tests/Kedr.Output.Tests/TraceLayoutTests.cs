@@ -89,7 +89,7 @@ public sealed partial class TraceLayoutTests
     {
         var c = s_layout.Value;
         var (fields, sizes) = Description();
-        Assert.Equal(["kedr_record", "kedr_record_cpu", "kedr_record_file", "kedr_trace_header"], sizes.Keys.Order());
+        Assert.Equal(["kedr_record", "kedr_record_cpu", "kedr_record_file", "kedr_record_func", "kedr_record_funcs", "kedr_trace_header"], sizes.Keys.Order());
         Assert.Equal(c.Fields.Count, fields.Count);
         var problems = Mismatches(c, fields, sizes);
         Assert.True(problems.Count == 0, "TraceLayout and kmod/kedr_record.h disagree:\n" + string.Join("\n", problems));
@@ -109,6 +109,12 @@ public sealed partial class TraceLayoutTests
         Assert.Equal(TraceLayout.RecordCpu.Size, c.Sizes["kedr_record_cpu"]);
         Assert.Equal(TraceLayout.RecordFile.MagicLength, c.Strings["KEDR_RECORD_FILE_MAGIC"].Length);
         Assert.Equal(TraceFormat.RecordFileMagicText, System.Text.Encoding.ASCII.GetString(TraceFormat.RecordFileMagic));
+        Assert.Equal(TraceLayout.RecordFuncs.Size, c.Sizes["kedr_record_funcs"]);
+        Assert.Equal(TraceLayout.RecordFunc.Size, c.Sizes["kedr_record_func"]);
+        Assert.Equal(TraceLayout.RecordFuncs.MagicLength, c.Strings["KEDR_RECORD_FUNCS_MAGIC"].Length);
+        Assert.Equal(TraceFormat.RecordFuncsMagicText, System.Text.Encoding.ASCII.GetString(TraceFormat.RecordFuncsMagic));
+        // Version 1's struct kedr_record_file is version 2's without funcs_offset, its last field.
+        Assert.Equal(TraceLayout.RecordFile.SizeV1, Field("kedr_record_file", "funcs_offset").Offset);
     }
 
     /// <summary>A C field the description lacks, one it has that C lacks, and one moved or resized on the C# side each fail, naming it.</summary>

@@ -48,7 +48,10 @@ public sealed class RecordCommandTests : IDisposable
         return r;
     }
 
-    /// <summary>Two CPUs whose events interleave in time; CPU 1 dropped 2 events after its last record.</summary>
+    /// <summary>
+    /// Two CPUs whose events interleave in time; CPU 0 dropped 1 event and CPU 1 2 after their last records, in
+    /// rec_open (symidx 7) 1 and rec_write (symidx 9) 2.
+    /// </summary>
     private (byte[][] Cpu0, byte[][] Cpu1) Fake()
     {
         byte[][] cpu0 = [Rec(10, 0, 0, 1), Rec(30, 1, 0, 3, 0xffff888000001000, 4), Rec(50, 2, 0, 2)];
@@ -57,7 +60,7 @@ public sealed class RecordCommandTests : IDisposable
         File.WriteAllBytes(Path.Combine(d, "header"), Header());
         File.WriteAllText(Path.Combine(d, "dropped_functions"), "1 7 rec_open\n2 9 rec_write\n");
         File.WriteAllText(Path.Combine(d, "stats"),
-            "# streams: target gone, ending when read\n# cpu recorded dropped size\n0 3 0 4096\n1 2 2 4096\nall 5 2 8192\n");
+            "# streams: target gone, ending when read\n# cpu recorded dropped size\n0 3 1 4096\n1 2 2 4096\nall 5 3 8192\n");
         for (int cpu = 0; cpu < 2; cpu++)
         {
             var c = Directory.CreateDirectory(Path.Combine(d, "per_cpu", $"cpu{cpu}")).FullName;
@@ -72,22 +75,50 @@ public sealed class RecordCommandTests : IDisposable
         Fake();
         var r = Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace"), "--progress-ms", "10");
         Assert.True(r.ExitCode == 0, r.Stderr);
-        Assert.Contains("rec.trace: 5 events recorded, 2 dropped (target rec_mod)", r.Stderr);
+        Assert.Contains("rec.trace: 5 events recorded, 3 dropped (target rec_mod)", r.Stderr);
         // Per CPU and per function, most first.
-        Assert.Contains("kedr record: cpu 1: 2 dropped\nkedr record: rec_write: 2 dropped\nkedr record: rec_open: 1 dropped\n", r.Stderr);
-        Assert.DoesNotContain("cpu 0:", r.Stderr);
+        Assert.Contains("kedr record: cpu 0: 1 dropped\nkedr record: cpu 1: 2 dropped\nkedr record: rec_write: 2 dropped\nkedr record: rec_open: 1 dropped\n", r.Stderr);
 
         var t = TraceReader.Read(Tmp("rec.trace"));
         Assert.Equal("rec_mod", t.Target);
         Assert.Equal(Core, t.TargetCoreBase);
-        Assert.Equal(80 + 40 + 2 * 24, t.HeaderSize);
+        Assert.Equal(80 + 48 + 2 * 24, t.HeaderSize);
         Assert.Equal([10ul, 20, 30, 40, 50], t.Events.Select(e => e.Timestamp));
         Assert.Equal([0, 1, 0, 1, 0], t.Events.Select(e => (int)e.Cpu));
         var rec = t.Recording!;
         Assert.True(rec.Ended);
         Assert.False(rec.Interrupted);
-        Assert.Equal((5ul, 5ul, 2ul), (rec.Written, rec.Recorded, rec.Dropped));
-        Assert.Equal([(3ul, 3ul, 0ul), (2ul, 2ul, 2ul)], rec.Cpus.Select(c => (c.Written, c.Recorded, c.Dropped)));
+        Assert.Equal((5ul, 5ul, 3ul), (rec.Written, rec.Recorded, rec.Dropped));
+        Assert.Equal([(3ul, 3ul, 1ul), (2ul, 2ul, 2ul)], rec.Cpus.Select(c => (c.Written, c.Recorded, c.Dropped)));
+        // kedr_sample's dropped_functions, stored after the records (funcs_offset), most first.
+        Assert.Equal([("rec_write", 9u, 2ul), ("rec_open", 7u, 1ul)], rec.Functions.Select(f => (f.Name, f.SymbolIndex, f.Dropped)));
+        Assert.Equal(0ul, rec.DroppedWithoutFunction);
+        // The file: the header, 5 records, the table (16 bytes, 16 per function, "rec_write\0rec_open\0").
+        Assert.Equal(80 + 48 + 2 * 24 + 5 * 48 + 16 + 2 * 16 + 19, new FileInfo(Tmp("rec.trace")).Length);
+    }
+
+    /// <summary><c>kedr report</c> on a recording with drops says where kedr_sample counted them: per CPU, per function.</summary>
+    [Fact]
+    public void Report_of_a_recording_prints_the_drops_per_CPU_and_per_function()
+    {
+        Fake();
+        Assert.Equal(0, Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace")).ExitCode);
+        var r = Kedr("report", Tmp("rec.trace"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.EndsWith("events: 5 recorded, 3 dropped\ndropped on cpu 0: 1\ndropped on cpu 1: 2\n" +
+            "dropped in rec_write: 2\ndropped in rec_open: 1\n", r.Stdout.ReplaceLineEndings("\n"));
+    }
+
+    /// <summary>Drops kedr_sample put on no function (nested, indirect-branch, payload events) are the rest.</summary>
+    [Fact]
+    public void Report_counts_the_drops_without_a_function()
+    {
+        Fake();
+        File.WriteAllText(Path.Combine(Tmp("debugfs"), "dropped_functions"), "1 9 rec_write\n");
+        Assert.Equal(0, Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace")).ExitCode);
+        var r = Kedr("report", Tmp("rec.trace"));
+        Assert.Contains("dropped in rec_write: 1\ndropped without a function (nested, indirect-branch or payload events): 2\n",
+            r.Stdout.ReplaceLineEndings("\n"));
     }
 
     [Fact]
@@ -107,7 +138,7 @@ public sealed class RecordCommandTests : IDisposable
         Assert.Equal(streamLines.Where(l => l.StartsWith("TID=", StringComparison.Ordinal)),
             lines.Where(l => l.StartsWith("TID=", StringComparison.Ordinal)));
         Assert.Equal(5, lines.Count(l => l.StartsWith("TID=", StringComparison.Ordinal)));
-        Assert.Contains("events: 5 recorded, 2 dropped", fromRecording.Stdout);
+        Assert.Contains("events: 5 recorded, 3 dropped", fromRecording.Stdout);
         Assert.Contains("events: 5 recorded, 0 dropped", fromStream.Stdout);
     }
 

@@ -7,7 +7,8 @@ namespace Kedr.Output;
 /// <summary>
 /// Decodes a binary trace (<c>kmod/kedr_record.h</c>): checks the header, reads every record
 /// (skipping the tail of records and headers larger than this version's), merges the CPUs'
-/// records by (timestamp, cpu, seq) and finds per-CPU sequence gaps, i.e. drops.
+/// records (<see cref="TraceMerge"/>: each CPU's order kept, the smallest stamp of the CPUs' next records first)
+/// and finds per-CPU sequence gaps, i.e. drops.
 /// A header that cannot be used is an error; a damaged tail or odd record is a warning and the
 /// rest is kept. Diagnostics KEDR50xx name the byte offset. Never throws on bad input.
 /// </summary>
@@ -107,7 +108,7 @@ public static class TraceReader
         Array.Resize(ref events, kept);
 
         var drops = FindDrops(sequence, path, warnings);
-        Array.Sort(events, Compare);
+        events = TraceMerge.Merge(events);
         trace = new Trace
         {
             Path = path,
@@ -148,16 +149,6 @@ public static class TraceReader
             }
         return new RecordingCounts(U32(f, TraceLayout.RecordFile.Flags), U64(f, TraceLayout.RecordFile.Written),
             U64(f, TraceLayout.RecordFile.Recorded), U64(f, TraceLayout.RecordFile.Dropped), list);
-    }
-
-    /// <summary>The merge order: timestamp, then CPU, then sequence number, then stream position.</summary>
-    public static int Compare(TraceEvent a, TraceEvent b)
-    {
-        int c = a.Timestamp.CompareTo(b.Timestamp);
-        if (c == 0) c = a.Cpu.CompareTo(b.Cpu);
-        if (c == 0) c = a.Seq.CompareTo(b.Seq);
-        if (c == 0) c = a.FileOffset.CompareTo(b.FileOffset);
-        return c;
     }
 
     /// <summary>

@@ -40,39 +40,11 @@ public static class TraceReader
     private static KedrDiagnostic? Decode(ReadOnlySpan<byte> s, string path, out Trace? trace)
     {
         trace = null;
-        KedrDiagnostic Fail(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
-
-        if (s.Length < TraceLayout.Header.Size)
-            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {s.Length} bytes, too small for a trace header ({TraceLayout.Header.Size})", 0);
-        if (!s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength).SequenceEqual(TraceFormat.Magic))
-            return Fail(DiagnosticCodes.TraceBadMagic, $"not a KEDR trace (magic is \"{Printable(s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength))}\", expected \"{TraceFormat.MagicText}\")", 0);
-        ushort version = U16(s, TraceLayout.Header.Version);
-        int headerSize = U16(s, TraceLayout.Header.HeaderSize);
-        int recordSize = U16(s, TraceLayout.Header.RecordSize);
-        if (version < TraceFormat.Version)
-            return Fail(DiagnosticCodes.TraceOldVersion, $"trace version {version}; this reader knows version {TraceFormat.Version}", TraceLayout.Header.Version);
-        if (headerSize < TraceLayout.Header.Size)
-            return Fail(DiagnosticCodes.TraceHeaderSize, $"header_size {headerSize} is smaller than the version-1 header ({TraceLayout.Header.Size})", TraceLayout.Header.HeaderSize);
-        if (s.Length < headerSize)
-            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {s.Length} bytes, the header says it has {headerSize}: truncated header", s.Length);
-        if (recordSize < TraceLayout.Record.Size)
-            return Fail(DiagnosticCodes.TraceRecordSize, $"record_size {recordSize} is smaller than the version-1 record ({TraceLayout.Record.Size})", TraceLayout.Header.RecordSize);
-
         var warnings = new List<KedrDiagnostic>();
+        var failure = DecodeHeader(s, s.Length, path, warnings, out var header);
+        if (failure is not null) return failure;
+        int headerSize = header.HeaderSize, recordSize = header.RecordSize;
         KedrDiagnostic Warn(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
-        if (version > TraceFormat.Version)
-            warnings.Add(Warn(DiagnosticCodes.TraceNewerVersion, $"trace version {version} is newer than this reader's ({TraceFormat.Version}); reading the fields it knows", TraceLayout.Header.Version));
-
-        var nameField = s.Slice(TraceLayout.Header.Target, TraceFormat.NameLength);
-        int nul = nameField.IndexOf((byte)0);
-        if (nul < 0)
-        {
-            warnings.Add(Warn(DiagnosticCodes.TraceTargetName, $"target name is not NUL-terminated within {TraceFormat.NameLength} bytes", TraceLayout.Header.Target));
-            nul = nameField.Length;
-        }
-        string target = Printable(nameField[..nul]);
-        ulong coreBase = U64(s, TraceLayout.Header.TargetCoreBase);
-        var recording = ReadRecording(s, headerSize, path, warnings);
 
         long body = s.Length - headerSize;
         long count = body / recordSize;
@@ -96,12 +68,7 @@ public static class TraceReader
                 badKinds[kind] = badKinds.TryGetValue(kind, out var b) ? (b.First, b.Count + 1) : (off, 1);
                 continue;
             }
-            byte ctx = r[TraceLayout.Record.Context];
-            events[kept++] = new TraceEvent(
-                U64(r, TraceLayout.Record.Timestamp), U64(r, TraceLayout.Record.Pc), U64(r, TraceLayout.Record.Address),
-                U32(r, TraceLayout.Record.Seq), U32(r, TraceLayout.Record.Tid), U32(r, TraceLayout.Record.AccessSize),
-                U32(r, TraceLayout.Record.Site), (TraceEventKind)kind, r[TraceLayout.Record.CpuLow],
-                (TraceContext)ctx, off);
+            events[kept++] = DecodeRecord(r, off);
         }
         foreach (var (kind, (first, n)) in badKinds.OrderBy(k => k.Value.First))
             warnings.Add(Warn(DiagnosticCodes.TraceUnknownKind, $"{n} record(s) with unknown event kind {kind}, skipped; the first one", first));
@@ -112,18 +79,69 @@ public static class TraceReader
         trace = new Trace
         {
             Path = path,
-            Version = version,
-            Target = target,
-            TargetCoreBase = coreBase,
+            Version = header.Version,
+            Target = header.Target,
+            TargetCoreBase = header.CoreBase,
             HeaderSize = headerSize,
             RecordSize = recordSize,
             Events = events,
             Drops = PlaceDrops(drops, events),
             Warnings = warnings,
-            Recording = recording,
+            Recording = header.Recording,
         };
         return null;
     }
+
+    /// <summary>What the header of a trace says (and, for a <c>kedr record</c> file, its counts).</summary>
+    internal readonly record struct Header(ushort Version, int HeaderSize, int RecordSize, string Target, ulong CoreBase, RecordingCounts? Recording);
+
+    /// <summary>
+    /// Checks and decodes the header: <paramref name="s"/> holds the file's first bytes, at least its header when the
+    /// file (<paramref name="fileLength"/> bytes) is that long. An error when it cannot be used; warnings are added.
+    /// </summary>
+    internal static KedrDiagnostic? DecodeHeader(ReadOnlySpan<byte> s, long fileLength, string path, List<KedrDiagnostic> warnings, out Header header)
+    {
+        header = default;
+        KedrDiagnostic Fail(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
+
+        if (fileLength < TraceLayout.Header.Size || s.Length < TraceLayout.Header.Size)
+            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {fileLength} bytes, too small for a trace header ({TraceLayout.Header.Size})", 0);
+        if (!s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength).SequenceEqual(TraceFormat.Magic))
+            return Fail(DiagnosticCodes.TraceBadMagic, $"not a KEDR trace (magic is \"{Printable(s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength))}\", expected \"{TraceFormat.MagicText}\")", 0);
+        ushort version = U16(s, TraceLayout.Header.Version);
+        int headerSize = U16(s, TraceLayout.Header.HeaderSize);
+        int recordSize = U16(s, TraceLayout.Header.RecordSize);
+        if (version < TraceFormat.Version)
+            return Fail(DiagnosticCodes.TraceOldVersion, $"trace version {version}; this reader knows version {TraceFormat.Version}", TraceLayout.Header.Version);
+        if (headerSize < TraceLayout.Header.Size)
+            return Fail(DiagnosticCodes.TraceHeaderSize, $"header_size {headerSize} is smaller than the version-1 header ({TraceLayout.Header.Size})", TraceLayout.Header.HeaderSize);
+        if (fileLength < headerSize || s.Length < headerSize)
+            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {fileLength} bytes, the header says it has {headerSize}: truncated header", fileLength);
+        if (recordSize < TraceLayout.Record.Size)
+            return Fail(DiagnosticCodes.TraceRecordSize, $"record_size {recordSize} is smaller than the version-1 record ({TraceLayout.Record.Size})", TraceLayout.Header.RecordSize);
+
+        KedrDiagnostic Warn(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
+        if (version > TraceFormat.Version)
+            warnings.Add(Warn(DiagnosticCodes.TraceNewerVersion, $"trace version {version} is newer than this reader's ({TraceFormat.Version}); reading the fields it knows", TraceLayout.Header.Version));
+
+        var nameField = s.Slice(TraceLayout.Header.Target, TraceFormat.NameLength);
+        int nul = nameField.IndexOf((byte)0);
+        if (nul < 0)
+        {
+            warnings.Add(Warn(DiagnosticCodes.TraceTargetName, $"target name is not NUL-terminated within {TraceFormat.NameLength} bytes", TraceLayout.Header.Target));
+            nul = nameField.Length;
+        }
+        header = new Header(version, headerSize, recordSize, Printable(nameField[..nul]), U64(s, TraceLayout.Header.TargetCoreBase),
+            ReadRecording(s, headerSize, path, warnings));
+        return null;
+    }
+
+    /// <summary>One record of a known kind, decoded (<paramref name="r"/> starts at it; <paramref name="offset"/> is where it is in the file).</summary>
+    internal static TraceEvent DecodeRecord(ReadOnlySpan<byte> r, long offset) => new(
+        U64(r, TraceLayout.Record.Timestamp), U64(r, TraceLayout.Record.Pc), U64(r, TraceLayout.Record.Address),
+        U32(r, TraceLayout.Record.Seq), U32(r, TraceLayout.Record.Tid), U32(r, TraceLayout.Record.AccessSize),
+        U32(r, TraceLayout.Record.Site), (TraceEventKind)r[TraceLayout.Record.Kind], r[TraceLayout.Record.CpuLow],
+        (TraceContext)r[TraceLayout.Record.Context], offset);
 
     /// <summary>
     /// struct kedr_record_file and its per-CPU entries, if the header holds them (a <c>kedr record</c> file); null

@@ -225,7 +225,7 @@ static __always_inline bool kedr_is_sync(u8 kind)
 	return kind >= KEDR_REC_ACQUIRE && kind <= KEDR_REC_FREE;
 }
 
-static noinline u64 kedr_sync_stamp(u64 now)
+static notrace noinline u64 kedr_sync_stamp(u64 now)
 {
 	s64 last = atomic64_read(&kedr_sync_clock);
 	s64 next;

@@ -3,18 +3,22 @@
 #
 # Data races in a real file system, found offline (issue 18): one boot of the
 # test guest with 4 vCPUs, the file system's module instrumented, the
-# built-in locks payload (kmod/payloads/kedr_locks) loaded, `kedr record`
+# built-in locks and alloc payloads (kmod/payloads/) loaded, `kedr record`
 # draining every event to a file while 4 shells work on one mount at once;
 # then `kedr races --after FILL_SUPER` on the host. Run by hand (not in the
 # suite: several minutes under TCG):
 #
-#   benchmarks/vm/races-fs.sh vfat|btrfs [--files N] [--out DIR]
+#   benchmarks/vm/races-fs.sh vfat|btrfs [--files N] [--locks-only] [--out DIR]
 #
 #   vfat   target fat (vfat mounts through it), image made in the guest by
 #          mkdosfs, --after fat_fill_super
 #   btrfs  target btrfs, a 64 MiB mixed-mode image made on the host with
-#          mkfs.btrfs (btrfs-progs), --after btrfs_fill_super
+#          mkfs.btrfs (btrfs-progs), --after btrfs_mount_root (btrfs_fill_super
+#          is inlined into it)
 #   --files N  files each shell creates, reads and lists (default 40)
+#   --locks-only  load kedr_locks alone; by default kedr_alloc too, whose
+#              ALLOC/FREE events tell the detector a block is new (slab
+#              objects reused by another thread are otherwise reported)
 #   --out DIR  keep the trace (DIR/FS.rec), the reports (FS-races.txt,
 #              FS-races.json) and the guest's logs (default: a temporary
 #              folder, removed)
@@ -28,17 +32,18 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 fs=${1:-}
 shift || true
-files=40 keep=
+files=40 keep= payloads=(kedr_locks kedr_alloc)
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--files) files=$2; shift 2 ;;
+	--locks-only) payloads=(kedr_locks); shift ;;
 	--out) keep=$2; shift 2 ;;
 	*) echo "races-fs.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
 case $fs in
 vfat) target=fat after=fat_fill_super mods=(loop vfat nls_ascii nls_cp437) ;;
-btrfs) target=btrfs after=btrfs_fill_super mods=(loop btrfs) ;;
+btrfs) target=btrfs after=btrfs_mount_root mods=(loop btrfs) ;;   # btrfs_fill_super is inlined there
 *) echo "usage: races-fs.sh vfat|btrfs [--files N] [--out DIR]" >&2; exit 2 ;;
 esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/kedr-races-fs.XXXXXX")
@@ -52,11 +57,13 @@ ko=$(find "/lib/modules/$kver/kernel/fs" -name "$target.ko" | head -n 1)
 [[ -n $ko ]] || { echo "races-fs.sh: no $target.ko in /lib/modules/$kver" >&2; exit 2; }
 args=()
 while read -r k; do args+=(--ko "$k"); done < <("$root/scripts/vm/build-kmod.sh" kedr_sample)
-# The locks payload, generated and built as a user would (docs/payloads.md).
-"$root/kedr" payload generate "$root/kmod/payloads/kedr_locks/kedr_locks.json" -o "$work/kedr_locks" >/dev/null
-make -s -C "/lib/modules/$kver/build" M="$work/kedr_locks" \
-	KBUILD_EXTRA_SYMBOLS="$root/kmod/kedr_sample/Module.symvers" modules >&2
-args+=(--ko "$work/kedr_locks/kedr_locks.ko")
+# The payloads, generated and built as a user would (docs/payloads.md).
+for p in "${payloads[@]}"; do
+	"$root/kedr" payload generate "$root/kmod/payloads/$p/$p.json" -o "$work/$p" >/dev/null
+	make -s -C "/lib/modules/$kver/build" M="$work/$p" \
+		KBUILD_EXTRA_SYMBOLS="$root/kmod/kedr_sample/Module.symvers" modules >&2
+	args+=(--ko "$work/$p/$p.ko")
+done
 source "$root/scripts/vm/guest-kedr.sh"
 mapfile -t fw < <(kedr_guest_firmware_args)
 [[ ${#fw[@]} -gt 0 ]] || { echo "races-fs.sh: no guest kedr (scripts/vm/guest-kedr.sh)" >&2; exit 2; }
@@ -78,7 +85,7 @@ modprobe loop
 $(if [[ $fs == vfat ]]; then echo "dd if=/dev/zero of=/tmp/fs.img bs=1M count=32 2>/dev/null; mkdosfs /tmp/fs.img >/dev/null"
 else echo "gunzip -c /lib/firmware/kedr/fs.img.gz > /tmp/fs.img"; fi)
 insmod \$K/kedr_sample.ko target_name=$target
-insmod \$K/kedr_locks.ko
+$(for p in "${payloads[@]}"; do echo "insmod \$K/$p.ko"; done)
 kedr record -o /out/$fs.rec 2> /out/record.txt &
 rec=\$!
 $(for m in "${mods[@]}"; do [[ $m == loop ]] || echo "modprobe $m"; done)
@@ -106,7 +113,7 @@ umount /mnt/t
 $(if [[ $fs == vfat ]]; then echo "rmmod vfat; rmmod fat"; else echo "rmmod btrfs"; fi)
 wait \$rec
 tail -n 2 /out/record.txt
-rmmod kedr_locks
+$(for p in "${payloads[@]}"; do echo "rmmod $p"; done)
 rmmod kedr_sample
 GUEST
 } >"$work/guest.sh"

@@ -3,8 +3,9 @@ namespace Kedr.Output;
 /// <summary>
 /// The merge of the CPUs' records into one order, the rule kedr_recorder.c's <c>kedr_next_cpu()</c> follows for
 /// the trace and output streams: take, among the CPUs' next records, the one with the smallest timestamp (then the
-/// lowest CPU), again and again. Each CPU's own order is kept whatever its stamps say. Memory and function records
-/// carry their CPU's <c>local_clock()</c>, which may disagree across CPUs; sync records (ACQUIRE ... FREE) carry
+/// lowest CPU), again and again. Each CPU's own order is kept whatever its stamps say. Reads, writes and function
+/// records carry their CPU's <c>local_clock()</c>, which may disagree across CPUs; sync records (ACQUIRE ... FREE,
+/// and LOCKED_UPDATE) carry
 /// stamps of one clock all CPUs share (<c>kedr_sync_stamp()</c>: never below the CPU's own clock, always above the
 /// last sync stamp). So a sync record comes after every sync record stamped before it, and after everything its
 /// CPU recorded before it: a RELEASE is merged before the ACQUIRE it enabled on another CPU (docs/record-format.md,

@@ -204,7 +204,9 @@ static __always_inline void kedr_count_drop(u32 site)
 }
 
 /*
- * Sync records (ACQUIRE, RELEASE, SIGNAL, WAIT, ALLOC, FREE) are stamped
+ * Sync records (ACQUIRE, RELEASE, SIGNAL, WAIT, ALLOC, FREE, and
+ * LOCKED_UPDATE, which the race detector takes as acquire + release of its
+ * address) are stamped
  * from one clock all CPUs share: max(local_clock(), the last sync stamp +
  * 1). local_clock() of two CPUs may disagree by more than a lock hand-off
  * takes (vCPUs under TCG do), so a RELEASE on one CPU could carry a later
@@ -215,14 +217,15 @@ static __always_inline void kedr_count_drop(u32 site)
  * than it. So a merge that takes, among the CPUs' next records, the one
  * with the smallest stamp (kedr_next_cpu(), Kedr.Output's TraceMerge)
  * keeps each CPU's order and puts every sync record after the sync records
- * that happened before it. Memory and function events keep local_clock():
- * the shared cache line is touched by sync records only.
+ * that happened before it. Reads, writes and function events keep
+ * local_clock(): the shared cache line is touched by sync records only.
  */
 static atomic64_t kedr_sync_clock = ATOMIC64_INIT(0);
 
 static __always_inline bool kedr_is_sync(u8 kind)
 {
-	return kind >= KEDR_REC_ACQUIRE && kind <= KEDR_REC_FREE;
+	return (kind >= KEDR_REC_ACQUIRE && kind <= KEDR_REC_FREE) ||
+	       kind == KEDR_EV_LOCKED_UPDATE;
 }
 
 static notrace noinline u64 kedr_sync_stamp(u64 now)

@@ -5,7 +5,7 @@ namespace Kedr.Output.Tests;
 
 /// <summary>
 /// The merge across CPUs whose clocks disagree (vCPUs under TCG): memory records carry their CPU's local clock,
-/// sync records the clock all CPUs share, max(local clock, last sync stamp + 1), as kedr_recorder.c's
+/// sync records (and locked updates) the clock all CPUs share, max(local clock, last sync stamp + 1), as kedr_recorder.c's
 /// kedr_sync_stamp() writes them. <see cref="SkewedRecorder"/> writes such a trace from events given in the order
 /// they really happened.
 /// </summary>
@@ -28,7 +28,7 @@ public sealed class TraceMergeTests
         {
             _now += 10;
             ulong ts = (ulong)((long)_now + offsets[cpu]);
-            if (kind is >= Kinds.Acquire and <= Kinds.Free) ts = _lastSync = Math.Max(ts, _lastSync + 1);
+            if (kind is >= Kinds.Acquire and <= Kinds.Free or Kinds.Locked) ts = _lastSync = Math.Max(ts, _lastSync + 1);
             uint seq = _seq.GetValueOrDefault(cpu);
             _seq[cpu] = seq + 1;
             _recs.Add(new Rec(ts, pc, addr, seq, tid, size, kind >= Kinds.Acquire ? Kinds.NoSite : 0, kind, cpu));
@@ -54,6 +54,16 @@ public sealed class TraceMergeTests
         var r = RaceDetector.Run(HandOff().Read());
         Assert.Equal(4, r.SyncEvents);
         Assert.Empty(r.Races);
+    }
+
+    /// <summary>A lock made of atomics (cmpxchg takes it, xchg gives it back: locked updates of one address), as kedr_race_atomic.</summary>
+    [Fact]
+    public void An_atomic_lock_handed_to_a_CPU_whose_clock_is_behind_orders_the_two_critical_sections()
+    {
+        var t = new SkewedRecorder(500, 0)
+            .Ev(0, Kinds.Locked, 1, 0x1, L).Ev(0, Kinds.Write, 1, PcA, X).Ev(0, Kinds.Locked, 1, 0x2, L)
+            .Ev(1, Kinds.Locked, 2, 0x1, L).Ev(1, Kinds.Write, 2, PcB, X).Ev(1, Kinds.Locked, 2, 0x2, L).Read();
+        Assert.Empty(RaceDetector.Run(t).Races);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class Trace
     public required ulong TargetCoreBase { get; init; }
     public required int HeaderSize { get; init; }
     public required int RecordSize { get; init; }
-    /// <summary>Ordered by timestamp, then CPU, then sequence number.</summary>
+    /// <summary>Merged (<see cref="TraceMerge"/>): each CPU's records in their order, the smallest stamp of the CPUs' next records first.</summary>
     public required IReadOnlyList<TraceEvent> Events { get; init; }
     /// <summary>Sequence gaps, in merged order.</summary>
     public required IReadOnlyList<TraceDrop> Drops { get; init; }

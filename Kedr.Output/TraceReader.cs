@@ -7,7 +7,8 @@ namespace Kedr.Output;
 /// <summary>
 /// Decodes a binary trace (<c>kmod/kedr_record.h</c>): checks the header, reads every record
 /// (skipping the tail of records and headers larger than this version's), merges the CPUs'
-/// records by (timestamp, cpu, seq) and finds per-CPU sequence gaps, i.e. drops.
+/// records (<see cref="TraceMerge"/>: each CPU's order kept, the smallest stamp of the CPUs' next records first)
+/// and finds per-CPU sequence gaps, i.e. drops.
 /// A header that cannot be used is an error; a damaged tail or odd record is a warning and the
 /// rest is kept. Diagnostics KEDR50xx name the byte offset. Never throws on bad input.
 /// </summary>
@@ -39,39 +40,15 @@ public static class TraceReader
     private static KedrDiagnostic? Decode(ReadOnlySpan<byte> s, string path, out Trace? trace)
     {
         trace = null;
-        KedrDiagnostic Fail(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
-
-        if (s.Length < TraceLayout.Header.Size)
-            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {s.Length} bytes, too small for a trace header ({TraceLayout.Header.Size})", 0);
-        if (!s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength).SequenceEqual(TraceFormat.Magic))
-            return Fail(DiagnosticCodes.TraceBadMagic, $"not a KEDR trace (magic is \"{Printable(s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength))}\", expected \"{TraceFormat.MagicText}\")", 0);
-        ushort version = U16(s, TraceLayout.Header.Version);
-        int headerSize = U16(s, TraceLayout.Header.HeaderSize);
-        int recordSize = U16(s, TraceLayout.Header.RecordSize);
-        if (version < TraceFormat.Version)
-            return Fail(DiagnosticCodes.TraceOldVersion, $"trace version {version}; this reader knows version {TraceFormat.Version}", TraceLayout.Header.Version);
-        if (headerSize < TraceLayout.Header.Size)
-            return Fail(DiagnosticCodes.TraceHeaderSize, $"header_size {headerSize} is smaller than the version-1 header ({TraceLayout.Header.Size})", TraceLayout.Header.HeaderSize);
-        if (s.Length < headerSize)
-            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {s.Length} bytes, the header says it has {headerSize}: truncated header", s.Length);
-        if (recordSize < TraceLayout.Record.Size)
-            return Fail(DiagnosticCodes.TraceRecordSize, $"record_size {recordSize} is smaller than the version-1 record ({TraceLayout.Record.Size})", TraceLayout.Header.RecordSize);
-
         var warnings = new List<KedrDiagnostic>();
+        var failure = DecodeHeader(s, s.Length, path, warnings, out var header);
+        if (failure is not null) return failure;
+        int headerSize = header.HeaderSize, recordSize = header.RecordSize;
+        string target = header.Target;
+        ulong coreBase = header.CoreBase;
+        var recording = header.Recording;
+        long recordsEnd = header.RecordsEnd;
         KedrDiagnostic Warn(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
-        if (version > TraceFormat.Version)
-            warnings.Add(Warn(DiagnosticCodes.TraceNewerVersion, $"trace version {version} is newer than this reader's ({TraceFormat.Version}); reading the fields it knows", TraceLayout.Header.Version));
-
-        var nameField = s.Slice(TraceLayout.Header.Target, TraceFormat.NameLength);
-        int nul = nameField.IndexOf((byte)0);
-        if (nul < 0)
-        {
-            warnings.Add(Warn(DiagnosticCodes.TraceTargetName, $"target name is not NUL-terminated within {TraceFormat.NameLength} bytes", TraceLayout.Header.Target));
-            nul = nameField.Length;
-        }
-        string target = Printable(nameField[..nul]);
-        ulong coreBase = U64(s, TraceLayout.Header.TargetCoreBase);
-        var recording = ReadRecording(s, headerSize, path, warnings, out long recordsEnd);
 
         long body = recordsEnd - headerSize;
         long count = body / recordSize;
@@ -95,45 +72,92 @@ public static class TraceReader
                 badKinds[kind] = badKinds.TryGetValue(kind, out var b) ? (b.First, b.Count + 1) : (off, 1);
                 continue;
             }
-            byte ctx = r[TraceLayout.Record.Context];
-            events[kept++] = new TraceEvent(
-                U64(r, TraceLayout.Record.Timestamp), U64(r, TraceLayout.Record.Pc), U64(r, TraceLayout.Record.Address),
-                U32(r, TraceLayout.Record.Seq), U32(r, TraceLayout.Record.Tid), U32(r, TraceLayout.Record.AccessSize),
-                U32(r, TraceLayout.Record.Site), (TraceEventKind)kind, r[TraceLayout.Record.CpuLow],
-                (TraceContext)ctx, off);
+            events[kept++] = DecodeRecord(r, off);
         }
         foreach (var (kind, (first, n)) in badKinds.OrderBy(k => k.Value.First))
             warnings.Add(Warn(DiagnosticCodes.TraceUnknownKind, $"{n} record(s) with unknown event kind {kind}, skipped; the first one", first));
         Array.Resize(ref events, kept);
 
         var drops = FindDrops(sequence, path, warnings);
-        Array.Sort(events, Compare);
+        events = TraceMerge.Merge(events);
         trace = new Trace
         {
             Path = path,
-            Version = version,
-            Target = target,
-            TargetCoreBase = coreBase,
+            Version = header.Version,
+            Target = header.Target,
+            TargetCoreBase = header.CoreBase,
             HeaderSize = headerSize,
             RecordSize = recordSize,
             Events = events,
             Drops = PlaceDrops(drops, events),
             Warnings = warnings,
-            Recording = recording,
+            Recording = header.Recording,
         };
         return null;
     }
+
+    /// <summary>What the header of a trace says (and, for a <c>kedr record</c> file, its counts).</summary>
+    internal readonly record struct Header(ushort Version, int HeaderSize, int RecordSize, string Target, ulong CoreBase, RecordingCounts? Recording, long RecordsEnd);
+
+    /// <summary>
+    /// Checks and decodes the header: <paramref name="s"/> holds the file's first bytes, at least its header when the
+    /// file (<paramref name="fileLength"/> bytes) is that long. An error when it cannot be used; warnings are added.
+    /// </summary>
+    internal static KedrDiagnostic? DecodeHeader(ReadOnlySpan<byte> s, long fileLength, string path, List<KedrDiagnostic> warnings, out Header header)
+    {
+        header = default;
+        KedrDiagnostic Fail(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
+
+        if (fileLength < TraceLayout.Header.Size || s.Length < TraceLayout.Header.Size)
+            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {fileLength} bytes, too small for a trace header ({TraceLayout.Header.Size})", 0);
+        if (!s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength).SequenceEqual(TraceFormat.Magic))
+            return Fail(DiagnosticCodes.TraceBadMagic, $"not a KEDR trace (magic is \"{Printable(s.Slice(TraceLayout.Header.Magic, TraceLayout.Header.MagicLength))}\", expected \"{TraceFormat.MagicText}\")", 0);
+        ushort version = U16(s, TraceLayout.Header.Version);
+        int headerSize = U16(s, TraceLayout.Header.HeaderSize);
+        int recordSize = U16(s, TraceLayout.Header.RecordSize);
+        if (version < TraceFormat.Version)
+            return Fail(DiagnosticCodes.TraceOldVersion, $"trace version {version}; this reader knows version {TraceFormat.Version}", TraceLayout.Header.Version);
+        if (headerSize < TraceLayout.Header.Size)
+            return Fail(DiagnosticCodes.TraceHeaderSize, $"header_size {headerSize} is smaller than the version-1 header ({TraceLayout.Header.Size})", TraceLayout.Header.HeaderSize);
+        if (fileLength < headerSize || s.Length < headerSize)
+            return Fail(DiagnosticCodes.TraceTruncatedHeader, $"file is {fileLength} bytes, the header says it has {headerSize}: truncated header", fileLength);
+        if (recordSize < TraceLayout.Record.Size)
+            return Fail(DiagnosticCodes.TraceRecordSize, $"record_size {recordSize} is smaller than the version-1 record ({TraceLayout.Record.Size})", TraceLayout.Header.RecordSize);
+
+        KedrDiagnostic Warn(DiagnosticCode code, string message, long offset) => new(code, message, path, null, offset);
+        if (version > TraceFormat.Version)
+            warnings.Add(Warn(DiagnosticCodes.TraceNewerVersion, $"trace version {version} is newer than this reader's ({TraceFormat.Version}); reading the fields it knows", TraceLayout.Header.Version));
+
+        var nameField = s.Slice(TraceLayout.Header.Target, TraceFormat.NameLength);
+        int nul = nameField.IndexOf((byte)0);
+        if (nul < 0)
+        {
+            warnings.Add(Warn(DiagnosticCodes.TraceTargetName, $"target name is not NUL-terminated within {TraceFormat.NameLength} bytes", TraceLayout.Header.Target));
+            nul = nameField.Length;
+        }
+        var recording = ReadRecording(s, headerSize, fileLength, path, warnings, out long recordsEnd);
+        header = new Header(version, headerSize, recordSize, Printable(nameField[..nul]), U64(s, TraceLayout.Header.TargetCoreBase),
+            recording, recordsEnd);
+        return null;
+    }
+
+    /// <summary>One record of a known kind, decoded (<paramref name="r"/> starts at it; <paramref name="offset"/> is where it is in the file).</summary>
+    internal static TraceEvent DecodeRecord(ReadOnlySpan<byte> r, long offset) => new(
+        U64(r, TraceLayout.Record.Timestamp), U64(r, TraceLayout.Record.Pc), U64(r, TraceLayout.Record.Address),
+        U32(r, TraceLayout.Record.Seq), U32(r, TraceLayout.Record.Tid), U32(r, TraceLayout.Record.AccessSize),
+        U32(r, TraceLayout.Record.Site), (TraceEventKind)r[TraceLayout.Record.Kind], r[TraceLayout.Record.CpuLow],
+        (TraceContext)r[TraceLayout.Record.Context], offset);
 
     /// <summary>
     /// struct kedr_record_file and its per-CPU entries, if the header holds them (a <c>kedr record</c> file, version 2
     /// or 1), and the per-function drops after the records; null for a plain trace. <paramref name="recordsEnd"/>:
     /// where the records end (funcs_offset, else the end of the file).
     /// </summary>
-    private static RecordingCounts? ReadRecording(ReadOnlySpan<byte> s, int headerSize, string path, List<KedrDiagnostic> warnings,
-        out long recordsEnd)
+    private static RecordingCounts? ReadRecording(ReadOnlySpan<byte> s, int headerSize, long fileLength, string path,
+        List<KedrDiagnostic> warnings, out long recordsEnd)
     {
         const int at = TraceLayout.Header.Size;
-        recordsEnd = s.Length;
+        recordsEnd = fileLength;
         var magic = headerSize >= at + TraceLayout.RecordFile.MagicLength
             ? s.Slice(at + TraceLayout.RecordFile.Magic, TraceLayout.RecordFile.MagicLength) : [];
         int size = magic.SequenceEqual(TraceFormat.RecordFileMagic) ? TraceLayout.RecordFile.Size
@@ -156,13 +180,16 @@ public static class TraceReader
         ulong funcsOffset = size >= TraceLayout.RecordFile.Size ? U64(f, TraceLayout.RecordFile.FuncsOffset) : 0;
         if (funcsOffset != 0)
         {
-            if (funcsOffset < (ulong)headerSize || funcsOffset > (ulong)s.Length)
+            if (funcsOffset < (ulong)headerSize || funcsOffset > (ulong)fileLength)
                 warnings.Add(new KedrDiagnostic(DiagnosticCodes.TraceRecordFileFunctions,
-                    $"funcs_offset {funcsOffset} is outside the records ({headerSize}..{s.Length})", path, null, at + TraceLayout.RecordFile.FuncsOffset));
+                    $"funcs_offset {funcsOffset} is outside the records ({headerSize}..{fileLength})", path, null, at + TraceLayout.RecordFile.FuncsOffset));
             else
             {
                 recordsEnd = (long)funcsOffset;
-                functions = ReadFunctions(s[(int)funcsOffset..], (long)funcsOffset, path, warnings);
+                // A streaming reader hands over the header only: the records end there all the same, and the
+                // per-function drops are for kedr report, which reads the whole file.
+                if (s.Length >= fileLength)
+                    functions = ReadFunctions(s[(int)funcsOffset..], (long)funcsOffset, path, warnings);
             }
         }
         return new RecordingCounts(U32(f, TraceLayout.RecordFile.Flags), U64(f, TraceLayout.RecordFile.Written),
@@ -202,16 +229,6 @@ public static class TraceReader
                 U64(e, TraceLayout.RecordFunc.Dropped)));
         }
         return list;
-    }
-
-    /// <summary>The merge order: timestamp, then CPU, then sequence number, then stream position.</summary>
-    public static int Compare(TraceEvent a, TraceEvent b)
-    {
-        int c = a.Timestamp.CompareTo(b.Timestamp);
-        if (c == 0) c = a.Cpu.CompareTo(b.Cpu);
-        if (c == 0) c = a.Seq.CompareTo(b.Seq);
-        if (c == 0) c = a.FileOffset.CompareTo(b.FileOffset);
-        return c;
     }
 
     /// <summary>

@@ -43,21 +43,19 @@ public sealed class TraceSymbolizer
     /// <summary>Where the init text was, found from the entry events; null if no entry event was there.</summary>
     public ulong? InitBase { get; }
 
-    private TraceSymbolizer(ElfFile elf, Trace trace, List<KedrDiagnostic> warnings, SourceMap? sources)
+    private TraceSymbolizer(ElfFile elf, string target, ulong targetCoreBase, List<ulong> entries, List<KedrDiagnostic> warnings, SourceMap? sources)
     {
         _functions = new ModuleFunctions(elf);
         _elf = elf;
         _sources = sources;
-        Module = trace.Target.Length > 0 ? trace.Target : elf.ModuleName;
-        if (elf.ModuleName != trace.Target)
+        Module = target.Length > 0 ? target : elf.ModuleName;
+        if (elf.ModuleName != target)
             warnings.Add(new KedrDiagnostic(DiagnosticCodes.ReportModuleMismatch,
-                $"the trace is of module '{trace.Target}', the .ko is '{elf.ModuleName}': names will be wrong", elf.Path));
+                $"the trace is of module '{target}', the .ko is '{elf.ModuleName}': names will be wrong", elf.Path));
 
         var core = Layout(elf, init: false, out ulong coreSize);
         var init = Layout(elf, init: true, out _);
-        var entries = trace.Events.Where(e => e.Kind == TraceEventKind.Entry).Select(e => e.Pc).Distinct().ToList();
-
-        CoreBase = trace.TargetCoreBase != 0 ? trace.TargetCoreBase : Calibrate(core, entries);
+        CoreBase = targetCoreBase != 0 ? targetCoreBase : Calibrate(core, entries);
         if (CoreBase is { } cb) Place(core, cb);
         var outside = entries.Where(pc => !InCore(pc, coreSize)).ToList();
         InitBase = Calibrate(init, outside);
@@ -73,7 +71,12 @@ public sealed class TraceSymbolizer
     /// <summary>Builds the map; what does not fit is added to <paramref name="warnings"/> (KEDR51xx).</summary>
     /// <param name="sources">The module's source map, to give each pc its source line; null for none.</param>
     public static TraceSymbolizer Create(ElfFile elf, Trace trace, List<KedrDiagnostic> warnings, SourceMap? sources = null) =>
-        new(elf, trace, warnings, sources);
+        new(elf, trace.Target, trace.TargetCoreBase, trace.Events.Where(e => e.Kind == TraceEventKind.Entry).Select(e => e.Pc).Distinct().ToList(),
+            warnings, sources);
+
+    /// <summary>As the other overload, for a trace read as a stream: its header and the functions it entered.</summary>
+    public static TraceSymbolizer Create(ElfFile elf, StreamedTrace trace, List<KedrDiagnostic> warnings, SourceMap? sources = null) =>
+        new(elf, trace.Target, trace.TargetCoreBase, trace.EntryPcs.Order().ToList(), warnings, sources);
 
     /// <summary><paramref name="pc"/> as function+offset/size, or null if it is in no function of the .ko.</summary>
     public ResolvedPc? Resolve(ulong pc)

@@ -16,7 +16,7 @@ internal static class RacesCommand
 
     public static Command Create()
     {
-        var traceArg = new Argument<string>("trace") { Description = "A binary trace: a copy of /sys/kernel/debug/kedr_sample/trace." };
+        var traceArg = new Argument<string>("trace") { Description = "A `kedr record` file or a copy of /sys/kernel/debug/kedr_sample/trace; read as a stream, never held in memory." };
         var ko = new Option<string?>("--ko") { Description = "The target's .ko: function names, source lines, and the init rule (everything after init returns is ordered after it)." };
         var format = new Option<Format>("--format", "-f") { Description = "text (KCSAN-style blocks), json or html.", DefaultValueFactory = _ => Format.Text };
         var output = new Option<string?>("--output", "-o") { Description = "Write here instead of to stdout." };
@@ -48,22 +48,25 @@ internal static class RacesCommand
             var afterNames = r.GetValue(after) ?? [];
             if (afterNames.Length > 0 && koPath is null)
                 return Program.Error(new KedrDiagnostic(DiagnosticCodes.CliArgumentCombination, "--after names a function of the module: it needs --ko"));
-            Trace trace;
+            StreamedTrace trace;
+            int openWarnings = 0;
             var setup = new HashSet<ulong>();
             TraceSymbolizer? symbols = null;
             ulong? init = null;
             var warnings = new List<KedrDiagnostic>();
             try
             {
-                trace = TraceReader.Read(tracePath);
+                // Streamed: the trace is read twice (a pass at Open, one for the detector), never held.
+                trace = StreamedTrace.Open(tracePath);
                 warnings.AddRange(trace.Warnings);
+                openWarnings = trace.Warnings.Count;
                 if (koPath is not null)
                 {
                     var elf = ElfFile.Read(koPath);
                     var map = ModuleSources.Load(elf, r.GetValue(debugDir), warnings, out _);
                     symbols = TraceSymbolizer.Create(elf, trace, warnings, map);
-                    init = ModuleInit.Find(elf, symbols, trace);
-                    setup = ModuleInit.FindEntered(symbols, trace, afterNames, out var missing);
+                    init = ModuleInit.Find(elf, symbols, trace.EntryPcs);
+                    setup = ModuleInit.FindEntered(symbols, trace.EntryPcs, afterNames, out var missing);
                     foreach (var m in missing) log.LogWarning("--after {Function}: the trace never enters a function of that name", m);
                 }
             }
@@ -71,10 +74,19 @@ internal static class RacesCommand
             {
                 return Program.Error(e.Diagnostic);
             }
-            foreach (var w in warnings) log.LogWarning("{Diagnostic}", w);
             if (koPath is not null && init is null)
                 log.LogWarning("no entry of the module's init function in the trace: threads are not ordered after init");
-            var result = RaceDetector.Run(trace, new RaceDetectorOptions { InitFunction = init, SetupFunctions = setup, ShadowCells = r.GetValue(cells) });
+            RaceResult result;
+            try
+            {
+                result = RaceDetector.Run(trace, new RaceDetectorOptions { InitFunction = init, SetupFunctions = setup, ShadowCells = r.GetValue(cells) });
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Program.Error(new KedrDiagnostic(DiagnosticCodes.TraceCannotRead, $"cannot read: {e.Message}", tracePath));
+            }
+            warnings.AddRange(trace.Warnings.Skip(openWarnings));   // what only the full read finds (sequence going back)
+            foreach (var w in warnings) log.LogWarning("{Diagnostic}", w);
             var names = new RaceNames(symbols is null ? null : symbols.Resolve);
             string module = symbols?.Module ?? trace.Target;
             try

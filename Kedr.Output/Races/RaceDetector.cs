@@ -43,6 +43,14 @@ public sealed class RaceDetector
         return d.Result(trace.DroppedCount);
     }
 
+    /// <summary>As <see cref="Run(Trace, RaceDetectorOptions?)"/>, the trace read as a stream: memory does not grow with its length.</summary>
+    public static RaceResult Run(StreamedTrace trace, RaceDetectorOptions? options = null)
+    {
+        var d = new RaceDetector(options);
+        foreach (var e in trace.Events()) d.Process(e);
+        return d.Result(trace.DroppedCount);
+    }
+
     public RaceResult Result(long dropped = 0) => new()
     {
         Races = _order,

@@ -12,8 +12,9 @@
  * nested in an NMI, counts every event it would have given).
  *
  * Reading: two streams, each with its own cursor in every CPU's ring:
- *	output	text, the seed's format, merged across CPUs by timestamp,
- *		then one line "events: N recorded, M dropped" at its end
+ *	output	text, the seed's format, merged across CPUs by timestamp
+ *		(the smallest of the CPUs' next records, so each CPU's order
+ *		is kept; sync records: kedr_sync_stamp()), then one line "events: N recorded, M dropped" at its end
  *	trace	binary: struct kedr_trace_header, then the records, merged
  *		the same way
  * Both are consuming (like trace_pipe): what one open file has read, the
@@ -202,6 +203,42 @@ static __always_inline void kedr_count_drop(u32 site)
 }
 
 /*
+ * Sync records (ACQUIRE, RELEASE, SIGNAL, WAIT, ALLOC, FREE, and
+ * LOCKED_UPDATE, which the race detector takes as acquire + release of its
+ * address) are stamped
+ * from one clock all CPUs share: max(local_clock(), the last sync stamp +
+ * 1). local_clock() of two CPUs may disagree by more than a lock hand-off
+ * takes (vCPUs under TCG do), so a RELEASE on one CPU could carry a later
+ * stamp than the ACQUIRE it enabled on another. With this clock a sync
+ * record taken after another one (the payloads record an ACQUIRE after the
+ * lock is taken, a RELEASE before it is released) has a larger stamp, and
+ * every record a CPU wrote before a sync record has a stamp no larger
+ * than it. So a merge that takes, among the CPUs' next records, the one
+ * with the smallest stamp (kedr_next_cpu(), Kedr.Output's TraceMerge)
+ * keeps each CPU's order and puts every sync record after the sync records
+ * that happened before it. Reads, writes and function events keep
+ * local_clock(): the shared cache line is touched by sync records only.
+ */
+static atomic64_t kedr_sync_clock = ATOMIC64_INIT(0);
+
+static __always_inline bool kedr_is_sync(u8 kind)
+{
+	return (kind >= KEDR_REC_ACQUIRE && kind <= KEDR_REC_FREE) ||
+	       kind == KEDR_EV_LOCKED_UPDATE;
+}
+
+static notrace noinline u64 kedr_sync_stamp(u64 now)
+{
+	s64 last = atomic64_read(&kedr_sync_clock);
+	s64 next;
+
+	do {
+		next = (s64)now > last ? (s64)now : last + 1;
+	} while (!atomic64_try_cmpxchg(&kedr_sync_clock, &last, next));
+	return next;
+}
+
+/*
  * One event on this CPU. @pc: the original instruction's address (memory
  * events) or the function's (function events); @size: bytes accessed, 0
  * for function events.
@@ -236,7 +273,8 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	/* Pairs with kedr_take()'s smp_rmb(): a changed slot means reserve. */
 	smp_wmb();
 	r = &cb->recs[cb->wpos];
-	r->ts = cpu_to_le64(local_clock());
+	r->ts = cpu_to_le64(unlikely(kedr_is_sync(kind)) ?
+			    kedr_sync_stamp(local_clock()) : local_clock());
 	r->pc = cpu_to_le64(pc);
 	r->addr = cpu_to_le64(addr);
 	r->seq = cpu_to_le32((u32)seq);
@@ -386,14 +424,37 @@ static bool kedr_has_data(enum kedr_stream s)
 }
 
 /*
+ * Waits until every other CPU has finished the record it was writing, if
+ * any: that record may be a sync record stamped before the one the reader
+ * has chosen, but not published yet. Writers have interrupts off, so the
+ * wait is short.
+ */
+static void kedr_wait_writers(int except)
+{
+	int cpu;
+
+	/* Pairs with kedr_record()'s smp_wmb(): reserve before the stamp. */
+	smp_rmb();
+	for_each_possible_cpu(cpu) {
+		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
+		u64 reserve = READ_ONCE(cb->reserve);
+
+		if (cpu == except)
+			continue;
+		while (kedr_head(cb) < reserve)
+			cpu_relax();
+	}
+}
+
+/*
  * Takes the next record of stream @s; false if there is none now. Called
  * with kedr_read_mutex held.
  */
 static bool kedr_take(enum kedr_stream s, struct kedr_record *out)
 {
 	struct kedr_cpu_buf *cb;
-	int cpu;
-	u64 tail;
+	int cpu, sync_cpu = -1;
+	u64 tail, sync_tail = 0;
 
 	for (;;) {
 		cpu = kedr_next_cpu(s);
@@ -407,9 +468,15 @@ static bool kedr_take(enum kedr_stream s, struct kedr_record *out)
 		 * no writer had begun to reuse the slot.
 		 */
 		smp_rmb();
-		if (READ_ONCE(cb->reserve) <= tail + kedr_rec_cap)
+		if (READ_ONCE(cb->reserve) > tail + kedr_rec_cap)
+			continue;	/* overwritten: kedr_next_cpu() skips it */
+		if (!kedr_is_sync(out->kind) ||
+		    (cpu == sync_cpu && tail == sync_tail))
 			break;
-		/* Overwritten meanwhile: kedr_next_cpu() skips it. */
+		/* A sync record: chosen again once no record is half written. */
+		sync_cpu = cpu;
+		sync_tail = tail;
+		kedr_wait_writers(cpu);
 	}
 	/* Copied before the writer may reuse the slot. */
 	smp_store_release(&cb->tail[s], tail + 1);

@@ -116,7 +116,28 @@ echo abc >/dev/$TAIL
 cat /dev/$TAIL >/dev/null
 e1=$(events)
 [ "$e1" -gt "$e0" ] || fail "$TAIL: no events while attached ($e0, $e1)"
-detach_coming $TAIL
+# Two detach requests at once, with the int3s left 3 s over the jmps: one
+# detaches, the other (waiting for it) finds nothing attached. Meanwhile
+# the target cannot unload (the detach holds it: its exit is still
+# kedr_sample's wrapper) nor can kedr_sample.
+echo 3000 >$P/restore_delay_ms
+(echo 1 >$P/detach) 2>/dev/null &
+d1=$!
+sleep 1
+(echo 1 >$P/detach) 2>/dev/null &
+d2=$!
+rmmod $TAIL 2>/dev/null && fail "$TAIL: unloaded while its originals were being put back"
+rmmod kedr_sample 2>/dev/null && fail "$TAIL: kedr_sample unloaded while detaching"
+ok1=0
+ok2=0
+wait $d1 && ok1=1
+wait $d2 && ok2=1
+[ $((ok1 + ok2)) = 1 ] || fail "$TAIL: $((ok1 + ok2)) of two concurrent detach requests succeeded, 1 expected"
+echo 0 >$P/restore_delay_ms
+[ -e /sys/module/$TAIL ] || fail "$TAIL: gone after the detach"
+since_mark | grep -q "kedr_sample: $TAIL: original code restored" ||
+	fail "$TAIL: original code not restored: $(since_mark | grep 'kedr_sample: .*\(differs\|not detached\)')"
+[ "$(cat $P/detach)" = 1 ] || fail "$TAIL: still attached after detach"
 since_mark | grep -q "kedr_sample: $TAIL: the originals put back while it runs: [1-9][0-9]* int3 bytes, then [1-9][0-9]* jmps" ||
 	fail "$TAIL: no int3 bytes or no jmp put back: $(since_mark | grep 'put back')"
 echo abc >/dev/$TAIL

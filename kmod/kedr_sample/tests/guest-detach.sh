@@ -17,7 +17,9 @@
 # and at landing pads), detached while it runs: every byte back as before
 # attaching (dmesg line), no events after, and it keeps working: kedr_pt_tail
 # (a notrace function entered by a jmp) and kedr_pt_goto (a computed goto:
-# landing pads), each used before and after, its results checked.
+# landing pads), each used before and after, its results checked. For
+# kedr_pt_tail two detach requests at once (one succeeds), and rmmod of it
+# and of kedr_sample refused while its jmps are being put back.
 #
 # README's scenario, as README says it, with kedr_sample_target as mydrv.
 #

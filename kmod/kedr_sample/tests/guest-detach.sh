@@ -246,5 +246,30 @@ wait $user
 rmmod $T || fail "README: rmmod $T"
 echo "ok: README's scenario ($(wc -l </tmp/events.txt) lines of events)"
 
+# --- a target with a die notifier of its own, entered by a jmp ---
+# Reading "seen" during the restore meets the int3 at its getter's entry:
+# kedr_sample's notifier must be the first of the die chain, else the
+# target's notifier (registered before it) meets the int3 at its own entry,
+# recursively, until the stack overflows.
+DIE=kedr_pt_die
+mark "attached at COMING: $DIE"
+insmod $K/kedr_sample.ko target_name=$DIE
+insmod $K/$DIE.ko
+attached $DIE ": " || fail "$DIE: not attached at COMING: $(since_mark | grep kedr_sample)"
+since_mark | grep -q "kedr_sample: $DIE: attached: .* [1-9][0-9]* by jmp" ||
+	fail "$DIE: no function entered by a jmp: $(since_mark | grep 'attached')"
+echo 2000 >$P/restore_delay_ms
+(echo 1 >$P/detach) &
+d=$!
+sleep 1
+cat /sys/module/$DIE/parameters/seen >/dev/null || fail "$DIE: reading seen failed"
+wait $d || fail "$DIE: detach refused"
+echo 0 >$P/restore_delay_ms
+since_mark | grep -q "kedr_sample: $DIE: the originals put back while it runs: .* through int3 ([1-9][0-9]* hits)" ||
+	fail "$DIE: the read did not meet an int3 of the detach: $(since_mark | grep 'put back')"
+rmmod kedr_sample || fail "$DIE: rmmod kedr_sample"
+rmmod $DIE || fail "rmmod $DIE"
+echo "ok: $DIE (a die notifier of its own) detached while read"
+
 echo "failures: $failures"
 [ $failures -eq 0 ]

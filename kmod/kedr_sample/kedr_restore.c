@@ -120,7 +120,12 @@ int kedr_restore_originals(struct module *mod, const u8 *snap,
 	unsigned long base = (unsigned long)mod->core_layout.base;
 	unsigned int size = mod->core_layout.text_size, i;
 	struct kedr_restorer r = {
-		.nb = { .notifier_call = kedr_restore_int3, .priority = 0 },
+		/*
+		 * First of the die chain, as poke_int3_handler() runs before
+		 * any: a notifier before ours entered by one of these jmps
+		 * (the target's own) would meet its int3 again, recursively.
+		 */
+		.nb = { .notifier_call = kedr_restore_int3, .priority = INT_MAX },
 		.jmps = jmps,
 		.n = n,
 	};

@@ -17,7 +17,9 @@
 # and at landing pads), detached while it runs: every byte back as before
 # attaching (dmesg line), no events after, and it keeps working: kedr_pt_tail
 # (a notrace function entered by a jmp) and kedr_pt_goto (a computed goto:
-# landing pads), each used before and after, its results checked.
+# landing pads), each used before and after, its results checked. For
+# kedr_pt_tail two detach requests at once (one succeeds), and rmmod of it
+# and of kedr_sample refused while its jmps are being put back.
 #
 # README's scenario, as README says it, with kedr_sample_target as mydrv.
 #
@@ -116,7 +118,28 @@ echo abc >/dev/$TAIL
 cat /dev/$TAIL >/dev/null
 e1=$(events)
 [ "$e1" -gt "$e0" ] || fail "$TAIL: no events while attached ($e0, $e1)"
-detach_coming $TAIL
+# Two detach requests at once, with the int3s left 3 s over the jmps: one
+# detaches, the other (waiting for it) finds nothing attached. Meanwhile
+# the target cannot unload (the detach holds it: its exit is still
+# kedr_sample's wrapper) nor can kedr_sample.
+echo 3000 >$P/restore_delay_ms
+(echo 1 >$P/detach) 2>/dev/null &
+d1=$!
+sleep 1
+(echo 1 >$P/detach) 2>/dev/null &
+d2=$!
+rmmod $TAIL 2>/dev/null && fail "$TAIL: unloaded while its originals were being put back"
+rmmod kedr_sample 2>/dev/null && fail "$TAIL: kedr_sample unloaded while detaching"
+ok1=0
+ok2=0
+wait $d1 && ok1=1
+wait $d2 && ok2=1
+[ $((ok1 + ok2)) = 1 ] || fail "$TAIL: $((ok1 + ok2)) of two concurrent detach requests succeeded, 1 expected"
+echo 0 >$P/restore_delay_ms
+[ -e /sys/module/$TAIL ] || fail "$TAIL: gone after the detach"
+since_mark | grep -q "kedr_sample: $TAIL: original code restored" ||
+	fail "$TAIL: original code not restored: $(since_mark | grep 'kedr_sample: .*\(differs\|not detached\)')"
+[ "$(cat $P/detach)" = 1 ] || fail "$TAIL: still attached after detach"
 since_mark | grep -q "kedr_sample: $TAIL: the originals put back while it runs: [1-9][0-9]* int3 bytes, then [1-9][0-9]* jmps" ||
 	fail "$TAIL: no int3 bytes or no jmp put back: $(since_mark | grep 'put back')"
 echo abc >/dev/$TAIL
@@ -222,6 +245,31 @@ wait $user
 [ "$(cat /dev/cfake0)" = "$PATTERN" ] || fail "README: cfake0 after detach"
 rmmod $T || fail "README: rmmod $T"
 echo "ok: README's scenario ($(wc -l </tmp/events.txt) lines of events)"
+
+# --- a target with a die notifier of its own, entered by a jmp ---
+# Reading "seen" during the restore meets the int3 at its getter's entry:
+# kedr_sample's notifier must be the first of the die chain, else the
+# target's notifier (registered before it) meets the int3 at its own entry,
+# recursively, until the stack overflows.
+DIE=kedr_pt_die
+mark "attached at COMING: $DIE"
+insmod $K/kedr_sample.ko target_name=$DIE
+insmod $K/$DIE.ko
+attached $DIE ": " || fail "$DIE: not attached at COMING: $(since_mark | grep kedr_sample)"
+since_mark | grep -q "kedr_sample: $DIE: attached: .* [1-9][0-9]* by jmp" ||
+	fail "$DIE: no function entered by a jmp: $(since_mark | grep 'attached')"
+echo 2000 >$P/restore_delay_ms
+(echo 1 >$P/detach) &
+d=$!
+sleep 1
+cat /sys/module/$DIE/parameters/seen >/dev/null || fail "$DIE: reading seen failed"
+wait $d || fail "$DIE: detach refused"
+echo 0 >$P/restore_delay_ms
+since_mark | grep -q "kedr_sample: $DIE: the originals put back while it runs: .* through int3 ([1-9][0-9]* hits)" ||
+	fail "$DIE: the read did not meet an int3 of the detach: $(since_mark | grep 'put back')"
+rmmod kedr_sample || fail "$DIE: rmmod kedr_sample"
+rmmod $DIE || fail "rmmod $DIE"
+echo "ok: $DIE (a die notifier of its own) detached while read"
 
 echo "failures: $failures"
 [ $failures -eq 0 ]

@@ -20,7 +20,7 @@ while (($#)); do
 	esac
 done
 
-targets=(kedr_pt_tail kedr_pt_goto kedr_sample_target)
+targets=(kedr_pt_tail kedr_pt_goto kedr_sample_target kedr_pt_die)
 "$root/scripts/vm/build-kmod.sh" "${targets[@]}" kedr_sample kedr_pt_tailpay >/dev/null
 # The scenario needs a tail call: the jmp whose rel32 goes to
 # schedule_timeout_interruptible (its relocation on the next line).

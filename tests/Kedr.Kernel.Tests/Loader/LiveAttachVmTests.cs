@@ -30,7 +30,10 @@ public sealed class LiveAttachVmTests(ITestOutputHelper output)
     /// refuse, naming the handler (before the fix detach succeeded and rmmod of the payload left the
     /// reader to wake up in freed text: an oops); targets attached at COMING (an entry jmp, landing
     /// pads) detached while they run, with a workload meeting the int3s of the restore, the original
-    /// bytes back and the results right (before: EINVAL); README's scenario as README says it.
+    /// bytes back and the results right (before: EINVAL), two detach requests at once (one succeeds) with
+    /// rmmod of the target and of kedr_sample refused meanwhile, a target whose own die notifier is
+    /// entered by a jmp read during the restore (before kedr_sample's notifier came first in the die
+    /// chain: the guest hung, the int3 met recursively); README's scenario as README says it.
     /// </summary>
     [Fact]
     public void Detach_corner_cases_a_payload_after_a_tail_call_a_target_attached_at_coming_and_the_readme()

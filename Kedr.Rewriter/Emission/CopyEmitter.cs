@@ -108,6 +108,7 @@ internal sealed partial class CopyEmitter
         _blob.Code = _code;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsPlainCopy(in PlannedInstruction p) =>
         p.Kind == EmitKind.Verbatim && p.Events == EventFlags.None && p.MemForm == MemoryClass.None
         && p.RelocCount == 0 && !p.IpRelative;

@@ -45,7 +45,8 @@ public static class BatchRewriter
     {
         try
         {
-            var elf = ElfFile.Read(path);
+            // A worker with buffers is done with each module before the next: its file buffer is reused too.
+            var elf = buffers is null ? ElfFile.Read(path) : ElfFile.Read(path, ref t_file);
             if (!ModuleRewriter.TryRewrite(elf, buffers, options ?? RewriteOptions.Default, out var result, out var error))
                 return new BatchItem(path, null, null, error);
             return new BatchItem(path, result!.Report, keepBlob ? result.Blob : null, null);
@@ -60,6 +61,9 @@ public static class BatchRewriter
             return new BatchItem(path, null, null, ModuleRewriter.InternalError(path, e));
         }
     }
+
+    /// <summary>The file buffer of this thread's worker (see <see cref="RunOne"/>).</summary>
+    [ThreadStatic] private static byte[]? t_file;
 
     private static long SafeLength(string path)
     {

@@ -104,6 +104,34 @@ public sealed class ElfFile
         return TryRead(bytes, path, out var file, out var error) ? file! : throw new KedrException(error!);
     }
 
+    /// <summary>
+    /// <see cref="Read(string)"/> into <paramref name="buffer"/>, grown to the largest file so far and reused from
+    /// call to call instead of a fresh zeroed array per file (a worker reading many modules in turn). The file
+    /// returned reads the buffer: it is valid only until the next call with the same buffer.
+    /// </summary>
+    public static ElfFile Read(string path, ref byte[]? buffer)
+    {
+        int length = 0;
+        try
+        {
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
+            long size = RandomAccess.GetLength(handle);
+            if (size <= 0 || size > Array.MaxLength) return Read(path); // no length known (not a regular file), or too large
+            if (buffer is null || buffer.Length < size) buffer = GC.AllocateUninitializedArray<byte>((int)size);
+            while (length < size)
+            {
+                int n = RandomAccess.Read(handle, buffer.AsSpan(length, (int)size - length), length);
+                if (n == 0) throw new EndOfStreamException("the file ended before its size"); // as File.ReadAllBytes
+                length += n;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new KedrException(new KedrDiagnostic(DiagnosticCodes.ElfCannotRead, $"cannot read: {e.Message}", path));
+        }
+        return TryRead(buffer.AsMemory(0, length), path, out var file, out var error) ? file! : throw new KedrException(error!);
+    }
+
     public static bool TryRead(ReadOnlyMemory<byte> data, string path, out ElfFile? file, out KedrDiagnostic? error)
     {
         file = null;

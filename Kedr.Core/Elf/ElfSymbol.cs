@@ -35,5 +35,9 @@ public readonly record struct ElfSymbol
     public bool IsUndefined => SectionIndex == ElfConstants.ShnUndef;
 
     /// <summary>True where the symbol lives in a section of this file.</summary>
-    public bool IsDefinedInSection => SectionIndex != ElfConstants.ShnUndef && SectionIndex < ElfConstants.ShnLoReserve;
+    public bool IsDefinedInSection
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => SectionIndex != ElfConstants.ShnUndef && SectionIndex < ElfConstants.ShnLoReserve;
+    }
 }

@@ -112,6 +112,7 @@ internal sealed partial class CopyEmitter
         if (_probes is not null) _blob.Probes.AddRange(_probes);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool IsPlainCopy(in PlannedInstruction p) =>
         p.Kind == EmitKind.Verbatim && p.Events == EventFlags.None && p.MemForm == MemoryClass.None
         && p.RelocCount == 0 && !p.IpRelative && !p.Probe;

@@ -61,6 +61,7 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
     /// or -1 if nowhere.
     /// </summary>
     /// <param name="withEntryEvent">Calls and tail calls enter through the entry event; other jumps skip it.</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int CopyTargetAt(int copyOffset, int index, bool withEntryEvent)
     {
         if (index < 0) return -1;

@@ -164,6 +164,7 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
     {
         public int Placed, Position, Relocations, Pending, MemoryEvents, Events;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void Place(ref PlannedInstruction p, int index)
         {
             p.OffsetInCopy = Position;

@@ -80,6 +80,7 @@ internal sealed class ImportStubs
     internal const ulong CallEntryState = 8 | 5UL << 32;
 
     /// <summary>A call, jmp or jcc re-emitted as rel32 whose own relocation names where it goes (outside the module).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsDirectBranchOut(in PlannedInstruction p) =>
         p.TargetFunction < 0 && p.RelocCount > 0
         && (p.Kind == EmitKind.ConditionalTailCall

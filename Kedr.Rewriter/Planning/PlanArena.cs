@@ -66,6 +66,7 @@ internal sealed class PlanArena
     }
 
     /// <summary>A new instruction at section offset <paramref name="offset"/>; returns its index (its slot is the caller's to fill).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int Append(int offset)
     {
         if (Count == Instructions.Length)
@@ -105,6 +106,7 @@ internal sealed class PlanArena
         (ulong)offset < (ulong)_stampAt.Length && _stampAt[offset] == _stamp ? _indexAt[offset] : -1;
 
     /// <summary>Decodes the function's <paramref name="index"/>th instruction into where it is kept.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public ref Instruction DecodeNext(Decoder decoder, int index)
     {
         if (index == Decoded.Length) Array.Resize(ref Decoded, index * 2);

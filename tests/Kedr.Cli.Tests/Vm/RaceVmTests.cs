@@ -34,7 +34,7 @@ public sealed class RaceVmTests(ITestOutputHelper output)
     // instruction runs, so a spinning cmpxchg that succeeds right after the other CPU's xchg can be
     // stamped before that xchg, and the pair is reported (1 run of 2, h18-order; docs/races.md, "Ordering
     // by the recorder's merge"). The fix is a stamp after the instruction for the acquire side, in the
-    // rewriter's event sequence for locked instructions. By hand:
+    // rewriter's event sequence for locked instructions. By hand, with the Skip removed:
     //   for i in $(seq 5); do dotnet test tests/Kedr.Cli.Tests -c Release --filter "DisplayName~atomic_lock"; done
     [Fact(Skip = "known defect: a locked update is stamped before its instruction (docs/races.md)")]
     public async Task The_twin_under_an_atomic_lock_gives_no_report()

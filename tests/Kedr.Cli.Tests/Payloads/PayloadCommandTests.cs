@@ -16,7 +16,10 @@ public sealed class PayloadCommandTests : IDisposable
         var outDir = Path.Combine(_dir, "new", "kedr_alloc");
         var r = KedrProcess.Run(_dir, "payload", "generate", spec, "-o", outDir);
         Assert.True(r.ExitCode == 0, r.ToString());
-        Assert.Equal($"kedr_alloc: 26 functions, 9 files in {outDir}", r.Stdout.Trim());
+        // The spec's own count, so that adding a function to the built-in spec does not break this test.
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(spec));
+        int functions = json.RootElement.GetProperty("functions").GetArrayLength();
+        Assert.Equal($"kedr_alloc: {functions} functions, 9 files in {outDir}", r.Stdout.Trim());
         Assert.Equal(new[] { "Kbuild", "kedr_alloc.h", "kedr_alloc_leaks.c", "kedr_alloc_leaks.h", "kedr_alloc_main.c",
             "kedr_alloc_trace.h", "kedr_payload.h", "kedr_record.h", "kedr_types.h" },
             Directory.GetFiles(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));

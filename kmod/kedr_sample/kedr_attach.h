@@ -24,6 +24,7 @@
 #include <linux/errno.h>
 #include <linux/printk.h>
 #include <linux/types.h>
+#include <asm/text-patching.h>
 
 #include "kedr_sample.h"
 
@@ -177,6 +178,20 @@ int kedr_kprobes_start(unsigned int n, const unsigned long *addrs,
 		       const unsigned long *dests, struct kedr_kprobes **out);
 void kedr_kprobes_arm(struct kedr_kprobes *k);
 void kedr_kprobes_stop(struct kedr_kprobes *k);
+
+/*
+ * kedr_poke.c: 5-byte instructions other CPUs may be running rewritten by
+ * text_poke_bp()'s protocol; a CPU meeting one meanwhile goes to @via.
+ * @p sorted by addr, every addr inside @w. The number of CPUs sent on
+ * through an int3, or a negative error (nothing written then).
+ */
+#define KEDR_POKE_SIZE	JMP32_INSN_SIZE
+struct kedr_poke {
+	unsigned long addr, via;
+	u8 insn[KEDR_POKE_SIZE];
+};
+int kedr_poke_text(const struct kedr_alias *w, const struct kedr_poke *p,
+		   unsigned int n, unsigned int delay_ms);
 
 /* kedr_restore.c: the originals of a target attached at COMING put back. */
 void kedr_sort_jmps(struct kedr_jmp *jmps, unsigned int n);

@@ -397,6 +397,7 @@ static int __init kedr_init(void)
 	err = kedr_probes_init(kedr_blob, probes_enabled);
 	if (err)
 		goto out_recorder;
+	kedr_intercept_debugfs_init();
 
 	err = register_module_notifier(&kedr_module_nb);
 	if (err) {
@@ -419,6 +420,7 @@ static int __init kedr_init(void)
 	return 0;
 
 out_probes:
+	kedr_intercept_debugfs_exit();
 	kedr_probes_exit();
 out_recorder:
 	kedr_recorder_exit();
@@ -439,6 +441,7 @@ static void __exit kedr_exit(void)
 		pr_crit("unloaded while %s is instrumented: it will crash\n",
 			kedr_target);
 	mutex_unlock(&kedr_mutex);
+	kedr_intercept_debugfs_exit();
 	kedr_probes_exit();
 	kedr_recorder_exit();
 	kedr_blob_free(kedr_blob);

@@ -8,20 +8,26 @@
  * directly (imports); each has KEDR_STUB_SIZE bytes at the start of the
  * code image, which the copies' branches go to. At attach each becomes
  *
- *	movabs $slot, %r11
+ *	jmp function		(jmp 1f once a payload claims it)
+ *   1:	movabs $slot, %r11
  *	mov (%r11), %r11
  *	jmp __x86_indirect_thunk_r11
  *
  * where slot holds the function's address, or the handler of the payload
- * that claimed it. The jump goes through the kernel's exported retpoline
+ * that claimed it. An unclaimed call costs one direct jmp. A claim writes
+ * the slot, then turns the first jmp into `jmp 1f`; giving it back writes
+ * the slot back, then points the jmp at the function again. Both jmps are
+ * rewritten while the copies may run, by text_poke_bp()'s protocol
+ * (kedr_poke.c), and a CPU meeting the int3 meanwhile goes on at 1: the
+ * slot's path is right at every moment. The slot's jump goes through the
+ * kernel's exported retpoline
  * thunk, as the kernel's own indirect branches do (CALL_NOSPEC and
  * JMP_NOSPEC in asm/nospec-branch.h), so it is whatever the running
  * mitigation mode makes of the thunk (a retpoline, lfence; jmp, or a bare
  * jmp *%r11), never an unprotected indirect branch. %r11 is free at a call
  * or tail call of a C function: it carries no argument, and the callee may
  * clobber it; functions with a convention of their own never get a stub
- * (the rewriter's ImportStubs). An unclaimed call costs the movabs, one
- * load and the thunk.
+ * (the rewriter's ImportStubs).
  *
  * Slots are written with WRITE_ONCE() (an aligned 8-byte store: a stub
  * sees the old or the new value). A slot goes back to the original when
@@ -52,10 +58,12 @@
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
+#include <linux/debugfs.h>
 #include <linux/kernel.h>
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <asm/asm-prototypes.h>
@@ -67,10 +75,12 @@
 #include "kedr_record.h"
 #include "kedr_attach.h"
 
-/* movabs $imm64, %r11; mov (%r11), %r11; jmp rel32 */
+/* jmp rel32; then movabs $imm64, %r11; mov (%r11), %r11; jmp rel32 */
+#define KEDR_STUB_SLOW		JMP32_INSN_SIZE
 #define KEDR_STUB_MOVABS	10
 #define KEDR_STUB_LOAD		3
-#define KEDR_STUB_JMP_AT	(KEDR_STUB_MOVABS + KEDR_STUB_LOAD)
+#define KEDR_STUB_JMP_AT	(KEDR_STUB_SLOW + KEDR_STUB_MOVABS + \
+				 KEDR_STUB_LOAD)
 static_assert(KEDR_STUB_JMP_AT + JMP32_INSN_SIZE <= KEDR_STUB_SIZE);
 
 /* The kernel functions of an attached target, and who claimed them. */
@@ -82,6 +92,7 @@ struct kedr_icpt {
 	unsigned long *slot;		/* what stub i jumps to */
 	unsigned long *orig;		/* the kernel function of import i */
 	struct kedr_payload **owner;	/* who claimed import i, or NULL */
+	struct kedr_poke *pokes;	/* room for a poke of every stub */
 	int (*init)(void);		/* the target's own */
 	void (*exit)(void);
 	/* The hooks a wrapper runs, nested, and the next one's index. */
@@ -109,11 +120,49 @@ kedr_find_replacement(const struct kedr_payload *p, const char *name)
 	return NULL;
 }
 
-/* Point @p's claimed slots at its handlers (@claim) or back (mutex). */
-static void kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
-			    bool claim)
+/* The poke sending stub @i to its function, or to its slot (@to_slot). */
+static void kedr_stub_head(const struct kedr_icpt *ic, u32 i, bool to_slot,
+			   struct kedr_poke *poke)
+{
+	unsigned long at = ic->place + ic->b->imports[i].stub_offset;
+	unsigned long to = to_slot ? at + KEDR_STUB_SLOW : ic->orig[i];
+
+	poke->addr = at;
+	poke->via = at + KEDR_STUB_SLOW;
+	poke->insn[0] = JMP32_INSN_OPCODE;
+	/* In reach: kedr_intercept_prepare() checked. */
+	put_unaligned_le32((u32)(to - (at + JMP32_INSN_SIZE)), &poke->insn[1]);
+}
+
+/* The @n stub heads in ic->pokes written while the copies may run. */
+static int kedr_poke_stubs(struct kedr_icpt *ic, unsigned int n)
 {
 	const struct kedr_blob *b = ic->b;
+	struct kedr_alias stubs;
+	int err;
+
+	if (!n)
+		return 0;
+	err = kedr_alias_map(&stubs, ic->place,
+			     b->imports[b->nr_imports - 1].stub_offset +
+			     KEDR_STUB_SIZE);
+	if (err)
+		return err;
+	err = kedr_poke_text(&stubs, ic->pokes, n, 0);
+	kedr_alias_unmap(&stubs);
+	return err < 0 ? err : 0;
+}
+
+/*
+ * Point @p's claimed slots at its handlers (@claim) or back (mutex), and
+ * their stubs' first jmps at the slots or back at the functions. Giving
+ * back cannot go wrong: if the jmps stay, the slots lead to the functions.
+ */
+static int kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
+			   bool claim)
+{
+	const struct kedr_blob *b = ic->b;
+	unsigned int n = 0;
 	u32 i;
 
 	for (i = 0; i < b->nr_imports; i++) {
@@ -121,7 +170,7 @@ static void kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 
 		if (claim) {
 			if (ic->closing)
-				return;
+				break;
 			r = kedr_find_replacement(p, b->imports[i].name);
 			if (!r || !r->handler || ic->owner[i])
 				continue;
@@ -130,8 +179,25 @@ static void kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 		} else if (ic->owner[i] == p) {
 			ic->owner[i] = NULL;
 			WRITE_ONCE(ic->slot[i], ic->orig[i]);
+		} else {
+			continue;
 		}
+		kedr_stub_head(ic, i, claim, &ic->pokes[n++]);
 	}
+	return kedr_poke_stubs(ic, n);
+}
+
+/* @p claims what it replaces, or nothing (mutex). */
+static int kedr_claim(struct kedr_icpt *ic, struct kedr_payload *p)
+{
+	int err = kedr_set_claims(ic, p, true);
+
+	if (err) {
+		kedr_set_claims(ic, p, false);
+		pr_err("payload %s: cannot claim the functions of %s (%d)\n",
+		       p->name, ic->mod->name, err);
+	}
+	return err;
 }
 
 /*
@@ -185,22 +251,29 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 	ic->slot = kvcalloc(b->nr_imports, sizeof(*ic->slot), GFP_KERNEL);
 	ic->orig = kvcalloc(b->nr_imports, sizeof(*ic->orig), GFP_KERNEL);
 	ic->owner = kvcalloc(b->nr_imports, sizeof(*ic->owner), GFP_KERNEL);
-	if (!ic->slot || !ic->orig || !ic->owner)
+	ic->pokes = kvcalloc(b->nr_imports, sizeof(*ic->pokes), GFP_KERNEL);
+	if (!ic->slot || !ic->orig || !ic->owner || !ic->pokes)
 		goto nomem;
 	kedr_obj_new();
 
 	for (i = 0; i < b->nr_imports; i++) {
 		const struct kedr_import *im = &b->imports[i];
 		u8 *stub = c->image + im->stub_offset;
+		u8 *slow = stub + KEDR_STUB_SLOW;
 		unsigned long at = c->place + im->stub_offset;
 		unsigned long addr = c->symval[im->symidx];
-		s32 rel;
+		s32 rel, thunk;
 
 		err = kedr_check_import(c, i, im);
 		if (err)
 			return err;
+		err = kedr_rel32(at, JMP32_INSN_SIZE, addr, &rel);
+		if (err) {
+			kedr_refuse(c, "the stub of %s cannot reach it", im->name);
+			return err;
+		}
 		err = kedr_rel32(at + KEDR_STUB_JMP_AT, JMP32_INSN_SIZE,
-				 (unsigned long)__x86_indirect_thunk_r11, &rel);
+				 (unsigned long)__x86_indirect_thunk_r11, &thunk);
 		if (err) {
 			kedr_refuse(c, "the stub of %s cannot reach __x86_indirect_thunk_r11",
 				    im->name);
@@ -209,14 +282,16 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 		ic->orig[i] = addr;
 		ic->slot[i] = addr;
 		memset(stub, INT3_INSN_OPCODE, KEDR_STUB_SIZE);
-		stub[0] = 0x49;		/* REX.W + B */
-		stub[1] = 0xbb;		/* mov $imm64, %r11 */
-		put_unaligned_le64((unsigned long)&ic->slot[i], stub + 2);
-		stub[10] = 0x4d;	/* REX.W + R + B */
-		stub[11] = 0x8b;	/* mov (%r11), %r11 */
-		stub[12] = 0x1b;
+		stub[0] = JMP32_INSN_OPCODE;	/* unclaimed: the function */
+		put_unaligned_le32(rel, stub + 1);
+		slow[0] = 0x49;		/* REX.W + B */
+		slow[1] = 0xbb;		/* mov $imm64, %r11 */
+		put_unaligned_le64((unsigned long)&ic->slot[i], slow + 2);
+		slow[10] = 0x4d;	/* REX.W + R + B */
+		slow[11] = 0x8b;	/* mov (%r11), %r11 */
+		slow[12] = 0x1b;
 		stub[KEDR_STUB_JMP_AT] = JMP32_INSN_OPCODE;
-		put_unaligned_le32(rel, stub + KEDR_STUB_JMP_AT + 1);
+		put_unaligned_le32(thunk, stub + KEDR_STUB_JMP_AT + 1);
 	}
 	return 0;
 nomem:
@@ -228,11 +303,12 @@ static void kedr_icpt_free(struct kedr_icpt *ic)
 {
 	if (!ic)
 		return;
-	if (ic->slot && ic->orig && ic->owner)
+	if (ic->slot && ic->orig && ic->owner && ic->pokes)
 		kedr_obj_gone();
 	kvfree(ic->slot);
 	kvfree(ic->orig);
 	kvfree(ic->owner);
+	kvfree(ic->pokes);
 	kfree(ic->hooks);
 	kfree(ic);
 }
@@ -273,7 +349,7 @@ void kedr_intercept_start(struct kedr_attach_ctx *c)
 	list_for_each_entry(p, &kedr_payloads, list) {
 		__module_get(p->owner);
 		if (ic->slot)
-			kedr_set_claims(ic, p, true);
+			kedr_claim(ic, p);
 	}
 	/*
 	 * A running target's init is gone, and its exit may be read by a
@@ -414,9 +490,14 @@ int kedr_payload_register(struct kedr_payload *payload)
 		err = -ENODEV;
 		goto out;
 	}
+	if (ic && ic->slot) {
+		err = kedr_claim(ic, payload);
+		if (err) {
+			module_put(payload->owner);
+			goto out;
+		}
+	}
 	list_add_tail(&payload->list, &kedr_payloads);
-	if (ic && ic->slot)
-		kedr_set_claims(ic, payload, true);
 	if (ic && payload->target_loaded)
 		payload->target_loaded(ic->mod);
 	pr_info("payload %s registered (%u replacements)\n", payload->name,
@@ -574,4 +655,64 @@ static void kedr_exit_wrapper(void)
 {
 	kedr_collect_hooks(READ_ONCE(kedr_icpt), false);
 	kedr_exit_next();
+}
+
+/*
+ * debugfs "imports": each kernel function the copies call through a stub,
+ * where the stub's first jmp goes now (read from the live code), and who
+ * claimed it:
+ *
+ *	__kmalloc direct ffffffff8135b630 __kmalloc
+ *	kfree slot ffffffffc0a2d010 kpt_kfree [kedr_pt_payload] claimed by kedr_pt_payload
+ */
+static struct dentry *kedr_imports_file;
+
+static int kedr_imports_show(struct seq_file *m, void *v)
+{
+	const struct kedr_icpt *ic;
+	u32 i;
+
+	mutex_lock(&kedr_payload_mutex);
+	ic = kedr_icpt;
+	for (i = 0; ic && ic->slot && i < ic->b->nr_imports; i++) {
+		unsigned long at = ic->place + ic->b->imports[i].stub_offset;
+		const u8 *head = (const u8 *)at;
+		unsigned long to;
+
+		seq_printf(m, "%s ", ic->b->imports[i].name);
+		if (head[0] != JMP32_INSN_OPCODE) {
+			seq_printf(m, "? %5ph\n", head);
+			continue;
+		}
+		to = at + JMP32_INSN_SIZE + (s32)get_unaligned_le32(head + 1);
+		if (to == at + KEDR_STUB_SLOW) {
+			to = READ_ONCE(ic->slot[i]);
+			seq_printf(m, "slot %lx %ps", to, (void *)to);
+		} else {
+			seq_printf(m, "direct %lx %ps", to, (void *)to);
+		}
+		if (ic->owner[i])
+			seq_printf(m, " claimed by %s", ic->owner[i]->name);
+		seq_putc(m, '\n');
+	}
+	mutex_unlock(&kedr_payload_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kedr_imports);
+
+void kedr_intercept_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_lookup("kedr_sample", NULL);
+
+	if (IS_ERR_OR_NULL(dir))
+		return;
+	kedr_imports_file = debugfs_create_file("imports", 0444, dir, NULL,
+						&kedr_imports_fops);
+	dput(dir);
+}
+
+void kedr_intercept_debugfs_exit(void)
+{
+	debugfs_remove(kedr_imports_file);
+	kedr_imports_file = NULL;
 }

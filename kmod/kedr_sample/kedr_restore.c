@@ -15,19 +15,9 @@
  *    before the originals were rewritten, at COMING). Bytes next to them
  *    that the kernel may rewrite (jump label, static call sites) were never
  *    written and are not now.
- * 2. The 5-byte jmps (entries, landing pads) may be executing. text_poke_bp()
- *    is not exported to modules on 6.1, nor text_poke() or text_mutex, so
- *    its protocol is followed here, with the same steps and the same
- *    guarantees (arch/x86/kernel/alternative.c): int3 over the first byte
- *    of every jmp, all CPUs serialized; the other four bytes, serialized;
- *    the first byte, serialized. While an int3 is there, a CPU that hits
- *    it goes where the jmp went: a die notifier (register_die_notifier(),
- *    exported; do_int3() calls it for an int3 kprobes does not own, in any
- *    context, NMIs included) sets regs->ip to the copy. A CPU that hit it
- *    just before the first byte came back is sent back to that byte by
- *    kprobes (kprobe_int3_handler(): "the breakpoint instruction was
- *    removed right after we hit it"). Unregistering the notifier waits for
- *    an RCU grace period, so no CPU is still inside it after.
+ * 2. The 5-byte jmps (entries, landing pads) may be executing: they go back
+ *    by text_poke_bp()'s protocol (kedr_poke.c); a CPU that meets one of
+ *    their int3s meanwhile goes where the jmp went, to the copy.
  *
  * Nothing else may write those 5 bytes meanwhile: each is checked first to
  * be exactly the jmp attaching wrote (a kprobe someone put there, an int3,
@@ -40,14 +30,9 @@
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
-#include <linux/atomic.h>
 #include <linux/bitmap.h>
-#include <linux/delay.h>
-#include <linux/kdebug.h>
 #include <linux/kernel.h>
-#include <linux/kprobes.h>
 #include <linux/module.h>
-#include <linux/notifier.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
@@ -55,39 +40,6 @@
 #include <asm/unaligned.h>
 
 #include "kedr_attach.h"
-
-struct kedr_restorer {
-	struct notifier_block nb;
-	const struct kedr_jmp *jmps;	/* sorted by addr */
-	unsigned int n;
-	atomic_t hits;			/* CPUs sent on by an int3 */
-};
-
-static int kedr_restore_int3(struct notifier_block *nb, unsigned long val,
-			     void *data)
-{
-	struct kedr_restorer *r = container_of(nb, struct kedr_restorer, nb);
-	struct pt_regs *regs = ((struct die_args *)data)->regs;
-	unsigned long at = regs->ip - INT3_INSN_SIZE;
-	unsigned int lo = 0, hi = r->n;
-
-	if (val != DIE_INT3 || user_mode(regs))
-		return NOTIFY_DONE;
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (r->jmps[mid].addr < at)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == r->n || r->jmps[lo].addr != at)
-		return NOTIFY_DONE;
-	regs->ip = r->jmps[lo].dest;
-	atomic_inc(&r->hits);
-	return NOTIFY_STOP;
-}
-NOKPROBE_SYMBOL(kedr_restore_int3);
 
 static int kedr_jmp_cmp(const void *a, const void *b)
 {
@@ -119,17 +71,8 @@ int kedr_restore_originals(struct module *mod, const u8 *snap,
 {
 	unsigned long base = (unsigned long)mod->core_layout.base;
 	unsigned int size = mod->core_layout.text_size, i;
-	struct kedr_restorer r = {
-		/*
-		 * First of the die chain, as poke_int3_handler() runs before
-		 * any: a notifier before ours entered by one of these jmps
-		 * (the target's own) would meet its int3 again, recursively.
-		 */
-		.nb = { .notifier_call = kedr_restore_int3, .priority = INT_MAX },
-		.jmps = jmps,
-		.n = n,
-	};
 	struct kedr_alias core = {};
+	struct kedr_poke *pokes;
 	u8 *w;
 	int err;
 
@@ -141,11 +84,21 @@ int kedr_restore_originals(struct module *mod, const u8 *snap,
 			return -EBUSY;
 		}
 	}
+	/* The jmps' original bytes; jmps is sorted, and so are these. */
+	pokes = kvmalloc_array(max(n, 1U), sizeof(*pokes), GFP_KERNEL);
+	if (!pokes)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		pokes[i].addr = jmps[i].addr;
+		pokes[i].via = jmps[i].dest;
+		memcpy(pokes[i].insn, &snap[jmps[i].addr - base],
+		       KEDR_POKE_SIZE);
+	}
 	err = kedr_alias_map(&core, base, size);
 	if (err) {
 		pr_err("%s: not detached: cannot map its code for writing (%d)\n",
 		       mod->name, err);
-		return err;
+		goto out_free;
 	}
 	w = kedr_alias(&core, base);
 
@@ -155,35 +108,18 @@ int kedr_restore_originals(struct module *mod, const u8 *snap,
 	kedr_sync_all_cores();
 
 	/* 2. The jmps, as text_poke_bp() would. */
-	err = register_die_notifier(&r.nb);
-	if (err) {
+	err = kedr_poke_text(&core, pokes, n, kedr_restore_delay_ms);
+	if (err < 0) {
 		pr_err("%s: not detached: no die notifier (%d); the bodies are back, the entries still go to the copies\n",
 		       mod->name, err);
 		goto out;
 	}
-	for (i = 0; i < n; i++)
-		WRITE_ONCE(w[jmps[i].addr - base], INT3_INSN_OPCODE);
-	kedr_sync_all_cores();
-	/* Tests: CPUs running the target meet the int3s meanwhile. */
-	if (kedr_restore_delay_ms)
-		msleep(min(kedr_restore_delay_ms, 10000U));
-	for (i = 0; i < n; i++) {
-		unsigned long off = jmps[i].addr - base;
-
-		memcpy(&w[off + 1], &snap[off + 1], JMP32_INSN_SIZE - 1);
-	}
-	kedr_sync_all_cores();
-	for (i = 0; i < n; i++) {
-		unsigned long off = jmps[i].addr - base;
-
-		WRITE_ONCE(w[off], snap[off]);
-	}
-	kedr_sync_all_cores();
-	unregister_die_notifier(&r.nb);
 	pr_info("%s: the originals put back while it runs: %u int3 bytes, then %u jmps (entries and landing pads) through int3 (%d hits)\n",
-		mod->name, (unsigned int)bitmap_weight(body, size), n,
-		atomic_read(&r.hits));
+		mod->name, (unsigned int)bitmap_weight(body, size), n, err);
+	err = 0;
 out:
 	kedr_alias_unmap(&core);
+out_free:
+	kvfree(pokes);
 	return err;
 }

@@ -266,6 +266,14 @@ void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 void kedr_record_lost(unsigned int n);
 
 /*
+ * kedr_payload.c: debugfs "imports" (each import stub: where its first jmp
+ * goes, who claimed it), added after the recorder's init, removed before
+ * its exit.
+ */
+void kedr_intercept_debugfs_init(void);
+void kedr_intercept_debugfs_exit(void);
+
+/*
  * kedr_probes.c: probes (kedr_probe.h). kedr_probes_init() after the
  * recorder's (it adds debugfs "probes"), kedr_probes_exit() once no copy
  * can run.

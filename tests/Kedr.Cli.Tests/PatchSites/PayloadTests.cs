@@ -98,7 +98,10 @@ public sealed partial class PayloadTests(ITestOutputHelper output)
         const string script = """
             insmod $KEDR_MODULES/kedr_pt_payload.ko
             insmod $KEDR_MODULES/kedr_sample_target.ko
+            cat /sys/kernel/debug/kedr_sample/imports > /out/imports-claimed.txt
             echo 1 > /sys/module/kedr_pt_payload/parameters/unclaim
+            cat /sys/kernel/debug/kedr_sample/imports > /out/imports-given-back.txt
+            for f in $(cut -d' ' -f1 /out/imports-given-back.txt); do grep " $f\$" /proc/kallsyms; done > /out/import-syms.txt
             echo hello > /dev/cfake1
             cat /dev/cfake1 > /out/read.txt
             rmmod kedr_sample_target
@@ -115,6 +118,70 @@ public sealed partial class PayloadTests(ITestOutputHelper output)
         Assert.DoesNotContain("exit hook", r.Vm.Dmesg);
         // The target still ran its copies to the end.
         r.AssertEntered("cfake_cleanup_module");
+
+        // The import stubs, as kedr_sample's debugfs "imports" reads them from the live code: each is one of
+        // the kernel functions the .ko branches to directly (its relocations), and its first jmp goes straight
+        // to that function (kallsyms) unless a payload claimed it; a claimed one goes through its slot to the
+        // payload's handler, and straight to the function again once the payload has given it back.
+        var called = DirectBranchTargets(KmodPath(Target));
+        var kernel = KernelSymbol().Matches(r.File("import-syms.txt"))
+            .Select(m => (Name: m.Groups[2].Value, Addr: ulong.Parse(m.Groups[1].Value, NumberStyles.HexNumber)))
+            .ToLookup(s => s.Name, s => s.Addr);
+        var claimed = Imports(r.File("imports-claimed.txt"));
+        var givenBack = Imports(r.File("imports-given-back.txt"));
+        Assert.Equal(claimed.Select(i => i.Name), givenBack.Select(i => i.Name));
+        Assert.Contains(claimed, i => i.Name == "__kmalloc");
+        Assert.Contains(claimed, i => i.Name == "kfree");
+        foreach (var i in claimed)
+        {
+            Assert.Contains(i.Name, called);
+            if (i.Name is "__kmalloc" or "kfree")
+            {
+                Assert.Equal(("slot", "kedr_pt_payload", "kedr_pt_payload"), (i.Via, i.Module, i.ClaimedBy));
+                Assert.StartsWith("kpt_", i.Symbol);
+            }
+            else
+            {
+                Assert.Equal(("direct", "", ""), (i.Via, i.Module, i.ClaimedBy));
+                Assert.Contains(i.To, kernel[i.Name]);
+            }
+        }
+        foreach (var i in givenBack)
+        {
+            Assert.Equal(("direct", "", ""), (i.Via, i.Module, i.ClaimedBy));
+            Assert.Contains(i.To, kernel[i.Name]);
+        }
+    }
+
+    private sealed record Import(string Name, string Via, ulong To, string Symbol, string Module, string ClaimedBy);
+
+    private static List<Import> Imports(string text)
+    {
+        var imports = ImportLine().Matches(text)
+            .Select(m => new Import(m.Groups["name"].Value, m.Groups["via"].Value,
+                ulong.Parse(m.Groups["to"].Value, NumberStyles.HexNumber), m.Groups["sym"].Value,
+                m.Groups["module"].Value, m.Groups["owner"].Value))
+            .ToList();
+        Assert.Equal(text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length, imports.Count); // no "?" line
+        return imports;
+    }
+
+    /// <summary>The undefined symbols the .ko calls or jumps to with a rel32 (e8/e9 before a PC32/PLT32 field, addend -4).</summary>
+    private static HashSet<string> DirectBranchTargets(string ko)
+    {
+        var elf = ElfFile.Read(ko);
+        var names = new HashSet<string>();
+        foreach (var sec in elf.Sections.Where(s => s.IsExecutable && s.IsInFile))
+        {
+            var bytes = sec.Data.Span;
+            foreach (var rel in elf.RelocationSpan(sec))
+            {
+                var sym = elf.Symbol(rel.SymbolIndex);
+                if (sym.IsUndefined && rel.IsPcRelative && rel.Addend == -4 && rel.Offset > 0 && bytes[(int)rel.Offset - 1] is 0xe8 or 0xe9)
+                    names.Add(sym.Name);
+            }
+        }
+        return names;
     }
 
     private static string KmodPath(string module) => Path.Combine(RepositoryPaths.Root, "kmod", module, module + ".ko");
@@ -166,4 +233,10 @@ public sealed partial class PayloadTests(ITestOutputHelper output)
 
     [GeneratedRegex(@"^([0-9a-f]+) [tT] (\S+)\s+\[kedr_sample_target\]", RegexOptions.Multiline)]
     private static partial Regex KallsymsLine();
+
+    [GeneratedRegex(@"^(?<name>\S+) (?<via>direct|slot) (?<to>[0-9a-f]+) (?<sym>\S+)(?: \[(?<module>[^\]]+)\])?(?: claimed by (?<owner>\S+))?$", RegexOptions.Multiline)]
+    private static partial Regex ImportLine();
+
+    [GeneratedRegex(@"^([0-9a-f]+) [tTwW] (\S+)$", RegexOptions.Multiline)]
+    private static partial Regex KernelSymbol();
 }

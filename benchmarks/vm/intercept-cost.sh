@@ -5,7 +5,11 @@
 # over the instrumented sample workload), in one boot of the test guest (QEMU
 # TCG: compare the ratios, not the absolute times):
 #
-#   benchmarks/vm/intercept-cost.sh [ROUNDS] [REPEAT]
+#   benchmarks/vm/intercept-cost.sh [--icount SHIFT] [ROUNDS] [REPEAT]
+#
+# With --icount the guest's clock counts instructions (scripts/vm/run.sh
+# --icount): the times are then instruction counts, the same whatever else
+# the host runs; without it they are TCG's wall-clock time.
 #
 # The sample target is instrumented twice: as always (its copies call kernel
 # functions through import stubs: movabs, load, the kernel's thunk) and with
@@ -21,6 +25,11 @@
 # which lands in one phase of a round, either variant).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+vm_args=()
+if [[ ${1-} == --icount ]]; then
+	vm_args=(--icount "${2:?--icount needs a shift}")
+	shift 2
+fi
 rounds=${1:-8}
 repeat=${2:-8}
 work=$(mktemp -d "${TMPDIR:-/tmp}/kedr-intercept.XXXXXX")
@@ -66,7 +75,7 @@ while [ \$i -lt $rounds ]; do
 done
 GUEST
 
-"$root/scripts/vm/run.sh" --script "$work/guest.sh" "${kos[@]}" \
+"$root/scripts/vm/run.sh" --script "$work/guest.sh" "${kos[@]}" ${vm_args[@]+"${vm_args[@]}"} \
 	--firmware "$work/stubs.kedr:kedr/stubs.kedr" \
 	--firmware "$work/direct.kedr:kedr/direct.kedr" \
 	--timeout 3000 --out "$work/out" >/dev/null || { tail -n 30 "$work/out/script.log" >&2 || true; exit 1; }

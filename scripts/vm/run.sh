@@ -10,6 +10,7 @@
 #          [--guest-module NAME]... [--all-guest-modules] [--out DIR]
 #          [--timeout SEC] [--smp N]
 #          [--mem MB] [--append "KERNEL ARGS"] [--tcg-threads single|multi]
+#          [--icount SHIFT]
 #
 #   --script FILE        run in the guest with `sh -e` (busybox ash) from /,
 #                        stdin /dev/null, KEDR_MODULES=/lib/modules/kedr and
@@ -36,6 +37,11 @@
 #                        handler backs up onto it again and again) once in
 #                        a few hundred rounds of tracers switched on and off,
 #                        with or without KEDR loaded
+#   --icount SHIFT       the guest's clock counts its instructions, 2^SHIFT
+#                        ns each (QEMU -icount shift=SHIFT,sleep=off; single
+#                        TCG thread): a guest's timings no longer depend on
+#                        how busy the host is, for benchmarks that compare
+#                        instruction counts (3 is about TCG's own speed)
 #
 # DIR gets every file the script left in the guest's /out/ (same relative
 # names), and:
@@ -66,7 +72,7 @@ usage() {
 	exit 2
 }
 
-script="" out="" timeout=60 smp=2 mem=512 append="" tcg_threads=single
+script="" out="" timeout=60 smp=2 mem=512 append="" tcg_threads=single icount=""
 initramfs_args=()
 while (($#)); do
 	case "$1" in
@@ -76,7 +82,7 @@ while (($#)); do
 		shift
 		;;
 	--script | --ko | --firmware | --guest-module | --out | --timeout | \
-		--smp | --mem | --append | --tcg-threads)
+		--smp | --mem | --append | --tcg-threads | --icount)
 		(($# >= 2)) || kedr_die 2 "$1 needs a value"
 		case "$1" in
 		--script) script=$2 ;;
@@ -87,6 +93,7 @@ while (($#)); do
 		--mem) mem=$2 ;;
 		--append) append=$2 ;;
 		--tcg-threads) tcg_threads=$2 ;;
+		--icount) icount=$2 ;;
 		esac
 		shift 2
 		;;
@@ -107,6 +114,12 @@ case "$tcg_threads" in
 single | multi) ;;
 *) kedr_die 2 "--tcg-threads $tcg_threads: expected single or multi" ;;
 esac
+icount_args=()
+if [[ -n "$icount" ]]; then
+	[[ "$icount" =~ ^[0-9]$|^10$ ]] || kedr_die 2 "--icount $icount: expected a shift of 0..10"
+	[[ "$tcg_threads" == single ]] || kedr_die 2 "--icount needs --tcg-threads single"
+	icount_args=(-icount "shift=$icount,sleep=off")
+fi
 
 "$here/setup.sh" || exit 2
 kver=$(kedr_vm_kver)
@@ -157,6 +170,7 @@ start=$(date +%s%N)
 set +e
 timeout --kill-after=5 "$timeout" qemu-system-x86_64 \
 	-accel "tcg,thread=$tcg_threads" -cpu max -smp "$smp" -m "$mem" \
+	${icount_args[@]+"${icount_args[@]}"} \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$image" -initrd "$work/initramfs.cpio" -append "$cmdline" \
 	-chardev "file,id=console,path=$out/console.log" -serial chardev:console \

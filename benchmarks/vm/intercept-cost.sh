@@ -27,7 +27,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 vm_args=()
 if [[ ${1-} == --icount ]]; then
-	vm_args=(--icount "${2:?--icount needs a shift}" --smp 1)
+	vm_args=(--icount "${2:?--icount needs a shift}")
 	shift 2
 fi
 rounds=${1:-8}

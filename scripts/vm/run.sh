@@ -41,7 +41,10 @@
 #                        ns each (QEMU -icount shift=SHIFT,sleep=off; single
 #                        TCG thread): a guest's timings no longer depend on
 #                        how busy the host is, for benchmarks that compare
-#                        instruction counts (3 is about TCG's own speed)
+#                        instruction counts (3 is about TCG's own speed).
+#                        One vCPU only (the default then; with two, the boot
+#                        stalls bringing up the second). Also taken from
+#                        $KEDR_VM_ICOUNT, for benchmarks that call run.sh
 #
 # DIR gets every file the script left in the guest's /out/ (same relative
 # names), and:
@@ -72,7 +75,8 @@ usage() {
 	exit 2
 }
 
-script="" out="" timeout=60 smp=2 mem=512 append="" tcg_threads=single icount=""
+script="" out="" timeout=60 smp="" mem=512 append="" tcg_threads=single
+icount=${KEDR_VM_ICOUNT:-}
 initramfs_args=()
 while (($#)); do
 	case "$1" in
@@ -104,6 +108,7 @@ done
 if ! [[ "$timeout" =~ ^[0-9]{1,6}$ ]] || ((timeout < 10)); then
 	kedr_die 2 "--timeout $timeout: expected whole seconds, at least 10"
 fi
+[[ -n "$smp" ]] || { [[ -n "$icount" ]] && smp=1 || smp=2; }
 if ! [[ "$smp" =~ ^[0-9]{1,3}$ ]] || ((smp < 1 || smp > 64)); then
 	kedr_die 2 "--smp $smp: expected 1..64"
 fi
@@ -118,6 +123,7 @@ icount_args=()
 if [[ -n "$icount" ]]; then
 	[[ "$icount" =~ ^[0-9]$|^10$ ]] || kedr_die 2 "--icount $icount: expected a shift of 0..10"
 	[[ "$tcg_threads" == single ]] || kedr_die 2 "--icount needs --tcg-threads single"
+	((smp == 1)) || kedr_die 2 "--icount needs one vCPU (--smp 1), not $smp"
 	icount_args=(-icount "shift=$icount,sleep=off")
 fi
 

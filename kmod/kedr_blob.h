@@ -353,8 +353,9 @@ struct kedr_blob_orc {
  * An imported kernel function (1.4): an undefined symbol of the target that
  * the copies call or tail-call directly (rel32). Those branches go to its
  * stub, KEDR_STUB_SIZE bytes of the code image (int3 in the blob), which the
- * loader writes: a jump through the function's dispatch slot
- * (kedr_payload.h). Stubs lie before the first copy, sorted, disjoint.
+ * loader writes: a jmp to the function, or on through its dispatch slot
+ * once a payload claims it (kedr_payload.h). Stubs lie before the first
+ * copy, sorted, disjoint.
  */
 struct kedr_blob_import {
 	__le32 name;		/* string: the symbol's name */

@@ -6,9 +6,13 @@
  *
  * How a call reaches a payload. In the copies, a direct call or tail call
  * to a kernel function F goes to an import stub of the code image, one per
- * F, which jumps through F's dispatch slot. The slot holds F's address
- * until a payload claims F, then the payload's handler. An unclaimed call
- * costs the stub's indirect jump.
+ * F, which jumps straight to F until a payload claims F, and from then
+ * on through F's dispatch slot, which holds the payload's handler. An
+ * unclaimed call costs the stub's direct jmp. The stub is rewritten while
+ * the target runs, so kedr_payload_register() and kedr_payload_unregister()
+ * sleep (IPIs and an RCU grace period) while a target is attached, and
+ * registering can then fail (-ENOMEM, or -EBUSY if a stub was rewritten
+ * by someone else, a kprobe say).
  *
  * A handler has F's prototype and is called with the original arguments,
  * in the target's context. It may call F itself (a payload module is not

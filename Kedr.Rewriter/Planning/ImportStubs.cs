@@ -9,8 +9,9 @@ namespace Kedr.Rewriter.Planning;
 /// The import stubs (blob 1.4): one per kernel function the copies call or tail-call directly, at the start
 /// of the code image, before the first copy. Such a branch (its rel32 relocation names an undefined symbol
 /// with addend -4, i.e. the function's start) goes to the function's stub instead of to the function; the
-/// loader writes each stub (a jump through the function's dispatch slot, kmod/kedr_payload.h), so a payload
-/// can claim the function after the copies are in place. The stubs are int3 in the blob. A planning
+/// loader writes each stub (a jmp to the function, or on through its dispatch slot once claimed,
+/// kmod/kedr_payload.h), so a payload can claim the function after the copies are in place. The stubs are
+/// int3 in the blob. A planning
 /// decision, read-only once collected: the layout places the stubs, the emitter routes branches to them.
 /// </summary>
 /// <remarks>

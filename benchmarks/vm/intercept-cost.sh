@@ -12,7 +12,7 @@
 # the host runs; without it they are TCG's wall-clock time.
 #
 # The sample target is instrumented twice: as always (its copies call kernel
-# functions through import stubs: movabs, load, the kernel's thunk) and with
+# functions through import stubs: a direct jmp each while unclaimed) and with
 # `kedr instrument --no-intercept` (the same copies, calls direct). Each round
 # loads kedr_sample with one blob, then the other (the order alternates from
 # round to round), and times the same workload: REPEAT times, 4000 one-byte

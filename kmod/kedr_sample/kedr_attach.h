@@ -179,17 +179,18 @@ int kedr_kprobes_start(unsigned int n, const unsigned long *addrs,
 void kedr_kprobes_arm(struct kedr_kprobes *k);
 void kedr_kprobes_stop(struct kedr_kprobes *k);
 
-/*
- * kedr_poke.c: 5-byte instructions other CPUs may be running rewritten by
- * text_poke_bp()'s protocol; a CPU meeting one meanwhile goes to @via.
- * @p sorted by addr, every addr inside @w. The number of CPUs sent on
- * through an int3, or a negative error (nothing written then).
- */
+/* kedr_poke.c: 5 bytes @insn for @addr; a CPU meeting its int3 goes to @via. */
 #define KEDR_POKE_SIZE	JMP32_INSN_SIZE
 struct kedr_poke {
 	unsigned long addr, via;
 	u8 insn[KEDR_POKE_SIZE];
 };
+
+/*
+ * Instructions other CPUs may be running rewritten by text_poke_bp()'s
+ * protocol, @p sorted by addr, every addr inside @w: the number of CPUs
+ * sent on through an int3, or a negative error (nothing written then).
+ */
 int kedr_poke_text(const struct kedr_alias *w, const struct kedr_poke *p,
 		   unsigned int n, unsigned int delay_ms);
 

@@ -8,26 +8,29 @@
  * directly (imports); each has KEDR_STUB_SIZE bytes at the start of the
  * code image, which the copies' branches go to. At attach each becomes
  *
- *	jmp function		(jmp 1f once a payload claims it)
- *   1:	movabs $slot, %r11
+ *	jmp function		(a NOP5 once a payload claims it)
+ *	movabs $slot, %r11
  *	mov (%r11), %r11
  *	jmp __x86_indirect_thunk_r11
  *
  * where slot holds the function's address, or the handler of the payload
  * that claimed it. An unclaimed call costs one direct jmp. A claim writes
- * the slot, then turns the first jmp into `jmp 1f`; giving it back writes
- * the slot back, then points the jmp at the function again. Both jmps are
- * rewritten while the copies may run, by text_poke_bp()'s protocol
- * (kedr_poke.c), and a CPU meeting the int3 meanwhile goes on at 1: the
- * slot's path is right at every moment. The slot's jump goes through the
- * kernel's exported retpoline
- * thunk, as the kernel's own indirect branches do (CALL_NOSPEC and
- * JMP_NOSPEC in asm/nospec-branch.h), so it is whatever the running
- * mitigation mode makes of the thunk (a retpoline, lfence; jmp, or a bare
- * jmp *%r11), never an unprotected indirect branch. %r11 is free at a call
- * or tail call of a C function: it carries no argument, and the callee may
- * clobber it; functions with a convention of their own never get a stub
- * (the rewriter's ImportStubs).
+ * the slot, then turns the jmp into a NOP5; giving it back writes the slot
+ * back, then puts the jmp to the function back. The head is rewritten
+ * while the copies may run, by text_poke_bp()'s protocol (kedr_poke.c),
+ * and a CPU meeting the int3 meanwhile goes on after it, to the slot's
+ * path, which is right at every moment. Registering and unregistering a
+ * payload while a target is attached therefore sleep (IPIs, an RCU grace
+ * period).
+ *
+ * The slot's jump goes through the kernel's exported retpoline thunk, as
+ * the kernel's own indirect branches do (CALL_NOSPEC and JMP_NOSPEC in
+ * asm/nospec-branch.h), so it is whatever the running mitigation mode makes
+ * of the thunk (a retpoline, lfence; jmp, or a bare jmp *%r11), never an
+ * unprotected indirect branch. %r11 is free at a call or tail call of a C
+ * function: it carries no argument, and the callee may clobber it;
+ * functions with a convention of their own never get a stub (the
+ * rewriter's ImportStubs).
  *
  * Slots are written with WRITE_ONCE() (an aligned 8-byte store: a stub
  * sees the old or the new value). A slot goes back to the original when
@@ -75,7 +78,7 @@
 #include "kedr_record.h"
 #include "kedr_attach.h"
 
-/* jmp rel32; then movabs $imm64, %r11; mov (%r11), %r11; jmp rel32 */
+/* jmp rel32 or NOP5; then movabs $imm64, %r11; mov (%r11), %r11; jmp rel32 */
 #define KEDR_STUB_SLOW		JMP32_INSN_SIZE
 #define KEDR_STUB_MOVABS	10
 #define KEDR_STUB_LOAD		3
@@ -120,71 +123,96 @@ kedr_find_replacement(const struct kedr_payload *p, const char *name)
 	return NULL;
 }
 
-/* The poke sending stub @i to its function, or to its slot (@to_slot). */
-static void kedr_stub_head(const struct kedr_icpt *ic, u32 i, bool to_slot,
-			   struct kedr_poke *poke)
+/* Where stub @i is, and the bytes of its head sending it to its function. */
+static unsigned long kedr_stub_direct(const struct kedr_icpt *ic, u32 i,
+				      u8 insn[KEDR_POKE_SIZE])
 {
 	unsigned long at = ic->place + ic->b->imports[i].stub_offset;
-	unsigned long to = to_slot ? at + KEDR_STUB_SLOW : ic->orig[i];
 
-	poke->addr = at;
-	poke->via = at + KEDR_STUB_SLOW;
-	poke->insn[0] = JMP32_INSN_OPCODE;
+	insn[0] = JMP32_INSN_OPCODE;
 	/* In reach: kedr_intercept_prepare() checked. */
-	put_unaligned_le32((u32)(to - (at + JMP32_INSN_SIZE)), &poke->insn[1]);
+	put_unaligned_le32((u32)(ic->orig[i] - (at + JMP32_INSN_SIZE)),
+			   &insn[1]);
+	return at;
 }
 
-/* The @n stub heads in ic->pokes written while the copies may run. */
-static int kedr_poke_stubs(struct kedr_icpt *ic, unsigned int n)
+/* Is stub @i's head one of the two it can be: direct, or NOP5 (slot)? */
+static bool kedr_stub_intact(const struct kedr_icpt *ic, u32 i)
 {
-	const struct kedr_blob *b = ic->b;
-	struct kedr_alias stubs;
-	int err;
+	u8 direct[KEDR_POKE_SIZE];
+	const u8 *head = (const u8 *)kedr_stub_direct(ic, i, direct);
 
-	if (!n)
-		return 0;
-	err = kedr_alias_map(&stubs, ic->place,
-			     b->imports[b->nr_imports - 1].stub_offset +
-			     KEDR_STUB_SIZE);
-	if (err)
-		return err;
-	err = kedr_poke_text(&stubs, ic->pokes, n, 0);
-	kedr_alias_unmap(&stubs);
-	return err < 0 ? err : 0;
+	return !memcmp(head, direct, KEDR_POKE_SIZE) ||
+	       !memcmp(head, kedr_nop5, KEDR_POKE_SIZE);
 }
 
 /*
  * Point @p's claimed slots at its handlers (@claim) or back (mutex), and
- * their stubs' first jmps at the slots or back at the functions. Giving
- * back cannot go wrong: if the jmps stay, the slots lead to the functions.
+ * their stubs' heads at the slots (a NOP5: on to the slot's path) or back
+ * at the functions. The slot is written first, so a CPU meeting a poke's
+ * int3 goes on through it (the poke's @via). A claim changes nothing when
+ * it fails (no mapping for the stubs, or a head someone else rewrote, a
+ * kprobe say: -EBUSY). Giving back always takes the slots back; if the
+ * heads cannot be rewritten they stay NOP5 and the slots lead to the
+ * functions.
  */
 static int kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 			   bool claim)
 {
 	const struct kedr_blob *b = ic->b;
+	struct kedr_alias stubs;
 	unsigned int n = 0;
+	int err;
 	u32 i;
+
+	err = kedr_alias_map(&stubs, ic->place,
+			     b->imports[b->nr_imports - 1].stub_offset +
+			     KEDR_STUB_SIZE);
+	for (i = 0; claim && !err && i < b->nr_imports; i++)
+		if (kedr_find_replacement(p, b->imports[i].name) &&
+		    !ic->owner[i] && !kedr_stub_intact(ic, i)) {
+			pr_err("payload %s: the stub of %s holds %5ph, not what kedr_sample wrote\n",
+			       p->name, b->imports[i].name,
+			       (void *)(ic->place + b->imports[i].stub_offset));
+			err = -EBUSY;
+		}
+	if (claim && err)
+		goto out;
 
 	for (i = 0; i < b->nr_imports; i++) {
 		const struct kedr_replacement *r;
+		struct kedr_poke *poke = &ic->pokes[n];
 
 		if (claim) {
 			if (ic->closing)
 				break;
 			r = kedr_find_replacement(p, b->imports[i].name);
-			if (!r || !r->handler || ic->owner[i])
+			if (!r || ic->owner[i])
 				continue;
 			ic->owner[i] = p;
 			WRITE_ONCE(ic->slot[i], (unsigned long)r->handler);
+			poke->addr = kedr_stub_direct(ic, i, poke->insn);
+			memcpy(poke->insn, kedr_nop5, KEDR_POKE_SIZE);
 		} else if (ic->owner[i] == p) {
 			ic->owner[i] = NULL;
 			WRITE_ONCE(ic->slot[i], ic->orig[i]);
+			poke->addr = kedr_stub_direct(ic, i, poke->insn);
 		} else {
 			continue;
 		}
-		kedr_stub_head(ic, i, claim, &ic->pokes[n++]);
+		poke->via = poke->addr + KEDR_STUB_SLOW;
+		n++;
 	}
-	return kedr_poke_stubs(ic, n);
+	if (err) {
+		pr_warn("payload %s: gave back its functions of %s; their stubs stay on the slot's path (%d)\n",
+			p->name, ic->mod->name, err);
+		return 0;
+	}
+	/* Fails only for a notifier registered twice: ours is new. */
+	WARN_ON_ONCE(kedr_poke_text(&stubs, ic->pokes, n, 0) < 0);
+out:
+	kedr_alias_unmap(&stubs);
+	return err;
 }
 
 /* @p claims what it replaces, or nothing (mutex). */
@@ -192,11 +220,9 @@ static int kedr_claim(struct kedr_icpt *ic, struct kedr_payload *p)
 {
 	int err = kedr_set_claims(ic, p, true);
 
-	if (err) {
-		kedr_set_claims(ic, p, false);
+	if (err)
 		pr_err("payload %s: cannot claim the functions of %s (%d)\n",
 		       p->name, ic->mod->name, err);
-	}
 	return err;
 }
 
@@ -664,6 +690,8 @@ static void kedr_exit_wrapper(void)
  *
  *	__kmalloc direct ffffffff8135b630 __kmalloc
  *	kfree slot ffffffffc0a2d010 kpt_kfree [kedr_pt_payload] claimed by kedr_pt_payload
+ *
+ * (direct: the head jmps to the function; slot: a NOP5, on to the slot.)
  */
 static struct dentry *kedr_imports_file;
 
@@ -680,16 +708,16 @@ static int kedr_imports_show(struct seq_file *m, void *v)
 		unsigned long to;
 
 		seq_printf(m, "%s ", ic->b->imports[i].name);
-		if (head[0] != JMP32_INSN_OPCODE) {
-			seq_printf(m, "? %5ph\n", head);
-			continue;
-		}
-		to = at + JMP32_INSN_SIZE + (s32)get_unaligned_le32(head + 1);
-		if (to == at + KEDR_STUB_SLOW) {
+		if (!memcmp(head, kedr_nop5, KEDR_POKE_SIZE)) {
 			to = READ_ONCE(ic->slot[i]);
 			seq_printf(m, "slot %lx %ps", to, (void *)to);
-		} else {
+		} else if (head[0] == JMP32_INSN_OPCODE) {
+			to = at + JMP32_INSN_SIZE +
+			     (s32)get_unaligned_le32(head + 1);
 			seq_printf(m, "direct %lx %ps", to, (void *)to);
+		} else {
+			seq_printf(m, "? %5ph\n", head);
+			continue;
 		}
 		if (ic->owner[i])
 			seq_printf(m, " claimed by %s", ic->owner[i]->name);

@@ -75,9 +75,13 @@ int kedr_poke_text(const struct kedr_alias *w, const struct kedr_poke *p,
 {
 	struct kedr_poker k = {
 		/*
-		 * First of the die chain, as poke_int3_handler() runs before
-		 * any: a notifier before ours entered by one of these
-		 * instructions would meet its int3 again, recursively.
+		 * As early in the die chain as a module can be: a notifier
+		 * before ours that runs code being poked here would meet its
+		 * int3 again, recursively. Equal priorities run in the order
+		 * registered, so kprobes' and hw_breakpoint's (INT_MAX too,
+		 * from boot; neither runs module code) still come first, and
+		 * so would a target's own INT_MAX notifier: one that calls
+		 * into its copies is not supported (DEVELOPERS.md).
 		 */
 		.nb = { .notifier_call = kedr_poke_int3, .priority = INT_MAX },
 		.p = p,

@@ -85,9 +85,12 @@ int kedr_restore_originals(struct module *mod, const u8 *snap,
 		}
 	}
 	/* The jmps' original bytes; jmps is sorted, and so are these. */
-	pokes = kvmalloc_array(max(n, 1U), sizeof(*pokes), GFP_KERNEL);
-	if (!pokes)
+	pokes = n ? kvmalloc_array(n, sizeof(*pokes), GFP_KERNEL) : NULL;
+	if (n && !pokes) {
+		pr_err("%s: not detached: no room for the %u jmps to put back\n",
+		       mod->name, n);
 		return -ENOMEM;
+	}
 	for (i = 0; i < n; i++) {
 		pokes[i].addr = jmps[i].addr;
 		pokes[i].via = jmps[i].dest;

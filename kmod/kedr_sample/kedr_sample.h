@@ -115,6 +115,7 @@ struct kedr_import {
 	const char *name;
 	u32 symidx;
 	u32 stub_offset;
+	u32 flags;		/* KEDR_IMPORT_* (1.6) */
 };
 
 /* Blob 1.4: a call of the copies to a stub (struct kedr_blob_call). */

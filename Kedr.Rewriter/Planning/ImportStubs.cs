@@ -51,8 +51,44 @@ internal sealed class ImportStubs
                 stubs._imports.Add(new BlobImport(name, (uint)r.SymbolIndex, (uint)stubs.Size));
             }
         }
+        stubs.AddAddressTaken(elf);
         return stubs;
     }
+
+    /// <summary>
+    /// Blob 1.6: the kernel functions whose address the target's own data holds (an <c>R_X86_64_64</c> with addend
+    /// 0 against an undefined symbol in a <c>.data*</c> or <c>.rodata*</c> section: an ops table, a function
+    /// pointer) are flagged <see cref="BlobImportFlags.AddressTaken"/>, and listed (after the called ones) if the
+    /// copies never call them directly, so that the loader can route the copies' indirect calls to them through
+    /// the import's dispatch slot (kmod/kedr_sample/kedr_indirect.c). The same name rule applies.
+    /// </summary>
+    private void AddAddressTaken(ElfFile elf)
+    {
+        foreach (var section in elf.Sections)
+        {
+            if (!IsDataSection(section)) continue;
+            foreach (ref readonly var r in elf.RelocationSpan(section))
+            {
+                if (r.Type != RelocationType.Abs64 || r.Addend != 0 || r.SymbolIndex <= 0 || r.SymbolIndex >= elf.Symbols.Count) continue;
+                ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
+                if (!sym.IsUndefined || !IsInterceptable(sym.Name)) continue;
+                if (_stubBySymbol.TryGetValue(r.SymbolIndex, out int stub))
+                {
+                    int i = (int)ImportIndex(stub);
+                    _imports[i] = _imports[i] with { Flags = _imports[i].Flags | BlobImportFlags.AddressTaken };
+                    continue;
+                }
+                _stubBySymbol[r.SymbolIndex] = Size;
+                _imports.Add(new BlobImport(sym.Name, (uint)r.SymbolIndex, (uint)Size, BlobImportFlags.AddressTaken));
+            }
+        }
+    }
+
+    /// <summary>A section of the module's data proper (not a table the kernel reads: those have other names).</summary>
+    private static bool IsDataSection(ElfSection s) =>
+        s.IsAlloc && !s.IsExecutable
+        && (s.Name == ".data" || s.Name == ".rodata" || s.Name.StartsWith(".data.", StringComparison.Ordinal)
+            || s.Name.StartsWith(".rodata.", StringComparison.Ordinal));
 
     /// <summary>Where the branch <paramref name="p"/> of <paramref name="plan"/> goes instead of its kernel function, or -1.</summary>
     public int StubFor(FunctionPlan plan, in PlannedInstruction p)

@@ -201,11 +201,23 @@ public sealed class TranslationValidator
         _callUsed[k] = true;
     }
 
+    /// <summary>An absolute 64-bit relocation to the symbol's start in one of the module's data sections.</summary>
+    private bool DataHoldsAddressOf(int symbol) =>
+        _elf.Sections.Any(s => s.IsAlloc && !s.IsExecutable && (s.Name is ".data" or ".rodata" || s.Name.StartsWith(".data.", StringComparison.Ordinal)
+                || s.Name.StartsWith(".rodata.", StringComparison.Ordinal))
+            && _elf.GetRelocations(s).Any(r => r.SymbolIndex == symbol && r.Type == Kedr.Core.Elf.RelocationType.Abs64 && r.Addend == 0));
+
     private void CheckImportsUsed()
     {
         for (int i = 0; i < _importUsed.Length; i++)
-            if (!_importUsed[i] && _stubAt.ContainsValue(i))
-                Report(-1, -1, _blob.Imports[i].StubOffset, $"import {i} '{_blob.Imports[i].Name}': no branch of the copies goes to its stub");
+        {
+            var im = _blob.Imports[i];
+            // 1.6: an address-taken import needs no branch, but the module's data must hold its address.
+            if ((im.Flags & BlobImportFlags.AddressTaken) != 0 && !DataHoldsAddressOf((int)im.SymbolIndex))
+                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}' is flagged address-taken, but no .data/.rodata word of the module holds its address");
+            else if (!_importUsed[i] && (im.Flags & BlobImportFlags.AddressTaken) == 0 && _stubAt.ContainsValue(i))
+                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}': no branch of the copies goes to its stub");
+        }
         for (int i = 0; i < _callUsed.Length; i++)
             if (!_callUsed[i])
             {

@@ -37,6 +37,17 @@
  * (kedr_intercept_close(), kedr_quiesce.c): a copy's tail call through a
  * stub leaves no return address in the copies.
  *
+ * Calls through the target's pointers (blob 1.6). An import flagged
+ * KEDR_IMPORT_ADDRESS_TAKEN is a kernel function whose address the target's
+ * data holds. Every indirect call or jmp of the copies enters
+ * kedr_indirect_REG (kedr_indirect.c), which asks kedr_intercept_indirect()
+ * where to go: while no such import is claimed (kedr_taken_claimed, one
+ * load) the destination as it is; else, if the destination is one of them
+ * (a binary search of their addresses, sorted at attach), what its slot
+ * holds. A handler called that way finds its caller through the indirect
+ * site's return address (kedr_indirect_call_pc()). Calls the kernel makes
+ * through the same pointer are not the copies' and are not routed.
+ *
  * Init and exit. At COMING the target's mod->init and mod->exit (those it
  * has) are replaced with kedr_init_wrapper() and kedr_exit_wrapper(), as
  * KEDR did: 6.1's do_init_module() reads mod->init after the COMING
@@ -57,6 +68,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <asm/asm-prototypes.h>
 #include <asm/text-patching.h>
@@ -82,6 +94,10 @@ struct kedr_icpt {
 	unsigned long *slot;		/* what stub i jumps to */
 	unsigned long *orig;		/* the kernel function of import i */
 	struct kedr_payload **owner;	/* who claimed import i, or NULL */
+	/* KEDR_IMPORT_ADDRESS_TAKEN imports: their addresses, sorted. */
+	unsigned long *taken_addr;
+	u32 *taken_import;		/* the import of taken_addr[j] */
+	u32 nr_taken;
 	int (*init)(void);		/* the target's own */
 	void (*exit)(void);
 	/* The hooks a wrapper runs, nested, and the next one's index. */
@@ -97,6 +113,8 @@ static LIST_HEAD(kedr_payloads);
 static LIST_HEAD(kedr_payloads_retired);
 /* The attached target's; set at attach, cleared at detach (mutex). */
 static struct kedr_icpt *kedr_icpt;
+/* Claimed KEDR_IMPORT_ADDRESS_TAKEN imports of kedr_icpt (mutex; 0: none). */
+static unsigned int kedr_taken_claimed;
 
 static const struct kedr_replacement *
 kedr_find_replacement(const struct kedr_payload *p, const char *name)
@@ -130,7 +148,12 @@ static void kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 		} else if (ic->owner[i] == p) {
 			ic->owner[i] = NULL;
 			WRITE_ONCE(ic->slot[i], ic->orig[i]);
+		} else {
+			continue;
 		}
+		if (b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN)
+			WRITE_ONCE(kedr_taken_claimed,
+				   kedr_taken_claimed + (claim ? 1 : -1));
 	}
 }
 
@@ -161,6 +184,44 @@ static int kedr_check_import(struct kedr_attach_ctx *c, u32 i,
 	kedr_refuse(c, "import %u: symbol %u is \"%s\", not the kernel function \"%s\"",
 		    i, im->symidx, name, im->name);
 	return -EINVAL;
+}
+
+static int kedr_cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a;
+	unsigned long y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The addresses of the KEDR_IMPORT_ADDRESS_TAKEN imports, sorted, each with
+ * its import (two imports of one address: the first).
+ */
+static int kedr_taken_prepare(struct kedr_icpt *ic, const struct kedr_blob *b)
+{
+	u32 i, j, n = 0;
+
+	for (i = 0; i < b->nr_imports; i++)
+		n += !!(b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN);
+	if (!n)
+		return 0;
+	ic->taken_addr = kvcalloc(n, sizeof(*ic->taken_addr), GFP_KERNEL);
+	ic->taken_import = kvcalloc(n, sizeof(*ic->taken_import), GFP_KERNEL);
+	if (!ic->taken_addr || !ic->taken_import)
+		return -ENOMEM;
+	for (i = 0; i < b->nr_imports; i++)
+		if (b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN)
+			ic->taken_addr[ic->nr_taken++] = ic->orig[i];
+	sort(ic->taken_addr, n, sizeof(*ic->taken_addr), kedr_cmp_ulong, NULL);
+	for (j = 0; j < n; j++)
+		for (i = 0; i < b->nr_imports; i++)
+			if ((b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN) &&
+			    ic->orig[i] == ic->taken_addr[j]) {
+				ic->taken_import[j] = i;
+				break;
+			}
+	return 0;
 }
 
 /*
@@ -218,6 +279,9 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 		stub[KEDR_STUB_JMP_AT] = JMP32_INSN_OPCODE;
 		put_unaligned_le32(rel, stub + KEDR_STUB_JMP_AT + 1);
 	}
+	err = kedr_taken_prepare(ic, b);
+	if (err)
+		goto nomem;
 	return 0;
 nomem:
 	kedr_refuse(c, "out of memory");
@@ -233,6 +297,8 @@ static void kedr_icpt_free(struct kedr_icpt *ic)
 	kvfree(ic->slot);
 	kvfree(ic->orig);
 	kvfree(ic->owner);
+	kvfree(ic->taken_addr);
+	kvfree(ic->taken_import);
 	kfree(ic->hooks);
 	kfree(ic);
 }
@@ -312,6 +378,7 @@ void kedr_intercept_stop(struct module *mod)
 	list_for_each_entry(p, &kedr_payloads, list)
 		if (p->target_unloading)
 			p->target_unloading(mod);
+	WRITE_ONCE(kedr_taken_claimed, 0);
 	WRITE_ONCE(kedr_icpt, NULL);
 	/* Module state GOING: nothing reads them again. */
 	if (mod->init == kedr_init_wrapper)
@@ -488,16 +555,45 @@ bool kedr_get_call_info(unsigned long ret_addr, struct kedr_call_info *info)
 		f = call->func;
 		info->pc = ic->func_addr[f] + call->orig_offset;
 	} else {
-		/* Not a stub's call: at least the function. */
+		/* Not a stub's call: an indirect one, or the function. */
 		f = kedr_func_at(b, off - 1);
 		if (f < 0)
 			return false;
+		info->pc = kedr_indirect_call_pc(off);
 	}
 	info->func = ic->func_addr[b->funcs[f].owner];
 	info->func_name = b->funcs[b->funcs[f].owner].name;
 	return info->pc != 0;
 }
 EXPORT_SYMBOL_GPL(kedr_get_call_info);
+
+/*
+ * From kedr_on_indirect(), interrupts off: where an indirect branch of the
+ * copies to @dest goes (see the top).
+ */
+unsigned long notrace kedr_intercept_indirect(unsigned long dest)
+{
+	const struct kedr_icpt *ic;
+	u32 lo = 0, hi;
+
+	if (likely(!READ_ONCE(kedr_taken_claimed)))
+		return dest;
+	ic = READ_ONCE(kedr_icpt);
+	if (!ic)
+		return dest;
+	hi = ic->nr_taken;
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (ic->taken_addr[mid] < dest)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ic->nr_taken && ic->taken_addr[lo] == dest)
+		return READ_ONCE(ic->slot[ic->taken_import[lo]]);
+	return dest;
+}
 
 void kedr_record_event(u8 kind, unsigned long pc, unsigned long addr,
 		       u32 size)

@@ -247,7 +247,7 @@ void kedr_indirect_r12(void);
 void kedr_indirect_r13(void);
 void kedr_indirect_r14(void);
 void kedr_indirect_r15(void);
-void kedr_on_indirect(u32 index, unsigned long dest);
+void kedr_on_indirect(u32 index, unsigned long dest, unsigned long *to);
 
 /*
  * kedr_recorder.c: per-CPU event rings and debugfs output, trace, stats.

@@ -352,7 +352,8 @@ struct kedr_blob_orc {
 /*
  * An imported kernel function (1.4): an undefined symbol of the target that
  * the copies call or tail-call directly (rel32), or (1.6) whose address the
- * target's data holds (KEDR_IMPORT_ADDRESS_TAKEN). Direct branches go to its
+ * target's data holds (KEDR_IMPORT_ADDRESS_TAKEN), or (1.6) a static call
+ * trampoline the copies call (KEDR_IMPORT_STATIC_CALL). Direct branches go to its
  * stub, KEDR_STUB_SIZE bytes of the code image (int3 in the blob), which the
  * loader writes: a jump through the function's dispatch slot
  * (kedr_payload.h). Stubs lie before the first copy, sorted, disjoint.
@@ -371,10 +372,19 @@ struct kedr_blob_import {
  * call it through a pointer. Such an import may have no direct call: its
  * stub is written all the same. The loader routes an indirect call of the
  * copies whose destination is the address of such an import through its
- * dispatch slot (kedr_payload.h). Readers refuse any other bit.
+ * dispatch slot (kedr_payload.h).
+ *
+ * KEDR_IMPORT_STATIC_CALL (1.6): the symbol is a static call trampoline
+ * (__SCT__*, undefined or in the target's .static_call.text) that the
+ * copies call or tail-call; its stub goes to the trampoline, or, when a
+ * payload claims an import, to the claimed import's slot if the
+ * trampoline's current destination is that import (kedr_payload.c).
+ * Readers refuse any other bit.
  */
 #define KEDR_IMPORT_ADDRESS_TAKEN	0x1
-#define KEDR_IMPORT_KNOWN_FLAGS		KEDR_IMPORT_ADDRESS_TAKEN
+#define KEDR_IMPORT_STATIC_CALL		0x2
+#define KEDR_IMPORT_KNOWN_FLAGS		(KEDR_IMPORT_ADDRESS_TAKEN | \
+					 KEDR_IMPORT_STATIC_CALL)
 
 #define KEDR_STUB_SIZE	32
 

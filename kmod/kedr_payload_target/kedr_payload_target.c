@@ -7,7 +7,9 @@
  * them: the one leak kedr_alloc must report. "keep N" allocates N bytes
  * that exit frees. "vleak N" and "vkeep N" do the same through the
  * module's own function pointers (kedr_pt_heap: vmalloc and vfree, which
- * it never calls directly), in kedr_pt_vleak() and kedr_pt_vkeep().
+ * it never calls directly), in kedr_pt_vleak() and kedr_pt_vkeep(); but
+ * kedr_pt_vkeep() frees the block before through a static call of the
+ * module's own, kedr_pt_vfree (to vfree).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -17,6 +19,7 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/static_call.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
@@ -36,6 +39,8 @@ static struct kedr_pt_heap kedr_pt_heap = {
 	.alloc = vmalloc,
 	.free = vfree,
 };
+
+DEFINE_STATIC_CALL(kedr_pt_vfree, vfree);
 
 static struct dentry *kedr_pt_dir;
 static void *kedr_pt_kept;
@@ -82,7 +87,7 @@ static noinline int kedr_pt_vleak(size_t size)
 
 static noinline int kedr_pt_vkeep(size_t size)
 {
-	READ_ONCE(kedr_pt_heap.free)(kedr_pt_vkept);
+	static_call(kedr_pt_vfree)(kedr_pt_vkept);
 	kedr_pt_vkept = READ_ONCE(kedr_pt_heap.alloc)(size);
 	return kedr_pt_vkept ? 0 : -ENOMEM;
 }

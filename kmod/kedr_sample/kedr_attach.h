@@ -179,6 +179,8 @@ void kedr_indirect_stop(void);
 unsigned long kedr_indirect_call_pc(u32 ret_offset);
 /* kedr_payload.c: where an indirect branch of the copies to @dest goes. */
 unsigned long kedr_intercept_indirect(unsigned long dest);
+/* kedr_payload.c: imports claimed now (the static call stubs test it). */
+extern unsigned int kedr_any_claimed;
 /* kedr_live_syms.c: c->symval and c->func_addr of a live module. */
 int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name);
 

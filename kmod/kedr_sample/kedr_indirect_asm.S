@@ -52,3 +52,21 @@ KEDR_INDIRECT r12
 KEDR_INDIRECT r13
 KEDR_INDIRECT r14
 KEDR_INDIRECT r15
+
+/*
+ * kedr_static_call_slow: a static call stub's way while a payload claims an
+ * import (kedr_payload.c), entered by a jmp with the trampoline's address
+ * pushed on top of what the copy's call or tail call left. A static call
+ * is a C call: the argument registers and %rax are kept, %r10, %r11 and the
+ * status flags are free, DF is clear. Goes on through the kernel's thunk to
+ * what kedr_on_static_call() returns (the trampoline, or a handler).
+ */
+SYM_CODE_START(kedr_static_call_slow)
+	KEDR_PUSH_CLOBBERED
+	movq KEDR_CLOBBERED_BYTES(%rsp), %rdi
+	call kedr_on_static_call
+	movq %rax, KEDR_CLOBBERED_BYTES(%rsp)
+	KEDR_POP_CLOBBERED
+	popq %r11
+	jmp __x86_indirect_thunk_r11
+SYM_CODE_END(kedr_static_call_slow)

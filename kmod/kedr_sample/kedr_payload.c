@@ -85,6 +85,11 @@
 #define KEDR_STUB_JMP_AT	(KEDR_STUB_MOVABS + KEDR_STUB_LOAD)
 static_assert(KEDR_STUB_JMP_AT + JMP32_INSN_SIZE <= KEDR_STUB_SIZE);
 
+struct kedr_addr_import {
+	unsigned long addr;
+	u32 import;
+};
+
 /* The kernel functions of an attached target, and who claimed them. */
 struct kedr_icpt {
 	struct module *mod;
@@ -94,10 +99,9 @@ struct kedr_icpt {
 	unsigned long *slot;		/* what stub i jumps to */
 	unsigned long *orig;		/* the kernel function of import i */
 	struct kedr_payload **owner;	/* who claimed import i, or NULL */
-	/* KEDR_IMPORT_ADDRESS_TAKEN imports: their addresses, sorted. */
-	unsigned long *taken_addr;
-	u32 *taken_import;		/* the import of taken_addr[j] */
-	u32 nr_taken;
+	/* The kernel functions among the imports, by address. */
+	struct kedr_addr_import *by_addr;
+	u32 nr_by_addr;
 	int (*init)(void);		/* the target's own */
 	void (*exit)(void);
 	/* The hooks a wrapper runs, nested, and the next one's index. */
@@ -115,6 +119,8 @@ static LIST_HEAD(kedr_payloads_retired);
 static struct kedr_icpt *kedr_icpt;
 /* Claimed KEDR_IMPORT_ADDRESS_TAKEN imports of kedr_icpt (mutex; 0: none). */
 static unsigned int kedr_taken_claimed;
+/* Claimed imports of kedr_icpt (mutex); the static call stubs test it. */
+unsigned int kedr_any_claimed;
 
 static const struct kedr_replacement *
 kedr_find_replacement(const struct kedr_payload *p, const char *name)
@@ -137,6 +143,8 @@ static void kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 	for (i = 0; i < b->nr_imports; i++) {
 		const struct kedr_replacement *r;
 
+		if (b->imports[i].flags & KEDR_IMPORT_STATIC_CALL)
+			continue;	/* a trampoline, not a function */
 		if (claim) {
 			if (ic->closing)
 				return;
@@ -151,6 +159,7 @@ static void kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 		} else {
 			continue;
 		}
+		WRITE_ONCE(kedr_any_claimed, kedr_any_claimed + (claim ? 1 : -1));
 		if (b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN)
 			WRITE_ONCE(kedr_taken_claimed,
 				   kedr_taken_claimed + (claim ? 1 : -1));
@@ -169,6 +178,12 @@ static int kedr_check_import(struct kedr_attach_ctx *c, u32 i,
 	const Elf_Sym *sym;
 	const char *name;
 
+	if ((im->flags & KEDR_IMPORT_STATIC_CALL) &&
+	    strncmp(im->name, "__SCT__", strlen("__SCT__"))) {
+		kedr_refuse(c, "import %u: \"%s\" is not a static call trampoline",
+			    i, im->name);
+		return -EINVAL;
+	}
 	if (c->live) {
 		if (c->symval[im->symidx])
 			return 0;
@@ -178,49 +193,111 @@ static int kedr_check_import(struct kedr_attach_ctx *c, u32 i,
 	}
 	sym = &c->ks->symtab[im->symidx];
 	name = c->ks->strtab + sym->st_name;
-	if (sym->st_shndx == SHN_UNDEF && !strcmp(name, im->name) &&
-	    sym->st_value)
+	/* 1.6: a trampoline may be the target's own (.static_call.text). */
+	if ((sym->st_shndx == SHN_UNDEF ||
+	     (im->flags & KEDR_IMPORT_STATIC_CALL)) &&
+	    !strcmp(name, im->name) && sym->st_value)
 		return 0;
 	kedr_refuse(c, "import %u: symbol %u is \"%s\", not the kernel function \"%s\"",
 		    i, im->symidx, name, im->name);
 	return -EINVAL;
 }
 
-static int kedr_cmp_ulong(const void *a, const void *b)
+static int kedr_cmp_addr(const void *a, const void *b)
 {
-	unsigned long x = *(const unsigned long *)a;
-	unsigned long y = *(const unsigned long *)b;
+	unsigned long x = ((const struct kedr_addr_import *)a)->addr;
+	unsigned long y = ((const struct kedr_addr_import *)b)->addr;
 
 	return x < y ? -1 : x > y;
 }
 
-/*
- * The addresses of the KEDR_IMPORT_ADDRESS_TAKEN imports, sorted, each with
- * its import (two imports of one address: the first).
- */
-static int kedr_taken_prepare(struct kedr_icpt *ic, const struct kedr_blob *b)
+/* The imported functions (not trampolines) by address, for look-ups. */
+static int kedr_by_addr_prepare(struct kedr_icpt *ic,
+				const struct kedr_blob *b)
 {
-	u32 i, j, n = 0;
+	u32 i, n = 0;
 
-	for (i = 0; i < b->nr_imports; i++)
-		n += !!(b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN);
-	if (!n)
-		return 0;
-	ic->taken_addr = kvcalloc(n, sizeof(*ic->taken_addr), GFP_KERNEL);
-	ic->taken_import = kvcalloc(n, sizeof(*ic->taken_import), GFP_KERNEL);
-	if (!ic->taken_addr || !ic->taken_import)
+	ic->by_addr = kvcalloc(b->nr_imports, sizeof(*ic->by_addr), GFP_KERNEL);
+	if (!ic->by_addr)
 		return -ENOMEM;
-	for (i = 0; i < b->nr_imports; i++)
-		if (b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN)
-			ic->taken_addr[ic->nr_taken++] = ic->orig[i];
-	sort(ic->taken_addr, n, sizeof(*ic->taken_addr), kedr_cmp_ulong, NULL);
-	for (j = 0; j < n; j++)
-		for (i = 0; i < b->nr_imports; i++)
-			if ((b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN) &&
-			    ic->orig[i] == ic->taken_addr[j]) {
-				ic->taken_import[j] = i;
-				break;
-			}
+	for (i = 0; i < b->nr_imports; i++) {
+		if (b->imports[i].flags & KEDR_IMPORT_STATIC_CALL)
+			continue;
+		ic->by_addr[n].addr = ic->orig[i];
+		ic->by_addr[n++].import = i;
+	}
+	sort(ic->by_addr, n, sizeof(*ic->by_addr), kedr_cmp_addr, NULL);
+	ic->nr_by_addr = n;
+	return 0;
+}
+
+/* The import of the function at @addr, or -1. */
+static int notrace kedr_import_at(const struct kedr_icpt *ic,
+				  unsigned long addr)
+{
+	u32 lo = 0, hi = ic->nr_by_addr;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (ic->by_addr[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ic->nr_by_addr && ic->by_addr[lo].addr == addr)
+		return ic->by_addr[lo].import;
+	return -1;
+}
+
+/*
+ * The stub of a static call trampoline at @tramp (1.6): the trampoline
+ * while no import is claimed, else kedr_static_call_slow with the
+ * trampoline's address pushed (sign-extended: kernel and module text
+ * both lie in the top 2 GiB):
+ *
+ *	cmpl $0, kedr_any_claimed(%rip)
+ *	jne 1f
+ *	jmp tramp
+ * 1:	push $tramp
+ *	jmp kedr_static_call_slow
+ */
+#define KEDR_SC_CMP	7	/* 83 3d rel32 00 */
+#define KEDR_SC_JNE	2	/* 75 rel8 */
+#define KEDR_SC_PUSH	5	/* 68 imm32 */
+static_assert(KEDR_SC_CMP + KEDR_SC_JNE + JMP32_INSN_SIZE + KEDR_SC_PUSH +
+	      JMP32_INSN_SIZE <= KEDR_STUB_SIZE);
+
+static int kedr_static_call_stub(struct kedr_attach_ctx *c, u8 *stub,
+				 unsigned long at, unsigned long tramp)
+{
+	unsigned int jmp_at = KEDR_SC_CMP + KEDR_SC_JNE;
+	unsigned int push_at = jmp_at + JMP32_INSN_SIZE;
+	unsigned int slow_at = push_at + KEDR_SC_PUSH;
+	s32 cmp_rel, jmp_rel, slow_rel;
+
+	if ((long)tramp != (s32)tramp ||
+	    kedr_rel32(at, KEDR_SC_CMP, (unsigned long)&kedr_any_claimed,
+		       &cmp_rel) ||
+	    kedr_rel32(at + jmp_at, JMP32_INSN_SIZE, tramp, &jmp_rel) ||
+	    kedr_rel32(at + slow_at, JMP32_INSN_SIZE,
+		       (unsigned long)kedr_static_call_slow, &slow_rel)) {
+		kedr_refuse(c, "a static call stub cannot reach %pS", (void *)tramp);
+		return -ERANGE;
+	}
+	memset(stub, INT3_INSN_OPCODE, KEDR_STUB_SIZE);
+	stub[0] = 0x83;			/* cmpl $imm8, disp32(%rip) */
+	stub[1] = 0x3d;
+	put_unaligned_le32(cmp_rel, stub + 2);
+	stub[6] = 0;
+	stub[KEDR_SC_CMP] = 0x75;	/* jne rel8: over the jmp */
+	stub[KEDR_SC_CMP + 1] = JMP32_INSN_SIZE;
+	stub[jmp_at] = JMP32_INSN_OPCODE;
+	put_unaligned_le32(jmp_rel, stub + jmp_at + 1);
+	stub[push_at] = 0x68;		/* push $imm32 */
+	put_unaligned_le32((u32)tramp, stub + push_at + 1);
+	stub[slow_at] = JMP32_INSN_OPCODE;
+	put_unaligned_le32(slow_rel, stub + slow_at + 1);
 	return 0;
 }
 
@@ -260,6 +337,14 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 		err = kedr_check_import(c, i, im);
 		if (err)
 			return err;
+		ic->orig[i] = addr;
+		ic->slot[i] = addr;
+		if (im->flags & KEDR_IMPORT_STATIC_CALL) {
+			err = kedr_static_call_stub(c, stub, at, addr);
+			if (err)
+				return err;
+			continue;
+		}
 		err = kedr_rel32(at + KEDR_STUB_JMP_AT, JMP32_INSN_SIZE,
 				 (unsigned long)__x86_indirect_thunk_r11, &rel);
 		if (err) {
@@ -267,8 +352,6 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 				    im->name);
 			return err;
 		}
-		ic->orig[i] = addr;
-		ic->slot[i] = addr;
 		memset(stub, INT3_INSN_OPCODE, KEDR_STUB_SIZE);
 		stub[0] = 0x49;		/* REX.W + B */
 		stub[1] = 0xbb;		/* mov $imm64, %r11 */
@@ -279,7 +362,7 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 		stub[KEDR_STUB_JMP_AT] = JMP32_INSN_OPCODE;
 		put_unaligned_le32(rel, stub + KEDR_STUB_JMP_AT + 1);
 	}
-	err = kedr_taken_prepare(ic, b);
+	err = kedr_by_addr_prepare(ic, b);
 	if (err)
 		goto nomem;
 	return 0;
@@ -297,8 +380,7 @@ static void kedr_icpt_free(struct kedr_icpt *ic)
 	kvfree(ic->slot);
 	kvfree(ic->orig);
 	kvfree(ic->owner);
-	kvfree(ic->taken_addr);
-	kvfree(ic->taken_import);
+	kvfree(ic->by_addr);
 	kfree(ic->hooks);
 	kfree(ic);
 }
@@ -379,6 +461,7 @@ void kedr_intercept_stop(struct module *mod)
 		if (p->target_unloading)
 			p->target_unloading(mod);
 	WRITE_ONCE(kedr_taken_claimed, 0);
+	WRITE_ONCE(kedr_any_claimed, 0);
 	WRITE_ONCE(kedr_icpt, NULL);
 	/* Module state GOING: nothing reads them again. */
 	if (mod->init == kedr_init_wrapper)
@@ -574,25 +657,62 @@ EXPORT_SYMBOL_GPL(kedr_get_call_info);
 unsigned long notrace kedr_intercept_indirect(unsigned long dest)
 {
 	const struct kedr_icpt *ic;
-	u32 lo = 0, hi;
+	int i;
 
 	if (likely(!READ_ONCE(kedr_taken_claimed)))
 		return dest;
 	ic = READ_ONCE(kedr_icpt);
 	if (!ic)
 		return dest;
-	hi = ic->nr_taken;
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
+	i = kedr_import_at(ic, dest);
+	if (i < 0 || !(ic->b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN))
+		return dest;
+	return READ_ONCE(ic->slot[i]);
+}
 
-		if (ic->taken_addr[mid] < dest)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < ic->nr_taken && ic->taken_addr[lo] == dest)
-		return READ_ONCE(ic->slot[ic->taken_import[lo]]);
-	return dest;
+/*
+ * Where a static call trampoline (at @tramp) jumps: a jmp rel32's
+ * destination, or 0 (a ret, or being rewritten: static_call_update() goes
+ * through text_poke_bp(), which puts an int3 at the first byte while it
+ * writes the rest). Read twice: equal reads starting with the jmp opcode
+ * are a whole instruction.
+ */
+static unsigned long notrace kedr_tramp_dest(unsigned long tramp)
+{
+	const u8 *t = (const u8 *)tramp;
+	u8 x[JMP32_INSN_SIZE], y[JMP32_INSN_SIZE];
+	unsigned int k;
+
+	for (k = 0; k < JMP32_INSN_SIZE; k++)
+		x[k] = READ_ONCE(t[k]);
+	/* the second read after the first (text_poke_bp() orders its writes) */
+	smp_rmb();
+	for (k = 0; k < JMP32_INSN_SIZE; k++)
+		y[k] = READ_ONCE(t[k]);
+	if (x[0] != JMP32_INSN_OPCODE || memcmp(x, y, sizeof(x)))
+		return 0;
+	return tramp + JMP32_INSN_SIZE + (s32)get_unaligned_le32(x + 1);
+}
+
+/*
+ * From kedr_static_call_slow (a static call stub of the copies, while a
+ * payload claims an import): where a call to the trampoline at @tramp goes,
+ * the trampoline itself or, if it currently jumps to a claimed import, that
+ * import's slot.
+ */
+unsigned long notrace kedr_on_static_call(unsigned long tramp)
+{
+	const struct kedr_icpt *ic = READ_ONCE(kedr_icpt);
+	unsigned long dest;
+	int i;
+
+	if (!ic)
+		return tramp;
+	dest = kedr_tramp_dest(tramp);
+	i = dest ? kedr_import_at(ic, dest) : -1;
+	if (i < 0 || !READ_ONCE(ic->owner[i]))
+		return tramp;
+	return READ_ONCE(ic->slot[i]);
 }
 
 void kedr_record_event(u8 kind, unsigned long pc, unsigned long addr,

@@ -248,6 +248,9 @@ void kedr_indirect_r13(void);
 void kedr_indirect_r14(void);
 void kedr_indirect_r15(void);
 void kedr_on_indirect(u32 index, unsigned long dest, unsigned long *to);
+/* And the static call stubs' slow way (kedr_payload.c). */
+void kedr_static_call_slow(void);
+unsigned long kedr_on_static_call(unsigned long tramp);
 
 /*
  * kedr_recorder.c: per-CPU event rings and debugfs output, trace, stats.

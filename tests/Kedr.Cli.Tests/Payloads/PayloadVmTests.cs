@@ -82,9 +82,10 @@ public sealed partial class PayloadVmTests(ITestOutputHelper output)
     /// kedr_alloc's leak report on kmod/kedr_payload_target: one kmalloc lost in kedr_pt_leak (a direct call, through
     /// the import stub), and one vmalloc lost in kedr_pt_vleak, called through the module's own function pointer
     /// (kedr_pt_heap in its data, blob 1.6's address-taken imports: the loader routes the copy's indirect call to
-    /// the payload). The vmalloc'd blocks "vkeep" allocates are freed through the same table's vfree pointer, in the
-    /// write and at exit: reported as leaks unless those frees reach the payload too. The pointer leak's caller is
-    /// the original indirect call, whose offset the module's .retpoline_sites gives.
+    /// the payload). The vmalloc'd blocks "vkeep" allocates are freed in the next "vkeep" through a static call of the
+    /// module's own whose trampoline jumps to vfree (blob 1.6's static call stubs), and at exit through the table's
+    /// vfree pointer: reported as leaks unless those frees reach the payload too. The pointer leak's caller is the
+    /// original indirect call, whose offset the module's .retpoline_sites gives.
     /// </summary>
     [Fact]
     public async Task Alloc_reports_the_payload_targets_leaks_with_size_and_caller_also_through_its_own_pointers()

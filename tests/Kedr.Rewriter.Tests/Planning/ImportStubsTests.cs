@@ -41,6 +41,30 @@ public sealed class ImportStubsTests
         Assert.Equal(0u, Assert.Single(blob.Calls).Import);
     }
 
+    /// <summary>Calls to static call trampolines, the kernel's (undefined) or the module's own, go through stubs flagged StaticCall.</summary>
+    [Fact]
+    public void Static_call_trampolines_are_flagged_imports_defined_or_not()
+    {
+        const string source =
+            "\t.text\n" +
+            "\t.globl f\n\t.type f, @function\nf:\n" +
+            "\tcall __SCT__kernel_call\n" +
+            "\tcall __SCT__own_call\n" +
+            "\tjmp __SCT__kernel_call\n" +       // a tail call: the same stub, no calls-table entry
+            "\t.size f, .-f\n" +
+            "\t.section .static_call.text, \"ax\"\n" +
+            "\t.globl __SCT__own_call\n\t.type __SCT__own_call, @function\n__SCT__own_call:\n" +
+            "\t.byte 0xe9\n\t.long g - (. + 4)\n\t.byte 0x0f, 0xb9, 0xcc\n" +
+            "\t.size __SCT__own_call, 8\n" +
+            "\t.text\n\t.globl g\n\t.type g, @function\ng:\n\tret\n\t.size g, .-g\n";
+        var elf = From(source).Elf;
+        var blob = ModuleRewriter.Rewrite(elf).Blob;
+        Assert.Equal([("__SCT__kernel_call", BlobImportFlags.StaticCall), ("__SCT__own_call", BlobImportFlags.StaticCall)],
+            blob.Imports.Select(i => (i.Name, i.Flags)).ToArray());
+        Assert.False(elf.Symbol((int)blob.Imports[1].SymbolIndex).IsUndefined);
+        Assert.Equal([0u, 1u], blob.Calls.Select(c => c.Import).ToArray());
+    }
+
     [Fact]
     public void Without_interception_there_are_none()
     {

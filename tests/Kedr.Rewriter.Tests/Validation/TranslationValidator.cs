@@ -178,8 +178,11 @@ public sealed class TranslationValidator
         {
             var im = _blob.Imports[i];
             var sym = im.SymbolIndex < _elf.Symbols.Count ? _elf.Symbols[(int)im.SymbolIndex] : default;
-            if (im.SymbolIndex >= _elf.Symbols.Count || !sym.IsUndefined || sym.Name != im.Name)
-                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}' is symbol {im.SymbolIndex}, which is not the module's undefined symbol of that name");
+            // 1.6: a static call trampoline may be the module's own.
+            bool staticCall = (im.Flags & BlobImportFlags.StaticCall) != 0;
+            if (im.SymbolIndex >= _elf.Symbols.Count || !(sym.IsUndefined || staticCall) || sym.Name != im.Name
+                || staticCall != im.Name.StartsWith("__SCT__", StringComparison.Ordinal))
+                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}' is symbol {im.SymbolIndex}, which is not the module's undefined symbol (or static call trampoline) of that name");
             else if (im.StubOffset + BlobFormat.StubSize > _code.Length || _code.AsSpan((int)im.StubOffset, BlobFormat.StubSize).IndexOfAnyExcept((byte)0xcc) >= 0)
                 Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}': its stub is not {BlobFormat.StubSize} bytes of int3 inside the image");
             else

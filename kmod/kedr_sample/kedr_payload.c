@@ -67,6 +67,8 @@
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
@@ -475,6 +477,8 @@ void kedr_intercept_stop(struct module *mod)
 		module_put(p->owner);
 	}
 	mutex_unlock(&kedr_payload_mutex);
+	/* kedr_on_static_call() and kedr_intercept_indirect() may read it. */
+	synchronize_rcu();
 	kedr_icpt_free(ic);
 }
 
@@ -702,17 +706,25 @@ static unsigned long notrace kedr_tramp_dest(unsigned long tramp)
  */
 unsigned long notrace kedr_on_static_call(unsigned long tramp)
 {
-	const struct kedr_icpt *ic = READ_ONCE(kedr_icpt);
-	unsigned long dest;
+	const struct kedr_icpt *ic;
+	unsigned long dest, to = tramp;
 	int i;
 
-	if (!ic)
-		return tramp;
-	dest = kedr_tramp_dest(tramp);
-	i = dest ? kedr_import_at(ic, dest) : -1;
-	if (i < 0 || !READ_ONCE(ic->owner[i]))
-		return tramp;
-	return READ_ONCE(ic->slot[i]);
+	/*
+	 * A tail call leaves no return address in the copies: a detach may
+	 * find no task inside them while this one is here. kedr_icpt is
+	 * freed only after a grace period (kedr_intercept_stop()).
+	 */
+	preempt_disable_notrace();
+	ic = READ_ONCE(kedr_icpt);
+	if (ic) {
+		dest = kedr_tramp_dest(tramp);
+		i = dest ? kedr_import_at(ic, dest) : -1;
+		if (i >= 0 && READ_ONCE(ic->owner[i]))
+			to = READ_ONCE(ic->slot[i]);
+	}
+	preempt_enable_notrace();
+	return to;
 }
 
 void kedr_record_event(u8 kind, unsigned long pc, unsigned long addr,

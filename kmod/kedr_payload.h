@@ -8,7 +8,9 @@
  * to a kernel function F goes to an import stub of the code image, one per
  * F, which jumps through F's dispatch slot. The slot holds F's address
  * until a payload claims F, then the payload's handler. An unclaimed call
- * costs the stub's indirect jump.
+ * costs the stub's indirect jump. An indirect call of the copies to F,
+ * when the target's data holds F's address (an ops table), and a static
+ * call whose trampoline jumps to F are routed through the same slot.
  *
  * A handler has F's prototype and is called with the original arguments,
  * in the target's context. It may call F itself (a payload module is not

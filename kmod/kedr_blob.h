@@ -18,7 +18,7 @@
 /* Incompatible changes bump the major version; the loader refuses others. */
 #define KEDR_BLOB_VERSION_MAJOR	1
 /* Compatible additions (new tables, longer entries, flags) bump the minor one. */
-#define KEDR_BLOB_VERSION_MINOR	5
+#define KEDR_BLOB_VERSION_MINOR	6
 
 /*
  * Header flags. Each changes what the loader must do, so a loader refuses a
@@ -351,7 +351,9 @@ struct kedr_blob_orc {
 
 /*
  * An imported kernel function (1.4): an undefined symbol of the target that
- * the copies call or tail-call directly (rel32). Those branches go to its
+ * the copies call or tail-call directly (rel32), or (1.6) whose address the
+ * target's data holds (KEDR_IMPORT_ADDRESS_TAKEN), or (1.6) a static call
+ * trampoline the copies call (KEDR_IMPORT_STATIC_CALL). Direct branches go to its
  * stub, KEDR_STUB_SIZE bytes of the code image (int3 in the blob), which the
  * loader writes: a jmp to the function, or on through its dispatch slot
  * once a payload claims it (kedr_payload.h). Stubs lie before the first
@@ -361,8 +363,29 @@ struct kedr_blob_import {
 	__le32 name;		/* string: the symbol's name */
 	__le32 symidx;		/* its (undefined) symbol in the target's .symtab */
 	__le32 stub_offset;	/* in the code image */
-	__le32 reserved;
+	__le32 flags;		/* KEDR_IMPORT_* (1.6); 0 before */
 };
+
+/*
+ * KEDR_IMPORT_ADDRESS_TAKEN (1.6): the target's own data holds the symbol's
+ * address (an absolute relocation against it, addend 0, in a .data or
+ * .rodata section: an ops table, a function pointer), so the copies may
+ * call it through a pointer. Such an import may have no direct call: its
+ * stub is written all the same. The loader routes an indirect call of the
+ * copies whose destination is the address of such an import through its
+ * dispatch slot (kedr_payload.h).
+ *
+ * KEDR_IMPORT_STATIC_CALL (1.6): the symbol is a static call trampoline
+ * (__SCT__*, undefined or in the target's .static_call.text) that the
+ * copies call or tail-call; its stub goes to the trampoline, or, when a
+ * payload claims an import, to the claimed import's slot if the
+ * trampoline's current destination is that import (kedr_payload.c).
+ * Readers refuse any other bit.
+ */
+#define KEDR_IMPORT_ADDRESS_TAKEN	0x1
+#define KEDR_IMPORT_STATIC_CALL		0x2
+#define KEDR_IMPORT_KNOWN_FLAGS		(KEDR_IMPORT_ADDRESS_TAKEN | \
+					 KEDR_IMPORT_STATIC_CALL)
 
 #define KEDR_STUB_SIZE	32
 

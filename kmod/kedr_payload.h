@@ -12,7 +12,9 @@
  * the target runs, so kedr_payload_register() and kedr_payload_unregister()
  * sleep (IPIs and an RCU grace period) while a target is attached, and
  * registering can then fail (-ENOMEM, or -EBUSY if a stub was rewritten
- * by someone else, a kprobe say).
+ * by someone else, a kprobe say). An indirect call of the copies to F,
+ * when the target's data holds F's address (an ops table), and a static
+ * call whose trampoline jumps to F are routed through the same slot.
  *
  * A handler has F's prototype and is called with the original arguments,
  * in the target's context. It may call F itself (a payload module is not

@@ -7,7 +7,7 @@ public static class BlobFormat
 {
     public static ReadOnlySpan<byte> Magic => "KEDRBLOB"u8;
     public const ushort VersionMajor = 1;
-    public const ushort VersionMinor = 5;
+    public const ushort VersionMinor = 6;
     public const int BuildIdMax = 20;
     /// <summary>
     /// Tables this version writes; 1.0 blobs have <see cref="TableCountV1"/>, 1.1 and 1.2 ones <see cref="TableCountV1_1"/>,
@@ -90,6 +90,8 @@ public static class BlobFormat
 
     /// <summary>The header flags this version knows; a reader refuses others.</summary>
     public const BlobHeaderFlags KnownHeaderFlags = BlobHeaderFlags.WordDigest | BlobHeaderFlags.CallOrc;
+    /// <summary>The import flags a reader accepts (<c>KEDR_IMPORT_KNOWN_FLAGS</c>, 1.6).</summary>
+    public const BlobImportFlags KnownImportFlags = BlobImportFlags.AddressTaken | BlobImportFlags.StaticCall;
 
     /// <summary>A function's digest as a blob with <paramref name="flags"/> defines it, <paramref name="masks"/> (sorted, disjoint) read as zeroes.</summary>
     public static ulong Digest(ReadOnlySpan<byte> bytes, ReadOnlySpan<BlobMask> masks, BlobHeaderFlags flags) =>
@@ -165,6 +167,13 @@ public enum BlobTableId { Strings = 0, Functions, Masks, Fixups, Sites, Patches,
 
 [Flags]
 public enum BlobFunctionFlags : uint { None = 0, Init = 0x1, Part = 0x2 }
+
+/// <summary>
+/// <c>KEDR_IMPORT_*</c> (1.6): <see cref="AddressTaken"/>, the target's data holds the function's address;
+/// <see cref="StaticCall"/>, the symbol is a static call trampoline (<c>__SCT__*</c>) the copies call.
+/// </summary>
+[Flags]
+public enum BlobImportFlags : uint { None = 0, AddressTaken = 0x1, StaticCall = 0x2 }
 
 public enum BlobFixupType : byte { Pc32 = 1, Abs64 = 2, Abs32S = 3 }
 

@@ -153,7 +153,7 @@ public static class BlobLayout
         [CField("name", 4)] public const int Name = 0;
         [CField("symidx", 4)] public const int SymbolIndex = 4;
         [CField("stub_offset", 4)] public const int StubOffset = 8;
-        [CField("reserved", 4)] public const int Reserved = 12;
+        [CField("flags", 4)] public const int Flags = 12;
         public const int Size = 16;
     }
 

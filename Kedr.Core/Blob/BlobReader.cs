@@ -216,7 +216,7 @@ public static class BlobReader
             var iname = Str(U32(s, o + Import.Name));
             if (iname is null)
                 return Bad(DiagnosticCodes.BlobStringOrHeaderField, $"import {i}: name is not a string of the string table", "Imports", o + Import.Name);
-            var x = new BlobImport(iname, U32(s, o + Import.SymbolIndex), U32(s, o + Import.StubOffset));
+            var x = new BlobImport(iname, U32(s, o + Import.SymbolIndex), U32(s, o + Import.StubOffset), (BlobImportFlags)U32(s, o + Import.Flags));
             if (BlobRules.Import(x, i, symbolCount, i > 0 ? b.Imports[i - 1].StubOffset + (ulong)BlobFormat.StubSize : 0, firstCopy) is { } badImport)
                 return Broken(badImport);
             b.Imports.Add(x);

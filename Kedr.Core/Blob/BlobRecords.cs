@@ -31,9 +31,10 @@ public readonly record struct BlobOrc(uint CopyOffset, ulong Entry);
 
 /// <summary>
 /// <c>struct kedr_blob_import</c> (1.4): a kernel function (an undefined symbol) the copies call or tail-call
-/// through the stub at <see cref="StubOffset"/>; <see cref="Name"/> is resolved from the string table.
+/// through the stub at <see cref="StubOffset"/>, or (1.6, <see cref="BlobImportFlags.AddressTaken"/>) whose address
+/// the target's data holds; <see cref="Name"/> is resolved from the string table.
 /// </summary>
-public readonly record struct BlobImport(string Name, uint SymbolIndex, uint StubOffset);
+public readonly record struct BlobImport(string Name, uint SymbolIndex, uint StubOffset, BlobImportFlags Flags = BlobImportFlags.None);
 
 /// <summary>
 /// <c>struct kedr_blob_call</c> (1.4): the <c>call</c> to import <see cref="Import"/>'s stub that ends at

@@ -224,13 +224,15 @@ public static class BlobRules
         return first;
     }
 
-    /// <summary>Import stubs (1.4): a symbol of the target, stubs sorted and disjoint (<paramref name="previousEnd"/>: where the last one ended), before the first copy.</summary>
+    /// <summary>Import stubs (1.4): a symbol of the target, stubs sorted and disjoint (<paramref name="previousEnd"/>: where the last one ended), before the first copy; only known flags (1.6).</summary>
     public static BlobViolation? Import(in BlobImport x, int i, uint symbolCount, ulong previousEnd, uint firstCopy)
     {
         if (x.SymbolIndex == 0 || x.SymbolIndex >= symbolCount)
             return new(DiagnosticCodes.BlobOutOfRange, $"import {i} '{x.Name}': symbol {x.SymbolIndex} out of range ({symbolCount})", BlobTableId.Imports, i, BlobLayout.Import.SymbolIndex);
         if (x.StubOffset < previousEnd || (ulong)x.StubOffset + BlobFormat.StubSize > firstCopy)
             return new(DiagnosticCodes.BlobOutOfRange, $"import {i} '{x.Name}': stub [0x{x.StubOffset:x}, +{BlobFormat.StubSize}) unsorted, overlapping, or not before the first copy (0x{firstCopy:x})", BlobTableId.Imports, i, BlobLayout.Import.StubOffset);
+        if ((x.Flags & ~BlobFormat.KnownImportFlags) != 0)
+            return new(DiagnosticCodes.BlobOutOfRange, $"import {i} '{x.Name}': unknown flags 0x{(uint)x.Flags:x}", BlobTableId.Imports, i, BlobLayout.Import.Flags);
         return null;
     }
 

@@ -223,7 +223,7 @@ public static class BlobWriter
         {
             var x = blob.Imports[i];
             U32(s, o + Import.Name, layout.ImportNames[i]); U32(s, o + Import.SymbolIndex, x.SymbolIndex);
-            U32(s, o + Import.StubOffset, x.StubOffset);
+            U32(s, o + Import.StubOffset, x.StubOffset); U32(s, o + Import.Flags, (uint)x.Flags);
         }
         o = tables[(int)BlobTableId.Calls].offset;
         foreach (ref readonly var x in CollectionsMarshal.AsSpan(blob.Calls))

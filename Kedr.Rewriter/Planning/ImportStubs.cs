@@ -17,7 +17,7 @@ namespace Kedr.Rewriter.Planning;
 /// <remarks>
 /// Functions with a calling convention of their own are never routed through a stub, since the stub uses
 /// <c>%r11</c>, which only the C ABI lets a call clobber: the kernel's thunks (retpoline, return, call
-/// depth), <c>__fentry__</c>, static call trampolines (<c>__SCT__</c>), the uaccess helpers
+/// depth), <c>__fentry__</c>, the uaccess helpers
 /// <c>__get_user_*</c> / <c>__put_user_*</c> (arch/x86/lib/getuser.S, putuser.S: registers in, only some
 /// clobbered), and the sanitizers' hooks.
 /// </remarks>
@@ -45,15 +45,52 @@ internal sealed class ImportStubs
                 ref readonly var r = ref plan.Code.Relocations[p.RelocFirst];
                 if (!IsCallToStart(p, r)) continue;
                 ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
-                if (!sym.IsUndefined || stubs._stubBySymbol.ContainsKey(r.SymbolIndex)) continue;
+                if (stubs._stubBySymbol.ContainsKey(r.SymbolIndex)) continue;
                 var name = sym.Name;
-                if (!IsInterceptable(name)) continue;
+                var flags = IsStaticCallTrampoline(name) ? BlobImportFlags.StaticCall : BlobImportFlags.None;
+                if (flags == BlobImportFlags.None && (!sym.IsUndefined || !IsInterceptable(name))) continue;
                 stubs._stubBySymbol[r.SymbolIndex] = stubs.Size;
-                stubs._imports.Add(new BlobImport(name, (uint)r.SymbolIndex, (uint)stubs.Size));
+                stubs._imports.Add(new BlobImport(name, (uint)r.SymbolIndex, (uint)stubs.Size, flags));
             }
         }
+        stubs.AddAddressTaken(elf);
         return stubs;
     }
+
+    /// <summary>
+    /// Blob 1.6: the kernel functions whose address the target's own data holds (an <c>R_X86_64_64</c> with addend
+    /// 0 against an undefined symbol in a <c>.data*</c> or <c>.rodata*</c> section: an ops table, a function
+    /// pointer) are flagged <see cref="BlobImportFlags.AddressTaken"/>, and listed (after the called ones) if the
+    /// copies never call them directly, so that the loader can route the copies' indirect calls to them through
+    /// the import's dispatch slot (kmod/kedr_sample/kedr_indirect.c). The same name rule applies.
+    /// </summary>
+    private void AddAddressTaken(ElfFile elf)
+    {
+        foreach (var section in elf.Sections)
+        {
+            if (!IsDataSection(section)) continue;
+            foreach (ref readonly var r in elf.RelocationSpan(section))
+            {
+                if (r.Type != RelocationType.Abs64 || r.Addend != 0 || r.SymbolIndex <= 0 || r.SymbolIndex >= elf.Symbols.Count) continue;
+                ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
+                if (!sym.IsUndefined || !IsInterceptable(sym.Name)) continue;
+                if (_stubBySymbol.TryGetValue(r.SymbolIndex, out int stub))
+                {
+                    int i = (int)ImportIndex(stub);
+                    _imports[i] = _imports[i] with { Flags = _imports[i].Flags | BlobImportFlags.AddressTaken };
+                    continue;
+                }
+                _stubBySymbol[r.SymbolIndex] = Size;
+                _imports.Add(new BlobImport(sym.Name, (uint)r.SymbolIndex, (uint)Size, BlobImportFlags.AddressTaken));
+            }
+        }
+    }
+
+    /// <summary>A section of the module's data proper (not a table the kernel reads: those have other names).</summary>
+    private static bool IsDataSection(ElfSection s) =>
+        s.IsAlloc && !s.IsExecutable
+        && (s.Name == ".data" || s.Name == ".rodata" || s.Name.StartsWith(".data.", StringComparison.Ordinal)
+            || s.Name.StartsWith(".rodata.", StringComparison.Ordinal));
 
     /// <summary>Where the branch <paramref name="p"/> of <paramref name="plan"/> goes instead of its kernel function, or -1.</summary>
     public int StubFor(FunctionPlan plan, in PlannedInstruction p)
@@ -90,6 +127,15 @@ internal sealed class ImportStubs
     /// <summary>The relocation is the rel32 at the end of the instruction and names the symbol's start.</summary>
     private static bool IsCallToStart(in PlannedInstruction p, in ElfRelocation r) =>
         r.IsPcRelative && r.Addend == -X86Encoding.Rel32Size && (long)r.Offset == p.Offset + p.Length - X86Encoding.Rel32Size;
+
+    /// <summary>
+    /// A static call trampoline (<c>__SCT__*</c>, the kernel's or the module's own in <c>.static_call.text</c>): blob
+    /// 1.6 routes the copies' calls to it through a stub flagged <see cref="BlobImportFlags.StaticCall"/>, which the
+    /// loader writes as a jump to the trampoline, or to a payload when the trampoline's current destination is a
+    /// claimed import (kmod/kedr_sample/kedr_payload.c). A static call's function has the C convention, so the
+    /// stub may use <c>%r11</c>.
+    /// </summary>
+    public static bool IsStaticCallTrampoline(string name) => name.StartsWith("__SCT__", StringComparison.Ordinal);
 
     /// <summary>Whether calls to the kernel function <paramref name="name"/> may go through a stub (see the remarks).</summary>
     public static bool IsInterceptable(string name) =>

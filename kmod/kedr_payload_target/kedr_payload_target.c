@@ -5,7 +5,11 @@
  * open (kedr_pt_open: -ENOMEM when that fails) and frees it in release.
  * Writing "leak N" to it allocates N bytes in kedr_pt_leak() and loses
  * them: the one leak kedr_alloc must report. "keep N" allocates N bytes
- * that exit frees.
+ * that exit frees. "vleak N" and "vkeep N" do the same through the
+ * module's own function pointers (kedr_pt_heap: vmalloc and vfree, which
+ * it never calls directly), in kedr_pt_vleak() and kedr_pt_vkeep(); but
+ * kedr_pt_vkeep() frees the block before through a static call of the
+ * module's own, kedr_pt_vfree (to vfree).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -15,17 +19,33 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/static_call.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 struct kedr_pt_ctx {
 	unsigned long opened;
 	char buf[32];
 };
 
+/* An allocator the module calls through pointers its data holds. */
+struct kedr_pt_heap {
+	void *(*alloc)(unsigned long size);
+	void (*free)(const void *block);
+};
+
+static struct kedr_pt_heap kedr_pt_heap = {
+	.alloc = vmalloc,
+	.free = vfree,
+};
+
+DEFINE_STATIC_CALL(kedr_pt_vfree, vfree);
+
 static struct dentry *kedr_pt_dir;
 static void *kedr_pt_kept;
 static void *kedr_pt_lost;
+static void *kedr_pt_vkept;
 
 static noinline int kedr_pt_open(struct inode *inode, struct file *filp)
 {
@@ -58,6 +78,20 @@ static noinline int kedr_pt_keep(size_t size)
 	return kedr_pt_kept ? 0 : -ENOMEM;
 }
 
+/* READ_ONCE: the calls stay indirect, through the data. */
+static noinline int kedr_pt_vleak(size_t size)
+{
+	kedr_pt_lost = READ_ONCE(kedr_pt_heap.alloc)(size);
+	return kedr_pt_lost ? 0 : -ENOMEM;
+}
+
+static noinline int kedr_pt_vkeep(size_t size)
+{
+	static_call(kedr_pt_vfree)(kedr_pt_vkept);
+	kedr_pt_vkept = READ_ONCE(kedr_pt_heap.alloc)(size);
+	return kedr_pt_vkept ? 0 : -ENOMEM;
+}
+
 static ssize_t kedr_pt_write(struct file *filp, const char __user *ubuf,
 			     size_t count, loff_t *pos)
 {
@@ -74,6 +108,10 @@ static ssize_t kedr_pt_write(struct file *filp, const char __user *ubuf,
 		ret = kedr_pt_leak(size);
 	else if (sscanf(ctx->buf, "keep %lu", &size) == 1)
 		ret = kedr_pt_keep(size);
+	else if (sscanf(ctx->buf, "vleak %lu", &size) == 1)
+		ret = kedr_pt_vleak(size);
+	else if (sscanf(ctx->buf, "vkeep %lu", &size) == 1)
+		ret = kedr_pt_vkeep(size);
 	else
 		ret = -EINVAL;
 	return ret ? ret : count;
@@ -102,6 +140,7 @@ static void __exit kedr_pt_exit(void)
 {
 	debugfs_remove_recursive(kedr_pt_dir);
 	kfree(kedr_pt_kept);
+	READ_ONCE(kedr_pt_heap.free)(kedr_pt_vkept);
 }
 
 module_init(kedr_pt_init);

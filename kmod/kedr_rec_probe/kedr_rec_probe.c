@@ -9,6 +9,8 @@
  *	cat /sys/kernel/debug/kedr_rec_probe/result
  *
  * work N		calls kedr_rec_work() N times
+ * indirect N		calls kedr_rec_indirect(N): N indirect calls of the
+ *			target to a kernel function
  * uaccess		kedr_rec_uaccess() on the written buffer: a user
  *			access of the target inside a STAC region
  * mode=nest		"nest N" arms a kprobe on kedr_record(): the next
@@ -121,6 +123,8 @@ static ssize_t kedr_ctl_write(struct file *file, const char __user *ubuf,
 	if (sscanf(buf, "work %u", &n) == 1) {
 		for (i = 0; i < n; i++)
 			ops->work();
+	} else if (sscanf(buf, "indirect %u", &n) == 1) {
+		ops->indirect(n);
 	} else if (sscanf(buf, "nest %u", &n) == 1) {
 		nest_count = n;
 		WRITE_ONCE(nest_task, current);

@@ -6,9 +6,14 @@
  *	kedr_rec_uaccess(p)	reads a user byte inside user_access_begin()
  *				(STAC), so the handler of that read is
  *				called from a user-access region
+ *	kedr_rec_indirect(n)	n calls through a pointer in its data to a
+ *				kernel function (jiffies_to_msecs: an
+ *				address-taken import no payload claims),
+ *				for benchmarks/vm/indirect-cost.sh
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/jiffies.h>
 #include <linux/module.h>
 #include <linux/types.h>
 #include <linux/uaccess.h>
@@ -31,9 +36,18 @@ efault:
 	return -EFAULT;
 }
 
+static unsigned int (*kedr_rec_fn)(const unsigned long j) = jiffies_to_msecs;
+
+static noinline void kedr_rec_indirect(unsigned int n)
+{
+	while (n--)
+		READ_ONCE(kedr_rec_fn)(n);
+}
+
 const struct kedr_rec_ops kedr_rec_ops = {
 	.work = kedr_rec_work,
 	.uaccess = kedr_rec_uaccess,
+	.indirect = kedr_rec_indirect,
 };
 EXPORT_SYMBOL_GPL(kedr_rec_ops);
 

@@ -9,6 +9,7 @@
 struct kedr_rec_ops {
 	void (*work)(void);
 	int (*uaccess)(const u8 __user *p, u8 *v);
+	void (*indirect)(unsigned int n);
 };
 
 extern const struct kedr_rec_ops kedr_rec_ops;

@@ -54,6 +54,12 @@ struct kedr_jmp {
 	unsigned long addr, dest;
 };
 
+/* An indirect call site of the copies (kedr_indirect.c). */
+struct kedr_ind_ret {
+	u32 ret_offset;		/* in the code image, past the slot's call */
+	u32 stub;		/* its stub's index */
+};
+
 /* What attaching works with; nothing here outlives kedr_attach(). */
 struct kedr_attach_ctx {
 	struct module *mod;
@@ -75,6 +81,8 @@ struct kedr_attach_ctx {
 	u8 *ind_stubs;
 	unsigned long *ind_pc;
 	u32 ind_n;
+	struct kedr_ind_ret *ind_ret;	/* the calls, by return offset */
+	u32 ind_nr_ret;
 	/*
 	 * Attaching to a module that runs already: symbol values from its
 	 * .ko (kedr_live_syms.c), init functions gone (func_addr 0), the
@@ -169,6 +177,11 @@ void kedr_indirect_publish(struct kedr_attach_ctx *c,
 			   const struct kedr_alias *area);
 void kedr_indirect_free(struct kedr_attach_ctx *c);
 void kedr_indirect_stop(void);
+unsigned long kedr_indirect_call_pc(u32 ret_offset);
+/* kedr_payload.c: where an indirect branch of the copies to @dest goes. */
+unsigned long kedr_intercept_indirect(unsigned long dest);
+/* kedr_payload.c: imports claimed now (the static call stubs test it). */
+extern unsigned int kedr_any_claimed;
 /* kedr_live_syms.c: c->symval and c->func_addr of a live module. */
 int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name);
 

@@ -858,7 +858,7 @@ static int kedr_read_orcs(const struct kedr_blob_reader *r,
 	return 0;
 }
 
-/* Imports (1.4): stubs sorted, disjoint, before the first copy. */
+/* Imports (1.4): stubs sorted, disjoint, before the first copy; flags (1.6). */
 static int kedr_read_imports(const struct kedr_blob_reader *r,
 			     struct kedr_blob *b)
 {
@@ -881,6 +881,10 @@ static int kedr_read_imports(const struct kedr_blob_reader *r,
 		x->symidx = KEDR_LE32(e, struct kedr_blob_import, symidx);
 		x->stub_offset = KEDR_LE32(e, struct kedr_blob_import,
 					   stub_offset);
+		x->flags = KEDR_LE32(e, struct kedr_blob_import, flags);
+		if (x->flags & ~KEDR_IMPORT_KNOWN_FLAGS)
+			return kedr_bad(r, "imports[%u]: unknown flags 0x%x",
+					i, x->flags);
 		if (!x->symidx || x->symidx >= b->target_num_symtab)
 			return kedr_bad(r, "imports[%u]: symidx=%u out of [1, %u)",
 					i, x->symidx, b->target_num_symtab);

@@ -19,6 +19,13 @@
  * call from outside does (entry jmp, ftrace, landing pad). The stubs live
  * in kedr_area right after the code image; without room for them the
  * branches are left as they are (one dmesg line).
+ *
+ * A branch whose destination is a kernel function the target's data points
+ * to (blob 1.6, KEDR_IMPORT_ADDRESS_TAKEN) and a payload claims goes to the
+ * payload's handler instead (kedr_intercept_indirect(), kedr_payload.c):
+ * the helper passes where its register is saved, and the thunk takes what
+ * is there. The handler's return address is just past the slot's call, so
+ * the calls' return offsets are kept sorted for kedr_indirect_call_pc().
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -26,6 +33,7 @@
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <asm/asm-prototypes.h>
 #include <asm/text-patching.h>
@@ -63,6 +71,9 @@ static const void * const kedr_ind_thunk[16] = {
 /* The original pc of each stub's branch; read by the handler. */
 static unsigned long *kedr_ind_pc;
 static u32 kedr_ind_n;
+/* The calls among them: return offset in the image, and stub, sorted. */
+static struct kedr_ind_ret *kedr_ind_ret;
+static u32 kedr_ind_nr_ret;
 
 /*
  * The register of the indirect branch a filled slot holds, KEDR_NO_REG if
@@ -104,6 +115,14 @@ static u8 kedr_ind_decode(const u8 *s, unsigned int len, unsigned long addr,
 	return kedr_ind_helper[r] ? r : KEDR_NO_REG;
 }
 
+static int kedr_cmp_ret(const void *a, const void *b)
+{
+	u32 x = ((const struct kedr_ind_ret *)a)->ret_offset;
+	u32 y = ((const struct kedr_ind_ret *)b)->ret_offset;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * After kedr_fill_patches(), on the private image: each slot holding an
  * indirect branch becomes a branch to its stub; the stubs are prepared in
@@ -135,8 +154,9 @@ int kedr_indirect_prepare(struct kedr_attach_ctx *c)
 		return 0;
 	}
 	c->ind_pc = kvcalloc(n, sizeof(*c->ind_pc), GFP_KERNEL);
+	c->ind_ret = kvcalloc(n, sizeof(*c->ind_ret), GFP_KERNEL);
 	c->ind_stubs = kvmalloc(n * KEDR_IND_STUB_SIZE, GFP_KERNEL);
-	if (!c->ind_pc || !c->ind_stubs) {
+	if (!c->ind_pc || !c->ind_ret || !c->ind_stubs) {
 		kedr_refuse(c, "out of memory");
 		return -ENOMEM;
 	}
@@ -173,8 +193,15 @@ int kedr_indirect_prepare(struct kedr_attach_ctx *c)
 		memset(slot, 0x90, p->slot_length);	/* NOPs after it */
 		slot[0] = jmp ? JMP32_INSN_OPCODE : CALL_INSN_OPCODE;
 		put_unaligned_le32(rel, slot + 1);
+		if (!jmp) {
+			c->ind_ret[c->ind_nr_ret].ret_offset =
+				p->copy_offset + CALL_INSN_SIZE;
+			c->ind_ret[c->ind_nr_ret++].stub = k;
+		}
 		c->ind_pc[k++] = c->func_addr[p->func] + p->orig_offset;
 	}
+	sort(c->ind_ret, c->ind_nr_ret, sizeof(*c->ind_ret), kedr_cmp_ret,
+	     NULL);
 	c->ind_n = k;
 	c->area_len = stubs_at + k * KEDR_IND_STUB_SIZE - c->place;
 	return 0;
@@ -190,28 +217,64 @@ void kedr_indirect_publish(struct kedr_attach_ctx *c,
 	       c->ind_n * KEDR_IND_STUB_SIZE);
 	kedr_ind_pc = c->ind_pc;
 	kedr_ind_n = c->ind_n;
+	kedr_ind_ret = c->ind_ret;
+	kedr_ind_nr_ret = c->ind_nr_ret;
 	c->ind_pc = NULL;
+	c->ind_ret = NULL;
 }
 
 /* Attaching failed, or the target is gone and its events stopped. */
 void kedr_indirect_free(struct kedr_attach_ctx *c)
 {
 	kvfree(c->ind_pc);
+	kvfree(c->ind_ret);
 	kvfree(c->ind_stubs);
 	c->ind_pc = NULL;
+	c->ind_ret = NULL;
 	c->ind_stubs = NULL;
 }
 
 /* After kedr_events_stop(): no handler reads them any more. */
 void kedr_indirect_stop(void)
 {
+	kedr_ind_nr_ret = 0;
+	kvfree(kedr_ind_ret);
+	kedr_ind_ret = NULL;
 	kvfree(kedr_ind_pc);
 	kedr_ind_pc = NULL;
 	kedr_ind_n = 0;
 }
 
-/* Called by kedr_indirect_REG, with interrupts off. */
-void notrace kedr_on_indirect(u32 index, unsigned long dest)
+/*
+ * The original pc of the indirect call whose return address is at image
+ * offset @ret_offset (a handler's caller, kedr_get_call_info()), or 0.
+ */
+unsigned long kedr_indirect_call_pc(u32 ret_offset)
+{
+	const struct kedr_ind_ret *r = READ_ONCE(kedr_ind_ret);
+	u32 lo = 0, hi = READ_ONCE(kedr_ind_nr_ret);
+
+	if (!r)
+		return 0;
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (r[mid].ret_offset < ret_offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < READ_ONCE(kedr_ind_nr_ret) && r[lo].ret_offset == ret_offset)
+		return kedr_ind_pc[r[lo].stub];
+	return 0;
+}
+
+/*
+ * Called by kedr_indirect_REG, with interrupts off; *@to (the saved
+ * register, = @dest) is where the branch goes on.
+ */
+void notrace kedr_on_indirect(u32 index, unsigned long dest,
+			      unsigned long *to)
 {
 	const unsigned long *func_addr;
 	const struct kedr_blob *b;
@@ -226,5 +289,6 @@ void notrace kedr_on_indirect(u32 index, unsigned long dest)
 		kedr_record_lost(1);
 	}
 	kedr_events_leave();
+	*to = kedr_intercept_indirect(dest);
 	raw_local_irq_restore(flags);
 }

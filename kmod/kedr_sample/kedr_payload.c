@@ -46,6 +46,17 @@
  * (kedr_intercept_close(), kedr_quiesce.c): a copy's tail call through a
  * stub leaves no return address in the copies.
  *
+ * Calls through the target's pointers (blob 1.6). An import flagged
+ * KEDR_IMPORT_ADDRESS_TAKEN is a kernel function whose address the target's
+ * data holds. Every indirect call or jmp of the copies enters
+ * kedr_indirect_REG (kedr_indirect.c), which asks kedr_intercept_indirect()
+ * where to go: while no such import is claimed (kedr_taken_claimed, one
+ * load) the destination as it is; else, if the destination is one of them
+ * (a binary search of their addresses, sorted at attach), what its slot
+ * holds. A handler called that way finds its caller through the indirect
+ * site's return address (kedr_indirect_call_pc()). Calls the kernel makes
+ * through the same pointer are not the copies' and are not routed.
+ *
  * Init and exit. At COMING the target's mod->init and mod->exit (those it
  * has) are replaced with kedr_init_wrapper() and kedr_exit_wrapper(), as
  * KEDR did: 6.1's do_init_module() reads mod->init after the COMING
@@ -66,8 +77,11 @@
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <asm/asm-prototypes.h>
 #include <asm/text-patching.h>
@@ -86,6 +100,11 @@
 				 KEDR_STUB_LOAD)
 static_assert(KEDR_STUB_JMP_AT + JMP32_INSN_SIZE <= KEDR_STUB_SIZE);
 
+struct kedr_addr_import {
+	unsigned long addr;
+	u32 import;
+};
+
 /* The kernel functions of an attached target, and who claimed them. */
 struct kedr_icpt {
 	struct module *mod;
@@ -96,6 +115,9 @@ struct kedr_icpt {
 	unsigned long *orig;		/* the kernel function of import i */
 	struct kedr_payload **owner;	/* who claimed import i, or NULL */
 	struct kedr_poke *pokes;	/* room for a poke of every stub */
+	/* The kernel functions among the imports, by address. */
+	struct kedr_addr_import *by_addr;
+	u32 nr_by_addr;
 	int (*init)(void);		/* the target's own */
 	void (*exit)(void);
 	/* The hooks a wrapper runs, nested, and the next one's index. */
@@ -111,6 +133,10 @@ static LIST_HEAD(kedr_payloads);
 static LIST_HEAD(kedr_payloads_retired);
 /* The attached target's; set at attach, cleared at detach (mutex). */
 static struct kedr_icpt *kedr_icpt;
+/* Claimed KEDR_IMPORT_ADDRESS_TAKEN imports of kedr_icpt (mutex; 0: none). */
+static unsigned int kedr_taken_claimed;
+/* Claimed imports of kedr_icpt (mutex); the static call stubs test it. */
+unsigned int kedr_any_claimed;
 
 static const struct kedr_replacement *
 kedr_find_replacement(const struct kedr_payload *p, const char *name)
@@ -183,6 +209,8 @@ static int kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 		const struct kedr_replacement *r;
 		struct kedr_poke *poke = &ic->pokes[n];
 
+		if (b->imports[i].flags & KEDR_IMPORT_STATIC_CALL)
+			continue;	/* a trampoline, not a function */
 		if (claim) {
 			if (ic->closing)
 				break;
@@ -200,6 +228,10 @@ static int kedr_set_claims(struct kedr_icpt *ic, struct kedr_payload *p,
 		} else {
 			continue;
 		}
+		WRITE_ONCE(kedr_any_claimed, kedr_any_claimed + (claim ? 1 : -1));
+		if (b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN)
+			WRITE_ONCE(kedr_taken_claimed,
+				   kedr_taken_claimed + (claim ? 1 : -1));
 		poke->via = poke->addr + KEDR_STUB_SLOW;
 		n++;
 	}
@@ -238,6 +270,12 @@ static int kedr_check_import(struct kedr_attach_ctx *c, u32 i,
 	const Elf_Sym *sym;
 	const char *name;
 
+	if ((im->flags & KEDR_IMPORT_STATIC_CALL) &&
+	    strncmp(im->name, "__SCT__", strlen("__SCT__"))) {
+		kedr_refuse(c, "import %u: \"%s\" is not a static call trampoline",
+			    i, im->name);
+		return -EINVAL;
+	}
 	if (c->live) {
 		if (c->symval[im->symidx])
 			return 0;
@@ -247,12 +285,112 @@ static int kedr_check_import(struct kedr_attach_ctx *c, u32 i,
 	}
 	sym = &c->ks->symtab[im->symidx];
 	name = c->ks->strtab + sym->st_name;
-	if (sym->st_shndx == SHN_UNDEF && !strcmp(name, im->name) &&
-	    sym->st_value)
+	/* 1.6: a trampoline may be the target's own (.static_call.text). */
+	if ((sym->st_shndx == SHN_UNDEF ||
+	     (im->flags & KEDR_IMPORT_STATIC_CALL)) &&
+	    !strcmp(name, im->name) && sym->st_value)
 		return 0;
 	kedr_refuse(c, "import %u: symbol %u is \"%s\", not the kernel function \"%s\"",
 		    i, im->symidx, name, im->name);
 	return -EINVAL;
+}
+
+static int kedr_cmp_addr(const void *a, const void *b)
+{
+	unsigned long x = ((const struct kedr_addr_import *)a)->addr;
+	unsigned long y = ((const struct kedr_addr_import *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The imported functions (not trampolines) by address, for look-ups. */
+static int kedr_by_addr_prepare(struct kedr_icpt *ic,
+				const struct kedr_blob *b)
+{
+	u32 i, n = 0;
+
+	ic->by_addr = kvcalloc(b->nr_imports, sizeof(*ic->by_addr), GFP_KERNEL);
+	if (!ic->by_addr)
+		return -ENOMEM;
+	for (i = 0; i < b->nr_imports; i++) {
+		if (b->imports[i].flags & KEDR_IMPORT_STATIC_CALL)
+			continue;
+		ic->by_addr[n].addr = ic->orig[i];
+		ic->by_addr[n++].import = i;
+	}
+	sort(ic->by_addr, n, sizeof(*ic->by_addr), kedr_cmp_addr, NULL);
+	ic->nr_by_addr = n;
+	return 0;
+}
+
+/* The import of the function at @addr, or -1. */
+static int notrace kedr_import_at(const struct kedr_icpt *ic,
+				  unsigned long addr)
+{
+	u32 lo = 0, hi = ic->nr_by_addr;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (ic->by_addr[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < ic->nr_by_addr && ic->by_addr[lo].addr == addr)
+		return ic->by_addr[lo].import;
+	return -1;
+}
+
+/*
+ * The stub of a static call trampoline at @tramp (1.6): the trampoline
+ * while no import is claimed, else kedr_static_call_slow with the
+ * trampoline's address pushed (sign-extended: kernel and module text
+ * both lie in the top 2 GiB):
+ *
+ *	cmpl $0, kedr_any_claimed(%rip)
+ *	jne 1f
+ *	jmp tramp
+ * 1:	push $tramp
+ *	jmp kedr_static_call_slow
+ */
+#define KEDR_SC_CMP	7	/* 83 3d rel32 00 */
+#define KEDR_SC_JNE	2	/* 75 rel8 */
+#define KEDR_SC_PUSH	5	/* 68 imm32 */
+static_assert(KEDR_SC_CMP + KEDR_SC_JNE + JMP32_INSN_SIZE + KEDR_SC_PUSH +
+	      JMP32_INSN_SIZE <= KEDR_STUB_SIZE);
+
+static int kedr_static_call_stub(struct kedr_attach_ctx *c, u8 *stub,
+				 unsigned long at, unsigned long tramp)
+{
+	unsigned int jmp_at = KEDR_SC_CMP + KEDR_SC_JNE;
+	unsigned int push_at = jmp_at + JMP32_INSN_SIZE;
+	unsigned int slow_at = push_at + KEDR_SC_PUSH;
+	s32 cmp_rel, jmp_rel, slow_rel;
+
+	if ((long)tramp != (s32)tramp ||
+	    kedr_rel32(at, KEDR_SC_CMP, (unsigned long)&kedr_any_claimed,
+		       &cmp_rel) ||
+	    kedr_rel32(at + jmp_at, JMP32_INSN_SIZE, tramp, &jmp_rel) ||
+	    kedr_rel32(at + slow_at, JMP32_INSN_SIZE,
+		       (unsigned long)kedr_static_call_slow, &slow_rel)) {
+		kedr_refuse(c, "a static call stub cannot reach %pS", (void *)tramp);
+		return -ERANGE;
+	}
+	memset(stub, INT3_INSN_OPCODE, KEDR_STUB_SIZE);
+	stub[0] = 0x83;			/* cmpl $imm8, disp32(%rip) */
+	stub[1] = 0x3d;
+	put_unaligned_le32(cmp_rel, stub + 2);
+	stub[6] = 0;
+	stub[KEDR_SC_CMP] = 0x75;	/* jne rel8: over the jmp */
+	stub[KEDR_SC_CMP + 1] = JMP32_INSN_SIZE;
+	stub[jmp_at] = JMP32_INSN_OPCODE;
+	put_unaligned_le32(jmp_rel, stub + jmp_at + 1);
+	stub[push_at] = 0x68;		/* push $imm32 */
+	put_unaligned_le32((u32)tramp, stub + push_at + 1);
+	stub[slow_at] = JMP32_INSN_OPCODE;
+	put_unaligned_le32(slow_rel, stub + slow_at + 1);
+	return 0;
 }
 
 /*
@@ -293,6 +431,14 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 		err = kedr_check_import(c, i, im);
 		if (err)
 			return err;
+		ic->orig[i] = addr;
+		ic->slot[i] = addr;
+		if (im->flags & KEDR_IMPORT_STATIC_CALL) {
+			err = kedr_static_call_stub(c, stub, at, addr);
+			if (err)
+				return err;
+			continue;
+		}
 		err = kedr_rel32(at, JMP32_INSN_SIZE, addr, &rel);
 		if (err) {
 			kedr_refuse(c, "the stub of %s cannot reach it", im->name);
@@ -305,8 +451,6 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 				    im->name);
 			return err;
 		}
-		ic->orig[i] = addr;
-		ic->slot[i] = addr;
 		memset(stub, INT3_INSN_OPCODE, KEDR_STUB_SIZE);
 		stub[0] = JMP32_INSN_OPCODE;	/* unclaimed: the function */
 		put_unaligned_le32(rel, stub + 1);
@@ -319,6 +463,9 @@ int kedr_intercept_prepare(struct kedr_attach_ctx *c)
 		stub[KEDR_STUB_JMP_AT] = JMP32_INSN_OPCODE;
 		put_unaligned_le32(thunk, stub + KEDR_STUB_JMP_AT + 1);
 	}
+	err = kedr_by_addr_prepare(ic, b);
+	if (err)
+		goto nomem;
 	return 0;
 nomem:
 	kedr_refuse(c, "out of memory");
@@ -335,6 +482,7 @@ static void kedr_icpt_free(struct kedr_icpt *ic)
 	kvfree(ic->orig);
 	kvfree(ic->owner);
 	kvfree(ic->pokes);
+	kvfree(ic->by_addr);
 	kfree(ic->hooks);
 	kfree(ic);
 }
@@ -414,6 +562,8 @@ void kedr_intercept_stop(struct module *mod)
 	list_for_each_entry(p, &kedr_payloads, list)
 		if (p->target_unloading)
 			p->target_unloading(mod);
+	WRITE_ONCE(kedr_taken_claimed, 0);
+	WRITE_ONCE(kedr_any_claimed, 0);
 	WRITE_ONCE(kedr_icpt, NULL);
 	/* Module state GOING: nothing reads them again. */
 	if (mod->init == kedr_init_wrapper)
@@ -427,6 +577,8 @@ void kedr_intercept_stop(struct module *mod)
 		module_put(p->owner);
 	}
 	mutex_unlock(&kedr_payload_mutex);
+	/* kedr_on_static_call() and kedr_intercept_indirect() may read it. */
+	synchronize_rcu();
 	kedr_icpt_free(ic);
 }
 
@@ -595,16 +747,90 @@ bool kedr_get_call_info(unsigned long ret_addr, struct kedr_call_info *info)
 		f = call->func;
 		info->pc = ic->func_addr[f] + call->orig_offset;
 	} else {
-		/* Not a stub's call: at least the function. */
+		/* Not a stub's call: an indirect one, or the function. */
 		f = kedr_func_at(b, off - 1);
 		if (f < 0)
 			return false;
+		info->pc = kedr_indirect_call_pc(off);
 	}
 	info->func = ic->func_addr[b->funcs[f].owner];
 	info->func_name = b->funcs[b->funcs[f].owner].name;
 	return info->pc != 0;
 }
 EXPORT_SYMBOL_GPL(kedr_get_call_info);
+
+/*
+ * From kedr_on_indirect(), interrupts off: where an indirect branch of the
+ * copies to @dest goes (see the top).
+ */
+unsigned long notrace kedr_intercept_indirect(unsigned long dest)
+{
+	const struct kedr_icpt *ic;
+	int i;
+
+	if (likely(!READ_ONCE(kedr_taken_claimed)))
+		return dest;
+	ic = READ_ONCE(kedr_icpt);
+	if (!ic)
+		return dest;
+	i = kedr_import_at(ic, dest);
+	if (i < 0 || !(ic->b->imports[i].flags & KEDR_IMPORT_ADDRESS_TAKEN))
+		return dest;
+	return READ_ONCE(ic->slot[i]);
+}
+
+/*
+ * Where a static call trampoline (at @tramp) jumps: a jmp rel32's
+ * destination, or 0 (a ret, or being rewritten: static_call_update() goes
+ * through text_poke_bp(), which puts an int3 at the first byte while it
+ * writes the rest). Read twice: equal reads starting with the jmp opcode
+ * are a whole instruction.
+ */
+static unsigned long notrace kedr_tramp_dest(unsigned long tramp)
+{
+	const u8 *t = (const u8 *)tramp;
+	u8 x[JMP32_INSN_SIZE], y[JMP32_INSN_SIZE];
+	unsigned int k;
+
+	for (k = 0; k < JMP32_INSN_SIZE; k++)
+		x[k] = READ_ONCE(t[k]);
+	/* the second read after the first (text_poke_bp() orders its writes) */
+	smp_rmb();
+	for (k = 0; k < JMP32_INSN_SIZE; k++)
+		y[k] = READ_ONCE(t[k]);
+	if (x[0] != JMP32_INSN_OPCODE || memcmp(x, y, sizeof(x)))
+		return 0;
+	return tramp + JMP32_INSN_SIZE + (s32)get_unaligned_le32(x + 1);
+}
+
+/*
+ * From kedr_static_call_slow (a static call stub of the copies, while a
+ * payload claims an import): where a call to the trampoline at @tramp goes,
+ * the trampoline itself or, if it currently jumps to a claimed import, that
+ * import's slot.
+ */
+unsigned long notrace kedr_on_static_call(unsigned long tramp)
+{
+	const struct kedr_icpt *ic;
+	unsigned long dest, to = tramp;
+	int i;
+
+	/*
+	 * A tail call leaves no return address in the copies: a detach may
+	 * find no task inside them while this one is here. kedr_icpt is
+	 * freed only after a grace period (kedr_intercept_stop()).
+	 */
+	preempt_disable_notrace();
+	ic = READ_ONCE(kedr_icpt);
+	if (ic) {
+		dest = kedr_tramp_dest(tramp);
+		i = dest ? kedr_import_at(ic, dest) : -1;
+		if (i >= 0 && READ_ONCE(ic->owner[i]))
+			to = READ_ONCE(ic->slot[i]);
+	}
+	preempt_enable_notrace();
+	return to;
+}
 
 void kedr_record_event(u8 kind, unsigned long pc, unsigned long addr,
 		       u32 size)
@@ -691,7 +917,8 @@ static void kedr_exit_wrapper(void)
  *	__kmalloc direct ffffffff8135b630 __kmalloc
  *	kfree slot ffffffffc0a2d010 kpt_kfree [kedr_pt_payload] claimed by kedr_pt_payload
  *
- * (direct: the head jmps to the function; slot: a NOP5, on to the slot.)
+ * (direct: the head jmps to the function; slot: a NOP5, on to the slot;
+ * static_call: a static call's trampoline, routed by where it jumps.)
  */
 static struct dentry *kedr_imports_file;
 
@@ -708,6 +935,12 @@ static int kedr_imports_show(struct seq_file *m, void *v)
 		unsigned long to;
 
 		seq_printf(m, "%s ", ic->b->imports[i].name);
+		if (ic->b->imports[i].flags & KEDR_IMPORT_STATIC_CALL) {
+			/* A trampoline: claims follow its destination. */
+			to = ic->orig[i];
+			seq_printf(m, "static_call %lx %ps\n", to, (void *)to);
+			continue;
+		}
 		if (!memcmp(head, kedr_nop5, KEDR_POKE_SIZE)) {
 			to = READ_ONCE(ic->slot[i]);
 			seq_printf(m, "slot %lx %ps", to, (void *)to);

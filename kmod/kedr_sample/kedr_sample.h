@@ -115,6 +115,7 @@ struct kedr_import {
 	const char *name;
 	u32 symidx;
 	u32 stub_offset;
+	u32 flags;		/* KEDR_IMPORT_* (1.6) */
 };
 
 /* Blob 1.4: a call of the copies to a stub (struct kedr_blob_call). */
@@ -246,7 +247,10 @@ void kedr_indirect_r12(void);
 void kedr_indirect_r13(void);
 void kedr_indirect_r14(void);
 void kedr_indirect_r15(void);
-void kedr_on_indirect(u32 index, unsigned long dest);
+void kedr_on_indirect(u32 index, unsigned long dest, unsigned long *to);
+/* And the static call stubs' slow way (kedr_payload.c). */
+void kedr_static_call_slow(void);
+unsigned long kedr_on_static_call(unsigned long tramp);
 
 /*
  * kedr_recorder.c: per-CPU event rings and debugfs output, trace, stats.

@@ -48,7 +48,7 @@ public sealed partial class IndirectBranchTests(ITestOutputHelper output)
     }
 
     /// <summary>The one .retpoline_sites entry inside <paramref name="function"/>: (function, offset of the call).</summary>
-    private static (string Function, ulong Offset) RetpolineSite(string ko, string function)
+    internal static (string Function, ulong Offset) RetpolineSite(string ko, string function)
     {
         var elf = ElfFile.Read(ko);
         var table = elf.FindSection(".retpoline_sites") ?? throw new InvalidOperationException("no .retpoline_sites");

@@ -108,7 +108,7 @@ public sealed partial class BlobLayoutTests
         Bugs = [.. Enumerable.Range(0, 2).Select(k => new BlobBug(0xB1000001u + (uint)k * 16, 0xB2000002u + (uint)k * 16,
             unchecked((long)0xB3B4B5B6B7B8B9BAUL) + k, (ushort)(0xBBBB + k), (ushort)(0xBCBC + k)))],
         Orc = [.. Enumerable.Range(0, 2).Select(k => new BlobOrc(0xC1000001u + (uint)k * 16, 0xC7C6C5C4C3C2UL + (ulong)k))],
-        Imports = [.. Enumerable.Range(0, 2).Select(k => new BlobImport($"probe_import{k}", 0xD1000001u + (uint)k * 16, 0xD2000002u + (uint)k * 16))],
+        Imports = [.. Enumerable.Range(0, 2).Select(k => new BlobImport($"probe_import{k}", 0xD1000001u + (uint)k * 16, 0xD2000002u + (uint)k * 16, (BlobImportFlags)(0xD3000003u + (uint)k * 16)))],
         Calls = [.. Enumerable.Range(0, 2).Select(k => new BlobImportCall(0xE1000001u + (uint)k * 16, 0xE2000002u + (uint)k * 16,
             0xE3000003u + (uint)k * 16, 0xE4000004u + (uint)k * 16))],
         Probes = [.. Enumerable.Range(0, 2).Select(k => new BlobProbe(0xF1000001u + (uint)k * 16, 0xF2000002u + (uint)k * 16,
@@ -188,7 +188,7 @@ public sealed partial class BlobLayoutTests
         ["kedr_blob_import.name"] = k => new Str($"probe_import{k}"),
         ["kedr_blob_import.symidx"] = k => 0xD1000001UL + (ulong)k * 16,
         ["kedr_blob_import.stub_offset"] = k => 0xD2000002UL + (ulong)k * 16,
-        ["kedr_blob_import.reserved"] = _ => 0UL,
+        ["kedr_blob_import.flags"] = k => 0xD3000003UL + (ulong)k * 16,
         ["kedr_blob_call.ret_offset"] = k => 0xE1000001UL + (ulong)k * 16,
         ["kedr_blob_call.func"] = k => 0xE2000002UL + (ulong)k * 16,
         ["kedr_blob_call.orig_offset"] = k => 0xE3000003UL + (ulong)k * 16,
@@ -311,6 +311,7 @@ public sealed partial class BlobLayoutTests
         ("KEDR_EV_", typeof(BlobEventKind)),
         ("KEDR_SITE_", typeof(BlobSiteFlags)),
         ("KEDR_PATCH_", typeof(BlobPatchKind)),
+        ("KEDR_IMPORT_", typeof(BlobImportFlags)),
     ];
 
     /// <summary>C names whose C# member is not simply the PascalCase of the rest.</summary>
@@ -359,6 +360,7 @@ public sealed partial class BlobLayoutTests
             ["KEDR_NO_COPY"] = BlobFormat.NoCopy,
             ["KEDR_HELPER_COUNT_V1"] = BlobFormat.HelperCountV1,
             ["KEDR_HELPER_COUNT_V1_5"] = BlobFormat.HelperCount,
+            ["KEDR_IMPORT_KNOWN_FLAGS"] = (ulong)BlobFormat.KnownImportFlags,
         };
         // The rules bound helper indices by HelperCount: the enum has exactly those values.
         Assert.Equal(Enumerable.Range(0, (int)BlobFormat.HelperCount).Select(i => (BlobHelper)i), Enum.GetValues<BlobHelper>());

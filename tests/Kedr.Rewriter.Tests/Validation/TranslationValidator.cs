@@ -178,8 +178,11 @@ public sealed class TranslationValidator
         {
             var im = _blob.Imports[i];
             var sym = im.SymbolIndex < _elf.Symbols.Count ? _elf.Symbols[(int)im.SymbolIndex] : default;
-            if (im.SymbolIndex >= _elf.Symbols.Count || !sym.IsUndefined || sym.Name != im.Name)
-                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}' is symbol {im.SymbolIndex}, which is not the module's undefined symbol of that name");
+            // 1.6: a static call trampoline may be the module's own.
+            bool staticCall = (im.Flags & BlobImportFlags.StaticCall) != 0;
+            if (im.SymbolIndex >= _elf.Symbols.Count || !(sym.IsUndefined || staticCall) || sym.Name != im.Name
+                || staticCall != im.Name.StartsWith("__SCT__", StringComparison.Ordinal))
+                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}' is symbol {im.SymbolIndex}, which is not the module's undefined symbol (or static call trampoline) of that name");
             else if (im.StubOffset + BlobFormat.StubSize > _code.Length || _code.AsSpan((int)im.StubOffset, BlobFormat.StubSize).IndexOfAnyExcept((byte)0xcc) >= 0)
                 Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}': its stub is not {BlobFormat.StubSize} bytes of int3 inside the image");
             else
@@ -201,11 +204,23 @@ public sealed class TranslationValidator
         _callUsed[k] = true;
     }
 
+    /// <summary>An absolute 64-bit relocation to the symbol's start in one of the module's data sections.</summary>
+    private bool DataHoldsAddressOf(int symbol) =>
+        _elf.Sections.Any(s => s.IsAlloc && !s.IsExecutable && (s.Name is ".data" or ".rodata" || s.Name.StartsWith(".data.", StringComparison.Ordinal)
+                || s.Name.StartsWith(".rodata.", StringComparison.Ordinal))
+            && _elf.GetRelocations(s).Any(r => r.SymbolIndex == symbol && r.Type == Kedr.Core.Elf.RelocationType.Abs64 && r.Addend == 0));
+
     private void CheckImportsUsed()
     {
         for (int i = 0; i < _importUsed.Length; i++)
-            if (!_importUsed[i] && _stubAt.ContainsValue(i))
-                Report(-1, -1, _blob.Imports[i].StubOffset, $"import {i} '{_blob.Imports[i].Name}': no branch of the copies goes to its stub");
+        {
+            var im = _blob.Imports[i];
+            // 1.6: an address-taken import needs no branch, but the module's data must hold its address.
+            if ((im.Flags & BlobImportFlags.AddressTaken) != 0 && !DataHoldsAddressOf((int)im.SymbolIndex))
+                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}' is flagged address-taken, but no .data/.rodata word of the module holds its address");
+            else if (!_importUsed[i] && (im.Flags & BlobImportFlags.AddressTaken) == 0 && _stubAt.ContainsValue(i))
+                Report(-1, -1, im.StubOffset, $"import {i} '{im.Name}': no branch of the copies goes to its stub");
+        }
         for (int i = 0; i < _callUsed.Length; i++)
             if (!_callUsed[i])
             {

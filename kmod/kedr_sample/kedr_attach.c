@@ -149,6 +149,7 @@ static void kedr_unpublish(struct kedr_attach_ctx *c,
 	c->tables = NULL;
 	kedr_events_stop();
 	kedr_indirect_stop();
+	kedr_jumps_stop();
 	memset(kedr_alias(area, c->place), INT3_INSN_OPCODE, c->area_len);
 	kedr_sync_all_cores();
 }
@@ -165,6 +166,8 @@ static int kedr_publish(struct kedr_attach_ctx *c,
 	int err;
 
 	memcpy(kedr_alias(area, c->place), c->image, b->code_size);
+	kedr_jumps_publish(c->jumps, area);
+	c->jumps = NULL;
 	kedr_indirect_publish(c, area);
 	kedr_recorder_target((unsigned long)c->mod->core_layout.base);
 	kedr_events_start(b, c->func_addr);
@@ -390,6 +393,11 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	err = kedr_indirect_prepare(&c);
 	if (err)
 		goto out;
+	err = kedr_jumps_prepare(b, c.place, &c.jumps);
+	if (err) {
+		kedr_refuse(&c, "out of memory");
+		goto out;
+	}
 	err = kedr_check_entry_jumps(&c);
 	if (err)
 		goto out;
@@ -443,6 +451,7 @@ int kedr_attach(struct module *mod, const struct kedr_blob *b,
 	c.func_addr = NULL;
 	c.tables = NULL;
 out:
+	kedr_jumps_free(c.jumps);
 	kedr_indirect_free(&c);
 	kedr_intercept_abort(&c);
 	if (c.tables)
@@ -482,6 +491,7 @@ void kedr_attach_live(struct kedr_attachment *att)
 		return;
 	kedr_ftrace_drop_init(att->ftrace);
 	kedr_tables_drop_init(att->tables);
+	kedr_jumps_drop_init();
 	if (!kedr_alias_map(&area, att->place, b->code_size)) {
 		for (i = 0; i < b->nr_funcs; i++) {
 			const struct kedr_func *f = &b->funcs[i];
@@ -517,6 +527,7 @@ void kedr_detach(struct kedr_attachment *att)
 	kedr_kprobes_stop(att->kprobes);
 	kedr_events_stop();
 	kedr_indirect_stop();
+	kedr_jumps_stop();
 	kedr_tables_remove(att->tables);
 	if (size && !kedr_alias_map(&area, att->place, size)) {
 		memset(kedr_alias(&area, att->place), INT3_INSN_OPCODE, size);

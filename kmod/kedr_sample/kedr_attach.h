@@ -99,6 +99,7 @@ struct kedr_attach_ctx {
 	struct kedr_jmp *jmps;
 	unsigned int nr_jmps;
 	struct kedr_kprobes *kprobes;
+	struct kedr_jumps *jumps;	/* kedr_jumps.c's, until published */
 };
 
 /* One line saying why @c's module is left as it is. */

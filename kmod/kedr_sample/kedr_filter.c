@@ -21,21 +21,24 @@
  * process_sp_accesses.
  *
  * An event filtered out takes no sequence number and is neither recorded
- * nor dropped: it is counted per CPU as filtered (stats), so recorded +
- * dropped + filtered == the events the copies executed. Until a filter is
+ * nor dropped: it is counted per CPU as filtered (stats). Until a filter is
  * first set the check is a static branch; then it is one look-up in a table
  * of the blob's functions, and the ranges for memory events.
  *
- * Before any of that, the helpers (kedr_helpers.S) look the site up in
- * kedr_fast_sites[], kept here for the filter in effect: a site whose
- * events are all left out whatever the address (its kind or function
- * filtered out, or a stack access while process_sp_accesses is off) is
- * skipped there at once, its events added to this CPU's filtered count
- * (none for the stack access, which gives no event), without entering C.
- * The slow path decides the same for the same settings.
+ * A site whose events are all left out whatever the address (its kinds or
+ * function filtered out, or a stack access while process_sp_accesses is
+ * off) makes no call at all: the copies jump over its helper call
+ * (kedr_jumps.c, told before the settings change), and its events are not
+ * counted. With jump_left_out off, the helpers (kedr_helpers.S) look such
+ * a site up in kedr_fast_sites[], kept here for the settings in effect, and
+ * skip it at once, its events added to this CPU's filtered count (none for
+ * the stack access, which gives no event), without entering C: then
+ * recorded + dropped + filtered == the events the copies executed. The
+ * slow path decides the same for the same settings.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
+#include <linux/bitmap.h>
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/glob.h>
@@ -173,13 +176,99 @@ static void kedr_fast_sites_update(void)
 		WRITE_ONCE(kedr_fast_sites[i], kedr_fast_site(f, &b->sites[i]));
 }
 
-/* After process_sp_accesses was written (kedr_main.c). */
-void kedr_filter_sp_changed(void)
+/*
+ * Is every event of string site @s filtered out under @f, whatever the
+ * pointers do? Its operands' kinds all filtered out, or its function.
+ */
+static bool kedr_string_site_out(const struct kedr_filter *f,
+				 const struct kedr_site *s)
+{
+	u32 kinds = 0;
+
+	if (!f)
+		return false;
+	if (s->flags & (KEDR_SITE_STR_SRC_READ | KEDR_SITE_STR_DST_READ))
+		kinds |= BIT(KEDR_EV_READ);
+	if (s->flags & KEDR_SITE_STR_DST_WRITE)
+		kinds |= BIT(KEDR_EV_WRITE);
+	return !(f->kinds & kinds) || (f->func_ok && !f->func_ok[s->func]);
+}
+
+/*
+ * The sites whose event calls the copies jump over under @f (kedr_jumps.c):
+ * those kedr_fast_sites[] skips, and the string sites whose events are all
+ * filtered out; none while jump_left_out is off. NULL if out of memory.
+ */
+static unsigned long *kedr_jump_sites_for(const struct kedr_filter *f)
+{
+	const struct kedr_blob *b = kedr_filter_blob;
+	unsigned long *want;
+	u32 i;
+
+	if (!b)
+		return NULL;
+	want = bitmap_zalloc(max(b->nr_sites, 1U), GFP_KERNEL);
+	if (!want || !READ_ONCE(kedr_jump_left_out))
+		return want;
+	for (i = 0; i < b->nr_sites; i++) {
+		const struct kedr_site *s = &b->sites[i];
+
+		if (s->kind == KEDR_EV_STRING ? kedr_string_site_out(f, s) :
+		    kedr_fast_site(f, s))
+			__set_bit(i, want);
+	}
+	return want;
+}
+
+void kedr_filter_lock(void)
 {
 	mutex_lock(&kedr_filter_mutex);
-	if (kedr_filter_blob)
-		kedr_fast_sites_update();
+}
+
+void kedr_filter_unlock(void)
+{
 	mutex_unlock(&kedr_filter_mutex);
+}
+
+/* kedr_jump_sites_for() the settings in effect; kedr_filter_lock() held. */
+unsigned long *kedr_filter_jump_sites(void)
+{
+	lockdep_assert_held(&kedr_filter_mutex);
+	return kedr_jump_sites_for(rcu_dereference_protected(kedr_filter,
+				lockdep_is_held(&kedr_filter_mutex)));
+}
+
+/* The copies' jumps for @f (the settings about to be in effect). */
+static int kedr_jumps_for(const struct kedr_filter *f)
+{
+	unsigned long *want = kedr_jump_sites_for(f);
+	int err;
+
+	if (!want)
+		return -ENOMEM;
+	err = kedr_jumps_update(want);
+	bitmap_free(want);
+	return err;
+}
+
+/*
+ * After process_sp_accesses or jump_left_out was written (kedr_main.c):
+ * the jumps first, then kedr_fast_sites[]. On failure nothing changed
+ * and the caller puts the parameter back.
+ */
+int kedr_filter_param_changed(void)
+{
+	int err = 0;
+
+	mutex_lock(&kedr_filter_mutex);
+	if (kedr_filter_blob) {
+		err = kedr_jumps_for(rcu_dereference_protected(kedr_filter,
+					lockdep_is_held(&kedr_filter_mutex)));
+		if (!err)
+			kedr_fast_sites_update();
+	}
+	mutex_unlock(&kedr_filter_mutex);
+	return err;
 }
 
 static void kedr_filter_free(struct kedr_filter *f)
@@ -340,6 +429,13 @@ static int kedr_filter_line(char *line)
 	} else {
 		err = -EINVAL;
 	}
+	/*
+	 * The copies' jumps before the settings: a call put back meanwhile
+	 * meets the old settings in the helper or in C, a call jumped over
+	 * gives events the old settings would have left out anyway.
+	 */
+	if (!err)
+		err = kedr_jumps_for(f);
 	if (err) {
 		kedr_filter_free(f);
 		return err;

@@ -14,7 +14,8 @@
  * as they do everywhere else in the kernel.
  *
  * A site whose events are all left out (a stack access not recorded, or
- * filtered out by kind or function: kedr_fast_sites[] says so) returns at
+ * filtered out by kind or function: kedr_fast_sites[] says so) is jumped
+ * over in the copy (kedr_jumps.c); with jump_left_out off it returns at
  * once, counted as filtered, before anything else is saved: such an event
  * costs a few instructions (KEDR_SKIP_LEFT_OUT). The string helper always
  * goes to C (its events depend on how far the pointers moved).

@@ -36,23 +36,35 @@ module_param(target_name, charp, 0444);
 MODULE_PARM_DESC(target_name, "Module to instrument (required; '-' is read as '_')");
 
 bool kedr_process_sp_accesses;
-/* The helpers' fast path skips such accesses while off: tell the filter. */
-static int kedr_sp_param_set(const char *val, const struct kernel_param *kp)
+bool kedr_jump_left_out = true;
+/*
+ * Which sites the helpers skip and the copies jump over depends on both
+ * (kedr_filter.c, kedr_jumps.c): the filter is told; if it cannot follow,
+ * the parameter keeps its value.
+ */
+static int kedr_filter_param_set(const char *val, const struct kernel_param *kp)
 {
+	bool *p = kp->arg, old = *p;
 	int err = param_set_bool(val, kp);
 
-	if (!err)
-		kedr_filter_sp_changed();
+	if (!err && *p != old) {
+		err = kedr_filter_param_changed();
+		if (err)
+			*p = old;
+	}
 	return err;
 }
 
-static const struct kernel_param_ops kedr_sp_param_ops = {
-	.set = kedr_sp_param_set,
+static const struct kernel_param_ops kedr_filter_param_ops = {
+	.set = kedr_filter_param_set,
 	.get = param_get_bool,
 };
-module_param_cb(process_sp_accesses, &kedr_sp_param_ops,
+module_param_cb(process_sp_accesses, &kedr_filter_param_ops,
 		&kedr_process_sp_accesses, 0644);
 MODULE_PARM_DESC(process_sp_accesses, "Also record accesses through %rsp (default: no; writable)");
+module_param_cb(jump_left_out, &kedr_filter_param_ops,
+		&kedr_jump_left_out, 0644);
+MODULE_PARM_DESC(jump_left_out, "The copies jump over the event calls of sites whose events are all left out, uncounted (default: yes; no: the helpers skip them and count them as filtered; writable)");
 
 static char *blob;
 module_param(blob, charp, 0444);
@@ -100,7 +112,7 @@ MODULE_PARM_DESC(tables_delay_ms, "Tests: sleep this long (at most 10000) at eac
 
 unsigned int kedr_restore_delay_ms;
 module_param_named(restore_delay_ms, kedr_restore_delay_ms, uint, 0644);
-MODULE_PARM_DESC(restore_delay_ms, "Tests: how long (at most 10000 ms) the int3s stay over the jmps put back at a detach from a target attached at COMING (default: 0)");
+MODULE_PARM_DESC(restore_delay_ms, "Tests: how long (at most 10000 ms) the int3s stay over the jmps put back at a detach from a target attached at COMING, and over the event calls a filter change rewrites (default: 0)");
 
 static char *live_ko;
 module_param(live_ko, charp, 0444);

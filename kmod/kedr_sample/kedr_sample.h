@@ -17,7 +17,8 @@
  * kedr_string_events.c  the same for string and bit-op instructions
  * kedr_recorder.c  keeps the events and shows them in debugfs (merged
  *                  streams, per-CPU raw streams, stats, drops per function)
- * kedr_filter.c    filters at the source (debugfs "filter")
+ * kedr_filter.c    filters at the source (debugfs "filter"); kedr_jumps.c
+ *                  has the copies jump over the calls of sites left out
  * kedr_probes.c    probes: debugfs "probes", handlers (kedr_probe.h); the
  *                  helper is in kedr_probe_asm.S
  * kedr_helpers.S   the helpers themselves
@@ -308,10 +309,31 @@ bool kedr_filter_check(u8 kind, u32 site, unsigned long addr);
 /* Events left out by the filter, per CPU (stats); kedr_helpers.S adds too. */
 void kedr_filter_count_out(void);
 u64 kedr_filtered_on(int cpu);
-void kedr_filter_sp_changed(void);
+int kedr_filter_param_changed(void);
 struct dentry *kedr_filter_init(const struct kedr_blob *blob,
 				struct dentry *dir);
 void kedr_filter_exit(void);
+/* kedr_filter_mutex, for kedr_jumps.c; and the sites to jump over (held). */
+void kedr_filter_lock(void);
+void kedr_filter_unlock(void);
+unsigned long *kedr_filter_jump_sites(void);
+
+/*
+ * kedr_jumps.c: the copies jump over the event calls of sites whose events
+ * are all left out. Prepared at attach (may fail, changes nothing),
+ * published with the copies before they run, updated when the settings
+ * change (under kedr_filter_lock(); fails with nothing changed), the init
+ * copies' calls dropped at LIVE, stopped before the copies are retired.
+ */
+struct kedr_jumps;
+struct kedr_alias;
+int kedr_jumps_prepare(const struct kedr_blob *b, unsigned long place,
+		       struct kedr_jumps **out);
+void kedr_jumps_free(struct kedr_jumps *j);
+void kedr_jumps_publish(struct kedr_jumps *j, const struct kedr_alias *area);
+int kedr_jumps_update(const unsigned long *want);
+void kedr_jumps_drop_init(void);
+void kedr_jumps_stop(void);
 
 /*
  * kedr_tables.c: exception table, bug table, ORC and symbol names for the
@@ -376,6 +398,7 @@ static inline void kedr_obj_gone(void)
 }
 
 extern bool kedr_process_sp_accesses;
+extern bool kedr_jump_left_out;
 extern bool kedr_entry_via_ftrace;
 extern unsigned int kedr_stack_events;
 extern unsigned int kedr_tables_delay_ms;

@@ -16,7 +16,7 @@
  * Before the copies run (kedr_jumps_publish(), at attach) the bytes are
  * written directly. After, the copies may be executing on any CPU, so the
  * two bytes change as text_poke_bp() would change them (it is not
- * exported on 6.1; kedr_restore.c does the same for the originals), for all
+ * exported on 6.1; kedr_poke.c does the same for 5-byte jmps), for all
  * the calls that change at once: an int3 over the first byte of each, all
  * CPUs serialized; the second bytes, serialized; the first bytes,
  * serialized. A CPU that meets one of the int3s meanwhile is sent past the
@@ -70,7 +70,7 @@ struct kedr_jumps {
 static struct kedr_jumps *kedr_jumps_live;
 
 /* The addresses being changed, for the int3 handler. */
-struct kedr_poke {
+struct kedr_jumps_poke {
 	struct notifier_block nb;
 	const unsigned long *addr;	/* sorted */
 	unsigned int n;
@@ -80,7 +80,7 @@ struct kedr_poke {
 static int notrace kedr_jumps_int3(struct notifier_block *nb,
 				   unsigned long val, void *data)
 {
-	struct kedr_poke *p = container_of(nb, struct kedr_poke, nb);
+	struct kedr_jumps_poke *p = container_of(nb, struct kedr_jumps_poke, nb);
 	struct pt_regs *regs = ((struct die_args *)data)->regs;
 	unsigned long at = regs->ip - INT3_INSN_SIZE;
 	unsigned int lo = 0, hi = p->n;
@@ -234,8 +234,8 @@ void kedr_jumps_publish(struct kedr_jumps *j, const struct kedr_alias *area)
 int kedr_jumps_update(const unsigned long *want)
 {
 	struct kedr_jumps *j = kedr_jumps_live;
-	struct kedr_poke p = {
-		/* First of the die chain, as in kedr_restore.c. */
+	struct kedr_jumps_poke p = {
+		/* Early in the die chain, as in kedr_poke.c. */
 		.nb = { .notifier_call = kedr_jumps_int3, .priority = INT_MAX },
 	};
 	struct kedr_alias area = {};

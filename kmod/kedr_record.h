@@ -47,8 +47,9 @@ struct kedr_record {
 };
 
 /*
- * Record kinds (struct kedr_record.kind). 1-5 are the site kinds of
- * kedr_blob.h (KEDR_EV_ENTRY, _EXIT, _READ, _WRITE, _LOCKED_UPDATE). The
+ * Record kinds (struct kedr_record.kind). 1-5 and 17 are the site kinds of
+ * kedr_blob.h (KEDR_EV_ENTRY, _EXIT, _READ, _WRITE, _LOCKED_UPDATE, and
+ * _LOCKED_DONE: a locked update again, after its instruction ran). The
  * kinds below are recorded without a site (@site = KEDR_REC_NO_SITE), by the
  * indirect-branch stub or by payloads through kedr_record_event()
  * (kedr_payload.h); @pc is an original address of the target.

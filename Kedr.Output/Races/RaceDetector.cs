@@ -109,11 +109,18 @@ public sealed class RaceDetector
                 Access(t, e);
                 break;
             case TraceEventKind.LockedUpdate:
+                // Stamped before the instruction ran: the release side (and an acquire, which is all
+                // a trace without LOCKED_DONE records has; an early acquire only adds order).
                 _sync++;
                 var a = _atomics.Get(e.Addr);
                 t.Clock.Join(a);
                 a.CopyFrom(t.Clock);
                 t.Tick();
+                break;
+            case TraceEventKind.LockedDone:
+                // The same update, stamped after it took effect: the acquire side. Every update merged
+                // before it was stamped before it took effect, so before this one did.
+                if (_atomics.TryGetValue(e.Addr, out var done)) t.Clock.Join(done);
                 break;
             case TraceEventKind.Acquire:
                 _sync++;

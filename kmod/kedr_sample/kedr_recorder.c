@@ -203,9 +203,10 @@ static __always_inline void kedr_count_drop(u32 site)
 }
 
 /*
- * Sync records (ACQUIRE, RELEASE, SIGNAL, WAIT, ALLOC, FREE, and
- * LOCKED_UPDATE, which the race detector takes as acquire + release of its
- * address) are stamped
+ * Sync records (ACQUIRE, RELEASE, SIGNAL, WAIT, ALLOC, FREE, LOCKED_UPDATE,
+ * recorded before its instruction runs, and LOCKED_DONE, the same
+ * instruction once it has run: the race detector's release and acquire of
+ * the address) are stamped
  * from one clock all CPUs share: max(local_clock(), the last sync stamp +
  * 1). local_clock() of two CPUs may disagree by more than a lock hand-off
  * takes (vCPUs under TCG do), so a RELEASE on one CPU could carry a later
@@ -224,7 +225,7 @@ static atomic64_t kedr_sync_clock = ATOMIC64_INIT(0);
 static __always_inline bool kedr_is_sync(u8 kind)
 {
 	return (kind >= KEDR_REC_ACQUIRE && kind <= KEDR_REC_FREE) ||
-	       kind == KEDR_EV_LOCKED_UPDATE;
+	       kind == KEDR_EV_LOCKED_UPDATE || kind == KEDR_EV_LOCKED_DONE;
 }
 
 static notrace noinline u64 kedr_sync_stamp(u64 now)
@@ -496,6 +497,8 @@ static const char *kedr_kind_name(u8 kind)
 		return "write";
 	case KEDR_EV_LOCKED_UPDATE:
 		return "locked update";
+	case KEDR_EV_LOCKED_DONE:
+		return "locked done";
 	case KEDR_REC_INDIRECT:
 		return "indirect";
 	case KEDR_REC_ALLOC:
@@ -594,13 +597,19 @@ static int kedr_refill(struct kedr_reader *rd)
 	over = kedr_rec_over();
 	/* "over" first: then no more records come (kedr_recorder_stop()). */
 	smp_rmb();
-	if (kedr_take(s, &r)) {
+	while (kedr_take(s, &r)) {
 		if (s == KEDR_STREAM_TRACE) {
 			memcpy(rd->buf, &r, sizeof(r));
 			rd->len = sizeof(r);
 			kedr_lost_pending[s] = 0;	/* seq gaps tell */
 			return 1;
 		}
+		/*
+		 * The seed's lines are accesses: a locked update's second
+		 * record (its acquire side) is in the binary streams only.
+		 */
+		if (r.kind == KEDR_EV_LOCKED_DONE)
+			continue;
 		if (kedr_lost_pending[s])
 			rd->len = scnprintf(rd->buf, sizeof(rd->buf),
 					    "lost: %llu events (overwritten before this stream read them)\n",

@@ -114,6 +114,32 @@ public sealed class RaceDetectorTests
         Assert.Single(other.Races);
     }
 
+    /// <summary>
+    /// kedr_race_atomic's lock, as the recorder stamps it: A's spinning cmpxchg is stamped (before it runs)
+    /// ahead of B's releasing xchg, then succeeds after it. Its LOCKED_DONE record, stamped after it ran,
+    /// is what orders B's critical section before A's. Without it (or with A's DONE before B's release:
+    /// A took the lock while B still held it) the two critical sections race.
+    /// </summary>
+    [Fact]
+    public void A_locked_update_acquires_when_it_has_run_not_when_it_was_stamped()
+    {
+        var twin = new RaceScenario()
+            .Atomic(1, Y)                                                       // A's cmpxchg, stamped before it ran
+            .Write(2, PcB, X, cpu: 1).Atomic(2, Y, cpu: 1).AtomicDone(2, Y, cpu: 1) // B's section, B's xchg (release)
+            .AtomicDone(1, Y).Write(1, PcA, X)                                  // A's cmpxchg has run: A's section
+            .Run();
+        Assert.Empty(twin.Races);
+
+        var broken = new RaceScenario()
+            .Atomic(1, Y).AtomicDone(1, Y)
+            .Write(2, PcB, X, cpu: 1).Atomic(2, Y, cpu: 1).AtomicDone(2, Y, cpu: 1)
+            .Write(1, PcA, X)
+            .Run();
+        Assert.Single(broken.Races);
+        // A LOCKED_DONE is not a data access either.
+        Assert.Empty(new RaceScenario().AtomicDone(1, X).Write(2, PcA, X, cpu: 1).Run().Races);
+    }
+
     [Fact]
     public void Locked_updates_are_not_data_accesses()
     {

@@ -30,6 +30,8 @@ internal sealed class RaceScenario
     public RaceScenario Lock(uint tid, ulong lk, bool shared = false, byte cpu = 0) => Ev(Kinds.Acquire, tid, 0x1, lk, shared ? 1u : 0u, cpu);
     public RaceScenario Unlock(uint tid, ulong lk, bool shared = false, byte cpu = 0) => Ev(Kinds.Release, tid, 0x2, lk, shared ? 1u : 0u, cpu);
     public RaceScenario Atomic(uint tid, ulong addr, byte cpu = 0) => Ev(Kinds.Locked, tid, 0x3, addr, 4, cpu);
+    /// <summary>The locked update's second record, stamped after its instruction ran (blob 1.6).</summary>
+    public RaceScenario AtomicDone(uint tid, ulong addr, byte cpu = 0) => Ev(Kinds.LockedDone, tid, 0x3, addr, 4, cpu);
     public RaceScenario Signal(uint tid, ulong obj, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Signal, tid, 0x4, obj, 0, cpu, ctx);
     public RaceScenario Wait(uint tid, ulong obj, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Wait, tid, 0x5, obj, 0, cpu, ctx);
     public RaceScenario Alloc(uint tid, ulong block, uint size, ulong pc = 0x6) => Ev(Kinds.Alloc, tid, pc, block, size);

@@ -63,7 +63,7 @@ internal sealed class TraceBuilder
 
 internal static class Kinds
 {
-    public const byte Entry = 1, Exit = 2, Read = 3, Write = 4, Locked = 5;
+    public const byte Entry = 1, Exit = 2, Read = 3, Write = 4, Locked = 5, LockedDone = 17;
     /// <summary>KEDR_REC_* of kedr_record.h (recorded with site KEDR_REC_NO_SITE).</summary>
     public const byte Acquire = 9, Release = 10, Signal = 11, Wait = 12, Alloc = 13, Free = 14;
     public const uint NoSite = 0xffffffff;

@@ -43,7 +43,14 @@ struct kedr_record {
 	__u8 kind;		/* enum kedr_event_kind (KEDR_EV_READ..., no _READ_WRITE/_STRING) */
 	__u8 cpu_low;		/* CPU number, low 8 bits */
 	__u8 context;		/* KEDR_CTX_* */
-	__u8 reserved[5];
+	/*
+	 * @addr is inside the kernel stack of the task running (current, the
+	 * interrupted one in an interrupt): log2 of that stack's size, which
+	 * is also its alignment (THREAD_SIZE, THREAD_ALIGN); 0 if not. Zero in
+	 * records of recorders before it (the byte was reserved).
+	 */
+	__u8 stack_order;
+	__u8 reserved[4];
 };
 
 /*

@@ -72,6 +72,7 @@
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
+#include <linux/sched/task_stack.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -228,6 +229,19 @@ static __always_inline bool kedr_is_sync(u8 kind)
 	       kind == KEDR_EV_LOCKED_UPDATE || kind == KEDR_EV_LOCKED_DONE;
 }
 
+/*
+ * struct kedr_record.stack_order: @addr inside the running task's stack
+ * (THREAD_SIZE bytes, THREAD_ALIGN-aligned: the race detector finds the
+ * stack's base from any address in it), so that a stack given to a new
+ * task can be told from a live object on another task's stack.
+ */
+static __always_inline u8 kedr_stack_order(unsigned long addr)
+{
+	BUILD_BUG_ON(!is_power_of_2(THREAD_SIZE) || THREAD_ALIGN != THREAD_SIZE);
+	return addr - (unsigned long)task_stack_page(current) < THREAD_SIZE ?
+	       ilog2(THREAD_SIZE) : 0;
+}
+
 static notrace noinline u64 kedr_sync_stamp(u64 now)
 {
 	s64 last = atomic64_read(&kedr_sync_clock);
@@ -285,6 +299,7 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	r->kind = kind;
 	r->cpu_low = (u8)smp_processor_id();
 	r->context = kedr_context();
+	r->stack_order = kedr_stack_order(addr);
 	memset(r->reserved, 0, sizeof(r->reserved));
 	cb->wpos = cb->wpos + 1 == kedr_rec_cap ? 0 : cb->wpos + 1;
 	/* The record is complete before a reader can see it. */

@@ -83,6 +83,7 @@ public static class TextRenderer
         TraceEventKind.Read => "read",
         TraceEventKind.Write => "write",
         TraceEventKind.LockedUpdate => "locked update",
+        TraceEventKind.LockedDone => "locked done",
         TraceEventKind.Indirect => "indirect",
         TraceEventKind.Acquire => "acquire",
         TraceEventKind.Release => "release",

@@ -56,7 +56,8 @@ public static class TraceFormat
     public static bool IsKnownKind(byte kind) =>
         kind is >= (byte)TraceEventKind.Entry and <= (byte)TraceEventKind.LockedUpdate
             or (byte)TraceEventKind.Indirect
-            or >= (byte)TraceEventKind.Acquire and <= (byte)TraceEventKind.ProbeRegs;
+            or >= (byte)TraceEventKind.Acquire and <= (byte)TraceEventKind.ProbeRegs
+            or (byte)TraceEventKind.LockedDone;
 
     /// <summary>KEDR_REC_PROBE_REGS records after each probe record (kedr_probes.c), two registers each.</summary>
     public const int ProbeRegRecords = 9;
@@ -75,7 +76,7 @@ public static class TraceFormat
 }
 
 /// <summary>
-/// The record kinds: 1-5 are enum kedr_event_kind of kedr_blob.h (never READ_WRITE or STRING); 8-14 are
+/// The record kinds: 1-5 and 17 are enum kedr_event_kind of kedr_blob.h (never READ_WRITE or STRING); 8-16 are
 /// kedr_record.h's KEDR_REC_* kinds recorded without a site, by the indirect-branch stubs (8) and by payloads
 /// (docs/races.md, docs/payloads.md).
 /// </summary>
@@ -100,6 +101,12 @@ public enum TraceEventKind : byte
     Probe = 15,
     /// <summary>Two registers of the probe hit just before on the same CPU: Pc and Addr; Size = the pair's index.</summary>
     ProbeRegs = 16,
+    /// <summary>
+    /// The locked update just before on this CPU and thread, again once its instruction has run (blob 1.7's
+    /// KEDR_EV_LOCKED_DONE site): Pc, Addr, Size as its <see cref="LockedUpdate"/>. Not an access; the
+    /// acquire side of the update for the race detector (docs/races.md).
+    /// </summary>
+    LockedDone = 17,
 }
 
 /// <summary>KEDR_SYNC_*: the Size of Acquire/Release records.</summary>

@@ -44,7 +44,9 @@ public static class TraceLayout
         [CField("kind", 1)] public const int Kind = 40;
         [CField("cpu_low", 1)] public const int CpuLow = 41;
         [CField("context", 1)] public const int Context = 42;
-        [CField("reserved", 5)] public const int Reserved = 43;
+        /// <summary>log2 of the running task's stack size when the address is inside that stack, else 0.</summary>
+        [CField("stack_order", 1)] public const int StackOrder = 43;
+        [CField("reserved", 4)] public const int Reserved = 44;
         /// <summary>The record of this version; a larger record_size has its tail skipped.</summary>
         public const int Size = 48;
     }

@@ -18,7 +18,7 @@
 /* Incompatible changes bump the major version; the loader refuses others. */
 #define KEDR_BLOB_VERSION_MAJOR	1
 /* Compatible additions (new tables, longer entries, flags) bump the minor one. */
-#define KEDR_BLOB_VERSION_MINOR	6
+#define KEDR_BLOB_VERSION_MINOR	7
 
 /*
  * Header flags. Each changes what the loader must do, so a loader refuses a
@@ -234,6 +234,14 @@ enum kedr_event_kind {
 	KEDR_EV_LOCKED_UPDATE,
 	KEDR_EV_READ_WRITE,	/* one site, a read then a write event */
 	KEDR_EV_STRING,		/* string instruction: KEDR_SITE_STR_* say which */
+	/*
+	 * 1.7: the same locked read-modify-write as a KEDR_EV_LOCKED_UPDATE
+	 * site, reported again once the instruction has run (its helper call
+	 * follows the instruction): the acquire side of the update, stamped
+	 * after it took effect (docs/races.md). Its value is also its record
+	 * kind (kedr_record.h's KEDR_REC_* take 8-16).
+	 */
+	KEDR_EV_LOCKED_DONE = 17,
 };
 
 #define KEDR_SITE_GS	0x1	/* %gs-relative: add this CPU's GS base */

@@ -43,12 +43,20 @@ struct kedr_record {
 	__u8 kind;		/* enum kedr_event_kind (KEDR_EV_READ..., no _READ_WRITE/_STRING) */
 	__u8 cpu_low;		/* CPU number, low 8 bits */
 	__u8 context;		/* KEDR_CTX_* */
-	__u8 reserved[5];
+	/*
+	 * @addr is inside the kernel stack of the task running (current, the
+	 * interrupted one in an interrupt): log2 of that stack's size, which
+	 * is also its alignment (THREAD_SIZE, THREAD_ALIGN); 0 if not. Zero in
+	 * records of recorders before it (the byte was reserved).
+	 */
+	__u8 stack_order;
+	__u8 reserved[4];
 };
 
 /*
- * Record kinds (struct kedr_record.kind). 1-5 are the site kinds of
- * kedr_blob.h (KEDR_EV_ENTRY, _EXIT, _READ, _WRITE, _LOCKED_UPDATE). The
+ * Record kinds (struct kedr_record.kind). 1-5 and 17 are the site kinds of
+ * kedr_blob.h (KEDR_EV_ENTRY, _EXIT, _READ, _WRITE, _LOCKED_UPDATE, and
+ * _LOCKED_DONE: a locked update again, after its instruction ran). The
  * kinds below are recorded without a site (@site = KEDR_REC_NO_SITE), by the
  * indirect-branch stub or by payloads through kedr_record_event()
  * (kedr_payload.h); @pc is an original address of the target.

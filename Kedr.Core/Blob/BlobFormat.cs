@@ -7,7 +7,7 @@ public static class BlobFormat
 {
     public static ReadOnlySpan<byte> Magic => "KEDRBLOB"u8;
     public const ushort VersionMajor = 1;
-    public const ushort VersionMinor = 6;
+    public const ushort VersionMinor = 7;
     public const int BuildIdMax = 20;
     /// <summary>
     /// Tables this version writes; 1.0 blobs have <see cref="TableCountV1"/>, 1.1 and 1.2 ones <see cref="TableCountV1_1"/>,
@@ -181,7 +181,12 @@ public enum BlobFixupTarget : byte { Symbol = 1, Helper = 2 }
 
 public enum BlobHelper : uint { FuncEvent = 0, MemEvent = 1, StringEvent = 2, BitOpEvent = 3, MemEventNoFlags = 4, Probe = 5 }
 
-public enum BlobEventKind : byte { Entry = 1, Exit, Read, Write, LockedUpdate, ReadWrite, String }
+public enum BlobEventKind : byte
+{
+    Entry = 1, Exit, Read, Write, LockedUpdate, ReadWrite, String,
+    /// <summary>1.7: a <see cref="LockedUpdate"/>'s instruction again, reported after it ran (the acquire side); also its record kind.</summary>
+    LockedDone = 17,
+}
 
 [Flags]
 public enum BlobSiteFlags : byte { None = 0, Gs = 0x1, StackPointer = 0x2, StringSourceRead = 0x4, StringDestinationRead = 0x8, StringDestinationWrite = 0x10 }

@@ -143,7 +143,7 @@ public static class BlobRules
         bool ok = x.Kind switch
         {
             BlobEventKind.Entry or BlobEventKind.Exit => x.Flags == 0 && x.Size == 0,
-            BlobEventKind.Read or BlobEventKind.Write or BlobEventKind.LockedUpdate or BlobEventKind.ReadWrite => (x.Flags & ~memFlags) == 0,
+            BlobEventKind.Read or BlobEventKind.Write or BlobEventKind.LockedUpdate or BlobEventKind.ReadWrite or BlobEventKind.LockedDone => (x.Flags & ~memFlags) == 0,
             BlobEventKind.String => (x.Flags & ~memFlags) is BlobSiteFlags.StringSourceRead or BlobSiteFlags.StringDestinationRead
                 or BlobSiteFlags.StringDestinationWrite or (BlobSiteFlags.StringSourceRead | BlobSiteFlags.StringDestinationWrite)
                 or (BlobSiteFlags.StringSourceRead | BlobSiteFlags.StringDestinationRead) && x.Size is 1 or 2 or 4 or 8,

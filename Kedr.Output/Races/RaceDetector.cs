@@ -26,6 +26,9 @@ public sealed class RaceDetector
     private LogicalThread? _initThread;
     private VectorClock? _afterInit, _afterSetup;
     private long _events, _memory, _sync, _truncated, _overLimit;
+    /// <summary>Kernel stacks by base: the task seen last accessing each as its own stack (docs/races.md, "Stacks").</summary>
+    private readonly Dictionary<ulong, ulong> _stackOwners = [];
+    private long _stacksReused;
 
     public RaceDetector(RaceDetectorOptions? options = null)
     {
@@ -64,6 +67,7 @@ public sealed class RaceDetector
         PairsOverLimit = _overLimit,
         DroppedEvents = dropped,
         InitSeen = _afterInit is not null,
+        ReusedStacks = _stacksReused,
         SyncObjects = _lockWrite.Count + _lockRead.Count + _signals.Count + _atomics.Count,
     };
 
@@ -73,6 +77,7 @@ public sealed class RaceDetector
         _events++;
         var t = Thread(e);
         t.LastTid = e.Tid;
+        if (e.StackOrder != 0) OwnStack(e);
         switch (e.Kind)
         {
             case TraceEventKind.Entry:
@@ -109,11 +114,18 @@ public sealed class RaceDetector
                 Access(t, e);
                 break;
             case TraceEventKind.LockedUpdate:
+                // Stamped before the instruction ran: the release side (and an acquire, which is all
+                // a trace without LOCKED_DONE records has; an early acquire only adds order).
                 _sync++;
                 var a = _atomics.Get(e.Addr);
                 t.Clock.Join(a);
                 a.CopyFrom(t.Clock);
                 t.Tick();
+                break;
+            case TraceEventKind.LockedDone:
+                // The same update, stamped after it took effect: the acquire side. Every update merged
+                // before it was stamped before it took effect, so before this one did.
+                if (_atomics.TryGetValue(e.Addr, out var done)) t.Clock.Join(done);
                 break;
             case TraceEventKind.Acquire:
                 _sync++;
@@ -150,6 +162,32 @@ public sealed class RaceDetector
                 }
                 break;
         }
+    }
+
+    /// <summary>
+    /// An access to the running task's own kernel stack. A stack belongs to one task for that task's
+    /// life; another task using it as its own means the first one exited and its stack was given to
+    /// the new one (VMAP_STACK's cache, or the page allocator): what the old one and anyone else did
+    /// there is forgotten, as a FREE would, shadow and synchronization objects. Accesses of other
+    /// tasks to a live task's on-stack objects (a wait-queue entry, a completion) are not on their own
+    /// stack: they change nothing and are checked as any access.
+    /// </summary>
+    private void OwnStack(in TraceEvent e)
+    {
+        int order = e.StackOrder;
+        if (order is < 12 or > 20) return; // a page to 1 MiB: anything else is not a stack size
+        ulong size = 1UL << order, stackBase = e.Addr & ~(size - 1);
+        ulong owner = e.Tid != 0 ? e.Tid : 1UL << 32 | e.Cpu; // idle tasks are all tid 0, one per CPU
+        if (!_stackOwners.TryGetValue(stackBase, out var was))
+        {
+            _stackOwners[stackBase] = owner;
+            return;
+        }
+        if (was == owner) return;
+        _stackOwners[stackBase] = owner;
+        _stacksReused++;
+        _shadow.Clear(stackBase, size);
+        foreach (var sync in new[] { _lockWrite, _lockRead, _signals, _atomics }) sync.Forget(stackBase, size);
     }
 
     private LogicalThread Thread(in TraceEvent e)

@@ -18,6 +18,8 @@ public sealed class RaceResult
     /// <summary>Events lost by the recorder (the trace's drops): a lost release or signal can show as a false race.</summary>
     public long DroppedEvents { get; init; }
     public bool InitSeen { get; init; }
+    /// <summary>Kernel stacks seen given to a new task: their shadow was forgotten (docs/races.md, "Stacks").</summary>
+    public long ReusedStacks { get; init; }
     /// <summary>Synchronization objects (lock, signal, atomic clocks) known at the end: those inside freed blocks are forgotten.</summary>
     public int SyncObjects { get; init; }
 }

@@ -25,7 +25,11 @@ internal sealed partial class CopyEmitter
             OrcDepth(pos, 16);
         }
         else if (p.MemKind != 0)
+        {
             pos = EmitMemoryEvent(plan, p, pos);
+            if (p.MemKind == BlobEventKind.LockedUpdate && !p.LockedDoneAfter)
+                pos = EmitMemoryEvent(plan, p, pos, lockedDone: true);
+        }
         if ((p.Events & EventFlags.Exit) != 0 && p.Kind != EmitKind.ConditionalTailCall)
             pos = EmitEvent(pos, origOffset, BlobEventKind.Exit);
         return pos;
@@ -41,10 +45,22 @@ internal sealed partial class CopyEmitter
     }
 
     /// <summary>
+    /// After a locked update: the same sequence again for its <see cref="BlobEventKind.LockedDone"/> site, so
+    /// that its record is stamped after the update took effect (docs/races.md).
+    /// </summary>
+    private int EmitLockedDoneAfter(FunctionPlan plan, in PlannedInstruction p, int pos)
+    {
+        pos = EmitMemoryEvent(plan, p, pos, lockedDone: true);
+        OrcDepth(pos, 0);
+        return pos;
+    }
+
+    /// <summary>
     /// <c>push %rax; lea M,%rax; push $site; call helper; pop %rax</c>. The LEA's displacement
     /// takes over the original's relocation; a RIP-relative one is re-aimed at the same address.
+    /// <paramref name="lockedDone"/>: a locked update's second report (its own site; the helper keeps the flags).
     /// </summary>
-    private int EmitMemoryEvent(FunctionPlan plan, in PlannedInstruction p, int pos)
+    private int EmitMemoryEvent(FunctionPlan plan, in PlannedInstruction p, int pos, bool lockedDone = false)
     {
         var f = plan.Function;
         bool saveRax = !p.RaxDead;
@@ -81,8 +97,10 @@ internal sealed partial class CopyEmitter
                 AddFixup(field, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
                     p.IpRelativeTarget - f.Start - leaTail);
         }
-        var helper = bitOp ? BlobHelper.BitOpEvent : p.FlagsDead ? BlobHelper.MemEventNoFlags : BlobHelper.MemEvent;
-        pos = EmitHelperCall(pos, AddMemorySite(p), helper, depth: bitOp ? 16 : saveRax ? 8 : 0);
+        // After the instruction its flags are live: only the flag-keeping helper there.
+        bool after = lockedDone && p.LockedDoneAfter;
+        var helper = bitOp ? BlobHelper.BitOpEvent : p.FlagsDead && !after ? BlobHelper.MemEventNoFlags : BlobHelper.MemEvent;
+        pos = EmitHelperCall(pos, AddMemorySite(p, lockedDone ? BlobEventKind.LockedDone : p.MemKind), helper, depth: bitOp ? 16 : saveRax ? 8 : 0);
         if (bitOp)
         {
             pos = EmitDropStack(pos, 8);
@@ -96,9 +114,11 @@ internal sealed partial class CopyEmitter
         return pos;
     }
 
-    private int AddMemorySite(in PlannedInstruction p)
+    private int AddMemorySite(in PlannedInstruction p) => AddMemorySite(p, p.MemKind);
+
+    private int AddMemorySite(in PlannedInstruction p, BlobEventKind kind)
     {
-        _blob.Sites.Add(new BlobSite((uint)_blobIndex, (uint)(p.Offset - _functionStart), p.MemKind, p.MemFlags, p.MemSize));
+        _blob.Sites.Add(new BlobSite((uint)_blobIndex, (uint)(p.Offset - _functionStart), kind, p.MemFlags, p.MemSize));
         return _blob.Sites.Count - 1;
     }
 

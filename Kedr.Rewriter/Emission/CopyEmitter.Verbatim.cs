@@ -15,6 +15,8 @@ internal sealed partial class CopyEmitter
         pos += p.Length;
         if (p.MemForm == MemoryClass.String)
             pos = EmitStringEventAfter(p, pos);
+        else if (p.LockedDoneAfter)
+            pos = EmitLockedDoneAfter(plan, p, pos);
         return pos;
     }
 

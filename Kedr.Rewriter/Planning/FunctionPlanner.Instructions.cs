@@ -115,7 +115,7 @@ internal sealed partial class FunctionPlanner
         switch (cls)
         {
             case MemoryClass.Operand:
-                p.RaxDead = MemoryAccessClassifier.OverwritesRax(instr);
+                p.RaxDead = kind != Kedr.Core.Blob.BlobEventKind.LockedUpdate && MemoryAccessClassifier.OverwritesRax(instr);
                 p.LeaDisplacementOffset = (sbyte)AddressEncoder.EncodeLea(instr, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, _plan.Arena.Extra);
                 break;
             case MemoryClass.BitOp:
@@ -137,6 +137,11 @@ internal sealed partial class FunctionPlanner
         p.MemKind = kind;
         p.MemSize = size;
         p.MemFlags = flags;
+        // A locked update is reported again after it ran (its acquire side, docs/races.md), from the
+        // same address computation: where the instruction overwrites a register of it, right after
+        // the first report instead (the address is gone afterwards).
+        if (kind == Kedr.Core.Blob.BlobEventKind.LockedUpdate)
+            p.LockedDoneAfter = !_memory.WritesAddressRegister(instr);
         _plan.MemoryInstrumented++;
     }
 

@@ -89,6 +89,24 @@ internal sealed class MemoryAccessClassifier
     }
 
     /// <summary>
+    /// Whether the instruction writes (even conditionally: <c>cmpxchg</c>'s accumulator) a register its
+    /// memory operand's address is computed from: then the address cannot be computed again after it.
+    /// </summary>
+    public bool WritesAddressRegister(in Instruction instr)
+    {
+        var baseReg = instr.MemoryBase is Register.RIP ? Register.None : instr.MemoryBase.GetFullRegister();
+        var index = instr.MemoryIndex.GetFullRegister();
+        if (baseReg == Register.None && index == Register.None) return false;
+        foreach (var u in _info.GetInfo(instr).GetUsedRegisters())
+        {
+            if (u.Access is not (OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite)) continue;
+            var full = u.Register.GetFullRegister();
+            if (full != Register.None && (full == baseReg || full == index)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Whether any operand is memory (explicit or a string instruction's): most instructions have none,
     /// and this check is cheaper than <see cref="Classify"/>'s call.
     /// </summary>

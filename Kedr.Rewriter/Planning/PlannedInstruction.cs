@@ -66,6 +66,12 @@ internal struct PlannedInstruction
     public bool IsInt3;
     /// <summary>A probe's call (<c>push $site; call</c>) stands before it, after the entry event (<see cref="ProbePlanner"/>).</summary>
     public bool Probe;
+    /// <summary>
+    /// A locked update whose <see cref="Kedr.Core.Blob.BlobEventKind.LockedDone"/> sequence follows the instruction
+    /// (false: it follows the locked-update sequence, before the instruction, because the instruction
+    /// overwrites a register of its address).
+    /// </summary>
+    public bool LockedDoneAfter;
 
     /// <summary>Memory event of the instruction (kind 0: none) and the sequence that records it.</summary>
     public Kedr.Core.Blob.BlobEventKind MemKind;
@@ -78,7 +84,18 @@ internal struct PlannedInstruction
 
     /// <summary>Bytes of the memory-event sequences (before and after the instruction).</summary>
     /// <remarks>Most instructions have none: answered inline, the sequences' sizes out of line.</remarks>
-    public readonly int MemoryEventBytes => MemForm == MemoryClass.None ? 0 : SequenceBytes();
+    public readonly int MemoryEventBytes => MemForm == MemoryClass.None ? 0 : AllSequenceBytes();
+
+    /// <summary>A locked update has two sequences of one size: the update's, and the done one (<see cref="LockedDoneAfter"/>).</summary>
+    private readonly int AllSequenceBytes() => MemKind == Kedr.Core.Blob.BlobEventKind.LockedUpdate ? 2 * SequenceBytes() : SequenceBytes();
+
+    /// <summary>Bytes of the memory-event sequences after the instruction: a string instruction's event, a locked update's done event.</summary>
+    private readonly int MemoryEventBytesAfter => MemForm switch
+    {
+        MemoryClass.None => 0,
+        MemoryClass.String => X86Encoding.EventCallSize + X86Encoding.LeaRspSize,
+        _ => LockedDoneAfter ? SequenceBytes() : 0,
+    };
 
     private readonly int SequenceBytes() => MemForm switch
     {
@@ -94,7 +111,7 @@ internal struct PlannedInstruction
     /// <summary>Bytes before the instruction proper: where it starts is OffsetInCopy + PreBytes.</summary>
     public readonly int PreBytes =>
         ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) + (Probe ? X86Encoding.EventCallSize : 0) +
-        (MemForm == MemoryClass.String ? 2 : MemoryEventBytes) +
+        (MemoryEventBytes - MemoryEventBytesAfter) +
         ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
 
     public readonly int EventBytes => MemoryEventBytes + (Probe ? X86Encoding.EventCallSize : 0) +

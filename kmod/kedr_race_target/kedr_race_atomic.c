@@ -3,7 +3,8 @@
  * kedr_race_atomic: as kedr_race_racy, but both updates are made holding a
  * lock built from atomics: atomic_cmpxchg() takes it, atomic_xchg() gives
  * it back. Both are locked read-modify-writes of race_busy (LOCKED_UPDATE
- * events), which the model orders one after the other. No race.
+ * records before them, LOCKED_DONE after), which the model orders one after
+ * the other. No race.
  */
 #include <linux/atomic.h>
 #include <linux/init.h>
@@ -28,14 +29,14 @@ static noinline void race_unlock(void)
 static noinline void race_step_a(void)
 {
 	race_lock();
-	race_shared.value++;
+	race_shared.value++;	/* shared: a */
 	race_unlock();
 }
 
 static noinline void race_step_b(void)
 {
 	race_lock();
-	race_shared.value += 2;
+	race_shared.value += 2;	/* shared: b */
 	race_unlock();
 }
 

@@ -513,6 +513,7 @@ static int kedr_read_sites(const struct kedr_blob_reader *r,
 		case KEDR_EV_WRITE:
 		case KEDR_EV_LOCKED_UPDATE:
 		case KEDR_EV_READ_WRITE:
+		case KEDR_EV_LOCKED_DONE:
 			if (s->flags & ~(KEDR_SITE_GS | KEDR_SITE_SP))
 				return kedr_bad(r, "sites[%u]: unknown flags 0x%x",
 						i, s->flags);

@@ -76,14 +76,25 @@ static __always_inline void kedr_func_event(const struct kedr_events *ev,
 }
 
 /*
+ * Memory sites: reads, writes, locked updates, read-writes, and the second
+ * report of a locked update after its instruction ran (KEDR_EV_LOCKED_DONE,
+ * recorded as it is: its record is stamped from the shared clock after the
+ * update took effect, the acquire side for the race detector).
+ */
+static __always_inline bool kedr_is_mem_site(const struct kedr_site *s)
+{
+	return (s->kind >= KEDR_EV_READ && s->kind <= KEDR_EV_READ_WRITE) ||
+	       s->kind == KEDR_EV_LOCKED_DONE;
+}
+
+/*
  * The events a memory site gives: two for a read-write, none for a stack
  * access that is not recorded, one otherwise (an invalid site included).
  */
 static __always_inline unsigned int
 kedr_mem_site_events(const struct kedr_site *s)
 {
-	if (unlikely(!s || s->kind < KEDR_EV_READ ||
-		     s->kind > KEDR_EV_READ_WRITE))
+	if (unlikely(!s || !kedr_is_mem_site(s)))
 		return 1;
 	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
 		return 0;
@@ -96,8 +107,7 @@ static __always_inline void kedr_mem_event(const struct kedr_events *ev,
 	const struct kedr_site *s = kedr_site_of(ev, site);
 	unsigned long pc;
 
-	if (unlikely(!s || s->kind < KEDR_EV_READ ||
-		     s->kind > KEDR_EV_READ_WRITE)) {
+	if (unlikely(!s || !kedr_is_mem_site(s))) {
 		kedr_record_lost(1);
 		return;
 	}

@@ -101,6 +101,9 @@ bool notrace kedr_filter_check(u8 kind, u32 site, unsigned long addr)
 	const struct kedr_blob *b = kedr_filter_blob;
 	unsigned int i;
 
+	/* A locked update's second record goes where its first one does. */
+	if (kind == KEDR_EV_LOCKED_DONE)
+		kind = KEDR_EV_LOCKED_UPDATE;
 	if (!f || kind > KEDR_EV_LOCKED_UPDATE)
 		return true;
 	if (!(f->kinds & BIT(kind)))
@@ -139,6 +142,10 @@ static u8 kedr_fast_site(const struct kedr_filter *f, const struct kedr_site *s)
 	case KEDR_EV_WRITE:
 	case KEDR_EV_LOCKED_UPDATE:
 		kinds = BIT(s->kind);
+		events = 1;
+		break;
+	case KEDR_EV_LOCKED_DONE:
+		kinds = BIT(KEDR_EV_LOCKED_UPDATE);
 		events = 1;
 		break;
 	case KEDR_EV_READ_WRITE:

@@ -72,6 +72,7 @@
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
+#include <linux/sched/task_stack.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -203,9 +204,10 @@ static __always_inline void kedr_count_drop(u32 site)
 }
 
 /*
- * Sync records (ACQUIRE, RELEASE, SIGNAL, WAIT, ALLOC, FREE, and
- * LOCKED_UPDATE, which the race detector takes as acquire + release of its
- * address) are stamped
+ * Sync records (ACQUIRE, RELEASE, SIGNAL, WAIT, ALLOC, FREE, LOCKED_UPDATE,
+ * recorded before its instruction runs, and LOCKED_DONE, the same
+ * instruction once it has run: the race detector's release and acquire of
+ * the address) are stamped
  * from one clock all CPUs share: max(local_clock(), the last sync stamp +
  * 1). local_clock() of two CPUs may disagree by more than a lock hand-off
  * takes (vCPUs under TCG do), so a RELEASE on one CPU could carry a later
@@ -224,7 +226,20 @@ static atomic64_t kedr_sync_clock = ATOMIC64_INIT(0);
 static __always_inline bool kedr_is_sync(u8 kind)
 {
 	return (kind >= KEDR_REC_ACQUIRE && kind <= KEDR_REC_FREE) ||
-	       kind == KEDR_EV_LOCKED_UPDATE;
+	       kind == KEDR_EV_LOCKED_UPDATE || kind == KEDR_EV_LOCKED_DONE;
+}
+
+/*
+ * struct kedr_record.stack_order: @addr inside the running task's stack
+ * (THREAD_SIZE bytes, THREAD_ALIGN-aligned: the race detector finds the
+ * stack's base from any address in it), so that a stack given to a new
+ * task can be told from a live object on another task's stack.
+ */
+static __always_inline u8 kedr_stack_order(unsigned long addr)
+{
+	BUILD_BUG_ON(!is_power_of_2(THREAD_SIZE) || THREAD_ALIGN != THREAD_SIZE);
+	return addr - (unsigned long)task_stack_page(current) < THREAD_SIZE ?
+	       ilog2(THREAD_SIZE) : 0;
 }
 
 static notrace noinline u64 kedr_sync_stamp(u64 now)
@@ -284,6 +299,7 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	r->kind = kind;
 	r->cpu_low = (u8)smp_processor_id();
 	r->context = kedr_context();
+	r->stack_order = kedr_stack_order(addr);
 	memset(r->reserved, 0, sizeof(r->reserved));
 	cb->wpos = cb->wpos + 1 == kedr_rec_cap ? 0 : cb->wpos + 1;
 	/* The record is complete before a reader can see it. */
@@ -496,6 +512,8 @@ static const char *kedr_kind_name(u8 kind)
 		return "write";
 	case KEDR_EV_LOCKED_UPDATE:
 		return "locked update";
+	case KEDR_EV_LOCKED_DONE:
+		return "locked done";
 	case KEDR_REC_INDIRECT:
 		return "indirect";
 	case KEDR_REC_ALLOC:
@@ -594,13 +612,19 @@ static int kedr_refill(struct kedr_reader *rd)
 	over = kedr_rec_over();
 	/* "over" first: then no more records come (kedr_recorder_stop()). */
 	smp_rmb();
-	if (kedr_take(s, &r)) {
+	while (kedr_take(s, &r)) {
 		if (s == KEDR_STREAM_TRACE) {
 			memcpy(rd->buf, &r, sizeof(r));
 			rd->len = sizeof(r);
 			kedr_lost_pending[s] = 0;	/* seq gaps tell */
 			return 1;
 		}
+		/*
+		 * The seed's lines are accesses: a locked update's second
+		 * record (its acquire side) is in the binary streams only.
+		 */
+		if (r.kind == KEDR_EV_LOCKED_DONE)
+			continue;
 		if (kedr_lost_pending[s])
 			rd->len = scnprintf(rd->buf, sizeof(rd->buf),
 					    "lost: %llu events (overwritten before this stream read them)\n",

@@ -123,6 +123,13 @@ kedr_string_site_events(const struct kedr_blob *b, u32 site,
 	       ((s->flags & KEDR_SITE_STR_DST_WRITE) && dst_start != dst_end);
 }
 
+/* The kinds a bit-op site may have (a locked one's second site included). */
+static __always_inline bool kedr_bitop_kind(u8 kind)
+{
+	return kind == KEDR_EV_READ || kind == KEDR_EV_READ_WRITE ||
+	       kind == KEDR_EV_LOCKED_UPDATE || kind == KEDR_EV_LOCKED_DONE;
+}
+
 /*
  * KEDR_HELPER_STRING_EVENT: the pointers before (@src_start, @dst_start)
  * and after (@src_end, @dst_end) the instruction, and its flags (DF).
@@ -180,8 +187,7 @@ kedr_bitop_event(const struct kedr_blob *b, const unsigned long *func_addr,
 		kedr_record_lost(1);
 		return;
 	}
-	if (unlikely(s->kind != KEDR_EV_READ && s->kind != KEDR_EV_READ_WRITE &&
-		     s->kind != KEDR_EV_LOCKED_UPDATE)) {
+	if (unlikely(!kedr_bitop_kind(s->kind))) {
 		kedr_record_lost(1);
 		return;
 	}
@@ -214,8 +220,7 @@ kedr_bitop_site_events(const struct kedr_blob *b, u32 site)
 		return 1;
 	s = &b->sites[site];
 	if (unlikely((s->size != 2 && s->size != 4 && s->size != 8) ||
-		     (s->kind != KEDR_EV_READ && s->kind != KEDR_EV_READ_WRITE &&
-		      s->kind != KEDR_EV_LOCKED_UPDATE)))
+		     !kedr_bitop_kind(s->kind)))
 		return 1;
 	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
 		return 0;

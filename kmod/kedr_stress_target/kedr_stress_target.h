@@ -5,8 +5,9 @@
  * default; kst_nested's push/pop are the only ones):
  *
  *	kst_work(buf, n)	2 + 2n: entry, n x (read 8, write 8), exit
- *	kst_nested(buf, n)	5 + 2n: entry, kst_work's, locked update 8,
- *				exit
+ *	kst_nested(buf, n)	6 + 2n: entry, kst_work's, locked update 8
+ *				(two records: before and after the
+ *				instruction), exit
  *
  * @buf: KST_BUF_WORDS u64s.
  */

@@ -30,17 +30,24 @@ public sealed class RaceVmTests(ITestOutputHelper output)
         }
     }
 
-    // Known defect, not in the suite until it is fixed: a LOCKED_UPDATE is stamped just before its
-    // instruction runs, so a spinning cmpxchg that succeeds right after the other CPU's xchg can be
-    // stamped before that xchg, and the pair is reported (1 run of 2, h18-order; docs/races.md, "Ordering
-    // by the recorder's merge"). The fix is a stamp after the instruction for the acquire side, in the
-    // rewriter's event sequence for locked instructions. By hand, with the Skip removed:
+    // Was a known defect (1 run of 2 reported, h18-order): a locked update was stamped only before its
+    // instruction, so a spinning cmpxchg that succeeded right after the other CPU's xchg could be merged
+    // before it. Since blob 1.7 it is recorded again after the instruction (LOCKED_DONE, the acquire side;
+    // docs/races.md). Repeated by hand:
     //   for i in $(seq 5); do dotnet test tests/Kedr.Cli.Tests -c Release --filter "DisplayName~atomic_lock"; done
-    [Fact(Skip = "known defect: a locked update is stamped before its instruction (docs/races.md)")]
+    [Fact]
     public async Task The_twin_under_an_atomic_lock_gives_no_report()
     {
-        var json = await RaceVmRun.RunAsync("kedr_race_atomic", output);
+        var (json, events) = await RaceVmRun.RunWithEventsAsync("kedr_race_atomic", output);
         Assert.True(json.GetProperty("sync_events").GetInt64() >= 2 * 2 * 50, "fewer locked updates than the 50 lock/unlock pairs of each thread");
+        // Every locked update is recorded again once it has run: as many LOCKED_DONE as LOCKED_UPDATE records.
+        int updates = events.Count(e => e.GetProperty("kind").GetString() == "locked update");
+        int done = events.Count(e => e.GetProperty("kind").GetString() == "locked done");
+        Assert.True(updates >= 200 && done == updates, $"{updates} locked updates, {done} recorded after their instruction");
+        // Ordered, not unobserved: both marked lines ran, in two threads.
+        var a = RaceVmRun.ThreadsAt(events, "kedr_race_atomic.c", "/* shared: a */");
+        var b = RaceVmRun.ThreadsAt(events, "kedr_race_atomic.c", "/* shared: b */");
+        Assert.True(a.Count > 0 && b.Count > 0 && !a.SetEquals(b), $"shared: a in {string.Join(", ", a)}; shared: b in {string.Join(", ", b)}");
         Assert.Empty(json.GetProperty("races").EnumerateArray());
     }
 }

@@ -114,6 +114,64 @@ public sealed class RaceDetectorTests
         Assert.Single(other.Races);
     }
 
+    /// <summary>
+    /// kedr_race_atomic's lock, as the recorder stamps it: A's spinning cmpxchg is stamped (before it runs)
+    /// ahead of B's releasing xchg, then succeeds after it. Its LOCKED_DONE record, stamped after it ran,
+    /// is what orders B's critical section before A's. Without it (or with A's DONE before B's release:
+    /// A took the lock while B still held it) the two critical sections race.
+    /// </summary>
+    [Fact]
+    public void A_locked_update_acquires_when_it_has_run_not_when_it_was_stamped()
+    {
+        var twin = new RaceScenario()
+            .Atomic(1, Y)                                                       // A's cmpxchg, stamped before it ran
+            .Write(2, PcB, X, cpu: 1).Atomic(2, Y, cpu: 1).AtomicDone(2, Y, cpu: 1) // B's section, B's xchg (release)
+            .AtomicDone(1, Y).Write(1, PcA, X)                                  // A's cmpxchg has run: A's section
+            .Run();
+        Assert.Empty(twin.Races);
+
+        var broken = new RaceScenario()
+            .Atomic(1, Y).AtomicDone(1, Y)
+            .Write(2, PcB, X, cpu: 1).Atomic(2, Y, cpu: 1).AtomicDone(2, Y, cpu: 1)
+            .Write(1, PcA, X)
+            .Run();
+        Assert.Single(broken.Races);
+        // A LOCKED_DONE is not a data access either.
+        Assert.Empty(new RaceScenario().AtomicDone(1, X).Write(2, PcA, X, cpu: 1).Run().Races);
+    }
+
+    /// <summary>
+    /// A task's kernel stack given to a new task after the first exited (VMAP_STACK reuses stacks): the
+    /// new task's use of it as its own stack is not ordered after the old one's, and is no race. An
+    /// object alive on a task's stack that another task touches (a wait-queue entry) is still checked.
+    /// </summary>
+    [Fact]
+    public void A_stack_given_to_a_new_task_is_forgotten_but_a_live_on_stack_object_is_not()
+    {
+        const ulong Stack = 0xffffb00000104000, Local = Stack + 0x3e40; // 16 KiB-aligned stack, a local in it
+        var reused = new RaceScenario()
+            .OwnStackWrite(1, PcA, Local).OwnStackRead(1, PcA, Local + 8)
+            .OwnStackWrite(2, PcB, Local + 0x40, cpu: 1)   // task 2's first use of the stack: task 1 is gone
+            .OwnStackWrite(2, PcB, Local, cpu: 1).OwnStackRead(2, PcB, Local + 8, cpu: 1)
+            .Run();
+        Assert.Empty(reused.Races);
+        Assert.Equal(1, reused.ReusedStacks);
+
+        // Task 1's on-stack object written by task 2 (on no stack of its own) and read back by task 1:
+        // nothing orders them: both occurrences of the pair are seen.
+        var live = new RaceScenario()
+            .OwnStackWrite(1, PcA, Local)
+            .Write(2, PcB, Local, cpu: 1)
+            .OwnStackRead(1, PcA, Local)
+            .Run();
+        Assert.Equal(2, Assert.Single(live.Races).Count);
+        Assert.Equal(0, live.ReusedStacks);
+
+        // Without the mark (older recorders) nothing is forgotten.
+        var unmarked = new RaceScenario().Write(1, PcA, Local).Write(2, PcB, Local, cpu: 1).Run();
+        Assert.Single(unmarked.Races);
+    }
+
     [Fact]
     public void Locked_updates_are_not_data_accesses()
     {

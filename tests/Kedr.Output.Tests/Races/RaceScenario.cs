@@ -14,14 +14,18 @@ internal sealed class RaceScenario
     private readonly Dictionary<byte, uint> _seq = [];
     private ulong _ts = 1000;
 
-    public RaceScenario Ev(byte kind, uint tid, ulong pc, ulong addr = 0, uint size = 0, byte cpu = 0, byte ctx = 0)
+    public RaceScenario Ev(byte kind, uint tid, ulong pc, ulong addr = 0, uint size = 0, byte cpu = 0, byte ctx = 0, byte stackOrder = 0)
     {
         uint seq = _seq.GetValueOrDefault(cpu);
         _seq[cpu] = seq + 1;
         uint site = kind >= Kinds.Acquire ? Kinds.NoSite : 0;
-        _b.Add(new Rec(_ts += 10, pc, addr, seq, tid, size, site, kind, cpu, ctx));
+        _b.Add(new Rec(_ts += 10, pc, addr, seq, tid, size, site, kind, cpu, ctx, stackOrder));
         return this;
     }
+
+    /// <summary>An access the recorder marked as on the running task's own stack (stack_order 14: 16 KiB stacks).</summary>
+    public RaceScenario OwnStackWrite(uint tid, ulong pc, ulong addr, byte cpu = 0) => Ev(Kinds.Write, tid, pc, addr, 4, cpu, 0, 14);
+    public RaceScenario OwnStackRead(uint tid, ulong pc, ulong addr, byte cpu = 0) => Ev(Kinds.Read, tid, pc, addr, 4, cpu, 0, 14);
 
     public RaceScenario Write(uint tid, ulong pc, ulong addr, uint size = 4, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Write, tid, pc, addr, size, cpu, ctx);
     public RaceScenario Read(uint tid, ulong pc, ulong addr, uint size = 4, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Read, tid, pc, addr, size, cpu, ctx);
@@ -30,6 +34,8 @@ internal sealed class RaceScenario
     public RaceScenario Lock(uint tid, ulong lk, bool shared = false, byte cpu = 0) => Ev(Kinds.Acquire, tid, 0x1, lk, shared ? 1u : 0u, cpu);
     public RaceScenario Unlock(uint tid, ulong lk, bool shared = false, byte cpu = 0) => Ev(Kinds.Release, tid, 0x2, lk, shared ? 1u : 0u, cpu);
     public RaceScenario Atomic(uint tid, ulong addr, byte cpu = 0) => Ev(Kinds.Locked, tid, 0x3, addr, 4, cpu);
+    /// <summary>The locked update's second record, stamped after its instruction ran (blob 1.7).</summary>
+    public RaceScenario AtomicDone(uint tid, ulong addr, byte cpu = 0) => Ev(Kinds.LockedDone, tid, 0x3, addr, 4, cpu);
     public RaceScenario Signal(uint tid, ulong obj, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Signal, tid, 0x4, obj, 0, cpu, ctx);
     public RaceScenario Wait(uint tid, ulong obj, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Wait, tid, 0x5, obj, 0, cpu, ctx);
     public RaceScenario Alloc(uint tid, ulong block, uint size, ulong pc = 0x6) => Ev(Kinds.Alloc, tid, pc, block, size);

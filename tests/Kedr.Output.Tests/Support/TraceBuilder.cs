@@ -4,7 +4,7 @@ using System.Text;
 namespace Kedr.Output.Tests.Support;
 
 /// <summary>One record to write; kind and context are the raw numbers of kedr_record.h.</summary>
-internal sealed record Rec(ulong Ts, ulong Pc, ulong Addr, uint Seq, uint Tid, uint Size, uint Site, byte Kind, byte Cpu, byte Context = 0);
+internal sealed record Rec(ulong Ts, ulong Pc, ulong Addr, uint Seq, uint Tid, uint Size, uint Site, byte Kind, byte Cpu, byte Context = 0, byte StackOrder = 0);
 
 /// <summary>
 /// Writes a binary trace byte by byte at the offsets of <see cref="TraceLayout"/> (the C# description of
@@ -49,6 +49,7 @@ internal sealed class TraceBuilder
             s[TraceLayout.Record.Kind] = r.Kind;
             s[TraceLayout.Record.CpuLow] = r.Cpu;
             s[TraceLayout.Record.Context] = r.Context;
+            s[TraceLayout.Record.StackOrder] = r.StackOrder;
         }
         return b;
     }
@@ -63,7 +64,7 @@ internal sealed class TraceBuilder
 
 internal static class Kinds
 {
-    public const byte Entry = 1, Exit = 2, Read = 3, Write = 4, Locked = 5;
+    public const byte Entry = 1, Exit = 2, Read = 3, Write = 4, Locked = 5, LockedDone = 17;
     /// <summary>KEDR_REC_* of kedr_record.h (recorded with site KEDR_REC_NO_SITE).</summary>
     public const byte Acquire = 9, Release = 10, Signal = 11, Wait = 12, Alloc = 13, Free = 14;
     public const uint NoSite = 0xffffffff;

@@ -636,13 +636,14 @@ public sealed class TranslationValidator
                 continue;
             }
 
-            if (!MemoryEventBefore(fi, sec, start, end, o, ref c, cEnd, ins, offsets, relocs, rFirst, rCount, out bool stringAfter)) return false;
+            if (!MemoryEventBefore(fi, sec, start, end, o, ref c, cEnd, ins, offsets, relocs, rFirst, rCount, out bool stringAfter, out bool lockedDoneAfter)) return false;
             if (stringAfter) _pushedDuring.Add((sec, o));
             bool ok = IsRelativeBranch(ins)
                 ? Branch(fi, sec, start, end, isPart, o, ref c, cEnd, ins, relocs, rFirst, rCount)
                 : Verbatim(fi, sec, start, end, o, ref c, cEnd, ins, offsets, relocs, rFirst, rCount);
             if (!ok) return false;
             if (stringAfter && !StringEventAfter(fi, sec, start, end, o, ref c, cEnd, ins)) return false;
+            if (lockedDoneAfter && !LockedDoneAfter(fi, sec, start, end, o, ref c, cEnd, ins, offsets, relocs, rFirst, rCount)) return false;
             last = ins;
             lastIsSlot = false;
             o += ins.Length;
@@ -985,9 +986,10 @@ public sealed class TranslationValidator
     /// The address computed must be the original operand's, the site must describe the access.
     /// </summary>
     private bool MemoryEventBefore(int fi, int sec, long start, long end, long o, ref long c, long cEnd, in Instruction ins,
-        in ConstantOffsets offsets, IReadOnlyList<ElfRelocation> relocs, int rFirst, int rCount, out bool stringAfter)
+        in ConstantOffsets offsets, IReadOnlyList<ElfRelocation> relocs, int rFirst, int rCount, out bool stringAfter, out bool lockedDoneAfter)
     {
         stringAfter = false;
+        lockedDoneAfter = false;
         int memOp = -1;
         bool isString = false;
         for (int i = 0; i < ins.OpCount; i++)
@@ -1008,6 +1010,50 @@ public sealed class TranslationValidator
         // those is itself a push %rax or a LEA/MOVABS into %rax before a push $site);
         // anything else in front of an instruction fails the byte comparison.
         if (memOp < 0 || IsRelativeBranch(ins)) return true;
+        long before = c;
+        if (!MemorySequence(fi, sec, start, end, o, ref c, cEnd, ins, offsets, relocs, rFirst, rCount, memOp, lockedDone: false, afterInsn: false)) return false;
+        if (c == before || !IsLockedUpdate(ins)) return true;
+        // Blob 1.7: a locked update's second report, after the instruction unless the instruction
+        // overwrites a register of its address (then right after the first one).
+        lockedDoneAfter = !WritesAddressRegister(ins);
+        if (lockedDoneAfter) return true;
+        long second = c;
+        if (!MemorySequence(fi, sec, start, end, o, ref c, cEnd, ins, offsets, relocs, rFirst, rCount, memOp, lockedDone: true, afterInsn: false)) return false;
+        if (c == second)
+            Report(fi, o - start, c, "locked update whose instruction overwrites an address register: no LOCKED_DONE event after its LOCKED_UPDATE one", DisOriginal(sec, o, end), DisCopy(c, 3));
+        return true;
+    }
+
+    private static bool IsLockedUpdate(in Instruction ins) => ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg;
+
+    /// <summary>Whether the instruction writes (even conditionally) a register its memory operand's address uses.</summary>
+    private bool WritesAddressRegister(in Instruction ins)
+    {
+        var regs = new[] { ins.MemoryBase == Register.RIP ? Register.None : ins.MemoryBase.GetFullRegister(), ins.MemoryIndex.GetFullRegister() };
+        return _info.GetInfo(ins).GetUsedRegisters().ToArray().Any(u =>
+            u.Access is OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite
+            && u.Register.GetFullRegister() is var full && full != Register.None && regs.Contains(full));
+    }
+
+    /// <summary>The locked update's LOCKED_DONE sequence after its instruction.</summary>
+    private bool LockedDoneAfter(int fi, int sec, long start, long end, long o, ref long c, long cEnd, in Instruction ins,
+        in ConstantOffsets offsets, IReadOnlyList<ElfRelocation> relocs, int rFirst, int rCount)
+    {
+        int memOp = -1;
+        for (int i = 0; i < ins.OpCount && memOp < 0; i++)
+            if (ins.GetOpKind(i) == OpKind.Memory) memOp = i;
+        long at = c;
+        if (!MemorySequence(fi, sec, start, end, o, ref c, cEnd, ins, offsets, relocs, rFirst, rCount, memOp, lockedDone: true, afterInsn: true)) return false;
+        if (c == at)
+            Report(fi, o - start, c, "locked update without its LOCKED_DONE event after the instruction", DisOriginal(sec, o, end), DisCopy(c, 3));
+        return true;
+    }
+
+    /// <summary>One memory-event sequence at <paramref name="c"/>, if there is one (c is left as it is if not).</summary>
+    private bool MemorySequence(int fi, int sec, long start, long end, long o, ref long c, long cEnd, in Instruction ins,
+        in ConstantOffsets offsets, IReadOnlyList<ElfRelocation> relocs, int rFirst, int rCount, int memOp, bool lockedDone, bool afterInsn)
+    {
+        if (c + 2 > cEnd) return true;
         bool savesRax = _code[c] == 0x50;
         if (!savesRax && !StartsUnsavedSequence(fi, c, cEnd)) return true;
 
@@ -1062,7 +1108,9 @@ public sealed class TranslationValidator
         }
         if (!savesRax && (bitOp || !RaxIsOverwritten(ins)))
             Report(fi, off, seqStart, "memory event does not save %rax, but the instruction does not overwrite all of it without reading it", dis, DisCopy(seqStart, 4));
-        if (noFlags && !StatusFlagsDeadAt(sec, o, end))
+        if (noFlags && afterInsn)
+            Report(fi, off, seqStart, "locked update's event after the instruction may change the status flags (no-flags helper), which the instruction has just set", dis, DisCopy(seqStart, 4));
+        else if (noFlags && !StatusFlagsDeadAt(sec, o, end))
             Report(fi, off, seqStart, "memory event may change the status flags (no-flags helper), but they are read before being set again", dis, DisCopy(seqStart, 4));
         int pushed = (savesRax ? 8 : 0) + (ins.Mnemonic == Mnemonic.Pop && ins.MemoryBase == Register.RSP ? 8 : 0);
 
@@ -1101,7 +1149,7 @@ public sealed class TranslationValidator
         var access = _info.GetInfo(ins, InstructionInfoOptions.NoRegisterUsage).GetOpAccess(memOp);
         bool reads = access is OpAccess.Read or OpAccess.CondRead or OpAccess.ReadWrite or OpAccess.ReadCondWrite;
         bool writes = access is OpAccess.Write or OpAccess.CondWrite or OpAccess.ReadWrite or OpAccess.ReadCondWrite;
-        BlobEventKind? kind = ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg ? BlobEventKind.LockedUpdate
+        BlobEventKind? kind = lockedDone ? BlobEventKind.LockedDone : ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg ? BlobEventKind.LockedUpdate
             : reads && writes ? BlobEventKind.ReadWrite : reads ? BlobEventKind.Read : writes ? BlobEventKind.Write : null;
         var flags = (ins.MemorySegment == Register.GS ? BlobSiteFlags.Gs : 0) | (ins.MemoryBase == Register.RSP ? BlobSiteFlags.StackPointer : 0);
         int size = ins.MemorySize.GetSize();

@@ -51,6 +51,7 @@ internal sealed class OrcStates
     }
 
     /// <summary>Whether <paramref name="r"/> is an entry's ip (a PC32 field to a place in a section of the module), and which section.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsEntryIp(ElfFile elf, in ElfRelocation r, out int section)
     {
         ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
@@ -115,6 +116,7 @@ internal sealed class OrcStates
     private long _lastOffset;
 
     /// <summary>Our pushes move the CFA only when it is computed from %rsp.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static ulong Adjust(ulong entry, int depth)
     {
         if (depth == 0 || (int)((entry >> 32) & 0xf) != OrcRegSp) return entry;

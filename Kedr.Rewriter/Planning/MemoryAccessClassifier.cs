@@ -92,15 +92,18 @@ internal sealed class MemoryAccessClassifier
     /// Whether any operand is memory (explicit or a string instruction's): most instructions have none,
     /// and this check is cheaper than <see cref="Classify"/>'s call.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool HasMemoryOperand(in Instruction instr) =>
         IsMemory(instr.Op0Kind) || IsMemory(instr.Op1Kind) || IsMemory(instr.Op2Kind) || IsMemory(instr.Op3Kind);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsMemory(OpKind k) => (uint)(k - OpKind.MemorySegSI) <= OpKind.Memory - OpKind.MemorySegSI;
 
     /// <summary>
     /// The first operand that is memory (-1: none), or whether it is a string instruction's. Only the
     /// first four can be (Iced: Op4Kind is always an immediate), and unused ones read as Register.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int FirstMemoryOperand(in Instruction instr, out bool isString)
     {
         isString = false;
@@ -119,6 +122,7 @@ internal sealed class MemoryAccessClassifier
     }
 
     /// <summary>The memory operand's access (low byte) and size in bytes (from bit 8; 0: not known).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private uint OperandFacts(in Instruction instr, int memOp)
     {
         uint cached = s_operandByCode[(int)instr.Code];
@@ -170,6 +174,7 @@ internal sealed class MemoryAccessClassifier
     /// Whether the instruction writes all of %rax (or %eax, which zero-extends) without reading
     /// any part of it, its address included: then %rax before it is dead.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool OverwritesRax(in Instruction instr) =>
         // The loads that do: mov/movzx/movsx/movsxd into %rax or %eax from memory not addressed through %rax.
         instr.Mnemonic is Mnemonic.Mov or Mnemonic.Movzx or Mnemonic.Movsx or Mnemonic.Movsxd

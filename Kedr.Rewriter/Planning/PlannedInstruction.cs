@@ -78,7 +78,11 @@ internal struct PlannedInstruction
 
     /// <summary>Bytes of the memory-event sequences (before and after the instruction).</summary>
     /// <remarks>Most instructions have none: answered inline, the sequences' sizes out of line.</remarks>
-    public readonly int MemoryEventBytes => MemForm == MemoryClass.None ? 0 : SequenceBytes();
+    public readonly int MemoryEventBytes
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => MemForm == MemoryClass.None ? 0 : SequenceBytes();
+    }
 
     private readonly int SequenceBytes() => MemForm switch
     {
@@ -92,12 +96,20 @@ internal struct PlannedInstruction
     };
 
     /// <summary>Bytes before the instruction proper: where it starts is OffsetInCopy + PreBytes.</summary>
-    public readonly int PreBytes =>
-        ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) + (Probe ? X86Encoding.EventCallSize : 0) +
-        (MemForm == MemoryClass.String ? 2 : MemoryEventBytes) +
-        ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
+    public readonly int PreBytes
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) + (Probe ? X86Encoding.EventCallSize : 0) +
+            (MemForm == MemoryClass.String ? 2 : MemoryEventBytes) +
+            ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
+    }
 
-    public readonly int EventBytes => MemoryEventBytes + (Probe ? X86Encoding.EventCallSize : 0) +
-        ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
-        ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
+    /// <remarks>Asked for every planned instruction: inlined (NativeAOT left it as a call without the hint).</remarks>
+    public readonly int EventBytes
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => MemoryEventBytes + (Probe ? X86Encoding.EventCallSize : 0) +
+            ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
+            ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
+    }
 }

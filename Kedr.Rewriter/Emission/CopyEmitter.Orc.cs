@@ -20,6 +20,7 @@ internal sealed partial class CopyEmitter
     private ulong _lastOrcEntry;
 
     /// <summary>From <paramref name="pos"/> on, the stack is as before the original instruction at (section, origin); section -1: no code.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void OrcBase(int pos, int section, long origin)
     {
         if (!_hasOrc) return;

@@ -44,6 +44,7 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
         long nextSite = siteIndex < sites.Length ? sites[siteIndex].Offset : long.MaxValue;
         long absorbUntil = -1;
         plan.First = arena.Count;
+        plan.FirstImportCandidate = arena.ImportCandidateCount;
         arena.BeginFunction(f.Size);
         int n = 0; // this function's instructions so far
         var placement = new Placement(arena);
@@ -150,9 +151,13 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
                 _reason = error;
                 break;
             }
+            // A branch to a symbol that is not in the module's code: maybe a kernel function's import stub.
+            if (p.RelocCount > 0 && p.TargetSection < 0)
+                PlanArena.Push(ref arena.ImportCandidates, ref arena.ImportCandidateCount, slot);
             placement.Place(ref p, n - 1);
         }
         plan.Count = arena.Count - plan.First;
+        plan.ImportCandidateCount = arena.ImportCandidateCount - plan.FirstImportCandidate;
         // One left unplaced where planning stopped on an error: placed as it is, like the rest.
         for (int i = placement.Placed; i < plan.Count; i++)
             placement.Place(ref arena.Instructions[plan.First + i], i);

@@ -23,6 +23,12 @@ internal sealed class PlanArena
     /// <summary>Per function, the indices of its branches into the middle of other functions (which the leave-out pass follows).</summary>
     public int[] Branches = new int[InitialCapacity];
     public int BranchCount;
+    /// <summary>
+    /// Per function, its branches whose own relocation names a place outside the module's code (indices in
+    /// <see cref="Instructions"/>): the only ones <see cref="ImportStubs.Collect"/> needs to visit.
+    /// </summary>
+    public int[] ImportCandidates = new int[InitialCapacity];
+    public int ImportCandidateCount;
     /// <summary>Of the function being planned: its branches not yet resolved and its memory events (indices in the function).</summary>
     public int[] Pending = new int[256];
     public int[] MemoryEvents = new int[256];
@@ -49,6 +55,7 @@ internal sealed class PlanArena
         var arena = t_current ??= new PlanArena();
         arena.Count = 0;
         arena.BranchCount = 0;
+        arena.ImportCandidateCount = 0;
         arena.Extra.Clear();
         return arena;
     }

@@ -54,7 +54,7 @@ internal sealed partial class CopyEmitter
             OrcDepth(pos, 8);
         }
         int lea = pos;
-        plan.Arena.Extra.AsSpan(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
+        CopyShort(plan.Arena.Extra.Bytes, p.LeaStart, pos, p.LeaLength);
         bool bitOp = p.MemForm == MemoryClass.BitOp;
         if (bitOp)
             OrcDepth(pos + (_code[pos] == X86Encoding.RexB ? 2 : 1), 16); // after push %reg

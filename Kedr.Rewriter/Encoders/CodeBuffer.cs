@@ -29,5 +29,8 @@ internal sealed class CodeBuffer(int capacity)
 
     public ReadOnlySpan<byte> AsSpan(int start, int length) => _bytes.AsSpan(start, length);
 
+    /// <summary>The bytes themselves (the first <see cref="Count"/> written), for a copy by 16-byte moves; not to be written.</summary>
+    internal byte[] Bytes => _bytes;
+
     public void Clear() => Count = 0;
 }

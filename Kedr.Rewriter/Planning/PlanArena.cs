@@ -49,10 +49,19 @@ internal sealed class PlanArena
 
     private PlanArena() => _decoder = Decoder.Create(64, _reader, 0, DecoderOptions.None);
 
-    /// <summary>This thread's arena, emptied.</summary>
-    public static PlanArena Rent()
+    /// <summary>This thread's arena, emptied, with room for about <paramref name="expectedInstructions"/>.</summary>
+    /// <remarks>
+    /// Sized once for the module rather than doubled from small (each doubling a cleared large array and a
+    /// copy): the arrays are allocated uninitialised, as every slot is written before it is read.
+    /// </remarks>
+    public static PlanArena Rent(int expectedInstructions = 0)
     {
         var arena = t_current ??= new PlanArena();
+        if (arena.Instructions.Length < expectedInstructions)
+        {
+            arena.Instructions = GC.AllocateUninitializedArray<PlannedInstruction>(expectedInstructions);
+            arena.Offsets = GC.AllocateUninitializedArray<int>(expectedInstructions);
+        }
         arena.Count = 0;
         arena.BranchCount = 0;
         arena.ImportCandidateCount = 0;
@@ -78,8 +87,8 @@ internal sealed class PlanArena
     {
         if (Count == Instructions.Length)
         {
-            Array.Resize(ref Instructions, Count * 2);
-            Array.Resize(ref Offsets, Count * 2);
+            Grow(ref Instructions, Count);
+            Grow(ref Offsets, Count);
         }
         Offsets[Count] = offset;
         return Count++;
@@ -90,7 +99,7 @@ internal sealed class PlanArena
     {
         if (_indexAt.Length < size)
         {
-            _indexAt = new int[Math.Max(size, 2 * _indexAt.Length)];
+            _indexAt = GC.AllocateUninitializedArray<int>(Math.Max(size, 2 * _indexAt.Length)); // read only where stamped
             _stampAt = new int[_indexAt.Length];
             _stamp = 0;
         }
@@ -116,7 +125,7 @@ internal sealed class PlanArena
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public ref Instruction DecodeNext(Decoder decoder, int index)
     {
-        if (index == Decoded.Length) Array.Resize(ref Decoded, index * 2);
+        if (index == Decoded.Length) Grow(ref Decoded, index);
         ref var slot = ref Decoded[index];
         decoder.Decode(out slot);
         return ref slot;
@@ -127,7 +136,15 @@ internal sealed class PlanArena
     /// <summary>Appends <paramref name="value"/> to the first <paramref name="count"/> of <paramref name="list"/>, doubling it when full.</summary>
     public static void Push(ref int[] list, ref int count, int value)
     {
-        if (count == list.Length) Array.Resize(ref list, count * 2);
+        if (count == list.Length) Grow(ref list, count);
         list[count++] = value;
+    }
+
+    /// <summary>Doubles <paramref name="array"/>, keeping its first <paramref name="count"/> elements; the rest uninitialised.</summary>
+    private static void Grow<T>(ref T[] array, int count) where T : struct
+    {
+        var grown = GC.AllocateUninitializedArray<T>(Math.Max(2 * array.Length, 16));
+        Array.Copy(array, grown, count);
+        array = grown;
     }
 }

@@ -27,12 +27,12 @@ internal static class RewriteReportBuilder
         // Counted per kind in arrays, walking the sites and the functions side by side.
         var handledCounts = new int[SiteKinds];
         var inLeftOutCounts = new int[SiteKinds];
-        var functions = catalog.Functions;
+        var functions = catalog.All;
         int next = 0;
         foreach (ref readonly var s in sortedSites.AsSpan())
         {
-            while (next < functions.Count && IsBefore(functions[next], s.SectionIndex, s.Offset)) next++;
-            if (next == functions.Count) break;
+            while (next < functions.Length && IsBefore(functions[next], s.SectionIndex, s.Offset)) next++;
+            if (next == functions.Length) break;
             var holder = functions[next];
             if (!holder.Contains(s.SectionIndex, s.Offset)) continue;
             (plans.IsCopied(holder.Id) ? handledCounts : inLeftOutCounts)[(int)s.Kind]++;

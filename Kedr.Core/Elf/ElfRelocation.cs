@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Kedr.Core.Elf;
@@ -28,12 +29,21 @@ public readonly record struct ElfRelocation
     public long Addend => _addend;
 
     /// <summary>Bytes the relocation writes.</summary>
-    public int Width => Type switch
+    /// <remarks>Asked per instruction by the rewriter: the NativeAOT build left these as calls without the hint.</remarks>
+    public int Width
     {
-        RelocationType.Abs64 or RelocationType.Pc64 => 8,
-        RelocationType.None => 0,
-        _ => 4,
-    };
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Type switch
+        {
+            RelocationType.Abs64 or RelocationType.Pc64 => 8,
+            RelocationType.None => 0,
+            _ => 4,
+        };
+    }
 
-    public bool IsPcRelative => Type is RelocationType.Pc32 or RelocationType.Plt32 or RelocationType.Pc64;
+    public bool IsPcRelative
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Type is RelocationType.Pc32 or RelocationType.Plt32 or RelocationType.Pc64;
+    }
 }

@@ -14,8 +14,12 @@ internal readonly struct RelocationTable(byte[] bytes, int start, int count)
 
     public int Count => count;
 
-    public ReadOnlySpan<ElfRelocation> Span => count == 0 ? default
-        : MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, ElfRelocation>(ref bytes[start]), count);
+    public ReadOnlySpan<ElfRelocation> Span
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => count == 0 ? default
+            : MemoryMarshal.CreateReadOnlySpan(ref Unsafe.As<byte, ElfRelocation>(ref bytes[start]), count);
+    }
 
     /// <summary>The entries in the file's layout, in host byte order (a copy made for a sorted or merged table).</summary>
     public static RelocationTable Copy(ReadOnlySpan<ElfRelocation> entries)

@@ -15,7 +15,10 @@ public sealed class FunctionCatalog
     /// <summary>Per section index, its functions by offset.</summary>
     private readonly FunctionInfo[][] _bySection;
 
-    public IReadOnlyList<FunctionInfo> Functions { get; }
+    public IReadOnlyList<FunctionInfo> Functions => _functions;
+    /// <summary><see cref="Functions"/> as a read-only span: walked per function with no interface call.</summary>
+    internal ReadOnlySpan<FunctionInfo> All => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_functions);
+    private readonly List<FunctionInfo> _functions;
     /// <summary>Function symbols too small to hold the entry jump.</summary>
     public int TooSmallCount { get; }
     /// <summary>
@@ -68,7 +71,7 @@ public sealed class FunctionCatalog
             kept.Add(f);
         }
         for (int i = 0; i < kept.Count; i++) kept[i].Id = i;
-        Functions = kept;
+        _functions = kept;
         _bySection = new FunctionInfo[elf.Sections.Count][];
         for (int i = 0; i < _bySection.Length; i++) _bySection[i] = [];
         // Sorted by section: each section's functions are one run.

@@ -22,8 +22,10 @@ internal static class NoInstrCode
     public static Dictionary<FunctionInfo, string> Find(ElfFile elf, FunctionCatalog catalog)
     {
         var found = new Dictionary<FunctionInfo, string>();
-        foreach (var f in catalog.Functions)
-            if (Array.IndexOf(Sections, f.Section.Name) >= 0)
+        // Per section index: 0 not asked yet, 1 off limits, 2 not (a section's name compared once, not per function).
+        var offLimits = new byte[elf.Sections.Count];
+        foreach (var f in catalog.All)
+            if (IsOffLimits(f.Section))
                 found.TryAdd(f, $"in {f.Section.Name}: the kernel forbids instrumenting it (noinstr; the event helpers use per-CPU data and RCU)");
         if (elf.FindSection(BlacklistSection) is { } list)
             foreach (var r in elf.GetRelocations(list))
@@ -35,5 +37,12 @@ internal static class NoInstrCode
                     found.TryAdd(f, $"in {BlacklistSection} (NOKPROBE_SYMBOL): the kernel forbids instrumenting it (the event helpers use per-CPU data and RCU)");
             }
         return found;
+
+        bool IsOffLimits(ElfSection section)
+        {
+            ref byte known = ref offLimits[section.Index];
+            if (known == 0) known = (byte)(Array.IndexOf(Sections, section.Name) >= 0 ? 1 : 2);
+            return known == 1;
+        }
     }
 }

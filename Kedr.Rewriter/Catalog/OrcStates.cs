@@ -51,6 +51,7 @@ internal sealed class OrcStates
     }
 
     /// <summary>Whether <paramref name="r"/> is an entry's ip (a PC32 field to a place in a section of the module), and which section.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsEntryIp(ElfFile elf, in ElfRelocation r, out int section)
     {
         ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
@@ -90,7 +91,22 @@ internal sealed class OrcStates
     public const ulong Undefined = 0;
 
     /// <summary>The entry in effect at (section, offset) of the original.</summary>
+    /// <remarks>
+    /// Asked for every instruction the emitter does not copy as part of a plain run, mostly a little
+    /// after the previous one and before the next change of state: answered inline from the last answer then.
+    /// </remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public ulong StateAt(int section, long offset)
+    {
+        if (section == _lastSection && offset >= _lastOffset && offset < _next)
+        {
+            _lastOffset = offset;
+            return _state;
+        }
+        return Seek(section, offset);
+    }
+
+    private ulong Seek(int section, long offset)
     {
         // Copies are emitted instruction by instruction in address order: step forward from the
         // last answer, and search only when the walk moves to another section or backwards.
@@ -104,17 +120,22 @@ internal sealed class OrcStates
         var offsets = _last.Offsets;
         while (_cursor + 1 < offsets.Length && offsets[_cursor + 1] <= offset) _cursor++;
         _lastOffset = offset;
-        return _cursor < 0 ? Undefined : _last.Entries[_cursor];
+        _next = _cursor + 1 < offsets.Length ? offsets[_cursor + 1] : long.MaxValue;
+        return _state = _cursor < 0 ? Undefined : _last.Entries[_cursor];
     }
 
     /// <summary>After <see cref="StateAt"/>: the offset of the next entry of that section (where the state may change next), or long.MaxValue.</summary>
-    public long NextChange() => _cursor + 1 < _last.Offsets.Length ? _last.Offsets[_cursor + 1] : long.MaxValue;
+    public long NextChange() => _next;
 
     private (long[] Offsets, ulong[] Entries) _last = ([], []);
     private int _lastSection = -1, _cursor = -1;
     private long _lastOffset;
+    /// <summary>The last answer and where it stops holding (<see cref="NextChange"/>).</summary>
+    private ulong _state;
+    private long _next = long.MinValue;
 
     /// <summary>Our pushes move the CFA only when it is computed from %rsp.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static ulong Adjust(ulong entry, int depth)
     {
         if (depth == 0 || (int)((entry >> 32) & 0xf) != OrcRegSp) return entry;

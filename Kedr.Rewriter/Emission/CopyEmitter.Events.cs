@@ -70,7 +70,7 @@ internal sealed partial class CopyEmitter
             OrcDepth(pos, 8);
         }
         int lea = pos;
-        plan.Arena.Extra.AsSpan(p.LeaStart, p.LeaLength).CopyTo(_code.AsSpan(pos));
+        CopyShort(plan.Arena.Extra.Bytes, p.LeaStart, pos, p.LeaLength);
         bool bitOp = p.MemForm == MemoryClass.BitOp;
         if (bitOp)
             OrcDepth(pos + (_code[pos] == X86Encoding.RexB ? 2 : 1), 16); // after push %reg
@@ -143,12 +143,15 @@ internal sealed partial class CopyEmitter
     /// <param name="depth">Bytes our sequence has already pushed.</param>
     private int EmitHelperCall(int pos, int site, BlobHelper helper, int depth = 0)
     {
-        _code[pos++] = X86Encoding.PushImm32Opcode;
-        X86Encoding.WriteRel32(_code.AsSpan(pos), site);
-        pos += X86Encoding.Rel32Size;
+        // push $site; call rel32 (0: the loader's fixup fills it) as two stores, one range check.
+        var bytes = _code.AsSpan(pos, X86Encoding.EventCallSize);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(bytes,
+            X86Encoding.PushImm32Opcode | (ulong)(uint)site << 8 | (ulong)X86Encoding.CallRel32Opcode << 40);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(bytes[8..], 0);
+        pos += 1 + X86Encoding.Rel32Size;
         if (!_loaderAddsCallOrc) OrcDepth(pos, depth + 8);
-        _code[pos++] = X86Encoding.CallRel32Opcode;
-        AddFixup(pos, BlobFixupType.Pc32, BlobFixupTarget.Helper, (uint)helper, -X86Encoding.Rel32Size);
+        pos++;
+        _blob.Fixups.Add(new BlobFixup((uint)pos, BlobFixupType.Pc32, BlobFixupTarget.Helper, (uint)helper, -X86Encoding.Rel32Size));
         pos += X86Encoding.Rel32Size;
         if (!_loaderAddsCallOrc) OrcDepth(pos, depth);
         return pos;

@@ -20,6 +20,7 @@ internal sealed partial class CopyEmitter
     private ulong _lastOrcEntry;
 
     /// <summary>From <paramref name="pos"/> on, the stack is as before the original instruction at (section, origin); section -1: no code.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void OrcBase(int pos, int section, long origin)
     {
         if (!_hasOrc) return;
@@ -38,7 +39,15 @@ internal sealed partial class CopyEmitter
         AddOrc(pos, OrcStates.Adjust(_orcBase, depth));
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void AddOrc(int pos, ulong entry)
+    {
+        // Most calls: the same state as the entry before, at another offset (what AddOrcSlow would skip too).
+        if (_lastOrcOffset != pos && _lastOrcOffset >= 0 && _lastOrcEntry == entry) return;
+        AddOrcSlow(pos, entry);
+    }
+
+    private void AddOrcSlow(int pos, ulong entry)
     {
         var list = _blob.Orc;
         if (_lastOrcOffset == pos)

@@ -49,7 +49,7 @@ internal static class AddressEncoder
     {
         if (disp is < int.MinValue or > int.MaxValue)
             throw DoesNotFit("displacement 0x" + disp.ToString("x"));
-        int b = baseReg == Register.None ? -1 : baseReg.GetNumber(), x = index == Register.None ? -1 : index.GetNumber();
+        int b = baseReg == Register.None ? -1 : Number(baseReg), x = index == Register.None ? -1 : Number(index);
         // Written in place: at most REX, opcode, ModRM, SIB and a disp32.
         var lea = output.Reserve(MaxLeaLength);
         int n = 0;
@@ -79,6 +79,10 @@ internal static class AddressEncoder
     }
 
     private const int MaxLeaLength = 8;
+
+    /// <summary>A register's number: the 64-bit GPRs (the usual base and index) by arithmetic, the rest through Iced's table.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static int Number(Register r) => r is >= Register.RAX and <= Register.R15 ? r - Register.RAX : r.GetNumber();
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static InvalidOperationException DoesNotFit(string what) => new("KEDR2901: " + what + " does not fit an LEA");

@@ -12,11 +12,14 @@ internal sealed class CodeBuffer(int capacity)
     public int Count { get; private set; }
 
     /// <summary>At least <paramref name="length"/> bytes after <see cref="Count"/>, for the caller to write.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public Span<byte> Reserve(int length)
     {
-        if (Count + length > _bytes.Length) Array.Resize(ref _bytes, Math.Max(Count + length, 2 * _bytes.Length));
+        if (Count + length > _bytes.Length) Grow(length);
         return _bytes.AsSpan(Count, length);
     }
+
+    private void Grow(int length) => Array.Resize(ref _bytes, Math.Max(Count + length, 2 * _bytes.Length));
 
     /// <summary>Keeps <paramref name="written"/> bytes of what <see cref="Reserve"/> gave.</summary>
     public void Advance(int written) => Count += written;
@@ -28,6 +31,9 @@ internal sealed class CodeBuffer(int capacity)
     }
 
     public ReadOnlySpan<byte> AsSpan(int start, int length) => _bytes.AsSpan(start, length);
+
+    /// <summary>The bytes themselves (the first <see cref="Count"/> written), for a copy by 16-byte moves; not to be written.</summary>
+    internal byte[] Bytes => _bytes;
 
     public void Clear() => Count = 0;
 }

@@ -21,6 +21,9 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
     /// <summary>This function's branches into the middle of others: [FirstBranch, FirstBranch + BranchCount) of the arena's list.</summary>
     public int FirstBranch;
     public int BranchCount;
+    /// <summary>Its branches that may go through an import stub: [FirstImportCandidate, + ImportCandidateCount) of the arena's list.</summary>
+    public int FirstImportCandidate;
+    public int ImportCandidateCount;
     /// <summary>Its branches to other places of the module than itself (listed or not).</summary>
     public int OutgoingBranches;
     /// <summary>Bytes of the copy's instructions (no tail jump) and relocations in the original.</summary>
@@ -83,4 +86,7 @@ internal sealed class FunctionPlan(FunctionInfo function, SectionCode code, Plan
 
     /// <summary>The indices (in this plan) of the branches into the middle of other functions.</summary>
     public ReadOnlySpan<int> Branches => Arena.Branches.AsSpan(FirstBranch, BranchCount);
+
+    /// <summary>The indices (in the arena's <see cref="PlanArena.Instructions"/>) of the branches that may go through an import stub.</summary>
+    public ReadOnlySpan<int> ImportCandidates => Arena.ImportCandidates.AsSpan(FirstImportCandidate, ImportCandidateCount);
 }

@@ -97,9 +97,10 @@ internal sealed partial class FunctionPlanner
 
     private void PlanMemoryEvent(SectionCode code, ref PlannedInstruction p, in Instruction instr)
     {
+        var plan = _plan; // fields read once: the calls below could change them as far as the compiler knows
         var cls = _memory.Classify(instr, out var kind, out var size, out var flags, out var reason);
         if (cls == MemoryClass.None) return;
-        _plan.MemoryAccesses++;
+        plan.MemoryAccesses++;
         if (cls == MemoryClass.String && p.HasFixup)
         {
             // A fault would continue at the fixup with the saved pointers still pushed.
@@ -108,31 +109,32 @@ internal sealed partial class FunctionPlanner
         }
         if (cls == MemoryClass.NotInstrumented)
         {
-            (_plan.NotInstrumented ??= []).Add(Reason(_plan.Function, p.Offset, reason + ": " + instr + " at {0}"));
+            (plan.NotInstrumented ??= []).Add(Reason(plan.Function, p.Offset, reason + ": " + instr + " at {0}"));
             return;
         }
-        p.LeaStart = _plan.Arena.Extra.Count;
+        var extra = plan.Arena.Extra;
+        int leaStart = p.LeaStart = extra.Count;
         switch (cls)
         {
             case MemoryClass.Operand:
                 p.RaxDead = kind != Kedr.Core.Blob.BlobEventKind.LockedUpdate && MemoryAccessClassifier.OverwritesRax(instr);
-                p.LeaDisplacementOffset = (sbyte)AddressEncoder.EncodeLea(instr, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, _plan.Arena.Extra);
+                p.LeaDisplacementOffset = (sbyte)AddressEncoder.EncodeLea(instr, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, extra);
                 break;
             case MemoryClass.BitOp:
-                AddressEncoder.EncodePush(instr.Op1Register, _plan.Arena.Extra);
-                int push = _plan.Arena.Extra.Count - p.LeaStart;
-                int lea = AddressEncoder.EncodeLea(instr, RelocatedDisplacement(code, p), 16, _plan.Arena.Extra);
+                AddressEncoder.EncodePush(instr.Op1Register, extra);
+                int push = extra.Count - leaStart;
+                int lea = AddressEncoder.EncodeLea(instr, RelocatedDisplacement(code, p), 16, extra);
                 p.LeaDisplacementOffset = (sbyte)(lea < 0 ? -1 : push + lea);
                 break;
             case MemoryClass.Xlat:
-                _plan.Arena.Extra.Append(X86Encoding.XlatAddress);
+                extra.Append(X86Encoding.XlatAddress);
                 break;
             case MemoryClass.Moffs:
-                AddressEncoder.EncodeMovabsRax(instr.MemoryDisplacement64, _plan.Arena.Extra);
+                AddressEncoder.EncodeMovabsRax(instr.MemoryDisplacement64, extra);
                 p.LeaDisplacementOffset = 2;
                 break;
         }
-        p.LeaLength = (byte)(_plan.Arena.Extra.Count - p.LeaStart);
+        p.LeaLength = (byte)(extra.Count - leaStart);
         p.MemForm = cls;
         p.MemKind = kind;
         p.MemSize = size;
@@ -142,7 +144,7 @@ internal sealed partial class FunctionPlanner
         // the first report instead (the address is gone afterwards).
         if (kind == Kedr.Core.Blob.BlobEventKind.LockedUpdate)
             p.LockedDoneAfter = !_memory.WritesAddressRegister(instr);
-        _plan.MemoryInstrumented++;
+        plan.MemoryInstrumented++;
     }
 
     private static bool RelocatedDisplacement(SectionCode code, in PlannedInstruction p)

@@ -9,7 +9,7 @@ namespace Kedr.Rewriter.Planning;
 /// <summary>The planner's decisions for run-time patch sites: fentry, alternatives and paravirt sites, jump labels.</summary>
 internal sealed partial class FunctionPlanner
 {
-    private string? PlanSite(FunctionInfo f, SectionCode code, ref PlannedInstruction p, in Instruction instr, PatchSite site, int siteAt, ref long absorbUntil)
+    private string? PlanSite(FunctionInfo f, SectionCode code, ref PlannedInstruction p, in Instruction instr, in PatchSite site, int siteAt, ref long absorbUntil)
     {
         switch (site.Kind)
         {

@@ -38,8 +38,13 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
         int siteIndex = plan.FirstSite = code.FirstSiteAtOrAfter(start);
         var relocations = code.Relocations;
         var sites = code.Sites;
+        // Where the next relocation and patch site are (long.MaxValue: none left), kept in locals: most
+        // instructions have neither, and are told so by two compares.
+        long nextRelocation = relocIndex < relocations.Length ? (long)relocations[relocIndex].Offset : long.MaxValue;
+        long nextSite = siteIndex < sites.Length ? sites[siteIndex].Offset : long.MaxValue;
         long absorbUntil = -1;
         plan.First = arena.Count;
+        plan.FirstImportCandidate = arena.ImportCandidateCount;
         arena.BeginFunction(f.Size);
         int n = 0; // this function's instructions so far
         var placement = new Placement(arena);
@@ -75,20 +80,25 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
             };
             if (p.IpRelative) p.IpRelativeTarget = (long)instr.IPRelativeMemoryAddress;
 
+            long instrEnd = ip + p.Length;
             // Relocations inside the instruction; one that straddles it means we misdecoded.
             p.RelocFirst = relocIndex;
-            while (relocIndex < relocations.Length && (long)relocations[relocIndex].Offset < ip + p.Length)
+            if (nextRelocation < instrEnd)
             {
-                ref readonly var r = ref relocations[relocIndex];
-                if ((long)r.Offset + r.Width > ip + p.Length)
+                while (relocIndex < relocations.Length && (long)relocations[relocIndex].Offset < instrEnd)
                 {
-                    _reason = $"relocation at +0x{(long)r.Offset - f.Start:x} straddles an instruction boundary";
-                    break;
+                    ref readonly var r = ref relocations[relocIndex];
+                    if ((long)r.Offset + r.Width > instrEnd)
+                    {
+                        _reason = $"relocation at +0x{(long)r.Offset - f.Start:x} straddles an instruction boundary";
+                        break;
+                    }
+                    relocIndex++;
                 }
-                relocIndex++;
+                p.RelocCount = (byte)(relocIndex - p.RelocFirst);
+                if (_reason is not null) break;
+                nextRelocation = relocIndex < relocations.Length ? (long)relocations[relocIndex].Offset : long.MaxValue;
             }
-            p.RelocCount = (byte)(relocIndex - p.RelocFirst);
-            if (_reason is not null) break;
             // Where the displacement is matters only to a relocation on it or to a RIP-relative operand.
             if (p.IpRelative || p.RelocCount > 0 && instr.MemoryDisplSize != 0)
             {
@@ -96,21 +106,21 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
                 if (co.HasDisplacement) p.DisplacementOffset = (sbyte)co.DisplacementOffset;
             }
 
-            PatchSite? site = null;
+            // The patch site the instruction is planned by (-1: none).
             int siteAt = -1;
-            if (siteIndex < sites.Length && sites[siteIndex].Offset < ip + p.Length)
+            if (nextSite < instrEnd)
             {
                 _alternatives.Clear();
-                while (siteIndex < sites.Length && sites[siteIndex].Offset < ip + p.Length)
+                while (siteIndex < sites.Length && sites[siteIndex].Offset < instrEnd)
                 {
-                    var s = sites[siteIndex++];
+                    ref readonly var s = ref sites[siteIndex++];
                     if (s.Offset > ip && s.Kind != PatchSiteKind.SmpLock)
                     {
                         _reason = $"{s.Kind} site at +0x{s.Offset - f.Start:x} is inside an instruction";
                         break;
                     }
-                    if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry && site is null)
-                        (site, siteAt) = (s, siteIndex - 1);
+                    if (s.Kind is PatchSiteKind.Alternative or PatchSiteKind.Paravirt or PatchSiteKind.JumpLabel or PatchSiteKind.Fentry && siteAt < 0)
+                        siteAt = siteIndex - 1;
                     else if (s.Kind is PatchSiteKind.ReturnThunk or PatchSiteKind.Retpoline && s.Offset == ip)
                         p.ThunkSite = true;
                     if (s.Kind == PatchSiteKind.Alternative && s.Offset == ip)
@@ -119,6 +129,7 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
                         p.HasFixup = true;
                 }
                 if (_reason is not null) break;
+                nextSite = siteIndex < sites.Length ? sites[siteIndex].Offset : long.MaxValue;
             }
 
             if (ip < absorbUntil)
@@ -134,15 +145,19 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
             }
             if (ip == start && !f.IsPart) p.Events |= EventFlags.Entry;
 
-            var error = site is { } ps ? PlanSite(f, code, ref p, instr, ps, siteAt, ref absorbUntil) : PlanInstruction(f, code, ref p, instr);
+            var error = siteAt >= 0 ? PlanSite(f, code, ref p, instr, sites[siteAt], siteAt, ref absorbUntil) : PlanInstruction(f, code, ref p, instr);
             if (error is not null)
             {
                 _reason = error;
                 break;
             }
+            // A branch to a symbol that is not in the module's code: maybe a kernel function's import stub.
+            if (p.RelocCount > 0 && p.TargetSection < 0)
+                PlanArena.Push(ref arena.ImportCandidates, ref arena.ImportCandidateCount, slot);
             placement.Place(ref p, n - 1);
         }
         plan.Count = arena.Count - plan.First;
+        plan.ImportCandidateCount = arena.ImportCandidateCount - plan.FirstImportCandidate;
         // One left unplaced where planning stopped on an error: placed as it is, like the rest.
         for (int i = placement.Placed; i < plan.Count; i++)
             placement.Place(ref arena.Instructions[plan.First + i], i);

@@ -39,8 +39,11 @@ internal sealed class ImportStubs
         foreach (var plan in plans.All)
         {
             if (!plans.IsCopied(plan.Function.Id)) continue;
-            foreach (ref readonly var p in plan.Instructions)
+            // Only the branches the planner listed (the rest cannot name a kernel function): not every instruction again.
+            var instructions = plan.Arena.Instructions;
+            foreach (int slot in plan.ImportCandidates)
             {
+                ref readonly var p = ref instructions[slot];
                 if (!IsDirectBranchOut(p)) continue;
                 ref readonly var r = ref plan.Code.Relocations[p.RelocFirst];
                 if (!IsCallToStart(p, r)) continue;

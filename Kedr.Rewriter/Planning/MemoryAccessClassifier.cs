@@ -52,7 +52,8 @@ internal sealed class MemoryAccessClassifier
         var access = (OpAccess)(operand & 0xff);
         if (access is OpAccess.NoMemAccess or OpAccess.None) return MemoryClass.None;
 
-        if (instr.Mnemonic == Mnemonic.Xlatb)
+        var mnemonic = instr.Mnemonic; // a table look-up each time it is asked
+        if (mnemonic == Mnemonic.Xlatb)
         {
             if (instr.MemoryBase != Register.RBX) { reason = "xlat with a 32-bit address"; return MemoryClass.NotInstrumented; }
             kind = BlobEventKind.Read;
@@ -60,7 +61,7 @@ internal sealed class MemoryAccessClassifier
             return MemoryClass.Xlat;
         }
         var index = instr.MemoryIndex;
-        if (index.IsXMM() || index.IsYMM() || index.IsZMM()) { reason = "vector-indexed (gather/scatter)"; return MemoryClass.NotInstrumented; }
+        if (IsVectorRegister(index)) { reason = "vector-indexed (gather/scatter)"; return MemoryClass.NotInstrumented; }
         var baseReg = instr.MemoryBase;
         if (instr.IsIPRelativeMemoryOperand && baseReg != Register.RIP || baseReg.IsGPR32() || index.IsGPR32())
         {
@@ -77,13 +78,13 @@ internal sealed class MemoryAccessClassifier
         size = (ushort)bytes;
         if (seg == Register.GS) flags |= BlobSiteFlags.Gs;
         if (baseReg is Register.RSP) flags |= BlobSiteFlags.StackPointer;
-        kind = instr.HasLockPrefix || instr.Mnemonic == Mnemonic.Xchg ? BlobEventKind.LockedUpdate : access switch
+        kind = instr.HasLockPrefix || mnemonic == Mnemonic.Xchg ? BlobEventKind.LockedUpdate : access switch
         {
             OpAccess.Read or OpAccess.CondRead => BlobEventKind.Read,
             OpAccess.Write or OpAccess.CondWrite => BlobEventKind.Write,
             _ => BlobEventKind.ReadWrite, // ReadWrite, ReadCondWrite (cmpxchg writes back even on failure)
         };
-        if (instr.Mnemonic is Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc && instr.Op1Kind == OpKind.Register)
+        if (mnemonic is Mnemonic.Bt or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc && instr.Op1Kind == OpKind.Register)
             return MemoryClass.BitOp; // size: the operand size, which the offset is sign-extended from
         return moffs ? MemoryClass.Moffs : MemoryClass.Operand;
     }
@@ -110,15 +111,18 @@ internal sealed class MemoryAccessClassifier
     /// Whether any operand is memory (explicit or a string instruction's): most instructions have none,
     /// and this check is cheaper than <see cref="Classify"/>'s call.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool HasMemoryOperand(in Instruction instr) =>
         IsMemory(instr.Op0Kind) || IsMemory(instr.Op1Kind) || IsMemory(instr.Op2Kind) || IsMemory(instr.Op3Kind);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static bool IsMemory(OpKind k) => (uint)(k - OpKind.MemorySegSI) <= OpKind.Memory - OpKind.MemorySegSI;
 
     /// <summary>
     /// The first operand that is memory (-1: none), or whether it is a string instruction's. Only the
     /// first four can be (Iced: Op4Kind is always an immediate), and unused ones read as Register.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int FirstMemoryOperand(in Instruction instr, out bool isString)
     {
         isString = false;
@@ -136,7 +140,15 @@ internal sealed class MemoryAccessClassifier
         }
     }
 
+    /// <summary>
+    /// IsXMM() || IsYMM() || IsZMM() without the three calls: XMM0..ZMM31 are one range of Iced's
+    /// <see cref="Register"/> (a test checks this for every register).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static bool IsVectorRegister(Register r) => r is >= Register.XMM0 and <= Register.ZMM31;
+
     /// <summary>The memory operand's access (low byte) and size in bytes (from bit 8; 0: not known).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private uint OperandFacts(in Instruction instr, int memOp)
     {
         uint cached = s_operandByCode[(int)instr.Code];
@@ -188,6 +200,7 @@ internal sealed class MemoryAccessClassifier
     /// Whether the instruction writes all of %rax (or %eax, which zero-extends) without reading
     /// any part of it, its address included: then %rax before it is dead.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static bool OverwritesRax(in Instruction instr) =>
         // The loads that do: mov/movzx/movsx/movsxd into %rax or %eax from memory not addressed through %rax.
         instr.Mnemonic is Mnemonic.Mov or Mnemonic.Movzx or Mnemonic.Movsx or Mnemonic.Movsxd

@@ -23,6 +23,12 @@ internal sealed class PlanArena
     /// <summary>Per function, the indices of its branches into the middle of other functions (which the leave-out pass follows).</summary>
     public int[] Branches = new int[InitialCapacity];
     public int BranchCount;
+    /// <summary>
+    /// Per function, its branches whose own relocation names a place outside the module's code (indices in
+    /// <see cref="Instructions"/>): the only ones <see cref="ImportStubs.Collect"/> needs to visit.
+    /// </summary>
+    public int[] ImportCandidates = new int[InitialCapacity];
+    public int ImportCandidateCount;
     /// <summary>Of the function being planned: its branches not yet resolved and its memory events (indices in the function).</summary>
     public int[] Pending = new int[256];
     public int[] MemoryEvents = new int[256];
@@ -32,7 +38,8 @@ internal sealed class PlanArena
     /// Of the function being planned, by offset from its start: the index of the instruction that starts
     /// there, valid where the stamp is the function's (so nothing needs clearing between functions).
     /// </summary>
-    private int[] _indexAt = new int[InitialCapacity], _stampAt = new int[InitialCapacity];
+    /// <remarks>Stamp (high half) and index (low half) in one element: one store per instruction, one load per look-up.</remarks>
+    private long[] _marks = new long[InitialCapacity];
     private int _stamp;
 
     /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>
@@ -43,12 +50,22 @@ internal sealed class PlanArena
 
     private PlanArena() => _decoder = Decoder.Create(64, _reader, 0, DecoderOptions.None);
 
-    /// <summary>This thread's arena, emptied.</summary>
-    public static PlanArena Rent()
+    /// <summary>This thread's arena, emptied, with room for about <paramref name="expectedInstructions"/>.</summary>
+    /// <remarks>
+    /// Sized once for the module rather than doubled from small (each doubling a cleared large array and a
+    /// copy): the arrays are allocated uninitialised, as every slot is written before it is read.
+    /// </remarks>
+    public static PlanArena Rent(int expectedInstructions = 0)
     {
         var arena = t_current ??= new PlanArena();
+        if (arena.Instructions.Length < expectedInstructions)
+        {
+            arena.Instructions = GC.AllocateUninitializedArray<PlannedInstruction>(expectedInstructions);
+            arena.Offsets = GC.AllocateUninitializedArray<int>(expectedInstructions);
+        }
         arena.Count = 0;
         arena.BranchCount = 0;
+        arena.ImportCandidateCount = 0;
         arena.Extra.Clear();
         return arena;
     }
@@ -71,8 +88,8 @@ internal sealed class PlanArena
     {
         if (Count == Instructions.Length)
         {
-            Array.Resize(ref Instructions, Count * 2);
-            Array.Resize(ref Offsets, Count * 2);
+            Grow(ref Instructions, Count);
+            Grow(ref Offsets, Count);
         }
         Offsets[Count] = offset;
         return Count++;
@@ -81,35 +98,35 @@ internal sealed class PlanArena
     /// <summary>Starts a function of <paramref name="size"/> bytes for <see cref="MarkStart"/> and <see cref="IndexAt"/>.</summary>
     public void BeginFunction(int size)
     {
-        if (_indexAt.Length < size)
+        if (_marks.Length < size)
         {
-            _indexAt = new int[Math.Max(size, 2 * _indexAt.Length)];
-            _stampAt = new int[_indexAt.Length];
+            _marks = new long[Math.Max(size, 2 * _marks.Length)];
             _stamp = 0;
         }
         if (++_stamp == int.MaxValue)
         {
-            Array.Clear(_stampAt);
+            Array.Clear(_marks);
             _stamp = 1;
         }
     }
 
     /// <summary>The function's <paramref name="index"/>th instruction starts <paramref name="offset"/> bytes into it.</summary>
-    public void MarkStart(int offset, int index)
-    {
-        _indexAt[offset] = index;
-        _stampAt[offset] = _stamp;
-    }
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void MarkStart(int offset, int index) => _marks[offset] = (long)_stamp << 32 | (uint)index;
 
     /// <summary>Index of the instruction that starts <paramref name="offset"/> bytes into the function, or -1.</summary>
-    public int IndexAt(long offset) =>
-        (ulong)offset < (ulong)_stampAt.Length && _stampAt[offset] == _stamp ? _indexAt[offset] : -1;
+    public int IndexAt(long offset)
+    {
+        if ((ulong)offset >= (ulong)_marks.Length) return -1;
+        long mark = _marks[offset];
+        return (int)(mark >> 32) == _stamp ? (int)mark : -1;
+    }
 
     /// <summary>Decodes the function's <paramref name="index"/>th instruction into where it is kept.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public ref Instruction DecodeNext(Decoder decoder, int index)
     {
-        if (index == Decoded.Length) Array.Resize(ref Decoded, index * 2);
+        if (index == Decoded.Length) Grow(ref Decoded, index);
         ref var slot = ref Decoded[index];
         decoder.Decode(out slot);
         return ref slot;
@@ -120,7 +137,15 @@ internal sealed class PlanArena
     /// <summary>Appends <paramref name="value"/> to the first <paramref name="count"/> of <paramref name="list"/>, doubling it when full.</summary>
     public static void Push(ref int[] list, ref int count, int value)
     {
-        if (count == list.Length) Array.Resize(ref list, count * 2);
+        if (count == list.Length) Grow(ref list, count);
         list[count++] = value;
+    }
+
+    /// <summary>Doubles <paramref name="array"/>, keeping its first <paramref name="count"/> elements; the rest uninitialised.</summary>
+    private static void Grow<T>(ref T[] array, int count) where T : struct
+    {
+        var grown = GC.AllocateUninitializedArray<T>(Math.Max(2 * array.Length, 16));
+        Array.Copy(array, grown, count);
+        array = grown;
     }
 }

@@ -84,7 +84,11 @@ internal struct PlannedInstruction
 
     /// <summary>Bytes of the memory-event sequences (before and after the instruction).</summary>
     /// <remarks>Most instructions have none: answered inline, the sequences' sizes out of line.</remarks>
-    public readonly int MemoryEventBytes => MemForm == MemoryClass.None ? 0 : AllSequenceBytes();
+    public readonly int MemoryEventBytes
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => MemForm == MemoryClass.None ? 0 : AllSequenceBytes();
+    }
 
     /// <summary>A locked update has two sequences of one size: the update's, and the done one (<see cref="LockedDoneAfter"/>).</summary>
     private readonly int AllSequenceBytes() => MemKind == Kedr.Core.Blob.BlobEventKind.LockedUpdate ? 2 * SequenceBytes() : SequenceBytes();
@@ -109,12 +113,20 @@ internal struct PlannedInstruction
     };
 
     /// <summary>Bytes before the instruction proper: where it starts is OffsetInCopy + PreBytes.</summary>
-    public readonly int PreBytes =>
-        ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) + (Probe ? X86Encoding.EventCallSize : 0) +
-        (MemoryEventBytes - MemoryEventBytesAfter) +
-        ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
+    public readonly int PreBytes
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) + (Probe ? X86Encoding.EventCallSize : 0) +
+            (MemForm == MemoryClass.None ? 0 : MemoryEventBytes - MemoryEventBytesAfter) +
+            ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
+    }
 
-    public readonly int EventBytes => MemoryEventBytes + (Probe ? X86Encoding.EventCallSize : 0) +
-        ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
-        ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
+    /// <remarks>Asked for every planned instruction: inlined (NativeAOT left it as a call without the hint).</remarks>
+    public readonly int EventBytes
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => MemoryEventBytes + (Probe ? X86Encoding.EventCallSize : 0) +
+            ((Events & EventFlags.Entry) != 0 ? X86Encoding.EventCallSize : 0) +
+            ((Events & EventFlags.Exit) != 0 && Kind != EmitKind.ConditionalTailCall ? X86Encoding.EventCallSize : 0);
+    }
 }

@@ -18,6 +18,7 @@ internal static class StatusFlags
     private static readonly byte[] ByCode = new byte[Enum.GetValues<Code>().Length];
 
     /// <summary>Whether the instruction reads any status flag, and whether it writes all of them.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static (bool ReadsAny, bool WritesAll) Of(in Instruction instr)
     {
         byte facts = ByCode[(int)instr.Code];

@@ -35,7 +35,7 @@ internal static class Masks
             }
             else
             {
-                var site = sites[s];
+                ref readonly var site = ref sites[s];
                 // A site of length 0 covers the instruction that starts there (none: nothing).
                 int len = site.Length != 0 ? site.Length : plan.InstructionLengthAt(site.Offset);
                 s++;

@@ -14,6 +14,20 @@ public sealed class MemoryAccessClassifierTests
         return instr;
     }
 
+    /// <summary>The classifier tells a vector index by one range of registers: it must be exactly Iced's XMM, YMM and ZMM.</summary>
+    [Fact]
+    public void Vector_registers_are_one_range()
+    {
+        int vectors = 0;
+        foreach (var r in Enum.GetValues<Register>())
+        {
+            bool iced = r.IsXMM() || r.IsYMM() || r.IsZMM();
+            Assert.True(iced == MemoryAccessClassifier.IsVectorRegister(r), $"{r}: Iced says {iced}");
+            if (iced) vectors++;
+        }
+        Assert.Equal(3 * 32, vectors);
+    }
+
     /// <summary>The classifier looks for memory among operands 0 to 3 only: Iced's fifth operand must never be one.</summary>
     [Fact]
     public void No_instruction_has_a_memory_operand_after_the_fourth()

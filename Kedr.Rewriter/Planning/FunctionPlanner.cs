@@ -18,6 +18,8 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
     /// <summary>Why the function being planned cannot be copied (null: so far it can).</summary>
     private string? _reason;
     private readonly List<PatchSite> _alternatives = [];
+    /// <summary>The module's <c>.static_call.text</c> (its own static call trampolines, import stubs since blob 1.6), or -1.</summary>
+    private readonly int _staticCallText = StaticCallText(elf);
 
     /// <summary>X86_FEATURE_ALWAYS (word 3, bit 21): an alternative that is always applied.</summary>
     private const int FeatureAlways = 3 * 32 + 21;
@@ -151,8 +153,9 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
                 _reason = error;
                 break;
             }
-            // A branch to a symbol that is not in the module's code: maybe a kernel function's import stub.
-            if (p.RelocCount > 0 && p.TargetSection < 0)
+            // A branch to a symbol that is not in the module's code, or to one of its own static call
+            // trampolines: maybe an import stub's.
+            if (p.RelocCount > 0 && (p.TargetSection < 0 || p.TargetSection == _staticCallText))
                 PlanArena.Push(ref arena.ImportCandidates, ref arena.ImportCandidateCount, slot);
             placement.Place(ref p, n - 1);
         }
@@ -227,5 +230,12 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
                 _reason = LeaveOutTogether.NotAnInstructionStart(f, p, f);
         }
         plan.BranchCount = arena.BranchCount - plan.FirstBranch;
+    }
+
+    private static int StaticCallText(ElfFile elf)
+    {
+        for (int i = 0; i < elf.Sections.Count; i++)
+            if (elf.Sections[i].Name == ".static_call.text") return i;
+        return -1;
     }
 }

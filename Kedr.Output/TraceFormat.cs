@@ -45,6 +45,8 @@ public static class TraceFormat
         ["KEDR_REC_PROBE_REGS"] = (ulong)TraceEventKind.ProbeRegs,
         ["KEDR_SYNC_EXCLUSIVE"] = (ulong)TraceSyncMode.Exclusive,
         ["KEDR_SYNC_SHARED"] = (ulong)TraceSyncMode.Shared,
+        ["KEDR_SIGNAL_HANDOFF"] = (ulong)TraceSignalMode.HandOff,
+        ["KEDR_SIGNAL_PUBLISH"] = (ulong)TraceSignalMode.Publish,
         ["KEDR_RECORD_ENDED"] = RecordEnded,
         ["KEDR_RECORD_INTERRUPTED"] = RecordInterrupted,
     };
@@ -89,7 +91,7 @@ public enum TraceEventKind : byte
     Acquire = 9,
     /// <summary>A lock released: as <see cref="Acquire"/>.</summary>
     Release = 10,
-    /// <summary>Happens-before from here (Addr = the object handed off) ...</summary>
+    /// <summary>Happens-before from here (Addr = the object handed off; Size = <see cref="TraceSignalMode"/>) ...</summary>
     Signal = 11,
     /// <summary>... to here, for the same Addr.</summary>
     Wait = 12,
@@ -111,6 +113,12 @@ public enum TraceEventKind : byte
 
 /// <summary>KEDR_SYNC_*: the Size of Acquire/Release records.</summary>
 public enum TraceSyncMode : uint { Exclusive = 0, Shared = 1 }
+
+/// <summary>
+/// KEDR_SIGNAL_*: the Size of Signal records. HandOff: ordered before the waits on Addr (or the entries of the
+/// function at Addr); Publish: an object made visible to other tasks, Addr inside it (docs/races.md, "Publication").
+/// </summary>
+public enum TraceSignalMode : uint { HandOff = 0, Publish = 1 }
 
 /// <summary>KEDR_CTX_*: what the CPU was doing when the event happened.</summary>
 public enum TraceContext : byte { Task = 0, SoftIrq = 1, HardIrq = 2, Nmi = 3 }

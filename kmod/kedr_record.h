@@ -82,6 +82,16 @@ struct kedr_record {
 #define KEDR_SYNC_SHARED	1
 
 /*
+ * @size of SIGNAL records: 0 a hand-off (ordered before the WAITs on @addr,
+ * or the entries of the function at @addr); PUBLISH an object made visible
+ * to other tasks (an inode put in the icache or the dcache), @addr inside
+ * it: the race detector orders the accesses of other threads to the traced
+ * allocation holding @addr after it (docs/races.md, "Publication").
+ */
+#define KEDR_SIGNAL_HANDOFF	0
+#define KEDR_SIGNAL_PUBLISH	1
+
+/*
  * A `kedr record` file (written in user space only; docs/record-format.md):
  * a trace whose header_size also covers a struct kedr_record_file and
  * nr_cpus struct kedr_record_cpu right after struct kedr_trace_header, so a

@@ -6,7 +6,8 @@ namespace Kedr.Output.Races;
 /// shadow cells for the common case (one last write, one last read unless reads were concurrent).
 /// What orders what is docs/races.md: lock release → later acquire of the lock, signal → wait on
 /// the same object (or a signal on a function's address → that function's later entries), a locked update → every later locked update of the same address, the module's
-/// init (its return) → every thread first seen after it. Locked updates are synchronization, not
+/// init (its return) → every thread first seen after it, an object's publication → every later access to its
+/// traced block (docs/races.md, "Publication"). Locked updates are synchronization, not
 /// data accesses: they are never reported. Each pair of instructions is reported once (with a count).
 /// </summary>
 public sealed class RaceDetector
@@ -16,6 +17,8 @@ public sealed class RaceDetector
     private readonly List<LogicalThread> _threads = [];
     private readonly SyncClocks _lockWrite = new(), _lockRead = new(), _signals = new(), _atomics = new();
     private readonly LiveAllocations _allocations = new();
+    private readonly Publications _published = new();
+    private long _publications;
     private readonly Dictionary<(ulong, ulong), RacePair> _pairs = [];
     private readonly List<RacePair> _order = [];
     private readonly ShadowMemory _shadow;
@@ -68,6 +71,7 @@ public sealed class RaceDetector
         DroppedEvents = dropped,
         InitSeen = _afterInit is not null,
         ReusedStacks = _stacksReused,
+        Publications = _publications,
         SyncObjects = _lockWrite.Count + _lockRead.Count + _signals.Count + _atomics.Count,
     };
 
@@ -143,7 +147,18 @@ public sealed class RaceDetector
                 break;
             case TraceEventKind.Signal:
                 _sync++;
-                _signals.Get(e.Addr).Join(t.Clock);
+                if (e.Size == (uint)TraceSignalMode.Publish)
+                {
+                    // An object made visible to other tasks (an inode put in the icache or dcache): later
+                    // accesses to the block holding it are ordered after this. Without a traced block, nothing.
+                    if (_allocations.Find(e.Addr) is { } block)
+                    {
+                        _published.Publish(block.Block, block.Size, t.Index, t.Clock);
+                        _publications++;
+                    }
+                }
+                else
+                    _signals.Get(e.Addr).Join(t.Clock);
                 t.Tick();
                 break;
             case TraceEventKind.Wait:
@@ -153,11 +168,13 @@ public sealed class RaceDetector
             case TraceEventKind.Alloc:
                 _allocations.Add(e.Addr, e.Size, e.Pc);
                 _shadow.Clear(e.Addr, e.Size);
+                _published.Forget(e.Addr, e.Size);
                 break;
             case TraceEventKind.Free:
                 if (_allocations.Remove(e.Addr, out var blkSize))
                 {
                     _shadow.Clear(e.Addr, blkSize);
+                    _published.Forget(e.Addr, blkSize);
                     foreach (var sync in new[] { _lockWrite, _lockRead, _signals, _atomics }) sync.Forget(e.Addr, blkSize);
                 }
                 break;
@@ -187,6 +204,7 @@ public sealed class RaceDetector
         _stackOwners[stackBase] = owner;
         _stacksReused++;
         _shadow.Clear(stackBase, size);
+        _published.Forget(stackBase, size);
         foreach (var sync in new[] { _lockWrite, _lockRead, _signals, _atomics }) sync.Forget(stackBase, size);
     }
 
@@ -209,6 +227,8 @@ public sealed class RaceDetector
         if (size == 0) return;
         if (size > _o.MaxAccessBytes) { size = _o.MaxAccessBytes; _truncated++; }
         bool write = e.Kind == TraceEventKind.Write;
+        // An access to a published object acquires its publications (a no-op for the publisher and once done).
+        _published.Acquire(e.Addr, t.Clock);
         _racedThisAccess.Clear();
         ulong end = e.Addr + size;
         if (end < e.Addr) end = ulong.MaxValue;

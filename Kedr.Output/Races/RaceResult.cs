@@ -20,6 +20,8 @@ public sealed class RaceResult
     public bool InitSeen { get; init; }
     /// <summary>Kernel stacks seen given to a new task: their shadow was forgotten (docs/races.md, "Stacks").</summary>
     public long ReusedStacks { get; init; }
+    /// <summary>Publications (SIGNAL, KEDR_SIGNAL_PUBLISH) of an object inside a traced block: later accesses to the block are ordered after them.</summary>
+    public long Publications { get; init; }
     /// <summary>Synchronization objects (lock, signal, atomic clocks) known at the end: those inside freed blocks are forgotten.</summary>
     public int SyncObjects { get; init; }
 }

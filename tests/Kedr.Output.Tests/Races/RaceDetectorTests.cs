@@ -335,6 +335,49 @@ public sealed class RaceDetectorTests
     }
 
     /// <summary>
+    /// Publication (docs/races.md): the creator fills fields of its new block (an inode inside it at 152,
+    /// as in fat's msdos_inode_info), publishes the inode, another task reads the fields: ordered. The same
+    /// trace without the publication, or with a plain hand-off signal nobody waits for, has both pairs.
+    /// </summary>
+    [Fact]
+    public void Accesses_to_a_published_block_are_ordered_after_its_initialisation()
+    {
+        RaceResult Run(Func<RaceScenario, RaceScenario> publish) =>
+            publish(new RaceScenario().Alloc(1, X, 256, pc: PcC).Write(1, PcA, X + 8, 8).Write(1, PcA + 4, X + 40))
+                .Read(2, PcB, X + 8, 8, cpu: 1).Read(2, PcB + 4, X + 40, cpu: 1).Run();
+        var published = Run(s => s.Publish(1, X + 152));
+        Assert.Empty(published.Races);
+        Assert.Equal(1, published.Publications);
+        var none = Run(s => s);
+        Assert.Equal(2, none.Races.Count);
+        Assert.Equal(0, none.Publications);
+        Assert.Equal(2, Run(s => s.Signal(1, X + 152)).Races.Count);
+    }
+
+    /// <summary>
+    /// A publication orders what the creator did before it, not after: a field written after it races with
+    /// a reader (either order); an address outside the block, or a publication with no traced block, is not ordered.
+    /// </summary>
+    [Fact]
+    public void A_publication_orders_only_the_creators_earlier_accesses_to_its_block()
+    {
+        var late = new RaceScenario().Alloc(1, X, 256).Write(1, PcA, X + 8).Publish(1, X + 152).Write(1, PcC, X + 16)
+            .Read(2, PcB, X + 8, cpu: 1).Read(2, PcB + 4, X + 16, cpu: 1).Run();
+        var p = Assert.Single(late.Races);
+        Assert.Equal((PcC, PcB + 4), (p.First.Pc, p.Second.Pc));
+        var afterRead = new RaceScenario().Alloc(1, X, 256).Write(1, PcA, X + 8).Publish(1, X + 152)
+            .Read(2, PcB, X + 8, cpu: 1).Write(1, PcC, X + 8).Run();
+        p = Assert.Single(afterRead.Races);
+        Assert.Equal((PcB, PcC), (p.First.Pc, p.Second.Pc));
+        var outside = new RaceScenario().Alloc(1, X, 64).Write(1, PcA, X + 64).Publish(1, X)
+            .Read(2, PcB, X + 64, cpu: 1).Run();
+        Assert.Single(outside.Races);
+        var untraced = new RaceScenario().Write(1, PcA, Y + 8).Publish(1, Y).Read(2, PcB, Y + 8, cpu: 1).Run();
+        Assert.Single(untraced.Races);
+        Assert.Equal(0, untraced.Publications);
+    }
+
+    /// <summary>
     /// Locks, signalled objects and atomics inside a freed block are gone with it: their clocks are
     /// forgotten (memory stays bounded by live objects), those outside the block are kept.
     /// </summary>

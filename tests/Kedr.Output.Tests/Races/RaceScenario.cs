@@ -37,6 +37,8 @@ internal sealed class RaceScenario
     /// <summary>The locked update's second record, stamped after its instruction ran (blob 1.7).</summary>
     public RaceScenario AtomicDone(uint tid, ulong addr, byte cpu = 0) => Ev(Kinds.LockedDone, tid, 0x3, addr, 4, cpu);
     public RaceScenario Signal(uint tid, ulong obj, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Signal, tid, 0x4, obj, 0, cpu, ctx);
+    /// <summary>A publication (SIGNAL with KEDR_SIGNAL_PUBLISH = 1): <paramref name="obj"/> made visible to other tasks.</summary>
+    public RaceScenario Publish(uint tid, ulong obj, byte cpu = 0) => Ev(Kinds.Signal, tid, 0x8, obj, 1, cpu);
     public RaceScenario Wait(uint tid, ulong obj, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Wait, tid, 0x5, obj, 0, cpu, ctx);
     public RaceScenario Alloc(uint tid, ulong block, uint size, ulong pc = 0x6) => Ev(Kinds.Alloc, tid, pc, block, size);
     public RaceScenario Free(uint tid, ulong block) => Ev(Kinds.Free, tid, 0x7, block);

@@ -9,6 +9,8 @@
 #ifndef KEDR_LOCKS_RECORD_H
 #define KEDR_LOCKS_RECORD_H
 
+#include <linux/err.h>
+#include <linux/fs.h>
 #include "kedr_payload.h"
 #include "kedr_record.h"
 
@@ -27,7 +29,8 @@ static inline void kedr_locks_release(const struct kedr_call_info *info,
 static inline void kedr_locks_signal(const struct kedr_call_info *info,
 				     const void *obj)
 {
-	kedr_record_event(KEDR_REC_SIGNAL, info->pc, (unsigned long)obj, 0);
+	kedr_record_event(KEDR_REC_SIGNAL, info->pc, (unsigned long)obj,
+			  KEDR_SIGNAL_HANDOFF);
 }
 
 static inline void kedr_locks_wait(const struct kedr_call_info *info,
@@ -46,7 +49,23 @@ static inline void kedr_locks_handoff(const struct kedr_call_info *info,
 				      const void *callback)
 {
 	kedr_record_event(KEDR_REC_SIGNAL, info->pc, (unsigned long)callback,
-			  0);
+			  KEDR_SIGNAL_HANDOFF);
+}
+
+/*
+ * An inode made visible to other tasks (__insert_inode_hash, d_instantiate,
+ * unlock_new_inode...), before the call: a SIGNAL with KEDR_SIGNAL_PUBLISH
+ * on the inode. The detector orders later accesses to the traced block
+ * holding it after this (docs/races.md, "Publication"). A NULL inode (a
+ * negative dentry) or an error pointer publishes nothing.
+ */
+static inline void kedr_locks_publish(const struct kedr_call_info *info,
+				      const struct inode *inode)
+{
+	if (IS_ERR_OR_NULL(inode))
+		return;
+	kedr_record_event(KEDR_REC_SIGNAL, info->pc, (unsigned long)inode,
+			  KEDR_SIGNAL_PUBLISH);
 }
 
 #endif /* KEDR_LOCKS_RECORD_H */

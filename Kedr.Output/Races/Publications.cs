@@ -29,11 +29,14 @@ public sealed class Publications
     /// <summary>Blocks published now (not freed since).</summary>
     public int Count => _blocks.Count;
 
-    /// <summary>Thread <paramref name="thread"/>, whose clock is <paramref name="clock"/>, publishes the block [block, block+size).</summary>
-    public void Publish(ulong block, ulong size, int thread, VectorClock clock)
+    /// <summary>
+    /// Thread <paramref name="thread"/>, whose clock is <paramref name="clock"/>, publishes the block [block, block+size).
+    /// False if the block is too large to be published.
+    /// </summary>
+    public bool Publish(ulong block, ulong size, int thread, VectorClock clock)
     {
         ulong end = block + size < block ? ulong.MaxValue : block + size;
-        if (((end - 1) >> PageShift) - (block >> PageShift) >= MaxPages) return;
+        if (((end - 1) >> PageShift) - (block >> PageShift) >= MaxPages) return false;
         if (!_blocks.TryGetValue(block, out var p) || p.End != end)
         {
             if (p is not null) Forget(block, p.End - block);
@@ -48,6 +51,7 @@ public sealed class Publications
         long epoch = Epoch.Make(thread, clock[thread]);
         int i = p.Epochs.FindIndex(e => Epoch.Thread(e) == thread);
         if (i >= 0) p.Epochs[i] = epoch; else p.Epochs.Add(epoch);
+        return true;
     }
 
     /// <summary>

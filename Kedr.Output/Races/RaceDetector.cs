@@ -151,11 +151,8 @@ public sealed class RaceDetector
                 {
                     // An object made visible to other tasks (an inode put in the icache or dcache): later
                     // accesses to the block holding it are ordered after this. Without a traced block, nothing.
-                    if (_allocations.Find(e.Addr) is { } block)
-                    {
-                        _published.Publish(block.Block, block.Size, t.Index, t.Clock);
+                    if (_allocations.Find(e.Addr) is { } block && _published.Publish(block.Block, block.Size, t.Index, t.Clock))
                         _publications++;
-                    }
                 }
                 else
                     _signals.Get(e.Addr).Join(t.Clock);

@@ -8,8 +8,9 @@
  *				of the globs (entry and exit, and the memory
  *				events in them; a cold part counts as its
  *				function); default *
- *	kinds KIND...		read, write, locked, function (entry and exit);
- *				default all four; "kinds" alone keeps none
+ *	kinds KIND...		read, write, locked, function (entry and exit),
+ *				indirect (indirect calls and jumps); default
+ *				all five; "kinds" alone keeps none
  *	ranges RANGE...		memory events whose address is in one of the
  *				ranges, START-END for [START, END) or
  *				START+LENGTH (hex); default: any address
@@ -62,7 +63,10 @@
 #define KEDR_KINDS_MEMORY	(BIT(KEDR_EV_READ) | BIT(KEDR_EV_WRITE) | \
 				 BIT(KEDR_EV_LOCKED_UPDATE))
 #define KEDR_KINDS_FUNCTION	(BIT(KEDR_EV_ENTRY) | BIT(KEDR_EV_EXIT))
-#define KEDR_KINDS_ALL		(KEDR_KINDS_MEMORY | KEDR_KINDS_FUNCTION)
+/* Not a site kind: the record kind of kedr_indirect.c's events. */
+#define KEDR_KINDS_INDIRECT	BIT(KEDR_REC_INDIRECT)
+#define KEDR_KINDS_ALL		(KEDR_KINDS_MEMORY | KEDR_KINDS_FUNCTION | \
+				 KEDR_KINDS_INDIRECT)
 
 struct kedr_range {
 	unsigned long start, end;
@@ -104,6 +108,8 @@ bool notrace kedr_filter_check(u8 kind, u32 site, unsigned long addr)
 	/* A locked update's second record goes where its first one does. */
 	if (kind == KEDR_EV_LOCKED_DONE)
 		kind = KEDR_EV_LOCKED_UPDATE;
+	if (f && kind == KEDR_REC_INDIRECT)
+		return f->kinds & KEDR_KINDS_INDIRECT;
 	if (!f || kind > KEDR_EV_LOCKED_UPDATE)
 		return true;
 	if (!(f->kinds & BIT(kind)))
@@ -345,6 +351,8 @@ static int kedr_filter_kinds(struct kedr_filter *f, char *list)
 			kinds |= BIT(KEDR_EV_LOCKED_UPDATE);
 		else if (!strcmp(k, "function"))
 			kinds |= KEDR_KINDS_FUNCTION;
+		else if (!strcmp(k, "indirect"))
+			kinds |= KEDR_KINDS_INDIRECT;
 		else
 			return -EINVAL;
 	}
@@ -494,6 +502,8 @@ static int kedr_filter_show(struct seq_file *m, void *v)
 		seq_puts(m, " locked");
 	if (!f || (f->kinds & KEDR_KINDS_FUNCTION))
 		seq_puts(m, " function");
+	if (!f || (f->kinds & KEDR_KINDS_INDIRECT))
+		seq_puts(m, " indirect");
 	seq_puts(m, "\nranges");
 	for (i = 0; f && i < f->nr_ranges; i++)
 		seq_printf(m, " %lx-%lx", f->ranges[i].start, f->ranges[i].end);

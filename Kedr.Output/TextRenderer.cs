@@ -30,6 +30,9 @@ public static class TextRenderer
         {
             var kind = report.Events[i].Event.Kind;
             if (kind == TraceEventKind.ProbeRegs && registers is not null) continue; // on its probe's line
+            // A locked update's second record (its acquire side, for `kedr races`) is not an access: kedr_sample's
+            // text streams leave it out, and so does this (it still counts as recorded below).
+            if (kind == TraceEventKind.LockedDone) continue;
             bool marked = false;
             for (; d < drops.Count && drops[d].Position <= i; d++)
             {

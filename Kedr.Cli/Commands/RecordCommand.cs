@@ -46,6 +46,8 @@ internal static class RecordCommand
             var c = result.Counts;
             Console.Error.WriteLine($"kedr record: {path}: {c.Written} events recorded, {c.Dropped} dropped (target {result.Target}"
                 + (c.Interrupted ? ", stopped by the user" : "") + ")");
+            if (result.WaitedMs > 0)
+                Console.Error.WriteLine($"kedr record: the recorded code waited {result.WaitedMs} ms in all for the rings to be read (kedr_sample's wait_ms)");
             foreach (var cpu in c.Cpus.Where(x => x.Dropped > 0))
                 Console.Error.WriteLine($"kedr record: cpu {cpu.Cpu}: {cpu.Dropped} dropped");
             foreach (var fn in c.Functions.Take(20))

@@ -6,8 +6,11 @@ using Kedr.Output;
 
 namespace Kedr.Cli.Record;
 
-/// <summary>What a recording gave: the file's counts (struct kedr_record_file) as written into its header.</summary>
-internal sealed record RecordResult(RecordingCounts Counts, string Target);
+/// <summary>
+/// What a recording gave: the file's counts (struct kedr_record_file) as written into its header, and how long the
+/// recorded code waited in all for the recording to make room (kedr_sample's wait_ms; the stats' waited_ms).
+/// </summary>
+internal sealed record RecordResult(RecordingCounts Counts, string Target, ulong WaitedMs);
 
 /// <summary>
 /// <c>kedr record</c>: drains every CPU's stream (<c>DIR/per_cpu/cpuN/raw</c>, DIR being kedr_sample's debugfs
@@ -125,7 +128,8 @@ internal static class Recorder
         file.Flush();
         var name = header.AsSpan(TraceLayout.Header.Target, TraceFormat.NameLength);
         int nul = name.IndexOf((byte)0);
-        return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]));
+        return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]),
+            (ulong)stats.Sum(c => (long)c.WaitedMs));
     }
 
     /// <summary>DIR/dropped_functions ("dropped symidx name" lines), most first; empty if there is none.</summary>
@@ -200,9 +204,12 @@ internal static class Recorder
         return h;
     }
 
-    private sealed record CpuStats(int Cpu, ulong Recorded, ulong Dropped);
+    private sealed record CpuStats(int Cpu, ulong Recorded, ulong Dropped, ulong WaitedMs);
 
-    /// <summary>DIR/stats' per-CPU lines ("cpu recorded dropped size"); null if it cannot be read.</summary>
+    /// <summary>
+    /// DIR/stats' per-CPU lines ("cpu recorded dropped size filtered waited_ms"; a kedr_sample without the last
+    /// columns waited 0 ms); null if it cannot be read.
+    /// </summary>
     private static List<CpuStats>? TryStats(string dir)
     {
         string[] lines;
@@ -215,7 +222,8 @@ internal static class Recorder
             if (w.Length >= 3 && int.TryParse(w[0], NumberStyles.None, CultureInfo.InvariantCulture, out int cpu)
                 && ulong.TryParse(w[1], NumberStyles.None, CultureInfo.InvariantCulture, out ulong rec)
                 && ulong.TryParse(w[2], NumberStyles.None, CultureInfo.InvariantCulture, out ulong drop))
-                list.Add(new CpuStats(cpu, rec, drop));
+                list.Add(new CpuStats(cpu, rec, drop,
+                    w.Length >= 6 && ulong.TryParse(w[5], NumberStyles.None, CultureInfo.InvariantCulture, out ulong waited) ? waited : 0));
         }
         return list;
     }

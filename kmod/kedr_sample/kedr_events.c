@@ -139,13 +139,14 @@ static void notrace kedr_maybe_dump_stack(void)
 	dump_stack();
 }
 
-/* KEDR_HELPER_FUNC_EVENT */
-void notrace kedr_on_func_event(u32 site)
+/* KEDR_HELPER_FUNC_EVENT; @caller_flags: the flags of the code it ran in. */
+void notrace kedr_on_func_event(u32 site, unsigned long caller_flags)
 {
 	const struct kedr_events *ev;
 	unsigned long flags;
 
 	raw_local_irq_save(flags);
+	kedr_record_room(caller_flags);
 	ev = rcu_dereference_sched(kedr_ev_live);
 	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1)) {
 		kedr_maybe_dump_stack();
@@ -158,12 +159,14 @@ void notrace kedr_on_func_event(u32 site)
 }
 
 /* KEDR_HELPER_MEM_EVENT: @addr is what the copy put in %rax. */
-void notrace kedr_on_mem_event(u32 site, unsigned long addr)
+void notrace kedr_on_mem_event(u32 site, unsigned long addr,
+			       unsigned long caller_flags)
 {
 	const struct kedr_events *ev;
 	unsigned long flags;
 
 	raw_local_irq_save(flags);
+	kedr_record_room(caller_flags);
 	ev = rcu_dereference_sched(kedr_ev_live);
 	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1)) {
 		kedr_maybe_dump_stack();

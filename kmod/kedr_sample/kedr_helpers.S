@@ -23,6 +23,9 @@
  * The others disable interrupts here (cli after pushfq) and put them back
  * with the flags' popfq: the handlers run with interrupts off anyway, and
  * this way one popfq restores IF, DF, AC and the status flags together.
+ * The handlers get the flags as they were (their last argument): one whose
+ * CPU waits for kedr record to make room may turn interrupts on meanwhile
+ * only if the interrupted code had them on (kedr_record_wait()).
  *
  * They are code, not C-ABI functions (SYM_CODE, entered with a function's
  * unwind state): DF may be set on entry, which objtool would not expect of a
@@ -127,6 +130,7 @@ SYM_CODE_START(kedr_helper_func_event)
 	KEDR_SKIP_LEFT_OUT 0, .Lfunc_left_out
 	KEDR_SAVE
 	movl KEDR_SITE_ARG(%rsp), %edi
+	movq KEDR_SAVED_FLAGS(%rsp), %rsi
 	call kedr_on_func_event
 	KEDR_RESTORE_AND_RET8
 .Lfunc_left_out:
@@ -140,6 +144,7 @@ SYM_CODE_START(kedr_helper_mem_event_noflags)
 	KEDR_SAVE
 	movl KEDR_SITE_ARG(%rsp), %edi
 	movq %rax, %rsi
+	movq KEDR_SAVED_FLAGS(%rsp), %rdx
 	call kedr_on_mem_event
 	KEDR_RESTORE_AND_RET8
 .Lmem_noflags_left_out:
@@ -154,6 +159,7 @@ SYM_CODE_START(kedr_helper_mem_event)
 	KEDR_SAVE_AFTER_FLAGS
 	movl KEDR_SITE_ARG(%rsp), %edi
 	movq %rax, %rsi
+	movq KEDR_SAVED_FLAGS(%rsp), %rdx
 	call kedr_on_mem_event
 	KEDR_RESTORE_AND_RET8
 .Lmem_left_out:
@@ -196,6 +202,7 @@ SYM_CODE_START(kedr_helper_bitop_event)
 	movl KEDR_SITE_ARG(%rsp), %edi
 	movq %rax, %rsi				/* base */
 	movq KEDR_ARG1(%rsp), %rdx		/* bit offset, as pushed */
+	movq KEDR_SAVED_FLAGS(%rsp), %rcx
 	call kedr_on_bitop_event
 	KEDR_RESTORE_AND_RET8
 .Lbitop_left_out:

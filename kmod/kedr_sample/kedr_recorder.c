@@ -36,6 +36,21 @@
  * the per-CPU sequence numbers. For each stream, read + lost == recorded.
  * A stream opened later starts at the oldest record still kept.
  *
+ * Waiting for kedr record (parameter wait_ms). While per_cpu/cpuN/raw files
+ * are open, a CPU whose ring is nearly full for the streams that read makes
+ * the code it records wait for room instead of dropping: the helpers'
+ * handlers, on entry and before they take anything, wait (kedr_record_wait())
+ * with interrupts on if the code they interrupted had them on, and let the
+ * scheduler run the reader on this CPU if that code was preemptible
+ * (preempt_count 0, outside a user-access region: a PREEMPT_DYNAMIC kernel
+ * may preempt there anyway). Code with interrupts off, NMIs and the other
+ * callers of kedr_record() do not wait: they use the last eighth of the ring
+ * (kedr_room_margin), kept for them, and only what does not fit there is
+ * dropped. A wait that lasts wait_ms gives up: this CPU then waits no more
+ * until the streams have read again, so a reader that stopped costs one
+ * wait, not one per event. A reader that is drained this way gets every
+ * event even when it is starved for a while (a busy host under a guest).
+ *
  * A read blocks while there is nothing to read and the stream has not
  * ended (O_NONBLOCK: -EAGAIN; a signal interrupts it). The stream ends
  * (EOF, after the summary line for output) once a target has come and gone
@@ -53,7 +68,8 @@
  *
  * stats: "# streams: waiting for the target" (or "target attached", or
  * "target gone, ending when read"), then per CPU, events recorded and
- * dropped, the ring's size, and events the filter left out (kedr_filter.c).
+ * dropped, the ring's size, events the filter left out (kedr_filter.c), and
+ * the ms the recorded code spent waiting for room.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -79,6 +95,7 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <linux/wait.h>
+#include <asm/processor-flags.h>
 
 #include "kedr_blob.h"
 #include "kedr_record.h"
@@ -114,10 +131,24 @@ struct kedr_cpu_buf {
 	u64 tail[KEDR_NR_STREAMS];
 	struct mutex raw_lock;
 	u64 raw_dropped_told;	/* dropped when the raw reader last warned */
+	/* Waiting for room (kedr_record_wait()); this CPU only. */
+	u64 waited_ns;		/* in all */
+	u64 gave_up_floor;	/* the floor when a wait last gave up */
+	u64 gave_up;		/* waits that gave up */
+	u64 gave_up_told;	/* gave_up when the raw reader last warned */
 };
 
 static DEFINE_PER_CPU(struct kedr_cpu_buf, kedr_bufs);
+/*
+ * This CPU's ring is nearly full for a raw reader: the handlers call
+ * kedr_record_wait() on entry (one per-CPU byte read on the hot path).
+ */
+DEFINE_PER_CPU(u8, kedr_room_wanted);
 static unsigned int kedr_rec_cap;
+/* Records kept for what cannot wait: cap / 8. */
+static unsigned int kedr_room_margin;
+/* per_cpu/cpuN/raw files open: writers may wait for room. */
+static atomic_t kedr_raw_readers = ATOMIC_INIT(0);
 static const struct kedr_blob *kedr_rec_blob;
 static struct dentry *kedr_debugfs_dir;
 
@@ -253,6 +284,73 @@ static notrace noinline u64 kedr_sync_stamp(u64 now)
 	return next;
 }
 
+/* Writers wait for room only while kedr record (a raw reader) drains. */
+static __always_inline bool kedr_may_wait(void)
+{
+	return atomic_read(&kedr_raw_readers) && READ_ONCE(kedr_wait_ms) &&
+	       !READ_ONCE(kedr_rec_closing);
+}
+
+/*
+ * After this record the ring will hold @used records the streams that read
+ * have not read: ask the handlers to wait for room once only the margin is
+ * left (unless a wait gave up at this floor: the readers have not read
+ * since). Interrupts off.
+ */
+static __always_inline void kedr_want_room(struct kedr_cpu_buf *cb, u64 used,
+					   u64 floor)
+{
+	bool want = unlikely(used > kedr_rec_cap - kedr_room_margin) &&
+		    floor != cb->gave_up_floor && kedr_may_wait();
+
+	if (unlikely(want != __this_cpu_read(kedr_room_wanted)))
+		__this_cpu_write(kedr_room_wanted, want);
+}
+
+/*
+ * A handler's entry with this CPU's kedr_room_wanted set, interrupts off
+ * (the helper's cli), nothing taken yet; @caller_flags: the flags of the
+ * code the helper interrupted. Waits for the streams that read to leave
+ * more than the margin free (see the top), for up to wait_ms; returns with
+ * interrupts off, maybe on another CPU if it was preempted.
+ */
+void notrace kedr_record_wait(unsigned long caller_flags)
+{
+	u64 limit = (u64)min(READ_ONCE(kedr_wait_ms), KEDR_MAX_WAIT_MS) *
+		    NSEC_PER_MSEC;
+	u64 start, head, floor;
+	struct kedr_cpu_buf *cb;
+	bool resched, room;
+
+	if (!(caller_flags & X86_EFLAGS_IF) || in_nmi())
+		return;
+	/* The helper turned interrupts off, nothing else: the caller's count. */
+	resched = !preempt_count() && !(caller_flags & X86_EFLAGS_AC);
+	start = local_clock();
+	for (;;) {
+		cb = this_cpu_ptr(&kedr_bufs);
+		head = cb->head;
+		floor = kedr_floor(cb, head);
+		room = !cb->recs || !kedr_may_wait() ||
+		       head - floor < kedr_rec_cap - kedr_room_margin;
+		if (room || local_clock() - start >= limit)
+			break;
+		raw_local_irq_enable();
+		if (resched)
+			cond_resched();
+		else
+			cpu_relax();
+		raw_local_irq_disable();
+	}
+	cb->waited_ns += local_clock() - start;
+	if (!room) {
+		/* Told by the raw reader (kedr_raw_tell_drops()). */
+		cb->gave_up_floor = floor;
+		cb->gave_up++;
+	}
+	__this_cpu_write(kedr_room_wanted, false);
+}
+
 /*
  * One event on this CPU. @pc: the original instruction's address (memory
  * events) or the function's (function events); @size: bytes accessed, 0
@@ -264,7 +362,7 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	struct kedr_cpu_buf *cb;
 	struct kedr_record *r;
 	unsigned long flags;
-	u64 seq, head;
+	u64 seq, head, floor;
 
 	raw_local_irq_save(flags);
 	/* Filtered out: no sequence number, counted apart (kedr_filter.c). */
@@ -280,8 +378,10 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 		goto drop;
 	cb = this_cpu_ptr(&kedr_bufs);
 	head = cb->head;
+	floor = kedr_floor(cb, head);
+	kedr_want_room(cb, head + 1 - floor, floor);
 	/* Full for the streams that read: drop (see the top). */
-	if (unlikely(!cb->recs || head - kedr_floor(cb, head) >= kedr_rec_cap))
+	if (unlikely(!cb->recs || head - floor >= kedr_rec_cap))
 		goto drop;
 
 	WRITE_ONCE(cb->reserve, head + 1);
@@ -763,11 +863,13 @@ static int kedr_raw_open(struct inode *inode, struct file *file)
 	mutex_unlock(&kedr_read_mutex);
 	file->private_data = inode->i_private;
 	atomic_inc(&kedr_open_files);
+	atomic_inc(&kedr_raw_readers);
 	return stream_open(inode, file);
 }
 
 static int kedr_raw_release(struct inode *inode, struct file *file)
 {
+	atomic_dec(&kedr_raw_readers);
 	if (atomic_dec_and_test(&kedr_open_files))
 		wake_up_all(&kedr_read_wq);
 	return 0;
@@ -780,11 +882,19 @@ static bool kedr_raw_ready(struct kedr_cpu_buf *cb)
 	       kedr_rec_over();
 }
 
-/* Says once per burst of drops on @cpu that the reader did not keep up. */
+/*
+ * Says once per burst of drops on @cpu that the reader did not keep up, and
+ * when the code recorded there waited wait_ms for it in vain.
+ */
 static void kedr_raw_tell_drops(struct kedr_cpu_buf *cb, int cpu)
 {
-	u64 dropped = READ_ONCE(cb->dropped);
+	u64 dropped = READ_ONCE(cb->dropped), gave_up = READ_ONCE(cb->gave_up);
 
+	if (gave_up != cb->gave_up_told) {
+		pr_warn_ratelimited("cpu%d: the code recorded there waited wait_ms=%u for per_cpu/cpu%d/raw to be read, in vain (%llu times so far): it drops events until the file is read again\n",
+				    cpu, READ_ONCE(kedr_wait_ms), cpu, gave_up);
+		cb->gave_up_told = gave_up;
+	}
 	if (dropped == cb->raw_dropped_told)
 		return;
 	pr_warn_ratelimited("cpu%d: %llu events dropped so far: they came faster than per_cpu/cpu%d/raw was read (ring of %u records; nr_records, or filters, can help)\n",
@@ -908,7 +1018,7 @@ static const struct file_operations kedr_header_fops = {
 
 static int kedr_stats_show(struct seq_file *m, void *v)
 {
-	u64 recorded, dropped, filtered = 0;
+	u64 recorded, dropped, filtered = 0, waited_ns = 0;
 	int cpu;
 
 	/* Whether a read of output/trace would wait for a target now. */
@@ -916,18 +1026,22 @@ static int kedr_stats_show(struct seq_file *m, void *v)
 		   READ_ONCE(kedr_rec_live) ? "target attached" :
 		   READ_ONCE(kedr_rec_seen) ? "target gone, ending when read" :
 		   "waiting for the target");
-	seq_puts(m, "# cpu recorded dropped size filtered\n");
+	seq_puts(m, "# cpu recorded dropped size filtered waited_ms\n");
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
+		u64 waited = READ_ONCE(cb->waited_ns);
 
-		seq_printf(m, "%d %llu %llu %u %llu\n", cpu,
+		seq_printf(m, "%d %llu %llu %u %llu %llu\n", cpu,
 			   kedr_head(cb), READ_ONCE(cb->dropped),
-			   kedr_rec_cap, kedr_filtered_on(cpu));
+			   kedr_rec_cap, kedr_filtered_on(cpu),
+			   div_u64(waited, NSEC_PER_MSEC));
 		filtered += kedr_filtered_on(cpu);
+		waited_ns += waited;
 	}
 	kedr_totals(&recorded, &dropped);
-	seq_printf(m, "all %llu %llu %llu %llu\n", recorded, dropped,
-		   (u64)kedr_rec_cap * num_possible_cpus(), filtered);
+	seq_printf(m, "all %llu %llu %llu %llu %llu\n", recorded, dropped,
+		   (u64)kedr_rec_cap * num_possible_cpus(), filtered,
+		   div_u64(waited_ns, NSEC_PER_MSEC));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kedr_stats);
@@ -1093,6 +1207,7 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 		return -ENOMEM;
 	}
 	kedr_rec_cap = nr_records;
+	kedr_room_margin = nr_records / 8;
 	kedr_rec_blob = blob;
 	kedr_subscribed = 0;
 	kedr_rec_live = false;
@@ -1103,6 +1218,8 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
 
 		memset(cb, 0, sizeof(*cb));
+		cb->gave_up_floor = U64_MAX;	/* no wait has given up */
+		per_cpu(kedr_room_wanted, cpu) = false;
 		mutex_init(&cb->raw_lock);
 		if (kedr_ring_alloc(cb, cpu, bytes)) {
 			kedr_free_bufs();

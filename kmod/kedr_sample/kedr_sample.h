@@ -30,6 +30,7 @@
 
 #include <linux/atomic.h>
 #include <linux/jump_label.h>
+#include <linux/percpu.h>
 #include <linux/types.h>
 
 #include "kedr_area.h"
@@ -209,8 +210,9 @@ void kedr_events_start(const struct kedr_blob *blob,
 		       const unsigned long *func_addr);
 void kedr_events_stop(void);
 /* What the helpers call. */
-void kedr_on_func_event(u32 site);
-void kedr_on_mem_event(u32 site, unsigned long addr);
+void kedr_on_func_event(u32 site, unsigned long caller_flags);
+void kedr_on_mem_event(u32 site, unsigned long addr,
+		       unsigned long caller_flags);
 /* For the handlers in other files: see kedr_events.c. */
 bool kedr_events_enter(const struct kedr_blob **blob,
 		       const unsigned long **func_addr);
@@ -220,7 +222,8 @@ void kedr_events_leave(void);
 void kedr_on_string_event(u32 site, unsigned long src_start,
 			  unsigned long src_end, unsigned long dst_start,
 			  unsigned long dst_end, unsigned long eflags);
-void kedr_on_bitop_event(u32 site, unsigned long base, unsigned long offset);
+void kedr_on_bitop_event(u32 site, unsigned long base, unsigned long offset,
+			 unsigned long caller_flags);
 
 /* kedr_helpers.S: entered as "push $site; call helper", return "ret $8" */
 void kedr_helper_func_event(void);
@@ -269,6 +272,18 @@ void kedr_recorder_unattached(void);
 void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
 		 u32 size);
 void kedr_record_lost(unsigned int n);
+/*
+ * For the helpers' handlers, on entry, interrupts off: if this CPU's ring is
+ * nearly full for kedr record, wait for room (wait_ms in kedr_recorder.c).
+ */
+DECLARE_PER_CPU(u8, kedr_room_wanted);
+void kedr_record_wait(unsigned long caller_flags);
+
+static __always_inline void kedr_record_room(unsigned long caller_flags)
+{
+	if (unlikely(this_cpu_read(kedr_room_wanted)))
+		kedr_record_wait(caller_flags);
+}
 
 /*
  * kedr_payload.c: debugfs "imports" (each import stub: where its first jmp
@@ -403,5 +418,7 @@ extern bool kedr_entry_via_ftrace;
 extern unsigned int kedr_stack_events;
 extern unsigned int kedr_tables_delay_ms;
 extern unsigned int kedr_restore_delay_ms;
+#define KEDR_MAX_WAIT_MS	10000U
+extern unsigned int kedr_wait_ms;
 
 #endif /* KEDR_SAMPLE_H */

@@ -144,6 +144,7 @@ void notrace kedr_on_string_event(u32 site, unsigned long src_start,
 	unsigned long flags;
 
 	raw_local_irq_save(flags);
+	kedr_record_room(eflags);
 	if (likely(kedr_events_enter(&b, &func_addr)))
 		kedr_string_event(b, func_addr, site, src_start, src_end,
 				  dst_start, dst_end, eflags);
@@ -229,13 +230,14 @@ kedr_bitop_site_events(const struct kedr_blob *b, u32 site)
 
 /* KEDR_HELPER_BITOP_EVENT: @base from the LEA, @offset the bit offset. */
 void notrace kedr_on_bitop_event(u32 site, unsigned long base,
-				 unsigned long offset)
+				 unsigned long offset, unsigned long caller_flags)
 {
 	const unsigned long *func_addr;
 	const struct kedr_blob *b;
 	unsigned long flags;
 
 	raw_local_irq_save(flags);
+	kedr_record_room(caller_flags);
 	if (likely(kedr_events_enter(&b, &func_addr)))
 		kedr_bitop_event(b, func_addr, site, base, offset);
 	else

@@ -212,7 +212,8 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
     }
 
     /// <summary>
-    /// Drops forced with tiny rings (nr_records=64) while kedr record drains: kmod/kedr_rec_probe calls
+    /// Drops forced with tiny rings (nr_records=64) while kedr record drains, the recorded code not waiting for it
+    /// (wait_ms=0): kmod/kedr_rec_probe calls
     /// kmod/kedr_rec_target's kedr_rec_work() 2,000 times in one write, six events a call (kedr_rec_work.S), far
     /// faster than a reader empties 64 records. The recording stores kedr_sample's drops per function: they are
     /// the guest's dropped_functions, they sum to the recording's dropped count, kedr_rec_work's drops and its
@@ -237,7 +238,7 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
             cat $D/dropped_functions > /out/dropped_functions.txt
             """)
         {
-            LoaderArgs = "nr_records=64",
+            LoaderArgs = "nr_records=64 wait_ms=0",
             ExtraModules = ["kedr_rec_probe"],
             ExtraFiles = GuestKedr.Files,
             Timeout = TimeSpan.FromSeconds(300),
@@ -274,6 +275,81 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
         Assert.Contains($"events: {rec.Written} recorded, {rec.Dropped} dropped\n", report.Stdout);
         Assert.Contains($"dropped in kedr_rec_work: {work.Dropped}\n", report.Stdout);
     }
+
+    /// <summary>
+    /// A reader that falls behind, with kedr_sample's default wait_ms: the same tiny rings (nr_records=64) and
+    /// kedr_rec_work() called 2,000 times in one write (12,000 events: the 64 records fill again and again faster
+    /// than kedr record polls them), then 500 more calls while kedr record is stopped (SIGSTOP) for half a second, as
+    /// a reader starved by a busy host is. The recorded code waits for it: nothing dropped, every one of
+    /// kedr_rec_work's 15,000 events in the file, and the time waited in stats (waited_ms: most of the half second)
+    /// and in kedr record's last lines. Without the wait the same rings drop
+    /// (<see cref="Per_function_drops_of_a_recording_add_up_to_its_drops"/>, wait_ms=0).
+    /// </summary>
+    [Fact]
+    public async Task Recorded_code_waits_for_a_reader_that_falls_behind()
+    {
+        const int calls = 2000, stoppedCalls = 500;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_rec_target", GuestKedr.Setup + $$"""
+            D=/sys/kernel/debug/kedr_sample
+            P=/sys/kernel/debug/kedr_rec_probe/ctl
+            # Not through the kedr function: $! is then the reader itself, for kill -STOP.
+            $K/ld-linux-x86-64.so.2 --library-path $K $K/kedr record -o /tmp/rec.trace 2> /out/record.txt &
+            rec=$!
+            # Its first progress line: the raw files are open (events before that would be kept only while they fit).
+            while [ ! -s /out/record.txt ]; do sleep 0.1; done
+            insmod $K/kedr_rec_target.ko
+            insmod $K/kedr_rec_probe.ko
+            echo "work {{calls}}" > $P
+            kill -STOP $rec
+            (sleep 0.5; kill -CONT $rec) &
+            cont=$!
+            echo "work {{stoppedCalls}}" > $P
+            wait $cont
+            rmmod kedr_rec_probe
+            rmmod kedr_rec_target
+            wait $rec
+            cp /tmp/rec.trace /out/rec.trace
+            cat $D/stats > /out/stats.txt
+            dmesg | grep 'kedr_sample: cpu' > /out/dmesg-cpu.txt || true
+            """)
+        {
+            LoaderArgs = "nr_records=64",
+            ExtraModules = ["kedr_rec_probe"],
+            ExtraFiles = GuestKedr.Files,
+            Timeout = TimeSpan.FromSeconds(300),
+        }, output);
+        output.WriteLine(r.File("record.txt"));
+        output.WriteLine(r.File("stats.txt"));
+        PatchSiteRun.AssertAttached(r, "kedr_rec_target");
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        var all = StatsAllWaited().Match(r.File("stats.txt"));
+        Assert.True(all.Success, r.File("stats.txt"));
+        ulong dropped = ulong.Parse(all.Groups[2].Value), waitedMs = ulong.Parse(all.Groups[3].Value);
+        Assert.True(dropped == 0, r.File("record.txt") + r.File("stats.txt"));
+        Assert.True(waitedMs >= 300, $"waited {waitedMs} ms in all, the reader was stopped for 500: " + r.File("stats.txt"));
+        Assert.Equal("", r.File("dmesg-cpu.txt"));
+
+        var recPath = Path.Combine(_dir.FullName, "rec.trace");
+        File.WriteAllBytes(recPath, r.Vm.Files["rec.trace"]);
+        var trace = TraceReader.Read(recPath);
+        Assert.Empty(trace.Warnings);
+        var rec = trace.Recording!;
+        Assert.Equal((all.Groups[1].Value, 0ul), (rec.Recorded.ToString(), rec.Dropped));
+        Assert.Equal(rec.Recorded, rec.Written);
+        Assert.Contains($"rec.trace: {rec.Written} events recorded, 0 dropped (target kedr_rec_target)", r.File("record.txt"));
+        Assert.Contains($"kedr record: the recorded code waited {waitedMs} ms in all", r.File("record.txt"));
+
+        // Every event of every call is in the file: function entry pcs and memory pcs inside kedr_rec_work.
+        var report = KedrProcess.Run(_dir.FullName, "report", recPath, "--ko",
+            Path.Combine(Kedr.Cli.Vm.RepositoryPaths.Kmod, "kedr_rec_target", "kedr_rec_target.ko"));
+        Assert.True(report.ExitCode == 0, report.ToString());
+        long workRecorded = report.Stdout.Split('\n').Count(l => l.StartsWith("TID=", StringComparison.Ordinal)
+            && (l.Contains("(\"kedr_rec_work\")") || l.Contains("(kedr_rec_work+")));
+        Assert.Equal(6L * (calls + stoppedCalls), workRecorded);
+    }
+
+    [GeneratedRegex(@"^all (\d+) (\d+) \d+ \d+ (\d+)$", RegexOptions.Multiline)]
+    private static partial Regex StatsAllWaited();
 
     [GeneratedRegex(@"^all (\d+) (\d+) ", RegexOptions.Multiline)]
     private static partial Regex StatsAll();

@@ -170,7 +170,7 @@ public sealed partial class PipelineTests(PipelineFixture fx, ITestOutputHelper 
 
     private sealed record CpuStats(int Cpu, ulong Recorded, ulong Dropped, ulong Size);
 
-    /// <summary>/sys/kernel/debug/kedr_sample/stats: "# cpu recorded dropped size filtered", a line per CPU, "all ...".</summary>
+    /// <summary>/sys/kernel/debug/kedr_sample/stats: "# cpu recorded dropped size filtered waited_ms", a line per CPU, "all ...".</summary>
     private sealed record Stats(IReadOnlyList<CpuStats> Cpus, ulong Recorded, ulong Dropped)
     {
         public static Stats Parse(string text)
@@ -181,7 +181,7 @@ public sealed partial class PipelineTests(PipelineFixture fx, ITestOutputHelper 
             foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => !l.StartsWith('#')))
             {
                 var p = line.Split(' ');
-                Assert.Equal(5, p.Length);
+                Assert.Equal(6, p.Length);
                 var n = p[1..].Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray();
                 if (p[0] == "all") { (recorded, dropped, sawAll) = (n[0], n[1], true); }
                 else cpus.Add(new CpuStats(int.Parse(p[0], CultureInfo.InvariantCulture), n[0], n[1], n[2]));

@@ -223,7 +223,7 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
     public async Task Per_function_drops_of_a_recording_add_up_to_its_drops()
     {
         const int calls = 2000;
-        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_rec_target", GuestKedr.Setup + $"""
+        var r = await RunRecTargetAsync($"""
             D=/sys/kernel/debug/kedr_sample
             kedr record -o /tmp/rec.trace 2> /out/record.txt &
             rec=$!
@@ -236,16 +236,7 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
             cp /tmp/rec.trace /out/rec.trace
             cat $D/stats > /out/stats.txt
             cat $D/dropped_functions > /out/dropped_functions.txt
-            """)
-        {
-            LoaderArgs = "nr_records=64 wait_ms=0",
-            ExtraModules = ["kedr_rec_probe"],
-            ExtraFiles = GuestKedr.Files,
-            Timeout = TimeSpan.FromSeconds(300),
-        }, output);
-        output.WriteLine(r.File("record.txt"));
-        PatchSiteRun.AssertAttached(r, "kedr_rec_target");
-        Assert.True(r.Vm.Succeeded, r.Describe());
+            """, "nr_records=64 wait_ms=0");
         var recPath = Path.Combine(_dir.FullName, "rec.trace");
         File.WriteAllBytes(recPath, r.Vm.Files["rec.trace"]);
         var trace = TraceReader.Read(recPath);
@@ -266,11 +257,7 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
         Assert.Equal("kedr_rec_work", symbols[(int)work.SymbolIndex].Name);
 
         // kedr_rec_work's events: recorded (function entry pcs and memory pcs inside it) + dropped = 6 a call.
-        var report = KedrProcess.Run(_dir.FullName, "report", recPath, "--ko",
-            Path.Combine(Kedr.Cli.Vm.RepositoryPaths.Kmod, "kedr_rec_target", "kedr_rec_target.ko"));
-        Assert.True(report.ExitCode == 0, report.ToString());
-        long workRecorded = report.Stdout.Split('\n').Count(l => l.StartsWith("TID=", StringComparison.Ordinal)
-            && (l.Contains("(\"kedr_rec_work\")") || l.Contains("(kedr_rec_work+")));
+        var (report, workRecorded) = ReportWorkEvents(recPath);
         Assert.Equal(6L * calls, workRecorded + (long)work.Dropped);
         Assert.Contains($"events: {rec.Written} recorded, {rec.Dropped} dropped\n", report.Stdout);
         Assert.Contains($"dropped in kedr_rec_work: {work.Dropped}\n", report.Stdout);
@@ -289,7 +276,7 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
     public async Task Recorded_code_waits_for_a_reader_that_falls_behind()
     {
         const int calls = 2000, stoppedCalls = 500;
-        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_rec_target", GuestKedr.Setup + $$"""
+        var r = await RunRecTargetAsync($$"""
             D=/sys/kernel/debug/kedr_sample
             P=/sys/kernel/debug/kedr_rec_probe/ctl
             # Not through the kedr function: $! is then the reader itself, for kill -STOP.
@@ -311,17 +298,8 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
             cp /tmp/rec.trace /out/rec.trace
             cat $D/stats > /out/stats.txt
             dmesg | grep 'kedr_sample: cpu' > /out/dmesg-cpu.txt || true
-            """)
-        {
-            LoaderArgs = "nr_records=64",
-            ExtraModules = ["kedr_rec_probe"],
-            ExtraFiles = GuestKedr.Files,
-            Timeout = TimeSpan.FromSeconds(300),
-        }, output);
-        output.WriteLine(r.File("record.txt"));
+            """, "nr_records=64");
         output.WriteLine(r.File("stats.txt"));
-        PatchSiteRun.AssertAttached(r, "kedr_rec_target");
-        Assert.True(r.Vm.Succeeded, r.Describe());
         var all = StatsAllWaited().Match(r.File("stats.txt"));
         Assert.True(all.Success, r.File("stats.txt"));
         ulong dropped = ulong.Parse(all.Groups[2].Value), waitedMs = ulong.Parse(all.Groups[3].Value);
@@ -340,12 +318,37 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
         Assert.Contains($"kedr record: the recorded code waited {waitedMs} ms in all", r.File("record.txt"));
 
         // Every event of every call is in the file: function entry pcs and memory pcs inside kedr_rec_work.
+        var (report, workRecorded) = ReportWorkEvents(recPath);
+        Assert.Equal(6L * (calls + stoppedCalls), workRecorded);
+    }
+
+    /// <summary>
+    /// A boot with kmod/kedr_rec_target instrumented, kedr_sample loaded with <paramref name="loaderArgs"/>, kmod/kedr_rec_probe
+    /// and the guest's kedr at hand; <paramref name="script"/> after <see cref="GuestKedr.Setup"/>. Asserts it attached and ran.
+    /// </summary>
+    private async Task<PatchSiteResult> RunRecTargetAsync(string script, string loaderArgs)
+    {
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_rec_target", GuestKedr.Setup + script)
+        {
+            LoaderArgs = loaderArgs,
+            ExtraModules = ["kedr_rec_probe"],
+            ExtraFiles = GuestKedr.Files,
+            Timeout = TimeSpan.FromSeconds(300),
+        }, output);
+        output.WriteLine(r.File("record.txt"));
+        PatchSiteRun.AssertAttached(r, "kedr_rec_target");
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        return r;
+    }
+
+    /// <summary><c>kedr report</c> of a recording, and its events in kedr_rec_work (function pcs and memory pcs inside it).</summary>
+    private (KedrProcess.Result Report, long WorkEvents) ReportWorkEvents(string recPath)
+    {
         var report = KedrProcess.Run(_dir.FullName, "report", recPath, "--ko",
             Path.Combine(Kedr.Cli.Vm.RepositoryPaths.Kmod, "kedr_rec_target", "kedr_rec_target.ko"));
         Assert.True(report.ExitCode == 0, report.ToString());
-        long workRecorded = report.Stdout.Split('\n').Count(l => l.StartsWith("TID=", StringComparison.Ordinal)
-            && (l.Contains("(\"kedr_rec_work\")") || l.Contains("(kedr_rec_work+")));
-        Assert.Equal(6L * (calls + stoppedCalls), workRecorded);
+        return (report, report.Stdout.Split('\n').Count(l => l.StartsWith("TID=", StringComparison.Ordinal)
+            && (l.Contains("(\"kedr_rec_work\")") || l.Contains("(kedr_rec_work+"))));
     }
 
     [GeneratedRegex(@"^all (\d+) (\d+) \d+ \d+ (\d+)$", RegexOptions.Multiline)]

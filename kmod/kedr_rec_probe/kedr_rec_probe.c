@@ -9,6 +9,8 @@
  *	cat /sys/kernel/debug/kedr_rec_probe/result
  *
  * work N		calls kedr_rec_work() N times
+ * atomic_work N	the same with preemption disabled: code that cannot
+ *			wait for a reader (kedr_sample's wait_ms)
  * indirect N		calls kedr_rec_indirect(N): N indirect calls of the
  *			target to a kernel function
  * uaccess		kedr_rec_uaccess() on the written buffer: a user
@@ -35,6 +37,7 @@
 #include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
@@ -138,6 +141,11 @@ static ssize_t kedr_ctl_write(struct file *file, const char __user *ubuf,
 	if (sscanf(buf, "work %u", &n) == 1) {
 		for (i = 0; i < n; i++)
 			ops->work();
+	} else if (sscanf(buf, "atomic_work %u", &n) == 1) {
+		preempt_disable();
+		for (i = 0; i < n; i++)
+			ops->work();
+		preempt_enable();
 	} else if (sscanf(buf, "indirect %u", &n) == 1) {
 		ops->indirect(n);
 	} else if (sscanf(buf, "nest %u", &n) == 1) {

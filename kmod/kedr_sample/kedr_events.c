@@ -8,6 +8,9 @@
  * off, and never nest on a CPU: an event that arrives while the CPU is in a
  * handler already (an NMI, or target code reached from the handler itself)
  * is counted as dropped instead: as many events as it would have given.
+ * The one exception comes first, before any of that: where the interrupted
+ * code could be preempted, a handler may wait for kedr record to make room
+ * in the ring, with interrupts on (kedr_record_room(), kedr_recorder.c).
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -46,7 +49,10 @@ void kedr_events_stop(void)
 {
 	RCU_INIT_POINTER(kedr_ev_live, NULL);
 	kedr_probes_detach();
-	/* Handlers run with interrupts off: an RCU read-side section. */
+	/*
+	 * Handlers run with interrupts off from their look at kedr_ev_live
+	 * on (a wait for room comes before it): an RCU read-side section.
+	 */
 	synchronize_rcu();
 	/* Every event is in the recorder: readers may see the end. */
 	kedr_recorder_stop();

@@ -119,8 +119,18 @@ module_param(live_ko, charp, 0444);
 MODULE_PARM_DESC(live_ko, "Firmware name of the target's .ko, read when the target is running already (default: kedr/<target_name>.ko)");
 
 unsigned int kedr_wait_ms = 1000;
-module_param_named(wait_ms, kedr_wait_ms, uint, 0644);
-MODULE_PARM_DESC(wait_ms, "While kedr record reads per_cpu/*/raw, how long (at most 10000 ms) code that fills a CPU's ring waits for it to be read before events are dropped; code with interrupts off uses the ring's last eighth instead (default: 1000; 0: drop at once; writable)");
+
+static int kedr_wait_ms_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 0, KEDR_MAX_WAIT_MS);
+}
+
+static const struct kernel_param_ops kedr_wait_ms_ops = {
+	.set = kedr_wait_ms_set,
+	.get = param_get_uint,
+};
+module_param_cb(wait_ms, &kedr_wait_ms_ops, &kedr_wait_ms, 0644);
+MODULE_PARM_DESC(wait_ms, "While kedr record reads per_cpu/*/raw, how long (at most 1500 ms) code that fills a CPU's ring waits for it to be read before events are dropped, where that code could be preempted; other code uses the ring's last eighth instead (default: 1000; 0: drop at once; writable)");
 
 #define KEDR_MAX_DETACH_TIMEOUT_MS	60000U
 static unsigned int detach_timeout_ms = 5000;

@@ -38,18 +38,22 @@
  *
  * Waiting for kedr record (parameter wait_ms). While per_cpu/cpuN/raw files
  * are open, a CPU whose ring is nearly full for the streams that read makes
- * the code it records wait for room instead of dropping: the helpers'
- * handlers, on entry and before they take anything, wait (kedr_record_wait())
- * with interrupts on if the code they interrupted had them on, and let the
- * scheduler run the reader on this CPU if that code was preemptible
- * (preempt_count 0, outside a user-access region: a PREEMPT_DYNAMIC kernel
- * may preempt there anyway). Code with interrupts off, NMIs and the other
- * callers of kedr_record() do not wait: they use the last eighth of the ring
- * (kedr_room_margin), kept for them, and only what does not fit there is
- * dropped. A wait that lasts wait_ms gives up: this CPU then waits no more
- * until the streams have read again, so a reader that stopped costs one
- * wait, not one per event. A reader that is drained this way gets every
- * event even when it is starved for a while (a busy host under a guest).
+ * the code it records wait for room instead of dropping, if that code could
+ * be preempted where it is (interrupts on, preempt_count 0, outside a
+ * user-access region; a PREEMPT_DYNAMIC kernel may preempt it there anyway):
+ * the helpers' handlers, on entry and before they take anything, wait in
+ * kedr_record_wait() with interrupts on, and let the scheduler run whatever
+ * asks for this CPU, the reader included. Code that cannot be preempted
+ * (spinlocks, softirqs, interrupts off: it must not hold other CPUs up), the
+ * reader's own threads (target code they run would wait for themselves) and
+ * the other callers of kedr_record() do not wait: they use the ring's last
+ * eighth (kedr_room_margin), kept for them, and only what does not fit
+ * there is dropped. A wait that lasts wait_ms gives up: this CPU then waits
+ * no more until the streams have read again, so a reader that stopped costs
+ * one wait, not one per event. wait_ms stays below KEDR_STALL_MS: a reader
+ * waited for is not taken for a stalled one. A reader drained this way gets
+ * every event even when it is starved for a while (a busy host under a
+ * guest).
  *
  * A read blocks while there is nothing to read and the stream has not
  * ended (O_NONBLOCK: -EAGAIN; a signal interrupts it). The stream ends
@@ -92,6 +96,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <linux/wait.h>
@@ -131,8 +136,8 @@ struct kedr_cpu_buf {
 	u64 tail[KEDR_NR_STREAMS];
 	struct mutex raw_lock;
 	u64 raw_dropped_told;	/* dropped when the raw reader last warned */
-	/* Waiting for room (kedr_record_wait()); this CPU only. */
-	u64 waited_ns;		/* in all */
+	/* Waiting for room (kedr_record_wait()); written by this CPU only. */
+	u64 waited_ns;		/* by waits that ended on this CPU */
 	u64 gave_up_floor;	/* the floor when a wait last gave up */
 	u64 gave_up;		/* waits that gave up */
 	u64 gave_up_told;	/* gave_up when the raw reader last warned */
@@ -145,10 +150,17 @@ static DEFINE_PER_CPU(struct kedr_cpu_buf, kedr_bufs);
  */
 DEFINE_PER_CPU(u8, kedr_room_wanted);
 static unsigned int kedr_rec_cap;
-/* Records kept for what cannot wait: cap / 8. */
+/*
+ * Records kept for what cannot wait: cap / 8, at least what a few handler
+ * entries write after one look at kedr_room_wanted (a read-write site gives
+ * two records, a string site three), if the ring has room for that twice.
+ */
+#define KEDR_MIN_MARGIN	16
 static unsigned int kedr_room_margin;
 /* per_cpu/cpuN/raw files open: writers may wait for room. */
 static atomic_t kedr_raw_readers = ATOMIC_INIT(0);
+/* The process that last opened one: its threads never wait. */
+static pid_t kedr_reader_tgid;
 static const struct kedr_blob *kedr_rec_blob;
 static struct dentry *kedr_debugfs_dir;
 
@@ -161,6 +173,7 @@ static unsigned long kedr_subscribed;
  * that has not read for this long no longer holds the writers back.
  */
 #define KEDR_STALL_MS	2000
+static_assert(KEDR_MAX_WAIT_MS < KEDR_STALL_MS);
 static unsigned long kedr_read_at[KEDR_NR_STREAMS];
 /* Per stream, under kedr_read_mutex: lost and not yet told, lost in all. */
 static u64 kedr_lost_pending[KEDR_NR_STREAMS];
@@ -310,45 +323,54 @@ static __always_inline void kedr_want_room(struct kedr_cpu_buf *cb, u64 used,
 /*
  * A handler's entry with this CPU's kedr_room_wanted set, interrupts off
  * (the helper's cli), nothing taken yet; @caller_flags: the flags of the
- * code the helper interrupted. Waits for the streams that read to leave
- * more than the margin free (see the top), for up to wait_ms; returns with
- * interrupts off, maybe on another CPU if it was preempted.
+ * code the helper interrupted. If that code could be preempted, waits for
+ * the streams that read to leave more than the margin free (see the top),
+ * for up to wait_ms; returns with interrupts off, maybe on another CPU.
  */
 void notrace kedr_record_wait(unsigned long caller_flags)
 {
 	u64 limit = (u64)min(READ_ONCE(kedr_wait_ms), KEDR_MAX_WAIT_MS) *
 		    NSEC_PER_MSEC;
+	int cpu = smp_processor_id();
+	bool room, timed_out = false;
 	u64 start, head, floor;
 	struct kedr_cpu_buf *cb;
-	bool resched, room;
 
-	if (!(caller_flags & X86_EFLAGS_IF) || in_nmi())
-		return;
 	/* The helper turned interrupts off, nothing else: the caller's count. */
-	resched = !preempt_count() && !(caller_flags & X86_EFLAGS_AC);
-	start = local_clock();
+	if (!(caller_flags & X86_EFLAGS_IF) || (caller_flags & X86_EFLAGS_AC) ||
+	    preempt_count() || current->tgid == READ_ONCE(kedr_reader_tgid))
+		return;
+	/* One clock for all CPUs: the task may move. */
+	start = ktime_get_mono_fast_ns();
 	for (;;) {
 		cb = this_cpu_ptr(&kedr_bufs);
 		head = cb->head;
 		floor = kedr_floor(cb, head);
 		room = !cb->recs || !kedr_may_wait() ||
 		       head - floor < kedr_rec_cap - kedr_room_margin;
-		if (room || local_clock() - start >= limit)
+		/* Moved: the next entry on this CPU looks at its own ring. */
+		if (room || smp_processor_id() != cpu)
 			break;
+		if (ktime_get_mono_fast_ns() - start >= limit) {
+			timed_out = true;
+			break;
+		}
 		raw_local_irq_enable();
-		if (resched)
-			cond_resched();
+		if (need_resched())
+			preempt_schedule();
 		else
 			cpu_relax();
 		raw_local_irq_disable();
 	}
-	cb->waited_ns += local_clock() - start;
-	if (!room) {
+	WRITE_ONCE(cb->waited_ns,
+		   cb->waited_ns + ktime_get_mono_fast_ns() - start);
+	if (timed_out) {
 		/* Told by the raw reader (kedr_raw_tell_drops()). */
 		cb->gave_up_floor = floor;
-		cb->gave_up++;
+		WRITE_ONCE(cb->gave_up, cb->gave_up + 1);
 	}
-	__this_cpu_write(kedr_room_wanted, false);
+	if (room || timed_out)
+		__this_cpu_write(kedr_room_wanted, false);
 }
 
 /*
@@ -863,6 +885,7 @@ static int kedr_raw_open(struct inode *inode, struct file *file)
 	mutex_unlock(&kedr_read_mutex);
 	file->private_data = inode->i_private;
 	atomic_inc(&kedr_open_files);
+	WRITE_ONCE(kedr_reader_tgid, current->tgid);
 	atomic_inc(&kedr_raw_readers);
 	return stream_open(inode, file);
 }
@@ -1207,7 +1230,8 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 		return -ENOMEM;
 	}
 	kedr_rec_cap = nr_records;
-	kedr_room_margin = nr_records / 8;
+	kedr_room_margin = max(nr_records / 8,
+			       min(KEDR_MIN_MARGIN, nr_records / 2));
 	kedr_rec_blob = blob;
 	kedr_subscribed = 0;
 	kedr_rec_live = false;

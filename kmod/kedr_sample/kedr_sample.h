@@ -418,7 +418,7 @@ extern bool kedr_entry_via_ftrace;
 extern unsigned int kedr_stack_events;
 extern unsigned int kedr_tables_delay_ms;
 extern unsigned int kedr_restore_delay_ms;
-#define KEDR_MAX_WAIT_MS	10000U
+#define KEDR_MAX_WAIT_MS	1500U
 extern unsigned int kedr_wait_ms;
 
 #endif /* KEDR_SAMPLE_H */

@@ -56,6 +56,10 @@ struct module;
 #define is_power_of_2(n) ((n) != 0 && ((n) & ((n) - 1)) == 0)
 #define cond_resched() do { } while (0)
 #define DECLARE_STATIC_KEY_FALSE(name) extern int name
+/* kedr_sample.h's kedr_record_room(), which the parser never calls. */
+#define DECLARE_PER_CPU(type, name) extern type name
+#define this_cpu_read(var) (var)
+#define unlikely(x) (x)
 #undef static_assert
 #define static_assert(expr, ...) _Static_assert(expr, #expr)
 

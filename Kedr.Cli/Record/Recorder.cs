@@ -36,11 +36,12 @@ internal static class Recorder
             throw Fail($"{Path.Combine(dir, "header")}: record_size {recordSize} is smaller than a record ({TraceLayout.Record.Size})");
         int headerSize = TraceLayout.Header.Size + TraceLayout.RecordFile.Size + nrCpus * TraceLayout.RecordCpu.Size;
 
-        using var file = new FileStream(output, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
-        file.Write(new byte[headerSize]);
+        using var file = File.OpenHandle(output, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
+        // Where the next chunk goes: each thread takes its place and writes there (pwrite), so no thread waits for
+        // another's write, and each CPU's records stay in their order.
+        long end = headerSize;
         var written = new long[nrCpus];
         var ended = new bool[nrCpus];
-        var gate = new object();
         Exception? failure = null;
         var threads = streams.Select(s => new Thread(() =>
         {
@@ -53,7 +54,7 @@ internal static class Recorder
                     int n = raw.Read(buffer);
                     if (n > 0)
                     {
-                        lock (gate) file.Write(buffer, 0, n);
+                        RandomAccess.Write(file, buffer.AsSpan(0, n), Interlocked.Add(ref end, n) - n);
                         Interlocked.Add(ref written[s.Cpu], n / recordSize);
                     }
                     else if (n == 0) { ended[s.Cpu] = true; return; }
@@ -106,8 +107,8 @@ internal static class Recorder
             Functions = FunctionDrops(dir),
         };
         // The function table after the records: the file ends with it.
-        long funcsOffset = file.Seek(0, SeekOrigin.End);
-        file.Write(FunctionTable(counts.Functions));
+        long funcsOffset = end;
+        RandomAccess.Write(file, FunctionTable(counts.Functions), funcsOffset);
         var f = header.AsSpan(TraceLayout.Header.Size);
         TraceFormat.RecordFileMagic.CopyTo(f[TraceLayout.RecordFile.Magic..]);
         BinaryPrimitives.WriteUInt32LittleEndian(f[TraceLayout.RecordFile.CpuCount..], (uint)nrCpus);
@@ -123,9 +124,7 @@ internal static class Recorder
             BinaryPrimitives.WriteUInt64LittleEndian(e[TraceLayout.RecordCpu.Recorded..], c.Recorded);
             BinaryPrimitives.WriteUInt64LittleEndian(e[TraceLayout.RecordCpu.Dropped..], c.Dropped);
         }
-        file.Position = 0;
-        file.Write(header);
-        file.Flush();
+        RandomAccess.Write(file, header, 0);
         var name = header.AsSpan(TraceLayout.Header.Target, TraceFormat.NameLength);
         int nul = name.IndexOf((byte)0);
         return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]),

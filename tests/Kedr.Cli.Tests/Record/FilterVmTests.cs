@@ -23,8 +23,8 @@ public sealed partial class FilterVmTests(ITestOutputHelper output)
         K=/lib/modules/kedr
         D=/sys/kernel/debug/kedr_sample
         P=/sys/kernel/debug/kedr_rec_probe
-        # "recorded dropped filtered" from stats.
-        totals() { sed -n 's/^all \([0-9]*\) \([0-9]*\) [0-9]* \([0-9]*\)$/\1 \2 \3/p' $D/stats; }
+        # "recorded dropped filtered" from stats (then waited_ms).
+        totals() { sed -n 's/^all \([0-9]*\) \([0-9]*\) [0-9]* \([0-9]*\) [0-9]*$/\1 \2 \3/p' $D/stats; }
         # step NAME CALLS: CALLS calls of kedr_rec_work(); the deltas go to /out/NAME.txt.
         step() {
             set -- $1 $2 $(totals)

@@ -5,7 +5,7 @@
 # TCG: compare the ratios, not the absolute times):
 #
 #   benchmarks/vm/overhead.sh [--skip-tcrypt | --skip-btrfs | --only-tcrypt | --only-btrfs | --only-vfat]
-#                             [--base OLD_KEDR_SAMPLE_KO] [--rounds R]
+#                             [--base OLD_KEDR_SAMPLE_KO] [--rounds R] [--no-record]
 #
 #   vfat   benchmarks/vm/fat-workload.sh timed plain (kedr_sample not
 #          loaded), instrumented with `kedr record` draining to a file, and
@@ -21,14 +21,15 @@
 # kedr_sample.ko (e.g. an earlier commit's) right after this one's, in the
 # same boot (base_*); with --rounds R (default 1) the vfat cases run R times,
 # in turn, and the least time of each counts: the host is shared, its load
-# only ever adds time.
+# only ever adds time. --no-record leaves out the recorded vfat and btrfs
+# cases (and tcrypt's): plain against filtered to nothing only.
 #
 # Prints the times, events, drops and the ratios. Uses scripts/vm/run.sh and
 # scripts/vm/guest-kedr.sh for the guest's `kedr` (the checkout's NativeAOT
 # build, rebuilt by ./kedr when a source changed, with its shared libraries).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-tcrypt=1 fat=1 btrfs=1 base= rounds=1
+tcrypt=1 fat=1 btrfs=1 base= rounds=1 record=1
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--skip-tcrypt) tcrypt=0; shift ;;
@@ -38,6 +39,7 @@ while [[ $# -gt 0 ]]; do
 	--only-vfat) btrfs=0 tcrypt=0; shift ;;
 	--base) base=$(realpath "$2"); shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
+	--no-record) record=0 tcrypt=0; shift ;;
 	*) echo "overhead.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -76,6 +78,7 @@ if [ $btrfs = 1 ]; then
 # btrfs: plain (twice, as vfat), instrumented + kedr record to a file, filtered to nothing
 btrfs_workload
 t=\$(ms); btrfs_workload; echo "btrfs_plain_ms=\$((\$(ms) - t))"
+if [ $record = 1 ]; then
 insmod \$K/kedr_sample.ko target_name=btrfs
 kedr record -o /tmp/rec.trace 2> /tmp/record-btrfs.txt &
 rec=\$!
@@ -86,6 +89,7 @@ grep -c warning /tmp/record-btrfs.txt | sed 's/^/btrfs_record_warnings=/' || tru
 sed -n 's/^all \([0-9]*\) \([0-9]*\) .*/btrfs_events=\1 btrfs_dropped=\2/p' \$D/stats
 rm -f /tmp/rec.trace
 rmmod kedr_sample
+fi
 insmod \$K/kedr_sample.ko target_name=btrfs
 echo kinds > \$D/filter
 t=\$(ms); btrfs_workload; echo "btrfs_filtered_ms=\$((\$(ms) - t))"
@@ -121,8 +125,10 @@ workload
 r=0
 while [ \$r -lt $rounds ]; do
 	t=\$(ms); workload; echo "plain_ms=\$((\$(ms) - t))"
-	vfat_case recorded \$K/kedr_sample.ko :
-	[ ! -e \$B ] || vfat_case recorded \$B : base_
+	if [ $record = 1 ]; then
+		vfat_case recorded \$K/kedr_sample.ko :
+		[ ! -e \$B ] || vfat_case recorded \$B : base_
+	fi
 	vfat_case filtered \$K/kedr_sample.ko 'echo kinds > \$D/filter'
 	[ ! -e \$B ] || vfat_case filtered \$B 'echo kinds > \$D/filter' base_
 	r=\$((r + 1))
@@ -180,6 +186,7 @@ get() { sed -n "s/^$1=//p" "$out" | tail -n 1; }
 # The least of the rounds.
 least() { sed -n "s/^$1=//p" "$out" | sort -n | head -n 1; }
 plain=$(least plain_ms) recorded=$(least recorded_ms) filtered=$(least filtered_ms)
+[[ $record == 1 ]] || recorded=0
 grep -E "^(base_)?kedr record|^sha_kedr record|^btrfs_kedr record|^(base_)?events=|^(base_)?filtered_|^(base_)?record_warnings|^btrfs_(events|filtered_|record_warnings)|_ms=" "$out" || true
 [[ $fat == 0 || ( -n "$plain" && -n "$recorded" && -n "$filtered" ) ]] || { cat "$out" >&2; exit 1; }
 [[ $fat == 0 ]] || awk -v p="$plain" -v r="$recorded" -v f="$filtered" -v n="$rounds" 'BEGIN {
@@ -192,6 +199,7 @@ br=$(least base_recorded_ms) bf=$(least base_filtered_ms)
 	printf "base: vfat instrumented+record:    %.2f s  (%.2fx plain)\n", r / 1e3, r / p
 	printf "base: vfat filtered to nothing:    %.2f s  (%.2fx plain)\n", f / 1e3, f / p }'
 bp=$(get btrfs_plain_ms) br=$(get btrfs_recorded_ms) bf=$(get btrfs_filtered_ms)
+[[ $record == 1 ]] || br=0
 [[ $btrfs == 0 || ( -n "$bp" && -n "$br" && -n "$bf" ) ]] || { cat "$out" >&2; exit 1; }
 [[ $btrfs == 0 ]] || awk -v p="$bp" -v r="$br" -v f="$bf" 'BEGIN {
 	printf "btrfs plain:                 %.2f s\n", p / 1e3

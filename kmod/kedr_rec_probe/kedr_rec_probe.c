@@ -21,12 +21,13 @@
  *			calls is dropped as nested
  * mode=ac		counts handler calls (kedr_on_*_event), those made
  *			with EFLAGS.AC set, and the calls of the event
- *			helpers the copies make (kedr_helper_*_event)
+ *			helpers the copies make (kedr_helper_*_event),
+ *			and the indirect-branch handler's (kedr_on_indirect)
  * mode=mutex		counts _copy_to_user() calls made by "head" while it
  *			holds the mutex at read_mutex (kedr_sample's
  *			kedr_read_mutex, from /proc/kallsyms)
  * result: "nested N", "handlers N", "handlers_ac N", "helpers N",
- * "copies N", "copies_locked N", one a line.
+ * "copies N", "copies_locked N", "indirect N", one a line.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -57,6 +58,7 @@ MODULE_PARM_DESC(read_mutex, "mode=mutex: address of kedr_sample's kedr_read_mut
 static const struct kedr_rec_ops *ops;
 
 static atomic_t nested, handlers, handlers_ac, helpers, copies, copies_locked;
+static atomic_t indirect;
 static struct task_struct *nest_task;
 static unsigned int nest_count;
 
@@ -88,6 +90,12 @@ static int kedr_helper_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+static int kedr_indirect_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	atomic_inc(&indirect);
+	return 0;
+}
+
 static int kedr_copy_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct mutex *m = (struct mutex *)read_mutex;
@@ -114,6 +122,7 @@ static struct kprobe kedr_probes[] = {
 	  .pre_handler = kedr_helper_pre },
 	{ .symbol_name = "kedr_helper_bitop_event",
 	  .pre_handler = kedr_helper_pre },
+	{ .symbol_name = "kedr_on_indirect", .pre_handler = kedr_indirect_pre },
 	{ .symbol_name = "_copy_to_user", .pre_handler = kedr_copy_pre },
 };
 
@@ -121,7 +130,8 @@ static bool kedr_probe_used(const struct kprobe *p)
 {
 	if (p->pre_handler == kedr_nest_pre)
 		return !strcmp(mode, "nest");
-	if (p->pre_handler == kedr_ac_pre || p->pre_handler == kedr_helper_pre)
+	if (p->pre_handler == kedr_ac_pre || p->pre_handler == kedr_helper_pre ||
+	    p->pre_handler == kedr_indirect_pre)
 		return !strcmp(mode, "ac");
 	return !strcmp(mode, "mutex") && read_mutex;
 }
@@ -169,10 +179,11 @@ static const struct file_operations kedr_ctl_fops = {
 
 static int kedr_result_show(struct seq_file *m, void *v)
 {
-	seq_printf(m, "nested %d\nhandlers %d\nhandlers_ac %d\nhelpers %d\ncopies %d\ncopies_locked %d\n",
+	seq_printf(m, "nested %d\nhandlers %d\nhandlers_ac %d\nhelpers %d\ncopies %d\ncopies_locked %d\nindirect %d\n",
 		   atomic_read(&nested), atomic_read(&handlers),
 		   atomic_read(&handlers_ac), atomic_read(&helpers),
-		   atomic_read(&copies), atomic_read(&copies_locked));
+		   atomic_read(&copies), atomic_read(&copies_locked),
+		   atomic_read(&indirect));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(kedr_result);

@@ -91,6 +91,12 @@ DEFINE_PER_CPU(u64, kedr_filtered);
  */
 u8 *kedr_fast_sites;
 u32 kedr_fast_nr_sites;
+/*
+ * Non-zero while the settings leave the indirect kind out: the indirect
+ * helpers then count the event and go on without kedr_on_indirect()
+ * (kedr_indirect_asm.S). Under kedr_filter_mutex, one WRITE_ONCE().
+ */
+u8 kedr_indirect_left_out;
 static struct kedr_filter __rcu *kedr_filter;
 static DEFINE_MUTEX(kedr_filter_mutex);
 static const struct kedr_blob *kedr_filter_blob;
@@ -187,6 +193,8 @@ static void kedr_fast_sites_update(void)
 
 	for (i = 0; i < kedr_fast_nr_sites; i++)
 		WRITE_ONCE(kedr_fast_sites[i], kedr_fast_site(f, &b->sites[i]));
+	WRITE_ONCE(kedr_indirect_left_out,
+		   f && !(f->kinds & KEDR_KINDS_INDIRECT));
 }
 
 /*
@@ -551,6 +559,7 @@ void kedr_filter_exit(void)
 	kedr_fast_nr_sites = 0;
 	kvfree(kedr_fast_sites);
 	kedr_fast_sites = NULL;
+	WRITE_ONCE(kedr_indirect_left_out, 0);
 	kedr_filter_blob = NULL;
 	mutex_unlock(&kedr_filter_mutex);
 }

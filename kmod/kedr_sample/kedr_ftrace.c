@@ -25,12 +25,16 @@
  *
  * Cost: a call to such a function goes through ftrace_caller (saves the
  * argument registers, calls the handler, returns to regs->ip) instead of
- * one jmp.
+ * one jmp. The handler finds the copy in an open-addressed table (hash_64()
+ * of the site, linear probing, at most half full), a few instructions where
+ * a binary search over a large module's sites took dozens.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
 #include <linux/ftrace.h>
+#include <linux/hash.h>
 #include <linux/kernel.h>
+#include <linux/log2.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -41,9 +45,13 @@ struct kedr_ftrace {
 	struct ftrace_ops ops;
 	unsigned int n;
 	unsigned long *ips;	/* sorted fentry sites */
-	unsigned long *dests;	/* the copy each one goes to */
 	unsigned long *init_ips;	/* sites in init text */
 	unsigned int n_init;
+	/* For the handler: 1 << bits sites and their copies; empty: ip 0. */
+	unsigned int bits;
+	struct kedr_ftrace_slot {
+		unsigned long ip, dest;
+	} *slots;
 };
 
 unsigned long kedr_ftrace_site(struct module *mod, unsigned long addr)
@@ -66,19 +74,14 @@ static void notrace kedr_ftrace_handler(unsigned long ip,
 					struct ftrace_regs *fregs)
 {
 	const struct kedr_ftrace *f = container_of(op, struct kedr_ftrace, ops);
-	unsigned int lo = 0, hi = f->n;
+	unsigned int mask = (1U << f->bits) - 1;
+	unsigned int i = hash_64(ip, f->bits);
 
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (f->ips[mid] == ip) {
-			ftrace_instruction_pointer_set(fregs, f->dests[mid]);
+	for (; f->slots[i].ip; i = (i + 1) & mask) {
+		if (f->slots[i].ip == ip) {
+			ftrace_instruction_pointer_set(fregs, f->slots[i].dest);
 			return;
 		}
-		if (f->ips[mid] < ip)
-			lo = mid + 1;
-		else
-			hi = mid;
 	}
 }
 
@@ -95,11 +98,24 @@ static int kedr_cmp_pair(const void *a, const void *b)
 	return x->ip < y->ip ? -1 : x->ip > y->ip;
 }
 
+/* Site @ip (not 0) goes to @dest; @f->slots has room (at most half full). */
+static void kedr_ftrace_slot_add(struct kedr_ftrace *f, unsigned long ip,
+				 unsigned long dest)
+{
+	unsigned int mask = (1U << f->bits) - 1;
+	unsigned int i = hash_64(ip, f->bits);
+
+	while (f->slots[i].ip && f->slots[i].ip != ip)
+		i = (i + 1) & mask;
+	f->slots[i].ip = ip;
+	f->slots[i].dest = dest;
+}
+
 static void kedr_ftrace_free(struct kedr_ftrace *f)
 {
 	kvfree(f->ips);
-	kvfree(f->dests);
 	kvfree(f->init_ips);
+	kvfree(f->slots);
 	kfree(f);
 	kedr_obj_gone();
 }
@@ -123,9 +139,10 @@ int kedr_ftrace_start(unsigned int n, const unsigned long *ips,
 	if (!f || !pairs)
 		goto fail;
 	f->ips = kvmalloc_array(n, sizeof(*f->ips), GFP_KERNEL);
-	f->dests = kvmalloc_array(n, sizeof(*f->dests), GFP_KERNEL);
 	f->init_ips = kvmalloc_array(n, sizeof(*f->init_ips), GFP_KERNEL);
-	if (!f->ips || !f->dests || !f->init_ips)
+	f->bits = ilog2(roundup_pow_of_two(2 * n));
+	f->slots = kvcalloc(1U << f->bits, sizeof(*f->slots), GFP_KERNEL);
+	if (!f->ips || !f->init_ips || !f->slots)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		pairs[i].ip = ips[i];
@@ -135,9 +152,9 @@ int kedr_ftrace_start(unsigned int n, const unsigned long *ips,
 	sort(pairs, n, sizeof(*pairs), kedr_cmp_pair, NULL);
 	for (i = 0; i < n; i++) {
 		f->ips[i] = pairs[i].ip;
-		f->dests[i] = pairs[i].dest;
 		if (pairs[i].init)
 			f->init_ips[k++] = pairs[i].ip;
+		kedr_ftrace_slot_add(f, pairs[i].ip, pairs[i].dest);
 	}
 	f->n = n;
 	f->n_init = k;

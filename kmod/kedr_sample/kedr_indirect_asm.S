@@ -8,6 +8,13 @@
  * through the kernel's retpoline thunk for that register, as the original
  * branch did; to a payload's handler instead when kedr_on_indirect() put
  * one in the register's saved copy (a kernel function a payload claims).
+ *
+ * While the filter leaves the indirect kind out and no payload claims an
+ * import (kedr_indirect_left_out, kedr_any_claimed), kedr_on_indirect()
+ * would only count the event as filtered and return the destination: the
+ * helper does that itself, with the flags saved around its compares and
+ * its one per-CPU add (atomic against an interrupt or NMI on this CPU),
+ * and goes on to the thunk (a few instructions instead of the C path).
  */
 #include <linux/linkage.h>
 #include <asm/processor-flags.h>
@@ -18,7 +25,15 @@
 .macro KEDR_INDIRECT reg
 SYM_CODE_START(kedr_indirect_\reg)
 	pushfq
-	cli			/* popfq puts IF back (kedr_helpers.S does the same) */
+	cmpb $0, kedr_indirect_left_out(%rip)
+	je 1f
+	cmpl $0, kedr_any_claimed(%rip)
+	jne 1f
+	incq %gs:kedr_filtered(%rip)
+	popfq
+	leaq 8(%rsp), %rsp		/* the index; no flag changes */
+	jmp __x86_indirect_thunk_\reg
+1:	cli			/* popfq puts IF back (kedr_helpers.S does the same) */
 	pushq %\reg		/* the destination; the C side may change it */
 	KEDR_PUSH_CLOBBERED
 	movq %\reg, %rsi		/* the destination, before anything changes */

@@ -22,10 +22,11 @@ public sealed record JsonDrop(int Cpu, uint FirstSeq, long Count, int BeforeEven
 
 /// <summary>One event; <c>Function</c>, <c>Offset</c>, <c>FunctionSize</c> are null when the pc is unresolved;
 /// <c>Source</c> (file:line) when there is no debug information; <c>Inlined</c> (innermost first, the
-/// first frame at <c>Source</c>) when the code was not inlined.</summary>
+/// first frame at <c>Source</c>) when the code was not inlined. <c>Flags</c>: the record's flags ("per-cpu", "own-task":
+/// docs/record-format.md, "Record flags"), null when it has none.</summary>
 public sealed record JsonEvent(ulong Ts, int Cpu, uint Seq, uint Tid, string Context, string Kind, string Pc,
     string? Function, ulong? Offset, ulong? FunctionSize, string Addr, uint Size, uint Site,
-    string? Source = null, IReadOnlyList<JsonFrame>? Inlined = null);
+    string? Source = null, IReadOnlyList<JsonFrame>? Inlined = null, IReadOnlyList<string>? Flags = null);
 
 /// <summary>One function of an inline chain: <c>Function</c> at <c>File</c>:<c>Line</c>.</summary>
 public sealed record JsonFrame(string Function, string File, uint Line);
@@ -48,7 +49,12 @@ public static class JsonRenderer
         r.Events.Select(x => new JsonEvent(x.Event.Timestamp, x.Event.Cpu, x.Event.Seq, x.Event.Tid,
             CsvRenderer.ContextName(x.Event.Context), TextRenderer.KindName(x.Event.Kind), Hex(x.Event.Pc),
             x.Where?.Function, x.Where?.Offset, x.Where?.Size, Hex(x.Event.Addr), x.Event.Size, x.Event.Site,
-            x.Where?.Source?.Position.ToString(), Inlined(x.Where?.Source))).ToList());
+            x.Where?.Source?.Position.ToString(), Inlined(x.Where?.Source), FlagNames(x.Event.Flags))).ToList());
+
+    /// <summary>The names of a record's flags (null: none).</summary>
+    public static List<string>? FlagNames(TraceRecordFlags f) => f == 0 ? null :
+        new[] { (TraceRecordFlags.PerCpu, "per-cpu"), (TraceRecordFlags.OwnTask, "own-task") }
+            .Where(n => (f & n.Item1) != 0).Select(n => n.Item2).ToList();
 
     private static List<JsonFrame>? Inlined(SourceLocation? s) =>
         s is { IsInlined: true } ? s.Frames.Select(f => new JsonFrame(f.Function, f.Position.File, f.Position.Line)).ToList() : null;

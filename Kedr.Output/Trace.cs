@@ -5,10 +5,16 @@ namespace Kedr.Output;
 /// <summary>One record of the trace, decoded. <see cref="FileOffset"/> is where it starts in the stream.</summary>
 public readonly record struct TraceEvent(
     ulong Timestamp, ulong Pc, ulong Addr, uint Seq, uint Tid, uint Size, uint Site,
-    TraceEventKind Kind, byte Cpu, TraceContext Context, long FileOffset, byte StackOrder = 0)
+    TraceEventKind Kind, byte Cpu, TraceContext Context, long FileOffset, byte StackOrder = 0, TraceRecordFlags Flags = 0)
 {
     /// <summary>The address is on the running task's own kernel stack (<see cref="StackOrder"/>: log2 of its size and alignment).</summary>
     public bool OnOwnStack => StackOrder != 0;
+
+    /// <summary>A %gs-relative access: this CPU's copy of per-CPU data, one instruction (<see cref="TraceRecordFlags.PerCpu"/>).</summary>
+    public bool IsPerCpu => (Flags & TraceRecordFlags.PerCpu) != 0;
+
+    /// <summary>The address is inside the running task's own <c>struct task_struct</c> (<see cref="TraceRecordFlags.OwnTask"/>).</summary>
+    public bool InOwnTask => (Flags & TraceRecordFlags.OwnTask) != 0;
 
     public bool IsFunctionEvent => Kind is TraceEventKind.Entry or TraceEventKind.Exit;
     public bool IsMemoryEvent => Kind is TraceEventKind.Read or TraceEventKind.Write or TraceEventKind.LockedUpdate;

@@ -47,6 +47,8 @@ public static class TraceFormat
         ["KEDR_SYNC_SHARED"] = (ulong)TraceSyncMode.Shared,
         ["KEDR_SIGNAL_HANDOFF"] = (ulong)TraceSignalMode.HandOff,
         ["KEDR_SIGNAL_PUBLISH"] = (ulong)TraceSignalMode.Publish,
+        ["KEDR_REC_F_PERCPU"] = (ulong)TraceRecordFlags.PerCpu,
+        ["KEDR_REC_F_OWN_TASK"] = (ulong)TraceRecordFlags.OwnTask,
         ["KEDR_RECORD_ENDED"] = RecordEnded,
         ["KEDR_RECORD_INTERRUPTED"] = RecordInterrupted,
     };
@@ -119,6 +121,15 @@ public enum TraceSyncMode : uint { Exclusive = 0, Shared = 1 }
 /// function at Addr); Publish: an object made visible to other tasks, Addr inside it (docs/races.md, "Publication").
 /// </summary>
 public enum TraceSignalMode : uint { HandOff = 0, Publish = 1 }
+
+/// <summary>
+/// KEDR_REC_F_*: the flags byte of a memory record (0 in records of recorders before it, where the byte was reserved).
+/// PerCpu: a %gs-relative access (the blob's KEDR_SITE_GS), one instruction on this CPU's copy of per-CPU data; the
+/// address includes the CPU's GS base. OwnTask: the address is inside the running task's <c>struct task_struct</c>
+/// (<c>current</c>; the interrupted task's in an interrupt). The race detector's uses: docs/races.md, "Per-CPU data", "Tasks".
+/// </summary>
+[Flags]
+public enum TraceRecordFlags : byte { None = 0, PerCpu = 0x1, OwnTask = 0x2 }
 
 /// <summary>KEDR_CTX_*: what the CPU was doing when the event happened.</summary>
 public enum TraceContext : byte { Task = 0, SoftIrq = 1, HardIrq = 2, Nmi = 3 }

@@ -46,7 +46,9 @@ public static class TraceLayout
         [CField("context", 1)] public const int Context = 42;
         /// <summary>log2 of the running task's stack size when the address is inside that stack, else 0.</summary>
         [CField("stack_order", 1)] public const int StackOrder = 43;
-        [CField("reserved", 4)] public const int Reserved = 44;
+        /// <summary>KEDR_REC_F_* (<see cref="TraceRecordFlags"/>); 0 in records of recorders before them (the byte was reserved).</summary>
+        [CField("flags", 1)] public const int Flags = 44;
+        [CField("reserved", 3)] public const int Reserved = 45;
         /// <summary>The record of this version; a larger record_size has its tail skipped.</summary>
         public const int Size = 48;
     }

@@ -146,7 +146,8 @@ public static class TraceReader
         U64(r, TraceLayout.Record.Timestamp), U64(r, TraceLayout.Record.Pc), U64(r, TraceLayout.Record.Address),
         U32(r, TraceLayout.Record.Seq), U32(r, TraceLayout.Record.Tid), U32(r, TraceLayout.Record.AccessSize),
         U32(r, TraceLayout.Record.Site), (TraceEventKind)r[TraceLayout.Record.Kind], r[TraceLayout.Record.CpuLow],
-        (TraceContext)r[TraceLayout.Record.Context], offset, r[TraceLayout.Record.StackOrder]);
+        (TraceContext)r[TraceLayout.Record.Context], offset, r[TraceLayout.Record.StackOrder],
+        (TraceRecordFlags)r[TraceLayout.Record.Flags]);
 
     /// <summary>
     /// struct kedr_record_file and its per-CPU entries, if the header holds them (a <c>kedr record</c> file, version 2

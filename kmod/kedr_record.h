@@ -50,8 +50,20 @@ struct kedr_record {
 	 * records of recorders before it (the byte was reserved).
 	 */
 	__u8 stack_order;
-	__u8 reserved[4];
+	__u8 flags;		/* KEDR_REC_F_* (0 before them: the byte was reserved) */
+	__u8 reserved[3];
 };
+
+/*
+ * struct kedr_record.flags of memory events, for the race detector
+ * (docs/races.md, "Per-CPU data" and "Tasks"). PERCPU: a %gs-relative
+ * access (the blob's KEDR_SITE_GS; @addr includes this CPU's GS base): one
+ * instruction on this CPU's copy of per-CPU data (this_cpu_*()). OWN_TASK:
+ * @addr inside the running task's struct task_struct (current; the
+ * interrupted one in an interrupt).
+ */
+#define KEDR_REC_F_PERCPU	0x1
+#define KEDR_REC_F_OWN_TASK	0x2
 
 /*
  * Record kinds (struct kedr_record.kind). 1-5 and 17 are the site kinds of

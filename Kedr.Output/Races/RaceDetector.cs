@@ -7,7 +7,8 @@ namespace Kedr.Output.Races;
 /// What orders what is docs/races.md: lock release → later acquire of the lock, signal → wait on
 /// the same object (or a signal on a function's address → that function's later entries), a locked update → every later locked update of the same address, the module's
 /// init (its return) → every thread first seen after it, an object's publication → every later access to its
-/// traced block (docs/races.md, "Publication"). Locked updates are synchronization, not
+/// traced block (docs/races.md, "Publication"). Two %gs-relative (per-CPU) accesses, and two accesses of two tasks each to
+/// its own task_struct, are never concurrent (docs/races.md, "Per-CPU data", "Tasks"). Locked updates are synchronization, not
 /// data accesses: they are never reported. Each pair of instructions is reported once (with a count).
 /// </summary>
 public sealed class RaceDetector
@@ -32,6 +33,8 @@ public sealed class RaceDetector
     /// <summary>Kernel stacks by base: the task seen last accessing each as its own stack (docs/races.md, "Stacks").</summary>
     private readonly Dictionary<ulong, ulong> _stackOwners = [];
     private long _stacksReused;
+    /// <summary>Unordered conflicts <see cref="NeverConcurrent"/> excluded: both per-CPU; both in their own task_struct.</summary>
+    private long _excludedPerCpu, _excludedOwnTask;
 
     public RaceDetector(RaceDetectorOptions? options = null)
     {
@@ -71,6 +74,8 @@ public sealed class RaceDetector
         DroppedEvents = dropped,
         InitSeen = _afterInit is not null,
         ReusedStacks = _stacksReused,
+        PerCpuConflicts = _excludedPerCpu,
+        ReusedTaskConflicts = _excludedOwnTask,
         Publications = _publications,
         SyncObjects = _lockWrite.Count + _lockRead.Count + _signals.Count + _atomics.Count,
     };
@@ -235,7 +240,7 @@ public sealed class RaceDetector
             ulong lo = Math.Max(cellAddr, e.Addr), hi = Math.Min(cellAddr + 8, end);
             byte mask = (byte)(((1 << (int)(hi - lo)) - 1) << (int)(lo - cellAddr));
             var cell = _shadow.Get(cellAddr >> 3);
-            var cur = new ShadowAccess(epoch, e.Pc, t.Stack, e.Timestamp, e.Addr, e.Size, e.Tid, mask, write, e.Cpu, t.LockSet);
+            var cur = new ShadowAccess(epoch, e.Pc, t.Stack, e.Timestamp, e.Addr, e.Size, e.Tid, mask, write, e.Cpu, t.LockSet, e.Flags);
             if (write)
             {
                 if (cell.Write.Epoch == epoch && cell.SharedReads is null && cell.Read.IsNone)
@@ -278,6 +283,7 @@ public sealed class RaceDetector
     {
         if (prev.IsNone || (prev.Mask & cur.Mask) == 0) return;
         if (Epoch.Thread(prev.Epoch) == t.Index || Covers(t, prev)) return;
+        if (NeverConcurrent(prev, cur)) return;
         var occurrence = (prev.Epoch, prev.Pc, prev.Timestamp);
         if (_racedThisAccess.Contains(occurrence)) return;
         _racedThisAccess.Add(occurrence);
@@ -287,6 +293,21 @@ public sealed class RaceDetector
         p = new RacePair { First = Describe(prev), Second = Describe(cur), Allocation = _allocations.Find(cur.Addr) };
         _pairs[key] = p;
         _order.Add(p);
+    }
+
+    /// <summary>
+    /// Pairs the model excludes although no edge orders them (docs/races.md, "Per-CPU data" and "Tasks"). Both
+    /// %gs-relative: one address reached through %gs is one CPU's copy, and the two accesses are single instructions
+    /// on that CPU, which never overlap (an interrupt or a preemption comes between instructions). Both inside the
+    /// running task's own task_struct, in two tasks: a task_struct belongs to one task for its life, so the two are
+    /// two lives of reused memory, as a freed block given to a new owner is.
+    /// </summary>
+    private bool NeverConcurrent(in ShadowAccess prev, in ShadowAccess cur)
+    {
+        var both = prev.Flags & cur.Flags;
+        if ((both & TraceRecordFlags.PerCpu) != 0) { _excludedPerCpu++; return true; }
+        if ((both & TraceRecordFlags.OwnTask) != 0 && prev.Tid != cur.Tid) { _excludedOwnTask++; return true; }
+        return false;
     }
 
     private RaceAccess Describe(in ShadowAccess a)

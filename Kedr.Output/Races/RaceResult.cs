@@ -20,6 +20,10 @@ public sealed class RaceResult
     public bool InitSeen { get; init; }
     /// <summary>Kernel stacks seen given to a new task: their shadow was forgotten (docs/races.md, "Stacks").</summary>
     public long ReusedStacks { get; init; }
+    /// <summary>Unordered conflicts not reported because both accesses were %gs-relative: one CPU's copy of per-CPU data (docs/races.md, "Per-CPU data").</summary>
+    public long PerCpuConflicts { get; init; }
+    /// <summary>Unordered conflicts not reported because both were in their own task_struct, in two tasks: a task_struct reused (docs/races.md, "Tasks").</summary>
+    public long ReusedTaskConflicts { get; init; }
     /// <summary>Publications (SIGNAL, KEDR_SIGNAL_PUBLISH) of an object inside a traced block: later accesses to the block are ordered after them.</summary>
     public long Publications { get; init; }
     /// <summary>Synchronization objects (lock, signal, atomic clocks) known at the end: those inside freed blocks are forgotten.</summary>

@@ -46,6 +46,8 @@ public static class RaceTextRenderer
         if (r.DroppedEvents > 0) w.WriteLine($"warning: the recorder lost {r.DroppedEvents} events: a lost release or signal can show as a race");
         if (r.EvictedCells > 0) w.WriteLine($"note: {r.EvictedCells} shadow cells were forgotten to stay within the cap (peak {r.PeakCells}): races with accesses that old are not seen");
         if (r.ReusedStacks > 0) w.WriteLine($"note: {r.ReusedStacks} kernel stacks were seen given to a new task: what was done there before is forgotten");
+        if (r.PerCpuConflicts > 0) w.WriteLine($"note: {r.PerCpuConflicts} conflicting accesses both through %gs (one CPU's per-CPU data, one instruction each) were not reported");
+        if (r.ReusedTaskConflicts > 0) w.WriteLine($"note: {r.ReusedTaskConflicts} conflicting accesses of two tasks each to its own task_struct (memory reused) were not reported");
         if (r.Publications > 0) w.WriteLine($"note: {r.Publications} publications of objects in traced blocks ordered the later accesses to those blocks");
         if (r.TruncatedAccesses > 0) w.WriteLine($"note: {r.TruncatedAccesses} long accesses were checked on their first bytes only");
         if (r.PairsOverLimit > 0) w.WriteLine($"note: {r.PairsOverLimit} racing accesses of pairs over the report limit were not kept");

@@ -21,6 +21,7 @@
 #include <linux/sched.h>
 
 #include "kedr_blob.h"
+#include "kedr_record.h"
 #include "kedr_sample.h"
 
 struct kedr_events {
@@ -112,6 +113,7 @@ static __always_inline void kedr_mem_event(const struct kedr_events *ev,
 {
 	const struct kedr_site *s = kedr_site_of(ev, site);
 	unsigned long pc;
+	u8 flags = 0;
 
 	if (unlikely(!s || !kedr_is_mem_site(s))) {
 		kedr_record_lost(1);
@@ -120,14 +122,16 @@ static __always_inline void kedr_mem_event(const struct kedr_events *ev,
 	/* Stack accesses are recorded only on request (seed semantics). */
 	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
 		return;
-	if (s->flags & KEDR_SITE_GS)
+	if (s->flags & KEDR_SITE_GS) {
 		addr += this_cpu_read(this_cpu_off);
+		flags = KEDR_REC_F_PERCPU;
+	}
 	pc = ev->func_addr[s->func] + s->offset;
 	if (s->kind == KEDR_EV_READ_WRITE) {
-		kedr_record(KEDR_EV_READ, site, pc, addr, s->size);
-		kedr_record(KEDR_EV_WRITE, site, pc, addr, s->size);
+		kedr_record_flags(KEDR_EV_READ, site, pc, addr, s->size, flags);
+		kedr_record_flags(KEDR_EV_WRITE, site, pc, addr, s->size, flags);
 	} else {
-		kedr_record(s->kind, site, pc, addr, s->size);
+		kedr_record_flags(s->kind, site, pc, addr, s->size, flags);
 	}
 }
 

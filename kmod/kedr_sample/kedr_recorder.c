@@ -286,6 +286,13 @@ static __always_inline u8 kedr_stack_order(unsigned long addr)
 	       ilog2(THREAD_SIZE) : 0;
 }
 
+/* KEDR_REC_F_OWN_TASK: @addr inside current's struct task_struct. */
+static __always_inline u8 kedr_own_task(unsigned long addr)
+{
+	return addr - (unsigned long)current < sizeof(struct task_struct) ?
+	       KEDR_REC_F_OWN_TASK : 0;
+}
+
 static notrace noinline u64 kedr_sync_stamp(u64 now)
 {
 	s64 last = atomic64_read(&kedr_sync_clock);
@@ -376,10 +383,11 @@ void notrace kedr_record_wait(unsigned long caller_flags)
 /*
  * One event on this CPU. @pc: the original instruction's address (memory
  * events) or the function's (function events); @size: bytes accessed, 0
- * for function events.
+ * for function events; @rec_flags: KEDR_REC_F_* the caller knows (per-CPU
+ * data), OWN_TASK is added here.
  */
-void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
-			 unsigned long addr, u32 size)
+void notrace kedr_record_flags(u8 kind, u32 site, unsigned long pc,
+			       unsigned long addr, u32 size, u8 rec_flags)
 {
 	struct kedr_cpu_buf *cb;
 	struct kedr_record *r;
@@ -422,6 +430,7 @@ void notrace kedr_record(u8 kind, u32 site, unsigned long pc,
 	r->cpu_low = (u8)smp_processor_id();
 	r->context = kedr_context();
 	r->stack_order = kedr_stack_order(addr);
+	r->flags = rec_flags | kedr_own_task(addr);
 	memset(r->reserved, 0, sizeof(r->reserved));
 	cb->wpos = cb->wpos + 1 == kedr_rec_cap ? 0 : cb->wpos + 1;
 	/* The record is complete before a reader can see it. */

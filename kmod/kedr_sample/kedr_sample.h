@@ -269,8 +269,14 @@ void kedr_recorder_stop(void);
 /* From kedr_attach.c / kedr_main.c: where the target is, or that it is not. */
 void kedr_recorder_target(unsigned long core_base);
 void kedr_recorder_unattached(void);
-void kedr_record(u8 kind, u32 site, unsigned long pc, unsigned long addr,
-		 u32 size);
+void kedr_record_flags(u8 kind, u32 site, unsigned long pc,
+		       unsigned long addr, u32 size, u8 rec_flags);
+/* @rec_flags: KEDR_REC_F_PERCPU or 0 (OWN_TASK is found inside). */
+static __always_inline void kedr_record(u8 kind, u32 site, unsigned long pc,
+					unsigned long addr, u32 size)
+{
+	kedr_record_flags(kind, site, pc, addr, size, 0);
+}
 void kedr_record_lost(unsigned int n);
 /*
  * For the helpers' handlers, on entry, interrupts off: if this CPU's ring is

@@ -43,6 +43,22 @@ public sealed class TraceReaderTests
         Assert.Empty(t.Drops);
     }
 
+    /// <summary>The flags byte (kedr_record.h's KEDR_REC_F_PERCPU 0x1, KEDR_REC_F_OWN_TASK 0x2; 0 in older records) and its JSON names.</summary>
+    [Fact]
+    public void The_flags_byte_is_decoded_and_named()
+    {
+        var t = Read(new TraceBuilder()
+            .Add(new Rec(1, 0xffffffffc0a00012, 0xff11223344556677, 0, 5, 4, 1, Kinds.Write, 0, 0, 0, 0x1))
+            .Add(new Rec(2, 0xffffffffc0a00012, 0xff11223344556677, 1, 5, 8, 2, Kinds.Read, 0, 0, 14, 0x2))
+            .Add(new Rec(3, 0xffffffffc0a00012, 0xff11223344556677, 2, 5, 8, 3, Kinds.Read, 0, 0, 0, 0x3))
+            .Add(new Rec(4, 0xffffffffc0a00012, 0xff11223344556677, 3, 5, 8, 4, Kinds.Read, 0, 0, 0, 0))
+            .Build());
+        Assert.Equal(new[] { (true, false), (false, true), (true, true), (false, false) }, t.Events.Select(e => (e.IsPerCpu, e.InOwnTask)));
+        Assert.Equal(14, t.Events[1].StackOrder);
+        Assert.Equal(new[] { "per-cpu", "own-task" }, JsonRenderer.FlagNames(t.Events[2].Flags));
+        Assert.Null(JsonRenderer.FlagNames(t.Events[3].Flags));
+    }
+
     [Fact]
     public void Records_of_all_CPUs_are_merged_by_timestamp_then_cpu_then_seq()
     {

@@ -86,20 +86,34 @@ internal static class RaceVmRun
     /// </summary>
     public static HashSet<string> ThreadsAt(List<JsonElement> events, string source, string mark)
     {
-        int line = LineOf(source, mark);
         var threads = new HashSet<string>();
-        foreach (var e in events)
+        foreach (var e in EventsAt(events, source, mark))
         {
-            var kind = e.GetProperty("kind").GetString();
-            if (kind is not ("read" or "write") || e.GetProperty("source").GetString() is not { } s) continue;
-            var m = Regex.Match(s, @"^(\S+):(\d+)");
-            if (!m.Success || Path.GetFileName(m.Groups[1].Value) != source || int.Parse(m.Groups[2].Value) != line) continue;
             var context = e.GetProperty("context").GetString();
             uint tid = e.GetProperty("tid").GetUInt32();
             threads.Add(context == "task" && tid != 0 ? $"task {tid}" : $"{context} cpu {e.GetProperty("cpu").GetInt32()}");
         }
         return threads;
     }
+
+    /// <summary>The memory events (reads, writes) of <paramref name="events"/> at the line of <paramref name="source"/> marked <paramref name="mark"/>.</summary>
+    public static List<JsonElement> EventsAt(List<JsonElement> events, string source, string mark)
+    {
+        int line = LineOf(source, mark);
+        var at = new List<JsonElement>();
+        foreach (var e in events)
+        {
+            var kind = e.GetProperty("kind").GetString();
+            if (kind is not ("read" or "write") || e.GetProperty("source").GetString() is not { } s) continue;
+            var m = Regex.Match(s, @"^(\S+):(\d+)");
+            if (m.Success && Path.GetFileName(m.Groups[1].Value) == source && int.Parse(m.Groups[2].Value) == line) at.Add(e);
+        }
+        return at;
+    }
+
+    /// <summary>The record flags of a <c>kedr report --format json</c> event ("per-cpu", "own-task"; none: empty).</summary>
+    public static HashSet<string> Flags(JsonElement e) =>
+        e.TryGetProperty("flags", out var f) && f.ValueKind == JsonValueKind.Array ? f.EnumerateArray().Select(x => x.GetString()!).ToHashSet() : [];
 
     /// <summary>file:line of one side of a race ("…/kedr_race_racy.c:17"), the line as a number.</summary>
     public static (string File, int Line) Source(JsonElement access)

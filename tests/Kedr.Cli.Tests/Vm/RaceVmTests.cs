@@ -6,6 +6,9 @@ namespace Kedr.Cli.Tests.Vm;
 /// <c>kedr races</c> on traces of the race targets recorded in the guest with 4 vCPUs: the deliberate
 /// race of kedr_race_racy is reported between the two lines its source marks, and the twin correct
 /// through atomics (locked updates only, which the recorder gives without any payload) gives no report.
+/// The racy target's threads C and D, bound to CPU 0, update that CPU's copy of a per-CPU counter through %gs
+/// (one instruction each): the records say so (KEDR_REC_F_PERCPU) and the pair is not reported (docs/races.md,
+/// "Per-CPU data"); C's read of its own task_struct is marked KEDR_REC_F_OWN_TASK.
 /// The twins that need the locks payload's ACQUIRE/RELEASE/SIGNAL/WAIT are in <see cref="RaceTwinVmTests"/>.
 /// </summary>
 public sealed class RaceVmTests(ITestOutputHelper output)
@@ -13,8 +16,24 @@ public sealed class RaceVmTests(ITestOutputHelper output)
     [Fact]
     public async Task The_racy_target_is_reported_with_the_pair_of_lines_its_source_marks()
     {
-        var json = await RaceVmRun.RunAsync("kedr_race_racy", output);
+        var (json, events) = await RaceVmRun.RunWithEventsAsync("kedr_race_racy", output);
         int a = RaceVmRun.LineOf("kedr_race_racy.c", "/* race: a */"), b = RaceVmRun.LineOf("kedr_race_racy.c", "/* race: b */");
+        // Threads C and D: one per-CPU address (CPU 0's copy) from two threads, every access marked per-CPU. That
+        // no race names their lines is the check below that every race is the a/b pair.
+        var c = RaceVmRun.EventsAt(events, "kedr_race_racy.c", "/* per-cpu: c */");
+        var d = RaceVmRun.EventsAt(events, "kedr_race_racy.c", "/* per-cpu: d */");
+        Assert.True(c.Count >= 2 * 50 && d.Count >= 2 * 50, $"{c.Count} and {d.Count} accesses (a read and a write per step)");
+        Assert.All(c.Concat(d), e => Assert.Contains("per-cpu", RaceVmRun.Flags(e)));
+        Assert.Single(c.Concat(d).Select(e => e.GetProperty("addr").GetString()).Distinct());
+        Assert.NotEqual(RaceVmRun.ThreadsAt(events, "kedr_race_racy.c", "/* per-cpu: c */").Single(),
+            RaceVmRun.ThreadsAt(events, "kedr_race_racy.c", "/* per-cpu: d */").Single());
+        // current->flags: after %gs:current_task (per-CPU, on the line of asm/current.h's get_current()), a 4-byte
+        // field of C's own task_struct.
+        var own = RaceVmRun.EventsAt(events, "kedr_race_racy.c", "/* own task: c */");
+        Assert.True(own.Count >= 50, $"{own.Count} reads of current->flags");
+        Assert.All(own, e => Assert.True(RaceVmRun.Flags(e).SetEquals(["own-task"]) && e.GetProperty("size").GetUInt32() == 4, e.ToString()));
+        // Nothing else on those lines is marked, and nothing is marked in A and B.
+        Assert.All(RaceVmRun.EventsAt(events, "kedr_race_racy.c", "/* race: a */"), e => Assert.Empty(RaceVmRun.Flags(e)));
         var races = json.GetProperty("races").EnumerateArray().ToList();
         Assert.NotEmpty(races);
         foreach (var race in races)

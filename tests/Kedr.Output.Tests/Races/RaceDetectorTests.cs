@@ -172,6 +172,61 @@ public sealed class RaceDetectorTests
         Assert.Single(unmarked.Races);
     }
 
+    /// <summary>
+    /// Per-CPU data through %gs (this_cpu_inc(), this_cpu_add(): one instruction, no lock prefix): two tasks that ran
+    /// on one CPU one after the other reach that CPU's copy at one address, with nothing ordering them; each access is
+    /// one instruction on that CPU, so they never overlap: no race (docs/races.md, "Per-CPU data"). The copy reached
+    /// without %gs (per_cpu_ptr() from another CPU, a sum over the CPUs) is still checked against them.
+    /// </summary>
+    [Fact]
+    public void Per_cpu_accesses_through_gs_do_not_race_with_each_other_but_do_with_other_accesses()
+    {
+        // incl %gs:counter in task 1, decl in task 2, both on CPU 0 (btrfs's sb_start_write/sb_end_write counters).
+        var gs = new RaceScenario()
+            .PerCpuRead(1, PcA, X).PerCpuWrite(1, PcA, X)
+            .PerCpuRead(2, PcB, X).PerCpuWrite(2, PcB, X)
+            .PerCpuWrite(3, PcC, X, ctx: 2)                  // and an interrupt on that CPU
+            .Run();
+        Assert.Empty(gs.Races);
+        Assert.True(gs.PerCpuConflicts > 0);
+
+        // Task 4 on another CPU reads CPU 0's copy by its address (no %gs): concurrent with the updates.
+        var sum = new RaceScenario().PerCpuWrite(1, PcA, X).Read(4, PcC, X, cpu: 1).Run();
+        Assert.Equal((PcA, PcC), (Assert.Single(sum.Races).First.Pc, sum.Races[0].Second.Pc));
+
+        // Without the mark (older recorders) the same pair is reported.
+        Assert.Single(new RaceScenario().Write(1, PcA, X).Write(2, PcB, X).Run().Races);
+    }
+
+    /// <summary>
+    /// A task_struct freed when its task exited and given to a new task: accesses of each to its own task_struct
+    /// (current->journal_info in btrfs) are two lives of the memory, not a race (docs/races.md, "Tasks"). Another
+    /// task's access to a live task's task_struct, and a task's interrupt touching the task's own, are still checked.
+    /// </summary>
+    [Fact]
+    public void Two_tasks_each_in_its_own_task_struct_do_not_race_but_others_do()
+    {
+        const ulong Task = 0xffff888004a1c000, JournalInfo = Task + 0xce0;
+        var reused = new RaceScenario()
+            .OwnTaskWrite(1, PcA, JournalInfo).OwnTaskRead(1, PcA, JournalInfo)
+            .OwnTaskRead(2, PcB, JournalInfo, cpu: 1).OwnTaskWrite(2, PcB, JournalInfo, cpu: 1)
+            .Run();
+        Assert.Empty(reused.Races);
+        Assert.True(reused.ReusedTaskConflicts > 0);
+
+        // Task 2 writes task 1's task_struct (not its own): checked.
+        var other = new RaceScenario().OwnTaskWrite(1, PcA, JournalInfo).Write(2, PcB, JournalInfo, cpu: 1).Run();
+        Assert.Single(other.Races);
+
+        // An interrupt on top of task 1 marks task 1's task_struct as its own too (current is the interrupted
+        // task), but it is another logical thread of the same task, not another life: checked.
+        var irq = new RaceScenario().OwnTaskWrite(1, PcA, JournalInfo).OwnTaskWrite(1, PcB, JournalInfo, ctx: 2).Run();
+        Assert.Single(irq.Races);
+
+        // Without the mark, reported.
+        Assert.Single(new RaceScenario().Write(1, PcA, JournalInfo).Write(2, PcB, JournalInfo, cpu: 1).Run().Races);
+    }
+
     [Fact]
     public void Locked_updates_are_not_data_accesses()
     {

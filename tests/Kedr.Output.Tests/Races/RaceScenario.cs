@@ -14,18 +14,26 @@ internal sealed class RaceScenario
     private readonly Dictionary<byte, uint> _seq = [];
     private ulong _ts = 1000;
 
-    public RaceScenario Ev(byte kind, uint tid, ulong pc, ulong addr = 0, uint size = 0, byte cpu = 0, byte ctx = 0, byte stackOrder = 0)
+    public RaceScenario Ev(byte kind, uint tid, ulong pc, ulong addr = 0, uint size = 0, byte cpu = 0, byte ctx = 0, byte stackOrder = 0,
+        byte flags = 0)
     {
         uint seq = _seq.GetValueOrDefault(cpu);
         _seq[cpu] = seq + 1;
         uint site = kind >= Kinds.Acquire ? Kinds.NoSite : 0;
-        _b.Add(new Rec(_ts += 10, pc, addr, seq, tid, size, site, kind, cpu, ctx, stackOrder));
+        _b.Add(new Rec(_ts += 10, pc, addr, seq, tid, size, site, kind, cpu, ctx, stackOrder, flags));
         return this;
     }
 
     /// <summary>An access the recorder marked as on the running task's own stack (stack_order 14: 16 KiB stacks).</summary>
     public RaceScenario OwnStackWrite(uint tid, ulong pc, ulong addr, byte cpu = 0) => Ev(Kinds.Write, tid, pc, addr, 4, cpu, 0, 14);
     public RaceScenario OwnStackRead(uint tid, ulong pc, ulong addr, byte cpu = 0) => Ev(Kinds.Read, tid, pc, addr, 4, cpu, 0, 14);
+
+    /// <summary>A %gs-relative access (KEDR_REC_F_PERCPU = 1): this CPU's copy of per-CPU data.</summary>
+    public RaceScenario PerCpuWrite(uint tid, ulong pc, ulong addr, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Write, tid, pc, addr, 4, cpu, ctx, 0, 1);
+    public RaceScenario PerCpuRead(uint tid, ulong pc, ulong addr, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Read, tid, pc, addr, 4, cpu, ctx, 0, 1);
+    /// <summary>An access inside the running task's own task_struct (KEDR_REC_F_OWN_TASK = 2).</summary>
+    public RaceScenario OwnTaskWrite(uint tid, ulong pc, ulong addr, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Write, tid, pc, addr, 8, cpu, ctx, 0, 2);
+    public RaceScenario OwnTaskRead(uint tid, ulong pc, ulong addr, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Read, tid, pc, addr, 8, cpu, ctx, 0, 2);
 
     public RaceScenario Write(uint tid, ulong pc, ulong addr, uint size = 4, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Write, tid, pc, addr, size, cpu, ctx);
     public RaceScenario Read(uint tid, ulong pc, ulong addr, uint size = 4, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Read, tid, pc, addr, size, cpu, ctx);

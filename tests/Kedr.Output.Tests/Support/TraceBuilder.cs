@@ -4,7 +4,7 @@ using System.Text;
 namespace Kedr.Output.Tests.Support;
 
 /// <summary>One record to write; kind and context are the raw numbers of kedr_record.h.</summary>
-internal sealed record Rec(ulong Ts, ulong Pc, ulong Addr, uint Seq, uint Tid, uint Size, uint Site, byte Kind, byte Cpu, byte Context = 0, byte StackOrder = 0);
+internal sealed record Rec(ulong Ts, ulong Pc, ulong Addr, uint Seq, uint Tid, uint Size, uint Site, byte Kind, byte Cpu, byte Context = 0, byte StackOrder = 0, byte Flags = 0);
 
 /// <summary>
 /// Writes a binary trace byte by byte at the offsets of <see cref="TraceLayout"/> (the C# description of
@@ -50,6 +50,7 @@ internal sealed class TraceBuilder
             s[TraceLayout.Record.CpuLow] = r.Cpu;
             s[TraceLayout.Record.Context] = r.Context;
             s[TraceLayout.Record.StackOrder] = r.StackOrder;
+            s[TraceLayout.Record.Flags] = r.Flags;
         }
         return b;
     }

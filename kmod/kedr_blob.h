@@ -387,7 +387,7 @@ struct kedr_blob_import {
  * (__SCT__*, undefined or in the target's .static_call.text) that the
  * copies call or tail-call; its stub goes to the trampoline, or, when a
  * payload claims an import, to the claimed import's slot if the
- * trampoline's current destination is that import (kedr_payload.c).
+ * trampoline's current destination is that import (kedr_routing.c).
  * Readers refuse any other bit.
  */
 #define KEDR_IMPORT_ADDRESS_TAKEN	0x1

@@ -135,7 +135,7 @@ internal sealed class ImportStubs
     /// A static call trampoline (<c>__SCT__*</c>, the kernel's or the module's own in <c>.static_call.text</c>): blob
     /// 1.6 routes the copies' calls to it through a stub flagged <see cref="BlobImportFlags.StaticCall"/>, which the
     /// loader writes as a jump to the trampoline, or to a payload when the trampoline's current destination is a
-    /// claimed import (kmod/kedr_sample/kedr_payload.c). A static call's function has the C convention, so the
+    /// claimed import (kmod/kedr_sample/kedr_routing.c). A static call's function has the C convention, so the
     /// stub may use <c>%r11</c>.
     /// </summary>
     public static bool IsStaticCallTrampoline(string name) => name.StartsWith("__SCT__", StringComparison.Ordinal);

@@ -74,7 +74,7 @@ struct kedr_attach_ctx {
 	unsigned int nr_sites;
 	struct kedr_tables *tables;
 	struct kedr_ftrace *ftrace;
-	struct kedr_icpt *icpt;		/* kedr_payload.c's, until started */
+	struct kedr_icpt *icpt;		/* kedr_intercept.h's, until started */
 	/* kedr_indirect.c: stubs after the image, in kedr_area */
 	u32 area_len;			/* bytes of kedr_area used from place */
 	unsigned long ind_stubs_at;
@@ -151,9 +151,10 @@ void kedr_write_landing_pads(struct kedr_attach_ctx *c,
 void kedr_sync_all_cores(void);
 
 /*
- * kedr_payload.c: the import stubs written into c->image and their slots
- * (prepare, may fail), dropped on failure (abort), handed to the payloads
- * once attached (start, cannot fail), taken back at GOING (stop).
+ * kedr_import_stubs.c: the import stubs written into c->image and their
+ * slots (prepare, may fail), dropped on failure (abort); kedr_payload.c:
+ * handed to the payloads once attached (start, cannot fail), taken back at
+ * GOING (stop).
  */
 int kedr_intercept_prepare(struct kedr_attach_ctx *c);
 void kedr_intercept_abort(struct kedr_attach_ctx *c);
@@ -179,7 +180,7 @@ void kedr_indirect_publish(struct kedr_attach_ctx *c,
 void kedr_indirect_free(struct kedr_attach_ctx *c);
 void kedr_indirect_stop(void);
 unsigned long kedr_indirect_call_pc(u32 ret_offset);
-/* kedr_payload.c: where an indirect branch of the copies to @dest goes. */
+/* kedr_routing.c: where an indirect branch of the copies to @dest goes. */
 unsigned long kedr_intercept_indirect(unsigned long dest);
 /* kedr_payload.c: imports claimed now (the static call stubs test it). */
 extern unsigned int kedr_any_claimed;

@@ -22,7 +22,7 @@
  *
  * A branch whose destination is a kernel function the target's data points
  * to (blob 1.6, KEDR_IMPORT_ADDRESS_TAKEN) and a payload claims goes to the
- * payload's handler instead (kedr_intercept_indirect(), kedr_payload.c):
+ * payload's handler instead (kedr_intercept_indirect(), kedr_routing.c):
  * the helper passes where its register is saved, and the thunk takes what
  * is there. The handler's return address is just past the slot's call, so
  * the calls' return offsets are kept sorted for kedr_indirect_call_pc().

@@ -70,7 +70,7 @@ KEDR_INDIRECT r15
 
 /*
  * kedr_static_call_slow: a static call stub's way while a payload claims an
- * import (kedr_payload.c), entered by a jmp with the trampoline's address
+ * import (kedr_routing.c), entered by a jmp with the trampoline's address
  * pushed on top of what the copy's call or tail call left. A static call
  * is a C call: the argument registers and %rax are kept, %r10, %r11 and the
  * status flags are free, DF is clear. Goes on through the kernel's thunk to

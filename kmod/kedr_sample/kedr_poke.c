@@ -20,7 +20,7 @@
  * Users: a detach from a target attached at COMING (kedr_restore.c: the
  * entry and landing-pad jmps back to the original bytes) and the import
  * stubs' first jmp when a payload claims a function or gives it back
- * (kedr_payload.c). Each keeps its own pokes: the callers serialize on
+ * (kedr_import_stubs.c). Each keeps its own pokes: the callers serialize on
  * their own mutexes, and two batches in flight each find only their own
  * addresses.
  */

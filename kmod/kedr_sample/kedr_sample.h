@@ -252,7 +252,7 @@ void kedr_indirect_r13(void);
 void kedr_indirect_r14(void);
 void kedr_indirect_r15(void);
 void kedr_on_indirect(u32 index, unsigned long dest, unsigned long *to);
-/* And the static call stubs' slow way (kedr_payload.c). */
+/* And the static call stubs' slow way (kedr_routing.c). */
 void kedr_static_call_slow(void);
 unsigned long kedr_on_static_call(unsigned long tramp);
 
@@ -292,9 +292,9 @@ static __always_inline void kedr_record_room(unsigned long caller_flags)
 }
 
 /*
- * kedr_payload.c: debugfs "imports" (each import stub: where its first jmp
- * goes, who claimed it), added after the recorder's init, removed before
- * its exit.
+ * kedr_import_stubs.c: debugfs "imports" (each import stub: where its
+ * first jmp goes, who claimed it), added after the recorder's init, removed
+ * before its exit.
  */
 void kedr_intercept_debugfs_init(void);
 void kedr_intercept_debugfs_exit(void);

@@ -110,7 +110,7 @@ public sealed class LifecycleTortureTests(ITestOutputHelper output)
             var attached = Lines(r.File("live-attached.txt"));
             Assert.Equal(50, attached.Count);
             // The attachment, its tables, the kallsyms copy left after init, the ftrace_ops, the
-            // import slots of the interception (kedr_payload.c: the sample target calls kernel functions),
+            // import slots of the interception (kedr_import_stubs.c: the sample target calls kernel functions),
             // and the event calls the filter may jump over (kedr_jumps.c).
             Assert.All(attached, n => Assert.Equal("6", n));
             Assert.Equal(Enumerable.Repeat("0", 50), Lines(r.File("live-detached.txt")));

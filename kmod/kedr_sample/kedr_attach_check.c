@@ -334,17 +334,10 @@ int kedr_collect_live_sites(struct kedr_attach_ctx *c)
 bool kedr_live_site_in(const struct kedr_attach_ctx *c, unsigned long start,
 		       unsigned long len)
 {
-	unsigned int lo = 0, hi = c->nr_sites;
-
 	/* The first site at or after start - JMP32_INSN_SIZE + 1. */
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
+	u32 lo = kedr_lower_bound(c->nr_sites, i,
+				  c->sites[i].addr + JMP32_INSN_SIZE, start + 1);
 
-		if (c->sites[mid].addr + JMP32_INSN_SIZE <= start)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (; lo < c->nr_sites && c->sites[lo].addr < start + len; lo++)
 		if (c->sites[lo].addr + c->sites[lo].len > start)
 			return true;

@@ -595,17 +595,10 @@ static int kedr_mark_insns(const struct kedr_blob_reader *r,
 {
 	const struct kedr_func *f = &b->funcs[fi];
 	u32 pos = f->copy_offset, end = f->copy_offset + f->copy_size;
-	u32 lo = 0, hi = nr_slots;
+	u32 lo = kedr_lower_bound(nr_slots, i,
+				  b->patches[slots[i]].copy_offset, pos);
 	int len;
 
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (b->patches[slots[mid]].copy_offset < pos)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	while (pos < end) {
 		const struct kedr_patch *slot =
 			lo < nr_slots ? &b->patches[slots[lo]] : NULL;

@@ -252,18 +252,12 @@ void kedr_indirect_stop(void)
 unsigned long kedr_indirect_call_pc(u32 ret_offset)
 {
 	const struct kedr_ind_ret *r = READ_ONCE(kedr_ind_ret);
-	u32 lo = 0, hi = READ_ONCE(kedr_ind_nr_ret);
+	u32 lo;
 
 	if (!r)
 		return 0;
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (r[mid].ret_offset < ret_offset)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = kedr_lower_bound(READ_ONCE(kedr_ind_nr_ret), i, r[i].ret_offset,
+			      ret_offset);
 	if (lo < READ_ONCE(kedr_ind_nr_ret) && r[lo].ret_offset == ret_offset)
 		return kedr_ind_pc[r[lo].stub];
 	return 0;

@@ -83,18 +83,11 @@ static int notrace kedr_jumps_int3(struct notifier_block *nb,
 	struct kedr_jumps_poke *p = container_of(nb, struct kedr_jumps_poke, nb);
 	struct pt_regs *regs = ((struct die_args *)data)->regs;
 	unsigned long at = regs->ip - INT3_INSN_SIZE;
-	unsigned int lo = 0, hi = p->n;
+	u32 lo;
 
 	if (val != DIE_INT3 || user_mode(regs))
 		return NOTIFY_DONE;
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (p->addr[mid] < at)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = kedr_lower_bound(p->n, i, p->addr[i], at);
 	if (lo == p->n || p->addr[lo] != at)
 		return NOTIFY_DONE;
 	/* Past the call, as the jmp goes: the event left out. */

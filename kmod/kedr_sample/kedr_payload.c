@@ -302,7 +302,7 @@ bool kedr_get_call_info(unsigned long ret_addr, struct kedr_call_info *info)
 {
 	const struct kedr_icpt *ic = READ_ONCE(kedr_icpt);
 	const struct kedr_blob *b;
-	u32 lo = 0, hi, off;
+	u32 lo, off;
 	int f;
 
 	memset(info, 0, sizeof(*info));
@@ -315,15 +315,7 @@ bool kedr_get_call_info(unsigned long ret_addr, struct kedr_call_info *info)
 		return false;
 	off = ret_addr - ic->place;
 	/* The calls are sorted by return offset. */
-	hi = b->nr_calls;
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (b->calls[mid].ret_offset < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = kedr_lower_bound(b->nr_calls, i, b->calls[i].ret_offset, off);
 	if (lo < b->nr_calls && b->calls[lo].ret_offset == off) {
 		const struct kedr_call *call = &b->calls[lo];
 

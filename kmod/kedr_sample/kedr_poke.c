@@ -50,18 +50,11 @@ static int kedr_poke_int3(struct notifier_block *nb, unsigned long val,
 	struct kedr_poker *k = container_of(nb, struct kedr_poker, nb);
 	struct pt_regs *regs = ((struct die_args *)data)->regs;
 	unsigned long at = regs->ip - INT3_INSN_SIZE;
-	unsigned int lo = 0, hi = k->n;
+	u32 lo;
 
 	if (val != DIE_INT3 || user_mode(regs))
 		return NOTIFY_DONE;
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (k->p[mid].addr < at)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = kedr_lower_bound(k->n, i, k->p[i].addr, at);
 	if (lo == k->n || k->p[lo].addr != at)
 		return NOTIFY_DONE;
 	regs->ip = k->p[lo].via;

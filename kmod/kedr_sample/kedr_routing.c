@@ -31,16 +31,9 @@
 static int notrace kedr_import_at(const struct kedr_icpt *ic,
 				  unsigned long addr)
 {
-	u32 lo = 0, hi = ic->nr_by_addr;
+	u32 lo = kedr_lower_bound(ic->nr_by_addr, i, ic->by_addr[i].addr,
+				  addr);
 
-	while (lo < hi) {
-		u32 mid = lo + (hi - lo) / 2;
-
-		if (ic->by_addr[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < ic->nr_by_addr && ic->by_addr[lo].addr == addr)
 		return ic->by_addr[lo].import;
 	return -1;

@@ -38,6 +38,27 @@
 
 struct module;
 
+/*
+ * The first index in [0, @n) whose key is not below @key, in an array
+ * sorted by key: @key_at is the key at index @i (an expression of @i). Not
+ * lib/bsearch.c: the callers run notrace, in int3 notifiers, with
+ * interrupts off or from NMIs, where a traceable function must not be
+ * called.
+ */
+#define kedr_lower_bound(n, i, key_at, key) ({				\
+	u32 __lo = 0, __hi = (n);					\
+									\
+	while (__lo < __hi) {						\
+		u32 i = __lo + (__hi - __lo) / 2;			\
+									\
+		if ((key_at) < (key))					\
+			__lo = i + 1;					\
+		else							\
+			__hi = i;					\
+	}								\
+	__lo;								\
+})
+
 /* One instrumented function (struct kedr_blob_func, validated). */
 struct kedr_func {
 	const char *name;

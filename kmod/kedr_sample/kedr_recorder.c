@@ -47,7 +47,7 @@
  * (spinlocks, softirqs, interrupts off: it must not hold other CPUs up), the
  * reader's own threads (target code they run would wait for themselves) and
  * the other callers of kedr_record() do not wait: they use the ring's last
- * eighth (kedr_room_margin), kept for them, and only what does not fit
+ * eighth (past kedr_room_limit), kept for them, and only what does not fit
  * there is dropped. A wait that lasts wait_ms gives up: this CPU then waits
  * no more until the streams have read again, so a reader that stopped costs
  * one wait, not one per event. wait_ms stays below KEDR_STALL_MS: a reader
@@ -156,7 +156,8 @@ static unsigned int kedr_rec_cap;
  * two records, a string site three), if the ring has room for that twice.
  */
 #define KEDR_MIN_MARGIN	16
-static unsigned int kedr_room_margin;
+/* Unread records past which the handlers wait: kedr_rec_cap - the margin. */
+static unsigned int kedr_room_limit;
 /* per_cpu/cpuN/raw files open: writers may wait for room. */
 static atomic_t kedr_raw_readers = ATOMIC_INIT(0);
 /* The process that last opened one: its threads never wait. */
@@ -315,16 +316,15 @@ static __always_inline bool kedr_may_wait(void)
  * After this record the ring will hold @used records the streams that read
  * have not read: ask the handlers to wait for room once only the margin is
  * left (unless a wait gave up at this floor: the readers have not read
- * since). Interrupts off.
+ * since). Only kedr_record_wait() clears the request, so below the limit
+ * this is one compare. Interrupts off.
  */
 static __always_inline void kedr_want_room(struct kedr_cpu_buf *cb, u64 used,
 					   u64 floor)
 {
-	bool want = unlikely(used > kedr_rec_cap - kedr_room_margin) &&
-		    floor != cb->gave_up_floor && kedr_may_wait();
-
-	if (unlikely(want != __this_cpu_read(kedr_room_wanted)))
-		__this_cpu_write(kedr_room_wanted, want);
+	if (unlikely(used > kedr_room_limit) && floor != cb->gave_up_floor &&
+	    kedr_may_wait())
+		__this_cpu_write(kedr_room_wanted, true);
 }
 
 /*
@@ -333,30 +333,32 @@ static __always_inline void kedr_want_room(struct kedr_cpu_buf *cb, u64 used,
  * code the helper interrupted. If that code could be preempted, waits for
  * the streams that read to leave more than the margin free (see the top),
  * for up to wait_ms; returns with interrupts off, maybe on another CPU.
+ * Clears the request once there is room (whoever comes) or a wait gave up.
  */
 void notrace kedr_record_wait(unsigned long caller_flags)
 {
 	u64 limit = (u64)min(READ_ONCE(kedr_wait_ms), KEDR_MAX_WAIT_MS) *
 		    NSEC_PER_MSEC;
 	int cpu = smp_processor_id();
-	bool room, timed_out = false;
-	u64 start, head, floor;
+	bool may_wait, room, timed_out = false;
+	u64 start = 0, head, floor;
 	struct kedr_cpu_buf *cb;
 
 	/* The helper turned interrupts off, nothing else: the caller's count. */
-	if (!(caller_flags & X86_EFLAGS_IF) || (caller_flags & X86_EFLAGS_AC) ||
-	    preempt_count() || current->tgid == READ_ONCE(kedr_reader_tgid))
-		return;
+	may_wait = (caller_flags & X86_EFLAGS_IF) &&
+		   !(caller_flags & X86_EFLAGS_AC) && !preempt_count() &&
+		   current->tgid != READ_ONCE(kedr_reader_tgid);
 	/* One clock for all CPUs: the task may move. */
-	start = ktime_get_mono_fast_ns();
+	if (may_wait)
+		start = ktime_get_mono_fast_ns();
 	for (;;) {
 		cb = this_cpu_ptr(&kedr_bufs);
 		head = cb->head;
 		floor = kedr_floor(cb, head);
 		room = !cb->recs || !kedr_may_wait() ||
-		       head - floor < kedr_rec_cap - kedr_room_margin;
+		       head - floor <= kedr_room_limit;
 		/* Moved: the next entry on this CPU looks at its own ring. */
-		if (room || smp_processor_id() != cpu)
+		if (room || !may_wait || smp_processor_id() != cpu)
 			break;
 		if (ktime_get_mono_fast_ns() - start >= limit) {
 			timed_out = true;
@@ -369,8 +371,9 @@ void notrace kedr_record_wait(unsigned long caller_flags)
 			cpu_relax();
 		raw_local_irq_disable();
 	}
-	WRITE_ONCE(cb->waited_ns,
-		   cb->waited_ns + ktime_get_mono_fast_ns() - start);
+	if (may_wait)
+		WRITE_ONCE(cb->waited_ns,
+			   cb->waited_ns + ktime_get_mono_fast_ns() - start);
 	if (timed_out) {
 		/* Told by the raw reader (kedr_raw_tell_drops()). */
 		cb->gave_up_floor = floor;
@@ -1239,8 +1242,8 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 		return -ENOMEM;
 	}
 	kedr_rec_cap = nr_records;
-	kedr_room_margin = max(nr_records / 8,
-			       min(KEDR_MIN_MARGIN, nr_records / 2));
+	kedr_room_limit = nr_records - max(nr_records / 8,
+					   min(KEDR_MIN_MARGIN, nr_records / 2));
 	kedr_rec_blob = blob;
 	kedr_subscribed = 0;
 	kedr_rec_live = false;

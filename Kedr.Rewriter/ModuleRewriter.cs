@@ -69,20 +69,15 @@ public static class ModuleRewriter
     {
         result = null;
         if (!ModuleCatalog.TryRead(elf, out var module, out error)) return false;
-        var plans = ModulePlanner.Plan(module!);
-        if (options.Probes.Count > 0)
-        {
-            if (ProbePlanner.TryApply(plans, options.Probes, out error) is not { } requests) return false;
-            plans.Probes = requests;
-        }
-        var layout = CopyLayout.Place(plans, options.Intercept ? ImportStubs.Collect(plans) : new ImportStubs());
+        if (!ModulePlanner.TryPlan(module!, options.Probes, out var plans, out error)) return false;
+        var layout = CopyLayout.Place(plans!, options.Intercept ? ImportStubs.Collect(plans!) : new ImportStubs());
 
         var target = new BlobTarget(elf.ModuleName, elf.ModInfo("srcversion") ?? "", (uint)elf.Symbols.Count, elf.BuildId);
         var blob = buffers is null ? new KedrBlob { Target = target } : buffers.NewBlob(target);
         CopyEmitter.Emit(layout, blob);
         CopyTables.Build(layout, blob);
 
-        result = new RewriteResult(blob, RewriteReportBuilder.Build(plans, blob));
+        result = new RewriteResult(blob, RewriteReportBuilder.Build(plans!, blob));
         return true;
     }
 }

@@ -70,7 +70,7 @@ internal sealed partial class CopyEmitter
             OrcDepth(pos, 8);
         }
         int lea = pos;
-        CopyShort(plan.Arena.Extra.Bytes, p.LeaStart, pos, p.LeaLength);
+        CopyShort(plan.ExtraBytes, p.LeaStart, pos, p.LeaLength);
         bool bitOp = p.MemForm == MemoryClass.BitOp;
         if (bitOp)
             OrcDepth(pos + (_code[pos] == X86Encoding.RexB ? 2 : 1), 16); // after push %reg

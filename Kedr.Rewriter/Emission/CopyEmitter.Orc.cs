@@ -68,7 +68,7 @@ internal sealed partial class CopyEmitter
     private void OrcRun(FunctionPlan plan, int first, int end, int pos)
     {
         int section = plan.Function.Section.Index;
-        var offsets = plan.Arena.Offsets.AsSpan(plan.First, plan.Count);
+        var offsets = plan.Offsets;
         int origin = offsets[first];
         OrcBase(pos, section, origin);
         int k = first;

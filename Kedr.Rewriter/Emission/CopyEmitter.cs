@@ -147,12 +147,12 @@ internal sealed partial class CopyEmitter
     /// both arrays have room: the bytes moved past its end are written again later, as emission goes forward
     /// through the image and writes every byte of it.
     /// </summary>
-    private void CopyShort(byte[] source, int at, int pos, int length)
+    private void CopyShort(ReadOnlySpan<byte> source, int at, int pos, int length)
     {
         if (length <= Vector128<byte>.Count && at + Vector128<byte>.Count <= source.Length && pos + Vector128<byte>.Count <= _code.Length)
-            Unsafe.WriteUnaligned(ref _code[pos], Unsafe.ReadUnaligned<Vector128<byte>>(ref source[at]));
+            Unsafe.WriteUnaligned(ref _code[pos], Unsafe.ReadUnaligned<Vector128<byte>>(in source[at]));
         else
-            source.AsSpan(at, length).CopyTo(_code.AsSpan(pos));
+            source.Slice(at, length).CopyTo(_code.AsSpan(pos));
     }
 
     /// <summary>A slot the loader fills (live bytes, or the jump label's jmp or NOPs): int3 until then.</summary>

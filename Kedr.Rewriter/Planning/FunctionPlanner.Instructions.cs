@@ -109,7 +109,7 @@ internal sealed partial class FunctionPlanner
         }
         if (cls == MemoryClass.NotInstrumented)
         {
-            (plan.NotInstrumented ??= []).Add(Reason(plan.Function, p.Offset, reason + ": " + instr + " at {0}"));
+            plan.NotInstrumented.Add(Reason(plan.Function, p.Offset, reason + ": " + instr + " at {0}"));
             return;
         }
         var extra = plan.Arena.Extra;

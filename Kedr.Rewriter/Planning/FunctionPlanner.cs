@@ -14,7 +14,7 @@ namespace Kedr.Rewriter.Planning;
 internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catalog)
 {
     private readonly MemoryAccessClassifier _memory = new();
-    private FunctionPlan _plan = null!;
+    private FunctionPlan.Draft _plan = null!;
     /// <summary>Why the function being planned cannot be copied (null: so far it can).</summary>
     private string? _reason;
     private readonly List<PatchSite> _alternatives = [];
@@ -26,7 +26,7 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
     private const int AltFlagInverted = 0x8000;
 
     /// <summary>Plans <paramref name="plan"/> into its arena; returns why the function cannot be copied (null: it can).</summary>
-    public string? Plan(FunctionPlan plan)
+    public string? Plan(FunctionPlan.Draft plan)
     {
         _plan = plan;
         _reason = null;
@@ -203,7 +203,7 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
     /// listed for <see cref="LeaveOutTogether"/>, which ties the two functions' fates.
     /// </summary>
     /// <param name="pending">The function's branches and jump labels with a target in the module, in order.</param>
-    private void ResolveBranches(FunctionPlan plan, ReadOnlySpan<int> pending)
+    private void ResolveBranches(FunctionPlan.Draft plan, ReadOnlySpan<int> pending)
     {
         var arena = plan.Arena;
         var f = plan.Function;

@@ -40,10 +40,9 @@ internal sealed class ImportStubs
         {
             if (!plans.IsCopied(plan.Function.Id)) continue;
             // Only the branches the planner listed (the rest cannot name a kernel function): not every instruction again.
-            var instructions = plan.Arena.Instructions;
             foreach (int slot in plan.ImportCandidates)
             {
-                ref readonly var p = ref instructions[slot];
+                ref readonly var p = ref plan.InArena(slot);
                 if (!IsDirectBranchOut(p)) continue;
                 ref readonly var r = ref plan.Code.Relocations[p.RelocFirst];
                 if (!IsCallToStart(p, r)) continue;

@@ -23,7 +23,7 @@ internal static class LandingPadFinder
     public const int PadSize = 5;
 
     /// <param name="leftOut">Per function id, why it is left out so far; a function whose pads cannot be written gets its reason.</param>
-    public static void Find(ElfFile elf, FunctionCatalog catalog, FunctionPlan[] plans, string?[] leftOut)
+    public static void Find(ElfFile elf, FunctionCatalog catalog, FunctionPlan.Draft[] plans, string?[] leftOut)
     {
         foreach (var sec in elf.Sections)
         {
@@ -37,11 +37,11 @@ internal static class LandingPadFinder
                 long target = (long)sym.Value + r.Addend; // S + A (a PC32 data pointer is self-relative to the same place)
                 var f = catalog.Find(sym.SectionIndex, target);
                 if (f is null || target == f.Start) continue;
-                (plans[f.Id].LandingPads ??= []).Add((int)(target - f.Start));
+                plans[f.Id].AddLandingPad((int)(target - f.Start));
             }
         }
         foreach (var plan in plans)
-            if (plan.LandingPads is { } pads) Check(plan, pads, leftOut);
+            if (plan.LandingPads is { } pads) Check(plan.Plan, pads, leftOut);
     }
 
     /// <summary>A pad needs 5 bytes of its own: clear of the entry jump, other pads and sites patched later.</summary>

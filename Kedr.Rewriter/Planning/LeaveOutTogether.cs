@@ -13,7 +13,7 @@ internal static class LeaveOutTogether
     /// Resolves each branch into the middle of another function to its instruction there, and extends
     /// <paramref name="leftOut"/> (per function id) to every function linked to a left-out one.
     /// </summary>
-    public static void Apply(FunctionPlan[] plans, string?[] leftOut)
+    public static void Apply(FunctionPlan.Draft[] plans, string?[] leftOut)
     {
         var parent = new int[plans.Length];
         for (int i = 0; i < parent.Length; i++) parent[i] = i;
@@ -27,7 +27,7 @@ internal static class LeaveOutTogether
         foreach (var plan in plans)
         {
             var f = plan.Function;
-            var instructions = plan.Arena.Instructions.AsSpan(plan.First, plan.Count);
+            var instructions = plan.Instructions;
             foreach (int i in plan.Branches)
             {
                 ref var p = ref instructions[i];

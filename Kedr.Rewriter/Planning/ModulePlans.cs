@@ -9,7 +9,7 @@ namespace Kedr.Rewriter.Planning;
 /// on the same thread: the plans' instructions live in that thread's <see cref="PlanArena"/>, which the next
 /// module's plans reuse.
 /// </summary>
-internal sealed class ModulePlans(ModuleCatalog module, FunctionPlan[] plans, string?[] leftOut)
+internal sealed class ModulePlans(ModuleCatalog module, FunctionPlan[] plans, string?[] leftOut, ProbeRequest[] probes)
 {
     public ModuleCatalog Module { get; } = module;
 
@@ -21,7 +21,7 @@ internal sealed class ModulePlans(ModuleCatalog module, FunctionPlan[] plans, st
     public bool IsCopied(int functionId) => leftOut[functionId] is null;
 
     /// <summary>The probes asked for (<see cref="ProbePlanner"/>), by id; empty without <c>--probe</c>.</summary>
-    public ProbeRequest[] Probes { get; internal set; } = [];
+    public ReadOnlySpan<ProbeRequest> Probes => probes;
 
     /// <summary>Why function <paramref name="functionId"/> gets no copy; null if it gets one.</summary>
     public string? LeftOutReason(int functionId) => leftOut[functionId];

@@ -14,21 +14,25 @@ internal readonly record struct ProbeRequest(FunctionInfo Function, int Offset);
 /// </summary>
 internal static class ProbePlanner
 {
-    /// <summary>Where the probes go, in the order asked for; null with an error naming the first bad one.</summary>
-    public static ProbeRequest[]? TryApply(ModulePlans plans, IReadOnlyList<string> specs, out KedrDiagnostic? error)
+    /// <summary>
+    /// Where the probes go, in the order asked for; null with an error naming the first bad one. The last step
+    /// of planning (<see cref="ModulePlanner"/>): the functions left out are known.
+    /// </summary>
+    public static ProbeRequest[]? TryApply(FunctionCatalog catalog, FunctionPlan.Draft[] plans, string?[] leftOut,
+        IReadOnlyList<string> specs, out KedrDiagnostic? error)
     {
         error = null;
         var requests = new ProbeRequest[specs.Count];
         for (int i = 0; i < specs.Count; i++)
         {
-            if (!TryResolve(plans, specs[i], out requests[i], out error)) return null;
+            if (!TryResolve(catalog, plans, leftOut, specs[i], out requests[i], out error)) return null;
         }
         // Mark each place once, then move the later instructions of its copy by the call's size.
         foreach (var r in requests.Distinct())
         {
             var plan = plans[r.Function.Id];
             int index = plan.IndexOf(r.Function.Start + r.Offset);
-            var all = plan.Arena.Instructions.AsSpan(plan.First, plan.Count);
+            var all = plan.Instructions;
             all[index].Probe = true;
             all[index].Size += Encoders.X86Encoding.EventCallSize;
             for (int k = index + 1; k < all.Length; k++) all[k].OffsetInCopy += Encoders.X86Encoding.EventCallSize;
@@ -38,7 +42,8 @@ internal static class ProbePlanner
     }
 
     /// <summary>One <c>FUNCTION+OFFSET</c>: a copied function and an instruction start of its copy.</summary>
-    private static bool TryResolve(ModulePlans plans, string spec, out ProbeRequest request, out KedrDiagnostic? error)
+    private static bool TryResolve(FunctionCatalog catalog, FunctionPlan.Draft[] plans, string?[] leftOut, string spec,
+        out ProbeRequest request, out KedrDiagnostic? error)
     {
         request = default;
         error = null;
@@ -51,13 +56,13 @@ internal static class ProbePlanner
             error = new(DiagnosticCodes.RewriterProbeSyntax, $"--probe '{spec}': expected FUNCTION+OFFSET, e.g. cfake_write+0x16");
             return false;
         }
-        var f = plans.Module.Functions.Functions.FirstOrDefault(x => x.Name == name);
+        var f = catalog.Functions.FirstOrDefault(x => x.Name == name);
         if (f is null)
         {
             error = new(DiagnosticCodes.RewriterProbeFunction, $"--probe '{spec}': the module has no function '{name}' (of at least {FunctionCatalog.MinimumSize} bytes)");
             return false;
         }
-        if (plans.LeftOutReason(f.Id) is { } why)
+        if (leftOut[f.Id] is { } why)
         {
             error = new(DiagnosticCodes.RewriterProbeFunction, $"--probe '{spec}': function '{name}' is left out of instrumentation ({why}): it has no copy to probe");
             return false;
@@ -67,7 +72,7 @@ internal static class ProbePlanner
             error = new(DiagnosticCodes.RewriterProbeOffset, $"--probe '{spec}': offset 0x{offset:x} is past the end of '{name}' (0x{f.Size:x} bytes)");
             return false;
         }
-        var plan = plans[f.Id];
+        var plan = plans[f.Id].Plan;
         int index = plan.IndexOf(f.Start + offset);
         var instructions = plan.Instructions;
         if (index < 0 || instructions[index].Kind is EmitKind.Absorbed or EmitKind.Drop)

@@ -17,7 +17,10 @@ public sealed class FunctionPlanTests
             arena.Append(offsets[i]);
             arena.MarkStart(offsets[i] - offsets[0], i);
         }
-        return new FunctionPlan(null!, null!, arena) { First = first, Count = offsets.Length };
+        var draft = FunctionPlan.Draft.New(null!, null!, arena);
+        draft.First = first;
+        draft.Count = offsets.Length;
+        return draft.Plan;
     }
 
     private static int[] RandomOffsets(Random random, int start)
@@ -25,6 +28,23 @@ public sealed class FunctionPlanTests
         var offsets = new int[random.Next(1, 60)];
         for (int i = 0, at = start; i < offsets.Length; i++, at += random.Next(1, 16)) offsets[i] = at;
         return offsets;
+    }
+
+    /// <summary>
+    /// What the planning stage hands on is read-only: no field or property of a plan, or of the stage's
+    /// result, can be written from outside it (the planners write through <see cref="FunctionPlan.Draft"/>).
+    /// </summary>
+    [Theory]
+    [InlineData(typeof(FunctionPlan))]
+    [InlineData(typeof(ModulePlans))]
+    public void The_planning_stage_result_has_nothing_writable(Type type)
+    {
+        const System.Reflection.BindingFlags visible = System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Static |
+            System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly;
+        var writable = type.GetFields(visible).Where(f => !f.IsPrivate && !f.IsInitOnly && !f.IsLiteral).Select(f => f.Name)
+            .Concat(type.GetProperties(visible).Where(p => p.SetMethod is { IsPrivate: false }).Select(p => p.Name))
+            .ToList();
+        Assert.Empty(writable);
     }
 
     [Fact]

@@ -78,7 +78,7 @@ internal static class Recorder
             threads.First(t => t.IsAlive).Join(interval);
             if (clock.Elapsed - lastAt < interval) continue;
             long events = Enumerable.Range(0, nrCpus).Sum(i => Volatile.Read(ref written[i]));
-            ulong dropped = TryStats(dir)?.Sum(c => (long)c.Dropped) is { } d ? (ulong)d : lastDropped;
+            ulong dropped = TryStats(dir)?.Cpus.Sum(c => (long)c.Dropped) is { } d ? (ulong)d : lastDropped;
             double seconds = (clock.Elapsed - lastAt).TotalSeconds;
             progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"kedr record: {events} events, {(events - lastEvents) / seconds:F0}/s, {dropped} dropped"));
@@ -96,7 +96,7 @@ internal static class Recorder
         var cpus = new List<RecordingCpu>();
         for (int cpu = 0; cpu < nrCpus; cpu++)
         {
-            var k = stats.FirstOrDefault(c => c.Cpu == cpu);
+            var k = stats.Cpus.FirstOrDefault(c => c.Cpu == cpu);
             cpus.Add(new RecordingCpu(cpu, (ulong)written[cpu], k?.Recorded ?? 0, k?.Dropped ?? 0));
         }
         uint flags = (streams.All(s => ended[s.Cpu]) ? TraceFormat.RecordEnded : 0)
@@ -128,7 +128,7 @@ internal static class Recorder
         var name = header.AsSpan(TraceLayout.Header.Target, TraceFormat.NameLength);
         int nul = name.IndexOf((byte)0);
         return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]),
-            (ulong)stats.Sum(c => (long)c.WaitedMs));
+            stats.WaitedMs);
     }
 
     /// <summary>DIR/dropped_functions ("dropped symidx name" lines), most first; empty if there is none.</summary>
@@ -203,28 +203,38 @@ internal static class Recorder
         return h;
     }
 
-    private sealed record CpuStats(int Cpu, ulong Recorded, ulong Dropped, ulong WaitedMs);
+    internal sealed record CpuStats(int Cpu, ulong Recorded, ulong Dropped);
+
+    /// <summary>DIR/stats: the per-CPU counts, and the time waited in all.</summary>
+    internal sealed record Stats(List<CpuStats> Cpus, ulong WaitedMs);
+
+    /// <summary>DIR/stats (<see cref="ParseStats"/>); null if it cannot be read.</summary>
+    private static Stats? TryStats(string dir)
+    {
+        try { return ParseStats(File.ReadAllLines(Path.Combine(dir, "stats"))); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
 
     /// <summary>
-    /// DIR/stats' per-CPU lines ("cpu recorded dropped size filtered waited_ms"; a kedr_sample without the last
-    /// columns waited 0 ms); null if it cannot be read.
+    /// The lines of DIR/stats: "cpu recorded dropped size filtered waited_ms" per CPU, then "all" with the totals. The
+    /// time waited is the "all" line's: each CPU's line rounds its own nanoseconds down to milliseconds, so their
+    /// sum may fall short of it by up to a millisecond a CPU. A kedr_sample without the waited_ms column waited 0 ms.
     /// </summary>
-    private static List<CpuStats>? TryStats(string dir)
+    internal static Stats ParseStats(IEnumerable<string> lines)
     {
-        string[] lines;
-        try { lines = File.ReadAllLines(Path.Combine(dir, "stats")); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
         var list = new List<CpuStats>();
+        ulong waitedMs = 0;
         foreach (var line in lines)
         {
             var w = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (w.Length >= 3 && int.TryParse(w[0], NumberStyles.None, CultureInfo.InvariantCulture, out int cpu)
+            if (w.Length >= 6 && w[0] == "all")
+                waitedMs = ulong.TryParse(w[5], NumberStyles.None, CultureInfo.InvariantCulture, out ulong waited) ? waited : 0;
+            else if (w.Length >= 3 && int.TryParse(w[0], NumberStyles.None, CultureInfo.InvariantCulture, out int cpu)
                 && ulong.TryParse(w[1], NumberStyles.None, CultureInfo.InvariantCulture, out ulong rec)
                 && ulong.TryParse(w[2], NumberStyles.None, CultureInfo.InvariantCulture, out ulong drop))
-                list.Add(new CpuStats(cpu, rec, drop,
-                    w.Length >= 6 && ulong.TryParse(w[5], NumberStyles.None, CultureInfo.InvariantCulture, out ulong waited) ? waited : 0));
+                list.Add(new CpuStats(cpu, rec, drop));
         }
-        return list;
+        return new Stats(list, waitedMs);
     }
 
     private static KedrException Fail(string message) => new(new KedrDiagnostic(DiagnosticCodes.VmRecordReadFailed, message));

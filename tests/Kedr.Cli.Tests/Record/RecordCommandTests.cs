@@ -97,6 +97,21 @@ public sealed class RecordCommandTests : IDisposable
         Assert.Equal(80 + 48 + 2 * 24 + 5 * 48 + 16 + 2 * 16 + 19, new FileInfo(Tmp("rec.trace")).Length);
     }
 
+    /// <summary>
+    /// The time the recorded code waited is the stats' "all" figure, not the sum of the CPUs' lines: each CPU's
+    /// rounds its own nanoseconds down to milliseconds (here 749.6 ms on each CPU: 749 + 749, but 1499 in all).
+    /// </summary>
+    [Fact]
+    public void The_time_waited_is_the_total_that_stats_gives()
+    {
+        Fake();
+        File.WriteAllText(Path.Combine(Tmp("debugfs"), "stats"), "# streams: target gone, ending when read\n" +
+            "# cpu recorded dropped size filtered waited_ms\n0 3 1 4096 0 749\n1 2 2 4096 0 749\nall 5 3 8192 0 1499\n");
+        var r = Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("kedr record: the recorded code waited 1499 ms in all", r.Stderr);
+    }
+
     /// <summary><c>kedr report</c> on a recording with drops says where kedr_sample counted them: per CPU, per function.</summary>
     [Fact]
     public void Report_of_a_recording_prints_the_drops_per_CPU_and_per_function()

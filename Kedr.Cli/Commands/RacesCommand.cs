@@ -17,7 +17,7 @@ internal static class RacesCommand
     public static Command Create()
     {
         var traceArg = new Argument<string>("trace") { Description = "A `kedr record` file or a copy of /sys/kernel/debug/kedr_sample/trace; read as a stream, never held in memory." };
-        var ko = new Option<string?>("--ko") { Description = "The target's .ko: function names, source lines, and the init rule (everything after init returns is ordered after it)." };
+        var ko = new Option<string?>("--ko") { Description = "The target's .ko: function names, source lines, and the init and exit rules (everything after init returns is ordered after it; a task's return from the module, before exit)." };
         var format = new Option<Format>("--format", "-f") { Description = "text (KCSAN-style blocks), json or html.", DefaultValueFactory = _ => Format.Text };
         var output = new Option<string?>("--output", "-o") { Description = "Write here instead of to stdout." };
         var debugDir = new Option<string[]>("--debug-dir") { Description = "Where to look for the .ko's separate debug file before /usr/lib/debug; repeatable.", AllowMultipleArgumentsPerToken = false };
@@ -52,7 +52,7 @@ internal static class RacesCommand
             int openWarnings = 0;
             var setup = new HashSet<ulong>();
             TraceSymbolizer? symbols = null;
-            ulong? init = null;
+            ulong? init = null, exit = null;
             var warnings = new List<KedrDiagnostic>();
             try
             {
@@ -66,6 +66,7 @@ internal static class RacesCommand
                     var map = ModuleSources.Load(elf, r.GetValue(debugDir), warnings, out _);
                     symbols = TraceSymbolizer.Create(elf, trace, warnings, map);
                     init = ModuleInit.Find(elf, symbols, trace.EntryPcs);
+                    exit = ModuleInit.FindExit(elf, symbols, trace.EntryPcs);
                     setup = ModuleInit.FindEntered(symbols, trace.EntryPcs, afterNames, out var missing);
                     foreach (var m in missing) log.LogWarning("--after {Function}: the trace never enters a function of that name", m);
                 }
@@ -79,7 +80,7 @@ internal static class RacesCommand
             RaceResult result;
             try
             {
-                result = RaceDetector.Run(trace, new RaceDetectorOptions { InitFunction = init, SetupFunctions = setup, ShadowCells = r.GetValue(cells) });
+                result = RaceDetector.Run(trace, new RaceDetectorOptions { InitFunction = init, ExitFunction = exit, SetupFunctions = setup, ShadowCells = r.GetValue(cells) });
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

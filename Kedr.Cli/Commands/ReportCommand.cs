@@ -57,7 +57,9 @@ internal static class ReportCommand
                 if (r.GetValue(races))
                 {
                     var init = elf is not null && report.Symbols is not null ? Kedr.Output.Races.ModuleInit.Find(elf, report.Symbols, trace) : null;
-                    var found = Kedr.Output.Races.RaceDetector.Run(trace, new Kedr.Output.Races.RaceDetectorOptions { InitFunction = init });
+                    var exit = elf is not null && report.Symbols is not null
+                        ? Kedr.Output.Races.ModuleInit.FindExit(elf, report.Symbols, trace.Events.Where(e => e.Kind == TraceEventKind.Entry).Select(e => e.Pc)) : null;
+                    var found = Kedr.Output.Races.RaceDetector.Run(trace, new Kedr.Output.Races.RaceDetectorOptions { InitFunction = init, ExitFunction = exit });
                     racesSection = Kedr.Output.Races.RaceHtmlRenderer.Section(found, new Kedr.Output.Races.RaceNames(report.Symbols is { } sy ? sy.Resolve : null));
                 }
             }

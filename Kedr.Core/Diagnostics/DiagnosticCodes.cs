@@ -120,9 +120,9 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode PayloadSpecWrongType = new("KEDR7003", "a field of the spec has the wrong JSON type, or is empty");
     public static readonly DiagnosticCode PayloadSpecUnknownField = new("KEDR7004", "a field the spec format does not have (a typo), or one given twice");
     public static readonly DiagnosticCode PayloadSpecBadName = new("KEDR7005", "a payload name that is not a module name, a function or hook that is not a C identifier, a bad include path or description");
-    public static readonly DiagnosticCode PayloadSpecBadPrototype = new("KEDR7006", "a return or parameter type that is not a C type of words and '*', a parameter without a name, a duplicate or reserved parameter name");
+    public static readonly DiagnosticCode PayloadSpecBadPrototype = new("KEDR7006", "a return or parameter type that is not a C type of words and '*', a parameter without a name, a duplicate or reserved parameter name, a '...' not last or after more than 5 named parameters");
     public static readonly DiagnosticCode PayloadSpecBadRecord = new("KEDR7007", "a recorded value that names no parameter, has no usable field type, or a format that is not one printk integer conversion fitting its type");
-    public static readonly DiagnosticCode PayloadSpecBadMode = new("KEDR7008", "a mode or behaviour that is unknown or does not fit the function (replace without code, a behaviour outside replace, a missing value or fault_check)");
+    public static readonly DiagnosticCode PayloadSpecBadMode = new("KEDR7008", "a mode or behaviour that is unknown or does not fit the function (replace without code, a behaviour outside replace, a missing value or fault_check, a variadic function outside mode pre)");
     public static readonly DiagnosticCode PayloadSpecDuplicateFunction = new("KEDR7009", "a function listed twice in one spec");
     public static readonly DiagnosticCode PayloadSpecBadSource = new("KEDR7010", "an extra source of the spec that is not a .c/.h file of the spec's folder, is missing, listed twice or named like a generated file");
     public static readonly DiagnosticCode PayloadCannotWrite = new("KEDR7011", "the generated payload files cannot be written to the output folder");

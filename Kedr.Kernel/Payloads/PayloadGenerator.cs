@@ -104,6 +104,7 @@ public static class PayloadGenerator
         v["prototype_check"] = f.CheckPrototype ? t.Render("prototype_check", v) : "";
         v["trace_args"] = string.Join(", ", TraceArguments(f));
 
+        if (f.Variadic) return Trampoline(t, f, v);
         var call = t.Render(f.IsVoid ? "call_void" : "call_value", v);
         var code = f.Code is null ? "" : Indent(f.Code);
         var trace = t.Render("trace", v);
@@ -116,6 +117,30 @@ public static class PayloadGenerator
             _ => code + trace,
         };
         return t.Render("head", v) + body + t.Render("tail", v);
+    }
+
+    /// <summary>The System V argument registers, in order (the kernel passes no floating-point arguments).</summary>
+    private static readonly string[] ArgumentRegisters = ["rdi", "rsi", "rdx", "rcx", "r8", "r9"];
+
+    /// <summary>
+    /// A variadic function (mode pre): C cannot pass a '...' on, so the handler is a trampoline. It saves the
+    /// argument registers and %rax (the count of vector registers a variadic call passes), calls kedr_pre_F with
+    /// the named parameters where they are and the call's return address in the next argument register,
+    /// restores them and jumps to F: F runs with the registers and stack the target's call left, its return
+    /// address included. kedr_pre_F is the pre handler's body (spec code, event).
+    /// </summary>
+    private static string Trampoline(PayloadTemplate t, PayloadFunction f, Dictionary<string, string> v)
+    {
+        v["pre_params"] = Parameters(f) + ", unsigned long kedr_ret";
+        var first = $"static __used void kedr_pre_{f.Name}({TypePrefix(f.Parameters[0].Type)}{f.Parameters[0].Name},";
+        v["pre_signature"] = t.Render(CLineWrapper.Width(first) > CLineWrapper.Limit ? "pre_signature_split" : "pre_signature", v);
+        var decl = $"kedr_repl_{f.Name}({Parameters(f)}, ...);";
+        var declFirst = $"{TypePrefix(f.Returns)}kedr_repl_{f.Name}({TypePrefix(f.Parameters[0].Type)}{f.Parameters[0].Name},";
+        v["trampoline_decl"] = CLineWrapper.Width(declFirst) > CLineWrapper.Limit ? $"{f.Returns}\n{decl}" : TypePrefix(f.Returns) + decl;
+        v["ret_reg"] = ArgumentRegisters[f.Parameters.Count];
+        v["size_checks"] = string.Concat(f.Parameters.Select(p => t.Render("vararg_size_check", V(("param", p.Name)))));
+        var code = f.Code is null ? "" : Indent(f.Code);
+        return t.Render("vararg_head", v) + code + t.Render("trace", v) + t.Render("vararg_tail", v);
     }
 
     /// <summary>The values the trace event gets, in TP_PROTO order: recorded values, in_init, result, injected.</summary>
@@ -178,7 +203,7 @@ public static class PayloadGenerator
             if (h is not null) d.Append(t.Render("target_hook", V(("function", h))));
         if (spec.FaultCheck is { } fc) d.Append(t.Render("fault_check", V(("function", fc))));
         foreach (var f in spec.Functions.Where(f => !f.CheckPrototype))
-            d.Append(t.Render("original", V(("declaration", $"{TypePrefix(f.Returns)}{f.Name}({Parameters(f)})"))));
+            d.Append(t.Render("original", V(("declaration", $"{TypePrefix(f.Returns)}{f.Name}({Parameters(f)}{(f.Variadic ? ", ..." : "")})"))));
         if (d.Length > 0) d.Append('\n');
         return t.Render("", new Dictionary<string, string>
         {

@@ -46,6 +46,11 @@ public sealed record PayloadFunction(
     bool CheckPrototype)
 {
     public bool IsVoid => Returns == "void";
+    /// <summary>
+    /// The prototype ends in <c>...</c> (not in <see cref="Parameters"/>): mode pre only; the handler is an assembly
+    /// trampoline that runs the pre code with the named parameters and jumps to the original with the call untouched.
+    /// </summary>
+    public bool Variadic { get; init; }
 }
 
 /// <summary>A parameter of the function's C prototype: <c>const void *objp</c> is type <c>const void *</c>, name <c>objp</c>.</summary>

@@ -14,6 +14,9 @@ public static partial class PayloadSpecReader
     /// <summary>Names the generated handler uses for its own locals and event fields.</summary>
     private static readonly HashSet<string> Reserved = ["info", "ret", "in_init", "injected", "result", "kedr_fault"];
 
+    /// <summary>Named parameters a variadic function may have: the call's return address goes to its pre handler in the next of the six argument registers.</summary>
+    public const int MaxVariadicFixed = 5;
+
     /// <summary>C words that are never a parameter's name (so <c>unsigned long</c> is a type without a name).</summary>
     private static readonly HashSet<string> TypeWords =
         ["void", "char", "short", "int", "long", "signed", "unsigned", "float", "double", "const", "volatile",
@@ -191,11 +194,24 @@ public static partial class PayloadSpecReader
                 throw Fail(DiagnosticCodes.PayloadSpecWrongType, $"{at}.params", "must be an array of \"type name\" strings");
             var parameters = new List<PayloadParameter>();
             int i = 0;
+            bool variadic = false;
             foreach (var p in ps.EnumerateArray())
             {
                 var where = $"{at}.params[{i++}]";
                 if (p.ValueKind != JsonValueKind.String)
                     throw Fail(DiagnosticCodes.PayloadSpecWrongType, where, "must be a string \"type name\"");
+                if (variadic)
+                    throw Fail(DiagnosticCodes.PayloadSpecBadPrototype, where, "'...' must be the last parameter");
+                if (p.GetString()!.Trim() == "...")
+                {
+                    if (parameters.Count == 0)
+                        throw Fail(DiagnosticCodes.PayloadSpecBadPrototype, where, "'...' needs a named parameter before it");
+                    if (parameters.Count > MaxVariadicFixed)
+                        throw Fail(DiagnosticCodes.PayloadSpecBadPrototype, where,
+                            $"at most {MaxVariadicFixed} parameters before '...' (the handler gets the call's return address in the next argument register)");
+                    variadic = true;
+                    continue;
+                }
                 var param = Parameter(p.GetString()!, where);
                 if (parameters.Any(q => q.Name == param.Name))
                     throw Fail(DiagnosticCodes.PayloadSpecBadPrototype, where, $"a second parameter named '{param.Name}'");
@@ -221,6 +237,9 @@ public static partial class PayloadSpecReader
                 throw Fail(DiagnosticCodes.PayloadSpecBadMode, $"{at}.behaviour", $"a behaviour needs mode replace, not {modeText}");
             if (behaviour != PayloadBehaviour.None && code is not null)
                 throw Fail(DiagnosticCodes.PayloadSpecBadMode, $"{at}.code", "give either code or a behaviour, not both");
+            if (variadic && mode != PayloadMode.Pre)
+                throw Fail(DiagnosticCodes.PayloadSpecBadMode, $"{at}.mode",
+                    $"{name} is variadic: only mode pre, where the original gets the call as it was made ('...' cannot be passed on from C)");
             if (mode == PayloadMode.Replace && behaviour == PayloadBehaviour.None && code is null)
                 throw Fail(DiagnosticCodes.PayloadSpecBadMode, at, "mode replace needs 'code' (the body; it sets ret) or 'behaviour'");
             if (behaviour == PayloadBehaviour.Fault && faultCheck is null)
@@ -286,7 +305,7 @@ public static partial class PayloadSpecReader
                     throw Fail(DiagnosticCodes.PayloadSpecWrongType, $"{at}.check_prototype", "must be true or false");
                 check = cp.GetBoolean();
             }
-            return new PayloadFunction(name, returns, parameters, mode, behaviour, code, value, record, result, check);
+            return new PayloadFunction(name, returns, parameters, mode, behaviour, code, value, record, result, check) { Variadic = variadic };
         }
 
         private PayloadRecordedValue Recorded(JsonElement r, string at, string function, List<PayloadParameter> parameters)

@@ -11,6 +11,8 @@ internal sealed class LogicalThread(int index, ThreadIdentity identity)
     /// <summary>The locks held now (ACQUIRE seen, RELEASE not yet), and their interned set.</summary>
     public List<HeldLock> Held { get; } = [];
     public int LockSet { get; set; } = LockSets.None;
+    /// <summary>The outermost call the thread is in came into the module as a hand-off's callback (a SIGNAL on its address).</summary>
+    public bool InCallback { get; set; }
     /// <summary>Last tid seen in this context (interrupt contexts run in varying tasks).</summary>
     public uint LastTid { get; set; }
 

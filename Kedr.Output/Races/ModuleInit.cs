@@ -2,7 +2,7 @@ using Kedr.Core.Elf;
 
 namespace Kedr.Output.Races;
 
-/// <summary>Where the module's init function was in the run: the entry pc that the symbolizer places on the .ko's <c>init_module</c>.</summary>
+/// <summary>Where the module's init and exit functions were in the run: the entry pc that the symbolizer places on the .ko's <c>init_module</c> (<c>cleanup_module</c>).</summary>
 public static class ModuleInit
 {
     /// <summary>The live address of the init function, or null (no <c>init_module</c>, or init ran before the trace began).</summary>
@@ -10,9 +10,19 @@ public static class ModuleInit
         Find(elf, symbols, trace.Events.Where(e => e.Kind == TraceEventKind.Entry).Select(e => e.Pc));
 
     /// <summary>As the other overload, from the pcs of the trace's entry events.</summary>
-    public static ulong? Find(ElfFile elf, TraceSymbolizer symbols, IEnumerable<ulong> entryPcs)
+    public static ulong? Find(ElfFile elf, TraceSymbolizer symbols, IEnumerable<ulong> entryPcs) =>
+        FindAlias(elf, symbols, entryPcs, "init_module");
+
+    /// <summary>
+    /// The live address of the exit function (<c>cleanup_module</c>, module_exit()'s alias), or null (none, or
+    /// the trace does not enter it: the module was not unloaded while recording).
+    /// </summary>
+    public static ulong? FindExit(ElfFile elf, TraceSymbolizer symbols, IEnumerable<ulong> entryPcs) =>
+        FindAlias(elf, symbols, entryPcs, "cleanup_module");
+
+    private static ulong? FindAlias(ElfFile elf, TraceSymbolizer symbols, IEnumerable<ulong> entryPcs, string alias)
     {
-        var found = elf.Symbols.Where(s => s.Name == "init_module" && s.IsFunction && s.IsDefinedInSection).Take(1).ToList();
+        var found = elf.Symbols.Where(s => s.Name == alias && s.IsFunction && s.IsDefinedInSection).Take(1).ToList();
         if (found.Count == 0) return null;
         var sym = found[0];
         var f = new ModuleFunctions(elf).Find(sym.SectionIndex, sym.Value);

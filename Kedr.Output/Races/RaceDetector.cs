@@ -6,7 +6,7 @@ namespace Kedr.Output.Races;
 /// shadow cells for the common case (one last write, one last read unless reads were concurrent).
 /// What orders what is docs/races.md: lock release → later acquire of the lock, signal → wait on
 /// the same object (or a signal on a function's address → that function's later entries), a locked update → every later locked update of the same address, the module's
-/// init (its return) → every thread first seen after it, an object's publication → every later access to its
+/// init (its return) → every thread first seen after it, a task's return from the module → the module's exit, an object's publication → every later access to its
 /// traced block (docs/races.md, "Publication"). Two %gs-relative (per-CPU) accesses, and two accesses of two tasks each to
 /// its own task_struct, are never concurrent (docs/races.md, "Per-CPU data", "Tasks"). Locked updates are synchronization, not
 /// data accesses: they are never reported. Each pair of instructions is reported once (with a count).
@@ -29,6 +29,9 @@ public sealed class RaceDetector
     private readonly List<(long Epoch, ulong Pc, ulong Timestamp)> _racedThisAccess = [];
     private LogicalThread? _initThread;
     private VectorClock? _afterInit, _afterSetup;
+    /// <summary>The join of the clocks of the tasks' returns from the module before its exit function began (docs/races.md, "Module exit").</summary>
+    private VectorClock? _beforeExit;
+    private bool _exitStarted;
     private long _events, _memory, _sync, _truncated, _overLimit;
     /// <summary>Kernel stacks by base: the task seen last accessing each as its own stack (docs/races.md, "Stacks").</summary>
     private readonly Dictionary<ulong, ulong> _stackOwners = [];
@@ -100,11 +103,27 @@ public sealed class RaceDetector
                 }
                 // A hand-off to a callback (queue_work_on, mod_timer: a SIGNAL on the callback's address) is
                 // waited for where the callback starts: its entry event.
-                if (_signals.TryGetValue(e.Pc, out var handedOff)) t.Clock.Join(handedOff);
+                bool callback = _signals.TryGetValue(e.Pc, out var handedOff);
+                if (callback) t.Clock.Join(handedOff!);
+                if (t.Stack == CallStacks.Root) t.InCallback = callback;
+                if (e.Pc == _o.ExitFunction && !_exitStarted)
+                {
+                    // delete_module() runs exit once the module's refcount dropped to zero: every task's call into the
+                    // module under a reference returned before (docs/races.md, "Module exit").
+                    _exitStarted = true;
+                    if (_beforeExit is not null) t.Clock.Join(_beforeExit);
+                }
                 t.Stack = _stacks.Enter(t.Stack, e.Pc);
                 break;
             case TraceEventKind.Exit:
                 t.Stack = _stacks.Exit(t.Stack, e.Pc);
+                if (t.Stack == CallStacks.Root && _o.ExitFunction is not null && !_exitStarted && !t.InCallback
+                    && t.Identity is { Context: TraceContext.Task, Tid: not 0 })
+                {
+                    // A task's call into the module returned (a system call, a mount's callback): ordered before exit.
+                    (_beforeExit ??= new VectorClock()).Join(t.Clock);
+                    t.Tick();
+                }
                 if (t == _initThread && e.Pc == _o.InitFunction && _afterInit is null)
                 {
                     _afterInit = new VectorClock();

@@ -6,6 +6,11 @@ public sealed class RaceDetectorOptions
     /// <summary>The live address of the module's init function: everything after it returns happens after it. Null: no init rule.</summary>
     public ulong? InitFunction { get; init; }
     /// <summary>
+    /// The live address of the module's exit function: its entry happens after the return of every call a task made
+    /// into the module from outside that was not a hand-off's callback (docs/races.md, "Module exit"). Null: no exit rule.
+    /// </summary>
+    public ulong? ExitFunction { get; init; }
+    /// <summary>
     /// Live addresses of setup functions (e.g. a file system's fill_super): each of their returns, like init's,
     /// happens before every thread first seen after it (the kernel publishes what they set up by means the
     /// trace does not show: a mount, then processes started after it).

@@ -40,9 +40,9 @@ static inline void kedr_locks_wait(const struct kedr_call_info *info,
 }
 
 /*
- * Work handed to a callback of the target (queue_work_on, mod_timer...):
- * a SIGNAL on the callback's address, the target's original function
- * (what the work item or timer holds). The detector takes the callback's
+ * Work handed to a callback of the target (queue_work_on, mod_timer,
+ * kthread_create_on_node...): a SIGNAL on the callback's address, the
+ * target's original function (what the work item or timer holds). The detector takes the callback's
  * next entry event as the matching WAIT (docs/races.md).
  */
 static inline void kedr_locks_handoff(const struct kedr_call_info *info,
@@ -51,6 +51,15 @@ static inline void kedr_locks_handoff(const struct kedr_call_info *info,
 	kedr_record_event(KEDR_REC_SIGNAL, info->pc, (unsigned long)callback,
 			  KEDR_SIGNAL_HANDOFF);
 }
+
+/*
+ * The thread function of kthread_create_on_node() and kthread_create_on_cpu()
+ * (a spec names a function pointer's type by a typedef). Creating the thread
+ * hands work to that function in the new task: the same SIGNAL on its
+ * address, matched by its entry event (kthread_run() is a macro over
+ * kthread_create_on_node(), which is variadic: its handler is a trampoline).
+ */
+typedef int (*kedr_locks_threadfn)(void *data);
 
 /*
  * An inode made visible to other tasks (__insert_inode_hash, d_instantiate,

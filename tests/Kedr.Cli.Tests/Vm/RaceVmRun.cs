@@ -33,6 +33,8 @@ internal static class RaceVmRun
             {loads}insmod /lib/modules/kedr/{target}.ko
             # 50 steps of each thread, 200-400 us apart: well within a second, even under TCG.
             sleep 2
+            # A target with a debugfs file of its name (kedr_race_work's exit twin): one write through it, closed before rmmod.
+            if [ -e /sys/kernel/debug/{target} ]; then echo 1 > /sys/kernel/debug/{target}; fi
             rmmod {target}
             cat /sys/kernel/debug/kedr_sample/trace > /out/race-trace.bin{unloads}
             """);

@@ -121,7 +121,8 @@ public sealed partial class PayloadGeneratorTests
             Assert.Contains($"TRACE_EVENT(called_{fn},", trace, StringComparison.Ordinal);
             Assert.Single(Regex.Matches(h, $@"\btrace_called_{Regex.Escape(fn)}\("));
         }
-        Assert.Equal(functions.Length, Regex.Matches(trace, @"^TRACE_EVENT\(", RegexOptions.Multiline).Count);
+        // and kasprintf, variadic: its own test below.
+        Assert.Equal(functions.Length + 1, Regex.Matches(trace, @"^TRACE_EVENT\(", RegexOptions.Multiline).Count);
         // check_prototype: false: no static_assert against a header, the generated header declares it.
         foreach (var fn in functions.SkipLast(1))
             Assert.Contains($"__same_type(&{fn}, &kedr_repl_{fn})", main.Replace("\n\t\t\t  ", " "), StringComparison.Ordinal);
@@ -157,6 +158,45 @@ public sealed partial class PayloadGeneratorTests
         Assert.Contains("injected = kedr_test_should_fail(\"__kmalloc\", &info);\n\tif (injected)\n\t\tret = NULL;\n\telse\n\t\tret = __kmalloc(size, flags);", fault, StringComparison.Ordinal);
         Assert.Contains("injected);", fault, StringComparison.Ordinal);
         Assert.EndsWith(", injected: %d", Printk(Generate(TestSpec)["kedr_test_payload_trace.h"], "__kmalloc").Format, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A variadic function (kasprintf(gfp_t, const char *, ...)): C cannot pass a '...' on, so the handler is a
+    /// trampoline that must leave the original exactly the call the target made. From the System V ABI: the
+    /// six argument registers and %rax (vector registers used, for a variadic call) are saved and restored in
+    /// reverse order, %rsp is back where it was, and the original is entered by a jmp, so the target's return
+    /// address stays on top; the pre handler gets the named parameters in their own registers (%rdi, %rsi)
+    /// and the return address, which is 7 * 8 bytes above %rsp after the seven pushes, in the next one (%rdx).
+    /// </summary>
+    [Fact]
+    public void A_variadic_function_runs_its_pre_code_then_jumps_to_the_original_with_the_call_untouched()
+    {
+        var files = Generate(TestSpec);
+        var main = files["kedr_test_payload_main.c"];
+        var pre = Regex.Match(main, @"^static __used void kedr_pre_kasprintf\((?s:.*?)^\}$", RegexOptions.Multiline).Value;
+        Assert.Matches(@"^static __used void kedr_pre_kasprintf\(gfp_t gfp, const char \*fmt,\s+unsigned long kedr_ret\)", pre);
+        int info = pre.IndexOf("kedr_get_call_info(kedr_ret, &info);", StringComparison.Ordinal),
+            code = pre.IndexOf("kedr_test_count(&info);", StringComparison.Ordinal),
+            trace = pre.IndexOf("trace_called_kasprintf(", StringComparison.Ordinal);
+        Assert.True(info > 0 && info < code && code < trace, pre);
+        Assert.DoesNotMatch(@"[^_]kasprintf\(", pre.Replace("kedr_pre_kasprintf(", ""));
+
+        var asm = Regex.Match(main, @"^asm \((?s:.*?)\);$", RegexOptions.Multiline).Value;
+        var insns = Regex.Matches(asm, @"^""\t([a-z]+) ?([^\\""]*)\\n""$", RegexOptions.Multiline)
+            .Select(m => (m.Groups[1].Value + " " + m.Groups[2].Value).Trim()).Where(i => !i.StartsWith('.')).ToList();
+        string[] saved = ["%rdi", "%rsi", "%rdx", "%rcx", "%r8", "%r9", "%rax"];
+        var expected = saved.Select(r => "pushq " + r)
+            .Append("movq 56(%rsp), %rdx").Append("call kedr_pre_kasprintf")
+            .Concat(saved.Reverse().Select(r => "popq " + r)).Append("jmp kasprintf").ToList();
+        Assert.Equal(expected, insns);
+        Assert.Contains("\t.type kedr_repl_kasprintf, @function\\n", asm, StringComparison.Ordinal);
+        Assert.Contains("\t.size kedr_repl_kasprintf, .-kedr_repl_kasprintf\\n", asm, StringComparison.Ordinal);
+        Assert.Matches(@"(?m)^\tASM_ENDBR$", asm);
+        // The spec's prototype, '...' included, checked against the kernel's; the table names the trampoline.
+        Assert.Contains("char *kedr_repl_kasprintf(gfp_t gfp, const char *fmt, ...);\nasm (", main, StringComparison.Ordinal);
+        Assert.Contains("static_assert(__same_type(&kasprintf, &kedr_repl_kasprintf));", main, StringComparison.Ordinal);
+        Assert.Contains("\t{ \"kasprintf\", kedr_repl_kasprintf },\n", main, StringComparison.Ordinal);
+        Assert.Equal("kasprintf(%x), in init: %d", Printk(files["kedr_test_payload_trace.h"], "kasprintf").Format);
     }
 
     [Fact]

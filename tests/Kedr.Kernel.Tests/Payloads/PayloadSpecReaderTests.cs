@@ -95,6 +95,17 @@ public sealed class PayloadSpecReaderTests : IDisposable
         Assert.Equal("should_fail", spec.FaultCheck);
     }
 
+    [Fact]
+    public void A_variadic_function_in_mode_pre_keeps_its_named_parameters_and_is_marked_variadic()
+    {
+        var f = Assert.Single(Read(Spec("""{ "name": "kasprintf", "returns": "char *", "params": ["gfp_t gfp", "const char *fmt", "..."], "mode": "pre" }""")).Functions);
+        Assert.True(f.Variadic);
+        Assert.Equal([new PayloadParameter("gfp_t", "gfp"), new PayloadParameter("const char *", "fmt")], f.Parameters);
+        Assert.Equal(["gfp", "fmt"], f.Record.Select(r => r.Name));
+        Assert.Null(f.Result);
+        Assert.False(Assert.Single(Read(Spec(Kmalloc)).Functions).Variadic);
+    }
+
     private PayloadSpec Read(string text, string create)
     {
         File.WriteAllText(Path.Combine(_dir, create), "");
@@ -124,6 +135,11 @@ public sealed class PayloadSpecReaderTests : IDisposable
         { Spec("""{ "name": "f", "returns": "void", "params": ["int a", "long a"] }"""), "KEDR7006", "$.functions[0].params[1]", "second parameter" },
         { Spec("""{ "name": "f", "returns": "void", "params": ["int ret"] }"""), "KEDR7006", "$.functions[0].params[0]", "reserved" },
         { Spec("""{ "name": "f", "returns": "int[2]", "params": [] }"""), "KEDR7006", "$.functions[0].returns", "C type" },
+        { Spec("""{ "name": "f", "returns": "void", "params": ["int a", "...", "int b"], "mode": "pre" }"""), "KEDR7006", "$.functions[0].params[2]", "last parameter" },
+        { Spec("""{ "name": "f", "returns": "void", "params": ["..."], "mode": "pre" }"""), "KEDR7006", "$.functions[0].params[0]", "named parameter before" },
+        { Spec("""{ "name": "f", "returns": "void", "params": ["int a", "int b", "int c", "int d", "int e", "int g", "..."], "mode": "pre" }"""), "KEDR7006", "$.functions[0].params[6]", "at most 5" },
+        { Spec("""{ "name": "f", "returns": "int", "params": ["const char *fmt", "..."] }"""), "KEDR7008", "$.functions[0].mode", "variadic" },
+        { Spec("""{ "name": "f", "returns": "int", "params": ["const char *fmt", "..."], "mode": "replace", "code": "ret = 0;" }"""), "KEDR7008", "$.functions[0].mode", "variadic" },
         { Spec("""{ "name": "f", "returns": "void", "params": ["int a"], "record": ["b"] }"""), "KEDR7007", "$.functions[0].record[0]", "not a parameter" },
         { Spec("""{ "name": "f", "returns": "void", "params": ["int a"], "record": [{ "name": "a", "format": "%s" }] }"""), "KEDR7007", "$.functions[0].record[0].format", "integer conversion" },
         { Spec("""{ "name": "f", "returns": "void", "params": ["size_t a"], "record": [{ "name": "a", "format": "%d" }] }"""), "KEDR7007", "$.functions[0].record[0].format", "does not fit a size_t" },

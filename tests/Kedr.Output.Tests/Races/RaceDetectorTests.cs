@@ -367,6 +367,39 @@ public sealed class RaceDetectorTests
         Assert.Equal(2, without.Races.Single(q => q.First.Pc == PcA).Count);
     }
 
+    /// <summary>
+    /// delete_module() (kernel/module/main.c) runs the exit function only after try_stop_module() dropped the
+    /// module's refcount to zero (atomic_sub_return, fully ordered), and a task holding a reference drops it with
+    /// module_put() (atomic_dec_if_positive) only after its calls into the module returned: a task's return
+    /// from the module happens before exit starts. Callbacks of hand-offs (a kthread, a work item), interrupt
+    /// contexts and a task still inside the module hold no reference: they stay concurrent with exit.
+    /// </summary>
+    [Fact]
+    public void A_tasks_return_from_the_module_happens_before_the_modules_exit()
+    {
+        const ulong Exit = 0xffffffffc0130000, Write = 0xffffffffc0140000, ThreadFn = 0xffffffffc0150000, Irq = 0xffffffffc0160000;
+        var o = new RaceDetectorOptions { ExitFunction = Exit };
+        var s = new RaceScenario().Enter(1, Write).Write(1, PcA, X).Leave(1, Write)
+            .Enter(9, Exit, cpu: 1).Write(9, PcB, X, cpu: 1).Leave(9, Exit, cpu: 1);
+        Assert.Empty(s.Run(o).Races);
+        Assert.Single(s.Run().Races);   // without the rule
+        // The thread function of a kthread the module started (a SIGNAL on its address), returned or not.
+        var kthread = new RaceScenario().Signal(1, ThreadFn).Enter(7, ThreadFn, cpu: 2).Write(7, PcA, X, cpu: 2).Leave(7, ThreadFn, cpu: 2)
+            .Enter(9, Exit, cpu: 1).Write(9, PcB, X, cpu: 1).Leave(9, Exit, cpu: 1);
+        Assert.Single(kthread.Run(o).Races);
+        // A task inside the module when exit starts; an interrupt handler that returned before.
+        var inside = new RaceScenario().Enter(1, Write).Write(1, PcA, X)
+            .Enter(9, Exit, cpu: 1).Write(9, PcB, X, cpu: 1).Leave(9, Exit, cpu: 1).Leave(1, Write);
+        Assert.Single(inside.Run(o).Races);
+        var irq = new RaceScenario().Enter(0, Irq, cpu: 2, ctx: 1).Write(0, PcA, X, cpu: 2, ctx: 1).Leave(0, Irq, cpu: 2, ctx: 1)
+            .Enter(9, Exit, cpu: 1).Write(9, PcB, X, cpu: 1).Leave(9, Exit, cpu: 1);
+        Assert.Single(irq.Run(o).Races);
+        // What a task does after exit started is not ordered either way.
+        var later = new RaceScenario().Enter(9, Exit, cpu: 1).Write(9, PcB, X, cpu: 1)
+            .Enter(1, Write).Write(1, PcA, X).Leave(1, Write).Leave(9, Exit, cpu: 1);
+        Assert.Single(later.Run(o).Races);
+    }
+
     [Fact]
     public void Call_stacks_are_rebuilt_from_entries_and_exits()
     {

@@ -8,7 +8,7 @@
 # then `kedr races --after FILL_SUPER` on the host. Run by hand (not in the
 # suite: several minutes under TCG):
 #
-#   benchmarks/vm/races-fs.sh vfat|btrfs [--files N] [--locks-only] [--out DIR]
+#   benchmarks/vm/races-fs.sh vfat|btrfs [--files N] [--locks-only] [--no-vfs] [--out DIR]
 #
 #   vfat   target fat (vfat mounts through it), image made in the guest by
 #          mkdosfs, --after fat_fill_super
@@ -19,6 +19,10 @@
 #   --locks-only  load kedr_locks alone; by default kedr_alloc too, whose
 #              ALLOC/FREE events tell the detector a block is new (slab
 #              objects reused by another thread are otherwise reported)
+#   --no-vfs   load kedr_locks with vfs=0: without its kernel-wide probes of
+#              the VFS's i_rwsem, struct file and iput()/evict() around the
+#              module's callbacks (docs/races.md, "The VFS around the
+#              callbacks"), to compare
 #   --out DIR  keep the trace (DIR/FS.rec), the reports (FS-races.txt,
 #              FS-races.json) and the guest's logs (default: a temporary
 #              folder, removed)
@@ -27,16 +31,18 @@
 # create a file, append to a file all shells share, read the file back, list
 # the mount's root; then rename one file, read another shell's file, remove
 # the folder. Prints the recording's counts, the number of racy pairs, the
-# top pairs (by count) and /usr/bin/time's figures for `kedr races`.
+# top pairs (by count), the 4 shells' time (guest uptime before and after)
+# and /usr/bin/time's figures for `kedr races`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 fs=${1:-}
 shift || true
-files=40 keep= payloads=(kedr_locks kedr_alloc)
+files=40 keep= payloads=(kedr_locks kedr_alloc) locks_args=
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--files) files=$2; shift 2 ;;
 	--locks-only) payloads=(kedr_locks); shift ;;
+	--no-vfs) locks_args=vfs=0; shift ;;
 	--out) keep=$2; shift 2 ;;
 	*) echo "races-fs.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -44,7 +50,7 @@ done
 case $fs in
 vfat) target=fat after=fat_fill_super mods=(loop vfat nls_ascii nls_cp437) ;;
 btrfs) target=btrfs after=btrfs_mount_root mods=(loop btrfs) ;;   # btrfs_fill_super is inlined there
-*) echo "usage: races-fs.sh vfat|btrfs [--files N] [--out DIR]" >&2; exit 2 ;;
+*) echo "usage: races-fs.sh vfat|btrfs [--files N] [--locks-only] [--no-vfs] [--out DIR]" >&2; exit 2 ;;
 esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/kedr-races-fs.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -85,7 +91,7 @@ modprobe loop
 $(if [[ $fs == vfat ]]; then echo "dd if=/dev/zero of=/tmp/fs.img bs=1M count=32 2>/dev/null; mkdosfs /tmp/fs.img >/dev/null"
 else echo "gunzip -c /lib/firmware/kedr/fs.img.gz > /tmp/fs.img"; fi)
 insmod \$K/kedr_sample.ko target_name=$target
-$(for p in "${payloads[@]}"; do echo "insmod \$K/$p.ko"; done)
+$(for p in "${payloads[@]}"; do [[ $p == kedr_locks ]] && echo "insmod \$K/$p.ko $locks_args" || echo "insmod \$K/$p.ko"; done)
 kedr record -o /out/$fs.rec 2> /out/record.txt &
 rec=\$!
 $(for m in "${mods[@]}"; do [[ $m == loop ]] || echo "modprobe $m"; done)
@@ -107,8 +113,10 @@ work() {
 	rm -r \$d
 }
 pids=
+t0=\$(cut -d' ' -f1 /proc/uptime)
 for s in 1 2 3 4; do work \$s & pids="\$pids \$!"; done
 wait \$pids
+echo "workload: \$t0 s to \$(cut -d' ' -f1 /proc/uptime) s of uptime"
 umount /mnt/t
 $(if [[ $fs == vfat ]]; then echo "rmmod vfat; rmmod fat"; else echo "rmmod btrfs"; fi)
 wait \$rec
@@ -123,6 +131,7 @@ GUEST
 cp "$work/vm/script.log" "$work/vm/dmesg.txt" "$out/"
 mv "$work/vm/$fs.rec" "$out/$fs.rec"
 cat "$work/vm/record.txt" | tail -n 2
+grep '^workload:' "$out/script.log" || true
 /usr/bin/time -v "$root/kedr" races "$out/$fs.rec" --ko "$ko" --after "$after" --format json -o "$out/$fs-races.json" 2> "$out/time.txt"
 "$root/kedr" races "$out/$fs.rec" --ko "$ko" --after "$after" -o "$out/$fs-races.txt"
 grep -E "Elapsed|Maximum resident|User time|System time" "$out/time.txt"

@@ -247,6 +247,23 @@ public sealed class RaceDetectorTests
     }
 
     /// <summary>
+    /// Several tasks signal one object (kedr_locks' iput() signals on an inode, docs/races.md, "The VFS around
+    /// the callbacks"): the wait is ordered after every one of them, not only the last.
+    /// </summary>
+    [Fact]
+    public void A_wait_is_ordered_after_every_signal_of_the_object()
+    {
+        var r = new RaceScenario().Write(1, PcA, X).Signal(1, W).Write(2, PcB, Y, cpu: 1).Signal(2, W, cpu: 1)
+            .Wait(3, W, cpu: 2).Write(3, PcC, X, cpu: 2).Write(3, PcC, Y, cpu: 2).Run();
+        Assert.Empty(r.Races);
+        // Without the first task's signal, its write races with the waiter's.
+        var one = new RaceScenario().Write(1, PcA, X).Write(2, PcB, Y, cpu: 1).Signal(2, W, cpu: 1)
+            .Wait(3, W, cpu: 2).Write(3, PcC, X, cpu: 2).Write(3, PcC, Y, cpu: 2).Run();
+        var p = Assert.Single(one.Races);
+        Assert.Equal((PcA, PcC), (p.First.Pc, p.Second.Pc));
+    }
+
+    /// <summary>
     /// queue_work_on / mod_timer record a SIGNAL on the callback's address; the callback's entry event, in the
     /// worker (a task) or the timer softirq, is the matching wait (docs/races.md, "hand-off to a callback").
     /// </summary>

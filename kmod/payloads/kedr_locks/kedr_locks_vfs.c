@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kedr_locks, the VFS's side (docs/races.md, "The VFS around the
+ * callbacks"): synchronization the VFS does around the target's inode and
+ * file callbacks, where the target makes no call a replacement could see.
+ * Kernel-wide kprobes and kretprobes, registered when the payload loads
+ * (module parameter vfs, on by default), record into kedr_sample's stream:
+ *
+ * - the i_rwsem of the target's inodes (inode_lock() and its kin are
+ *   inline wrappers of down_write()/down_read()/up_*(); without
+ *   CONFIG_DEBUG_LOCK_ALLOC the _nested forms are the same calls): ACQUIRE
+ *   once the lock is held (on return), RELEASE before it is let go;
+ * - a file opened on an inode of the target (do_dentry_open(), what
+ *   vfs_open(), dentry_open() and finish_open() call): ALLOC of its
+ *   struct file, which the VFS allocates and frees with calls the target
+ *   does not make (alloc_empty_file(), fput());
+ * - the inode's last reference: a SIGNAL on the inode at each iput() and
+ *   when writeback of the inode is done (__writeback_single_inode()
+ *   returns), a WAIT on it when inode_wait_for_writeback() returns, which
+ *   evict() calls before the target's evict_inode.
+ *
+ * The target's inodes are a set of i_rwsem addresses, learnt when the VFS
+ * initialises an inode of a super_block whose s_op is the target's
+ * (inode_init_always()) and forgotten when it is destroyed
+ * (__destroy_inode()): the rwsem probes, which fire on every rwsem of the
+ * kernel, look the address up there and dereference nothing. @pc of these
+ * records is the probed kernel function's address: it is never an address
+ * of the target, which tells them from the replacements' records.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/fs.h>
+#include <linux/hash.h>
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/ptrace.h>
+#include <linux/string.h>
+
+#include "kedr_payload.h"
+#include "kedr_record.h"
+#include "kedr_locks.h"
+
+static bool vfs = true;
+module_param(vfs, bool, 0444);
+MODULE_PARM_DESC(vfs, "record the VFS's i_rwsem, struct file and iput()/evict() around the target's callbacks (kernel-wide kprobes; default 1)");
+
+/*
+ * Open addressing, linear probing. A slot holds an i_rwsem address (the
+ * inode is live), that address | KEDR_VFS_DEAD (it was), or 0 (never
+ * used since the target loaded). A slot once used keeps its address, so a
+ * lookup stops at the first 0 and an inode allocated again at the same
+ * address (the slab's next object there) takes its slot back. Lookups
+ * take no lock; inserts claim an empty slot with cmpxchg().
+ */
+#define KEDR_VFS_BITS	14
+#define KEDR_VFS_SLOTS	(1U << KEDR_VFS_BITS)
+#define KEDR_VFS_DEAD	1UL
+
+static unsigned long kedr_vfs_sems[KEDR_VFS_SLOTS];
+static atomic_t kedr_vfs_live;		/* live slots: 0, nothing to look up */
+static atomic_t kedr_vfs_full;		/* inodes not kept: the table was full */
+/* The target's core layout (its s_op lives there); size 0: no target. */
+static unsigned long kedr_vfs_base;
+static unsigned long kedr_vfs_size;
+
+static unsigned long *kedr_vfs_slot(unsigned long key)
+{
+	unsigned int i = hash_long(key, KEDR_VFS_BITS), n;
+
+	for (n = 0; n < KEDR_VFS_SLOTS; n++) {
+		unsigned long v = READ_ONCE(kedr_vfs_sems[i]);
+
+		if (!v || (v & ~KEDR_VFS_DEAD) == key)
+			return &kedr_vfs_sems[i];
+		i = (i + 1) & (KEDR_VFS_SLOTS - 1);
+	}
+	return NULL;
+}
+
+static bool kedr_vfs_known(const void *sem)
+{
+	unsigned long *s;
+
+	if (!atomic_read(&kedr_vfs_live))
+		return false;
+	s = kedr_vfs_slot((unsigned long)sem);
+	return s && READ_ONCE(*s) == (unsigned long)sem;
+}
+
+static void kedr_vfs_add(unsigned long key)
+{
+	unsigned int i = hash_long(key, KEDR_VFS_BITS), n;
+
+	for (n = 0; n < KEDR_VFS_SLOTS; n++) {
+		unsigned long v = READ_ONCE(kedr_vfs_sems[i]);
+
+		if (!v)
+			v = cmpxchg(&kedr_vfs_sems[i], 0, key);
+		if (!v || v == (key | KEDR_VFS_DEAD)) {
+			WRITE_ONCE(kedr_vfs_sems[i], key);
+			atomic_inc(&kedr_vfs_live);
+			return;
+		}
+		if (v == key)
+			return;
+		i = (i + 1) & (KEDR_VFS_SLOTS - 1);
+	}
+	atomic_inc(&kedr_vfs_full);
+}
+
+static void kedr_vfs_forget(unsigned long key)
+{
+	unsigned long *s = kedr_vfs_slot(key);
+
+	if (s && READ_ONCE(*s) == key) {
+		WRITE_ONCE(*s, key | KEDR_VFS_DEAD);
+		atomic_dec(&kedr_vfs_live);
+	}
+}
+
+static const void *kedr_vfs_inode_sem(const struct inode *inode)
+{
+	return inode ? &inode->i_rwsem : NULL;
+}
+
+/*
+ * A replacement of kedr_locks already recorded this call: the caller is
+ * one of its handlers, or the target's copies (a handler's tail call).
+ */
+static bool kedr_vfs_replaced(unsigned long ret)
+{
+	struct kedr_call_info info;
+
+	return within_module(ret, THIS_MODULE) ||
+	       kedr_get_call_info(ret, &info);
+}
+
+static void kedr_vfs_record(u8 kind, const void *addr, u32 size,
+			    const void *func)
+{
+	kedr_record_event(kind, (unsigned long)func, (unsigned long)addr, size);
+}
+
+/* inode_init_always(sb, inode) */
+static int kedr_vfs_init_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct super_block *sb =
+		(const void *)regs_get_kernel_argument(regs, 0);
+	const struct inode *inode =
+		(const void *)regs_get_kernel_argument(regs, 1);
+	unsigned long size = READ_ONCE(kedr_vfs_size);
+
+	if (size && (unsigned long)READ_ONCE(sb->s_op) -
+		    READ_ONCE(kedr_vfs_base) < size)
+		kedr_vfs_add((unsigned long)&inode->i_rwsem);
+	return 0;
+}
+
+/* __destroy_inode(inode) */
+static int kedr_vfs_destroy_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct inode *inode =
+		(const void *)regs_get_kernel_argument(regs, 0);
+
+	if (atomic_read(&kedr_vfs_live))
+		kedr_vfs_forget((unsigned long)&inode->i_rwsem);
+	return 0;
+}
+
+/* up_write(sem), up_read(sem): still held */
+static void kedr_vfs_unlock(struct kprobe *p, struct pt_regs *regs, u32 how)
+{
+	const void *sem = (const void *)regs_get_kernel_argument(regs, 0);
+
+	if (kedr_vfs_known(sem) &&
+	    !kedr_vfs_replaced(*(unsigned long *)kernel_stack_pointer(regs)))
+		kedr_vfs_record(KEDR_REC_RELEASE, sem, how, p->addr);
+}
+
+static int kedr_vfs_up_write_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	kedr_vfs_unlock(p, regs, KEDR_SYNC_EXCLUSIVE);
+	return 0;
+}
+
+static int kedr_vfs_up_read_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	kedr_vfs_unlock(p, regs, KEDR_SYNC_SHARED);
+	return 0;
+}
+
+/* downgrade_write(sem): the write side let go, the read side held */
+static int kedr_vfs_downgrade_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const void *sem = (const void *)regs_get_kernel_argument(regs, 0);
+
+	if (!kedr_vfs_known(sem))
+		return 0;
+	kedr_vfs_record(KEDR_REC_RELEASE, sem, KEDR_SYNC_EXCLUSIVE, p->addr);
+	kedr_vfs_record(KEDR_REC_ACQUIRE, sem, KEDR_SYNC_SHARED, p->addr);
+	return 0;
+}
+
+/* iput(inode): what this task did with the inode precedes its eviction */
+static int kedr_vfs_iput_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct inode *inode =
+		(const void *)regs_get_kernel_argument(regs, 0);
+
+	if (kedr_vfs_known(kedr_vfs_inode_sem(inode)))
+		kedr_vfs_record(KEDR_REC_SIGNAL, inode, KEDR_SIGNAL_HANDOFF,
+				p->addr);
+	return 0;
+}
+
+/* do_dentry_open(f, inode, open): a struct file new to the detector */
+static int kedr_vfs_open_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct file *f = (const void *)regs_get_kernel_argument(regs, 0);
+	const struct inode *inode =
+		(const void *)regs_get_kernel_argument(regs, 1);
+
+	if (kedr_vfs_known(kedr_vfs_inode_sem(inode)))
+		kedr_vfs_record(KEDR_REC_ALLOC, f, sizeof(*f), p->addr);
+	return 0;
+}
+
+static struct kprobe kedr_vfs_kprobes[] = {
+	{ .symbol_name = "inode_init_always", .pre_handler = kedr_vfs_init_pre },
+	{ .symbol_name = "__destroy_inode", .pre_handler = kedr_vfs_destroy_pre },
+	{ .symbol_name = "up_write", .pre_handler = kedr_vfs_up_write_pre },
+	{ .symbol_name = "up_read", .pre_handler = kedr_vfs_up_read_pre },
+	{ .symbol_name = "downgrade_write", .pre_handler = kedr_vfs_downgrade_pre },
+	{ .symbol_name = "iput", .pre_handler = kedr_vfs_iput_pre },
+	{ .symbol_name = "do_dentry_open", .pre_handler = kedr_vfs_open_pre },
+};
+
+/* What a return probe's first argument is, and when its return records. */
+enum kedr_vfs_arg { KEDR_VFS_ARG_SEM, KEDR_VFS_ARG_INODE };
+enum kedr_vfs_when { KEDR_VFS_ALWAYS, KEDR_VFS_IF_ZERO, KEDR_VFS_IF_ONE };
+
+struct kedr_vfs_ret {
+	struct kretprobe rp;
+	u8 arg;		/* enum kedr_vfs_arg */
+	u8 when;	/* enum kedr_vfs_when */
+	bool claimed;	/* kedr_locks replaces it: skip the target's calls */
+	u8 kind;	/* KEDR_REC_* recorded on return */
+	u32 size;	/* its @size */
+};
+
+/* The object recorded: the rwsem, or the inode (SIGNAL/WAIT). */
+struct kedr_vfs_ret_data {
+	const void *obj;
+};
+
+static int kedr_vfs_ret_entry(struct kretprobe_instance *ri,
+			      struct pt_regs *regs)
+{
+	struct kedr_vfs_ret *r =
+		container_of(get_kretprobe(ri), struct kedr_vfs_ret, rp);
+	const void *arg = (const void *)regs_get_kernel_argument(regs, 0);
+	const void *sem = r->arg == KEDR_VFS_ARG_SEM ? arg :
+			  kedr_vfs_inode_sem(arg);
+
+	if (!kedr_vfs_known(sem))
+		return 1;	/* not ours: no return probe for this call */
+	((struct kedr_vfs_ret_data *)ri->data)->obj = arg;
+	return 0;
+}
+
+static int kedr_vfs_ret_handler(struct kretprobe_instance *ri,
+				struct pt_regs *regs)
+{
+	struct kedr_vfs_ret *r =
+		container_of(get_kretprobe(ri), struct kedr_vfs_ret, rp);
+	unsigned long ret = regs_return_value(regs);
+
+	if ((r->when == KEDR_VFS_IF_ZERO && ret) ||
+	    (r->when == KEDR_VFS_IF_ONE && ret != 1))
+		return 0;
+	if (r->claimed && kedr_vfs_replaced(get_kretprobe_retaddr(ri)))
+		return 0;
+	kedr_vfs_record(r->kind, ((struct kedr_vfs_ret_data *)ri->data)->obj,
+			r->size, r->rp.kp.addr);
+	return 0;
+}
+
+/* Calls of these that may be in flight at once, target inodes only. */
+#define KEDR_VFS_MAXACTIVE	256
+
+#define KEDR_VFS_RET(sym, a, w, c, k, s) {				\
+	.rp = { .kp = { .symbol_name = sym },				\
+		.entry_handler = kedr_vfs_ret_entry,			\
+		.handler = kedr_vfs_ret_handler,			\
+		.data_size = sizeof(struct kedr_vfs_ret_data),		\
+		.maxactive = KEDR_VFS_MAXACTIVE },			\
+	.arg = a, .when = w, .claimed = c, .kind = k, .size = s }
+
+static struct kedr_vfs_ret kedr_vfs_rets[] = {
+	KEDR_VFS_RET("down_write", KEDR_VFS_ARG_SEM, KEDR_VFS_ALWAYS, true,
+		     KEDR_REC_ACQUIRE, KEDR_SYNC_EXCLUSIVE),
+	KEDR_VFS_RET("down_write_killable", KEDR_VFS_ARG_SEM, KEDR_VFS_IF_ZERO,
+		     true, KEDR_REC_ACQUIRE, KEDR_SYNC_EXCLUSIVE),
+	KEDR_VFS_RET("down_write_trylock", KEDR_VFS_ARG_SEM, KEDR_VFS_IF_ONE,
+		     true, KEDR_REC_ACQUIRE, KEDR_SYNC_EXCLUSIVE),
+	KEDR_VFS_RET("down_read", KEDR_VFS_ARG_SEM, KEDR_VFS_ALWAYS, true,
+		     KEDR_REC_ACQUIRE, KEDR_SYNC_SHARED),
+	KEDR_VFS_RET("down_read_killable", KEDR_VFS_ARG_SEM, KEDR_VFS_IF_ZERO,
+		     true, KEDR_REC_ACQUIRE, KEDR_SYNC_SHARED),
+	KEDR_VFS_RET("down_read_interruptible", KEDR_VFS_ARG_SEM,
+		     KEDR_VFS_IF_ZERO, false, KEDR_REC_ACQUIRE,
+		     KEDR_SYNC_SHARED),
+	KEDR_VFS_RET("down_read_trylock", KEDR_VFS_ARG_SEM, KEDR_VFS_IF_ONE,
+		     true, KEDR_REC_ACQUIRE, KEDR_SYNC_SHARED),
+	KEDR_VFS_RET("__writeback_single_inode", KEDR_VFS_ARG_INODE,
+		     KEDR_VFS_ALWAYS, false, KEDR_REC_SIGNAL,
+		     KEDR_SIGNAL_HANDOFF),
+	KEDR_VFS_RET("inode_wait_for_writeback", KEDR_VFS_ARG_INODE,
+		     KEDR_VFS_ALWAYS, false, KEDR_REC_WAIT, 0),
+};
+
+void kedr_locks_vfs_target_loaded(struct module *target)
+{
+	if (!vfs)
+		return;
+	/* No inode of a target is live: no lookup can match. */
+	memset(kedr_vfs_sems, 0, sizeof(kedr_vfs_sems));
+	atomic_set(&kedr_vfs_live, 0);
+	atomic_set(&kedr_vfs_full, 0);
+	WRITE_ONCE(kedr_vfs_base, (unsigned long)target->core_layout.base);
+	WRITE_ONCE(kedr_vfs_size, target->core_layout.size);
+}
+
+void kedr_locks_vfs_target_unloading(struct module *target)
+{
+	unsigned long missed = 0;
+	unsigned int i;
+
+	if (!vfs)
+		return;
+	WRITE_ONCE(kedr_vfs_size, 0);
+	for (i = 0; i < ARRAY_SIZE(kedr_vfs_rets); i++)
+		missed += kedr_vfs_rets[i].rp.nmissed;
+	if (atomic_read(&kedr_vfs_full) || missed)
+		pr_warn("vfs: %d inodes of %s not kept (table full), %lu returns missed\n",
+			atomic_read(&kedr_vfs_full), target->name, missed);
+}
+
+int kedr_locks_vfs_setup(void)
+{
+	unsigned int i, j;
+	int err;
+
+	if (!vfs)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(kedr_vfs_kprobes); i++) {
+		err = register_kprobe(&kedr_vfs_kprobes[i]);
+		if (err) {
+			pr_err("vfs: cannot probe %s: %d\n",
+			       kedr_vfs_kprobes[i].symbol_name, err);
+			goto fail_kprobes;
+		}
+	}
+	for (j = 0; j < ARRAY_SIZE(kedr_vfs_rets); j++) {
+		err = register_kretprobe(&kedr_vfs_rets[j].rp);
+		if (err) {
+			pr_err("vfs: cannot probe the return of %s: %d\n",
+			       kedr_vfs_rets[j].rp.kp.symbol_name, err);
+			goto fail_rets;
+		}
+	}
+	return 0;
+
+fail_rets:
+	while (j--)
+		unregister_kretprobe(&kedr_vfs_rets[j].rp);
+fail_kprobes:
+	while (i--)
+		unregister_kprobe(&kedr_vfs_kprobes[i]);
+	return err;
+}
+
+void kedr_locks_vfs_teardown(void)
+{
+	unsigned int i;
+
+	if (!vfs)
+		return;
+	for (i = ARRAY_SIZE(kedr_vfs_rets); i--;)
+		unregister_kretprobe(&kedr_vfs_rets[i].rp);
+	for (i = ARRAY_SIZE(kedr_vfs_kprobes); i--;)
+		unregister_kprobe(&kedr_vfs_kprobes[i]);
+}

@@ -1,0 +1,147 @@
+using System.Globalization;
+using Kedr.Cli.Tests.PatchSites;
+using Kedr.Cli.Vm;
+using Kedr.Cli.Tests.Record;
+using Kedr.Core.Elf;
+using Kedr.Kernel.Vm;
+using Kedr.Output;
+using Kedr.Output.Races;
+using Xunit.Abstractions;
+
+namespace Kedr.Cli.Tests.Payloads;
+
+/// <summary>
+/// kedr_locks' VFS probes (kmod/payloads/kedr_locks/kedr_locks_vfs.c; docs/races.md, "The VFS around the
+/// callbacks") on fat, 4 vCPUs, one boot: three shells append to one file of a vfat mount (noatime: no atime
+/// update, whose race between readers is real) while each makes, fills and removes a folder of the root and
+/// looks up names in the root that do not exist. The VFS holds the file's i_rwsem around
+/// <c>file_update_time()</c> → <c>fat_update_time</c> → <c>fat_truncate_time</c> (mtime, ctime), and the root's
+/// around <c>fat_remove_entries</c> (rmdir, exclusive) and <c>fat_search_long</c> (lookup, shared): no call of
+/// fat shows either. <c>kedr races</c> over the recording without the records of the VFS probes (told apart by
+/// their pc: the address of a probed kernel function, read from the guest's /proc/kallsyms) reports such
+/// pairs; over the whole recording it reports none of them, and nothing that was not reported without. (A run:
+/// 21 pairs without, among them the eviction pairs `rm` makes; with, 1: fat_free_clusters / fat_clusters_flush,
+/// `sbi->free_clusters` under two different locks, a true race that stays.)
+/// Run alone: <c>dotnet test tests/Kedr.Cli.Tests -c Release --filter "FullyQualifiedName~LocksVfsVm"</c>.
+/// </summary>
+public sealed class LocksVfsVmTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("kedr-locks-vfs-");
+
+    public void Dispose() => _dir.Delete(true);
+
+    private static readonly string[] FatModules = ["brd", "vfat", "nls_ascii", "nls_cp437", "nls_utf8"];
+
+    /// <summary>The kernel functions kedr_locks_vfs.c probes (the pc of every record it makes).</summary>
+    private static readonly string[] Probed =
+    [
+        "inode_init_always", "__destroy_inode", "up_write", "up_read", "downgrade_write", "iput", "do_dentry_open",
+        "down_write", "down_write_killable", "down_write_trylock", "down_read", "down_read_killable",
+        "down_read_interruptible", "down_read_trylock", "__writeback_single_inode", "inode_wait_for_writeback",
+    ];
+
+    /// <summary>The pairs the VFS's i_rwsem orders in this workload (by function, either order).</summary>
+    private static readonly (string, string)[] OrderedByIRwsem =
+    [
+        ("fat_truncate_time", "fat_truncate_time"),
+        ("fat_remove_entries", "fat_search_long"),
+    ];
+
+    [Fact]
+    public async Task The_VFS_i_rwsem_around_fat_callbacks_orders_what_it_protects()
+    {
+        var work = Path.Combine(_dir.FullName, "payloads");
+        var locks = await PayloadBuild.BuildAsync(PayloadBuild.BuiltIn("kedr_locks"), work, output);
+        var alloc = await PayloadBuild.BuildAsync(PayloadBuild.BuiltIn("kedr_alloc"), work, output);
+        var pattern = string.Join('|', Probed);
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("fat", GuestKedr.Setup + $$"""
+            K=/lib/modules/kedr
+            grep -E ' [tT] ({{pattern}})$' /proc/kallsyms > /out/probed.txt
+            insmod $K/kedr_locks.ko
+            insmod $K/kedr_alloc.ko
+            kedr record -o /tmp/rec.trace 2> /out/record.txt &
+            rec=$!
+            modprobe brd rd_nr=1 rd_size=8192
+            modprobe vfat
+            mkdosfs /dev/ram0 > /dev/null
+            mkdir -p /mnt/t
+            mount -t vfat -o noatime /dev/ram0 /mnt/t
+            work() {
+                mkdir /mnt/t/d$1
+                i=0
+                while [ $i -lt 12 ]; do
+                    echo "$1 $i" >> /mnt/t/shared
+                    echo "$1 $i" > /mnt/t/d$1/f$i
+                    [ -e /mnt/t/none-$1-$i ] || true
+                    i=$((i + 1))
+                done
+                rm -r /mnt/t/d$1
+                i=0
+                while [ $i -lt 6 ]; do
+                    [ -e /mnt/t/gone-$1-$i ] || true
+                    i=$((i + 1))
+                done
+            }
+            pids=
+            for s in 1 2 3; do work $s & pids="$pids $!"; done
+            wait $pids
+            wc -l < /mnt/t/shared > /out/lines.txt
+            umount /mnt/t
+            rmmod vfat
+            rmmod fat
+            wait $rec
+            rmmod kedr_alloc
+            rmmod kedr_locks
+            cp /tmp/rec.trace /out/rec.trace
+            """)
+        {
+            GuestModules = FatModules,
+            ExtraFiles = [.. GuestKedr.Files, locks, alloc],
+            Cpus = 4,
+            MemoryMiB = 1024,
+            Timeout = TimeSpan.FromSeconds(300),
+        }, output);
+        PatchSiteRun.AssertAttached(r, "fat");
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal("36", r.File("lines.txt").Trim());
+        output.WriteLine(r.File("record.txt"));
+
+        var probed = r.File("probed.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => ulong.Parse(l.Split(' ')[0], NumberStyles.HexNumber)).ToHashSet();
+        Assert.Equal(Probed.Length, probed.Count);
+        var recPath = Path.Combine(_dir.FullName, "rec.trace");
+        File.WriteAllBytes(recPath, r.Vm.Files["rec.trace"]);
+        var trace = TraceReader.Read(recPath);
+        Assert.Equal(0ul, trace.Recording!.Dropped);
+        bool vfs(in TraceEvent e) => e.Kind is >= TraceEventKind.Acquire and <= TraceEventKind.Free && probed.Contains(e.Pc);
+        var vfsAcquires = trace.Events.Where(e => vfs(e) && e.Kind == TraceEventKind.Acquire).ToList();
+        Assert.True(vfsAcquires.Select(e => e.Tid).Distinct().Count() >= 3,
+            $"ACQUIREs of the VFS probes from {vfsAcquires.Select(e => e.Tid).Distinct().Count()} tasks: is vfs=1 the default?");
+
+        var fat = GuestKernel.FindOrInstall(RepositoryPaths.VmScripts).FindModule("fat")!;
+        var warnings = new List<Kedr.Core.Diagnostics.KedrDiagnostic>();
+        var elf = ElfFile.Read(fat);
+        var symbols = TraceSymbolizer.Create(elf, trace, warnings);
+        var init = ModuleInit.Find(elf, symbols, trace);
+        var setup = ModuleInit.FindEntered(symbols, trace, ["fat_fill_super"], out _);
+        RaceResult Detect(IEnumerable<TraceEvent> events)
+        {
+            var d = new RaceDetector(new RaceDetectorOptions { InitFunction = init, SetupFunctions = setup });
+            foreach (var e in events) d.Process(e);
+            return d.Result();
+        }
+        string Fn(ulong pc) => symbols.Resolve(pc)?.Function ?? $"0x{pc:x}";
+        (string, string) Pair(RacePair p) => string.CompareOrdinal(Fn(p.First.Pc), Fn(p.Second.Pc)) <= 0
+            ? (Fn(p.First.Pc), Fn(p.Second.Pc)) : (Fn(p.Second.Pc), Fn(p.First.Pc));
+        string List(RaceResult res) => string.Join('\n', res.Races.Select(p => $"{p.Count,6} {Fn(p.First.Pc)}+0x{symbols.Resolve(p.First.Pc)?.Offset:x} / {Fn(p.Second.Pc)}+0x{symbols.Resolve(p.Second.Pc)?.Offset:x}"));
+
+        var without = Detect(trace.Events.Where(e => !vfs(e)));
+        var with = Detect(trace.Events);
+        output.WriteLine($"without the VFS records, {without.Races.Count} pairs:\n{List(without)}\nwith them, {with.Races.Count} pairs:\n{List(with)}");
+        Assert.Contains(without.Races, p => OrderedByIRwsem.Contains(Pair(p)));
+        Assert.DoesNotContain(with.Races, p => OrderedByIRwsem.Contains(Pair(p)));
+        // The entries only order: whatever is reported with them was reported without (the true races stay).
+        var before = without.Races.Select(Pair).ToHashSet();
+        Assert.All(with.Races, p => Assert.Contains(Pair(p), before));
+    }
+}

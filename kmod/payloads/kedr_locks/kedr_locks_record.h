@@ -9,6 +9,7 @@
 #ifndef KEDR_LOCKS_RECORD_H
 #define KEDR_LOCKS_RECORD_H
 
+#include <linux/bio.h>
 #include <linux/err.h>
 #include <linux/fs.h>
 #include "kedr_payload.h"
@@ -75,6 +76,25 @@ static inline void kedr_locks_publish(const struct kedr_call_info *info,
 		return;
 	kedr_record_event(KEDR_REC_SIGNAL, info->pc, (unsigned long)inode,
 			  KEDR_SIGNAL_PUBLISH);
+}
+
+/*
+ * A bio from a bio_set (bio_alloc_bioset, bio_alloc_clone, bio_split),
+ * after the call: an ALLOC of the whole block the set's mempool gave, the
+ * front pad (the caller's own structure around the bio) and the inline
+ * vecs included. The block layer frees it (bio_put() at the end of the
+ * I/O) and the set gives it again, calls the target does not make: without
+ * this, the detector takes two uses of one recycled bio for a race.
+ */
+static inline void kedr_locks_fresh_bio(const struct kedr_call_info *info,
+					const struct bio *bio,
+					const struct bio_set *bs)
+{
+	if (IS_ERR_OR_NULL(bio) || !bs)
+		return;
+	kedr_record_event(KEDR_REC_ALLOC, info->pc,
+			  (unsigned long)bio - bs->front_pad,
+			  bs->front_pad + sizeof(*bio) + bs->back_pad);
 }
 
 #endif /* KEDR_LOCKS_RECORD_H */

@@ -35,6 +35,8 @@ internal static class RaceVmRun
             sleep 2
             # A target with a debugfs file of its name (kedr_race_work's exit twin): one write through it, closed before rmmod.
             if [ -e /sys/kernel/debug/{target} ]; then echo 1 > /sys/kernel/debug/{target}; fi
+            # kedr_race_completion's recycled bio: two processes, one after the other, on one CPU (the same block again).
+            if [ -e /sys/kernel/debug/{target}.bio ]; then taskset 1 sh -c 'echo 1 > /sys/kernel/debug/{target}.bio'; taskset 1 sh -c 'echo 2 > /sys/kernel/debug/{target}.bio'; fi
             rmmod {target}
             cat /sys/kernel/debug/kedr_sample/trace > /out/race-trace.bin{unloads}
             """);

@@ -47,6 +47,8 @@ public static class TraceFormat
         ["KEDR_SYNC_SHARED"] = (ulong)TraceSyncMode.Shared,
         ["KEDR_SIGNAL_HANDOFF"] = (ulong)TraceSignalMode.HandOff,
         ["KEDR_SIGNAL_PUBLISH"] = (ulong)TraceSignalMode.Publish,
+        ["KEDR_WAIT_HANDOFF"] = (ulong)TraceWaitMode.HandOff,
+        ["KEDR_WAIT_CALLBACK_END"] = (ulong)TraceWaitMode.CallbackEnd,
         ["KEDR_REC_F_PERCPU"] = (ulong)TraceRecordFlags.PerCpu,
         ["KEDR_REC_F_OWN_TASK"] = (ulong)TraceRecordFlags.OwnTask,
         ["KEDR_RECORD_ENDED"] = RecordEnded,
@@ -95,7 +97,7 @@ public enum TraceEventKind : byte
     Release = 10,
     /// <summary>Happens-before from here (Addr = the object handed off; Size = <see cref="TraceSignalMode"/>) ...</summary>
     Signal = 11,
-    /// <summary>... to here, for the same Addr.</summary>
+    /// <summary>... to here, for the same Addr (Size = <see cref="TraceWaitMode"/>).</summary>
     Wait = 12,
     /// <summary>Addr = the block, Size = its bytes.</summary>
     Alloc = 13,
@@ -121,6 +123,12 @@ public enum TraceSyncMode : uint { Exclusive = 0, Shared = 1 }
 /// function at Addr); Publish: an object made visible to other tasks, Addr inside it (docs/races.md, "Publication").
 /// </summary>
 public enum TraceSignalMode : uint { HandOff = 0, Publish = 1 }
+
+/// <summary>
+/// KEDR_WAIT_*: the Size of Wait records. HandOff: ordered after the signals on Addr; CallbackEnd: ordered after
+/// the ends of the runs of the callback at Addr (cancel_work_sync, timer_delete_sync...: docs/races.md, "Hand-off to a callback").
+/// </summary>
+public enum TraceWaitMode : uint { HandOff = 0, CallbackEnd = 1 }
 
 /// <summary>
 /// KEDR_REC_F_*: the flags byte of a memory record (0 in records of recorders before it, where the byte was reserved).

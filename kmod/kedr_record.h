@@ -104,6 +104,17 @@ struct kedr_record {
 #define KEDR_SIGNAL_PUBLISH	1
 
 /*
+ * @size of WAIT records: 0 a wait on the SIGNALs on @addr; CALLBACK_END a
+ * wait for the end of the runs of the callback at @addr (the target's
+ * function a work item or a timer holds), recorded once a call such as
+ * cancel_work_sync() returned: the race detector orders it after every
+ * return of that function's runs from the kernel before it
+ * (docs/races.md, "Hand-off to a callback").
+ */
+#define KEDR_WAIT_HANDOFF	0
+#define KEDR_WAIT_CALLBACK_END	1
+
+/*
  * A `kedr record` file (written in user space only; docs/record-format.md):
  * a trace whose header_size also covers a struct kedr_record_file and
  * nr_cpus struct kedr_record_cpu right after struct kedr_trace_header, so a

@@ -17,6 +17,8 @@ public sealed class RaceDetector
     private readonly Dictionary<ThreadIdentity, LogicalThread> _threadsById = [];
     private readonly List<LogicalThread> _threads = [];
     private readonly SyncClocks _lockWrite = new(), _lockRead = new(), _signals = new(), _atomics = new();
+    /// <summary>By callback address: the join of the clocks at the ends of its runs from the kernel (docs/races.md, "Hand-off to a callback").</summary>
+    private readonly SyncClocks _callbackEnds = new();
     private readonly LiveAllocations _allocations = new();
     private readonly Publications _published = new();
     private long _publications;
@@ -117,6 +119,13 @@ public sealed class RaceDetector
                 break;
             case TraceEventKind.Exit:
                 t.Stack = _stacks.Exit(t.Stack, e.Pc);
+                if (t.Stack == CallStacks.Root && t.InCallback)
+                {
+                    // A run of a handed-off callback ended: what waits for its end (cancel_work_sync...) is ordered
+                    // after it. Its own later runs are not: they join the hand-offs' signals, not this.
+                    _callbackEnds.Get(e.Pc).Join(t.Clock);
+                    t.Tick();
+                }
                 if (t.Stack == CallStacks.Root && _o.ExitFunction is not null && !_exitStarted && !t.InCallback
                     && t.Identity is { Context: TraceContext.Task, Tid: not 0 })
                 {
@@ -184,6 +193,12 @@ public sealed class RaceDetector
                 break;
             case TraceEventKind.Wait:
                 _sync++;
+                if (e.Size == (uint)TraceWaitMode.CallbackEnd)
+                {
+                    // cancel_work_sync, timer_delete_sync... returned: every run of the callback at Addr has ended.
+                    if (_callbackEnds.TryGetValue(e.Addr, out var ended)) t.Clock.Join(ended);
+                    break;
+                }
                 if (_signals.TryGetValue(e.Addr, out var s)) t.Clock.Join(s);
                 break;
             case TraceEventKind.Alloc:

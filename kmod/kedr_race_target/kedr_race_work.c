@@ -15,6 +15,10 @@
  *   it, and only then can the module be removed (the open file held a
  *   reference on the module, fops.owner): exit writes it too. The rule:
  *   a task's return from the module happens before exit.
+ * - the work item writes race_end.value too; exit writes it after
+ *   cancel_work_sync() returned (a WAIT for the end of the work function's
+ *   runs: its exit events). The exit rule does not order a hand-off's
+ *   callback before exit: only that wait does.
  */
 #include <linux/init.h>
 #include <linux/debugfs.h>
@@ -30,12 +34,21 @@ static struct race_data {
 	int value;
 } race_shared, race_kth, race_dev;
 
+/*
+ * A field alone in its 8-byte shadow cell: the detector keeps one last write
+ * per cell, so a write of race_dev next to it would replace the work item's.
+ */
+static struct race_end_data {
+	long value;
+} race_end;
+
 static struct task_struct *race_kth_task;
 static struct dentry *race_dev_file;
 
 static noinline void race_work_fn(struct work_struct *work)
 {
 	race_shared.value += 2;	/* shared: b */
+	race_end.value = 1;	/* shared: g */
 }
 
 static DECLARE_WORK(race_work, race_work_fn);
@@ -98,6 +111,7 @@ static void race_teardown(void)
 	struct task_struct *task = xchg(&race_kth_task, NULL);
 
 	cancel_work_sync(&race_work);
+	race_end.value += 2;	/* shared: h */
 	if (task)
 		kthread_stop(task);
 	race_dev.value += 2;	/* shared: f */
@@ -105,4 +119,4 @@ static void race_teardown(void)
 }
 
 #include "kedr_race_threads.h"
-MODULE_DESCRIPTION("KEDR race target: fields handed to a work item, a kthread, exit");
+MODULE_DESCRIPTION("KEDR race target: fields handed to a work item, a kthread, exit, back from the work item");

@@ -54,6 +54,20 @@ static inline void kedr_locks_handoff(const struct kedr_call_info *info,
 }
 
 /*
+ * The other way: a call that returns only once the runs of a callback of the
+ * target ended (cancel_work_sync, flush_work, timer_delete_sync...), after
+ * it returned: a WAIT with KEDR_WAIT_CALLBACK_END on the callback's address.
+ * The detector orders it after the exit events that ended the callback's
+ * runs (docs/races.md, "Hand-off to a callback").
+ */
+static inline void kedr_locks_wait_end(const struct kedr_call_info *info,
+				       const void *callback)
+{
+	kedr_record_event(KEDR_REC_WAIT, info->pc, (unsigned long)callback,
+			  KEDR_WAIT_CALLBACK_END);
+}
+
+/*
  * The thread function of kthread_create_on_node() and kthread_create_on_cpu()
  * (a spec names a function pointer's type by a typedef). Creating the thread
  * hands work to that function in the new task: the same SIGNAL on its

@@ -8,8 +8,9 @@ namespace Kedr.Cli.Tests.Vm;
 /// records (docs/races.md): spin_lock (ACQUIRE/RELEASE), complete → wait_for_completion (SIGNAL/WAIT),
 /// queue_work, mod_timer and kthread_run (SIGNAL on the callback's address, whose entry is the WAIT; kedr_race_work
 /// also has a field written by a task through its debugfs file and by its exit: the exit rule, which needs no
-/// payload; kedr_race_completion a bio recycled by its bio_set between two processes: ALLOC when
-/// bio_alloc_bioset returns). The payload is
+/// payload; one written by its work item and by its exit after cancel_work_sync: a WAIT for the work function's
+/// end; kedr_race_completion a bio recycled by its bio_set between two processes: ALLOC when bio_alloc_bioset
+/// returns). The payload is
 /// generated from kmod/payloads/kedr_locks and built as a user would, and loaded before the target.
 /// No report is only worth something if the shared field's accesses were seen: each twin's lines marked
 /// "shared: a" and "shared: b" must have memory events, from two different logical threads.
@@ -34,10 +35,11 @@ public sealed class RaceTwinVmTests(ITestOutputHelper output)
             var payload = await PayloadBuild.BuildAsync(PayloadBuild.BuiltIn("kedr_locks"), work, output);
             var (json, events) = await RaceVmRun.RunWithEventsAsync(target, output, [payload]);
             Assert.True(json.GetProperty("sync_events").GetInt64() > 0, "no synchronization event in the trace: is the locks payload loaded?");
-            // kedr_race_work has two more pairs: c/d (a kthread_run hand-off), e/f (a task's write, then exit).
+            // kedr_race_work has three more pairs: c/d (a kthread_run hand-off), e/f (a task's write, then exit), g/h (the
+            // work item's write, then exit's after cancel_work_sync: a WAIT for the work function's end).
             var source = File.ReadAllText(Path.Combine(RaceVmRun.TargetDir, target + ".c"));
             // kedr_race_completion has p/q: one bio_set block used by two processes in turn (bio_alloc_bioset: ALLOC).
-            foreach (var (first, second) in new[] { ("a", "b"), ("c", "d"), ("e", "f"), ("p", "q") })
+            foreach (var (first, second) in new[] { ("a", "b"), ("c", "d"), ("e", "f"), ("g", "h"), ("p", "q") })
             {
                 if (first != "a" && !source.Contains($"/* shared: {first} */", StringComparison.Ordinal)) continue;
                 var a = RaceVmRun.ThreadsAt(events, target + ".c", $"/* shared: {first} */");

@@ -289,6 +289,61 @@ public sealed class RaceDetectorTests
         Assert.Single(early.Races);
     }
 
+    /// <summary>
+    /// cancel_work_sync, flush_work, timer_delete_sync record, once they returned, a WAIT with KEDR_WAIT_CALLBACK_END on
+    /// the callback's address: it is ordered after the end (the exit event back to an empty stack) of every run of
+    /// that callback before it. Two runs of the callback are not ordered with each other by their ends, and a run
+    /// that ends after the wait is not ordered before it (docs/races.md, "Hand-off to a callback").
+    /// </summary>
+    [Fact]
+    public void A_wait_for_a_callbacks_end_is_ordered_after_its_runs_and_its_runs_are_not_ordered_by_it()
+    {
+        const ulong WorkFn = 0xffffffffc0120000, TimerFn = 0xffffffffc0130000;
+        var work = new RaceScenario().Signal(1, WorkFn)
+            .Enter(7, WorkFn, cpu: 1).Write(7, PcA, X, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .WaitEnd(1, WorkFn).Write(1, PcB, X);
+        Assert.Empty(work.Run().Races);
+        var timer = new RaceScenario().Signal(1, TimerFn)
+            .Enter(0, TimerFn, cpu: 2, ctx: 1).Write(0, PcA, X, cpu: 2, ctx: 1).Leave(0, TimerFn, cpu: 2, ctx: 1)
+            .WaitEnd(1, TimerFn).Write(1, PcB, X);
+        Assert.Empty(timer.Run().Races);
+        // Without the wait, with a plain wait (size 0: the signals' clock), with a wait for another callback, or
+        // with the callback's end after the wait: the pair races.
+        var none = new RaceScenario().Signal(1, WorkFn)
+            .Enter(7, WorkFn, cpu: 1).Write(7, PcA, X, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Write(1, PcB, X).Run();
+        Assert.Equal((PcA, PcB), (Assert.Single(none.Races).First.Pc, none.Races[0].Second.Pc));
+        var plain = new RaceScenario().Signal(1, WorkFn)
+            .Enter(7, WorkFn, cpu: 1).Write(7, PcA, X, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Wait(1, WorkFn).Write(1, PcB, X).Run();
+        Assert.Single(plain.Races);
+        var other = new RaceScenario().Signal(1, WorkFn).Signal(1, TimerFn)
+            .Enter(7, WorkFn, cpu: 1).Write(7, PcA, X, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Enter(0, TimerFn, cpu: 2, ctx: 1).Leave(0, TimerFn, cpu: 2, ctx: 1)
+            .WaitEnd(1, TimerFn).Write(1, PcB, X).Run();
+        Assert.Single(other.Races);
+        var late = new RaceScenario().Signal(1, WorkFn)
+            .Enter(7, WorkFn, cpu: 1).Write(7, PcA, X, cpu: 1)
+            .WaitEnd(1, WorkFn).Write(1, PcB, X).Leave(7, WorkFn, cpu: 1).Run();
+        Assert.Single(late.Races);
+        // What the worker does after the callback's end (its next callback) is not ordered before the wait either.
+        const ulong NextFn = 0xffffffffc0140000;
+        var next = new RaceScenario().Signal(1, WorkFn).Signal(1, NextFn)
+            .Enter(7, WorkFn, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .Enter(7, NextFn, cpu: 1).Write(7, PcA, X, cpu: 1).Leave(7, NextFn, cpu: 1)
+            .WaitEnd(1, WorkFn).Write(1, PcB, X).Run();
+        Assert.Single(next.Races);
+        // Two runs of the callback (two hand-offs, two workers) each write X: the ends order neither run before the
+        // other, even with a wait for the end between them; the waiter is ordered after both.
+        var runs = new RaceScenario().Signal(1, WorkFn)
+            .Enter(7, WorkFn, cpu: 1).Write(7, PcA, X, cpu: 1).Leave(7, WorkFn, cpu: 1)
+            .WaitEnd(1, WorkFn)
+            .Enter(8, WorkFn, cpu: 2).Write(8, PcC, X, cpu: 2).Leave(8, WorkFn, cpu: 2)
+            .WaitEnd(1, WorkFn).Write(1, PcB, X).Run();
+        var pair = Assert.Single(runs.Races);
+        Assert.Equal((PcA, PcC), (pair.First.Pc, pair.Second.Pc));
+    }
+
     [Fact]
     public void An_interrupt_is_its_own_thread_even_in_the_same_task_and_cpu()
     {

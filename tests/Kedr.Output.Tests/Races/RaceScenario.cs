@@ -48,6 +48,8 @@ internal sealed class RaceScenario
     /// <summary>A publication (SIGNAL with KEDR_SIGNAL_PUBLISH = 1): <paramref name="obj"/> made visible to other tasks.</summary>
     public RaceScenario Publish(uint tid, ulong obj, byte cpu = 0) => Ev(Kinds.Signal, tid, 0x8, obj, 1, cpu);
     public RaceScenario Wait(uint tid, ulong obj, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Wait, tid, 0x5, obj, 0, cpu, ctx);
+    /// <summary>A wait for the end of the callback at <paramref name="fn"/> (WAIT with KEDR_WAIT_CALLBACK_END = 1: cancel_work_sync returned).</summary>
+    public RaceScenario WaitEnd(uint tid, ulong fn, byte cpu = 0, byte ctx = 0) => Ev(Kinds.Wait, tid, 0x9, fn, 1, cpu, ctx);
     public RaceScenario Alloc(uint tid, ulong block, uint size, ulong pc = 0x6) => Ev(Kinds.Alloc, tid, pc, block, size);
     public RaceScenario Free(uint tid, ulong block) => Ev(Kinds.Free, tid, 0x7, block);
 

@@ -5,12 +5,16 @@
  * __KERNEL__ the includer provides READ_ONCE(), WRITE_ONCE(), cmpxchg(),
  * atomic_t and hash_long()).
  *
- * Open addressing, linear probing. A slot holds an i_rwsem address (the
- * inode is live), that address | KEDR_VFS_DEAD (it was), or 0 (never
- * used since the target loaded). A slot once used keeps its address, so a
- * lookup stops at the first 0 and an inode allocated again at the same
- * address (the slab's next object there) takes its slot back. Lookups
- * take no lock; inserts claim an empty slot with cmpxchg().
+ * Open addressing, linear probing within a window of KEDR_VFS_PROBE slots
+ * from the key's hash: every lookup reads at most that many, whatever the
+ * table went through (it runs on every rwsem operation of the kernel). A
+ * slot holds an i_rwsem address (the inode is live), KEDR_VFS_DEAD (one
+ * was: a tombstone, which the next insert along it takes), or 0 (never
+ * used since the target loaded). Slots never go back to 0 and an insert
+ * takes the first tombstone or 0 of its window, so a lookup stops at the
+ * first 0. An inode whose window has neither is not kept: counted in
+ * @full, its operations not recorded. Lookups take no lock; inserts claim
+ * a slot with cmpxchg().
  */
 #ifndef KEDR_LOCKS_VFS_SET_H
 #define KEDR_LOCKS_VFS_SET_H
@@ -23,7 +27,8 @@
 
 #define KEDR_VFS_BITS	14
 #define KEDR_VFS_SLOTS	(1U << KEDR_VFS_BITS)
-#define KEDR_VFS_DEAD	1UL
+#define KEDR_VFS_DEAD	1UL	/* no i_rwsem address: they are aligned */
+#define KEDR_VFS_PROBE	32
 
 #ifndef kedr_vfs_step
 #define kedr_vfs_step() do { } while (0)	/* the harness counts slots */
@@ -35,17 +40,20 @@ struct kedr_vfs_set {
 	atomic_t full;		/* inodes not kept: the table was full */
 };
 
+/* The live slot of @key, or NULL. */
 static inline unsigned long *kedr_vfs_slot(struct kedr_vfs_set *set,
 					   unsigned long key)
 {
 	unsigned int i = hash_long(key, KEDR_VFS_BITS), n;
 
-	for (n = 0; n < KEDR_VFS_SLOTS; n++) {
+	for (n = 0; n < KEDR_VFS_PROBE; n++) {
 		unsigned long v = READ_ONCE(set->sems[i]);
 
 		kedr_vfs_step();
-		if (!v || (v & ~KEDR_VFS_DEAD) == key)
+		if (v == key)
 			return &set->sems[i];
+		if (!v)
+			break;
 		i = (i + 1) & (KEDR_VFS_SLOTS - 1);
 	}
 	return NULL;
@@ -53,30 +61,24 @@ static inline unsigned long *kedr_vfs_slot(struct kedr_vfs_set *set,
 
 static inline bool kedr_vfs_known(struct kedr_vfs_set *set, const void *sem)
 {
-	unsigned long *s;
-
 	if (!atomic_read(&set->live))
 		return false;
-	s = kedr_vfs_slot(set, (unsigned long)sem);
-	return s && READ_ONCE(*s) == (unsigned long)sem;
+	return kedr_vfs_slot(set, (unsigned long)sem);
 }
 
+/* @key is not in the set: a new inode's i_rwsem. */
 static inline void kedr_vfs_add(struct kedr_vfs_set *set, unsigned long key)
 {
 	unsigned int i = hash_long(key, KEDR_VFS_BITS), n;
 
-	for (n = 0; n < KEDR_VFS_SLOTS; n++) {
+	for (n = 0; n < KEDR_VFS_PROBE; n++) {
 		unsigned long v = READ_ONCE(set->sems[i]);
 
-		if (!v)
-			v = cmpxchg(&set->sems[i], 0, key);
-		if (!v || v == (key | KEDR_VFS_DEAD)) {
-			WRITE_ONCE(set->sems[i], key);
+		if ((!v || v == KEDR_VFS_DEAD) &&
+		    cmpxchg(&set->sems[i], v, key) == v) {
 			atomic_inc(&set->live);
 			return;
 		}
-		if (v == key)
-			return;
 		i = (i + 1) & (KEDR_VFS_SLOTS - 1);
 	}
 	atomic_inc(&set->full);
@@ -87,10 +89,8 @@ static inline void kedr_vfs_forget(struct kedr_vfs_set *set,
 {
 	unsigned long *s = kedr_vfs_slot(set, key);
 
-	if (s && READ_ONCE(*s) == key) {
-		WRITE_ONCE(*s, key | KEDR_VFS_DEAD);
+	if (s && cmpxchg(s, key, KEDR_VFS_DEAD) == key)
 		atomic_dec(&set->live);
-	}
 }
 
 #endif /* KEDR_LOCKS_VFS_SET_H */

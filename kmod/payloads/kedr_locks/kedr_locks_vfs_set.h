@@ -66,11 +66,18 @@ static inline bool kedr_vfs_known(struct kedr_vfs_set *set, const void *sem)
 	return kedr_vfs_slot(set, (unsigned long)sem);
 }
 
-/* @key is not in the set: a new inode's i_rwsem. */
+/*
+ * A new inode's i_rwsem. It may be in the set already: alloc_inode() frees
+ * an inode whose inode_init_always() failed without __destroy_inode(), and
+ * the slab's next object there is added again; kept once, it goes at the
+ * next __destroy_inode() there.
+ */
 static inline void kedr_vfs_add(struct kedr_vfs_set *set, unsigned long key)
 {
 	unsigned int i = hash_long(key, KEDR_VFS_BITS), n;
 
+	if (kedr_vfs_slot(set, key))
+		return;
 	for (n = 0; n < KEDR_VFS_PROBE; n++) {
 		unsigned long v = READ_ONCE(set->sems[i]);
 

@@ -95,5 +95,17 @@ int main(void)
 	       max_steps_known(0, 100000, false, &wrong));
 	printf("over_wrong %lu\n", wrong);
 	printf("slots %u\n", KEDR_VFS_SLOTS);
+
+	/*
+	 * An inode added and never forgotten (inode_init_always() failed:
+	 * alloc_inode() frees it without __destroy_inode()), then the slab's
+	 * next object at that address, added and destroyed: not in the set.
+	 */
+	memset(&set, 0, sizeof(set));
+	kedr_vfs_add(&set, INODE(7));
+	kedr_vfs_add(&set, INODE(7));
+	kedr_vfs_forget(&set, INODE(7));
+	printf("again_known %d\n", kedr_vfs_known(&set, (const void *)INODE(7)));
+	printf("again_live %d\n", atomic_read(&set.live));
 	return 0;
 }

@@ -40,12 +40,14 @@ struct kedr_vfs_set {
 	atomic_t full;		/* inodes not kept: the table was full */
 };
 
-/* The live slot of @key, or NULL. */
+/* The live slot of @key, or NULL; 0 (iput(NULL)) is never in the set. */
 static inline unsigned long *kedr_vfs_slot(struct kedr_vfs_set *set,
 					   unsigned long key)
 {
 	unsigned int i = hash_long(key, KEDR_VFS_BITS), n;
 
+	if (!key)
+		return NULL;
 	for (n = 0; n < KEDR_VFS_PROBE; n++) {
 		unsigned long v = READ_ONCE(set->sems[i]);
 

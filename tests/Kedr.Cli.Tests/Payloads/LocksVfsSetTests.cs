@@ -52,6 +52,13 @@ public sealed class LocksVfsSetTests
         Assert.Equal(0, Figure("again_live"));
     }
 
+    [Fact]
+    public void Null_is_never_known()
+    {
+        // iput(NULL) does nothing (fs/inode.c), and kedr_locks_vfs.c's iput probe looks its argument up.
+        Assert.Equal(0, Figure("null_known"));
+    }
+
     private static Dictionary<string, long> Run()
     {
         var root = Kedr.Cli.Vm.RepositoryPaths.Root;

@@ -107,5 +107,9 @@ int main(void)
 	kedr_vfs_forget(&set, INODE(7));
 	printf("again_known %d\n", kedr_vfs_known(&set, (const void *)INODE(7)));
 	printf("again_live %d\n", atomic_read(&set.live));
+
+	/* iput(NULL) is allowed: NULL is no inode's, whatever is live. */
+	kedr_vfs_add(&set, INODE(9));
+	printf("null_known %d\n", kedr_vfs_known(&set, NULL));
 	return 0;
 }

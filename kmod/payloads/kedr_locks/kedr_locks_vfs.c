@@ -43,84 +43,17 @@
 #include "kedr_payload.h"
 #include "kedr_record.h"
 #include "kedr_locks.h"
+#include "kedr_locks_vfs_set.h"
 
 static bool vfs = true;
 module_param(vfs, bool, 0444);
 MODULE_PARM_DESC(vfs, "record the VFS's i_rwsem, struct file and iput()/evict() around the target's callbacks (kernel-wide kprobes; default 1)");
 
-/*
- * Open addressing, linear probing. A slot holds an i_rwsem address (the
- * inode is live), that address | KEDR_VFS_DEAD (it was), or 0 (never
- * used since the target loaded). A slot once used keeps its address, so a
- * lookup stops at the first 0 and an inode allocated again at the same
- * address (the slab's next object there) takes its slot back. Lookups
- * take no lock; inserts claim an empty slot with cmpxchg().
- */
-#define KEDR_VFS_BITS	14
-#define KEDR_VFS_SLOTS	(1U << KEDR_VFS_BITS)
-#define KEDR_VFS_DEAD	1UL
-
-static unsigned long kedr_vfs_sems[KEDR_VFS_SLOTS];
-static atomic_t kedr_vfs_live;		/* live slots: 0, nothing to look up */
-static atomic_t kedr_vfs_full;		/* inodes not kept: the table was full */
+/* The target's i_rwsems (kedr_locks_vfs_set.h). */
+static struct kedr_vfs_set kedr_vfs_set;
 /* The target's core layout (its s_op lives there); size 0: no target. */
 static unsigned long kedr_vfs_base;
 static unsigned long kedr_vfs_size;
-
-static unsigned long *kedr_vfs_slot(unsigned long key)
-{
-	unsigned int i = hash_long(key, KEDR_VFS_BITS), n;
-
-	for (n = 0; n < KEDR_VFS_SLOTS; n++) {
-		unsigned long v = READ_ONCE(kedr_vfs_sems[i]);
-
-		if (!v || (v & ~KEDR_VFS_DEAD) == key)
-			return &kedr_vfs_sems[i];
-		i = (i + 1) & (KEDR_VFS_SLOTS - 1);
-	}
-	return NULL;
-}
-
-static bool kedr_vfs_known(const void *sem)
-{
-	unsigned long *s;
-
-	if (!atomic_read(&kedr_vfs_live))
-		return false;
-	s = kedr_vfs_slot((unsigned long)sem);
-	return s && READ_ONCE(*s) == (unsigned long)sem;
-}
-
-static void kedr_vfs_add(unsigned long key)
-{
-	unsigned int i = hash_long(key, KEDR_VFS_BITS), n;
-
-	for (n = 0; n < KEDR_VFS_SLOTS; n++) {
-		unsigned long v = READ_ONCE(kedr_vfs_sems[i]);
-
-		if (!v)
-			v = cmpxchg(&kedr_vfs_sems[i], 0, key);
-		if (!v || v == (key | KEDR_VFS_DEAD)) {
-			WRITE_ONCE(kedr_vfs_sems[i], key);
-			atomic_inc(&kedr_vfs_live);
-			return;
-		}
-		if (v == key)
-			return;
-		i = (i + 1) & (KEDR_VFS_SLOTS - 1);
-	}
-	atomic_inc(&kedr_vfs_full);
-}
-
-static void kedr_vfs_forget(unsigned long key)
-{
-	unsigned long *s = kedr_vfs_slot(key);
-
-	if (s && READ_ONCE(*s) == key) {
-		WRITE_ONCE(*s, key | KEDR_VFS_DEAD);
-		atomic_dec(&kedr_vfs_live);
-	}
-}
 
 static const void *kedr_vfs_inode_sem(const struct inode *inode)
 {
@@ -156,7 +89,7 @@ static int kedr_vfs_init_pre(struct kprobe *p, struct pt_regs *regs)
 
 	if (size && (unsigned long)READ_ONCE(sb->s_op) -
 		    READ_ONCE(kedr_vfs_base) < size)
-		kedr_vfs_add((unsigned long)&inode->i_rwsem);
+		kedr_vfs_add(&kedr_vfs_set, (unsigned long)&inode->i_rwsem);
 	return 0;
 }
 
@@ -166,8 +99,8 @@ static int kedr_vfs_destroy_pre(struct kprobe *p, struct pt_regs *regs)
 	const struct inode *inode =
 		(const void *)regs_get_kernel_argument(regs, 0);
 
-	if (atomic_read(&kedr_vfs_live))
-		kedr_vfs_forget((unsigned long)&inode->i_rwsem);
+	if (atomic_read(&kedr_vfs_set.live))
+		kedr_vfs_forget(&kedr_vfs_set, (unsigned long)&inode->i_rwsem);
 	return 0;
 }
 
@@ -176,7 +109,7 @@ static void kedr_vfs_unlock(struct kprobe *p, struct pt_regs *regs, u32 how)
 {
 	const void *sem = (const void *)regs_get_kernel_argument(regs, 0);
 
-	if (kedr_vfs_known(sem) &&
+	if (kedr_vfs_known(&kedr_vfs_set, sem) &&
 	    !kedr_vfs_replaced(*(unsigned long *)kernel_stack_pointer(regs)))
 		kedr_vfs_record(KEDR_REC_RELEASE, sem, how, p->addr);
 }
@@ -198,7 +131,7 @@ static int kedr_vfs_downgrade_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	const void *sem = (const void *)regs_get_kernel_argument(regs, 0);
 
-	if (!kedr_vfs_known(sem))
+	if (!kedr_vfs_known(&kedr_vfs_set, sem))
 		return 0;
 	kedr_vfs_record(KEDR_REC_RELEASE, sem, KEDR_SYNC_EXCLUSIVE, p->addr);
 	kedr_vfs_record(KEDR_REC_ACQUIRE, sem, KEDR_SYNC_SHARED, p->addr);
@@ -211,7 +144,7 @@ static int kedr_vfs_iput_pre(struct kprobe *p, struct pt_regs *regs)
 	const struct inode *inode =
 		(const void *)regs_get_kernel_argument(regs, 0);
 
-	if (kedr_vfs_known(kedr_vfs_inode_sem(inode)))
+	if (kedr_vfs_known(&kedr_vfs_set, kedr_vfs_inode_sem(inode)))
 		kedr_vfs_record(KEDR_REC_SIGNAL, inode, KEDR_SIGNAL_HANDOFF,
 				p->addr);
 	return 0;
@@ -224,7 +157,7 @@ static int kedr_vfs_open_pre(struct kprobe *p, struct pt_regs *regs)
 	const struct inode *inode =
 		(const void *)regs_get_kernel_argument(regs, 1);
 
-	if (kedr_vfs_known(kedr_vfs_inode_sem(inode)))
+	if (kedr_vfs_known(&kedr_vfs_set, kedr_vfs_inode_sem(inode)))
 		kedr_vfs_record(KEDR_REC_ALLOC, f, sizeof(*f), p->addr);
 	return 0;
 }
@@ -266,7 +199,7 @@ static int kedr_vfs_ret_entry(struct kretprobe_instance *ri,
 	const void *sem = r->arg == KEDR_VFS_ARG_SEM ? arg :
 			  kedr_vfs_inode_sem(arg);
 
-	if (!kedr_vfs_known(sem))
+	if (!kedr_vfs_known(&kedr_vfs_set, sem))
 		return 1;	/* not ours: no return probe for this call */
 	((struct kedr_vfs_ret_data *)ri->data)->obj = arg;
 	return 0;
@@ -328,9 +261,9 @@ void kedr_locks_vfs_target_loaded(struct module *target)
 	if (!vfs)
 		return;
 	/* No inode of a target is live: no lookup can match. */
-	memset(kedr_vfs_sems, 0, sizeof(kedr_vfs_sems));
-	atomic_set(&kedr_vfs_live, 0);
-	atomic_set(&kedr_vfs_full, 0);
+	memset(kedr_vfs_set.sems, 0, sizeof(kedr_vfs_set.sems));
+	atomic_set(&kedr_vfs_set.live, 0);
+	atomic_set(&kedr_vfs_set.full, 0);
 	WRITE_ONCE(kedr_vfs_base, (unsigned long)target->core_layout.base);
 	WRITE_ONCE(kedr_vfs_size, target->core_layout.size);
 }
@@ -345,9 +278,9 @@ void kedr_locks_vfs_target_unloading(struct module *target)
 	WRITE_ONCE(kedr_vfs_size, 0);
 	for (i = 0; i < ARRAY_SIZE(kedr_vfs_rets); i++)
 		missed += kedr_vfs_rets[i].rp.nmissed;
-	if (atomic_read(&kedr_vfs_full) || missed)
+	if (atomic_read(&kedr_vfs_set.full) || missed)
 		pr_warn("vfs: %d inodes of %s not kept (table full), %lu returns missed\n",
-			atomic_read(&kedr_vfs_full), target->name, missed);
+			atomic_read(&kedr_vfs_set.full), target->name, missed);
 }
 
 int kedr_locks_vfs_setup(void)

@@ -15,6 +15,7 @@
  *   struct file, which the VFS allocates and frees with calls the target
  *   does not make (alloc_empty_file(), fput());
  * - the inode's last reference: a SIGNAL on the inode at each iput() and
+ *   dput() of a dentry holding it and
  *   when writeback of the inode is done (__writeback_single_inode()
  *   returns), a WAIT on it when inode_wait_for_writeback() returns, which
  *   evict() calls before the target's evict_inode.
@@ -150,6 +151,28 @@ static int kedr_vfs_iput_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/*
+ * dput(dentry): as iput(), for the reference a task holds through a dentry
+ * (an open file's, let go by fput()): the inode stays in the dentry, whose
+ * later kill in another task (unlink, the shrinker) makes the last iput().
+ * The caller holds the dentry: its d_inode can be read; NULL or negative
+ * is nothing.
+ */
+static int kedr_vfs_dput_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	const struct dentry *dentry =
+		(const void *)regs_get_kernel_argument(regs, 0);
+	const struct inode *inode;
+
+	if (!dentry || !atomic_read(&kedr_vfs_live))
+		return 0;
+	inode = READ_ONCE(dentry->d_inode);
+	if (kedr_vfs_known(kedr_vfs_inode_sem(inode)))
+		kedr_vfs_record(KEDR_REC_SIGNAL, inode, KEDR_SIGNAL_HANDOFF,
+				p->addr);
+	return 0;
+}
+
 /* do_dentry_open(f, inode, open): a struct file new to the detector */
 static int kedr_vfs_open_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -169,6 +192,7 @@ static struct kprobe kedr_vfs_kprobes[] = {
 	{ .symbol_name = "up_read", .pre_handler = kedr_vfs_up_read_pre },
 	{ .symbol_name = "downgrade_write", .pre_handler = kedr_vfs_downgrade_pre },
 	{ .symbol_name = "iput", .pre_handler = kedr_vfs_iput_pre },
+	{ .symbol_name = "dput", .pre_handler = kedr_vfs_dput_pre },
 	{ .symbol_name = "do_dentry_open", .pre_handler = kedr_vfs_open_pre },
 };
 

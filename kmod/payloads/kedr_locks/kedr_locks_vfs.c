@@ -164,10 +164,10 @@ static int kedr_vfs_dput_pre(struct kprobe *p, struct pt_regs *regs)
 		(const void *)regs_get_kernel_argument(regs, 0);
 	const struct inode *inode;
 
-	if (!dentry || !atomic_read(&kedr_vfs_live))
+	if (!dentry || !atomic_read(&kedr_vfs_set.live))
 		return 0;
 	inode = READ_ONCE(dentry->d_inode);
-	if (kedr_vfs_known(kedr_vfs_inode_sem(inode)))
+	if (kedr_vfs_known(&kedr_vfs_set, kedr_vfs_inode_sem(inode)))
 		kedr_vfs_record(KEDR_REC_SIGNAL, inode, KEDR_SIGNAL_HANDOFF,
 				p->addr);
 	return 0;

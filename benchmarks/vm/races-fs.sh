@@ -97,21 +97,7 @@ rec=\$!
 $(for m in "${mods[@]}"; do [[ $m == loop ]] || echo "modprobe $m"; done)
 mkdir -p /mnt/t
 mount -o loop -t $fs /tmp/fs.img /mnt/t
-work() {
-	d=/mnt/t/d\$1
-	mkdir \$d
-	i=0
-	while [ \$i -lt $files ]; do
-		echo "shell \$1 file \$i" > \$d/f\$i
-		echo "\$1 \$i" >> /mnt/t/shared
-		cat \$d/f\$i > /dev/null
-		ls /mnt/t > /dev/null
-		i=\$((i + 1))
-	done
-	mv \$d/f0 \$d/g0
-	cat /mnt/t/d\$((\$1 % 4 + 1))/f1 > /dev/null 2>&1 || true
-	rm -r \$d
-}
+$(sed "s/@FILES@/$files/" "$root/benchmarks/vm/fs-shell-work.sh")
 pids=
 t0=\$(cut -d' ' -f1 /proc/uptime)
 for s in 1 2 3 4; do work \$s & pids="\$pids \$!"; done

@@ -44,21 +44,7 @@ dd if=/dev/zero of=/tmp/fs.img bs=1M count=32 2>/dev/null
 mkdosfs /tmp/fs.img >/dev/null
 insmod \$K/kedr_sample.ko target_name=fat
 mkdir -p /mnt/t
-work() {
-	d=/mnt/t/d\$1
-	mkdir \$d
-	i=0
-	while [ \$i -lt $files ]; do
-		echo "shell \$1 file \$i" > \$d/f\$i
-		echo "\$1 \$i" >> /mnt/t/shared
-		cat \$d/f\$i > /dev/null
-		ls /mnt/t > /dev/null
-		i=\$((i + 1))
-	done
-	mv \$d/f0 \$d/g0
-	cat /mnt/t/d\$((\$1 % 4 + 1))/f1 > /dev/null 2>&1 || true
-	rm -r \$d
-}
+$(sed "s/@FILES@/$files/" "$root/benchmarks/vm/fs-shell-work.sh")
 r=0
 while [ \$r -lt $rounds ]; do
 	for v in 0 1; do

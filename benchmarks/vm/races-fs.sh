@@ -98,11 +98,7 @@ $(for m in "${mods[@]}"; do [[ $m == loop ]] || echo "modprobe $m"; done)
 mkdir -p /mnt/t
 mount -o loop -t $fs /tmp/fs.img /mnt/t
 $(sed "s/@FILES@/$files/" "$root/benchmarks/vm/fs-shell-work.sh")
-pids=
-t0=\$(cut -d' ' -f1 /proc/uptime)
-for s in 1 2 3 4; do work \$s & pids="\$pids \$!"; done
-wait \$pids
-echo "workload: \$t0 s to \$(cut -d' ' -f1 /proc/uptime) s of uptime"
+run_shells workload
 umount /mnt/t
 $(if [[ $fs == vfat ]]; then echo "rmmod vfat; rmmod fat"; else echo "rmmod btrfs"; fi)
 wait \$rec

@@ -52,11 +52,7 @@ while [ \$r -lt $rounds ]; do
 		modprobe vfat
 		mount -o loop -t vfat /tmp/fs.img /mnt/t
 		rm -f /mnt/t/shared
-		pids=
-		t0=\$(cut -d' ' -f1 /proc/uptime)
-		for s in 1 2 3 4; do work \$s & pids="\$pids \$!"; done
-		wait \$pids
-		echo "round \$r vfs=\$v: \$t0 s to \$(cut -d' ' -f1 /proc/uptime) s of uptime"
+		run_shells "round \$r vfs=\$v"
 		umount /mnt/t
 		rmmod vfat
 		rmmod fat

@@ -3,7 +3,7 @@ namespace Kedr.Output.Races;
 /// <summary>
 /// Happens-before data-race detection over a trace's merged events, FastTrack-style: a vector clock
 /// per logical thread (<see cref="ThreadIdentity"/>) and per synchronization object, epochs in the
-/// shadow cells for the common case (one last write, one last read unless reads were concurrent).
+/// shadow cells, byte-exact (<see cref="ShadowCell"/>: the last write of each byte, one last read unless reads were concurrent).
 /// What orders what is docs/races.md: lock release → later acquire of the lock, signal → wait on
 /// the same object (or a signal on a function's address → that function's later entries), a locked update → every later locked update of the same address, the module's
 /// init (its return) → every thread first seen after it, a task's return from the module → the module's exit, an object's publication → every later access to its
@@ -277,35 +277,28 @@ public sealed class RaceDetector
             var cur = new ShadowAccess(epoch, e.Pc, t.Stack, e.Timestamp, e.Addr, e.Size, e.Tid, mask, write, e.Cpu, t.LockSet, e.Flags);
             if (write)
             {
-                if (cell.Write.Epoch == epoch && cell.SharedReads is null && cell.Read.IsNone)
+                // Fast path: the thread's own last write, alone in the cell, of these bytes or by this instruction.
+                if (cell.Write.Epoch == epoch && cell.Writes is null && cell.SharedReads is null && cell.Read.IsNone &&
+                    (cell.Write.Pc == cur.Pc || (cell.Write.Mask & ~mask) == 0))
                 {
                     cell.Write = cur with { Mask = (byte)(cell.Write.Mask | mask) };
                     continue;
                 }
-                Check(t, cell.Write, cur);
-                Check(t, cell.Read, cur);
-                if (cell.SharedReads is { } shared)
-                    foreach (var r in shared) Check(t, r, cur);
-                cell.Write = cur;
-                cell.Read = default;
-                cell.SharedReads = null;
+                foreach (ref readonly var w in cell.AllWrites) Check(t, w, cur);
+                foreach (ref readonly var r in cell.AllReads) Check(t, r, cur);
+                cell.PutWrite(cur, t);
             }
             else
             {
-                if (cell.Read.Epoch == epoch) { cell.Read = cur with { Mask = (byte)(cell.Read.Mask | mask) }; continue; }
-                Check(t, cell.Write, cur);
-                if (cell.SharedReads is { } shared)
+                // Fast path: the thread's own last read, alone, has read these bytes in this epoch (checked then).
+                if (cell.Read.Epoch == epoch && cell.SharedReads is null && (mask & ~cell.Read.Mask) == 0 &&
+                    (cell.Read.Pc == cur.Pc || cell.Read.Mask == mask))
                 {
-                    int i = shared.FindIndex(r => Epoch.Thread(r.Epoch) == t.Index);
-                    if (i >= 0) shared[i] = cur; else shared.Add(cur);
+                    cell.Read = cur with { Mask = cell.Read.Mask };
+                    continue;
                 }
-                else if (cell.Read.IsNone || Epoch.Thread(cell.Read.Epoch) == t.Index || Covers(t, cell.Read))
-                    cell.Read = cur;
-                else
-                {
-                    cell.SharedReads = [cell.Read, cur];
-                    cell.Read = default;
-                }
+                foreach (ref readonly var w in cell.AllWrites) Check(t, w, cur);
+                cell.PutRead(cur, t);
             }
         }
     }

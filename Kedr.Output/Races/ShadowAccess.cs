@@ -9,12 +9,3 @@ public readonly record struct ShadowAccess(long Epoch, ulong Pc, int Stack, ulon
 {
     public bool IsNone => Epoch == Races.Epoch.None;
 }
-
-/// <summary>The shadow of one 8-byte cell: its last write, and its reads since (one epoch, or one per thread when concurrent).</summary>
-internal sealed class ShadowCell
-{
-    public ShadowAccess Write;
-    public ShadowAccess Read;
-    /// <summary>FastTrack's read-shared state: the last read of each thread, when reads were concurrent.</summary>
-    public List<ShadowAccess>? SharedReads;
-}

@@ -70,6 +70,49 @@ public sealed class RaceDetectorTests
         Assert.Equal(X + 3, p.Second.Addr);
     }
 
+    // Adjacent fields in one 8-byte cell: a later access to the other field must not make the cell forget the earlier
+    // access to the first one, nor skip checking the other field's bytes.
+    private const ulong PcD = 0xffffffffc0004040;
+
+    private static void AssertOneRace(RaceResult r, ulong first, ulong second)
+    {
+        var p = Assert.Single(r.Races);
+        Assert.Equal((first, second), (p.First.Pc, p.Second.Pc));
+    }
+
+    /// <summary>A's write of bytes 0-3 stays when B writes bytes 4-7: C's unordered write of bytes 0-3 races it.</summary>
+    [Fact]
+    public void A_write_of_the_adjacent_field_keeps_the_earlier_write() =>
+        AssertOneRace(new RaceScenario().Write(1, PcA, X, 4).Write(2, PcB, X + 4, 4, cpu: 1).Write(3, PcC, X, 4, cpu: 1).Run(), PcA, PcC);
+
+    /// <summary>B is ordered after A's read of bytes 0-3 and reads bytes 4-7: A's read stays for C's write to race.</summary>
+    [Fact]
+    public void An_ordered_read_of_the_adjacent_field_keeps_the_earlier_read() =>
+        AssertOneRace(new RaceScenario()
+            .Read(1, PcA, X, 4).Signal(1, W)
+            .Wait(2, W, cpu: 1).Read(2, PcB, X + 4, 4, cpu: 1)
+            .Write(3, PcC, X, 4, cpu: 1).Run(), PcA, PcC);
+
+    /// <summary>A write of bytes 0-3 forgets only those bytes' reads: B's read of bytes 4-7 still races C's write of them.</summary>
+    [Fact]
+    public void A_write_of_the_adjacent_field_keeps_the_reads_of_the_other()
+    {
+        var r = new RaceScenario().Read(2, PcB, X + 4, 4, cpu: 1).Signal(2, W)
+            .Wait(1, W).Write(1, PcA, X, 4)
+            .Write(3, PcC, X + 4, 4, cpu: 1).Run();
+        AssertOneRace(r, PcB, PcC);
+    }
+
+    /// <summary>B's read of bytes 4-7 comes in the epoch of its read of bytes 0-3: it is checked against A's write all the same.</summary>
+    [Fact]
+    public void A_read_of_new_bytes_in_the_same_epoch_is_checked() =>
+        AssertOneRace(new RaceScenario().Write(1, PcA, X + 4, 4).Read(2, PcB, X, 4, cpu: 1).Read(2, PcD, X + 4, 4, cpu: 1).Run(), PcA, PcD);
+
+    /// <summary>A's write of bytes 0-3 replaces only those bytes of its 8-byte write: bytes 4-7 race as that write's.</summary>
+    [Fact]
+    public void A_narrower_write_replaces_only_its_bytes() =>
+        AssertOneRace(new RaceScenario().Write(1, PcA, X, 8).Write(1, PcD, X, 4).Write(3, PcC, X + 4, 4, cpu: 1).Run(), PcA, PcC);
+
     [Fact]
     public void A_lock_orders_the_writes()
     {

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Kedr.Output.Races;
 
 /// <summary>
@@ -296,6 +298,16 @@ public sealed class RaceDetector
                 {
                     cell.Read = cur with { Mask = cell.Read.Mask };
                     continue;
+                }
+                // The same, read-shared: the thread's entry is the newest one (its earlier ones never overlap it).
+                if (cell.SharedReads is { Count: > 0 } shared)
+                {
+                    ref var last = ref CollectionsMarshal.AsSpan(shared)[^1];
+                    if (last.Epoch == epoch && (mask & ~last.Mask) == 0 && (last.Pc == cur.Pc || last.Mask == mask))
+                    {
+                        last = cur with { Mask = last.Mask };
+                        continue;
+                    }
                 }
                 foreach (ref readonly var w in cell.AllWrites) Check(t, w, cur);
                 cell.PutRead(cur, t);

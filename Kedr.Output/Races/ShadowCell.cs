@@ -28,11 +28,13 @@ internal sealed class ShadowCell
     }
 
     /// <summary>
-    /// A read: it supersedes, for its bytes, the earlier reads of its own thread and, while there is a single one,
-    /// a read the thread is ordered after (FastTrack's read-exclusive state); others are kept (read-shared).
+    /// A read: it supersedes, for its bytes, the earlier reads of its own thread and those the thread is ordered after
+    /// (a later write that races with one of those races with this read too); concurrent ones are kept (read-shared).
+    /// FastTrack keeps the ordered ones in the read-shared state; forgetting them keeps the lists short (a cell read by
+    /// every task of a workload) at the price of reporting the newer read's instruction for such a pair.
     /// </summary>
     public void PutRead(in ShadowAccess cur, LogicalThread t) =>
-        Put(ref Read, ref SharedReads, cur, t, SharedReads is null ? Supersede.SameThreadOrCovered : Supersede.SameThread);
+        Put(ref Read, ref SharedReads, cur, t, Supersede.SameThreadOrCovered);
 
     private enum Supersede { All, SameThread, SameThreadOrCovered }
 
@@ -61,20 +63,23 @@ internal sealed class ShadowCell
             one = default;
             return;
         }
+        // In place, by reference: a read-shared cell may hold an entry per thread.
         var span = CollectionsMarshal.AsSpan(many);
         int n = 0;
         bool merged = false;
         for (int i = 0; i < span.Length; i++)
         {
-            var e = span[i];
+            ref var e = ref span[i];
             if (Superseded(e, t, s))
             {
                 if (!merged && e.Epoch == cur.Epoch && e.Pc == cur.Pc) { e = cur with { Mask = (byte)(e.Mask | cur.Mask) }; merged = true; }
-                else if ((e = e with { Mask = (byte)(e.Mask & ~cur.Mask) }).Mask == 0) continue;
+                else if ((e.Mask & ~cur.Mask) == 0) continue;
+                else e = e with { Mask = (byte)(e.Mask & ~cur.Mask) };
             }
-            span[n++] = e;
+            if (n != i) span[n] = e;
+            n++;
         }
-        many.RemoveRange(n, many.Count - n);
+        if (n < span.Length) many.RemoveRange(n, span.Length - n);
         if (!merged) many.Add(cur);
         Normalize(ref one, ref many);
     }
@@ -90,8 +95,17 @@ internal sealed class ShadowCell
         var span = CollectionsMarshal.AsSpan(many);
         int n = 0;
         for (int i = 0; i < span.Length; i++)
-            if ((span[i].Mask & ~mask) != 0) span[n++] = span[i] with { Mask = (byte)(span[i].Mask & ~mask) };
-        many.RemoveRange(n, many.Count - n);
+        {
+            ref var e = ref span[i];
+            if ((e.Mask & mask) != 0)
+            {
+                if ((e.Mask & ~mask) == 0) continue;
+                e = e with { Mask = (byte)(e.Mask & ~mask) };
+            }
+            if (n != i) span[n] = e;
+            n++;
+        }
+        if (n < span.Length) many.RemoveRange(n, span.Length - n);
         Normalize(ref one, ref many);
     }
 

@@ -48,6 +48,8 @@ public sealed class TraceReport
 {
     /// <summary>Name used for events whose pc cannot be resolved.</summary>
     public const string Unresolved = "?";
+    /// <summary>The name of a payload's events whose call came by a tail call: no call site in the target (pc 0, kmod/kedr_payload.h).</summary>
+    public const string NoCallSite = "(tail call)";
 
     public required Trace Trace { get; init; }
     public required string Module { get; init; }
@@ -79,10 +81,11 @@ public sealed class TraceReport
         for (int i = 0; i < events.Length; i++)
         {
             var e = trace.Events[i];
-            var where = symbols?.Resolve(e.Pc);
+            bool noCallSite = e.Pc == 0 && e.Site == TraceFormat.NoSite;
+            var where = noCallSite ? null : symbols?.Resolve(e.Pc);
             events[i] = new ReportEvent(e, where);
-            if (symbols is not null && where is null && unresolved++ == 0) firstUnresolved = e.Pc;
-            string name = where?.Function ?? Unresolved;
+            if (symbols is not null && where is null && !noCallSite && unresolved++ == 0) firstUnresolved = e.Pc;
+            string name = where?.Function ?? (noCallSite ? NoCallSite : Unresolved);
             if (!byFunction.TryGetValue(name, out var f)) byFunction[name] = f = (where?.Size ?? 0, new KindCounts());
             f.Counts.Add(e);
             totals.Add(e);

@@ -92,4 +92,22 @@ public sealed class TraceSymbolizerTests
         Assert.StartsWith("2 event(s)", d.Message);
         Assert.Contains(r.Functions, f => f.Function == TraceReport.Unresolved && f.Counts.Reads == 2);
     }
+
+    /// <summary>
+    /// A payload's record whose call came by a tail call has no call site in the target: pc 0 (kmod/kedr_payload.h). That
+    /// is no mismatch of the .ko: no KEDR5103, and the report's function table names such events apart.
+    /// </summary>
+    [Fact]
+    public void A_payload_event_of_a_tail_call_is_no_unresolved_address()
+    {
+        var b = Scenario.Builder();
+        b.Add(new Rec(40, 0, 0xffff888000001000, 7, 0x64, 0, Kinds.NoSite, Kinds.Signal, 1),
+              new Rec(41, 0xffffffff81000004, 0x10, 8, 0x64, 4, 0, Kinds.Read, 1));
+        var r = Scenario.Report(b);
+        var d = Assert.Single(r.Warnings, x => x.Code == "KEDR5103");
+        Assert.StartsWith("1 event(s)", d.Message);
+        Assert.Contains("first 0xffffffff81000004", d.Message);
+        Assert.Contains(r.Functions, f => f.Function == TraceReport.NoCallSite);
+        Assert.Contains(r.Functions, f => f.Function == TraceReport.Unresolved && f.Counts.Reads == 1);
+    }
 }

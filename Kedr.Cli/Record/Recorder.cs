@@ -73,9 +73,10 @@ internal static class Recorder
         long lastEvents = 0;
         ulong lastDropped = 0;
         var lastAt = TimeSpan.Zero;
-        while (threads.Any(t => t.IsAlive))
+        // One look at the threads a round: a thread that ends between two looks (its stream ended) is simply not found.
+        while (threads.FirstOrDefault(t => t.IsAlive) is { } alive)
         {
-            threads.First(t => t.IsAlive).Join(interval);
+            alive.Join(interval);
             if (clock.Elapsed - lastAt < interval) continue;
             long events = Enumerable.Range(0, nrCpus).Sum(i => Volatile.Read(ref written[i]));
             ulong dropped = TryStats(dir)?.Cpus.Sum(c => (long)c.Dropped) is { } d ? (ulong)d : lastDropped;

@@ -14,7 +14,9 @@
  * kedr_sample attaches at COMING, for the test of detaching such a target.
  * With end_ms set it first sleeps that long in kedr_pt_endstack_sleep()
  * (kedr_pt_endstack, through symbol_get(): not a dependency), where a walk
- * of the writer's stack ends, above the copy of write().
+ * of the writer's stack ends, above the copy of write(). With name set it
+ * formats a name with kasprintf(), a variadic function (the test payload
+ * kedr_pt_varpay's pre handler sleeps in it).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -24,6 +26,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 
 #include "kedr_pt_endstack.h"
 
@@ -34,6 +37,10 @@ MODULE_PARM_DESC(sleep_ms, "How long a read sleeps (default: 3000)");
 static unsigned int end_ms;
 module_param(end_ms, uint, 0644);
 MODULE_PARM_DESC(end_ms, "How long a write sleeps in kedr_pt_endstack (default: 0)");
+
+static bool name;
+module_param(name, bool, 0644);
+MODULE_PARM_DESC(name, "Whether a write formats a name with kasprintf() (default: 0)");
 
 static unsigned int writes;
 module_param(writes, uint, 0444);
@@ -57,6 +64,13 @@ static noinline ssize_t kedr_pt_tail_write(struct file *f,
 			return -ENOENT;
 		sleep(ms);
 		symbol_put(kedr_pt_endstack_sleep);
+	}
+	if (READ_ONCE(name)) {
+		char *s = kasprintf(GFP_KERNEL, "%s-%u", KBUILD_MODNAME, writes);
+
+		if (!s)
+			return -ENOMEM;
+		kfree(s);
 	}
 	kedr_pt_tail_count();
 	return count;

@@ -41,7 +41,14 @@ for t in "${targets[@]}"; do
 	args+=(--ko "$ko" --firmware "$work/$t.kedr:kedr/" --firmware "$work/$t.ko:kedr/")
 done
 
-exec "$root/scripts/vm/run.sh" --script "$here/guest-detach.sh" \
+# A generated payload with a variadic pre handler, built as a user would.
+source "$root/scripts/vm/lib.sh"
+"$root/kedr" payload generate "$here/kedr_pt_varpay.json" -o "$work/varpay" >/dev/null
+make -s -C "/lib/modules/$(kedr_vm_kver)/build" M="$work/varpay" \
+	KBUILD_EXTRA_SYMBOLS="$root/kmod/kedr_sample/Module.symvers" modules >&2
+args+=(--ko "$work/varpay/kedr_pt_varpay.ko")
+
+"$root/scripts/vm/run.sh" --script "$here/guest-detach.sh" \
 	--ko "$root/kmod/kedr_sample/kedr_sample.ko" \
 	--ko "$root/kmod/kedr_pt_tailpay/kedr_pt_tailpay.ko" \
 	--ko "$root/kmod/kedr_pt_endstack/kedr_pt_endstack.ko" "${args[@]}" \

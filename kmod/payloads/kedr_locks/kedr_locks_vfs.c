@@ -133,7 +133,8 @@ static int kedr_vfs_init_ret(struct kretprobe_instance *ri,
 {
 	const struct inode *inode = *(const struct inode **)ri->data;
 
-	if (!regs_return_value(regs))
+	/* An int: the upper half of %rax is not part of it (x86-64 ABI). */
+	if (!(int)regs_return_value(regs))
 		kedr_vfs_add(&kedr_vfs_set, (unsigned long)&inode->i_rwsem);
 	return 0;
 }
@@ -291,7 +292,8 @@ static int kedr_vfs_ret_handler(struct kretprobe_instance *ri,
 {
 	struct kedr_vfs_ret *r =
 		container_of(get_kretprobe(ri), struct kedr_vfs_ret, rp);
-	unsigned long ret = regs_return_value(regs);
+	/* The functions whose result is looked at return an int. */
+	int ret = (int)regs_return_value(regs);
 
 	if ((r->when == KEDR_VFS_IF_ZERO && ret) ||
 	    (r->when == KEDR_VFS_IF_ONE && ret != 1))

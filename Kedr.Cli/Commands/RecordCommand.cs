@@ -46,6 +46,9 @@ internal static class RecordCommand
             var c = result.Counts;
             Console.Error.WriteLine($"kedr record: {path}: {c.Written} events recorded, {c.Dropped} dropped (target {result.Target}"
                 + (c.Interrupted ? ", stopped by the user" : "") + ")");
+            if (LocksVfsStatus.TryRead(dir, result.Target, out var vfs) && (vfs!.Missed > 0 || vfs.NotKept > 0))
+                Console.Error.WriteLine($"kedr record: warning: kedr_locks' VFS probes missed {vfs.Missed} probe hits and did not keep {vfs.NotKept} inodes "
+                    + $"while {vfs.Target} was loaded: records of its inodes may be lost, and a race reported on them false (docs/races.md)");
             if (result.WaitedMs > 0)
                 Console.Error.WriteLine($"kedr record: the recorded code waited {result.WaitedMs} ms in all for the rings to be read (kedr_sample's wait_ms)");
             foreach (var cpu in c.Cpus.Where(x => x.Dropped > 0))

@@ -650,7 +650,11 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 	synchronize_rcu_tasks();
 	err = kedr_wait_outside(r, nr, timeout_ms, &where, comm, &pid);
 	if (err == -EBUSY) {
-		if (where)
+		if (where && !kedr_in_ranges(r, nr, where))
+			pr_warn("%s: not detached: %s[%d]'s stack could not be walked past %pS after %u ms (a copy may be below); the originals run, try again\n",
+				att->mod->name, comm, pid, (void *)where,
+				timeout_ms);
+		else if (where)
 			pr_warn("%s: not detached: %s[%d] is inside %pS, %s, after %u ms; the originals run, try again\n",
 				att->mod->name, comm, pid, (void *)where,
 				where - r[0].lo < r[0].hi - r[0].lo ?

@@ -215,9 +215,15 @@ int kedr_restore_originals(struct module *mod, const u8 *snap,
 			   const unsigned long *body, const struct kedr_jmp *jmps,
 			   unsigned int n);
 
-/* kedr_quiesce.c: every task seen outside the ranges [lo, hi), or -EBUSY. */
+/*
+ * kedr_quiesce.c: every task seen outside the ranges [lo, hi), or -EBUSY
+ * with *where inside one, or where a task's stack walk stopped short of
+ * its top (outside them), or 0 (on a CPU).
+ */
 int kedr_wait_outside(const struct kedr_range *r, unsigned int nr,
 		      unsigned int timeout_ms, unsigned long *where,
 		      char *comm, pid_t *pid);
+bool kedr_in_ranges(const struct kedr_range *r, unsigned int nr,
+		    unsigned long addr);
 
 #endif /* KEDR_ATTACH_H */

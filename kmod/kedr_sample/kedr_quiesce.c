@@ -24,8 +24,16 @@
  * livepatch's klp_check_stack() does, but without stack_trace_save_tsk_
  * reliable() and task_call_func(), which modules cannot call: the walk is
  * kept only if the task's context-switch counts and on_cpu are the same
- * after it as before (it did not run meanwhile), and an unwinder error
- * counts as "not known yet".
+ * after it as before (it did not run meanwhile), and an unwinder error, or
+ * a walk that stops short of the top of the stack (an end mark in ORC:
+ * a task preempted in a retpoline thunk, kedr_walked_whole()), counts as
+ * "not known yet".
+ *
+ * The payloads' variadic trampolines (kedr_repl_<f>) and their
+ * kedr_pre_<f> handlers are in the payload's core text like any handler:
+ * a task preempted or asleep in one has an address there (%rip saved by
+ * the interrupt, or the return address into the trampoline), and once the
+ * trampoline has jumped to the original nothing returns into it.
  *
  * A task that stays inside (or on a CPU) past the bound makes detach fail
  * with -EBUSY; the caller says which function.
@@ -52,8 +60,8 @@ static unsigned long kedr_switches(struct task_struct *t)
 	return READ_ONCE(t->nvcsw) + READ_ONCE(t->nivcsw);
 }
 
-static bool kedr_in_ranges(const struct kedr_range *r, unsigned int nr,
-			   unsigned long addr)
+bool kedr_in_ranges(const struct kedr_range *r, unsigned int nr,
+		    unsigned long addr)
 {
 	unsigned int i;
 
@@ -63,6 +71,27 @@ static bool kedr_in_ranges(const struct kedr_range *r, unsigned int nr,
 	return false;
 }
 
+/*
+ * Did the walk reach the top of @t's stack? ORC also ends a walk, without
+ * an error, at code whose entry marks an end of stack (UNWIND_HINT_EMPTY)
+ * anywhere in the stack: the kernel's retpoline thunks have one
+ * (arch/x86/lib/retpoline.S), so a task preempted in
+ * __x86_indirect_thunk_r11, which an import stub jumps to with a payload's
+ * handler in %r11, shows nothing of the copies below nor of the handler it
+ * is going to. A whole walk ends at the registers an entry from user mode
+ * saved at the top (a user task) or at ret_from_fork's frame just below
+ * them (a kernel thread, or a task that has not run yet).
+ */
+static bool kedr_walked_whole(struct task_struct *t, struct unwind_state *st)
+{
+	struct pt_regs *top = task_pt_regs(t);
+	struct pt_regs *regs = unwind_get_entry_regs(st, NULL);
+
+	if (regs)
+		return regs == top && user_mode(regs);
+	return unwind_done(st) && st->sp == (unsigned long)top;
+}
+
 /* Under rcu_read_lock(): a dead task's stack is freed after a grace period. */
 static enum kedr_seen kedr_look(struct task_struct *t,
 				const struct kedr_range *r, unsigned int nr,
@@ -70,7 +99,7 @@ static enum kedr_seen kedr_look(struct task_struct *t,
 {
 	struct unwind_state st;
 	enum kedr_seen seen = KEDR_CLEAR;
-	unsigned long sw, addr;
+	unsigned long sw, addr, last = 0;
 
 	if (READ_ONCE(t->exit_state) || (READ_ONCE(t->__state) & TASK_DEAD))
 		return KEDR_CLEAR;
@@ -90,9 +119,15 @@ static enum kedr_seen kedr_look(struct task_struct *t,
 			seen = KEDR_INSIDE;
 			break;
 		}
+		last = addr;
 	}
-	if (seen == KEDR_CLEAR && unwind_error(&st))
+	if (seen == KEDR_CLEAR &&
+	    (unwind_error(&st) || !kedr_walked_whole(t, &st))) {
+		/* Where it stopped short: one of the ranges may be below. */
+		if (!unwind_error(&st))
+			*where = last;
 		seen = KEDR_UNKNOWN;
+	}
 	/* The stack read before on_cpu and the counts are read again. */
 	smp_rmb();
 	if (READ_ONCE(t->on_cpu) || kedr_switches(t) != sw)

@@ -21,6 +21,14 @@
 # kedr_pt_tail two detach requests at once (one succeeds), and rmmod of it
 # and of kedr_sample refused while its jmps are being put back.
 #
+# A task asleep where its stack's walk ends short of the top (ORC's end
+# marker, as in the kernel's retpoline thunks), above a copy: detach must
+# count it as not known, and refuse, naming where the walk stopped.
+#
+# A writer asleep in the pre handler of a variadic function that a
+# generated payload claims (kedr_pt_varpay: an asm trampoline, then
+# kedr_pre_kasprintf): detach refuses, naming the pre handler.
+#
 # README's scenario, as README says it, with kedr_sample_target as mydrv.
 #
 # Needs /lib/firmware/kedr/<target>.kedr and .ko of each target.
@@ -90,6 +98,80 @@ since_mark | grep -q "kedr_sample: $TAIL: original code restored" ||
 [ ! -e /sys/module/$PAY ] || rmmod $PAY || fail "rmmod $PAY"
 rmmod kedr_sample || fail "$TAIL: rmmod kedr_sample"
 cat /dev/$TAIL >/tmp/tail2 || fail "$TAIL: a read after detach failed"
+rmmod $TAIL || fail "rmmod $TAIL"
+
+# --- a writer asleep where its stack's walk ends, above a copy ---
+# kedr_pt_tail's write calls kedr_pt_endstack_sleep(), whose ORC entry
+# ends the stack as the kernel's retpoline thunks' do: the walk stops
+# there, without an error, above the copy of write(). Detach must not take
+# that for a task outside the copies (one preempted in
+# __x86_indirect_thunk_r11 on its way to a payload's handler looks so),
+# else the writer returns into freed copies.
+mark "a stack walk that ends short of the top"
+insmod $K/kedr_pt_endstack.ko
+insmod $K/$TAIL.ko sleep_ms=0 end_ms=4000
+insmod $K/kedr_sample.ko target_name=$TAIL detach_timeout_ms=1000
+attached $TAIL " to the running module" ||
+	fail "$TAIL: not attached: $(since_mark | grep kedr_sample)"
+(echo x >/dev/$TAIL) &
+writer=$!
+sleep 1
+if echo 1 >$P/detach 2>/dev/null; then
+	fail "$TAIL: detached with a writer asleep above a copy, its stack walked only to kedr_pt_endstack_sleep"
+else
+	if since_mark | grep -q "kedr_sample: $TAIL: not detached: .*\[$writer\]'s stack could not be walked past kedr_pt_endstack_sleep+.*\[kedr_pt_endstack\]"; then
+		echo "ok: detach refused while a writer sleeps where its stack walk ends, above a copy"
+	else
+		fail "$TAIL: no dmesg line naming the writer and kedr_pt_endstack_sleep: $(since_mark | grep 'not detached')"
+	fi
+fi
+wait $writer || fail "$TAIL: the writer failed"
+[ "$(cat /sys/module/$TAIL/parameters/writes)" = 1 ] ||
+	fail "$TAIL: $(cat /sys/module/$TAIL/parameters/writes) writes counted, not 1"
+if [ "$(cat $P/detach)" = 0 ]; then
+	echo 1 >$P/detach || fail "$TAIL: detach refused once the writer had left"
+fi
+since_mark | grep -q "kedr_sample: $TAIL: original code restored" ||
+	fail "$TAIL: original code not restored"
+rmmod kedr_sample || fail "$TAIL: rmmod kedr_sample"
+rmmod $TAIL || fail "rmmod $TAIL"
+rmmod kedr_pt_endstack || fail "rmmod kedr_pt_endstack"
+
+# --- a writer asleep in a generated variadic pre handler ---
+# kedr_pt_varpay claims kasprintf (variadic: an asm trampoline calls
+# kedr_pre_kasprintf, whose code sleeps 3 s). The first address of the
+# payload's text on the writer's stack is kedr_pre_kasprintf's: detach must
+# name it (the trampoline and the pre handler are in the payload's text,
+# which detach waits for), refuse, and succeed once the writer has left;
+# then the payload can go.
+VAR=kedr_pt_varpay
+mark "asleep in a variadic pre handler"
+insmod $K/$TAIL.ko sleep_ms=0 name=1
+insmod $K/kedr_sample.ko target_name=$TAIL detach_timeout_ms=1000
+attached $TAIL " to the running module" ||
+	fail "$TAIL: not attached: $(since_mark | grep kedr_sample)"
+insmod $K/$VAR.ko
+(echo x >/dev/$TAIL) &
+writer=$!
+sleep 1
+if echo 1 >$P/detach 2>/dev/null; then
+	fail "$TAIL: detached with a writer asleep in $VAR's pre handler"
+	rmmod $VAR && echo "rmmod $VAR done while the writer sleeps in it"
+else
+	if since_mark | grep -q "kedr_sample: $TAIL: not detached: .*\[$writer\] is inside kedr_pre_kasprintf+.*\[$VAR\], a payload's handler"; then
+		echo "ok: detach refused while a writer sleeps in a variadic function's pre handler"
+	else
+		fail "$TAIL: no dmesg line naming the writer and kedr_pre_kasprintf: $(since_mark | grep 'not detached')"
+	fi
+fi
+wait $writer || fail "$TAIL: the writer failed"
+if [ "$(cat $P/detach)" = 0 ]; then
+	echo 1 >$P/detach || fail "$TAIL: detach refused once the writer had left"
+fi
+since_mark | grep -q "kedr_sample: $TAIL: original code restored" ||
+	fail "$TAIL: original code not restored"
+rmmod $VAR || fail "rmmod $VAR"
+rmmod kedr_sample || fail "$TAIL: rmmod kedr_sample"
 rmmod $TAIL || fail "rmmod $TAIL"
 
 # recorded + dropped events of all CPUs

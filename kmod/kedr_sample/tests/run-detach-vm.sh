@@ -21,7 +21,7 @@ while (($#)); do
 done
 
 targets=(kedr_pt_tail kedr_pt_goto kedr_sample_target kedr_pt_die)
-"$root/scripts/vm/build-kmod.sh" "${targets[@]}" kedr_sample kedr_pt_tailpay >/dev/null
+"$root/scripts/vm/build-kmod.sh" "${targets[@]}" kedr_sample kedr_pt_tailpay kedr_pt_endstack >/dev/null
 # The scenario needs a tail call: the jmp whose rel32 goes to
 # schedule_timeout_interruptible (its relocation on the next line).
 objdump -dr "$root/kmod/kedr_pt_tail/kedr_pt_tail.ko" |
@@ -41,7 +41,15 @@ for t in "${targets[@]}"; do
 	args+=(--ko "$ko" --firmware "$work/$t.kedr:kedr/" --firmware "$work/$t.ko:kedr/")
 done
 
-exec "$root/scripts/vm/run.sh" --script "$here/guest-detach.sh" \
+# A generated payload with a variadic pre handler, built as a user would.
+source "$root/scripts/vm/lib.sh"
+"$root/kedr" payload generate "$here/kedr_pt_varpay.json" -o "$work/varpay" >/dev/null
+make -s -C "/lib/modules/$(kedr_vm_kver)/build" M="$work/varpay" \
+	KBUILD_EXTRA_SYMBOLS="$root/kmod/kedr_sample/Module.symvers" modules >&2
+args+=(--ko "$work/varpay/kedr_pt_varpay.ko")
+
+"$root/scripts/vm/run.sh" --script "$here/guest-detach.sh" \
 	--ko "$root/kmod/kedr_sample/kedr_sample.ko" \
-	--ko "$root/kmod/kedr_pt_tailpay/kedr_pt_tailpay.ko" "${args[@]}" \
+	--ko "$root/kmod/kedr_pt_tailpay/kedr_pt_tailpay.ko" \
+	--ko "$root/kmod/kedr_pt_endstack/kedr_pt_endstack.ko" "${args[@]}" \
 	--smp 2 --timeout 240 ${out:+--out "$out"}

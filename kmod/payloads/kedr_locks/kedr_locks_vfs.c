@@ -21,17 +21,25 @@
  *   evict() calls before the target's evict_inode.
  *
  * The target's inodes are a set of i_rwsem addresses, learnt when the VFS
- * initialises an inode of a super_block whose s_op is the target's
- * (inode_init_always()) and forgotten when it is destroyed
+ * has initialised an inode of a super_block whose s_op is the target's
+ * (inode_init_always() returned 0; alloc_inode() frees one it failed on
+ * without __destroy_inode()) and forgotten when it is destroyed
  * (__destroy_inode()): the rwsem probes, which fire on every rwsem of the
  * kernel, look the address up there and dereference nothing. @pc of these
  * records is the probed kernel function's address: it is never an address
  * of the target, which tells them from the replacements' records.
+ *
+ * A probe hit the kernel did not run the handler for (kretprobe instances
+ * all in use, or a hit inside another kprobe's handler: nmissed) may be a
+ * lost record, and a lost ACQUIRE or RELEASE a false race: the misses while
+ * a target was loaded are counted, shown in debugfs (kedr_locks/vfs) and in
+ * one dmesg line when it unloads.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/debugfs.h>
 #include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/kernel.h>
@@ -39,6 +47,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/ptrace.h>
+#include <linux/seq_file.h>
 #include <linux/string.h>
 
 #include "kedr_payload.h"
@@ -50,11 +59,29 @@ static bool vfs = true;
 module_param(vfs, bool, 0444);
 MODULE_PARM_DESC(vfs, "record the VFS's i_rwsem, struct file and iput()/evict() around the target's callbacks (kernel-wide kprobes; default 1)");
 
+/* Calls of a return-probed function that may be in flight at once. */
+static int vfs_maxactive = 256;
+module_param(vfs_maxactive, int, 0444);
+MODULE_PARM_DESC(vfs_maxactive, "kretprobe instances of each return-probed function (default 256; fewer: more misses)");
+
 /* The target's i_rwsems (kedr_locks_vfs_set.h). */
 static struct kedr_vfs_set kedr_vfs_set;
-/* The target's core layout (its s_op lives there); size 0: no target. */
+/*
+ * The target's core layout (its s_op lives there); size 0: no target.
+ * The size is published last, with a release (kedr_locks_vfs_target_
+ * loaded()): who reads it non-zero with an acquire sees the base and the
+ * emptied set.
+ */
 static unsigned long kedr_vfs_base;
 static unsigned long kedr_vfs_size;
+/*
+ * The last target (kedr_payload_mutex), the probes' misses when it loaded,
+ * and those while it was loaded, once it has gone.
+ */
+static char kedr_vfs_target[MODULE_NAME_LEN];
+static unsigned long kedr_vfs_missed_base;
+static unsigned long kedr_vfs_missed_then;
+static struct dentry *kedr_vfs_dir;
 
 static const void *kedr_vfs_inode_sem(const struct inode *inode)
 {
@@ -64,6 +91,9 @@ static const void *kedr_vfs_inode_sem(const struct inode *inode)
 /*
  * A replacement of kedr_locks already recorded this call: the caller is
  * one of its handlers, or the target's copies (a handler's tail call).
+ * Only for the functions kedr_locks.json claims (their probes' "claimed"
+ * below; LocksVfsClaimsTests checks the two lists agree): a call of any
+ * other from the copies goes straight to the kernel, unrecorded.
  */
 static bool kedr_vfs_replaced(unsigned long ret)
 {
@@ -79,17 +109,32 @@ static void kedr_vfs_record(u8 kind, const void *addr, u32 size,
 	kedr_record_event(kind, (unsigned long)func, (unsigned long)addr, size);
 }
 
-/* inode_init_always(sb, inode) */
-static int kedr_vfs_init_pre(struct kprobe *p, struct pt_regs *regs)
+/* inode_init_always(sb, inode), entry: an inode of the target's? */
+static int kedr_vfs_init_entry(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
 {
 	const struct super_block *sb =
 		(const void *)regs_get_kernel_argument(regs, 0);
 	const struct inode *inode =
 		(const void *)regs_get_kernel_argument(regs, 1);
-	unsigned long size = READ_ONCE(kedr_vfs_size);
+	/* Pairs with kedr_locks_vfs_target_loaded()'s release. */
+	unsigned long size = smp_load_acquire(&kedr_vfs_size);
 
-	if (size && (unsigned long)READ_ONCE(sb->s_op) -
-		    READ_ONCE(kedr_vfs_base) < size)
+	if (!size || (unsigned long)READ_ONCE(sb->s_op) -
+		     READ_ONCE(kedr_vfs_base) >= size)
+		return 1;	/* not ours: no return probe for this call */
+	*(const struct inode **)ri->data = inode;
+	return 0;
+}
+
+/* ... and return: learnt if it succeeded (0) */
+static int kedr_vfs_init_ret(struct kretprobe_instance *ri,
+			     struct pt_regs *regs)
+{
+	const struct inode *inode = *(const struct inode **)ri->data;
+
+	/* An int: the upper half of %rax is not part of it (x86-64 ABI). */
+	if (!(int)regs_return_value(regs))
 		kedr_vfs_add(&kedr_vfs_set, (unsigned long)&inode->i_rwsem);
 	return 0;
 }
@@ -105,14 +150,24 @@ static int kedr_vfs_destroy_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/* A kprobe, and whether kedr_locks.json claims its function. */
+struct kedr_vfs_pre {
+	struct kprobe kp;
+	bool claimed;
+};
+
 /* up_write(sem), up_read(sem): still held */
 static void kedr_vfs_unlock(struct kprobe *p, struct pt_regs *regs, u32 how)
 {
 	const void *sem = (const void *)regs_get_kernel_argument(regs, 0);
 
-	if (kedr_vfs_known(&kedr_vfs_set, sem) &&
-	    !kedr_vfs_replaced(*(unsigned long *)kernel_stack_pointer(regs)))
-		kedr_vfs_record(KEDR_REC_RELEASE, sem, how, p->addr);
+	if (!kedr_vfs_known(&kedr_vfs_set, sem))
+		return;
+	/* *sp: the return address (ftrace-based kprobes, at the entry) */
+	if (container_of(p, struct kedr_vfs_pre, kp)->claimed &&
+	    kedr_vfs_replaced(*(unsigned long *)kernel_stack_pointer(regs)))
+		return;
+	kedr_vfs_record(KEDR_REC_RELEASE, sem, how, p->addr);
 }
 
 static int kedr_vfs_up_write_pre(struct kprobe *p, struct pt_regs *regs)
@@ -185,15 +240,18 @@ static int kedr_vfs_open_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe kedr_vfs_kprobes[] = {
-	{ .symbol_name = "inode_init_always", .pre_handler = kedr_vfs_init_pre },
-	{ .symbol_name = "__destroy_inode", .pre_handler = kedr_vfs_destroy_pre },
-	{ .symbol_name = "up_write", .pre_handler = kedr_vfs_up_write_pre },
-	{ .symbol_name = "up_read", .pre_handler = kedr_vfs_up_read_pre },
-	{ .symbol_name = "downgrade_write", .pre_handler = kedr_vfs_downgrade_pre },
-	{ .symbol_name = "iput", .pre_handler = kedr_vfs_iput_pre },
-	{ .symbol_name = "dput", .pre_handler = kedr_vfs_dput_pre },
-	{ .symbol_name = "do_dentry_open", .pre_handler = kedr_vfs_open_pre },
+#define KEDR_VFS_PRE(sym, handler, c) {				\
+	.kp = { .symbol_name = sym, .pre_handler = handler },		\
+	.claimed = c }
+
+static struct kedr_vfs_pre kedr_vfs_kprobes[] = {
+	KEDR_VFS_PRE("__destroy_inode", kedr_vfs_destroy_pre, false),
+	KEDR_VFS_PRE("up_write", kedr_vfs_up_write_pre, true),
+	KEDR_VFS_PRE("up_read", kedr_vfs_up_read_pre, true),
+	KEDR_VFS_PRE("downgrade_write", kedr_vfs_downgrade_pre, false),
+	KEDR_VFS_PRE("iput", kedr_vfs_iput_pre, false),
+	KEDR_VFS_PRE("dput", kedr_vfs_dput_pre, false),
+	KEDR_VFS_PRE("do_dentry_open", kedr_vfs_open_pre, false),
 };
 
 /* What a return probe's first argument is, and when its return records. */
@@ -234,7 +292,8 @@ static int kedr_vfs_ret_handler(struct kretprobe_instance *ri,
 {
 	struct kedr_vfs_ret *r =
 		container_of(get_kretprobe(ri), struct kedr_vfs_ret, rp);
-	unsigned long ret = regs_return_value(regs);
+	/* The functions whose result is looked at return an int. */
+	int ret = (int)regs_return_value(regs);
 
 	if ((r->when == KEDR_VFS_IF_ZERO && ret) ||
 	    (r->when == KEDR_VFS_IF_ONE && ret != 1))
@@ -246,15 +305,12 @@ static int kedr_vfs_ret_handler(struct kretprobe_instance *ri,
 	return 0;
 }
 
-/* Calls of these that may be in flight at once, target inodes only. */
-#define KEDR_VFS_MAXACTIVE	256
-
+/* maxactive: vfs_maxactive, set at registration */
 #define KEDR_VFS_RET(sym, a, w, c, k, s) {				\
 	.rp = { .kp = { .symbol_name = sym },				\
 		.entry_handler = kedr_vfs_ret_entry,			\
 		.handler = kedr_vfs_ret_handler,			\
-		.data_size = sizeof(struct kedr_vfs_ret_data),		\
-		.maxactive = KEDR_VFS_MAXACTIVE },			\
+		.data_size = sizeof(struct kedr_vfs_ret_data) },	\
 	.arg = a, .when = w, .claimed = c, .kind = k, .size = s }
 
 static struct kedr_vfs_ret kedr_vfs_rets[] = {
@@ -280,6 +336,48 @@ static struct kedr_vfs_ret kedr_vfs_rets[] = {
 		     KEDR_VFS_ALWAYS, false, KEDR_REC_WAIT, 0),
 };
 
+static struct kretprobe kedr_vfs_init_rp = {
+	.kp = { .symbol_name = "inode_init_always" },
+	.entry_handler = kedr_vfs_init_entry,
+	.handler = kedr_vfs_init_ret,
+	.data_size = sizeof(const struct inode *),
+};
+
+/* Probe hits whose handler did not run, since the probes were registered. */
+static unsigned long kedr_vfs_missed(void)
+{
+	unsigned long n = kedr_vfs_init_rp.nmissed +
+			  kedr_vfs_init_rp.kp.nmissed;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(kedr_vfs_kprobes); i++)
+		n += kedr_vfs_kprobes[i].kp.nmissed;
+	for (i = 0; i < ARRAY_SIZE(kedr_vfs_rets); i++)
+		n += kedr_vfs_rets[i].rp.nmissed + kedr_vfs_rets[i].rp.kp.nmissed;
+	return n;
+}
+
+/*
+ * debugfs kedr_locks/vfs: the last target, whether it is loaded, its live
+ * inodes in the set, those not kept, and the probe hits missed while it
+ * was (is) loaded. Read while targets come and go, the lines may mix two.
+ */
+static int kedr_vfs_show(struct seq_file *m, void *v)
+{
+	/* Pairs with kedr_locks_vfs_target_loaded()'s release. */
+	bool loaded = smp_load_acquire(&kedr_vfs_size);
+
+	seq_printf(m, "target %s %s\n", kedr_vfs_target[0] ?
+		   kedr_vfs_target : "-", loaded ? "loaded" : "gone");
+	seq_printf(m, "inodes %d\n", atomic_read(&kedr_vfs_set.live));
+	seq_printf(m, "not_kept %d\n", atomic_read(&kedr_vfs_set.full));
+	seq_printf(m, "missed %lu\n", loaded ?
+		   kedr_vfs_missed() - READ_ONCE(kedr_vfs_missed_base) :
+		   READ_ONCE(kedr_vfs_missed_then));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(kedr_vfs);
+
 void kedr_locks_vfs_target_loaded(struct module *target)
 {
 	if (!vfs)
@@ -288,67 +386,91 @@ void kedr_locks_vfs_target_loaded(struct module *target)
 	memset(kedr_vfs_set.sems, 0, sizeof(kedr_vfs_set.sems));
 	atomic_set(&kedr_vfs_set.live, 0);
 	atomic_set(&kedr_vfs_set.full, 0);
+	strscpy(kedr_vfs_target, target->name, sizeof(kedr_vfs_target));
+	WRITE_ONCE(kedr_vfs_missed_then, 0);
+	WRITE_ONCE(kedr_vfs_missed_base, kedr_vfs_missed());
 	WRITE_ONCE(kedr_vfs_base, (unsigned long)target->core_layout.base);
-	WRITE_ONCE(kedr_vfs_size, target->core_layout.size);
+	/* All the above before the size: kedr_vfs_init_entry()'s acquire. */
+	smp_store_release(&kedr_vfs_size, target->core_layout.size);
 }
 
 void kedr_locks_vfs_target_unloading(struct module *target)
 {
-	unsigned long missed = 0;
-	unsigned int i;
+	unsigned long missed;
+	int full;
 
 	if (!vfs)
 		return;
 	WRITE_ONCE(kedr_vfs_size, 0);
-	for (i = 0; i < ARRAY_SIZE(kedr_vfs_rets); i++)
-		missed += kedr_vfs_rets[i].rp.nmissed;
-	if (atomic_read(&kedr_vfs_set.full) || missed)
-		pr_warn("vfs: %d inodes of %s not kept (table full), %lu returns missed\n",
-			atomic_read(&kedr_vfs_set.full), target->name, missed);
+	missed = kedr_vfs_missed() - kedr_vfs_missed_base;
+	WRITE_ONCE(kedr_vfs_missed_then, missed);
+	full = atomic_read(&kedr_vfs_set.full);
+	if (missed || full)
+		pr_warn("vfs: %s: %lu probe hits missed, %d inodes not kept (table full): records of its inodes may be lost, and a race reported on them false\n",
+			target->name, missed, full);
+	else
+		pr_info("vfs: %s: 0 probe hits missed, 0 inodes not kept\n",
+			target->name);
 }
 
 int kedr_locks_vfs_setup(void)
 {
-	unsigned int i, j;
+	struct kretprobe *rps[ARRAY_SIZE(kedr_vfs_rets) + 1];
+	struct kprobe *kps[ARRAY_SIZE(kedr_vfs_kprobes)];
+	unsigned int i;
 	int err;
 
 	if (!vfs)
 		return 0;
-	for (i = 0; i < ARRAY_SIZE(kedr_vfs_kprobes); i++) {
-		err = register_kprobe(&kedr_vfs_kprobes[i]);
-		if (err) {
-			pr_err("vfs: cannot probe %s: %d\n",
-			       kedr_vfs_kprobes[i].symbol_name, err);
-			goto fail_kprobes;
-		}
+	if (vfs_maxactive < 1) {
+		pr_err("vfs: vfs_maxactive=%d: at least 1\n", vfs_maxactive);
+		return -EINVAL;
 	}
-	for (j = 0; j < ARRAY_SIZE(kedr_vfs_rets); j++) {
-		err = register_kretprobe(&kedr_vfs_rets[j].rp);
-		if (err) {
-			pr_err("vfs: cannot probe the return of %s: %d\n",
-			       kedr_vfs_rets[j].rp.kp.symbol_name, err);
-			goto fail_rets;
-		}
+	/*
+	 * register_kprobes() and register_kretprobes() undo what they
+	 * registered when one fails (kernel/kprobes.c); the unregister_*s()
+	 * wait for one grace period for the whole array.
+	 */
+	for (i = 0; i < ARRAY_SIZE(kedr_vfs_kprobes); i++)
+		kps[i] = &kedr_vfs_kprobes[i].kp;
+	for (i = 0; i < ARRAY_SIZE(kedr_vfs_rets); i++) {
+		kedr_vfs_rets[i].rp.maxactive = vfs_maxactive;
+		rps[i] = &kedr_vfs_rets[i].rp;
 	}
+	kedr_vfs_init_rp.maxactive = vfs_maxactive;
+	rps[i] = &kedr_vfs_init_rp;
+	err = register_kprobes(kps, ARRAY_SIZE(kps));
+	if (err) {
+		pr_err("vfs: cannot register the %zu kprobes: %d\n",
+		       ARRAY_SIZE(kps), err);
+		return err;
+	}
+	err = register_kretprobes(rps, ARRAY_SIZE(rps));
+	if (err) {
+		pr_err("vfs: cannot register the %zu return probes: %d\n",
+		       ARRAY_SIZE(rps), err);
+		unregister_kprobes(kps, ARRAY_SIZE(kps));
+		return err;
+	}
+	kedr_vfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_file("vfs", 0400, kedr_vfs_dir, NULL, &kedr_vfs_fops);
 	return 0;
-
-fail_rets:
-	while (j--)
-		unregister_kretprobe(&kedr_vfs_rets[j].rp);
-fail_kprobes:
-	while (i--)
-		unregister_kprobe(&kedr_vfs_kprobes[i]);
-	return err;
 }
 
 void kedr_locks_vfs_teardown(void)
 {
+	struct kretprobe *rps[ARRAY_SIZE(kedr_vfs_rets) + 1];
+	struct kprobe *kps[ARRAY_SIZE(kedr_vfs_kprobes)];
 	unsigned int i;
 
 	if (!vfs)
 		return;
-	for (i = ARRAY_SIZE(kedr_vfs_rets); i--;)
-		unregister_kretprobe(&kedr_vfs_rets[i].rp);
-	for (i = ARRAY_SIZE(kedr_vfs_kprobes); i--;)
-		unregister_kprobe(&kedr_vfs_kprobes[i]);
+	debugfs_remove_recursive(kedr_vfs_dir);
+	for (i = 0; i < ARRAY_SIZE(kedr_vfs_kprobes); i++)
+		kps[i] = &kedr_vfs_kprobes[i].kp;
+	for (i = 0; i < ARRAY_SIZE(kedr_vfs_rets); i++)
+		rps[i] = &kedr_vfs_rets[i].rp;
+	rps[i] = &kedr_vfs_init_rp;
+	unregister_kretprobes(rps, ARRAY_SIZE(rps));
+	unregister_kprobes(kps, ARRAY_SIZE(kps));
 }

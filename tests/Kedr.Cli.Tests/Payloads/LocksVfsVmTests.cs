@@ -21,7 +21,9 @@ namespace Kedr.Cli.Tests.Payloads;
 /// their pc: the address of a probed kernel function, read from the guest's /proc/kallsyms) reports such
 /// pairs; over the whole recording it reports none of them, and nothing that was not reported without. (A run:
 /// 21 pairs without, among them the eviction pairs `rm` makes; with, 1: fat_free_clusters / fat_clusters_flush,
-/// `sbi->free_clusters` under two different locks, a true race that stays.)
+/// `sbi->free_clusters` under two different locks, a true race that stays.) The same boot then loads kedr_locks
+/// with vfs_maxactive=1 and fat twice, to check the probes' misses are counted and shown per target, and prints how
+/// long rmmod kedr_locks took.
 /// Run alone: <c>dotnet test tests/Kedr.Cli.Tests -c Release --filter "FullyQualifiedName~LocksVfsVm"</c>.
 /// </summary>
 public sealed class LocksVfsVmTests(ITestOutputHelper output) : IDisposable
@@ -112,8 +114,35 @@ public sealed class LocksVfsVmTests(ITestOutputHelper output) : IDisposable
             rmmod fat
             wait $rec
             rmmod kedr_alloc
+            t0=$(cut -d' ' -f1 /proc/uptime)
             rmmod kedr_locks
+            t1=$(cut -d' ' -f1 /proc/uptime)
+            echo "$t0 $t1" > /out/unload.txt
             cp /tmp/rec.trace /out/rec.trace
+            # The probes' misses, per target. vfs_maxactive=1: one kretprobe instance for each return-probed
+            # function, which a call holds until it returns. While dd's write of 16 MiB holds a file's i_rwsem,
+            # the second appender waiting in down_write() finds none: a miss (rounds until one is counted, at most
+            # 10). fat comes twice: with that workload, then with none (the count starts again: 0, or the few the
+            # kernel's own rwsems made).
+            insmod $K/kedr_locks.ko vfs_maxactive=1
+            modprobe fat
+            append() { while [ ! -e /tmp/done ]; do echo x >> /tmp/big; done; }
+            r=0
+            until [ $r -ge 10 ] || ! grep -q '^missed 0$' /sys/kernel/debug/kedr_locks/vfs; do
+                rm -f /tmp/done
+                (for i in 1 2 3 4; do dd if=/dev/zero of=/tmp/big bs=16M count=1 2> /dev/null; done; touch /tmp/done) &
+                append & append & append &
+                wait
+                r=$((r + 1))
+            done
+            rm /tmp/big
+            cat /sys/kernel/debug/kedr_locks/vfs > /out/vfs-busy.txt
+            rmmod fat
+            modprobe fat
+            cat /sys/kernel/debug/kedr_locks/vfs > /out/vfs-idle.txt
+            rmmod fat
+            rmmod kedr_locks
+            dmesg | grep 'kedr_locks: vfs: ' > /out/vfs-lines.txt || true
             """)
         {
             GuestModules = FatModules,
@@ -126,6 +155,10 @@ public sealed class LocksVfsVmTests(ITestOutputHelper output) : IDisposable
         Assert.True(r.Vm.Succeeded, r.Describe());
         Assert.Equal("36", r.File("lines.txt").Trim());
         output.WriteLine(r.File("record.txt"));
+
+        var unload = r.File("unload.txt").Split(' ').Select(t => double.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+        output.WriteLine($"rmmod kedr_locks: {(unload[1] - unload[0]) * 1000:F0} ms");
+        AssertMissesPerTarget(r);
 
         var probed = r.File("probed.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => ulong.Parse(l.Split(' ')[0], NumberStyles.HexNumber)).ToHashSet();
@@ -173,5 +206,31 @@ public sealed class LocksVfsVmTests(ITestOutputHelper output) : IDisposable
         // The entries only order: whatever is reported with them was reported without (the true races stay).
         var before = without.Races.Select(Pair).ToHashSet();
         Assert.All(with.Races, p => Assert.Contains(Pair(p), before));
+    }
+
+    /// <summary>
+    /// A probe hit the kernel skipped (nmissed) may be a lost ACQUIRE or RELEASE, and so a false race: kedr_locks
+    /// counts the misses while a target is loaded, in debugfs kedr_locks/vfs and in one dmesg line naming the target
+    /// when it unloads, starting again from 0 when the next target loads.
+    /// </summary>
+    private void AssertMissesPerTarget(PatchSiteResult r)
+    {
+        static long Missed(string debugfs) => long.Parse(debugfs.Split('\n').Single(l => l.StartsWith("missed ", StringComparison.Ordinal))[7..],
+            CultureInfo.InvariantCulture);
+        var busy = r.File("vfs-busy.txt");
+        var idle = r.File("vfs-idle.txt");
+        var lines = r.File("vfs-lines.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        output.WriteLine($"kedr_locks/vfs with the workload:\n{busy}\nthen:\n{idle}\n{string.Join('\n', lines)}");
+        Assert.StartsWith("target fat loaded\n", busy);
+        Assert.StartsWith("target fat loaded\n", idle);
+        long missed = Missed(busy);
+        Assert.True(missed > 0, $"no miss with vfs_maxactive=1 and the appenders:\n{busy}");
+        // Unloads: the recorded run's fat, then the two of vfs_maxactive=1; each line counts its own target's misses.
+        var counts = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"kedr_locks: vfs: fat: (\d+) probe hits missed"))
+            .Select(m => m.Success ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : -1).ToArray();
+        Assert.True(counts.Length == 3 && counts.All(c => c >= 0), $"not three lines, one per unload of fat:\n{string.Join('\n', lines)}");
+        Assert.True(counts[1] >= missed, $"the line of the loaded fat gives {counts[1]}, debugfs gave {missed} before");
+        Assert.True(Missed(idle) < missed && counts[2] < missed,
+            $"the count did not start again when fat loaded again: {Missed(idle)} at its load, {counts[2]} at its unload, after {missed}");
     }
 }

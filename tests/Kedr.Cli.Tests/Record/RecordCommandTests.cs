@@ -112,6 +112,29 @@ public sealed class RecordCommandTests : IDisposable
         Assert.Contains("kedr record: the recorded code waited 1499 ms in all", r.Stderr);
     }
 
+    /// <summary>
+    /// kedr_locks' VFS probes' misses while the recorded target was loaded (debugfs kedr_locks/vfs, beside
+    /// kedr_sample's folder): a lost ACQUIRE or RELEASE makes a false race, so kedr record says so. Another
+    /// target's figures, or none missed, say nothing.
+    /// </summary>
+    [Fact]
+    public void The_VFS_probes_misses_while_the_target_was_loaded_are_shown()
+    {
+        Fake();
+        var locks = Directory.CreateDirectory(Path.Combine(_dir.FullName, "kedr_locks")).FullName;
+        File.WriteAllText(Path.Combine(locks, "vfs"), "target rec_mod gone\ninodes 0\nnot_kept 2\nmissed 37\n");
+        var r = Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("kedr record: warning: kedr_locks' VFS probes missed 37 probe hits and did not keep 2 inodes while rec_mod was loaded", r.Stderr);
+
+        File.WriteAllText(Path.Combine(locks, "vfs"), "target other gone\ninodes 0\nnot_kept 0\nmissed 5\n");
+        r = Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace"));
+        Assert.DoesNotContain("kedr_locks", r.Stderr);
+        File.WriteAllText(Path.Combine(locks, "vfs"), "target rec_mod gone\ninodes 0\nnot_kept 0\nmissed 0\n");
+        r = Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace"));
+        Assert.DoesNotContain("kedr_locks", r.Stderr);
+    }
+
     /// <summary><c>kedr report</c> on a recording with drops says where kedr_sample counted them: per CPU, per function.</summary>
     [Fact]
     public void Report_of_a_recording_prints_the_drops_per_CPU_and_per_function()

@@ -28,7 +28,13 @@ public sealed class LiveAttachVmTests(ITestOutputHelper output)
     /// run-detach-vm.sh (guest-detach.sh; 2 vCPUs, about a minute): a reader asleep in a payload's
     /// handler that the copies reached by a tail call (no return address in the copies) makes detach
     /// refuse, naming the handler (before the fix detach succeeded and rmmod of the payload left the
-    /// reader to wake up in freed text: an oops); targets attached at COMING (an entry jmp, landing
+    /// reader to wake up in freed text: an oops); a writer asleep in kedr_pt_endstack's function, whose ORC
+    /// entry ends the stack as a retpoline thunk's does, above a copy, makes detach refuse, naming where the
+    /// walk stopped (before, the walk ended there without an error, detach went ahead, and the writer woke
+    /// up in the freed copies: an oops); a writer asleep in the pre handler of a variadic function a generated
+    /// payload claims (kedr_pt_varpay.json: kasprintf, an asm trampoline then kedr_pre_kasprintf) makes detach
+    /// refuse, naming kedr_pre_kasprintf (without the payloads' text among the ranges it names the copy instead,
+    /// and the tail-call case oopses); targets attached at COMING (an entry jmp, landing
     /// pads) detached while they run, with a workload meeting the int3s of the restore, the original
     /// bytes back and the results right (before: EINVAL), two detach requests at once (one succeeds) with
     /// rmmod of the target and of kedr_sample refused meanwhile, a target whose own die notifier is

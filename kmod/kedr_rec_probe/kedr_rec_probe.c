@@ -16,9 +16,11 @@
  * uaccess		kedr_rec_uaccess() on the written buffer: a user
  *			access of the target inside a STAC region
  * mode=nest		"nest N" arms a kprobe on kedr_record_flags(): the next
- *			event of this task calls kedr_rec_work() N times
- *			from inside the handler, where every event of those
- *			calls is dropped as nested
+ *			event of this task that goes through it (a string
+ *			instruction's: the memory and function handlers
+ *			write inline) calls kedr_rec_work() N times from
+ *			inside the handler, where every event of those calls
+ *			is dropped as nested
  * mode=ac		counts handler calls (kedr_on_*_event), those made
  *			with EFLAGS.AC set, and the calls of the event
  *			helpers the copies make (kedr_helper_*_event),

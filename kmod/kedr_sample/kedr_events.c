@@ -4,13 +4,18 @@
  * event about the ORIGINAL code and hands it to the recorder.
  *
  * The handlers can be called in any context (process, softirq, hardirq, NMI)
- * with or without interrupts enabled. They never sleep, run with interrupts
- * off, and never nest on a CPU: an event that arrives while the CPU is in a
- * handler already (an NMI, or target code reached from the handler itself)
- * is counted as dropped instead: as many events as it would have given.
- * The one exception comes first, before any of that: where the interrupted
- * code could be preempted, a handler may wait for kedr record to make room
- * in the ring, with interrupts on (kedr_record_room(), kedr_recorder.c).
+ * with or without interrupts enabled in the code that made the event. The
+ * helpers call them with interrupts off (their cli; the saved flags are
+ * restored by the helper's popfq), so they do not save them again. They
+ * never sleep, and never nest on a CPU: an event that arrives while the CPU
+ * is in a handler already (an NMI, or target code reached from the handler
+ * itself) is counted as dropped instead: as many events as it would have
+ * given. The one exception comes first, before any of that: where the
+ * interrupted code could be preempted, a handler may wait for kedr record
+ * to make room in the ring, with interrupts on, and returns with them off
+ * (kedr_record_room(), kedr_recorder.c). The memory and function handlers
+ * write their records inline (kedr_ring_record(), kedr_ring.h); an NMI that
+ * comes in the middle of one finds the nesting guard taken.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -22,6 +27,7 @@
 
 #include "kedr_blob.h"
 #include "kedr_record.h"
+#include "kedr_ring.h"
 #include "kedr_sample.h"
 
 struct kedr_events {
@@ -79,7 +85,7 @@ static __always_inline void kedr_func_event(const struct kedr_events *ev,
 		return;
 	}
 	owner = ev->blob->funcs[s->func].owner;
-	kedr_record(s->kind, site, ev->func_addr[owner], 0, 0);
+	kedr_ring_record(s->kind, site, ev->func_addr[owner], 0, 0, 0, false);
 }
 
 /*
@@ -113,7 +119,7 @@ static __always_inline void kedr_mem_event(const struct kedr_events *ev,
 {
 	const struct kedr_site *s = kedr_site_of(ev, site);
 	unsigned long pc;
-	u8 flags = 0;
+	u8 kind, flags = 0;
 
 	if (unlikely(!s || !kedr_is_mem_site(s))) {
 		kedr_record_lost(1);
@@ -127,12 +133,13 @@ static __always_inline void kedr_mem_event(const struct kedr_events *ev,
 		flags = KEDR_REC_F_PERCPU;
 	}
 	pc = ev->func_addr[s->func] + s->offset;
-	if (s->kind == KEDR_EV_READ_WRITE) {
-		kedr_record_flags(KEDR_EV_READ, site, pc, addr, s->size, flags);
-		kedr_record_flags(KEDR_EV_WRITE, site, pc, addr, s->size, flags);
-	} else {
-		kedr_record_flags(s->kind, site, pc, addr, s->size, flags);
+	kind = s->kind;
+	if (kind == KEDR_EV_READ_WRITE) {
+		kedr_ring_record(KEDR_EV_READ, site, pc, addr, s->size, flags,
+				 true);
+		kind = KEDR_EV_WRITE;
 	}
+	kedr_ring_record(kind, site, pc, addr, s->size, flags, true);
 }
 
 /*
@@ -149,13 +156,14 @@ static void notrace kedr_maybe_dump_stack(void)
 	dump_stack();
 }
 
-/* KEDR_HELPER_FUNC_EVENT; @caller_flags: the flags of the code it ran in. */
+/*
+ * KEDR_HELPER_FUNC_EVENT; @caller_flags: the flags of the code it ran in.
+ * Interrupts off (the helper's cli).
+ */
 void notrace kedr_on_func_event(u32 site, unsigned long caller_flags)
 {
 	const struct kedr_events *ev;
-	unsigned long flags;
 
-	raw_local_irq_save(flags);
 	kedr_record_room(caller_flags);
 	ev = rcu_dereference_sched(kedr_ev_live);
 	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1)) {
@@ -165,17 +173,17 @@ void notrace kedr_on_func_event(u32 site, unsigned long caller_flags)
 		kedr_record_lost(1);
 	}
 	this_cpu_dec(kedr_ev_nesting);
-	raw_local_irq_restore(flags);
 }
 
-/* KEDR_HELPER_MEM_EVENT: @addr is what the copy put in %rax. */
+/*
+ * KEDR_HELPER_MEM_EVENT: @addr is what the copy put in %rax. Interrupts
+ * off (the helper's cli).
+ */
 void notrace kedr_on_mem_event(u32 site, unsigned long addr,
 			       unsigned long caller_flags)
 {
 	const struct kedr_events *ev;
-	unsigned long flags;
 
-	raw_local_irq_save(flags);
 	kedr_record_room(caller_flags);
 	ev = rcu_dereference_sched(kedr_ev_live);
 	if (likely(this_cpu_inc_return(kedr_ev_nesting) == 1)) {
@@ -186,7 +194,6 @@ void notrace kedr_on_mem_event(u32 site, unsigned long addr,
 		kedr_record_lost(kedr_mem_site_events(kedr_site_of(ev, site)));
 	}
 	this_cpu_dec(kedr_ev_nesting);
-	raw_local_irq_restore(flags);
 }
 
 /*

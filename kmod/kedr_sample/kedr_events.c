@@ -20,7 +20,6 @@
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
 #include <linux/compiler.h>
-#include <linux/irqflags.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>

@@ -369,6 +369,16 @@ void notrace kedr_record_flags(u8 kind, u32 site, unsigned long pc,
 }
 
 /*
+ * kedr_record_flags() for a caller that has interrupts off already: the
+ * string and bit-op handlers, called by the helpers after their cli.
+ */
+void notrace kedr_record_irqs_off(u8 kind, u32 site, unsigned long pc,
+				  unsigned long addr, u32 size)
+{
+	kedr_ring_record(kind, site, pc, addr, size, 0, true);
+}
+
+/*
  * @n events that could not be recorded (nested or invalid): dropped. A
  * handler counts every event it would have given (two for a read-write,
  * one per operand a string instruction touched).

@@ -298,6 +298,9 @@ static __always_inline void kedr_record(u8 kind, u32 site, unsigned long pc,
 {
 	kedr_record_flags(kind, site, pc, addr, size, 0);
 }
+/* The same with interrupts off (the string and bit-op handlers). */
+void kedr_record_irqs_off(u8 kind, u32 site, unsigned long pc,
+			  unsigned long addr, u32 size);
 void kedr_record_lost(unsigned int n);
 /*
  * For the helpers' handlers, on entry, interrupts off: if this CPU's ring is

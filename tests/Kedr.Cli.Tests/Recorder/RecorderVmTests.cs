@@ -82,7 +82,7 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
     }
 
     /// <summary>
-    /// "nest 7": the first event of one kedr_rec_work() call that goes through kedr_record_flags() (its MOVSQ)
+    /// "nest 7": the first event of one kedr_rec_work() call that goes through kedr_record_irqs_off() (its MOVSQ)
     /// runs 7 more calls from inside the handler. The outer call's 6 events are recorded, the 7 nested calls' 42
     /// dropped: a read-write counts two, a string instruction one per operand it touched, a zero-count one none.
     /// </summary>

@@ -26,6 +26,7 @@
 #include <linux/sched/clock.h>
 #include <linux/sched/task_stack.h>
 #include <linux/types.h>
+#include <asm/unaligned.h>
 
 #include "kedr_record.h"
 #include "kedr_sample.h"
@@ -84,15 +85,15 @@ u64 kedr_sync_stamp(u64 now);
 bool kedr_ring_room_slow(struct kedr_cpu_buf *cb, u64 head);
 void kedr_ring_drop(u32 site);
 
+/*
+ * in_nmi(), in_hardirq(), in_serving_softirq(), in that order; the usual
+ * case (neither NMI nor hardirq) with one test of the preempt count.
+ */
 static __always_inline u8 kedr_context(void)
 {
-	if (in_nmi())
-		return KEDR_CTX_NMI;
-	if (in_hardirq())
-		return KEDR_CTX_HARDIRQ;
-	if (in_serving_softirq())
-		return KEDR_CTX_SOFTIRQ;
-	return KEDR_CTX_TASK;
+	if (unlikely(preempt_count() & (NMI_MASK | HARDIRQ_MASK)))
+		return in_nmi() ? KEDR_CTX_NMI : KEDR_CTX_HARDIRQ;
+	return in_serving_softirq() ? KEDR_CTX_SOFTIRQ : KEDR_CTX_TASK;
 }
 
 /* Stamped from the shared sync clock: see kedr_sync_stamp(). */
@@ -175,7 +176,7 @@ static __always_inline void kedr_ring_record(u8 kind, u32 site,
 	struct kedr_cpu_buf *cb;
 	struct kedr_record *r;
 	u64 seq, head;
-	u32 wpos;
+	u32 wpos, last;
 
 	/* Filtered out: no sequence number, counted apart (kedr_filter.c). */
 	if (static_branch_unlikely(&kedr_filter_set) &&
@@ -210,8 +211,12 @@ static __always_inline void kedr_ring_record(u8 kind, u32 site,
 	r->cpu_low = (u8)smp_processor_id();
 	r->context = kedr_context();
 	r->stack_order = mem ? kedr_stack_order(addr) : 0;
-	r->flags = rec_flags | (mem ? kedr_own_task(addr) : 0);
-	memset(r->reserved, 0, sizeof(r->reserved));
+	/* flags, then the reserved bytes zeroed, in one little-endian store. */
+	BUILD_BUG_ON(offsetof(struct kedr_record, reserved) !=
+		     offsetof(struct kedr_record, flags) + 1 ||
+		     sizeof(r->reserved) != 3);
+	last = rec_flags | (mem ? kedr_own_task(addr) : 0);
+	put_unaligned_le32(last, &r->flags);
 	cb->wpos = wpos + 1 == kedr_rec_cap ? 0 : wpos + 1;
 	/* The record is complete before a reader can see it. */
 	smp_store_release(&cb->head, head + 1);

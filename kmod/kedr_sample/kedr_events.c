@@ -20,31 +20,89 @@
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
 #include <linux/compiler.h>
+#include <linux/errno.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 
 #include "kedr_blob.h"
 #include "kedr_record.h"
 #include "kedr_ring.h"
 #include "kedr_sample.h"
 
+/*
+ * A site of the blob as the memory and function handlers need it: one
+ * indexed load instead of a chain through the blob's sites, funcs and the
+ * functions' live addresses. Built at kedr_events_start() (the addresses
+ * are fixed by then) for every site of the blob, whatever its kind: the
+ * handlers check the kind as they did the blob's.
+ */
+struct kedr_hot_site {
+	/* The instruction's address, or the function's (entry, exit). */
+	unsigned long pc;
+	u16 size;
+	u8 kind;
+	u8 flags;		/* KEDR_SITE_* */
+};
+
 struct kedr_events {
 	const struct kedr_blob *blob;
 	const unsigned long *func_addr;	/* live address of each function */
+	const struct kedr_hot_site *hot;	/* nr_sites entries */
+	u32 nr_sites;
 };
 
 static struct kedr_events kedr_ev;
+/* From kedr_events_init() to kedr_events_exit(), one entry a site. */
+static struct kedr_hot_site *kedr_hot;
 /* &kedr_ev while a target is attached; read with interrupts off. */
 static struct kedr_events __rcu *kedr_ev_live;
 static DEFINE_PER_CPU(unsigned int, kedr_ev_nesting);
 
-/* Called before the copies can run. */
+/* At kedr_sample's init, for the blob it will attach. */
+int kedr_events_init(const struct kedr_blob *blob)
+{
+	kedr_hot = kvcalloc(max(blob->nr_sites, 1U), sizeof(*kedr_hot),
+			    GFP_KERNEL);
+	return kedr_hot ? 0 : -ENOMEM;
+}
+
+/* At kedr_sample's exit (or its init's failure): no handler runs. */
+void kedr_events_exit(void)
+{
+	kvfree(kedr_hot);
+	kedr_hot = NULL;
+}
+
+/*
+ * Called before the copies can run, once the handlers of an earlier
+ * attachment are done (kedr_events_stop()): kedr_hot is not read meanwhile.
+ */
 void kedr_events_start(const struct kedr_blob *blob,
 		       const unsigned long *func_addr)
 {
+	u32 i;
+
+	for (i = 0; i < blob->nr_sites; i++) {
+		const struct kedr_site *s = &blob->sites[i];
+		struct kedr_hot_site *h = &kedr_hot[i];
+
+		h->kind = s->kind;
+		h->flags = s->flags;
+		h->size = s->size;
+		/* A validated blob: s->func and its owner are functions. */
+		if (s->kind == KEDR_EV_ENTRY || s->kind == KEDR_EV_EXIT)
+			h->pc = func_addr[blob->funcs[s->func].owner];
+		else
+			h->pc = func_addr[s->func] + s->offset;
+	}
 	kedr_ev.blob = blob;
 	kedr_ev.func_addr = func_addr;
+	kedr_ev.hot = kedr_hot;
+	kedr_ev.nr_sites = blob->nr_sites;
 	kedr_recorder_start();
 	kedr_probes_attach(func_addr);
 	rcu_assign_pointer(kedr_ev_live, &kedr_ev);
@@ -64,27 +122,27 @@ void kedr_events_stop(void)
 	kedr_recorder_stop();
 }
 
-static __always_inline const struct kedr_site *
-kedr_site_of(const struct kedr_events *ev, u32 site)
+/* Is @site one of @ev's (a target attached)? */
+static __always_inline bool kedr_site_ok(const struct kedr_events *ev,
+					 u32 site)
 {
-	if (unlikely(!ev || site >= ev->blob->nr_sites))
-		return NULL;
-	return &ev->blob->sites[site];
+	return likely(ev && site < ev->nr_sites);
 }
 
 static __always_inline void kedr_func_event(const struct kedr_events *ev,
 					    u32 site)
 {
-	const struct kedr_site *s = kedr_site_of(ev, site);
-	u32 owner;
+	const struct kedr_hot_site *s;
 
-	if (unlikely(!s || (s->kind != KEDR_EV_ENTRY &&
-			    s->kind != KEDR_EV_EXIT))) {
-		kedr_record_lost(1);
-		return;
-	}
-	owner = ev->blob->funcs[s->func].owner;
-	kedr_ring_record(s->kind, site, ev->func_addr[owner], 0, 0, 0, false);
+	if (unlikely(!kedr_site_ok(ev, site)))
+		goto lost;
+	s = &ev->hot[site];
+	if (unlikely(s->kind != KEDR_EV_ENTRY && s->kind != KEDR_EV_EXIT))
+		goto lost;
+	kedr_ring_record(s->kind, site, s->pc, 0, 0, 0, false);
+	return;
+lost:
+	kedr_record_lost(1);
 }
 
 /*
@@ -93,7 +151,7 @@ static __always_inline void kedr_func_event(const struct kedr_events *ev,
  * recorded as it is: its record is stamped from the shared clock after the
  * update took effect, the acquire side for the race detector).
  */
-static __always_inline bool kedr_is_mem_site(const struct kedr_site *s)
+static __always_inline bool kedr_is_mem_site(const struct kedr_hot_site *s)
 {
 	return (s->kind >= KEDR_EV_READ && s->kind <= KEDR_EV_READ_WRITE) ||
 	       s->kind == KEDR_EV_LOCKED_DONE;
@@ -104,9 +162,14 @@ static __always_inline bool kedr_is_mem_site(const struct kedr_site *s)
  * access that is not recorded, one otherwise (an invalid site included).
  */
 static __always_inline unsigned int
-kedr_mem_site_events(const struct kedr_site *s)
+kedr_mem_site_events(const struct kedr_events *ev, u32 site)
 {
-	if (unlikely(!s || !kedr_is_mem_site(s)))
+	const struct kedr_hot_site *s;
+
+	if (unlikely(!kedr_site_ok(ev, site)))
+		return 1;
+	s = &ev->hot[site];
+	if (unlikely(!kedr_is_mem_site(s)))
 		return 1;
 	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
 		return 0;
@@ -116,14 +179,14 @@ kedr_mem_site_events(const struct kedr_site *s)
 static __always_inline void kedr_mem_event(const struct kedr_events *ev,
 					   u32 site, unsigned long addr)
 {
-	const struct kedr_site *s = kedr_site_of(ev, site);
-	unsigned long pc;
+	const struct kedr_hot_site *s;
 	u8 kind, flags = 0;
 
-	if (unlikely(!s || !kedr_is_mem_site(s))) {
-		kedr_record_lost(1);
-		return;
-	}
+	if (unlikely(!kedr_site_ok(ev, site)))
+		goto lost;
+	s = &ev->hot[site];
+	if (unlikely(!kedr_is_mem_site(s)))
+		goto lost;
 	/* Stack accesses are recorded only on request (seed semantics). */
 	if ((s->flags & KEDR_SITE_SP) && !kedr_process_sp_accesses)
 		return;
@@ -131,14 +194,16 @@ static __always_inline void kedr_mem_event(const struct kedr_events *ev,
 		addr += this_cpu_read(this_cpu_off);
 		flags = KEDR_REC_F_PERCPU;
 	}
-	pc = ev->func_addr[s->func] + s->offset;
 	kind = s->kind;
 	if (kind == KEDR_EV_READ_WRITE) {
-		kedr_ring_record(KEDR_EV_READ, site, pc, addr, s->size, flags,
-				 true);
+		kedr_ring_record(KEDR_EV_READ, site, s->pc, addr, s->size,
+				 flags, true);
 		kind = KEDR_EV_WRITE;
 	}
-	kedr_ring_record(kind, site, pc, addr, s->size, flags, true);
+	kedr_ring_record(kind, site, s->pc, addr, s->size, flags, true);
+	return;
+lost:
+	kedr_record_lost(1);
 }
 
 /*
@@ -190,7 +255,7 @@ void notrace kedr_on_mem_event(u32 site, unsigned long addr,
 		kedr_mem_event(ev, site, addr);
 	} else {
 		/* Nested: every event the site would have given is dropped. */
-		kedr_record_lost(kedr_mem_site_events(kedr_site_of(ev, site)));
+		kedr_record_lost(kedr_mem_site_events(ev, site));
 	}
 	this_cpu_dec(kedr_ev_nesting);
 }

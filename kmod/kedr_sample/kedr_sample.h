@@ -227,6 +227,8 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms);
 bool kedr_attached_live(const struct kedr_attachment *att);
 
 /* kedr_events.c */
+int kedr_events_init(const struct kedr_blob *blob);
+void kedr_events_exit(void);
 void kedr_events_start(const struct kedr_blob *blob,
 		       const unsigned long *func_addr);
 void kedr_events_stop(void);

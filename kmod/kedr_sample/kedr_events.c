@@ -58,6 +58,7 @@ struct kedr_events {
 static struct kedr_events kedr_ev;
 /* From kedr_events_init() to kedr_events_exit(), one entry a site. */
 static struct kedr_hot_site *kedr_hot;
+static u32 kedr_hot_nr;
 /* &kedr_ev while a target is attached; read with interrupts off. */
 static struct kedr_events __rcu *kedr_ev_live;
 static DEFINE_PER_CPU(unsigned int, kedr_ev_nesting);
@@ -67,7 +68,10 @@ int kedr_events_init(const struct kedr_blob *blob)
 {
 	kedr_hot = kvcalloc(max(blob->nr_sites, 1U), sizeof(*kedr_hot),
 			    GFP_KERNEL);
-	return kedr_hot ? 0 : -ENOMEM;
+	if (!kedr_hot)
+		return -ENOMEM;
+	kedr_hot_nr = blob->nr_sites;
+	return 0;
 }
 
 /* At kedr_sample's exit (or its init's failure): no handler runs. */
@@ -75,18 +79,20 @@ void kedr_events_exit(void)
 {
 	kvfree(kedr_hot);
 	kedr_hot = NULL;
+	kedr_hot_nr = 0;
 }
 
 /*
  * Called before the copies can run, once the handlers of an earlier
  * attachment are done (kedr_events_stop()): kedr_hot is not read meanwhile.
+ * @blob is the one kedr_events_init() was given (its sites counted there).
  */
 void kedr_events_start(const struct kedr_blob *blob,
 		       const unsigned long *func_addr)
 {
-	u32 i;
+	u32 i, n = min(blob->nr_sites, kedr_hot_nr);
 
-	for (i = 0; i < blob->nr_sites; i++) {
+	for (i = 0; i < n; i++) {
 		const struct kedr_site *s = &blob->sites[i];
 		struct kedr_hot_site *h = &kedr_hot[i];
 
@@ -102,7 +108,7 @@ void kedr_events_start(const struct kedr_blob *blob,
 	kedr_ev.blob = blob;
 	kedr_ev.func_addr = func_addr;
 	kedr_ev.hot = kedr_hot;
-	kedr_ev.nr_sites = blob->nr_sites;
+	kedr_ev.nr_sites = n;
 	kedr_recorder_start();
 	kedr_probes_attach(func_addr);
 	rcu_assign_pointer(kedr_ev_live, &kedr_ev);

@@ -16,7 +16,9 @@
  * kedr_events.c    the C side of the helpers the copies call
  * kedr_string_events.c  the same for string and bit-op instructions
  * kedr_recorder.c  keeps the events and shows them in debugfs (merged
- *                  streams, per-CPU raw streams, stats, drops per function)
+ *                  streams, per-CPU raw streams, stats, drops per function);
+ *                  its ring writer is in kedr_ring.h, which the memory and
+ *                  function handlers inline
  * kedr_filter.c    filters at the source (debugfs "filter"); kedr_jumps.c
  *                  has the copies jump over the calls of sites left out
  * kedr_probes.c    probes: debugfs "probes", handlers (kedr_probe.h); the

@@ -15,8 +15,10 @@
  *			target to a kernel function
  * uaccess		kedr_rec_uaccess() on the written buffer: a user
  *			access of the target inside a STAC region
- * mode=nest		"nest N" arms a kprobe on kedr_record_flags(): the next
- *			event of this task calls kedr_rec_work() N times
+ * mode=nest		"nest N" arms a kprobe on kedr_record_irqs_off(): the
+ *			next event of this task that goes through it (a
+ *			string instruction's: the memory and function
+ *			handlers write inline) calls kedr_rec_work() N times
  *			from inside the handler, where every event of those
  *			calls is dropped as nested
  * mode=ac		counts handler calls (kedr_on_*_event), those made
@@ -109,7 +111,7 @@ static int kedr_copy_pre(struct kprobe *p, struct pt_regs *regs)
 }
 
 static struct kprobe kedr_probes[] = {
-	{ .symbol_name = "kedr_record_flags", .pre_handler = kedr_nest_pre },
+	{ .symbol_name = "kedr_record_irqs_off", .pre_handler = kedr_nest_pre },
 	{ .symbol_name = "kedr_on_func_event", .pre_handler = kedr_ac_pre },
 	{ .symbol_name = "kedr_on_mem_event", .pre_handler = kedr_ac_pre },
 	{ .symbol_name = "kedr_on_string_event", .pre_handler = kedr_ac_pre },

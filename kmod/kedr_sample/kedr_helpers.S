@@ -58,8 +58,17 @@
  * on this CPU comes before or after it, never inside). @depth: bytes pushed
  * since the entry. Jumps to @skipped with every register as on entry if the
  * site is left out; falls through otherwise. Changes the status flags.
+ *
+ * Only while jump_left_out is off: when it is on, the copies jump over the
+ * calls of such sites (kedr_jumps.c), so a call that still comes here is
+ * one made as the settings changed, and the C path decides the same for it
+ * (kedr_filter.c: "The slow path decides the same for the same settings")
+ * and counts it the same way. One compare instead of the look-up for every
+ * event that is recorded.
  */
 .macro KEDR_SKIP_LEFT_OUT depth, skipped
+	cmpb $0, kedr_jump_left_out(%rip)
+	jne 2f
 	pushq %rax
 	pushq %rcx
 	movl (\depth + 24)(%rsp), %ecx		/* the site */
@@ -75,6 +84,7 @@
 	jmp \skipped
 1:	popq %rcx
 	popq %rax
+2:
 .endm
 
 /*
@@ -111,12 +121,21 @@
 	RET
 .endm
 
-/* The flags (IF, DF and AC included) as they were: one popfq. */
+/*
+ * The flags (IF, DF and AC included) as they were: one popfq. Returns as
+ * KEDR_RET8 does, the return address moved over the site index while %rax
+ * is still saved (no push and pop of its own).
+ */
 .macro KEDR_RESTORE_AND_RET8
+	movq KEDR_SAVED_BYTES(%rsp), %rax	/* return address */
+	movq %rax, KEDR_SITE_ARG(%rsp)		/* over the site index */
 	KEDR_POP_CLOBBERED
 	popfq
 	/* No flags are changed from here on. */
-	KEDR_RET8
+	leaq 8(%rsp), %rsp
+	/* As in KEDR_RET8. */
+	UNWIND_HINT_FUNC
+	RET
 .endm
 
 	.text

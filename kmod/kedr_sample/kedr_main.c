@@ -420,9 +420,13 @@ static int __init kedr_init(void)
 	if (err)
 		goto out_blob;
 
-	err = kedr_probes_init(kedr_blob, probes_enabled);
+	err = kedr_events_init(kedr_blob);
 	if (err)
 		goto out_recorder;
+
+	err = kedr_probes_init(kedr_blob, probes_enabled);
+	if (err)
+		goto out_events;
 	kedr_intercept_debugfs_init();
 
 	err = register_module_notifier(&kedr_module_nb);
@@ -448,6 +452,8 @@ static int __init kedr_init(void)
 out_probes:
 	kedr_intercept_debugfs_exit();
 	kedr_probes_exit();
+out_events:
+	kedr_events_exit();
 out_recorder:
 	kedr_recorder_exit();
 out_blob:
@@ -469,6 +475,7 @@ static void __exit kedr_exit(void)
 	mutex_unlock(&kedr_mutex);
 	kedr_intercept_debugfs_exit();
 	kedr_probes_exit();
+	kedr_events_exit();
 	kedr_recorder_exit();
 	kedr_blob_free(kedr_blob);
 }

@@ -2,7 +2,8 @@
 /*
  * The recorder: per-CPU event buffers and the debugfs files that drain them.
  *
- * Writing (kedr_record(), any context, NMI included): each CPU has its own
+ * Writing (kedr_record(), any context, NMI included; the memory and function
+ * handlers write inline, kedr_ring.h): each CPU has its own
  * ring of struct kedr_record (kedr_record.h) of nr_records entries. Only that
  * CPU writes to it, with interrupts off and a per-CPU guard, so no lock and
  * no atomic instruction shared between CPUs is on the hot path. Every event
@@ -104,52 +105,16 @@
 
 #include "kedr_blob.h"
 #include "kedr_record.h"
+#include "kedr_ring.h"
 #include "kedr_sample.h"
 
-enum kedr_stream {
-	KEDR_STREAM_OUTPUT,
-	KEDR_STREAM_TRACE,
-	KEDR_STREAM_RAW,	/* per_cpu/cpuN/raw: one cursor per CPU */
-	KEDR_NR_STREAMS
-};
-
-/* One CPU's ring. Positions count records since kedr_sample was loaded. */
-struct kedr_cpu_buf {
-	struct kedr_record *recs;	/* kedr_rec_cap entries */
-	struct page **pages;	/* behind recs (vmap) */
-	unsigned int nr_pages;
-	u64 head;		/* records written; written by this CPU only */
-	/*
-	 * Records begun: head, or head + 1 while one is being written. The
-	 * record at position p is intact while reserve <= p + kedr_rec_cap.
-	 */
-	u64 reserve;
-	u32 wpos;		/* head % kedr_rec_cap; this CPU only */
-	/* Written by this CPU only (this_cpu ops), read by anyone. */
-	u64 seq;		/* events seen: recorded + dropped */
-	u64 dropped;
-	unsigned int busy;	/* inside kedr_record() */
-	/*
-	 * Read positions: output and trace under kedr_read_mutex, raw under
-	 * raw_lock (this CPU's raw file).
-	 */
-	u64 tail[KEDR_NR_STREAMS];
-	struct mutex raw_lock;
-	u64 raw_dropped_told;	/* dropped when the raw reader last warned */
-	/* Waiting for room (kedr_record_wait()); written by this CPU only. */
-	u64 waited_ns;		/* by waits that ended on this CPU */
-	u64 gave_up_floor;	/* the floor when a wait last gave up */
-	u64 gave_up;		/* waits that gave up */
-	u64 gave_up_told;	/* gave_up when the raw reader last warned */
-};
-
-static DEFINE_PER_CPU(struct kedr_cpu_buf, kedr_bufs);
+DEFINE_PER_CPU(struct kedr_cpu_buf, kedr_bufs);
 /*
  * This CPU's ring is nearly full for a raw reader: the handlers call
  * kedr_record_wait() on entry (one per-CPU byte read on the hot path).
  */
 DEFINE_PER_CPU(u8, kedr_room_wanted);
-static unsigned int kedr_rec_cap;
+unsigned int kedr_rec_cap;
 /*
  * Records kept for what cannot wait: cap / 8, at least what a few handler
  * entries write after one look at kedr_room_wanted (a read-write site gives
@@ -157,7 +122,7 @@ static unsigned int kedr_rec_cap;
  */
 #define KEDR_MIN_MARGIN	16
 /* Unread records past which the handlers wait: kedr_rec_cap - the margin. */
-static unsigned int kedr_room_limit;
+unsigned int kedr_room_limit;
 /* per_cpu/cpuN/raw files open: writers may wait for room. */
 static atomic_t kedr_raw_readers = ATOMIC_INIT(0);
 /* The process that last opened one: its threads never wait. */
@@ -168,7 +133,7 @@ static struct dentry *kedr_debugfs_dir;
 /* Readers: cursors, subscriptions and lost counts. */
 static DEFINE_MUTEX(kedr_read_mutex);
 /* Bit per stream opened at least once; set under kedr_read_mutex. */
-static unsigned long kedr_subscribed;
+unsigned long kedr_subscribed;
 /*
  * jiffies when each stream last read (or found nothing to read): a stream
  * that has not read for this long no longer holds the writers back.
@@ -201,11 +166,15 @@ static __always_inline u64 kedr_head(struct kedr_cpu_buf *cb)
  * may not overwrite it. 0 while no stream has been opened (keep the first
  * events); @head (overwrite freely) if every stream opened has stalled.
  * The tails are read before the subscriptions: a stream's starting tail is
- * seen together with its subscription (see kedr_subscribe()).
+ * seen together with its subscription (see kedr_subscribe()). With @lb, the
+ * writer's (busy held): *@lb gets the least tail of every subscribed stream,
+ * stalled or not (0 if none), and *@subs the subscriptions it was taken
+ * for, kedr_ring_room()'s lower bound of the floor.
  */
-static __always_inline u64 kedr_floor(struct kedr_cpu_buf *cb, u64 head)
+static __always_inline u64 kedr_floor(struct kedr_cpu_buf *cb, u64 head,
+				      u64 *lb, unsigned long *lb_subs)
 {
-	u64 tails[KEDR_NR_STREAMS], floor = head;
+	u64 tails[KEDR_NR_STREAMS], floor = head, least = head;
 	unsigned long subs, stall = msecs_to_jiffies(KEDR_STALL_MS);
 	int i;
 
@@ -214,24 +183,23 @@ static __always_inline u64 kedr_floor(struct kedr_cpu_buf *cb, u64 head)
 		tails[i] = smp_load_acquire(&cb->tail[i]);
 	/* Pairs with kedr_subscribe(): a new stream's tail is set. */
 	subs = smp_load_acquire(&kedr_subscribed);
+	if (lb) {
+		*lb_subs = subs;
+		*lb = 0;
+	}
 	if (!subs)
 		return 0;
-	for (i = 0; i < KEDR_NR_STREAMS; i++)
-		if ((subs & BIT(i)) && tails[i] < floor &&
+	for (i = 0; i < KEDR_NR_STREAMS; i++) {
+		if (!(subs & BIT(i)))
+			continue;
+		least = min(least, tails[i]);
+		if (tails[i] < floor &&
 		    time_before(jiffies, READ_ONCE(kedr_read_at[i]) + stall))
 			floor = tails[i];
+	}
+	if (lb)
+		*lb = least;
 	return floor;
-}
-
-static __always_inline u8 kedr_context(void)
-{
-	if (in_nmi())
-		return KEDR_CTX_NMI;
-	if (in_hardirq())
-		return KEDR_CTX_HARDIRQ;
-	if (in_serving_softirq())
-		return KEDR_CTX_SOFTIRQ;
-	return KEDR_CTX_TASK;
 }
 
 /*
@@ -268,33 +236,7 @@ static __always_inline void kedr_count_drop(u32 site)
  */
 static atomic64_t kedr_sync_clock = ATOMIC64_INIT(0);
 
-static __always_inline bool kedr_is_sync(u8 kind)
-{
-	return (kind >= KEDR_REC_ACQUIRE && kind <= KEDR_REC_FREE) ||
-	       kind == KEDR_EV_LOCKED_UPDATE || kind == KEDR_EV_LOCKED_DONE;
-}
-
-/*
- * struct kedr_record.stack_order: @addr inside the running task's stack
- * (THREAD_SIZE bytes, THREAD_ALIGN-aligned: the race detector finds the
- * stack's base from any address in it), so that a stack given to a new
- * task can be told from a live object on another task's stack.
- */
-static __always_inline u8 kedr_stack_order(unsigned long addr)
-{
-	BUILD_BUG_ON(!is_power_of_2(THREAD_SIZE) || THREAD_ALIGN != THREAD_SIZE);
-	return addr - (unsigned long)task_stack_page(current) < THREAD_SIZE ?
-	       ilog2(THREAD_SIZE) : 0;
-}
-
-/* KEDR_REC_F_OWN_TASK: @addr inside current's struct task_struct. */
-static __always_inline u8 kedr_own_task(unsigned long addr)
-{
-	return addr - (unsigned long)current < sizeof(struct task_struct) ?
-	       KEDR_REC_F_OWN_TASK : 0;
-}
-
-static notrace noinline u64 kedr_sync_stamp(u64 now)
+noinline u64 notrace kedr_sync_stamp(u64 now)
 {
 	s64 last = atomic64_read(&kedr_sync_clock);
 	s64 next;
@@ -354,7 +296,7 @@ void notrace kedr_record_wait(unsigned long caller_flags)
 	for (;;) {
 		cb = this_cpu_ptr(&kedr_bufs);
 		head = cb->head;
-		floor = kedr_floor(cb, head);
+		floor = kedr_floor(cb, head, NULL, NULL);
 		room = !cb->recs || !kedr_may_wait() ||
 		       head - floor <= kedr_room_limit;
 		/* Moved: the next entry on this CPU looks at its own ring. */
@@ -384,68 +326,56 @@ void notrace kedr_record_wait(unsigned long caller_flags)
 }
 
 /*
+ * kedr_ring_room()'s exact way: the floor, and the request to wait for room
+ * (kedr_want_room()); refreshes the lower bound. Busy held.
+ */
+bool notrace kedr_ring_room_slow(struct kedr_cpu_buf *cb, u64 head)
+{
+	u64 floor, lb;
+	unsigned long subs;
+
+	floor = kedr_floor(cb, head, &lb, &subs);
+	kedr_want_room(cb, head + 1 - floor, floor);
+	if (unlikely(!cb->recs))
+		return false;
+	cb->floor_lb = lb;
+	cb->floor_subs = subs;
+	return head - floor < kedr_rec_cap;
+}
+
+/* kedr_ring_record() could not record its event: dropped. Busy held. */
+void notrace kedr_ring_drop(u32 site)
+{
+	this_cpu_inc(kedr_bufs.dropped);
+	kedr_count_drop(site);
+	this_cpu_dec(kedr_bufs.busy);
+}
+
+/*
  * One event on this CPU. @pc: the original instruction's address (memory
  * events) or the function's (function events); @size: bytes accessed, 0
  * for function events; @rec_flags: KEDR_REC_F_* the caller knows (per-CPU
- * data), OWN_TASK is added here.
+ * data), OWN_TASK is added here. The memory and function handlers write
+ * theirs inline instead (kedr_ring_record(), kedr_ring.h).
  */
 void notrace kedr_record_flags(u8 kind, u32 site, unsigned long pc,
 			       unsigned long addr, u32 size, u8 rec_flags)
 {
-	struct kedr_cpu_buf *cb;
-	struct kedr_record *r;
 	unsigned long flags;
-	u64 seq, head, floor;
 
 	raw_local_irq_save(flags);
-	/* Filtered out: no sequence number, counted apart (kedr_filter.c). */
-	if (static_branch_unlikely(&kedr_filter_set) &&
-	    !kedr_filter_check(kind, site, addr)) {
-		kedr_filter_count_out();
-		raw_local_irq_restore(flags);
-		return;
-	}
-	/* xadd on this CPU's counter: atomic against an NMI here too. */
-	seq = this_cpu_add_return(kedr_bufs.seq, 1) - 1;
-	if (unlikely(this_cpu_inc_return(kedr_bufs.busy) != 1))
-		goto drop;
-	cb = this_cpu_ptr(&kedr_bufs);
-	head = cb->head;
-	floor = kedr_floor(cb, head);
-	kedr_want_room(cb, head + 1 - floor, floor);
-	/* Full for the streams that read: drop (see the top). */
-	if (unlikely(!cb->recs || head - floor >= kedr_rec_cap))
-		goto drop;
+	kedr_ring_record(kind, site, pc, addr, size, rec_flags, true);
+	raw_local_irq_restore(flags);
+}
 
-	WRITE_ONCE(cb->reserve, head + 1);
-	/* Pairs with kedr_take()'s smp_rmb(): a changed slot means reserve. */
-	smp_wmb();
-	r = &cb->recs[cb->wpos];
-	r->ts = cpu_to_le64(unlikely(kedr_is_sync(kind)) ?
-			    kedr_sync_stamp(local_clock()) : local_clock());
-	r->pc = cpu_to_le64(pc);
-	r->addr = cpu_to_le64(addr);
-	r->seq = cpu_to_le32((u32)seq);
-	r->tid = cpu_to_le32(task_pid_nr(current));
-	r->size = cpu_to_le32(size);
-	r->site = cpu_to_le32(site);
-	r->kind = kind;
-	r->cpu_low = (u8)smp_processor_id();
-	r->context = kedr_context();
-	r->stack_order = kedr_stack_order(addr);
-	r->flags = rec_flags | kedr_own_task(addr);
-	memset(r->reserved, 0, sizeof(r->reserved));
-	cb->wpos = cb->wpos + 1 == kedr_rec_cap ? 0 : cb->wpos + 1;
-	/* The record is complete before a reader can see it. */
-	smp_store_release(&cb->head, head + 1);
-	this_cpu_dec(kedr_bufs.busy);
-	raw_local_irq_restore(flags);
-	return;
-drop:
-	this_cpu_inc(kedr_bufs.dropped);
-	kedr_count_drop(site);
-	this_cpu_dec(kedr_bufs.busy);
-	raw_local_irq_restore(flags);
+/*
+ * kedr_record_flags() for a caller that has interrupts off already: the
+ * string and bit-op handlers, called by the helpers after their cli.
+ */
+void notrace kedr_record_irqs_off(u8 kind, u32 site, unsigned long pc,
+				  unsigned long addr, u32 size)
+{
+	kedr_ring_record(kind, site, pc, addr, size, 0, true);
 }
 
 /*
@@ -583,7 +513,7 @@ static void kedr_wait_writers(int except)
 {
 	int cpu;
 
-	/* Pairs with kedr_record()'s smp_wmb(): reserve before the stamp. */
+	/* Pairs with kedr_ring_record()'s smp_wmb(): reserve before the stamp. */
 	smp_rmb();
 	for_each_possible_cpu(cpu) {
 		struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
@@ -614,7 +544,7 @@ static bool kedr_take(enum kedr_stream s, struct kedr_record *out)
 		tail = cb->tail[s];
 		memcpy(out, &cb->recs[tail % kedr_rec_cap], sizeof(*out));
 		/*
-		 * Pairs with kedr_record()'s smp_wmb(): the copy is whole if
+		 * Pairs with kedr_ring_record()'s smp_wmb(): the copy is whole if
 		 * no writer had begun to reuse the slot.
 		 */
 		smp_rmb();
@@ -963,7 +893,7 @@ static ssize_t kedr_raw_copy(struct kedr_cpu_buf *cb, char __user *ubuf,
 		if (copy_to_user(ubuf + done * rsz, &cb->recs[idx], n * rsz))
 			return -EFAULT;
 		/*
-		 * Pairs with kedr_record()'s smp_wmb(): the copy is whole if no
+		 * Pairs with kedr_ring_record()'s smp_wmb(): the copy is whole if no
 		 * writer had begun to reuse its slots; if one had, copy again
 		 * from the oldest record still intact, over it.
 		 */
@@ -1149,6 +1079,7 @@ static void kedr_ring_free(struct kedr_cpu_buf *cb)
 			__free_page(cb->pages[i]);
 	kvfree(cb->pages);
 	memset(cb, 0, sizeof(*cb));
+	cb->floor_subs = ULONG_MAX;
 }
 
 /*
@@ -1255,6 +1186,7 @@ int kedr_recorder_init(const struct kedr_blob *blob, unsigned int nr_records,
 
 		memset(cb, 0, sizeof(*cb));
 		cb->gave_up_floor = U64_MAX;	/* no wait has given up */
+		cb->floor_subs = ULONG_MAX;	/* the floor not computed yet */
 		per_cpu(kedr_room_wanted, cpu) = false;
 		mutex_init(&cb->raw_lock);
 		if (kedr_ring_alloc(cb, cpu, bytes)) {

@@ -16,7 +16,9 @@
  * kedr_events.c    the C side of the helpers the copies call
  * kedr_string_events.c  the same for string and bit-op instructions
  * kedr_recorder.c  keeps the events and shows them in debugfs (merged
- *                  streams, per-CPU raw streams, stats, drops per function)
+ *                  streams, per-CPU raw streams, stats, drops per function);
+ *                  its ring writer is in kedr_ring.h, which the memory and
+ *                  function handlers inline
  * kedr_filter.c    filters at the source (debugfs "filter"); kedr_jumps.c
  *                  has the copies jump over the calls of sites left out
  * kedr_probes.c    probes: debugfs "probes", handlers (kedr_probe.h); the
@@ -227,6 +229,8 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms);
 bool kedr_attached_live(const struct kedr_attachment *att);
 
 /* kedr_events.c */
+int kedr_events_init(const struct kedr_blob *blob);
+void kedr_events_exit(void);
 void kedr_events_start(const struct kedr_blob *blob,
 		       const unsigned long *func_addr);
 void kedr_events_stop(void);
@@ -298,6 +302,9 @@ static __always_inline void kedr_record(u8 kind, u32 site, unsigned long pc,
 {
 	kedr_record_flags(kind, site, pc, addr, size, 0);
 }
+/* The same with interrupts off (the string and bit-op handlers). */
+void kedr_record_irqs_off(u8 kind, u32 site, unsigned long pc,
+			  unsigned long addr, u32 size);
 void kedr_record_lost(unsigned int n);
 /*
  * For the helpers' handlers, on entry, interrupts off: if this CPU's ring is

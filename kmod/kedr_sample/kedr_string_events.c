@@ -14,12 +14,12 @@
  * the offset signed, sign-extended from the operand size.
  *
  * Same rules as kedr_events.c, whose nesting guard these share: any
- * context, interrupts off, never sleeping, never nested on a CPU.
+ * context, interrupts off (the helpers' cli: not saved again here), never
+ * sleeping, never nested on a CPU.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
 #include <linux/compiler.h>
-#include <linux/irqflags.h>
 #include <linux/kernel.h>
 #include <linux/percpu.h>
 #include <asm/processor-flags.h>
@@ -37,7 +37,7 @@ static __always_inline void kedr_str_record(u8 kind, u32 site,
 					    unsigned long addr,
 					    unsigned long size)
 {
-	kedr_record(kind, site, pc, addr, (u32)size);
+	kedr_record_irqs_off(kind, site, pc, addr, (u32)size);
 }
 
 /*
@@ -141,9 +141,7 @@ void notrace kedr_on_string_event(u32 site, unsigned long src_start,
 {
 	const unsigned long *func_addr;
 	const struct kedr_blob *b;
-	unsigned long flags;
 
-	raw_local_irq_save(flags);
 	kedr_record_room(eflags);
 	if (likely(kedr_events_enter(&b, &func_addr)))
 		kedr_string_event(b, func_addr, site, src_start, src_end,
@@ -153,7 +151,6 @@ void notrace kedr_on_string_event(u32 site, unsigned long src_start,
 							 src_end, dst_start,
 							 dst_end));
 	kedr_events_leave();
-	raw_local_irq_restore(flags);
 }
 
 static __always_inline void
@@ -234,14 +231,11 @@ void notrace kedr_on_bitop_event(u32 site, unsigned long base,
 {
 	const unsigned long *func_addr;
 	const struct kedr_blob *b;
-	unsigned long flags;
 
-	raw_local_irq_save(flags);
 	kedr_record_room(caller_flags);
 	if (likely(kedr_events_enter(&b, &func_addr)))
 		kedr_bitop_event(b, func_addr, site, base, offset);
 	else
 		kedr_record_lost(kedr_bitop_site_events(b, site));
 	kedr_events_leave();
-	raw_local_irq_restore(flags);
 }

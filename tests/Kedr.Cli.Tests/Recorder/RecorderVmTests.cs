@@ -82,9 +82,9 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
     }
 
     /// <summary>
-    /// "nest 7": the first event of one kedr_rec_work() call runs 7 more calls from inside the handler. The
-    /// outer call's 6 events are recorded, the 7 nested calls' 42 dropped: a read-write counts two, a
-    /// string instruction one per operand it touched, a zero-count one none.
+    /// "nest 7": the first event of one kedr_rec_work() call that goes through kedr_record_irqs_off() (its MOVSQ)
+    /// runs 7 more calls from inside the handler. The outer call's 6 events are recorded, the 7 nested calls' 42
+    /// dropped: a read-write counts two, a string instruction one per operand it touched, a zero-count one none.
     /// </summary>
     [Fact]
     public void Nested_events_are_dropped_and_each_is_counted()

@@ -25,10 +25,7 @@ internal sealed partial class FunctionPlanner
         bool relative = instr.Op0Kind == OpKind.NearBranch64;
         if (!relative)
         {
-            if (MemoryAccessClassifier.HasMemoryOperand(instr)) PlanMemoryEvent(code, ref p, instr);
-            p.Kind = EmitKind.Verbatim;
-            if (flow == FlowControl.Return) p.Events |= EventFlags.Exit;
-            p.Size = (ushort)(p.EventBytes + p.Length);
+            PlanVerbatim(code, ref p, instr);
             return null;
         }
 
@@ -95,22 +92,43 @@ internal sealed partial class FunctionPlanner
         return null;
     }
 
+    /// <summary>
+    /// An instruction that is not a relative branch: copied as it is, with its memory event if it has one, and
+    /// the exit event before a return. Most instructions; <see cref="Plan"/> asks it directly for those with no
+    /// relocation and no patch site.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void PlanVerbatim(SectionCode code, ref PlannedInstruction p, in Instruction instr)
+    {
+        if (MemoryAccessClassifier.HasMemoryOperand(instr)) PlanMemoryEvent(code, ref p, instr);
+        p.Kind = EmitKind.Verbatim;
+        if (p.Flow == FlowControl.Return) p.Events |= EventFlags.Exit;
+        p.Size = (ushort)(p.EventBytes + p.Length);
+    }
+
+    /// <summary>
+    /// The instruction's memory event: the decision kept for its bytes where there is one (most instructions),
+    /// else decided afresh (<see cref="DecideMemoryEvent"/>, out of line: the common path stays short).
+    /// </summary>
     private void PlanMemoryEvent(SectionCode code, ref PlannedInstruction p, in Instruction instr)
     {
-        var plan = _plan; // fields read once: the calls below could change them as far as the compiler knows
         // Decided from the bytes alone (no relocation, no RIP-relative operand): maybe decided before.
-        ulong low = 0, high = 0;
-        bool cacheable = p.RelocCount == 0 && !p.IpRelative && MemoryEventCache.TryKey(code.Bytes, code.BytesOffset + p.Offset, p.Length, out low, out high);
-        if (cacheable)
+        if (p.RelocCount == 0 && !p.IpRelative && MemoryEventCache.TryKey(code.Bytes, code.BytesOffset + p.Offset, p.Length, out ulong low, out ulong high))
         {
+            var plan = _plan;
             ref readonly var known = ref plan.Arena.Events.Find(low, high, p.Length, out bool found);
-            // A string instruction with a fixup is left out, with a reason naming its place: planned below.
-            if (found && !(known.Class == MemoryClass.String && p.HasFixup))
-            {
-                Apply(plan, ref p, known);
-                return;
-            }
+            // A string instruction with a fixup is left out, with a reason naming its place: decided afresh.
+            if (found && !(known.Class == MemoryClass.String && p.HasFixup)) Apply(plan, ref p, known);
+            else DecideMemoryEvent(code, ref p, instr, true, low, high);
         }
+        else DecideMemoryEvent(code, ref p, instr, false, 0, 0);
+    }
+
+    /// <param name="cacheable">The decision is kept for the instruction's bytes (<paramref name="low"/>, <paramref name="high"/>).</param>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void DecideMemoryEvent(SectionCode code, ref PlannedInstruction p, in Instruction instr, bool cacheable, ulong low, ulong high)
+    {
+        var plan = _plan; // fields read once: the calls below could change them as far as the compiler knows
         var cls = _memory.Classify(instr, out var kind, out var size, out var flags, out var reason);
         if (cls == MemoryClass.None)
         {
@@ -165,7 +183,8 @@ internal sealed partial class FunctionPlanner
         if (cacheable) Remember(plan.Arena.Events, p, low, high, extra.AsSpan(leaStart, p.LeaLength));
     }
 
-    /// <summary>A decision made before for the same bytes, applied to <paramref name="p"/> as <see cref="PlanMemoryEvent"/> would.</summary>
+    /// <summary>A decision made before for the same bytes, applied to <paramref name="p"/> as <see cref="DecideMemoryEvent"/> would.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static void Apply(FunctionPlan.Draft plan, ref PlannedInstruction p, in MemoryEventCache.Entry known)
     {
         if (known.Class == MemoryClass.None) return;

@@ -149,11 +149,16 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
             }
             if (ip == start && !f.IsPart) p.Events |= EventFlags.Entry;
 
-            var error = siteAt >= 0 ? PlanSite(f, code, ref p, instr, sites[siteAt], siteAt, ref absorbUntil) : PlanInstruction(f, code, ref p, instr);
-            if (error is not null)
+            if (siteAt < 0 && p.RelocCount == 0 && instr.Op0Kind != OpKind.NearBranch64)
+                PlanVerbatim(code, ref p, instr); // most instructions: what PlanInstruction would do, without the call
+            else
             {
-                _reason = error;
-                break;
+                var error = siteAt >= 0 ? PlanSite(f, code, ref p, instr, sites[siteAt], siteAt, ref absorbUntil) : PlanInstruction(f, code, ref p, instr);
+                if (error is not null)
+                {
+                    _reason = error;
+                    break;
+                }
             }
             // A branch to a symbol that is not in the module's code, or to one of its own static call
             // trampolines: maybe an import stub's.

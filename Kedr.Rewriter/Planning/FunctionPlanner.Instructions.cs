@@ -106,35 +106,11 @@ internal sealed partial class FunctionPlanner
         p.Size = (ushort)(p.EventBytes + p.Length);
     }
 
-    /// <summary>
-    /// The instruction's memory event: the decision kept for its bytes where there is one (most instructions),
-    /// else decided afresh (<see cref="DecideMemoryEvent"/>, out of line: the common path stays short).
-    /// </summary>
     private void PlanMemoryEvent(SectionCode code, ref PlannedInstruction p, in Instruction instr)
-    {
-        // Decided from the bytes alone (no relocation, no RIP-relative operand): maybe decided before.
-        if (p.RelocCount == 0 && !p.IpRelative && MemoryEventCache.TryKey(code.Bytes, code.BytesOffset + p.Offset, p.Length, out ulong low, out ulong high))
-        {
-            var plan = _plan;
-            ref readonly var known = ref plan.Arena.Events.Find(low, high, p.Length, out bool found);
-            // A string instruction with a fixup is left out, with a reason naming its place: decided afresh.
-            if (found && !(known.Class == MemoryClass.String && p.HasFixup)) Apply(plan, ref p, known);
-            else DecideMemoryEvent(code, ref p, instr, true, low, high);
-        }
-        else DecideMemoryEvent(code, ref p, instr, false, 0, 0);
-    }
-
-    /// <param name="cacheable">The decision is kept for the instruction's bytes (<paramref name="low"/>, <paramref name="high"/>).</param>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private void DecideMemoryEvent(SectionCode code, ref PlannedInstruction p, in Instruction instr, bool cacheable, ulong low, ulong high)
     {
         var plan = _plan; // fields read once: the calls below could change them as far as the compiler knows
         var cls = _memory.Classify(instr, out var kind, out var size, out var flags, out var reason);
-        if (cls == MemoryClass.None)
-        {
-            if (cacheable) plan.Arena.Events.Put(new MemoryEventCache.Entry { Low = low, High = high, Length = (byte)p.Length });
-            return;
-        }
+        if (cls == MemoryClass.None) return;
         plan.MemoryAccesses++;
         if (cls == MemoryClass.String && p.HasFixup)
         {
@@ -180,43 +156,6 @@ internal sealed partial class FunctionPlanner
         if (kind == Kedr.Core.Blob.BlobEventKind.LockedUpdate)
             p.LockedDoneAfter = !_memory.WritesAddressRegister(instr);
         plan.MemoryInstrumented++;
-        if (cacheable) Remember(plan.Arena.Events, p, low, high, extra.AsSpan(leaStart, p.LeaLength));
-    }
-
-    /// <summary>A decision made before for the same bytes, applied to <paramref name="p"/> as <see cref="DecideMemoryEvent"/> would.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static void Apply(FunctionPlan.Draft plan, ref PlannedInstruction p, in MemoryEventCache.Entry known)
-    {
-        if (known.Class == MemoryClass.None) return;
-        plan.MemoryAccesses++;
-        var extra = plan.Arena.Extra;
-        p.LeaStart = extra.Count;
-        // Both words at once: the bytes past the length are written over by the next append.
-        var room = extra.Reserve(16);
-        System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref room[0], known.Lea0);
-        System.Runtime.CompilerServices.Unsafe.WriteUnaligned(ref room[8], known.Lea1);
-        extra.Advance(known.LeaLength);
-        p.RaxDead = known.RaxDead;
-        p.LeaDisplacementOffset = known.LeaDisplacementOffset;
-        p.LeaLength = known.LeaLength;
-        p.MemForm = known.Class;
-        p.MemKind = known.Kind;
-        p.MemSize = known.Size;
-        p.MemFlags = known.Flags;
-        p.LockedDoneAfter = known.LockedDoneAfter;
-        plan.MemoryInstrumented++;
-    }
-
-    /// <summary>Keeps the decision just made for <paramref name="p"/>'s bytes.</summary>
-    private static void Remember(MemoryEventCache cache, in PlannedInstruction p, ulong low, ulong high, ReadOnlySpan<byte> lea)
-    {
-        var entry = new MemoryEventCache.Entry
-        {
-            Low = low, High = high, Length = p.Length, Class = p.MemForm, Kind = p.MemKind, Flags = p.MemFlags, Size = p.MemSize,
-            RaxDead = p.RaxDead, LockedDoneAfter = p.LockedDoneAfter, LeaLength = p.LeaLength, LeaDisplacementOffset = p.LeaDisplacementOffset,
-        };
-        lea.CopyTo(MemoryEventCache.LeaBuffer(ref entry));
-        cache.Put(entry);
     }
 
     private static bool RelocatedDisplacement(SectionCode code, in PlannedInstruction p)

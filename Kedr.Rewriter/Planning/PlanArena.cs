@@ -45,9 +45,6 @@ internal sealed class PlanArena
     /// <summary>Bytes the copies need besides the originals': the LEAs of memory events.</summary>
     public readonly CodeBuffer Extra = new(InitialCapacity);
 
-    /// <summary>Memory-event decisions by instruction bytes, kept from module to module on this thread.</summary>
-    public readonly MemoryEventCache Events = new();
-
     private readonly MovableCodeReader _reader = new();
     private readonly Decoder _decoder;
 

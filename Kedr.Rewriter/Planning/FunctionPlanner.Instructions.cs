@@ -25,10 +25,7 @@ internal sealed partial class FunctionPlanner
         bool relative = instr.Op0Kind == OpKind.NearBranch64;
         if (!relative)
         {
-            if (MemoryAccessClassifier.HasMemoryOperand(instr)) PlanMemoryEvent(code, ref p, instr);
-            p.Kind = EmitKind.Verbatim;
-            if (flow == FlowControl.Return) p.Events |= EventFlags.Exit;
-            p.Size = (ushort)(p.EventBytes + p.Length);
+            PlanVerbatim(code, ref p, instr);
             return null;
         }
 
@@ -93,6 +90,20 @@ internal sealed partial class FunctionPlanner
         }
         p.Size += (ushort)p.EventBytes;
         return null;
+    }
+
+    /// <summary>
+    /// An instruction that is not a relative branch: copied as it is, with its memory event if it has one, and
+    /// the exit event before a return. Most instructions; <see cref="Plan"/> asks it directly for those with no
+    /// relocation and no patch site.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void PlanVerbatim(SectionCode code, ref PlannedInstruction p, in Instruction instr)
+    {
+        if (MemoryAccessClassifier.HasMemoryOperand(instr)) PlanMemoryEvent(code, ref p, instr);
+        p.Kind = EmitKind.Verbatim;
+        if (p.Flow == FlowControl.Return) p.Events |= EventFlags.Exit;
+        p.Size = (ushort)(p.EventBytes + p.Length);
     }
 
     private void PlanMemoryEvent(SectionCode code, ref PlannedInstruction p, in Instruction instr)

@@ -45,28 +45,30 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
         long nextRelocation = relocIndex < relocations.Length ? (long)relocations[relocIndex].Offset : long.MaxValue;
         long nextSite = siteIndex < sites.Length ? sites[siteIndex].Offset : long.MaxValue;
         long absorbUntil = -1;
-        plan.First = arena.Count;
+        int first = plan.First = arena.Count;
         plan.FirstImportCandidate = arena.ImportCandidateCount;
-        arena.BeginFunction(f.Size);
+        var room = arena.BeginFunction(f.Size);
         int n = 0; // this function's instructions so far
         var placement = new Placement(arena);
 
         while (decoder.IP < (ulong)end)
         {
             // Decoded straight into its slot (Decode writes the whole value).
-            ref readonly var instr = ref arena.DecodeNext(decoder, n);
+            ref var instr = ref room.Decoded[n];
+            decoder.Decode(out instr);
             long ip = (long)instr.IP;
             if (instr.IsInvalid || ip + instr.Length > end)
             {
                 _reason = $"undecodable instruction at +0x{ip - f.Start:x}";
                 break;
             }
-            int slot = arena.Append((int)ip);
-            arena.MarkStart((int)(ip - start), n++);
+            int slot = first + n;
+            room.Offsets[n] = (int)ip;
+            room.MarkStart((int)(ip - start), n);
             // A whole new value, not "p = default" and then fields: "p = default; Decode(out p.Instruction)"
             // left stale fields from earlier use under .NET 10.0.12 with tiered PGO on (not with it off,
             // nor without tiering); ModuleRewriterReuseTests catches stale slots.
-            ref var p = ref arena.Instructions[slot];
+            ref var p = ref room.Planned[n++];
             p = new PlannedInstruction
             {
                 Offset = (int)ip,
@@ -147,11 +149,16 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
             }
             if (ip == start && !f.IsPart) p.Events |= EventFlags.Entry;
 
-            var error = siteAt >= 0 ? PlanSite(f, code, ref p, instr, sites[siteAt], siteAt, ref absorbUntil) : PlanInstruction(f, code, ref p, instr);
-            if (error is not null)
+            if (siteAt < 0 && p.RelocCount == 0 && instr.Op0Kind != OpKind.NearBranch64)
+                PlanVerbatim(code, ref p, instr); // most instructions: what PlanInstruction would do, without the call
+            else
             {
-                _reason = error;
-                break;
+                var error = siteAt >= 0 ? PlanSite(f, code, ref p, instr, sites[siteAt], siteAt, ref absorbUntil) : PlanInstruction(f, code, ref p, instr);
+                if (error is not null)
+                {
+                    _reason = error;
+                    break;
+                }
             }
             // A branch to a symbol that is not in the module's code, or to one of its own static call
             // trampolines: maybe an import stub's.
@@ -159,7 +166,8 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
                 PlanArena.Push(ref arena.ImportCandidates, ref arena.ImportCandidateCount, slot);
             placement.Place(ref p, n - 1);
         }
-        plan.Count = arena.Count - plan.First;
+        arena.EndFunction(n);
+        plan.Count = n;
         plan.ImportCandidateCount = arena.ImportCandidateCount - plan.FirstImportCandidate;
         // One left unplaced where planning stopped on an error: placed as it is, like the rest.
         for (int i = placement.Placed; i < plan.Count; i++)

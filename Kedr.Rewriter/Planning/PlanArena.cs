@@ -82,22 +82,21 @@ internal sealed class PlanArena
         return _decoder;
     }
 
-    /// <summary>A new instruction at section offset <paramref name="offset"/>; returns its index (its slot is the caller's to fill).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public int Append(int offset)
+    /// <summary>
+    /// Starts a function of <paramref name="size"/> bytes after the instructions planned so far: room for as many
+    /// instructions as it has bytes (it cannot have more), taken once, so that the planner writes each one's
+    /// slots through the returned <see cref="FunctionRoom"/> with no check and no count kept here per
+    /// instruction. <see cref="EndFunction"/> says how many it filled.
+    /// </summary>
+    public FunctionRoom BeginFunction(int size)
     {
-        if (Count == Instructions.Length)
+        if (Instructions.Length - Count < size)
         {
-            Grow(ref Instructions, Count);
-            Grow(ref Offsets, Count);
+            int grown = Math.Max(2 * Instructions.Length, Count + size);
+            Grow(ref Instructions, Count, grown);
+            Grow(ref Offsets, Count, grown);
         }
-        Offsets[Count] = offset;
-        return Count++;
-    }
-
-    /// <summary>Starts a function of <paramref name="size"/> bytes for <see cref="MarkStart"/> and <see cref="IndexAt"/>.</summary>
-    public void BeginFunction(int size)
-    {
+        if (Decoded.Length < size) Decoded = GC.AllocateUninitializedArray<Instruction>(Math.Max(size, 2 * Decoded.Length));
         if (_marks.Length < size)
         {
             _marks = new long[Math.Max(size, 2 * _marks.Length)];
@@ -108,11 +107,11 @@ internal sealed class PlanArena
             Array.Clear(_marks);
             _stamp = 1;
         }
+        return new FunctionRoom(Instructions.AsSpan(Count, size), Offsets.AsSpan(Count, size), Decoded.AsSpan(0, size), _marks.AsSpan(0, size), _stamp);
     }
 
-    /// <summary>The function's <paramref name="index"/>th instruction starts <paramref name="offset"/> bytes into it.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public void MarkStart(int offset, int index) => _marks[offset] = (long)_stamp << 32 | (uint)index;
+    /// <summary>Ends the function <see cref="BeginFunction"/> started: its first <paramref name="count"/> slots are its instructions.</summary>
+    public void EndFunction(int count) => Count += count;
 
     /// <summary>Index of the instruction that starts <paramref name="offset"/> bytes into the function, or -1.</summary>
     public int IndexAt(long offset)
@@ -120,16 +119,6 @@ internal sealed class PlanArena
         if ((ulong)offset >= (ulong)_marks.Length) return -1;
         long mark = _marks[offset];
         return (int)(mark >> 32) == _stamp ? (int)mark : -1;
-    }
-
-    /// <summary>Decodes the function's <paramref name="index"/>th instruction into where it is kept.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public ref Instruction DecodeNext(Decoder decoder, int index)
-    {
-        if (index == Decoded.Length) Grow(ref Decoded, index);
-        ref var slot = ref Decoded[index];
-        decoder.Decode(out slot);
-        return ref slot;
     }
 
     public void AddBranch(int index) => Push(ref Branches, ref BranchCount, index);
@@ -141,10 +130,10 @@ internal sealed class PlanArena
         list[count++] = value;
     }
 
-    /// <summary>Doubles <paramref name="array"/>, keeping its first <paramref name="count"/> elements; the rest uninitialised.</summary>
-    private static void Grow<T>(ref T[] array, int count) where T : struct
+    /// <summary>Doubles <paramref name="array"/> (or to <paramref name="length"/>), keeping its first <paramref name="count"/> elements; the rest uninitialised.</summary>
+    private static void Grow<T>(ref T[] array, int count, int length = 0) where T : struct
     {
-        var grown = GC.AllocateUninitializedArray<T>(Math.Max(2 * array.Length, 16));
+        var grown = GC.AllocateUninitializedArray<T>(Math.Max(Math.Max(2 * array.Length, 16), length));
         Array.Copy(array, grown, count);
         array = grown;
     }

@@ -11,12 +11,13 @@ public sealed class FunctionPlanTests
     private static FunctionPlan PlanOver(PlanArena arena, int[] offsets, int size)
     {
         int first = arena.Count;
-        arena.BeginFunction(size);
+        var room = arena.BeginFunction(size);
         for (int i = 0; i < offsets.Length; i++)
         {
-            arena.Append(offsets[i]);
-            arena.MarkStart(offsets[i] - offsets[0], i);
+            room.Offsets[i] = offsets[i];
+            room.MarkStart(offsets[i] - offsets[0], i);
         }
+        arena.EndFunction(offsets.Length);
         var draft = FunctionPlan.Draft.New(null!, null!, arena);
         draft.First = first;
         draft.Count = offsets.Length;
@@ -52,7 +53,9 @@ public sealed class FunctionPlanTests
     {
         var random = new Random(7);
         var arena = PlanArena.Rent();
-        for (int i = 0; i < 3; i++) arena.Append(i);
+        var before = arena.BeginFunction(3);
+        for (int i = 0; i < 3; i++) before.Offsets[i] = i;
+        arena.EndFunction(3);
         for (int round = 0; round < 200; round++)
         {
             // Same start each round: the previous function's starts lie where this one's may not.

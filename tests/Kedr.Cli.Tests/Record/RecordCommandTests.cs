@@ -21,7 +21,7 @@ public sealed class RecordCommandTests : IDisposable
     private KedrProcess.Result Kedr(params string[] args) => KedrProcess.Run(_dir.FullName, args);
 
     /// <summary>struct kedr_trace_header: 80 bytes, record_size 48.</summary>
-    private static byte[] Header()
+    internal static byte[] Header()
     {
         var b = new byte[80];
         "KEDRTRC1"u8.CopyTo(b);
@@ -34,7 +34,7 @@ public sealed class RecordCommandTests : IDisposable
     }
 
     /// <summary>struct kedr_record: 48 bytes.</summary>
-    private static byte[] Rec(ulong ts, uint seq, byte cpu, byte kind, ulong addr = 0, uint size = 0)
+    internal static byte[] Rec(ulong ts, uint seq, byte cpu, byte kind, ulong addr = 0, uint size = 0)
     {
         var r = new byte[48];
         BinaryPrimitives.WriteUInt64LittleEndian(r, ts);

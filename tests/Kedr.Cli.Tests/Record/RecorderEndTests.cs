@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Kedr.Cli.Tests.Record;
 
 /// <summary>
@@ -18,22 +16,12 @@ public sealed class RecorderEndTests : IDisposable
     {
         const int Cpus = 16, Runs = 400;
         var d = _dir.FullName;
-        var header = new byte[80];
-        "KEDRTRC1"u8.CopyTo(header);
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(8), 1);
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(10), 80);
-        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(12), 48);
-        "rec_mod"u8.CopyTo(header.AsSpan(16));
-        File.WriteAllBytes(Path.Combine(d, "header"), header);
+        File.WriteAllBytes(Path.Combine(d, "header"), RecordCommandTests.Header());
         File.WriteAllText(Path.Combine(d, "stats"), "0 1 0 4096\nall 1 0 4096 0 0\n");
         for (int cpu = 0; cpu < Cpus; cpu++)
         {
             var c = Directory.CreateDirectory(Path.Combine(d, "per_cpu", $"cpu{cpu}")).FullName;
-            var rec = new byte[48];
-            BinaryPrimitives.WriteUInt32LittleEndian(rec.AsSpan(24), 0);
-            rec[40] = 1;
-            rec[41] = (byte)cpu;
-            File.WriteAllBytes(Path.Combine(c, "raw"), rec);
+            File.WriteAllBytes(Path.Combine(c, "raw"), RecordCommandTests.Rec(10, 0, (byte)cpu, 1));
         }
         for (int run = 0; run < Runs; run++)
         {

@@ -63,8 +63,10 @@
  * calls of such sites (kedr_jumps.c), so a call that still comes here is
  * one made as the settings changed, and the C path decides the same for it
  * (kedr_filter.c: "The slow path decides the same for the same settings")
- * and counts it the same way. One compare instead of the look-up for every
- * event that is recorded.
+ * and counts it as filtered, unless it came nested (then dropped, as every
+ * nested event); it may also wait for room first, as a recorded event
+ * does. One compare instead of the look-up for every event that is
+ * recorded.
  */
 .macro KEDR_SKIP_LEFT_OUT depth, skipped
 	cmpb $0, kedr_jump_left_out(%rip)

@@ -74,6 +74,8 @@ internal sealed record PatchSiteResult(VmRunResult Vm, string Output, IReadOnlyL
         var first = FirstProblem(log);
         return $"script status {Vm.ScriptExitCode}, completed {Vm.GuestCompleted}, timed out {Vm.TimedOut}\n" +
             $"problems:\n  {string.Join("\n  ", Vm.Problems)}\nscript output:\n{Tail(Vm.ScriptOutput, 3000)}\n" +
+            // A guest `kedr record ... 2> /out/record.txt` that failed says why only there.
+            (File("record.txt") is { Length: > 0 } record ? $"record.txt (tail):\n{Tail(record, 3000)}\n" : "") +
             (first is null ? "" : $"log from its first problem:\n{Head(first, 8000)}\n") +
             $"log (tail):\n{Tail(log, 6000)}";
     }

@@ -73,4 +73,42 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         Assert.Contains(" kedr_attach\t[kedr_sample]", after);
         Assert.DoesNotContain(".kedr", after);
     }
+
+    [Fact]
+    public async Task A_filter_parameter_written_while_kedr_sample_unloads_does_not_use_the_freed_filter()
+    {
+        // The set callbacks of process_sp_accesses and jump_left_out read the filter in effect under
+        // kedr_filter_mutex, walking the blob's sites (fat's: thousands); their sysfs files stay until
+        // after kedr_sample's exit has returned. The exit must not free that filter while such a write
+        // is still reading it. Freed objects are poisoned (slub_debug=P): a read of the freed filter
+        // follows a poisoned func_ok pointer and faults. The target never loads.
+        const string script = """
+            D=/sys/kernel/debug/kedr_sample
+            P=/sys/module/kedr_sample/parameters
+            # Until the parameter files are gone: each write changes the value, so each reads the filter.
+            toggle() { while echo 1 > $P/$1 && echo 0 > $P/$1; do :; done; }
+            i=0
+            while [ $i -lt 10 ]; do
+                [ $i -eq 0 ] || insmod /lib/modules/kedr/kedr_sample.ko target_name=fat
+                echo 'functions fat_*' > $D/filter
+                ( toggle process_sp_accesses ) 2>/dev/null &
+                w1=$!
+                ( toggle jump_left_out ) 2>/dev/null &
+                w2=$!
+                sleep 0.2
+                rmmod kedr_sample
+                wait $w1 $w2 || true
+                i=$((i + 1))
+            done
+            echo $i > /out/cycles.txt
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("fat", script)
+        {
+            KernelCommandLine = "slub_debug=P",
+            Cpus = 3,
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Empty(r.Vm.Problems);
+        Assert.Equal("10\n", r.File("cycles.txt"));
+    }
 }

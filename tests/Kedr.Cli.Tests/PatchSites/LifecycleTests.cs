@@ -1,4 +1,7 @@
 using System.Text.RegularExpressions;
+using Kedr.Cli.Vm;
+using Kedr.Kernel.Vm;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Kedr.Cli.Tests.PatchSites;
@@ -110,5 +113,47 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         Assert.True(r.Vm.Succeeded, r.Describe());
         Assert.Empty(r.Vm.Problems);
         Assert.Equal("10\n", r.File("cycles.txt"));
+    }
+
+    [Fact]
+    public async Task Kedr_sample_unloaded_while_its_work_attaches_to_the_running_target_refuses_or_holds()
+    {
+        // insmod kedr_sample with the target running: its work attaches once insmod has returned; an rmmod
+        // right then finds no reference on kedr_sample (nothing attached yet) and its exit waits for the
+        // work. The attach must not go on and take a reference on a module already being unloaded: that
+        // attachment would outlive kedr_sample's code, and the target's next call go to freed text. Either
+        // the rmmod comes first and the attach is refused, or the attach holds kedr_sample and the rmmod
+        // fails until a detach. Each round waits a little longer before its rmmod to meet the attach.
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            P=/sys/module/kedr_sample/parameters
+            insmod $K/kedr_payload_target.ko
+            i=0
+            while [ $i -lt 20 ]; do
+                insmod $K/kedr_sample.ko target_name=kedr_payload_target
+                sleep 0.$(printf %02d $((i * 2)))
+                n=0
+                until rmmod kedr_sample 2>/dev/null; do
+                    echo 1 > $P/detach 2>/dev/null || true
+                    n=$((n + 1)); [ $n -lt 100 ] || exit 1
+                    sleep 0.05
+                done
+                # The target's functions, once kedr_sample is gone.
+                echo "keep 16" > $C
+                i=$((i + 1))
+            done
+            echo $i > /out/rounds.txt
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+        {
+            Instrument = false,
+            ExtraFirmware = [new VmFirmwareFile(built["kedr_payload_target"], "kedr/kedr_payload_target.ko")],
+            Timeout = TimeSpan.FromSeconds(240),
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal("20\n", r.File("rounds.txt"));
+        Assert.DoesNotContain("unloaded while", r.Vm.Dmesg, StringComparison.Ordinal);
     }
 }

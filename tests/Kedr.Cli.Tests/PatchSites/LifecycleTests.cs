@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text.RegularExpressions;
 using Kedr.Cli.Vm;
 using Kedr.Kernel.Vm;
@@ -161,5 +162,49 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         Assert.Contains("kedr_payload_target: attached to the running module", dmesg, StringComparison.Ordinal);
         output.WriteLine($"refused as unloading: {Regex.Matches(dmesg, "not instrumented: kedr_sample is unloading").Count}, " +
             $"attached: {Regex.Matches(dmesg, "attached to the running module").Count} of 20 rounds");
+    }
+
+    [Fact]
+    public async Task A_running_targets_ko_whose_string_table_has_no_bytes_is_refused()
+    {
+        // The .ko a live attach reads (firmware kedr/<target>.ko) with the symbol table's string table made
+        // SHT_NOBITS at an offset far past the file: the reader range-checks only sections with bytes in the
+        // file, so it must not take the names from there. Refused with one line; the target goes on.
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            insmod $K/kedr_payload_target.ko
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            rmmod kedr_payload_target
+            rmmod kedr_sample
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
+        try
+        {
+            var ko = File.ReadAllBytes(built["kedr_payload_target"]);
+            var shoff = (int)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(0x28));
+            int shnum = BinaryPrimitives.ReadUInt16LittleEndian(ko.AsSpan(0x3c));
+            int Header(int i) => shoff + i * 64;
+            var symtab = Enumerable.Range(0, shnum).Single(i => BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 4)) == 2);
+            var strtab = (int)BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(symtab) + 40));
+            BinaryPrimitives.WriteUInt32LittleEndian(ko.AsSpan(Header(strtab) + 4), 8);                 // SHT_NOBITS
+            BinaryPrimitives.WriteUInt64LittleEndian(ko.AsSpan(Header(strtab) + 24), 0x7fff_0000_0000); // sh_offset
+            var bad = Path.Combine(work, "kedr_payload_target.ko");
+            File.WriteAllBytes(bad, ko);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+            {
+                Instrument = false,
+                ExtraFirmware = [new VmFirmwareFile(bad, "kedr/kedr_payload_target.ko")],
+            }, output);
+            Assert.True(r.Vm.Succeeded, r.Describe());
+            Assert.Matches("kedr_sample: kedr_payload_target: not instrumented: kedr/kedr_payload_target.ko is not an x86-64 relocatable ELF file", r.Vm.Dmesg);
+        }
+        finally { Directory.Delete(work, true); }
     }
 }

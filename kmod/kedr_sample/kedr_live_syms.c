@@ -97,12 +97,16 @@ static int kedr_elf_parse(struct kedr_elf *e)
 		if (e->sh[i].sh_type != SHT_NOBITS &&
 		    !kedr_elf_range(e, e->sh[i].sh_offset, e->sh[i].sh_size))
 			return -ENOEXEC;
+	/* Names only from string tables: bytes in the file, checked above. */
+	if (e->sh[eh->e_shstrndx].sh_type != SHT_STRTAB)
+		return -ENOEXEC;
 	e->shstr = e->data + e->sh[eh->e_shstrndx].sh_offset;
 	e->shstr_size = e->sh[eh->e_shstrndx].sh_size;
 	for (i = 1; i < eh->e_shnum; i++)
 		if (e->sh[i].sh_type == SHT_SYMTAB)
 			symtab = i;
 	if (!symtab || e->sh[symtab].sh_link >= eh->e_shnum ||
+	    e->sh[e->sh[symtab].sh_link].sh_type != SHT_STRTAB ||
 	    e->sh[symtab].sh_offset % sizeof(u64) ||
 	    e->sh[symtab].sh_entsize != sizeof(Elf64_Sym))
 		return -ENOEXEC;

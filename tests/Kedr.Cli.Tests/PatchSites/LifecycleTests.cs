@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text.RegularExpressions;
 using Kedr.Cli.Vm;
+using Kedr.Core.Elf;
 using Kedr.Kernel.Vm;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
@@ -204,6 +205,76 @@ public sealed class LifecycleTests(ITestOutputHelper output)
             }, output);
             Assert.True(r.Vm.Succeeded, r.Describe());
             Assert.Matches("kedr_sample: kedr_payload_target: not instrumented: kedr/kedr_payload_target.ko is not an x86-64 relocatable ELF file", r.Vm.Dmesg);
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    [Fact]
+    public async Task A_running_targets_ko_whose_relocations_point_past_the_module_is_not_read_there()
+    {
+        // The .ko a live attach reads, claiming a .text as long as the rest of the file, with every relocation
+        // of an import in .rela.text moved to the offset of the running module's core size (the guard page
+        // after its allocation; the guest writes it in, /sys/module/.../coresize). The import values are read
+        // back from the running module's relocated fields: only from inside it. The target goes on.
+        const string script = """
+            K=/lib/modules/kedr
+            F=/lib/firmware/kedr/kedr_payload_target.ko
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            insmod $K/kedr_payload_target.ko
+            cs=$(cat /sys/module/kedr_payload_target/coresize)
+            le64=""
+            for i in 0 1 2 3 4 5 6 7; do le64="$le64$(printf '\\%03o' $(( (cs >> (8 * i)) & 255 )))"; done
+            for off in $(cat /lib/firmware/kedr-test/offsets.txt); do
+                printf "$le64" | dd of=$F bs=1 seek=$off conv=notrunc 2>/dev/null
+            done
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            echo 1 > /sys/module/kedr_sample/parameters/detach 2>/dev/null || true
+            rmmod kedr_sample
+            rmmod kedr_payload_target
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
+        try
+        {
+            var ko = File.ReadAllBytes(built["kedr_payload_target"]);
+            var shoff = (int)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(0x28));
+            int shnum = BinaryPrimitives.ReadUInt16LittleEndian(ko.AsSpan(0x3c));
+            int Header(int i) => shoff + i * 64;
+            uint Type(int i) => BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 4));
+            long Offset(int i) => (long)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(Header(i) + 24));
+            long Size(int i) => (long)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(Header(i) + 32));
+            int Link(int i) => (int)BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 40));
+            int Info(int i) => (int)BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 44));
+            var elf = ElfFile.Read(built["kedr_payload_target"]);
+            var text = Enumerable.Range(0, shnum).Single(i => elf.Section(i).Name == ".text");
+            var rela = Enumerable.Range(0, shnum).Single(i => Type(i) == 4 && Info(i) == text);
+            var symtab = Link(rela);
+            BinaryPrimitives.WriteUInt64LittleEndian(ko.AsSpan(Header(text) + 32), (ulong)(ko.Length - Offset(text)));
+            var offsets = new List<long>();
+            for (long e = Offset(rela); e < Offset(rela) + Size(rela); e += 24)
+            {
+                var sym = (int)(BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan((int)e + 8)) >> 32);
+                var shndx = BinaryPrimitives.ReadUInt16LittleEndian(ko.AsSpan((int)(Offset(symtab) + sym * 24 + 6)));
+                if (sym != 0 && shndx == 0)
+                    offsets.Add(e);
+            }
+            Assert.NotEmpty(offsets);
+            var bad = Path.Combine(work, "kedr_payload_target.ko");
+            File.WriteAllBytes(bad, ko);
+            var list = Path.Combine(work, "offsets.txt");
+            File.WriteAllText(list, string.Join('\n', offsets) + "\n");
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+            {
+                Instrument = false,
+                ExtraFirmware = [new VmFirmwareFile(bad, "kedr/kedr_payload_target.ko"), new VmFirmwareFile(list, "kedr-test/offsets.txt")],
+            }, output);
+            Assert.True(r.Vm.Succeeded, r.Describe());
+            Assert.Matches("kedr_sample: kedr_payload_target: (not instrumented|attached)", r.Vm.Dmesg);
         }
         finally { Directory.Delete(work, true); }
     }

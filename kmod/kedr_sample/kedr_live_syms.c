@@ -209,6 +209,13 @@ static unsigned long kedr_import_value(struct kedr_elf *e, struct module *mod,
 			if (ts->sh_size < 8 || r[j].r_offset > ts->sh_size - 8)
 				continue;
 			p = base + r[j].r_offset;
+			/*
+			 * The .ko's sizes are its own: read only inside the
+			 * running module's core, all 8 bytes.
+			 */
+			if (!within_module_core(p, mod) ||
+			    !within_module_core(p + 7, mod))
+				continue;
 			if (type == R_X86_64_PC32 || type == R_X86_64_PLT32)
 				s = p + (s32)get_unaligned_le32((void *)p) -
 				    r[j].r_addend;

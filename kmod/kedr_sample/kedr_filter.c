@@ -550,16 +550,26 @@ struct dentry *kedr_filter_init(const struct kedr_blob *blob,
 	return debugfs_create_file("filter", 0644, dir, NULL, &kedr_filter_fops);
 }
 
-/* After the debugfs files are gone and no event can come. */
+/*
+ * After the debugfs files are gone and no event can come. A write of
+ * process_sp_accesses or jump_left_out still can (kedr_filter_param_changed()):
+ * their files go only after our exit has returned. It reads the settings
+ * under kedr_filter_mutex, so they go under it too; from then on it finds
+ * no blob and does nothing.
+ */
 void kedr_filter_exit(void)
 {
-	kedr_filter_free(rcu_replace_pointer(kedr_filter, NULL, true));
-	rcu_barrier();	/* the call_rcu() frees, before our code goes */
+	struct kedr_filter *f;
+
 	mutex_lock(&kedr_filter_mutex);
+	f = rcu_replace_pointer(kedr_filter, NULL,
+				lockdep_is_held(&kedr_filter_mutex));
 	kedr_fast_nr_sites = 0;
 	kvfree(kedr_fast_sites);
 	kedr_fast_sites = NULL;
 	WRITE_ONCE(kedr_indirect_left_out, 0);
 	kedr_filter_blob = NULL;
 	mutex_unlock(&kedr_filter_mutex);
+	kedr_filter_free(f);
+	rcu_barrier();	/* the call_rcu() frees, before our code goes */
 }

@@ -97,12 +97,16 @@ static int kedr_elf_parse(struct kedr_elf *e)
 		if (e->sh[i].sh_type != SHT_NOBITS &&
 		    !kedr_elf_range(e, e->sh[i].sh_offset, e->sh[i].sh_size))
 			return -ENOEXEC;
+	/* Names only from string tables: bytes in the file, checked above. */
+	if (e->sh[eh->e_shstrndx].sh_type != SHT_STRTAB)
+		return -ENOEXEC;
 	e->shstr = e->data + e->sh[eh->e_shstrndx].sh_offset;
 	e->shstr_size = e->sh[eh->e_shstrndx].sh_size;
 	for (i = 1; i < eh->e_shnum; i++)
 		if (e->sh[i].sh_type == SHT_SYMTAB)
 			symtab = i;
 	if (!symtab || e->sh[symtab].sh_link >= eh->e_shnum ||
+	    e->sh[e->sh[symtab].sh_link].sh_type != SHT_STRTAB ||
 	    e->sh[symtab].sh_offset % sizeof(u64) ||
 	    e->sh[symtab].sh_entsize != sizeof(Elf64_Sym))
 		return -ENOEXEC;
@@ -205,6 +209,13 @@ static unsigned long kedr_import_value(struct kedr_elf *e, struct module *mod,
 			if (ts->sh_size < 8 || r[j].r_offset > ts->sh_size - 8)
 				continue;
 			p = base + r[j].r_offset;
+			/*
+			 * The .ko's sizes are its own: read only inside the
+			 * running module's core, all 8 bytes.
+			 */
+			if (!within_module_core(p, mod) ||
+			    !within_module_core(p + 7, mod))
+				continue;
 			if (type == R_X86_64_PC32 || type == R_X86_64_PLT32)
 				s = p + (s32)get_unaligned_le32((void *)p) -
 				    r[j].r_addend;

@@ -158,9 +158,25 @@ static bool kedr_self_live(void)
 	       &THIS_MODULE->core_kallsyms;
 }
 
+/*
+ * An attachment holds a reference on us (kedr_attach()), which must not be
+ * taken once we are unloading: rmmod finds no reference, sets our state to
+ * GOING and calls kedr_exit(), which waits for kedr_live_work and for the
+ * notifier, so an attach that runs meanwhile would outlive our code. Held
+ * across kedr_attach(); try_module_get() fails once we are GOING.
+ */
+static bool kedr_hold_self(const char *target)
+{
+	if (try_module_get(THIS_MODULE))
+		return true;
+	pr_err("%s: not instrumented: kedr_sample is unloading\n", target);
+	return false;
+}
+
 static void kedr_on_coming(struct module *mod)
 {
 	struct kedr_attachment *att;
+	int err;
 
 	if (kedr_att) {
 		pr_err("%s: another instance is still attached: not instrumented\n",
@@ -172,7 +188,11 @@ static void kedr_on_coming(struct module *mod)
 		       mod->name);
 		return;
 	}
-	if (kedr_attach(mod, kedr_blob, NULL, &att))
+	if (!kedr_hold_self(mod->name))
+		return;
+	err = kedr_attach(mod, kedr_blob, NULL, &att);
+	module_put(THIS_MODULE);
+	if (err)
 		return;
 	kedr_att = att;
 	kedr_target_mod = mod;
@@ -356,9 +376,12 @@ static void kedr_live_attach(struct work_struct *w)
 	if (!mod) {
 		pr_err("%s: not instrumented: it is gone or going\n",
 		       kedr_target);
-	} else if (!kedr_att && !kedr_attach(mod, kedr_blob, ko, &att)) {
-		kedr_att = att;
-		kedr_target_mod = mod;
+	} else if (!kedr_att && kedr_hold_self(kedr_target)) {
+		if (!kedr_attach(mod, kedr_blob, ko, &att)) {
+			kedr_att = att;
+			kedr_target_mod = mod;
+		}
+		module_put(THIS_MODULE);
 	}
 	if (!kedr_att)
 		kedr_recorder_unattached();

@@ -1,4 +1,9 @@
+using System.Buffers.Binary;
 using System.Text.RegularExpressions;
+using Kedr.Cli.Vm;
+using Kedr.Core.Elf;
+using Kedr.Kernel.Vm;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Kedr.Cli.Tests.PatchSites;
@@ -72,5 +77,205 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         var after = r.File("names-after.txt");
         Assert.Contains(" kedr_attach\t[kedr_sample]", after);
         Assert.DoesNotContain(".kedr", after);
+    }
+
+    [Fact]
+    public async Task A_filter_parameter_written_while_kedr_sample_unloads_does_not_use_the_freed_filter()
+    {
+        // The set callbacks of process_sp_accesses and jump_left_out read the filter in effect under
+        // kedr_filter_mutex, walking the blob's sites (fat's: thousands); their sysfs files stay until
+        // after kedr_sample's exit has returned. The exit must not free that filter while such a write
+        // is still reading it. Freed objects are poisoned (slub_debug=P): a read of the freed filter
+        // follows a poisoned func_ok pointer and faults. The target never loads.
+        const string script = """
+            D=/sys/kernel/debug/kedr_sample
+            P=/sys/module/kedr_sample/parameters
+            # Until the parameter files are gone: each write changes the value, so each reads the filter.
+            toggle() { while echo 1 > $P/$1 && echo 0 > $P/$1; do :; done; }
+            i=0
+            while [ $i -lt 10 ]; do
+                [ $i -eq 0 ] || insmod /lib/modules/kedr/kedr_sample.ko target_name=fat
+                echo 'functions fat_*' > $D/filter
+                ( toggle process_sp_accesses ) 2>/dev/null &
+                w1=$!
+                ( toggle jump_left_out ) 2>/dev/null &
+                w2=$!
+                sleep 0.2
+                rmmod kedr_sample
+                wait $w1 $w2 || true
+                i=$((i + 1))
+            done
+            echo $i > /out/cycles.txt
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("fat", script)
+        {
+            KernelCommandLine = "slub_debug=P",
+            Cpus = 3,
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Empty(r.Vm.Problems);
+        Assert.Equal("10\n", r.File("cycles.txt"));
+    }
+
+    [Fact]
+    public async Task Kedr_sample_unloaded_while_its_work_attaches_to_the_running_target_refuses_or_holds()
+    {
+        // insmod kedr_sample with the target running: its work attaches once insmod has returned; an rmmod
+        // right then finds no reference on kedr_sample (nothing attached yet) and its exit waits for the
+        // work. The attach must not go on and take a reference on a module already being unloaded: that
+        // attachment would outlive kedr_sample's code, and the target's next call go to freed text. Either
+        // the rmmod comes first and the attach is refused, or the attach holds kedr_sample and the rmmod
+        // fails until a detach. Each round waits a little longer before its rmmod to meet the attach.
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            P=/sys/module/kedr_sample/parameters
+            insmod $K/kedr_payload_target.ko
+            i=0
+            while [ $i -lt 20 ]; do
+                insmod $K/kedr_sample.ko target_name=kedr_payload_target
+                sleep 0.$(printf %02d $((i * 2)))
+                n=0
+                until rmmod kedr_sample 2>/dev/null; do
+                    echo 1 > $P/detach 2>/dev/null || true
+                    n=$((n + 1)); [ $n -lt 100 ] || exit 1
+                    sleep 0.05
+                done
+                # The target's functions, once kedr_sample is gone.
+                echo "keep 16" > $C
+                i=$((i + 1))
+            done
+            echo $i > /out/rounds.txt
+            dmesg > /out/kernel.txt
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+        {
+            Instrument = false,
+            ExtraFirmware = [new VmFirmwareFile(built["kedr_payload_target"], "kedr/kedr_payload_target.ko")],
+            Timeout = TimeSpan.FromSeconds(240),
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal("20\n", r.File("rounds.txt"));
+        var dmesg = r.File("kernel.txt");
+        Assert.DoesNotContain("unloaded while", dmesg, StringComparison.Ordinal);
+        // Not vacuous: rounds whose work did attach (and were detached before the rmmod went through).
+        Assert.Contains("kedr_payload_target: attached to the running module", dmesg, StringComparison.Ordinal);
+        output.WriteLine($"refused as unloading: {Regex.Matches(dmesg, "not instrumented: kedr_sample is unloading").Count}, " +
+            $"attached: {Regex.Matches(dmesg, "attached to the running module").Count} of 20 rounds");
+    }
+
+    [Fact]
+    public async Task A_running_targets_ko_whose_string_table_has_no_bytes_is_refused()
+    {
+        // The .ko a live attach reads (firmware kedr/<target>.ko) with the symbol table's string table made
+        // SHT_NOBITS at an offset far past the file: the reader range-checks only sections with bytes in the
+        // file, so it must not take the names from there. Refused with one line; the target goes on.
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            insmod $K/kedr_payload_target.ko
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            rmmod kedr_payload_target
+            rmmod kedr_sample
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
+        try
+        {
+            var ko = File.ReadAllBytes(built["kedr_payload_target"]);
+            var shoff = (int)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(0x28));
+            int shnum = BinaryPrimitives.ReadUInt16LittleEndian(ko.AsSpan(0x3c));
+            int Header(int i) => shoff + i * 64;
+            var symtab = Enumerable.Range(0, shnum).Single(i => BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 4)) == 2);
+            var strtab = (int)BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(symtab) + 40));
+            BinaryPrimitives.WriteUInt32LittleEndian(ko.AsSpan(Header(strtab) + 4), 8);                 // SHT_NOBITS
+            BinaryPrimitives.WriteUInt64LittleEndian(ko.AsSpan(Header(strtab) + 24), 0x7fff_0000_0000); // sh_offset
+            var bad = Path.Combine(work, "kedr_payload_target.ko");
+            File.WriteAllBytes(bad, ko);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+            {
+                Instrument = false,
+                ExtraFirmware = [new VmFirmwareFile(bad, "kedr/kedr_payload_target.ko")],
+            }, output);
+            Assert.True(r.Vm.Succeeded, r.Describe());
+            Assert.Matches("kedr_sample: kedr_payload_target: not instrumented: kedr/kedr_payload_target.ko is not an x86-64 relocatable ELF file", r.Vm.Dmesg);
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    [Fact]
+    public async Task A_running_targets_ko_whose_relocations_point_past_the_module_is_not_read_there()
+    {
+        // The .ko a live attach reads, claiming a .text as long as the rest of the file, with every relocation
+        // of an import in .rela.text moved to the offset of the running module's core size (the guard page
+        // after its allocation; the guest writes it in, /sys/module/.../coresize). The import values are read
+        // back from the running module's relocated fields: only from inside it. The target goes on.
+        const string script = """
+            K=/lib/modules/kedr
+            F=/lib/firmware/kedr/kedr_payload_target.ko
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            insmod $K/kedr_payload_target.ko
+            cs=$(cat /sys/module/kedr_payload_target/coresize)
+            le64=""
+            for i in 0 1 2 3 4 5 6 7; do le64="$le64$(printf '\\%03o' $(( (cs >> (8 * i)) & 255 )))"; done
+            for off in $(cat /lib/firmware/kedr-test/offsets.txt); do
+                printf "$le64" | dd of=$F bs=1 seek=$off conv=notrunc 2>/dev/null
+            done
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            echo 1 > /sys/module/kedr_sample/parameters/detach 2>/dev/null || true
+            rmmod kedr_sample
+            rmmod kedr_payload_target
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
+        try
+        {
+            var ko = File.ReadAllBytes(built["kedr_payload_target"]);
+            var shoff = (int)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(0x28));
+            int shnum = BinaryPrimitives.ReadUInt16LittleEndian(ko.AsSpan(0x3c));
+            int Header(int i) => shoff + i * 64;
+            uint Type(int i) => BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 4));
+            long Offset(int i) => (long)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(Header(i) + 24));
+            long Size(int i) => (long)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(Header(i) + 32));
+            int Link(int i) => (int)BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 40));
+            int Info(int i) => (int)BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 44));
+            var elf = ElfFile.Read(built["kedr_payload_target"]);
+            var text = Enumerable.Range(0, shnum).Single(i => elf.Section(i).Name == ".text");
+            var rela = Enumerable.Range(0, shnum).Single(i => Type(i) == 4 && Info(i) == text);
+            var symtab = Link(rela);
+            BinaryPrimitives.WriteUInt64LittleEndian(ko.AsSpan(Header(text) + 32), (ulong)(ko.Length - Offset(text)));
+            var offsets = new List<long>();
+            for (long e = Offset(rela); e < Offset(rela) + Size(rela); e += 24)
+            {
+                var sym = (int)(BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan((int)e + 8)) >> 32);
+                var shndx = BinaryPrimitives.ReadUInt16LittleEndian(ko.AsSpan((int)(Offset(symtab) + sym * 24 + 6)));
+                if (sym != 0 && shndx == 0)
+                    offsets.Add(e);
+            }
+            Assert.NotEmpty(offsets);
+            var bad = Path.Combine(work, "kedr_payload_target.ko");
+            File.WriteAllBytes(bad, ko);
+            var list = Path.Combine(work, "offsets.txt");
+            File.WriteAllText(list, string.Join('\n', offsets) + "\n");
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+            {
+                Instrument = false,
+                ExtraFirmware = [new VmFirmwareFile(bad, "kedr/kedr_payload_target.ko"), new VmFirmwareFile(list, "kedr-test/offsets.txt")],
+            }, output);
+            Assert.True(r.Vm.Succeeded, r.Describe());
+            Assert.Matches("kedr_sample: kedr_payload_target: (not instrumented|attached)", r.Vm.Dmesg);
+        }
+        finally { Directory.Delete(work, true); }
     }
 }

@@ -1,8 +1,13 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Iced.Intel;
 using Kedr.Cli.Vm;
+using Kedr.Core.Blob;
 using Kedr.Core.Elf;
+using Kedr.Kernel.Vm;
+using Kedr.Rewriter;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Kedr.Cli.Tests.PatchSites;
@@ -126,6 +131,51 @@ public sealed partial class ProbeTests(ITestOutputHelper output)
         Assert.True(rows2[0].Hits >= Lengths.Length + 10 + handler[0] - 10, r.File("probes2.txt"));
         // Every hit of probe 0 is in the stream.
         Assert.Equal(rows2[0].Hits, hits.Count(h => h.Id == 0));
+    }
+
+    /// <summary>
+    /// A probe helper call whose site is in no probe of the table (a blob the tool did not make: its one probe
+    /// dropped from the table, the call's <c>push $site</c> made 0xfffffff0): kedr_helper_probe would index
+    /// kedr_probe_armed[] with it, 4 GiB past it. kedr_sample must refuse the blob at load, one line.
+    /// </summary>
+    [Fact]
+    public async Task A_probe_call_for_a_site_not_in_the_probe_table_is_refused_at_load()
+    {
+        var (off, _, _) = FindProbedInstruction();
+        var script = """
+            K=/lib/modules/kedr
+            if insmod $K/kedr_sample.ko target_name=kedr_sample_target blob=kedr/bad.kedr; then
+                echo accepted > /out/load.txt
+            else
+                echo refused > /out/load.txt
+            fi
+            insmod $K/kedr_sample_target.ko
+            dd if=/dev/zero of=/dev/cfake0 bs=5 count=1 2>/dev/null
+            rmmod kedr_sample_target
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var work = Directory.CreateTempSubdirectory("kedr-probe-bad.").FullName;
+        try
+        {
+            Assert.True(ModuleRewriter.TryRewrite(ElfFile.Read(built["kedr_sample_target"]), null,
+                new RewriteOptions { Probes = [$"cfake_write+0x{off:x}"] }, out var rewritten, out var error), error?.ToString());
+            var blob = rewritten!.Blob;
+            var probe = Assert.Single(blob.Probes);
+            Assert.Equal(0x68, blob.Code[probe.CopyOffset]);
+            BinaryPrimitives.WriteUInt32LittleEndian(blob.Code.AsSpan((int)probe.CopyOffset + 1), 0xfffffff0);
+            blob.Probes.Clear();
+            var bad = Path.Combine(work, "bad.kedr");
+            File.WriteAllBytes(bad, BlobWriter.WriteUnverified(blob));
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_sample_target", script)
+            {
+                Instrument = false,
+                ExtraFirmware = [new VmFirmwareFile(bad, "kedr/bad.kedr")],
+            }, output);
+            Assert.True(r.Vm.Succeeded, r.Describe());
+            Assert.Equal("refused\n", r.File("load.txt"));
+            Assert.Matches(@"kedr_sample: .*probe helper call .* site 4294967280", r.Vm.Dmesg);
+        }
+        finally { Directory.Delete(work, true); }
     }
 
     private static List<(string Place, ulong Address, string State, long Hits)> Rows(string text) =>

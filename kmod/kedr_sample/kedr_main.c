@@ -369,24 +369,30 @@ static void kedr_live_attach(struct work_struct *w)
 		ko = kstrdup(live_ko, GFP_KERNEL);
 	else
 		ko = kasprintf(GFP_KERNEL, "kedr/%s.ko", kedr_target);
-	if (!ko)
-		return;
 	mutex_lock(&kedr_mutex);
+	if (!ko) {
+		pr_err("%s: not instrumented: out of memory for the name of its .ko\n",
+		       kedr_target);
+		goto out_unlock;
+	}
 	mod = kedr_get_target();
 	if (!mod) {
 		pr_err("%s: not instrumented: it is gone or going\n",
 		       kedr_target);
-	} else if (!kedr_att && kedr_hold_self(kedr_target)) {
+		goto out_unlock;
+	}
+	if (!kedr_att && kedr_hold_self(kedr_target)) {
 		if (!kedr_attach(mod, kedr_blob, ko, &att)) {
 			kedr_att = att;
 			kedr_target_mod = mod;
 		}
 		module_put(THIS_MODULE);
 	}
+	module_put(mod);
+out_unlock:
+	/* The output streams wait for an attachment until told none comes. */
 	if (!kedr_att)
 		kedr_recorder_unattached();
-	if (mod)
-		module_put(mod);
 	mutex_unlock(&kedr_mutex);
 	kfree(ko);
 }

@@ -39,20 +39,21 @@ bool kedr_process_sp_accesses;
 bool kedr_jump_left_out = true;
 /*
  * Which sites the helpers skip and the copies jump over depends on both
- * (kedr_filter.c, kedr_jumps.c): the filter is told; if it cannot follow,
- * the parameter keeps its value.
+ * (kedr_filter.c, kedr_jumps.c): the value is stored and the filter follows
+ * it under the filter's lock; if it cannot follow, the parameter keeps its
+ * value.
  */
 static int kedr_filter_param_set(const char *val, const struct kernel_param *kp)
 {
-	bool *p = kp->arg, old = *p;
-	int err = param_set_bool(val, kp);
+	struct kernel_param parsed = *kp;
+	bool v;
+	int err;
 
-	if (!err && *p != old) {
-		err = kedr_filter_param_changed();
-		if (err)
-			*p = old;
-	}
-	return err;
+	parsed.arg = &v;
+	err = param_set_bool(val, &parsed);
+	if (err)
+		return err;
+	return kedr_filter_param_store(kp->arg, v);
 }
 
 static const struct kernel_param_ops kedr_filter_param_ops = {

@@ -27,7 +27,8 @@
  * is claimed by at most one payload (the second gets -EBUSY and one dmesg
  * line naming the function and both payloads). kedr_sample holds a
  * reference on each registered payload's module while a target is
- * attached.
+ * attached; a payload whose module is going (unloading, its exit not yet
+ * at kedr_payload_unregister()) when a target attaches is left out of it.
  */
 #ifndef KEDR_PAYLOAD_H
 #define KEDR_PAYLOAD_H

@@ -239,6 +239,8 @@ public static class BlobReader
                 return Broken(badProbe);
             b.Probes.Add(x);
         }
+        if (BlobRules.ProbeCalls(CollectionsMarshal.AsSpan(b.Fixups), CollectionsMarshal.AsSpan(b.Probes), code) is { } badProbeCall)
+            return Broken(badProbeCall);
         blob = b;
         return null;
     }

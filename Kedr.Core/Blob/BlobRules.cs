@@ -279,6 +279,31 @@ public static class BlobRules
     }
 
     /// <summary>
+    /// Every probe helper call (a <see cref="BlobHelper.Probe"/> fixup) is a probe's (1.5): <c>push $site; call</c>
+    /// with the site a probe that is the first at its place (its <see cref="BlobProbe.Site"/> itself) and whose
+    /// <see cref="BlobProbe.CopyOffset"/> is that push. The helper indexes a table by the pushed site unchecked.
+    /// Checked once the probes are read; the fixups' own rules hold (their fields are inside the code).
+    /// </summary>
+    public static BlobViolation? ProbeCalls(ReadOnlySpan<BlobFixup> fixups, ReadOnlySpan<BlobProbe> probes, ReadOnlySpan<byte> code)
+    {
+        for (int i = 0; i < fixups.Length; i++)
+        {
+            ref readonly var x = ref fixups[i];
+            if (x.Target != BlobFixupTarget.Helper || x.Index != (uint)BlobHelper.Probe) continue;
+            uint site = uint.MaxValue;
+            if (x.Offset >= HelperCallFixupFromPush && code[(int)x.Offset - HelperCallFixupFromPush] == PushImm32Opcode
+                && code[(int)x.Offset - HelperCallFixupFromCall] == CallRel32Opcode)
+                site = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(code[((int)x.Offset - HelperCallFixupFromPush + 1)..]);
+            if (site >= (uint)probes.Length || probes[(int)site].Site != site
+                || (ulong)probes[(int)site].CopyOffset + HelperCallFixupFromPush != x.Offset)
+                return new(DiagnosticCodes.BlobProbeCallNotAProbe,
+                    $"fixup {i}: probe helper call at 0x{x.Offset:x} is not the call of a probe (push $site; call: site {site}, {probes.Length} probes)",
+                    BlobTableId.Fixups, i, BlobLayout.Fixup.Offset);
+        }
+        return null;
+    }
+
+    /// <summary>
     /// Every rule of this class over a blob in memory, in the reader's order: what the loader would refuse
     /// in it once written (the first rule broken), or null.
     /// </summary>
@@ -326,6 +351,7 @@ public static class BlobRules
         var probes = CollectionsMarshal.AsSpan(b.Probes);
         for (int i = 0; i < probes.Length; i++)
             if (Probe(probes[i], i, fs, probes, b.Code) is { } v) return v;
+        if (ProbeCalls(fixups, probes, b.Code) is { } badProbeCall) return badProbeCall;
         return null;
     }
 

@@ -5,7 +5,7 @@
  * logs each with its call info, records an ALLOC or FREE event in
  * kedr_sample's stream, and runs hooks around the target's init and exit.
  *
- *	insmod kedr_pt_payload.ko
+ *	insmod kedr_pt_payload.ko [exit_delay_ms=N]
  *	echo 1 > /sys/module/kedr_pt_payload/parameters/unclaim	# unregister
  *
  * One dmesg line per event, "kedr_pt_payload: " and then
@@ -15,6 +15,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/delay.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -141,8 +142,24 @@ static int __init kpt_init(void)
 	return err;
 }
 
+/*
+ * Tests: the module's exit sleeps before it unregisters the payload, its
+ * state already GOING (delete_module() after try_stop_module()), so that a
+ * target can load while the payload is going but still registered.
+ */
+#define KPT_MAX_EXIT_DELAY_MS	60000U
+static unsigned int exit_delay_ms;
+module_param(exit_delay_ms, uint, 0444);
+MODULE_PARM_DESC(exit_delay_ms, "Tests: sleep this long in the module's exit before unregistering (default: 0, at most 60000)");
+
 static void __exit kpt_exit(void)
 {
+	unsigned int ms = min(exit_delay_ms, KPT_MAX_EXIT_DELAY_MS);
+
+	if (ms) {
+		pr_info("exit: unregistering in %u ms\n", ms);
+		msleep(ms);
+	}
 	kpt_unregister();
 }
 

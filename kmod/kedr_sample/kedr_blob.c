@@ -983,6 +983,39 @@ static int kedr_read_probes(const struct kedr_blob_reader *r,
 	return 0;
 }
 
+/*
+ * Every probe helper call is a probe's: push $site; call with the site a
+ * probe that is the first at its place and whose copy_offset is that push.
+ * kedr_helper_probe indexes a table with the pushed site unchecked. The
+ * fixups' fields are inside the image (kedr_read_fixups()).
+ */
+static int kedr_check_probe_calls(const struct kedr_blob_reader *r,
+				  const struct kedr_blob *b)
+{
+	const struct kedr_fixup *x;
+	const u8 *push;
+	u32 i, site;
+
+	for (i = 0; i < b->nr_fixups; i++) {
+		x = &b->fixups[i];
+		if (x->target != KEDR_TARGET_HELPER ||
+		    x->index != KEDR_HELPER_PROBE)
+			continue;
+		site = U32_MAX;
+		push = x->offset >= KEDR_CALL_FIELD ?
+		       b->code + x->offset - KEDR_CALL_FIELD : NULL;
+		if (push && push[0] == 0x68 /* push imm32 */ &&
+		    push[KEDR_CALL_FIELD - 1] == CALL_INSN_OPCODE)
+			site = get_unaligned_le32(push + 1);
+		if (site >= b->nr_probes || b->probes[site].site != site ||
+		    (u64)b->probes[site].copy_offset + KEDR_CALL_FIELD !=
+		    x->offset)
+			return kedr_bad(r, "fixups[%u]: probe helper call at 0x%x is not the call of a probe (push $site; call: site %u, %u probes)",
+					i, x->offset, site, b->nr_probes);
+	}
+	return 0;
+}
+
 void kedr_blob_free(struct kedr_blob *b)
 {
 	if (!b)
@@ -1111,6 +1144,8 @@ static int kedr_blob_parse(struct kedr_blob_reader *r, const char *target,
 		err = kedr_read_calls(r, b);
 	if (!err)
 		err = kedr_read_probes(r, b);
+	if (!err)
+		err = kedr_check_probe_calls(r, b);
 	if (err)
 		goto out;
 	for (i = 0; i < b->nr_funcs; i++)

@@ -273,19 +273,25 @@ static int kedr_jumps_for(const struct kedr_filter *f)
 }
 
 /*
- * After process_sp_accesses or jump_left_out was written (kedr_main.c):
- * the jumps first, then kedr_fast_sites[]. On failure nothing changed
- * and the caller puts the parameter back.
+ * Writes process_sp_accesses or jump_left_out (@p, kedr_main.c) and makes
+ * the jumps, then kedr_fast_sites[], follow: all under kedr_filter_mutex, so
+ * that a filter written meanwhile builds its jumps from the value that stays.
+ * If the jumps cannot follow, nothing changes.
  */
-int kedr_filter_param_changed(void)
+int kedr_filter_param_store(bool *p, bool val)
 {
+	bool old;
 	int err = 0;
 
 	mutex_lock(&kedr_filter_mutex);
-	if (kedr_filter_blob) {
+	old = *p;
+	WRITE_ONCE(*p, val);
+	if (val != old && kedr_filter_blob) {
 		err = kedr_jumps_for(rcu_dereference_protected(kedr_filter,
 					lockdep_is_held(&kedr_filter_mutex)));
-		if (!err)
+		if (err)
+			WRITE_ONCE(*p, old);
+		else
 			kedr_fast_sites_update();
 	}
 	mutex_unlock(&kedr_filter_mutex);
@@ -552,7 +558,7 @@ struct dentry *kedr_filter_init(const struct kedr_blob *blob,
 
 /*
  * After the debugfs files are gone and no event can come. A write of
- * process_sp_accesses or jump_left_out still can (kedr_filter_param_changed()):
+ * process_sp_accesses or jump_left_out still can (kedr_filter_param_store()):
  * their files go only after our exit has returned. It reads the settings
  * under kedr_filter_mutex, so they go under it too; from then on it finds
  * no blob and does nothing.

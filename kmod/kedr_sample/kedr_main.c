@@ -39,20 +39,21 @@ bool kedr_process_sp_accesses;
 bool kedr_jump_left_out = true;
 /*
  * Which sites the helpers skip and the copies jump over depends on both
- * (kedr_filter.c, kedr_jumps.c): the filter is told; if it cannot follow,
- * the parameter keeps its value.
+ * (kedr_filter.c, kedr_jumps.c): the value is stored and the filter follows
+ * it under the filter's lock; if it cannot follow, the parameter keeps its
+ * value.
  */
 static int kedr_filter_param_set(const char *val, const struct kernel_param *kp)
 {
-	bool *p = kp->arg, old = *p;
-	int err = param_set_bool(val, kp);
+	struct kernel_param parsed = *kp;
+	bool v;
+	int err;
 
-	if (!err && *p != old) {
-		err = kedr_filter_param_changed();
-		if (err)
-			*p = old;
-	}
-	return err;
+	parsed.arg = &v;
+	err = param_set_bool(val, &parsed);
+	if (err)
+		return err;
+	return kedr_filter_param_store(kp->arg, v);
 }
 
 static const struct kernel_param_ops kedr_filter_param_ops = {
@@ -369,24 +370,30 @@ static void kedr_live_attach(struct work_struct *w)
 		ko = kstrdup(live_ko, GFP_KERNEL);
 	else
 		ko = kasprintf(GFP_KERNEL, "kedr/%s.ko", kedr_target);
-	if (!ko)
-		return;
 	mutex_lock(&kedr_mutex);
+	if (!ko) {
+		pr_err("%s: not instrumented: out of memory for the name of its .ko\n",
+		       kedr_target);
+		goto out_unlock;
+	}
 	mod = kedr_get_target();
 	if (!mod) {
 		pr_err("%s: not instrumented: it is gone or going\n",
 		       kedr_target);
-	} else if (!kedr_att && kedr_hold_self(kedr_target)) {
+		goto out_unlock;
+	}
+	if (!kedr_att && kedr_hold_self(kedr_target)) {
 		if (!kedr_attach(mod, kedr_blob, ko, &att)) {
 			kedr_att = att;
 			kedr_target_mod = mod;
 		}
 		module_put(THIS_MODULE);
 	}
+	module_put(mod);
+out_unlock:
+	/* The output streams wait for an attachment until told none comes. */
 	if (!kedr_att)
 		kedr_recorder_unattached();
-	if (mod)
-		module_put(mod);
 	mutex_unlock(&kedr_mutex);
 	kfree(ko);
 }

@@ -89,7 +89,7 @@ void kedr_intercept_start(struct kedr_attach_ctx *c)
 {
 	struct module *mod = c->mod;
 	struct kedr_icpt *ic = c->icpt;
-	struct kedr_payload *p;
+	struct kedr_payload *p, *tmp;
 
 	c->icpt = NULL;
 	if (!ic) {
@@ -103,8 +103,19 @@ void kedr_intercept_start(struct kedr_attach_ctx *c)
 	ic->place = c->place;
 	ic->func_addr = c->func_addr;
 	mutex_lock(&kedr_payload_mutex);
-	list_for_each_entry(p, &kedr_payloads, list) {
-		__module_get(p->owner);
+	list_for_each_entry_safe(p, tmp, &kedr_payloads, list) {
+		/*
+		 * Its module is going (delete_module() is past
+		 * try_stop_module(), its exit is about to unregister it): no
+		 * reference can be taken, and its list node goes with it.
+		 * Unlinked, it is done with (kedr_payload_unregister()).
+		 */
+		if (!try_module_get(p->owner)) {
+			pr_info("payload %s: its module is going: left out of %s\n",
+				p->name, mod->name);
+			list_del_init(&p->list);
+			continue;
+		}
 		if (ic->slot)
 			kedr_claim(ic, p);
 	}
@@ -274,6 +285,9 @@ void kedr_payload_unregister(struct kedr_payload *payload)
 	struct kedr_icpt *ic;
 
 	mutex_lock(&kedr_payload_mutex);
+	/* Left out of an attachment while its module was going: done. */
+	if (list_empty(&payload->list))
+		goto out;
 	ic = kedr_icpt;
 	if (ic && ic->slot)
 		kedr_set_claims(ic, payload, false);
@@ -282,6 +296,7 @@ void kedr_payload_unregister(struct kedr_payload *payload)
 		list_move_tail(&payload->list, &kedr_payloads_retired);
 	else
 		list_del_init(&payload->list);
+out:
 	pr_info("payload %s unregistered\n", payload->name);
 	mutex_unlock(&kedr_payload_mutex);
 }

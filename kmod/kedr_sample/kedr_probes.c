@@ -32,8 +32,6 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/ptrace.h>
-#include <asm/text-patching.h>
-#include <asm/unaligned.h>
 
 #include "kedr_blob.h"
 #include "kedr_probe.h"
@@ -357,53 +355,16 @@ size_t kedr_probe_format(char *buf, size_t size, const struct kedr_record *r)
 			 p->offset, b->funcs[p->func].size, b->target_name);
 }
 
-/*
- * Is every probe helper call of @b's image the call of a probe? The helper
- * indexes kedr_probe_armed[] with the site its push gives, unchecked; the
- * blob reader checked only that each probe's place holds push $site; call.
- */
-static int kedr_probes_check_calls(const struct kedr_blob *b)
-{
-	u32 i, site;
-
-	for (i = 0; i < b->nr_fixups; i++) {
-		const struct kedr_fixup *x = &b->fixups[i];
-		const u8 *push;
-
-		if (x->target != KEDR_TARGET_HELPER ||
-		    x->index != KEDR_HELPER_PROBE)
-			continue;
-		/* The reader checked the call's field is inside the image. */
-		site = U32_MAX;
-		push = x->offset >= KEDR_CALL_FIELD ?
-		       b->code + x->offset - KEDR_CALL_FIELD : NULL;
-		if (push && push[0] == 0x68 /* push imm32 */ &&
-		    push[KEDR_CALL_FIELD - 1] == CALL_INSN_OPCODE)
-			site = get_unaligned_le32(push + 1);
-		if (site >= b->nr_probes || b->probes[site].site != site ||
-		    b->probes[site].copy_offset + KEDR_CALL_FIELD != x->offset) {
-			pr_err("the blob's probe helper call at 0x%x is not the call of a probe (push $site; call: site %u, %u probes)\n",
-			       x->offset, site, b->nr_probes);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 int kedr_probes_init(const struct kedr_blob *blob, bool enabled)
 {
 	struct dentry *dir;
 	u32 id;
-	int err;
 
 	if (blob->nr_probes > KEDR_PROBES_MAX) {
 		pr_err("the blob has %u probes, at most %u are supported\n",
 		       blob->nr_probes, KEDR_PROBES_MAX);
 		return -E2BIG;
 	}
-	err = kedr_probes_check_calls(blob);
-	if (err)
-		return err;
 	kedr_pr_blob = blob;
 	if (!blob->nr_probes)
 		return 0;

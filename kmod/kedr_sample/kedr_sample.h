@@ -358,7 +358,7 @@ bool kedr_filter_check(u8 kind, u32 site, unsigned long addr);
 /* Events left out by the filter, per CPU (stats); kedr_helpers.S adds too. */
 void kedr_filter_count_out(void);
 u64 kedr_filtered_on(int cpu);
-int kedr_filter_param_changed(void);
+int kedr_filter_param_store(bool *p, bool val);
 struct dentry *kedr_filter_init(const struct kedr_blob *blob,
 				struct dentry *dir);
 void kedr_filter_exit(void);

@@ -92,6 +92,48 @@ public sealed partial class PayloadTests(ITestOutputHelper output)
             Assert.Contains($"free at 0x{c.Pc:x}: addr=0x{c.Pointer:x}, size=0", r.Output);
     }
 
+    /// <summary>
+    /// The target attaches while the payload's module is going: rmmod has passed try_stop_module() (state GOING,
+    /// no reference can be taken) and the module's exit has not unregistered the payload yet (exit_delay_ms
+    /// widens that window to 3 s). kedr_sample must leave the payload out of the attachment instead of taking a
+    /// reference on the going module and keeping its list node, inside the module about to be freed, until the
+    /// target's unload (which then walked freed memory: a page fault at rmmod of the target).
+    /// </summary>
+    [Fact]
+    public async Task A_target_that_attaches_while_the_payload_s_module_is_going_leaves_the_payload_out()
+    {
+        const string script = """
+            insmod $KEDR_MODULES/kedr_pt_payload.ko exit_delay_ms=3000
+            rmmod kedr_pt_payload &
+            unloader=$!
+            i=0
+            until dmesg | grep -q 'kedr_pt_payload: exit: unregistering in'; do
+                sleep 0.1; i=$((i + 1)); [ $i -lt 300 ]
+            done
+            insmod $KEDR_MODULES/kedr_sample_target.ko
+            wait $unloader
+            { grep -c '^kedr_pt_payload ' /proc/modules || true; } > /out/payload-left.txt
+            echo hello > /dev/cfake0
+            cat /dev/cfake0 > /out/read.txt
+            rmmod kedr_sample_target
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, script) { ExtraModules = ["kedr_pt_payload"] }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        PatchSiteRun.AssertAttached(r, Target);
+        // Not vacuous: the target attached inside the window, after the payload's exit began and before it unregistered.
+        var log = r.Vm.Dmesg;
+        int exitBegan = log.IndexOf("kedr_pt_payload: exit: unregistering in", StringComparison.Ordinal);
+        var attached = Regex.Match(log, $@"kedr_sample: {Target}: attached: ");
+        int unregistered = log.IndexOf("kedr_sample: payload kedr_pt_payload unregistered", StringComparison.Ordinal);
+        Assert.True(exitBegan >= 0 && attached.Success && exitBegan < attached.Index && attached.Index < unregistered,
+            "the target did not attach while the payload's exit waited:\n" + r.Describe());
+        Assert.Contains("kedr_sample: payload kedr_pt_payload: its module is going: left out of kedr_sample_target", log);
+        Assert.Equal("0\n", r.File("payload-left.txt"));
+        Assert.Empty(PayloadCalls().Matches(log));
+        Assert.DoesNotContain("kedr_pt_payload: target loaded", log);
+        r.AssertEntered("cfake_cleanup_module");
+    }
+
     [Fact]
     public async Task A_payload_that_unregisters_while_the_target_runs_sees_no_more_calls_and_can_then_be_unloaded()
     {

@@ -187,6 +187,33 @@ public sealed partial class BlobConformanceTests(ITestOutputHelper output, BlobC
         }
     }
 
+    public static TheoryData<string> ProbeCallCases => new(ProbeCallBlobs.Cases.Keys);
+
+    /// <summary>
+    /// Each way a probe helper call can be no probe's (<see cref="ProbeCallBlobs"/>, which BlobReaderProbeCallTests
+    /// reads with BlobReader): the loader's parser refuses it too, naming the same fixup, and takes the valid blob.
+    /// </summary>
+    [Theory, MemberData(nameof(ProbeCallCases))]
+    public void The_loader_refuses_each_probe_call_that_is_no_probe_s_as_BlobReader_does(string name)
+    {
+        var dir = Directory.CreateTempSubdirectory("kedr-conformance-").FullName;
+        try
+        {
+            Assert.Null(fixture.Value.Parse("probe_mod", Write(Path.Combine(dir, "valid.kedr"), BlobWriter.Write(ProbeCallBlobs.Create()))));
+            var bytes = BlobWriter.WriteUnverified(ProbeCallBlobs.Broken(name));
+            var line = fixture.Value.Parse("probe_mod", Write(Path.Combine(dir, "broken.kedr"), bytes));
+            output.WriteLine(line ?? "(accepted)");
+            Assert.NotNull(line);
+            Assert.False(BlobReader.TryRead(bytes, "broken.kedr", out _, out var error));
+            Assert.Equal(Area(error!), Area(line!));
+            Assert.Matches($@"^-22 blob .* is malformed: fixups\[{ProbeCallBlobs.Cases[name].Fixup}\]: probe helper call ", line);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>
     /// Item 7: 20,000 functions that each claim all 200,000 masks were 4·10^9 steps of the loader's masks
     /// check (functions × masks); now no mask may belong to two functions, and the walk stops at once.

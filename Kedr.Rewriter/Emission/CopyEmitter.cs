@@ -147,6 +147,7 @@ internal sealed partial class CopyEmitter
     /// both arrays have room: the bytes moved past its end are written again later, as emission goes forward
     /// through the image and writes every byte of it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CopyShort(ReadOnlySpan<byte> source, int at, int pos, int length)
     {
         if (length <= Vector128<byte>.Count && at + Vector128<byte>.Count <= source.Length && pos + Vector128<byte>.Count <= _code.Length)

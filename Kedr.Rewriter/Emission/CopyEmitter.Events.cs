@@ -35,6 +35,28 @@ internal sealed partial class CopyEmitter
         return pos;
     }
 
+    /// <summary>
+    /// Most memory events: a verbatim instruction with nothing to fix up, and before it only an operand's event
+    /// (no entry, exit or probe event, not a locked update, which is reported twice).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool IsPlainMemoryEvent(in PlannedInstruction p) =>
+        p.Kind == EmitKind.Verbatim && p.MemForm == MemoryClass.Operand && p.MemKind != BlobEventKind.LockedUpdate
+        && p.Events == EventFlags.None && p.RelocCount == 0 && !p.IpRelative && !p.Probe;
+
+    /// <summary>What <see cref="EmitInstruction"/> does for an <see cref="IsPlainMemoryEvent"/> instruction, without its dispatch.</summary>
+    private void EmitPlainMemoryEvent(FunctionPlan plan, in PlannedInstruction p)
+    {
+        int start = _copyOffset + p.OffsetInCopy;
+        OrcBase(start, plan.Function.Section.Index, p.Offset);
+        int pos = EmitMemoryEvent(plan, p, start);
+        var code = plan.Code;
+        CopyShort(code.Bytes, code.BytesOffset + p.Offset, pos, p.Length);
+        pos += p.Length;
+        if (pos != start + p.Size)
+            throw SizeMismatch(plan.Function, p, pos - start);
+    }
+
     /// <summary>After a string instruction: the event with the pointers it started from, which are then dropped.</summary>
     private int EmitStringEventAfter(in PlannedInstruction p, int pos)
     {
@@ -66,7 +88,7 @@ internal sealed partial class CopyEmitter
         if (saveRax)
         {
             _code[pos++] = X86Encoding.PushRax;
-            OrcDepth(pos, 8);
+            OrcDepthAfter(pos, 8);
         }
         int lea = pos;
         CopyShort(plan.ExtraBytes, p.LeaStart, pos, p.LeaLength);
@@ -89,7 +111,7 @@ internal sealed partial class CopyEmitter
         if (saveRax)
         {
             _code[pos++] = X86Encoding.PopRax;
-            OrcDepth(pos, 0);
+            OrcDepthAfter(pos, 0);
         }
         return pos;
     }

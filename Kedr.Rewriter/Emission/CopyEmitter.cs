@@ -91,7 +91,8 @@ internal sealed partial class CopyEmitter
             {
                 if (!IsPlainCopy(instructions[i]))
                 {
-                    EmitInstruction(plan, instructions[i++]);
+                    if (IsPlainMemoryEvent(instructions[i])) EmitPlainMemoryEvent(plan, instructions[i++]);
+                    else EmitInstruction(plan, instructions[i++]);
                     continue;
                 }
                 // Most instructions: the same bytes, nothing to record, nothing to fix up. A run of

@@ -150,19 +150,20 @@ internal sealed class MemoryAccessClassifier
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int FirstMemoryOperand(in Instruction instr, out bool isString)
     {
-        isString = false;
-        int at = Memory(instr.Op0Kind, 0, ref isString);
-        if (at < 0) at = Memory(instr.Op1Kind, 1, ref isString);
-        if (at < 0) at = Memory(instr.Op2Kind, 2, ref isString);
-        if (at < 0) at = Memory(instr.Op3Kind, 3, ref isString);
-        return at;
-
-        static int Memory(OpKind k, int i, ref bool isString)
+        OpKind k;
+        int at;
+        if (IsMemory(k = instr.Op0Kind)) at = 0;
+        else if (IsMemory(k = instr.Op1Kind)) at = 1;
+        else if (IsMemory(k = instr.Op2Kind)) at = 2;
+        else if (IsMemory(k = instr.Op3Kind)) at = 3;
+        else
         {
-            if (k == OpKind.Memory) return i;
-            if (k is >= OpKind.MemorySegSI and <= OpKind.MemoryESRDI) { isString = true; return i; }
+            isString = false;
             return -1;
         }
+        // Memory is the last of the memory kinds; the others are a string instruction's.
+        isString = k != OpKind.Memory;
+        return at;
     }
 
     /// <summary>

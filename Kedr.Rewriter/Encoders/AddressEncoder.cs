@@ -22,6 +22,7 @@ internal static class AddressEncoder
     /// </summary>
     /// <param name="relocatedDisplacement">The original's displacement carries a relocation: keep a disp32 for its fixup.</param>
     /// <returns>Offset of the displacement in the LEA, -1 if it has none.</returns>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static int EncodeLea(in Instruction instr, bool relocatedDisplacement, int pushedBytes, CodeBuffer output)
     {
         if (instr.IsIPRelativeMemoryOperand)
@@ -45,6 +46,7 @@ internal static class AddressEncoder
     /// translation validator decodes every one of them with Iced.
     /// </summary>
     /// <returns>Offset of the displacement in the LEA, -1 if it has none.</returns>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static int EncodeLeaRax(Register baseReg, Register index, int scale, long disp, bool disp32, CodeBuffer output)
     {
         if (disp is < int.MinValue or > int.MaxValue)

@@ -56,6 +56,7 @@ internal sealed class MemoryAccessClassifier
     /// What the instruction does to memory. The facts that depend only on its Code (the operand's access and
     /// size, which mnemonic family it is) come from one table look-up.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public MemoryAccess Classify(in Instruction instr)
     {
         int memOp = FirstMemoryOperand(instr, out bool isString);

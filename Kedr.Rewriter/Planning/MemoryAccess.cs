@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Kedr.Core.Blob;
 
 namespace Kedr.Rewriter.Planning;
@@ -34,11 +35,12 @@ internal readonly struct MemoryAccess
     /// <summary>An access this version does not record, and why.</summary>
     public static MemoryAccess Refused(NotInstrumentedReason reason) => new((ulong)MemoryClass.NotInstrumented | (ulong)reason << 24);
 
-    public MemoryClass Class => (MemoryClass)(byte)_bits;
-    public BlobEventKind Kind => (BlobEventKind)(byte)(_bits >> 8);
-    public BlobSiteFlags Flags => (BlobSiteFlags)(byte)(_bits >> 16);
-    public NotInstrumentedReason Reason => (NotInstrumentedReason)(byte)(_bits >> 24);
-    public ushort Size => (ushort)(_bits >> 32);
+    // Marked for inlining: NativeAOT left them as calls, with the value spilled to the stack for each.
+    public MemoryClass Class { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (MemoryClass)(byte)_bits; }
+    public BlobEventKind Kind { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (BlobEventKind)(byte)(_bits >> 8); }
+    public BlobSiteFlags Flags { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (BlobSiteFlags)(byte)(_bits >> 16); }
+    public NotInstrumentedReason Reason { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (NotInstrumentedReason)(byte)(_bits >> 24); }
+    public ushort Size { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (ushort)(_bits >> 32); }
     /// <summary>An operand load that writes all of %rax (or %eax) and reads no part of it: %rax before it is dead.</summary>
-    public bool OverwritesRax => (_bits & 1UL << 48) != 0;
+    public bool OverwritesRax { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => (_bits & 1UL << 48) != 0; }
 }

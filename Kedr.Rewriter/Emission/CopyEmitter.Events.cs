@@ -82,6 +82,7 @@ internal sealed partial class CopyEmitter
     /// takes over the original's relocation; a RIP-relative one is re-aimed at the same address.
     /// <paramref name="lockedDone"/>: a locked update's second report (its own site; the helper keeps the flags).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int EmitMemoryEvent(FunctionPlan plan, in PlannedInstruction p, int pos, bool lockedDone = false)
     {
         bool saveRax = !p.RaxDead;

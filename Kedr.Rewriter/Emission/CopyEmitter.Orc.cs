@@ -80,6 +80,7 @@ internal sealed partial class CopyEmitter
     /// from <paramref name="pos"/>: what <see cref="OrcBase"/> at each would give, visiting only the
     /// instructions where the original's state changes.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void OrcRun(FunctionPlan plan, int first, int end, int pos)
     {
         int section = plan.Function.Section.Index;

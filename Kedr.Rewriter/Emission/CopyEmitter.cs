@@ -92,6 +92,7 @@ internal sealed partial class CopyEmitter
                 if (!IsPlainCopy(instructions[i]))
                 {
                     if (IsPlainMemoryEvent(instructions[i])) EmitPlainMemoryEvent(plan, instructions[i++]);
+                    else if (IsPlainBranch(instructions[i])) EmitPlainBranch(plan, instructions[i++]);
                     else EmitInstruction(plan, instructions[i++]);
                     continue;
                 }

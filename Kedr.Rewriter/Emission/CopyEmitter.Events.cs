@@ -35,6 +35,28 @@ internal sealed partial class CopyEmitter
         return pos;
     }
 
+    /// <summary>
+    /// Most memory events: a verbatim instruction with nothing to fix up, and before it only an operand's event
+    /// (no entry, exit or probe event, not a locked update, which is reported twice).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool IsPlainMemoryEvent(in PlannedInstruction p) =>
+        p.Kind == EmitKind.Verbatim && p.MemForm == MemoryClass.Operand && p.MemKind != BlobEventKind.LockedUpdate
+        && p.Events == EventFlags.None && p.RelocCount == 0 && !p.IpRelative && !p.Probe;
+
+    /// <summary>What <see cref="EmitInstruction"/> does for an <see cref="IsPlainMemoryEvent"/> instruction, without its dispatch.</summary>
+    private void EmitPlainMemoryEvent(FunctionPlan plan, in PlannedInstruction p)
+    {
+        int start = _copyOffset + p.OffsetInCopy;
+        OrcBase(start, plan.Function.Section.Index, p.Offset);
+        int pos = EmitMemoryEvent(plan, p, start);
+        var code = plan.Code;
+        CopyShort(code.Bytes, code.BytesOffset + p.Offset, pos, p.Length);
+        pos += p.Length;
+        if (pos != start + p.Size)
+            throw SizeMismatch(plan.Function, p, pos - start);
+    }
+
     /// <summary>After a string instruction: the event with the pointers it started from, which are then dropped.</summary>
     private int EmitStringEventAfter(in PlannedInstruction p, int pos)
     {
@@ -60,14 +82,14 @@ internal sealed partial class CopyEmitter
     /// takes over the original's relocation; a RIP-relative one is re-aimed at the same address.
     /// <paramref name="lockedDone"/>: a locked update's second report (its own site; the helper keeps the flags).
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int EmitMemoryEvent(FunctionPlan plan, in PlannedInstruction p, int pos, bool lockedDone = false)
     {
-        var f = plan.Function;
         bool saveRax = !p.RaxDead;
         if (saveRax)
         {
             _code[pos++] = X86Encoding.PushRax;
-            OrcDepth(pos, 8);
+            OrcDepthAfter(pos, 8);
         }
         int lea = pos;
         CopyShort(plan.ExtraBytes, p.LeaStart, pos, p.LeaLength);
@@ -75,28 +97,9 @@ internal sealed partial class CopyEmitter
         if (bitOp)
             OrcDepth(pos + (_code[pos] == X86Encoding.RexB ? 2 : 1), 16); // after push %reg
         pos += p.LeaLength;
-        if (p.LeaDisplacementOffset >= 0)
-        {
-            int field = lea + p.LeaDisplacementOffset;
-            int leaTail = p.LeaLength - p.LeaDisplacementOffset;       // field to end of the LEA
-            int origTail = p.Length - p.DisplacementOffset;            // field to end of the original
-            var relocs = plan.Code.Relocations;
-            bool done = false;
-            for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount && !done; i++)
-            {
-                var r = relocs[i];
-                if ((long)r.Offset != p.Offset + p.DisplacementOffset) continue;
-                // PC32: address = S + A + origTail; the LEA needs S + A' + leaTail.
-                long addend = r.IsPcRelative ? r.Addend + origTail - leaTail : r.Addend;
-                var type = r.IsPcRelative ? BlobFixupType.Pc32
-                    : r.Type == Kedr.Core.Elf.RelocationType.Abs64 ? BlobFixupType.Abs64 : BlobFixupType.Abs32S;
-                AddFixup(field, type, BlobFixupTarget.Symbol, (uint)r.SymbolIndex, addend);
-                done = true;
-            }
-            if (!done && p.IpRelative)
-                AddFixup(field, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)f.Symbol.Index,
-                    p.IpRelativeTarget - f.Start - leaTail);
-        }
+        // Most displacements are plain numbers: only one with a relocation or RIP-relative needs a fixup.
+        if (p.LeaDisplacementOffset >= 0 && (p.RelocCount != 0 || p.IpRelative))
+            AddLeaFixup(plan, p, lea + p.LeaDisplacementOffset);
         // After the instruction its flags are live: only the flag-keeping helper there.
         bool after = lockedDone && p.LockedDoneAfter;
         var helper = bitOp ? BlobHelper.BitOpEvent : p.FlagsDead && !after ? BlobHelper.MemEventNoFlags : BlobHelper.MemEvent;
@@ -109,13 +112,39 @@ internal sealed partial class CopyEmitter
         if (saveRax)
         {
             _code[pos++] = X86Encoding.PopRax;
-            OrcDepth(pos, 0);
+            OrcDepthAfter(pos, 0);
         }
         return pos;
     }
 
+    /// <summary>
+    /// The LEA's displacement at <paramref name="field"/> takes over the original's relocation on it; a RIP-relative
+    /// one is re-aimed at the same address.
+    /// </summary>
+    private void AddLeaFixup(FunctionPlan plan, in PlannedInstruction p, int field)
+    {
+        int leaTail = p.LeaLength - p.LeaDisplacementOffset;       // field to end of the LEA
+        int origTail = p.Length - p.DisplacementOffset;            // field to end of the original
+        var relocs = plan.Code.Relocations;
+        for (int i = p.RelocFirst; i < p.RelocFirst + p.RelocCount; i++)
+        {
+            var r = relocs[i];
+            if ((long)r.Offset != p.Offset + p.DisplacementOffset) continue;
+            // PC32: address = S + A + origTail; the LEA needs S + A' + leaTail.
+            long addend = r.IsPcRelative ? r.Addend + origTail - leaTail : r.Addend;
+            var type = r.IsPcRelative ? BlobFixupType.Pc32
+                : r.Type == Kedr.Core.Elf.RelocationType.Abs64 ? BlobFixupType.Abs64 : BlobFixupType.Abs32S;
+            AddFixup(field, type, BlobFixupTarget.Symbol, (uint)r.SymbolIndex, addend);
+            return;
+        }
+        if (p.IpRelative)
+            AddFixup(field, BlobFixupType.Pc32, BlobFixupTarget.Symbol, (uint)plan.Function.Symbol.Index,
+                p.IpRelativeTarget - plan.Function.Start - leaTail);
+    }
+
     private int AddMemorySite(in PlannedInstruction p) => AddMemorySite(p, p.MemKind);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int AddMemorySite(in PlannedInstruction p, BlobEventKind kind)
     {
         _blob.Sites.Add(new BlobSite((uint)_blobIndex, (uint)(p.Offset - _functionStart), kind, p.MemFlags, p.MemSize));
@@ -141,6 +170,8 @@ internal sealed partial class CopyEmitter
 
     /// <summary><c>push $site; call helper</c>; the helper returns with <c>ret $8</c>.</summary>
     /// <param name="depth">Bytes our sequence has already pushed.</param>
+    /// <remarks>Inlined: every event writes one, and its ORC entries are usually left to the loader.</remarks>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private int EmitHelperCall(int pos, int site, BlobHelper helper, int depth = 0)
     {
         // push $site; call rel32 (0: the loader's fixup fills it) as two stores, one range check.

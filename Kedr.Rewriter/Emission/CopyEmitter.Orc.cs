@@ -39,6 +39,21 @@ internal sealed partial class CopyEmitter
         AddOrc(pos, OrcStates.Adjust(_orcBase, depth));
     }
 
+    /// <summary>
+    /// <see cref="OrcDepth"/> where <paramref name="pos"/> is past every entry so far (inside an event sequence, after
+    /// the instruction's own entry): never one to replace, so the entry is added inline unless it repeats the last.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void OrcDepthAfter(int pos, int depth)
+    {
+        if (!_hasOrc) return;
+        ulong entry = OrcStates.Adjust(_orcBase, depth);
+        if (_lastOrcEntry == entry && _lastOrcOffset >= 0) return;
+        System.Diagnostics.Debug.Assert(pos > _lastOrcOffset);
+        _blob.Orc.Add(new BlobOrc((uint)pos, entry));
+        (_lastOrcOffset, _lastOrcEntry) = (pos, entry);
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void AddOrc(int pos, ulong entry)
     {
@@ -65,6 +80,7 @@ internal sealed partial class CopyEmitter
     /// from <paramref name="pos"/>: what <see cref="OrcBase"/> at each would give, visiting only the
     /// instructions where the original's state changes.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private void OrcRun(FunctionPlan plan, int first, int end, int pos)
     {
         int section = plan.Function.Section.Index;

@@ -91,7 +91,9 @@ internal sealed partial class CopyEmitter
             {
                 if (!IsPlainCopy(instructions[i]))
                 {
-                    EmitInstruction(plan, instructions[i++]);
+                    if (IsPlainMemoryEvent(instructions[i])) EmitPlainMemoryEvent(plan, instructions[i++]);
+                    else if (IsPlainBranch(instructions[i])) EmitPlainBranch(plan, instructions[i++]);
+                    else EmitInstruction(plan, instructions[i++]);
                     continue;
                 }
                 // Most instructions: the same bytes, nothing to record, nothing to fix up. A run of
@@ -147,6 +149,7 @@ internal sealed partial class CopyEmitter
     /// both arrays have room: the bytes moved past its end are written again later, as emission goes forward
     /// through the image and writes every byte of it.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void CopyShort(ReadOnlySpan<byte> source, int at, int pos, int length)
     {
         if (length <= Vector128<byte>.Count && at + Vector128<byte>.Count <= source.Length && pos + Vector128<byte>.Count <= _code.Length)

@@ -22,6 +22,7 @@ internal static class AddressEncoder
     /// </summary>
     /// <param name="relocatedDisplacement">The original's displacement carries a relocation: keep a disp32 for its fixup.</param>
     /// <returns>Offset of the displacement in the LEA, -1 if it has none.</returns>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public static int EncodeLea(in Instruction instr, bool relocatedDisplacement, int pushedBytes, CodeBuffer output)
     {
         if (instr.IsIPRelativeMemoryOperand)
@@ -45,40 +46,41 @@ internal static class AddressEncoder
     /// translation validator decodes every one of them with Iced.
     /// </summary>
     /// <returns>Offset of the displacement in the LEA, -1 if it has none.</returns>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal static int EncodeLeaRax(Register baseReg, Register index, int scale, long disp, bool disp32, CodeBuffer output)
     {
         if (disp is < int.MinValue or > int.MaxValue)
             throw DoesNotFit("displacement 0x" + disp.ToString("x"));
+        if (scale is not (1 or 2 or 4 or 8))
+            throw DoesNotFit("scale " + scale);
         int b = baseReg == Register.None ? -1 : Number(baseReg), x = index == Register.None ? -1 : Number(index);
-        // Written in place: at most REX, opcode, ModRM, SIB and a disp32.
-        var lea = output.Reserve(MaxLeaLength);
-        int n = 0;
-        lea[n++] = (byte)(X86Encoding.RexW | (x >= 8 ? X86Encoding.RexXBit : 0) | (b >= 8 ? X86Encoding.RexBBit : 0));
-        lea[n++] = X86Encoding.LeaOpcode;
+        // At most REX, opcode, ModRM, SIB and a disp32: eight bytes, built in a register and written by one store.
         bool sib = b < 0 || x >= 0 || (b & 7) == 4;
         int mod = b < 0 ? 0                                       // no base: SIB base 101, disp32
             : disp32 || disp is < sbyte.MinValue or > sbyte.MaxValue ? 2
             : disp != 0 || (b & 7) == 5 ? 1                       // %rbp/%r13 have no mod-00 form
             : 0;
-        lea[n++] = (byte)((mod << 6) | (sib ? 4 : b & 7));
+        ulong lea = (ulong)(X86Encoding.RexW | (x >= 8 ? X86Encoding.RexXBit : 0) | (b >= 8 ? X86Encoding.RexBBit : 0))
+            | (ulong)X86Encoding.LeaOpcode << 8
+            | (ulong)((mod << 6) | (sib ? 4 : b & 7)) << 16;
+        int n = 3; // REX, opcode, ModRM[, SIB]
         if (sib)
         {
-            int ss = scale switch { 1 => 0, 2 => 1, 4 => 2, 8 => 3, _ => throw DoesNotFit("scale " + scale) };
-            lea[n++] = (byte)((ss << 6) | ((x < 0 ? 4 : x & 7) << 3) | (b < 0 ? 5 : b & 7));
+            int ss = System.Numerics.BitOperations.Log2((uint)scale);
+            lea |= (ulong)((ss << 6) | ((x < 0 ? 4 : x & 7) << 3) | (b < 0 ? 5 : b & 7)) << 24;
+            n = 4;
         }
-        int at = n; // REX, opcode, ModRM[, SIB]
-        if (mod == 1) lea[n++] = (byte)(sbyte)disp;
+        int at = n;
+        if (mod == 1) lea |= (ulong)(byte)(sbyte)disp << (8 * n++);
         else if (mod == 2 || b < 0)
         {
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(lea[n..], (int)disp);
+            lea |= (ulong)(uint)(int)disp << (8 * n);
             n += 4;
         }
         else at = -1;
-        output.Advance(n);
+        output.AppendUInt64(lea, n);
         return at;
     }
-
-    private const int MaxLeaLength = 8;
 
     /// <summary>A register's number: the 64-bit GPRs (the usual base and index) by arithmetic, the rest through Iced's table.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

@@ -24,6 +24,14 @@ internal sealed class CodeBuffer(int capacity)
     /// <summary>Keeps <paramref name="written"/> bytes of what <see cref="Reserve"/> gave.</summary>
     public void Advance(int written) => Count += written;
 
+    /// <summary>The low <paramref name="length"/> bytes of <paramref name="value"/>, little-endian, by one 8-byte store.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void AppendUInt64(ulong value, int length)
+    {
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(Reserve(sizeof(ulong)), value);
+        Count += length;
+    }
+
     public void Append(ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(Reserve(bytes.Length));

@@ -108,19 +108,20 @@ internal sealed partial class FunctionPlanner
 
     private void PlanMemoryEvent(SectionCode code, ref PlannedInstruction p, in Instruction instr)
     {
-        var plan = _plan; // fields read once: the calls below could change them as far as the compiler knows
-        var cls = _memory.Classify(instr, out var kind, out var size, out var flags, out var reason);
+        var access = _memory.Classify(instr);
+        var cls = access.Class;
         if (cls == MemoryClass.None) return;
+        var plan = _plan; // fields read once: the calls below could change them as far as the compiler knows
         plan.MemoryAccesses++;
         if (cls == MemoryClass.String && p.HasFixup)
         {
             // A fault would continue at the fixup with the saved pointers still pushed.
             cls = MemoryClass.NotInstrumented;
-            reason = "string instruction with an exception fixup";
+            access = MemoryAccess.Refused(NotInstrumentedReason.StringWithFixup);
         }
         if (cls == MemoryClass.NotInstrumented)
         {
-            plan.NotInstrumented.Add(Reason(plan.Function, p.Offset, reason + ": " + instr + " at {0}"));
+            LeaveUninstrumented(plan, p.Offset, access.Reason, instr);
             return;
         }
         var extra = plan.Arena.Extra;
@@ -128,8 +129,8 @@ internal sealed partial class FunctionPlanner
         switch (cls)
         {
             case MemoryClass.Operand:
-                p.RaxDead = kind != Kedr.Core.Blob.BlobEventKind.LockedUpdate && MemoryAccessClassifier.OverwritesRax(instr);
-                p.LeaDisplacementOffset = (sbyte)AddressEncoder.EncodeLea(instr, RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, extra);
+                p.RaxDead = access.OverwritesRax;
+                p.LeaDisplacementOffset = (sbyte)AddressEncoder.EncodeLea(instr, p.RelocCount != 0 && RelocatedDisplacement(code, p), p.RaxDead ? 0 : 8, extra);
                 break;
             case MemoryClass.BitOp:
                 AddressEncoder.EncodePush(instr.Op1Register, extra);
@@ -147,9 +148,9 @@ internal sealed partial class FunctionPlanner
         }
         p.LeaLength = (byte)(extra.Count - leaStart);
         p.MemForm = cls;
-        p.MemKind = kind;
-        p.MemSize = size;
-        p.MemFlags = flags;
+        var kind = p.MemKind = access.Kind;
+        p.MemSize = access.Size;
+        p.MemFlags = access.Flags;
         // A locked update is reported again after it ran (its acquire side, docs/races.md), from the
         // same address computation: where the instruction overwrites a register of it, right after
         // the first report instead (the address is gone afterwards).
@@ -157,6 +158,11 @@ internal sealed partial class FunctionPlanner
             p.LockedDoneAfter = !_memory.WritesAddressRegister(instr);
         plan.MemoryInstrumented++;
     }
+
+    /// <summary>An access that gets no event: said in the report, with the instruction.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void LeaveUninstrumented(FunctionPlan.Draft plan, int offset, NotInstrumentedReason reason, in Instruction instr) =>
+        plan.NotInstrumented.Add(Reason(plan.Function, offset, MemoryAccessClassifier.Describe(reason, instr) + ": " + instr + " at {0}"));
 
     private static bool RelocatedDisplacement(SectionCode code, in PlannedInstruction p)
     {

@@ -150,7 +150,17 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
             if (ip == start && !f.IsPart) p.Events |= EventFlags.Entry;
 
             if (siteAt < 0 && p.RelocCount == 0 && instr.Op0Kind != OpKind.NearBranch64)
-                PlanVerbatim(code, ref p, instr); // most instructions: what PlanInstruction would do, without the call
+            {
+                // Most instructions: what PlanInstruction would do, without the call; the commonest of them (no
+                // event at all) placed here, with nothing to list.
+                if (p.Events == EventFlags.None && p.Flow != FlowControl.Return && !MemoryAccessClassifier.HasMemoryOperand(instr))
+                {
+                    p.Size = p.Length; // Kind: Verbatim, the default
+                    placement.PlacePlain(ref p, n - 1);
+                    continue;
+                }
+                PlanVerbatim(code, ref p, instr);
+            }
             else
             {
                 var error = siteAt >= 0 ? PlanSite(f, code, ref p, instr, sites[siteAt], siteAt, ref absorbUntil) : PlanInstruction(f, code, ref p, instr);
@@ -189,6 +199,15 @@ internal sealed partial class FunctionPlanner(ElfFile elf, FunctionCatalog catal
     private struct Placement(PlanArena arena)
     {
         public int Placed, Position, Relocations, Pending, MemoryEvents, Events;
+
+        /// <summary><see cref="Place"/> for a verbatim instruction with no relocation, event or target: nothing to count or list.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public void PlacePlain(ref PlannedInstruction p, int index)
+        {
+            p.OffsetInCopy = Position;
+            Position += p.Size;
+            Placed = index + 1;
+        }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public void Place(ref PlannedInstruction p, int index)

@@ -91,6 +91,7 @@ internal struct PlannedInstruction
     }
 
     /// <summary>A locked update has two sequences of one size: the update's, and the done one (<see cref="LockedDoneAfter"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private readonly int AllSequenceBytes() => MemKind == Kedr.Core.Blob.BlobEventKind.LockedUpdate ? 2 * SequenceBytes() : SequenceBytes();
 
     /// <summary>Bytes of the memory-event sequences after the instruction: a string instruction's event, a locked update's done event.</summary>
@@ -101,6 +102,7 @@ internal struct PlannedInstruction
         _ => LockedDoneAfter ? SequenceBytes() : 0,
     };
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private readonly int SequenceBytes() => MemForm switch
     {
         // push %rax; <extra>; push $site; call; pop %rax (no push/pop where %rax is dead)

@@ -60,6 +60,69 @@ public sealed class MemoryAccessClassifierTests
     }
 
     /// <summary>
+    /// The mnemonic's facts (xlat, bt*, xchg, moffs) come from a per-Code table beside the operand's: each
+    /// family by an example, with the class, kind and size the docs (docs/blob-format.md) give it.
+    /// </summary>
+    [Theory]
+    [InlineData(new byte[] { 0xd7 }, "Xlat", BlobEventKind.Read, 1)]                                 // xlat
+    [InlineData(new byte[] { 0x48, 0x0f, 0xa3, 0x07 }, "BitOp", BlobEventKind.Read, 8)]              // bt %rax,(%rdi)
+    [InlineData(new byte[] { 0x48, 0x0f, 0xba, 0x2f, 0x01 }, "Operand", BlobEventKind.ReadWrite, 8)] // bts $1,(%rdi): no offset register
+    [InlineData(new byte[] { 0x48, 0x87, 0x07 }, "Operand", BlobEventKind.LockedUpdate, 8)]          // xchg %rax,(%rdi): locked without a prefix
+    [InlineData(new byte[] { 0xa0, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 }, "Moffs", BlobEventKind.Read, 1)] // movabs 0x1122334455667788,%al
+    [InlineData(new byte[] { 0x48, 0xa3, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 }, "Moffs", BlobEventKind.Write, 8)] // movabs %rax,0x1122334455667788
+    public void Classifies_the_mnemonic_families(byte[] bytes, string expected, BlobEventKind kind, int size)
+    {
+        var classifier = new MemoryAccessClassifier();
+        for (int pass = 0; pass < 2; pass++) // the second from the per-Code table
+        {
+            Assert.Equal(Enum.Parse<MemoryClass>(expected), classifier.Classify(Decode(bytes), out var k, out var s, out _, out var reason));
+            Assert.Null(reason);
+            Assert.Equal((kind, size), (k, (int)s));
+        }
+    }
+
+    /// <summary>The accesses this version leaves alone, each with the reason the report gives.</summary>
+    [Theory]
+    [InlineData(new byte[] { 0x64, 0x48, 0x8b, 0x00 }, "%fs-relative")]                               // mov %fs:(%rax),%rax
+    [InlineData(new byte[] { 0x67, 0x8b, 0x00 }, "32-bit address")]                                   // mov (%eax),%eax
+    [InlineData(new byte[] { 0x67, 0x8b, 0x05, 0x10, 0, 0, 0 }, "32-bit address")]                    // mov 0x10(%eip),%eax
+    [InlineData(new byte[] { 0x67, 0x8b, 0x04, 0x87 }, "32-bit address")]                             // mov (%edi,%eax,4),%eax
+    [InlineData(new byte[] { 0xc4, 0xe2, 0x69, 0x90, 0x04, 0x88 }, "vector-indexed (gather/scatter)")] // vpgatherdd %xmm2,(%rax,%xmm1,4),%xmm0
+    [InlineData(new byte[] { 0x67, 0xd7 }, "xlat with a 32-bit address")]                              // addr32 xlat
+    [InlineData(new byte[] { 0x0f, 0xae, 0x27 }, "size of Xsave not known")]                           // xsave (%rdi)
+    [InlineData(new byte[] { 0x64, 0xa4 }, "%fs-relative string instruction")]                         // movsb %fs:(%rsi),%es:(%rdi)
+    [InlineData(new byte[] { 0x67, 0xa4 }, "string instruction with a 32-bit address")]                // addr32 movsb
+    public void Says_why_an_access_is_not_instrumented(byte[] bytes, string expected)
+    {
+        var classifier = new MemoryAccessClassifier();
+        for (int pass = 0; pass < 2; pass++)
+        {
+            Assert.Equal(MemoryClass.NotInstrumented, classifier.Classify(Decode(bytes), out _, out _, out _, out var reason));
+            Assert.Equal(expected, reason);
+        }
+    }
+
+    /// <summary>%rax is dead before a load that writes all of it (or %eax) and reads none of it, its address included.</summary>
+    [Theory]
+    [InlineData(new byte[] { 0x48, 0x8b, 0x07 }, true)]        // mov (%rdi),%rax
+    [InlineData(new byte[] { 0x8b, 0x47, 0x08 }, true)]        // mov 8(%rdi),%eax
+    [InlineData(new byte[] { 0x0f, 0xb6, 0x07 }, true)]        // movzbl (%rdi),%eax
+    [InlineData(new byte[] { 0x48, 0x63, 0x07 }, true)]        // movslq (%rdi),%rax
+    [InlineData(new byte[] { 0x48, 0x8b, 0x00 }, false)]       // mov (%rax),%rax: the address reads it
+    [InlineData(new byte[] { 0x48, 0x8b, 0x04, 0xc7 }, false)] // mov (%rdi,%rax,8),%rax
+    [InlineData(new byte[] { 0x66, 0x8b, 0x07 }, false)]       // mov (%rdi),%ax: the rest of %rax lives on
+    [InlineData(new byte[] { 0x48, 0x8b, 0x0f }, false)]       // mov (%rdi),%rcx
+    [InlineData(new byte[] { 0x48, 0x03, 0x07 }, false)]       // add (%rdi),%rax: reads it
+    [InlineData(new byte[] { 0x48, 0x89, 0x07 }, false)]       // mov %rax,(%rdi)
+    [InlineData(new byte[] { 0xf0, 0x48, 0x0f, 0xc1, 0x07 }, false)] // lock xadd %rax,(%rdi)
+    public void Knows_where_rax_is_overwritten(byte[] bytes, bool expected)
+    {
+        var classifier = new MemoryAccessClassifier();
+        for (int pass = 0; pass < 2; pass++)
+            Assert.Equal(expected, classifier.Classify(Decode(bytes)).OverwritesRax);
+    }
+
+    /// <summary>
     /// The planner asks <see cref="MemoryAccessClassifier.HasMemoryOperand"/> before classifying: wherever it
     /// says no, the classification must be None. Checked on every instruction of a large real module
     /// (string instructions included: a check that missed their operand kinds fails here).

@@ -188,16 +188,13 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
         try
         {
-            var ko = File.ReadAllBytes(built["kedr_payload_target"]);
-            var shoff = (int)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(0x28));
-            int shnum = BinaryPrimitives.ReadUInt16LittleEndian(ko.AsSpan(0x3c));
-            int Header(int i) => shoff + i * 64;
-            var symtab = Enumerable.Range(0, shnum).Single(i => BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 4)) == 2);
-            var strtab = (int)BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(symtab) + 40));
-            BinaryPrimitives.WriteUInt32LittleEndian(ko.AsSpan(Header(strtab) + 4), 8);                 // SHT_NOBITS
-            BinaryPrimitives.WriteUInt64LittleEndian(ko.AsSpan(Header(strtab) + 24), 0x7fff_0000_0000); // sh_offset
+            var ko = new KoSections(File.ReadAllBytes(built["kedr_payload_target"]));
+            var symtab = Enumerable.Range(0, ko.Count).Single(i => ko.Type(i) == 2);
+            var strtab = ko.Link(symtab);
+            BinaryPrimitives.WriteUInt32LittleEndian(ko.Bytes.AsSpan(ko.Header(strtab) + 4), 8);                 // SHT_NOBITS
+            BinaryPrimitives.WriteUInt64LittleEndian(ko.Bytes.AsSpan(ko.Header(strtab) + 24), 0x7fff_0000_0000); // sh_offset
             var bad = Path.Combine(work, "kedr_payload_target.ko");
-            File.WriteAllBytes(bad, ko);
+            File.WriteAllBytes(bad, ko.Bytes);
             var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
             {
                 Instrument = false,
@@ -241,31 +238,23 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
         try
         {
-            var ko = File.ReadAllBytes(built["kedr_payload_target"]);
-            var shoff = (int)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(0x28));
-            int shnum = BinaryPrimitives.ReadUInt16LittleEndian(ko.AsSpan(0x3c));
-            int Header(int i) => shoff + i * 64;
-            uint Type(int i) => BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 4));
-            long Offset(int i) => (long)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(Header(i) + 24));
-            long Size(int i) => (long)BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan(Header(i) + 32));
-            int Link(int i) => (int)BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 40));
-            int Info(int i) => (int)BinaryPrimitives.ReadUInt32LittleEndian(ko.AsSpan(Header(i) + 44));
+            var ko = new KoSections(File.ReadAllBytes(built["kedr_payload_target"]));
             var elf = ElfFile.Read(built["kedr_payload_target"]);
-            var text = Enumerable.Range(0, shnum).Single(i => elf.Section(i).Name == ".text");
-            var rela = Enumerable.Range(0, shnum).Single(i => Type(i) == 4 && Info(i) == text);
-            var symtab = Link(rela);
-            BinaryPrimitives.WriteUInt64LittleEndian(ko.AsSpan(Header(text) + 32), (ulong)(ko.Length - Offset(text)));
+            var text = Enumerable.Range(0, ko.Count).Single(i => elf.Section(i).Name == ".text");
+            var rela = Enumerable.Range(0, ko.Count).Single(i => ko.Type(i) == 4 && ko.Info(i) == text);
+            var symtab = ko.Link(rela);
+            BinaryPrimitives.WriteUInt64LittleEndian(ko.Bytes.AsSpan(ko.Header(text) + 32), (ulong)(ko.Bytes.Length - ko.Offset(text)));
             var offsets = new List<long>();
-            for (long e = Offset(rela); e < Offset(rela) + Size(rela); e += 24)
+            for (long e = ko.Offset(rela); e < ko.Offset(rela) + ko.Size(rela); e += 24)
             {
-                var sym = (int)(BinaryPrimitives.ReadUInt64LittleEndian(ko.AsSpan((int)e + 8)) >> 32);
-                var shndx = BinaryPrimitives.ReadUInt16LittleEndian(ko.AsSpan((int)(Offset(symtab) + sym * 24 + 6)));
+                var sym = (int)(BinaryPrimitives.ReadUInt64LittleEndian(ko.Bytes.AsSpan((int)e + 8)) >> 32);
+                var shndx = BinaryPrimitives.ReadUInt16LittleEndian(ko.Bytes.AsSpan((int)(ko.Offset(symtab) + sym * 24 + 6)));
                 if (sym != 0 && shndx == 0)
                     offsets.Add(e);
             }
             Assert.NotEmpty(offsets);
             var bad = Path.Combine(work, "kedr_payload_target.ko");
-            File.WriteAllBytes(bad, ko);
+            File.WriteAllBytes(bad, ko.Bytes);
             var list = Path.Combine(work, "offsets.txt");
             File.WriteAllText(list, string.Join('\n', offsets) + "\n");
             var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
@@ -277,5 +266,18 @@ public sealed class LifecycleTests(ITestOutputHelper output)
             Assert.Matches("kedr_sample: kedr_payload_target: (not instrumented|attached)", r.Vm.Dmesg);
         }
         finally { Directory.Delete(work, true); }
+    }
+
+    /// <summary>The section headers of a .ko (ELF64, little-endian), read where they lie in its bytes.</summary>
+    private sealed class KoSections(byte[] bytes)
+    {
+        public byte[] Bytes { get; } = bytes;
+        public int Count => BinaryPrimitives.ReadUInt16LittleEndian(Bytes.AsSpan(0x3c));
+        public int Header(int i) => (int)BinaryPrimitives.ReadUInt64LittleEndian(Bytes.AsSpan(0x28)) + i * 64;
+        public uint Type(int i) => BinaryPrimitives.ReadUInt32LittleEndian(Bytes.AsSpan(Header(i) + 4));
+        public long Offset(int i) => (long)BinaryPrimitives.ReadUInt64LittleEndian(Bytes.AsSpan(Header(i) + 24));
+        public long Size(int i) => (long)BinaryPrimitives.ReadUInt64LittleEndian(Bytes.AsSpan(Header(i) + 32));
+        public int Link(int i) => (int)BinaryPrimitives.ReadUInt32LittleEndian(Bytes.AsSpan(Header(i) + 40));
+        public int Info(int i) => (int)BinaryPrimitives.ReadUInt32LittleEndian(Bytes.AsSpan(Header(i) + 44));
     }
 }

@@ -1019,8 +1019,9 @@ static int kedr_raw_mmap(struct file *file, struct vm_area_struct *vma)
 	struct kedr_cpu_buf *cb = kedr_raw_buf(file);
 	unsigned long left = cb->nr_pages;
 
+	/* MAP_SHARED of a read-only file is VM_MAYSHARE without VM_SHARED. */
 	if (vma->vm_pgoff || vma_pages(vma) != cb->nr_pages ||
-	    !(vma->vm_flags & VM_SHARED) || (vma->vm_flags & VM_WRITE))
+	    !(vma->vm_flags & VM_MAYSHARE) || (vma->vm_flags & VM_WRITE))
 		return -EINVAL;
 	vma->vm_flags &= ~VM_MAYWRITE;	/* nor by mprotect() later */
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY;

@@ -1,0 +1,67 @@
+using Kedr.Cli.Record;
+
+namespace Kedr.Cli.Tests.Record;
+
+/// <summary>
+/// <see cref="RawStream"/>'s choice between the mapping of the ring and read(2), off the guest: a file without the
+/// raw ioctls (a regular file, the tests' stand-in for kedr_sample's folder; /dev/null) answers ENOTTY and is read
+/// with read(2), whole and in order; no other error of the first ioctl means "read instead". The mapped path itself
+/// is the guest's (RecordVmTests, RecorderVmTests).
+/// </summary>
+public sealed class RawStreamTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("kedr-raw-stream-");
+
+    public void Dispose() => _dir.Delete(true);
+
+    [Fact]
+    public void Only_ENOTTY_falls_back_to_read()
+    {
+        Assert.True(RawStream.FallsBackToRead(25));      // ENOTTY
+        Assert.False(RawStream.FallsBackToRead(22));     // EINVAL
+        Assert.False(RawStream.FallsBackToRead(14));     // EFAULT
+        Assert.False(RawStream.FallsBackToRead(1));      // EPERM
+        Assert.False(RawStream.FallsBackToRead(0));
+    }
+
+    [Fact]
+    public void A_regular_file_is_read_with_read_whole_and_in_order()
+    {
+        var path = Path.Combine(_dir.FullName, "raw");
+        var records = Enumerable.Range(0, 3 * 48).Select(i => (byte)i).ToArray();
+        File.WriteAllBytes(path, records);
+        using var s = RawStream.Open(path);
+        Assert.False(s.Mapped);
+        var buffer = new byte[2 * 48];
+        Assert.Equal(96, s.Read(buffer));
+        Assert.Equal(records[..96], buffer);
+        Assert.Equal(48, s.Read(buffer));
+        Assert.Equal(records[96..], buffer[..48]);
+        Assert.Equal(0, s.Read(buffer));
+    }
+
+    [Fact]
+    public void Dev_null_is_not_mapped_and_ends_at_once()
+    {
+        using var s = RawStream.Open("/dev/null");
+        Assert.False(s.Mapped);
+        Assert.Equal(0, s.Read(new byte[48]));
+    }
+
+    [Fact]
+    public void Records_are_copied_byte_for_byte_at_every_length()
+    {
+        var src = Enumerable.Range(0, 48 * 7).Select(i => (byte)(i * 7 + 3)).ToArray();
+        foreach (int n in new[] { 0, 16, 48, 64, 96, 144, 48 * 7 })
+        {
+            var dst = new byte[src.Length + 16];
+            Array.Fill(dst, (byte)0xee);
+            unsafe
+            {
+                fixed (byte* s = src, d = dst) RawStream.CopyRecords(s, d, n);
+            }
+            Assert.Equal(src[..n], dst[..n]);
+            Assert.All(dst[n..], b => Assert.Equal(0xee, b));
+        }
+    }
+}

@@ -140,8 +140,9 @@ internal sealed unsafe partial class RawStream : IDisposable
     }
 
     /// <summary>
-    /// <paramref name="bytes"/> (a multiple of 16: whole 48-byte records) in 16-byte vector moves. Not memmove:
-    /// for large blocks it ends in `rep movsb`, which QEMU's TCG runs, and icount counts, byte by byte.
+    /// <paramref name="bytes"/> (whole 48-byte records: a multiple of 16) in 16-byte vector moves. Not Span.CopyTo:
+    /// on x64 .NET hands blocks over 2 KiB to the C library's memmove, and glibc's copies large blocks with `rep movsb`
+    /// on CPUs with ERMS (QEMU's -cpu max among them), which QEMU's TCG runs, and icount counts, byte by byte.
     /// </summary>
     internal static void CopyRecords(byte* src, byte* dst, nint bytes)
     {

@@ -958,9 +958,10 @@ static ssize_t kedr_raw_span(struct kedr_cpu_buf *cb, size_t max, u64 *pos)
 
 /*
  * What a raw reader of @file gets next, waiting as a read of the stream
- * does: up to @max records copied to @ubuf (read()), or with @ubuf NULL the
- * span a mapped reader copies (kedr_raw_span(), KEDR_RAW_IOC_GET). Returns
- * the records, 0 at the end of the stream, or -EAGAIN (O_NONBLOCK),
+ * does: with @pos NULL, up to @max records copied to @ubuf (read(), whose
+ * buffer may be any user pointer, NULL too); otherwise the span of up to
+ * @max records a mapped reader copies (kedr_raw_span(), KEDR_RAW_IOC_GET).
+ * Returns the records, 0 at the end of the stream, or -EAGAIN (O_NONBLOCK),
  * -ERESTARTSYS, -EFAULT. Called with the CPU's raw_lock held.
  */
 static ssize_t kedr_raw_take(struct file *file, char __user *ubuf,
@@ -979,8 +980,8 @@ static ssize_t kedr_raw_take(struct file *file, char __user *ubuf,
 		over = kedr_rec_over();
 		/* "over" first: then no more records come. */
 		smp_rmb();
-		ret = ubuf ? kedr_raw_copy(cb, ubuf, max) :
-			     kedr_raw_span(cb, max, pos);
+		ret = pos ? kedr_raw_span(cb, max, pos) :
+			    kedr_raw_copy(cb, ubuf, max);
 		kedr_raw_tell_drops(cb, cpu);
 		if (ret || over)
 			return ret;	/* records, an error, or the end */

@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kedr_raw.h"
@@ -147,6 +148,9 @@ static int torn(int fd, const struct kedr_raw_info *info)
 		return 1;
 	}
 	printf("get1 %llu %u %u\n", (unsigned long long)s.pos, s.index, s.count);
+	/* read() into NULL, with records there: EFAULT, not a GET. */
+	refused("read-null", syscall(SYS_read, fd, NULL,
+				     sizeof(struct kedr_record)) < 0 ? -1 : 0);
 	bad = s;
 	bad.pos++;
 	refused("put-pos", ioctl(fd, KEDR_RAW_IOC_PUT, &bad));

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Reading kedr_sample's per_cpu/cpuN/raw through a mapping of the ring
+ * Reading kedr_sample's per_cpu/cpuN/ring: CPU N's raw stream (the one
+ * per_cpu/cpuN/raw gives with read()) through a mapping of the ring
  * (docs/record-format.md, "Reading a raw stream through its mapping").
+ * A file apart from raw: under lockdown debugfs refuses to open a file with
+ * mmap or ioctls (EPERM), and raw stays readable there.
  *
  * One definition shared by the recorder (kmod/kedr_sample/kedr_recorder.c)
  * and `kedr record` (Kedr.Cli/Record/RawLayout.cs describes every field and
  * constant; RawLayoutTests checks them against this header). Native-endian
  * (x86-64): these structs only cross the ioctl() boundary, never a file.
  *
- * On an open raw file of CPU N:
+ * On an open ring file of CPU N (it has no read(): EINVAL):
  *	KEDR_RAW_IOC_INFO: the ring's geometry (struct kedr_raw_info).
  *	mmap(NULL, map_size, PROT_READ, MAP_SHARED, fd, 0): the whole ring,
  *		read-only; slot i's struct kedr_record is at byte
@@ -26,8 +29,8 @@
  *		to be thrown away: the next GET gives the oldest records still
  *		intact. EINVAL: @pos is not the cursor (another reader of this
  *		CPU moved it) or @count is more than GET could have given.
- * Unknown commands: ENOTTY (as from a kedr_sample without the mapping, or
- * a regular file: a reader falls back to read()).
+ * Unknown commands: ENOTTY (as from per_cpu/cpuN/raw or a regular file: a
+ * reader falls back to read() of raw).
  */
 #ifndef KEDR_RAW_H
 #define KEDR_RAW_H

@@ -5,20 +5,21 @@ using System.Runtime.Intrinsics;
 namespace Kedr.Cli.Record;
 
 /// <summary>
-/// One per-CPU stream (<c>per_cpu/cpuN/raw</c>) opened non-blocking with open(2): a read gives whole records, 0 at
-/// the end of the stream, or "nothing now" (EAGAIN), so a reader can stop when asked instead of sitting in a
-/// blocked call. The records come through the mapping of the CPU's ring when the file offers one
-/// (kmod/kedr_raw.h, <see cref="RawLayout"/>): KEDR_RAW_IOC_GET says where the next records are, they are copied
-/// from the mapping into the caller's buffer, and KEDR_RAW_IOC_PUT moves the stream's cursor past them, or says
-/// the writer overtook the copy (then it is thrown away and the next GET starts at the oldest record still
-/// intact). So the caller's buffer only ever holds whole records, as with read(2). A file that answers the
-/// first ioctl with ENOTTY (a regular file: the tests' stand-in; a kedr_sample without the mapping) is read with
-/// read(2), as is every file when <c>map</c> is false.
+/// One per-CPU stream of kedr_sample opened non-blocking with open(2): a read gives whole records, 0 at the end of the
+/// stream, or "nothing now" (EAGAIN), so a reader can stop when asked instead of sitting in a blocked call. The records
+/// come through the mapping of the CPU's ring when its folder has a <c>ring</c> file that opens and answers the raw
+/// ioctls (kmod/kedr_raw.h, <see cref="RawLayout"/>): KEDR_RAW_IOC_GET says where the next records are, they are
+/// copied from the mapping into the caller's buffer, and KEDR_RAW_IOC_PUT moves the stream's cursor past them, or
+/// says the writer overtook the copy (then it is thrown away and the next GET starts at the oldest record still
+/// intact). So the caller's buffer only ever holds whole records, as with read(2). Otherwise the <c>raw</c> file,
+/// the same stream, is read with read(2): when there is no <c>ring</c> (a kedr_sample without the mapping, the tests'
+/// stand-in folder), when opening it is refused with EPERM or EACCES (debugfs under lockdown refuses every file with
+/// mmap or ioctls), when it answers the first ioctl with ENOTTY (a regular file), and always when <c>map</c> is false.
 /// </summary>
 internal sealed unsafe partial class RawStream : IDisposable
 {
     private const int OpenReadOnly = 0, OpenNonBlock = 0x800, OpenCloseOnExec = 0x80000;
-    private const int EAGAIN = 11, EINTR = 4, ENOTTY = 25;
+    private const int EPERM = 1, EAGAIN = 11, EINTR = 4, EACCES = 13, ENOTTY = 25;
     private const int ProtRead = 1, MapShared = 1;
     private int _fd;
     private byte* _map;
@@ -31,23 +32,53 @@ internal sealed unsafe partial class RawStream : IDisposable
     /// <summary>Read through the mapping of the ring (else with read(2)).</summary>
     public bool Mapped => _map != null;
 
-    /// <summary>Opens <paramref name="path"/>; maps its ring if it has one and <paramref name="map"/> is true.</summary>
-    public static RawStream Open(string path, bool map = true)
+    /// <summary>
+    /// Opens the stream whose read(2) file is <paramref name="rawPath"/> (<c>per_cpu/cpuN/raw</c>): through the
+    /// mapping of <c>ring</c> next to it if <paramref name="map"/> is true and it can, else <paramref name="rawPath"/>.
+    /// </summary>
+    public static RawStream Open(string rawPath, bool map = true)
     {
+        if (map)
+        {
+            var ring = OpenMapped(Path.Combine(Path.GetDirectoryName(rawPath) ?? ".", "ring"));
+            if (ring != null) return ring;
+        }
+        int fd = Native.Open(rawPath, OpenReadOnly | OpenNonBlock | OpenCloseOnExec);
+        if (fd < 0) throw new IOException($"cannot open {rawPath}: {Marshal.GetLastPInvokeErrorMessage()}");
+        return new RawStream(fd);
+    }
+
+    /// <summary>The ring file <paramref name="path"/> opened and mapped; null if it is missing, refused or has no mapping.</summary>
+    private static RawStream? OpenMapped(string path)
+    {
+        if (!File.Exists(path)) return null;
         int fd = Native.Open(path, OpenReadOnly | OpenNonBlock | OpenCloseOnExec);
-        if (fd < 0) throw new IOException($"cannot open {path}: {Marshal.GetLastPInvokeErrorMessage()}");
+        if (fd < 0)
+        {
+            int err = Marshal.GetLastPInvokeError();
+            if (OpenFallsBackToRead(err)) return null;
+            throw new IOException($"cannot open {path}: {Marshal.GetPInvokeErrorMessage(err)}");
+        }
         var s = new RawStream(fd);
         try
         {
-            if (map) s.Map();
+            s.Map();
         }
         catch
         {
             s.Dispose();
             throw;
         }
-        return s;
+        if (s.Mapped) return s;
+        s.Dispose();
+        return null;
     }
+
+    /// <summary>
+    /// Whether an error of open(2) of the ring file means "read the raw file instead": EPERM (debugfs under lockdown
+    /// refuses a file with mmap or ioctls) and EACCES. Any other error is a failure.
+    /// </summary>
+    internal static bool OpenFallsBackToRead(int errno) => errno is EPERM or EACCES;
 
     /// <summary>
     /// Whether an error of KEDR_RAW_IOC_INFO, the first ioctl, means "no mapping here, use read(2)": only ENOTTY,

@@ -25,8 +25,9 @@ internal sealed record RecordResult(RecordingCounts Counts, string Target, ulong
 /// (docs/record-format.md): the header, made at the end from DIR/header, with struct kedr_record_file and a
 /// struct kedr_record_cpu per CPU (kedr_sample's own counts from DIR/stats at the end), then the records as they
 /// came, each CPU's in its order, then the drops per function (DIR/dropped_functions at the end: struct
-/// kedr_record_funcs, at the header's funcs_offset). Each stream is read through the mapping of its ring where the
-/// file offers one and <c>map</c> is true (<see cref="RawStream"/>), else with read(2).
+/// kedr_record_funcs, at the header's funcs_offset). Each stream is read through the mapping of its ring
+/// (<c>DIR/per_cpu/cpuN/ring</c>) where that file is there, opens and has the mapping, and <c>map</c> is true
+/// (<see cref="RawStream"/>), else from <c>raw</c> with read(2).
 /// </summary>
 internal static class Recorder
 {

@@ -37,7 +37,7 @@
  * the per-CPU sequence numbers. For each stream, read + lost == recorded.
  * A stream opened later starts at the oldest record still kept.
  *
- * Waiting for kedr record (parameter wait_ms). While per_cpu/cpuN/raw files
+ * Waiting for kedr record (parameter wait_ms). While per_cpu/cpuN/ files
  * are open, a CPU whose ring is nearly full for the streams that read makes
  * the code it records wait for room instead of dropping, if that code could
  * be preempted where it is (interrupts on, preempt_count 0, outside a
@@ -822,30 +822,23 @@ static const struct file_operations kedr_stream_fops = {
  * consuming, like output and trace, with one cursor per CPU; a stalled raw
  * reader is overwritten as the others are, which it sees as gaps in seq.
  *
- * Or the reader maps the ring (read-only) and copies the records itself,
- * moving the cursor with two ioctls (kmod/kedr_raw.h): GET waits as a read
- * does and says where the next records are, PUT moves the cursor past them
- * once copied, unless a writer may have overwritten some meanwhile (the
- * check kedr_raw_copy() makes after its copy). The records then cross to
- * user space once, in the reader's own (vector) moves, not through
- * copy_to_user()'s byte-wise `rep movsb`.
- *
- * These files are made with debugfs_create_file_unsafe(): debugfs's full
- * proxy in 6.1 forwards no mmap. What the proxy would add is that no
- * operation runs once debugfs_remove() has returned; ours need no such
- * guard. Their code is this module's, held while a file is open
- * (open_proxy_open() takes the fops' owner); everything they touch
- * (kedr_bufs and the rings' pages, raw_lock, kedr_read_wq, the cursors) is
- * freed only in kedr_recorder_exit() once the last file is released
- * (kedr_open_files), and a mapping holds its file open, so no page is freed
- * while mapped. A forced unload sets kedr_rec_closing first: reads and GETs
- * then end at once.
+ * per_cpu/cpuN/ring: the same stream (the same cursor, under the same
+ * raw_lock), read through a mapping of the ring instead: the reader maps it
+ * (read-only) and copies the records itself, moving the cursor with two
+ * ioctls (kmod/kedr_raw.h): GET waits as a read does and says where the next
+ * records are, PUT moves the cursor past them once copied, unless a writer
+ * may have overwritten some meanwhile (the check kedr_raw_copy() makes after
+ * its copy). The records then cross to user space once, in the reader's own
+ * (vector) moves, not through copy_to_user()'s byte-wise `rep movsb`. A file
+ * of its own, not raw's: under lockdown debugfs refuses to open any file
+ * whose operations have mmap or ioctls, and raw stays readable there.
  */
 static struct kedr_cpu_buf *kedr_raw_buf(struct file *file)
 {
 	return per_cpu_ptr(&kedr_bufs, (int)(uintptr_t)file->private_data);
 }
 
+/* raw and ring alike: a reader of the RAW stream (kedr record). */
 static int kedr_raw_open(struct inode *inode, struct file *file)
 {
 	mutex_lock(&kedr_read_mutex);
@@ -1131,6 +1124,25 @@ static const struct file_operations kedr_raw_fops = {
 	.open = kedr_raw_open,
 	.release = kedr_raw_release,
 	.read = kedr_raw_read,
+	.llseek = no_llseek,
+};
+
+/*
+ * The ring files are made with debugfs_create_file_unsafe(): debugfs's full
+ * proxy in 6.1 forwards no mmap. What the proxy would add is that no
+ * operation runs once debugfs_remove() has returned; ours need no such
+ * guard. Their code is this module's, held while a file is open
+ * (open_proxy_open() takes the fops' owner); everything they touch
+ * (kedr_bufs and the rings' pages, raw_lock, kedr_read_wq, the cursors) is
+ * freed only in kedr_recorder_exit() once the last file is released
+ * (kedr_open_files), and a mapping holds its file open, so no page is freed
+ * while mapped. A forced unload sets kedr_rec_closing first: GETs then end
+ * at once.
+ */
+static const struct file_operations kedr_ring_fops = {
+	.owner = THIS_MODULE,
+	.open = kedr_raw_open,
+	.release = kedr_raw_release,
 	.mmap = kedr_raw_mmap,
 	.unlocked_ioctl = kedr_raw_ioctl,
 	/* The structs are the same for 32-bit callers (no padding). */
@@ -1300,21 +1312,28 @@ static u64 kedr_ring_limit(void)
 	return ((u64)totalram_pages() << PAGE_SHIFT) / 4;
 }
 
-/* per_cpu/cpuN/raw for every possible CPU; the last dentry, or an error. */
+/*
+ * per_cpu/cpuN/raw and per_cpu/cpuN/ring for every possible CPU; the last
+ * dentry, or an error.
+ */
 static struct dentry *kedr_raw_files(void)
 {
-	struct dentry *dir, *d = NULL;
+	struct dentry *dir, *cpu_dir, *d = NULL;
 	char name[16];
 	int cpu;
 
 	dir = debugfs_create_dir("per_cpu", kedr_debugfs_dir);
 	for_each_possible_cpu(cpu) {
 		snprintf(name, sizeof(name), "cpu%d", cpu);
-		d = debugfs_create_dir(name, dir);
-		/* Unsafe: see kedr_raw_open(), for the mapping. */
-		d = debugfs_create_file_unsafe("raw", 0444, d,
+		cpu_dir = debugfs_create_dir(name, dir);
+		d = debugfs_create_file("raw", 0444, cpu_dir,
+					(void *)(uintptr_t)cpu, &kedr_raw_fops);
+		if (IS_ERR(d))
+			break;
+		/* Unsafe: see kedr_ring_fops, for the mapping. */
+		d = debugfs_create_file_unsafe("ring", 0444, cpu_dir,
 					       (void *)(uintptr_t)cpu,
-					       &kedr_raw_fops);
+					       &kedr_ring_fops);
 		if (IS_ERR(d))
 			break;
 	}

@@ -5,7 +5,8 @@ namespace Kedr.Cli.Tests.Record;
 /// <summary>
 /// <see cref="RawStream"/>'s choice between the mapping of the ring and read(2), off the guest: a file without the
 /// raw ioctls (a regular file, the tests' stand-in for kedr_sample's folder; /dev/null) answers ENOTTY and is read
-/// with read(2), whole and in order; no other error of the first ioctl means "read instead". The mapped path itself
+/// with read(2), whole and in order (a ring file that answers so: raw next to it is read); no other error of the
+/// first ioctl means "read instead", and of opening the ring only EPERM and EACCES (lockdown: RecorderVmTests). The mapped path itself
 /// is the guest's (RecordVmTests, RecorderVmTests).
 /// </summary>
 public sealed class RawStreamTests : IDisposable
@@ -22,6 +23,32 @@ public sealed class RawStreamTests : IDisposable
         Assert.False(RawStream.FallsBackToRead(14));     // EFAULT
         Assert.False(RawStream.FallsBackToRead(1));      // EPERM
         Assert.False(RawStream.FallsBackToRead(0));
+    }
+
+    [Fact]
+    public void Only_EPERM_and_EACCES_of_opening_the_ring_fall_back_to_raw()
+    {
+        Assert.True(RawStream.OpenFallsBackToRead(1));    // EPERM: debugfs under lockdown
+        Assert.True(RawStream.OpenFallsBackToRead(13));   // EACCES
+        Assert.False(RawStream.OpenFallsBackToRead(2));   // ENOENT
+        Assert.False(RawStream.OpenFallsBackToRead(24));  // EMFILE
+        Assert.False(RawStream.OpenFallsBackToRead(0));
+    }
+
+    /// <summary>A ring file without the ioctls (ENOTTY) next to raw: the stream is raw's, read with read(2).</summary>
+    [Fact]
+    public void A_ring_without_the_mapping_falls_back_to_reading_raw()
+    {
+        var raw = Path.Combine(_dir.FullName, "raw");
+        var records = Enumerable.Range(0, 2 * 48).Select(i => (byte)i).ToArray();
+        File.WriteAllBytes(raw, records);
+        File.WriteAllBytes(Path.Combine(_dir.FullName, "ring"), new byte[4 * 48]);
+        using var s = RawStream.Open(raw);
+        Assert.False(s.Mapped);
+        var buffer = new byte[4 * 48];
+        Assert.Equal(96, s.Read(buffer));
+        Assert.Equal(records, buffer[..96]);
+        Assert.Equal(0, s.Read(buffer));
     }
 
     [Fact]

@@ -14,8 +14,7 @@ public sealed class RecorderRun : IAsyncLifetime
     public const string Target = "kedr_rec_target";
 
     // kedr_sample is loaded before this runs (PatchSiteRun), waiting for the target.
-    private const string Script = """
-        K=/lib/modules/kedr
+    private const string Script = Record.GuestKedr.Setup + """
         D=/sys/kernel/debug
         OUT=$D/kedr_sample/output
         P=$D/kedr_rec_probe
@@ -132,7 +131,9 @@ public sealed class RecorderRun : IAsyncLifetime
         insmod $K/kedr_sample.ko target_name=kedr_rec_target nr_records=64 wait_ms=0
         insmod $K/kedr_rec_target.ko
         probe
-        $K/rawmap $D/kedr_sample/per_cpu/cpu0/raw $M torn > /out/rawmap-torn.txt 2>&1 &
+        # raw is read(2) only: no ioctls (so lockdown leaves it alone); ring has them and the mapping.
+        $K/rawmap $D/kedr_sample/per_cpu/cpu0/raw $M info > /out/rawmap-raw.txt 2>&1 || true
+        $K/rawmap $D/kedr_sample/per_cpu/cpu0/ring $M torn > /out/rawmap-torn.txt 2>&1 &
         rawmap=$!
         while [ ! -e $M/opened ] && kill -0 $rawmap 2>/dev/null; do sleep 0.1; done
         # 60 events on CPU 0: fewer than the ring holds.
@@ -150,7 +151,7 @@ public sealed class RecorderRun : IAsyncLifetime
         rmmod kedr_sample
         rm -f $M/*
         insmod $K/kedr_sample.ko target_name=kedr_rec_target
-        $K/rawmap $D/kedr_sample/per_cpu/cpu0/raw $M hold > /out/rawmap-hold.txt 2>&1 &
+        $K/rawmap $D/kedr_sample/per_cpu/cpu0/ring $M hold > /out/rawmap-hold.txt 2>&1 &
         rawmap=$!
         while [ ! -e $M/mapped ] && kill -0 $rawmap 2>/dev/null; do sleep 0.1; done
         sleep 0.5
@@ -163,6 +164,26 @@ public sealed class RecorderRun : IAsyncLifetime
         touch $M/release
         gone $rm 100 && echo returned > /out/hold-rmmod-returned.txt
         gone $rawmap 20 && echo exited > /out/rawmap-hold-ended.txt
+
+        # --- 10. under lockdown (last: it cannot be lifted) kedr record reads raw with read(2) ---
+        # debugfs refuses to open, under lockdown, a file with mmap or ioctls (ring), not a read-only one
+        # (raw). Unsigned modules cannot be loaded then: the target runs its work before.
+        insmod $K/kedr_sample.ko target_name=kedr_rec_target
+        insmod $K/kedr_rec_target.ko
+        probe
+        taskset 1 sh -c "echo 'work 10' > $P/ctl"
+        mount | grep -q securityfs || mount -t securityfs none /sys/kernel/security
+        echo integrity > /sys/kernel/security/lockdown
+        cat /sys/kernel/security/lockdown > /out/lockdown.txt
+        (exec 4< $D/kedr_sample/per_cpu/cpu0/ring) 2> /out/lockdown-ring.txt || true
+        kedr record -o /tmp/locked.trace 2> /out/locked-record.txt &
+        rec=$!
+        sleep 1
+        rmmod kedr_rec_probe
+        rmmod kedr_rec_target
+        gone $rec 300 && echo exited > /out/locked-record-ended.txt
+        sed -n 's/^all \([0-9]*\) \([0-9]*\) .*/\1 \2/p' $D/kedr_sample/stats > /out/locked-stats.txt
+        rmmod kedr_sample
         """;
 
     internal PatchSiteResult Result { get; private set; } = null!;
@@ -181,7 +202,7 @@ public sealed class RecorderRun : IAsyncLifetime
         Result = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, Script)
         {
             ExtraModules = ["kedr_rec_probe"],
-            ExtraFiles = [nbread, rawmap],
+            ExtraFiles = [nbread, rawmap, .. Record.GuestKedr.Files],
             Timeout = TimeSpan.FromSeconds(300),
         });
     }

@@ -147,10 +147,10 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
     }
 
     /// <summary>
-    /// The raw file's mapping (kmod/kedr_raw.h), by rawmap (Resources/rawmap.c) with 64-record rings and wait_ms=0:
-    /// the geometry; mmap refuses a writable, private, larger or offset mapping and mprotect a writable one; unknown
-    /// ioctls are ENOTTY, bad arguments EFAULT or EINVAL (a read() into NULL too, with records there), a PUT of another
-    /// position or of more than the ring's end EINVAL. Given 60 records, the reader stalls past the stall limit while 600 more wrap the ring: the PUT of its
+    /// The ring file's mapping (per_cpu/cpu0/ring, kmod/kedr_raw.h), by rawmap (Resources/rawmap.c) with 64-record
+    /// rings and wait_ms=0: the geometry; mmap refuses a writable, private, larger or offset mapping and mprotect a
+    /// writable one; unknown ioctls are ENOTTY, bad arguments EFAULT or EINVAL (a read() into NULL too, with records
+    /// there), a PUT of another position or of more than the ring's end EINVAL. Given 60 records, the reader stalls past the stall limit while 600 more wrap the ring: the PUT of its
     /// late copy says torn (the cursor stays), the next GET gives the oldest intact records, whose sequence numbers
     /// are their positions (nothing dropped on CPU 0), and reading on to the end gives every later record once, in
     /// order: it ends at the CPU's recorded count.
@@ -188,6 +188,32 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
         // drained, the position reached, torn copies, gaps in position or sequence.
         Assert.Equal([(recorded - get2[0] - get2[2]).ToString(CultureInfo.InvariantCulture), recorded.ToString(CultureInfo.InvariantCulture), "0", "0"],
             lines["end"]);
+    }
+
+    /// <summary>per_cpu/cpuN/raw is read(2) only, as before the mapping: no ioctl (ENOTTY), so lockdown lets it open.</summary>
+    [Fact]
+    public void The_raw_file_has_no_ioctls()
+    {
+        AssertFile("rawmap-raw.txt", "info errno 25", "KEDR_RAW_IOC_INFO on per_cpu/cpu0/raw");
+    }
+
+    /// <summary>
+    /// Under lockdown (integrity) debugfs refuses to open a file with mmap or ioctls: per_cpu/cpuN/ring is EPERM,
+    /// and kedr record reads every CPU's raw file with read(2) instead, getting every event recorded (the 60 of
+    /// "work 10" on CPU 0 among them, kept since no stream had been opened).
+    /// </summary>
+    [Fact]
+    public void Under_lockdown_kedr_record_reads_the_raw_files_with_read()
+    {
+        output.WriteLine(File("locked-record.txt"));
+        Assert.Contains("[integrity]", File("lockdown.txt"));
+        Assert.Contains("Operation not permitted", File("lockdown-ring.txt"));
+        AssertFile("locked-record-ended.txt", "exited", "kedr record did not end with the target");
+        var stats = File("locked-stats.txt").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(ulong.Parse).ToArray();
+        Assert.True(stats.Length == 2 && stats[0] >= 60 && stats[1] == 0, "stats: " + File("locked-stats.txt"));
+        Assert.Contains("kedr record: 0 of 2 CPU streams read through the mapping of their rings, the others with read(2)\n",
+            File("locked-record.txt"));
+        Assert.Contains($": {stats[0]} events recorded, 0 dropped (target {RecorderRun.Target})", File("locked-record.txt"));
     }
 
     /// <summary>

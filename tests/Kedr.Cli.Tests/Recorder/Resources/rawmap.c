@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rawmap FILE DIR torn|hold: the mapped reading of a per_cpu/cpuN/raw file
- * (kmod/kedr_raw.h) step by step, for RecorderVmTests. Prints one line per
+ * rawmap FILE DIR torn|hold|info: the mapped reading of a per_cpu/cpuN/ring
+ * file (kmod/kedr_raw.h) step by step, for RecorderVmTests. Prints one line per
  * step on stdout ("NAME values" or "NAME errno N"); meets the guest script
  * through files in DIR (it creates DIR/NAME when it reaches NAME, waits for
  * the script's DIR/go and DIR/release). Built static for the test guest.
@@ -12,6 +12,7 @@
  *	the sequence numbers follow the positions.
  * hold: maps the ring, waits in GET (the script unloads kedr_sample with
  *	rmmod -f), closes the file and keeps the mapping until DIR/release.
+ * info: KEDR_RAW_IOC_INFO only (per_cpu/cpuN/raw has none: ENOTTY).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -234,7 +235,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: rawmap FILE DIR torn|hold\n");
+		fprintf(stderr, "usage: rawmap FILE DIR torn|hold|info\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -250,6 +251,8 @@ int main(int argc, char **argv)
 	}
 	printf("info %u %u %llu\n", info.record_size, info.nr_records,
 	       (unsigned long long)info.map_size);
+	if (!strcmp(argv[3], "info"))
+		return 0;
 	if (!strcmp(argv[3], "hold"))
 		return hold(fd, &info);
 	writable(argv[1], &info);

@@ -28,7 +28,8 @@
  *		then @flags has KEDR_RAW_TORN, the cursor stays and the copy is
  *		to be thrown away: the next GET gives the oldest records still
  *		intact. EINVAL: @pos is not the cursor (another reader of this
- *		CPU moved it) or @count is more than GET could have given.
+ *		CPU moved it) or the records go past the span the last GET on
+ *		this CPU gave (a read() or a GET since replaces that span).
  * Unknown commands: ENOTTY (as from per_cpu/cpuN/raw or a regular file: a
  * reader falls back to read() of raw).
  */

@@ -999,6 +999,7 @@ static ssize_t kedr_raw_read(struct file *file, char __user *ubuf,
 	if (mutex_lock_interruptible(&cb->raw_lock))
 		return -ERESTARTSYS;
 	ret = kedr_raw_take(file, ubuf, max, NULL);
+	cb->raw_granted = 0;	/* the cursor moved under any GET's span */
 	mutex_unlock(&cb->raw_lock);
 	return ret > 0 ? ret * sizeof(struct kedr_record) : ret;
 }
@@ -1051,6 +1052,8 @@ static long kedr_raw_get(struct file *file, void __user *uarg)
 		return -ERESTARTSYS;
 	ret = kedr_raw_take(file, NULL, span.count ? span.count : U32_MAX,
 			    &pos);
+	/* What a PUT may move the cursor past: this span, no more. */
+	cb->raw_granted = ret > 0 ? pos + ret : 0;
 	mutex_unlock(&cb->raw_lock);
 	if (ret < 0)
 		return ret;
@@ -1063,6 +1066,9 @@ static long kedr_raw_get(struct file *file, void __user *uarg)
 /*
  * KEDR_RAW_IOC_PUT: the reader copied @count records from @pos out of the
  * mapping; the cursor moves past them if none was overwritten meanwhile.
+ * They must lie in the span the last GET gave (cb->raw_granted): past it,
+ * a reader may have copied slots the writer had not written yet (their old
+ * contents), which written by now would pass the checks below as whole.
  */
 static long kedr_raw_put(struct file *file, void __user *uarg)
 {
@@ -1078,8 +1084,12 @@ static long kedr_raw_put(struct file *file, void __user *uarg)
 	if (mutex_lock_interruptible(&cb->raw_lock))
 		return -ERESTARTSYS;
 	tail = cb->tail[KEDR_STREAM_RAW];
-	if (span.pos != tail || span.count > kedr_head(cb) - tail ||
-	    span.count > kedr_rec_cap - tail % kedr_rec_cap) {
+	/*
+	 * The grant is within what was written, up to the ring's end, from
+	 * this cursor: it has not moved since (pos == tail), and only GET
+	 * moves it past overwritten records, replacing the grant.
+	 */
+	if (span.pos != tail || span.pos + span.count > cb->raw_granted) {
 		ret = -EINVAL;
 		goto out;
 	}

@@ -6,10 +6,11 @@
  * through files in DIR (it creates DIR/NAME when it reaches NAME, waits for
  * the script's DIR/go and DIR/release). Built static for the test guest.
  *
- * torn: the ioctls' and mmap's refusals, a GET, a copy made after the script
- *	let the writer overtake it (PUT must say KEDR_RAW_TORN), the next GET and
- *	a whole copy, then every record to the end of the stream, checking that
- *	the sequence numbers follow the positions.
+ * torn: the ioctls' and mmap's refusals (a PUT of more than GET granted
+ *	among them), a GET, a copy made after the script let the writer
+ *	overtake it (PUT must say KEDR_RAW_TORN), the next GET and a whole
+ *	copy, then every record to the end of the stream, checking that the
+ *	sequence numbers follow the positions.
  * hold: maps the ring, waits in GET (the script unloads kedr_sample with
  *	rmmod -f), closes the file and keeps the mapping until DIR/release.
  * info: KEDR_RAW_IOC_INFO only (per_cpu/cpuN/raw has none: ENOTTY).
@@ -143,7 +144,20 @@ static int torn(int fd, const struct kedr_raw_info *info)
 	refused("get-flags", ioctl(fd, KEDR_RAW_IOC_GET, &bad));
 	mark("opened");
 
-	/* Blocks until the script's work has given records. */
+	/* Blocks until the script's work has given records; then all 60. */
+	if (get(fd, &s, 0)) {
+		printf("get0 errno %d\n", errno);
+		return 1;
+	}
+	usleep(300000);
+	/* Granted one record of the 60: a PUT of two is refused. */
+	if (get(fd, &s, 1)) {
+		printf("get-one errno %d\n", errno);
+		return 1;
+	}
+	bad = s;
+	bad.count = 2;
+	refused("put-grant", ioctl(fd, KEDR_RAW_IOC_PUT, &bad));
 	if (get(fd, &s, 0)) {
 		printf("get1 errno %d\n", errno);
 		return 1;

@@ -15,7 +15,9 @@
  *	KEDR_RAW_IOC_INFO: the ring's geometry (struct kedr_raw_info).
  *	mmap(NULL, map_size, PROT_READ, MAP_SHARED, fd, 0): the whole ring,
  *		read-only; slot i's struct kedr_record is at byte
- *		i * record_size. Any other offset, length or protection: EINVAL.
+ *		i * record_size. Any other offset or length, MAP_PRIVATE:
+ *		EINVAL; PROT_EXEC: EPERM; mprotect() to PROT_WRITE or
+ *		PROT_EXEC: EACCES.
  *	KEDR_RAW_IOC_GET: waits as read() does (O_NONBLOCK: EAGAIN) and says
  *		where the next records are: @pos (the stream's cursor), @index
  *		(its slot) and @count, up to the ring's end (no wrap) and to

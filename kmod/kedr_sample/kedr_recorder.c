@@ -1014,11 +1014,14 @@ static int kedr_raw_mmap(struct file *file, struct vm_area_struct *vma)
 	struct kedr_cpu_buf *cb = kedr_raw_buf(file);
 	unsigned long left = cb->nr_pages;
 
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;	/* records are not code */
 	/* MAP_SHARED of a read-only file is VM_MAYSHARE without VM_SHARED. */
 	if (vma->vm_pgoff || vma_pages(vma) != cb->nr_pages ||
 	    !(vma->vm_flags & VM_MAYSHARE) || (vma->vm_flags & VM_WRITE))
 		return -EINVAL;
-	vma->vm_flags &= ~VM_MAYWRITE;	/* nor by mprotect() later */
+	/* Nor writable or executable by mprotect() later (EACCES). */
+	vma->vm_flags &= ~(VM_MAYWRITE | VM_MAYEXEC);
 	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY;
 	/* On failure mmap() unmaps what was inserted. */
 	return vm_insert_pages(vma, vma->vm_start, cb->pages, &left);

@@ -132,11 +132,15 @@ static int torn(int fd, const struct kedr_raw_info *info)
 				    MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0);
 	refused("mmap-offset", mmap(NULL, info->map_size, PROT_READ,
 				    MAP_SHARED, fd, 4096) == MAP_FAILED ? -1 : 0);
+	refused("mmap-exec", mmap(NULL, info->map_size, PROT_READ | PROT_EXEC,
+				  MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0);
 	ring = mmap(NULL, info->map_size, PROT_READ, MAP_SHARED, fd, 0);
 	if (ring == MAP_FAILED) {
 		printf("mmap errno %d\n", errno);
 		return 1;
 	}
+	refused("mprotect-exec", mprotect(ring, info->map_size,
+					  PROT_READ | PROT_EXEC));
 	refused("unknown-ioctl", ioctl(fd, _IO('k', 0x43), 0));
 	refused("get-null", ioctl(fd, KEDR_RAW_IOC_GET, NULL));
 	memset(&bad, 0, sizeof(bad));

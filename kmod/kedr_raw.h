@@ -32,6 +32,8 @@
  *		intact. EINVAL: @pos is not the cursor (another reader of this
  *		CPU moved it) or the records go past the span the last GET on
  *		this CPU gave (a read() or a GET since replaces that span).
+ *		EFAULT: nothing changed (PUT writes back @flags only, and makes
+ *		sure it can before it moves the cursor).
  * Unknown commands: ENOTTY (as from per_cpu/cpuN/raw or a regular file: a
  * reader falls back to read() of raw).
  */

@@ -1075,15 +1075,22 @@ static long kedr_raw_get(struct file *file, void __user *uarg)
  */
 static long kedr_raw_put(struct file *file, void __user *uarg)
 {
+	struct kedr_raw_span __user *uspan = uarg;
 	struct kedr_cpu_buf *cb = kedr_raw_buf(file);
 	struct kedr_raw_span span;
 	long ret = 0;
 	u64 tail;
 
-	if (copy_from_user(&span, uarg, sizeof(span)))
+	if (copy_from_user(&span, uspan, sizeof(span)))
 		return -EFAULT;
 	if (span.flags || span.reserved)
 		return -EINVAL;
+	/*
+	 * The answer is @flags alone: that it can be written is made sure of
+	 * first (0, as it is), so an EFAULT means the cursor did not move.
+	 */
+	if (put_user(0U, &uspan->flags))
+		return -EFAULT;
 	if (mutex_lock_interruptible(&cb->raw_lock))
 		return -ERESTARTSYS;
 	tail = cb->tail[KEDR_STREAM_RAW];
@@ -1111,7 +1118,8 @@ static long kedr_raw_put(struct file *file, void __user *uarg)
 				  tail + span.count);
 out:
 	mutex_unlock(&cb->raw_lock);
-	if (!ret && copy_to_user(uarg, &span, sizeof(span)))
+	/* Fails only if the caller unmapped it meanwhile: its own race. */
+	if (!ret && put_user(span.flags, &uspan->flags))
 		ret = -EFAULT;
 	return ret;
 }

@@ -148,10 +148,11 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
 
     /// <summary>
     /// The ring file's mapping (per_cpu/cpu0/ring, kmod/kedr_raw.h), by rawmap (Resources/rawmap.c) with 64-record
-    /// rings and wait_ms=0: the geometry; mmap refuses a writable, private, larger, offset or executable (EPERM)
-    /// mapping and mprotect a writable or executable one; unknown ioctls are ENOTTY, bad arguments EFAULT or EINVAL (a read() into NULL too, with records
-    /// there), a PUT of another position, of more than the ring's end or of more than the last GET granted (one record
-    /// of the 60 there) EINVAL. Given 60 records, the reader stalls past the stall limit while 600 more wrap the ring: the PUT of its
+    /// rings and wait_ms=0: the geometry; mmap refuses a writable, private, larger, offset or executable mapping
+    /// (EPERM for the last) and mprotect a writable or executable one; unknown ioctls are ENOTTY, bad arguments EFAULT
+    /// or EINVAL (a read() into NULL too, with records there), a PUT of another position, of more than the ring's end
+    /// or of more than the last GET granted (one record of the 60 there) EINVAL; a PUT whose answer cannot be written
+    /// is EFAULT and has not moved the cursor. Given 60 records, the reader stalls past the stall limit while 600 more wrap the ring: the PUT of its
     /// late copy says torn (the cursor stays), the next GET gives the oldest intact records, whose sequence numbers
     /// are their positions (nothing dropped on CPU 0), and reading on to the end gives every later record once, in
     /// order: it ends at the CPU's recorded count.
@@ -169,10 +170,12 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
             ("mmap-writable", 22), ("mmap-private", 22), ("mmap-larger", 22), ("mmap-offset", 22), ("mprotect-write", 13),
             ("mmap-exec", 1), ("mprotect-exec", 13),
             ("unknown-ioctl", 25), ("get-null", 14), ("get-flags", 22), ("read-null", 14), ("put-pos", 22), ("put-count", 22),
-            ("put-grant", 22),
+            ("put-grant", 22), ("put-efault", 14),
         })
             Assert.True(lines.TryGetValue(step, out var w) && w.SequenceEqual(["errno", errno.ToString(CultureInfo.InvariantCulture)]),
                 $"{step}: expected errno {errno}\n{File("rawmap-torn.txt")}");
+        Assert.True(lines.TryGetValue("put-efault-moved", out var moved) && moved.SequenceEqual(["0"]),
+            $"a PUT that answered EFAULT moved the cursor\n{File("rawmap-torn.txt")}");
         var cpu0 = File("rawmap-cpu0.txt").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(ulong.Parse).ToArray();
         Assert.True(cpu0.Length == 2 && cpu0[1] == 0, "CPU 0 dropped: " + File("rawmap-cpu0.txt"));
         ulong recorded = cpu0[0];

@@ -6,11 +6,12 @@
  * through files in DIR (it creates DIR/NAME when it reaches NAME, waits for
  * the script's DIR/go and DIR/release). Built static for the test guest.
  *
- * torn: the ioctls' and mmap's refusals (a PUT of more than GET granted
- *	among them), a GET, a copy made after the script let the writer
- *	overtake it (PUT must say KEDR_RAW_TORN), the next GET and a whole
- *	copy, then every record to the end of the stream, checking that the
- *	sequence numbers follow the positions.
+ * torn: the ioctls' and mmap's refusals (a PUT of more than GET granted, a
+ *	PUT whose answer cannot be written changes nothing), a GET, a copy made
+ *	after the script let the writer overtake it (PUT must say
+ *	KEDR_RAW_TORN), the next GET and a whole copy, then every record to the
+ *	end of the stream, checking that the sequence numbers follow the
+ *	positions.
  * hold: maps the ring, waits in GET (the script unloads kedr_sample with
  *	rmmod -f), closes the file and keeps the mapping until DIR/release.
  * info: KEDR_RAW_IOC_INFO only (per_cpu/cpuN/raw has none: ENOTTY).
@@ -116,6 +117,36 @@ static void writable(const char *path, const struct kedr_raw_info *info)
 	close(fd);
 }
 
+/*
+ * A PUT of the span @s (as GET gave it) whose answer cannot be written
+ * (a read-only page): EFAULT, and the cursor has not moved (the next GET
+ * gives the same position, and *@s is that GET's span; the records are
+ * there, so it does not wait).
+ */
+static void put_efault(int fd, struct kedr_raw_span *s)
+{
+	struct kedr_raw_span *ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	__u64 pos = s->pos;
+
+	if (ro == MAP_FAILED) {
+		printf("put-efault-map errno %d\n", errno);
+		return;
+	}
+	*ro = *s;
+	mprotect(ro, 4096, PROT_READ);
+	refused("put-efault", ioctl(fd, KEDR_RAW_IOC_PUT, ro));
+	munmap(ro, 4096);
+	/* Not blocking: a PUT that moved the cursor past all there is. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	if (get(fd, s, 0))
+		printf("put-efault-get errno %d\n", errno);
+	else
+		printf("put-efault-moved %llu\n",
+		       (unsigned long long)(s->pos - pos));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+}
+
 static int torn(int fd, const struct kedr_raw_info *info)
 {
 	struct kedr_record *buf = calloc(info->nr_records, sizeof(*buf));
@@ -167,6 +198,7 @@ static int torn(int fd, const struct kedr_raw_info *info)
 		return 1;
 	}
 	printf("get1 %llu %u %u\n", (unsigned long long)s.pos, s.index, s.count);
+	put_efault(fd, &s);
 	/* read() into NULL, with records there: EFAULT, not a GET. */
 	refused("read-null", syscall(SYS_read, fd, NULL,
 				     sizeof(struct kedr_record)) < 0 ? -1 : 0);

@@ -16,10 +16,14 @@
  *	mmap(NULL, map_size, PROT_READ, MAP_SHARED, fd, 0): the whole ring,
  *		read-only; slot i's struct kedr_record is at byte
  *		i * record_size. Any other offset or length, MAP_PRIVATE:
- *		EINVAL; PROT_EXEC: EPERM; mprotect() to PROT_WRITE or
- *		PROT_EXEC: EACCES.
- *	KEDR_RAW_IOC_GET: waits as read() does (O_NONBLOCK: EAGAIN) and says
- *		where the next records are: @pos (the stream's cursor), @index
+ *		EINVAL; PROT_EXEC: EPERM; PROT_WRITE: EACCES on an O_RDONLY
+ *		fd (mmap() refuses before kedr_sample is asked), EINVAL on an
+ *		O_RDWR one; mprotect() to PROT_WRITE or PROT_EXEC: EACCES.
+ *	KEDR_RAW_IOC_GET: waits as read() does (O_NONBLOCK: EAGAIN; a
+ *		signal: -ERESTARTSYS, so restarted under SA_RESTART, else
+ *		EINTR; harmless, as GET changes nothing a new GET would not
+ *		do again, and PUT waits only for the lock, before it changes
+ *		anything) and says where the next records are: @pos (the stream's cursor), @index
  *		(its slot) and @count, up to the ring's end (no wrap) and to
  *		@count as given (0: no limit). @count 0 back: the end of the
  *		stream (where read() returns 0).

@@ -65,7 +65,8 @@
  * events of a target that went away, until kedr_sample is removed. Names
  * come from the blob, which stays in memory until then. Removing
  * kedr_sample (only rmmod -f can while a file is open) ends every read at
- * once and waits for the files to be closed.
+ * once and waits for the files to be closed (and the rings' mappings, which
+ * hold their files, to be unmapped).
  *
  * Memory: the rings are limited to a quarter of RAM in all, and their pages
  * are allocated with __GFP_NORETRY: too large a nr_records fails insmod
@@ -1464,7 +1465,7 @@ void kedr_recorder_exit(void)
 	debugfs_remove(kedr_debugfs_dir);
 	while (!wait_event_timeout(kedr_read_wq,
 				   !atomic_read(&kedr_open_files), 5 * HZ))
-		pr_warn_once("unloading: waiting for the %d open files of /sys/kernel/debug/kedr_sample/ to be closed\n",
+		pr_warn_once("unloading: waiting for the %d open files of /sys/kernel/debug/kedr_sample/ to be closed (a mapping of a per_cpu/cpuN/ring holds its file open until unmapped)\n",
 			     atomic_read(&kedr_open_files));
 	kedr_filter_exit();
 	kvfree(kedr_func_drops);

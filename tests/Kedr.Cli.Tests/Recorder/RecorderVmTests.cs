@@ -148,8 +148,8 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
 
     /// <summary>
     /// The ring file's mapping (per_cpu/cpu0/ring, kmod/kedr_raw.h), by rawmap (Resources/rawmap.c) with 64-record
-    /// rings and wait_ms=0: the geometry; mmap refuses a writable, private, larger, offset or executable mapping
-    /// (EPERM for the last) and mprotect a writable or executable one; unknown ioctls are ENOTTY, bad arguments EFAULT
+    /// rings and wait_ms=0: the geometry; mmap refuses a writable (EACCES from an O_RDONLY fd), private, larger,
+    /// offset or executable mapping (EPERM for the last) and mprotect a writable or executable one; unknown ioctls are ENOTTY, bad arguments EFAULT
     /// or EINVAL (a read() into NULL too, with records there), a PUT of another position, of more than the ring's end
     /// or of more than the last GET granted (one record of the 60 there) EINVAL; a PUT whose answer cannot be written
     /// is EFAULT and has not moved the cursor. Given 60 records, the reader stalls past the stall limit while 600 more wrap the ring: the PUT of its
@@ -168,7 +168,7 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
         foreach (var (step, errno) in new[]
         {
             ("mmap-writable", 22), ("mmap-private", 22), ("mmap-larger", 22), ("mmap-offset", 22), ("mprotect-write", 13),
-            ("mmap-exec", 1), ("mprotect-exec", 13),
+            ("mmap-write-rdonly", 13), ("mmap-exec", 1), ("mprotect-exec", 13),
             ("unknown-ioctl", 25), ("get-null", 14), ("get-flags", 22), ("read-null", 14), ("put-pos", 22), ("put-count", 22),
             ("put-grant", 22), ("put-efault", 14),
         })

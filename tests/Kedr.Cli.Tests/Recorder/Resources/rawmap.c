@@ -163,6 +163,10 @@ static int torn(int fd, const struct kedr_raw_info *info)
 				    MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0);
 	refused("mmap-offset", mmap(NULL, info->map_size, PROT_READ,
 				    MAP_SHARED, fd, 4096) == MAP_FAILED ? -1 : 0);
+	/* Writable from an O_RDONLY fd: mmap() itself says EACCES. */
+	refused("mmap-write-rdonly", mmap(NULL, info->map_size,
+					  PROT_READ | PROT_WRITE, MAP_SHARED,
+					  fd, 0) == MAP_FAILED ? -1 : 0);
 	refused("mmap-exec", mmap(NULL, info->map_size, PROT_READ | PROT_EXEC,
 				  MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0);
 	ring = mmap(NULL, info->map_size, PROT_READ, MAP_SHARED, fd, 0);

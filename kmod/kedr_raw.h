@@ -44,8 +44,12 @@
 #ifndef KEDR_RAW_H
 #define KEDR_RAW_H
 
+/*
+ * The kernel's types, in user space too (<linux/types.h> of the kernel's
+ * headers): an ioctl ABI, native-endian, not a file format (kedr_types.h).
+ */
 #include <linux/ioctl.h>
-#include "kedr_types.h"
+#include <linux/types.h>
 
 struct kedr_raw_info {
 	__u32 record_size;	/* sizeof(struct kedr_record) */

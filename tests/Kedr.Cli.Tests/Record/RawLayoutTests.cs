@@ -5,7 +5,7 @@ using Kedr.Tests.Shared;
 namespace Kedr.Cli.Tests.Record;
 
 /// <summary>
-/// kmod/kedr_raw.h (the mapped reading of per_cpu/cpuN/raw: ioctl numbers, structs, flags) and its C# description
+/// kmod/kedr_raw.h (the mapped reading of per_cpu/cpuN/ring: ioctl numbers, structs, flags) and its C# description
 /// <see cref="RawLayout"/> agree: the header is compiled with the host's <c>cc</c> (its userspace branch) and every
 /// field's offset and size, every struct's size and every constant's value is compared, both ways.
 /// </summary>

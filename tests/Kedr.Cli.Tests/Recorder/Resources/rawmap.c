@@ -26,6 +26,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+/* Included with kmod/'s headers, as an ioctl caller may: no clash. */
+#include <linux/types.h>
 
 #include "kedr_raw.h"
 #include "kedr_record.h"

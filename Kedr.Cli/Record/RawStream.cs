@@ -23,11 +23,31 @@ internal sealed unsafe partial class RawStream : IDisposable
     private const int ProtRead = 1, MapShared = 1;
     private int _fd;
     private byte* _map;
+    private bool _ownsMap;
+    /// <summary>The mapped path's ioctl(2): 0, or the errno. A test's stand-in (<see cref="ForTest"/>) or the file's.</summary>
+    private IoctlCall _ioctl;
+    /// <summary>A failure after records were already given: reported by the next <see cref="Read"/>.</summary>
+    private IOException? _pending;
     private nint _mapSize;
     private int _recordSize;
     private uint _nrRecords;
 
-    private RawStream(int fd) => _fd = fd;
+    internal delegate int IoctlCall(uint cmd, byte* arg);
+
+    private RawStream(int fd)
+    {
+        _fd = fd;
+        _ioctl = FileIoctl;
+    }
+
+    private int FileIoctl(uint cmd, byte* arg) => Native.Ioctl(_fd, cmd, arg) >= 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>
+    /// The mapped path over <paramref name="ring"/> (not unmapped by <see cref="Dispose"/>), GET and PUT answered by
+    /// <paramref name="ioctl"/>: for RawStreamTests, which have no kedr_sample.
+    /// </summary>
+    internal static RawStream ForTest(byte* ring, int recordSize, uint nrRecords, IoctlCall ioctl) =>
+        new(-1) { _map = ring, _recordSize = recordSize, _nrRecords = nrRecords, _ioctl = ioctl };
 
     /// <summary>Read through the mapping of the ring (else with read(2)).</summary>
     public bool Mapped => _map != null;
@@ -106,11 +126,24 @@ internal sealed unsafe partial class RawStream : IDisposable
         if (map == (void*)-1)
             throw new IOException($"cannot map the ring ({mapSize} bytes): {Marshal.GetLastPInvokeErrorMessage()}");
         _map = (byte*)map;
+        _ownsMap = true;
         (_mapSize, _recordSize, _nrRecords) = ((nint)mapSize, recordSize, nrRecords);
     }
 
-    /// <summary>Bytes read into <paramref name="buffer"/> (whole records); 0 at the end of the stream; -1 if nothing now.</summary>
-    public int Read(byte[] buffer) => Mapped ? ReadMapped(buffer) : ReadFile(buffer);
+    /// <summary>
+    /// Bytes read into <paramref name="buffer"/> (whole records); 0 at the end of the stream; -1 if nothing now. A
+    /// failure after some records of a call were read (through the mapping: a GET or PUT refused, e.g. EINVAL when
+    /// another opener of the CPU's stream moved its cursor) gives those records, and is thrown by the next call.
+    /// </summary>
+    public int Read(byte[] buffer)
+    {
+        if (_pending is { } e)
+        {
+            _pending = null;
+            throw e;
+        }
+        return Mapped ? ReadMapped(buffer) : ReadFile(buffer);
+    }
 
     private int ReadFile(byte[] buffer)
     {
@@ -139,7 +172,7 @@ internal sealed unsafe partial class RawStream : IDisposable
                 uint want = (uint)((capacity - filled) / _recordSize);
                 new Span<byte>(span, RawLayout.Span.Size).Clear();
                 Unsafe.WriteUnaligned(span + RawLayout.Span.Count, want);
-                if (!Ioctl(RawLayout.IocGet, span, "KEDR_RAW_IOC_GET"))
+                if (!Ioctl(RawLayout.IocGet, span, "KEDR_RAW_IOC_GET", filled))
                     return filled > 0 ? filled : -1;
                 uint count = Unsafe.ReadUnaligned<uint>(span + RawLayout.Span.Count);
                 uint index = Unsafe.ReadUnaligned<uint>(span + RawLayout.Span.Index);
@@ -148,7 +181,8 @@ internal sealed unsafe partial class RawStream : IDisposable
                     throw new IOException($"KEDR_RAW_IOC_GET: {count} records at slot {index} of {_nrRecords}, {want} asked for");
                 CopyRecords(_map + (nint)index * _recordSize, dst + filled, (nint)count * _recordSize);
                 // PUT: the GET's pos and count, flags 0 (cleared: GET leaves its flags 0).
-                Ioctl(RawLayout.IocPut, span, "KEDR_RAW_IOC_PUT");
+                if (!Ioctl(RawLayout.IocPut, span, "KEDR_RAW_IOC_PUT", filled))
+                    return filled > 0 ? filled : -1;  // refused after records were given: they stay, the error comes next
                 if ((Unsafe.ReadUnaligned<uint>(span + RawLayout.Span.Flags) & RawLayout.Torn) != 0)
                     continue;  // overtaken while copying: thrown away, the next GET gives the oldest intact records
                 filled += (int)count * _recordSize;
@@ -157,16 +191,22 @@ internal sealed unsafe partial class RawStream : IDisposable
         return filled;
     }
 
-    /// <summary>ioctl(2) on <paramref name="arg"/>, again on EINTR; false on EAGAIN (GET: nothing now).</summary>
-    private bool Ioctl(uint cmd, byte* arg, string name)
+    /// <summary>
+    /// ioctl(2) on <paramref name="arg"/>, again on EINTR; false on EAGAIN (GET: nothing now). Any other error is
+    /// thrown, or, with <paramref name="filled"/> bytes already read in this call, kept for the next call (false).
+    /// </summary>
+    private bool Ioctl(uint cmd, byte* arg, string name, int filled)
     {
         for (;;)
         {
-            if (Native.Ioctl(_fd, cmd, arg) >= 0) return true;
-            int err = Marshal.GetLastPInvokeError();
+            int err = _ioctl(cmd, arg);
+            if (err == 0) return true;
             if (err == EINTR) continue;
             if (err == EAGAIN) return false;
-            throw new IOException($"{name}: {Marshal.GetPInvokeErrorMessage(err)}");
+            var e = new IOException($"{name}: {Marshal.GetPInvokeErrorMessage(err)}");
+            if (filled == 0) throw e;
+            _pending = e;
+            return false;
         }
     }
 
@@ -197,7 +237,7 @@ internal sealed unsafe partial class RawStream : IDisposable
 
     public void Dispose()
     {
-        if (_map != null) Native.Munmap(_map, _mapSize);
+        if (_map != null && _ownsMap) Native.Munmap(_map, _mapSize);
         _map = null;
         if (_fd >= 0) Native.Close(_fd);
         _fd = -1;

@@ -75,6 +75,100 @@ public sealed class RawStreamTests : IDisposable
         Assert.Equal(0, s.Read(new byte[48]));
     }
 
+    /// <summary>
+    /// A stand-in kedr_sample for the mapped path: a ring of <paramref name="nr"/> records and a script of answers,
+    /// one per GET or PUT: (errno, pos, index, count, flags) for GET, (errno, flags) for PUT.
+    /// </summary>
+    private sealed unsafe class FakeRing : IDisposable
+    {
+        private readonly byte* _ring;
+        private readonly Queue<(uint Cmd, int Errno, uint Index, uint Count, uint Flags)> _answers = new();
+
+        public FakeRing(int nr)
+        {
+            _ring = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)(nr * 48));
+            for (int i = 0; i < nr * 48; i++) _ring[i] = (byte)(i / 48 + 1);
+            Stream = RawStream.ForTest(_ring, 48, (uint)nr, Ioctl);
+        }
+
+        public RawStream Stream { get; }
+
+        public List<uint> Calls { get; } = [];
+
+        public FakeRing Get(uint index, uint count, int errno = 0)
+        {
+            _answers.Enqueue((RawLayout.IocGet, errno, index, count, 0));
+            return this;
+        }
+
+        public FakeRing Put(int errno = 0, uint flags = 0)
+        {
+            _answers.Enqueue((RawLayout.IocPut, errno, 0, 0, flags));
+            return this;
+        }
+
+        private int Ioctl(uint cmd, byte* arg)
+        {
+            Calls.Add(cmd);
+            var a = _answers.Dequeue();
+            Assert.Equal(a.Cmd, cmd);
+            if (a.Errno != 0) return a.Errno;
+            if (cmd == RawLayout.IocGet)
+            {
+                *(uint*)(arg + RawLayout.Span.Index) = a.Index;
+                *(uint*)(arg + RawLayout.Span.Count) = a.Count;
+            }
+            else
+                *(uint*)(arg + RawLayout.Span.Flags) = a.Flags;
+            return 0;
+        }
+
+        public void Dispose()
+        {
+            Stream.Dispose();
+            System.Runtime.InteropServices.NativeMemory.Free(_ring);
+        }
+    }
+
+    /// <summary>Slot i of the fake ring holds bytes i + 1.</summary>
+    private static byte[] Slots(params int[] slots) => slots.SelectMany(i => Enumerable.Repeat((byte)(i + 1), 48)).ToArray();
+
+    /// <summary>
+    /// A PUT refused (EINVAL: another opener of the CPU's stream moved the cursor) after an earlier span of the same
+    /// call was PUT: the records already PUT are given, and the error comes with the next call.
+    /// </summary>
+    [Fact]
+    public void A_PUT_refused_after_records_were_put_gives_them_and_fails_the_next_read()
+    {
+        using var f = new FakeRing(4);
+        f.Get(0, 2).Put().Get(2, 2).Put(errno: 22);
+        var buffer = new byte[4 * 48];
+        Assert.Equal(96, f.Stream.Read(buffer));
+        Assert.Equal(Slots(0, 1), buffer[..96]);
+        var e = Assert.Throws<IOException>(() => f.Stream.Read(buffer));
+        Assert.Contains("KEDR_RAW_IOC_PUT", e.Message);
+    }
+
+    [Fact]
+    public void A_PUT_refused_before_any_record_fails_at_once()
+    {
+        using var f = new FakeRing(4);
+        f.Get(0, 2).Put(errno: 22);
+        Assert.Throws<IOException>(() => f.Stream.Read(new byte[4 * 48]));
+    }
+
+    /// <summary>A copy PUT says torn is not given; the next GET's records are, and EAGAIN ends the call.</summary>
+    [Fact]
+    public void A_torn_copy_is_thrown_away()
+    {
+        using var f = new FakeRing(4);
+        f.Get(0, 2).Put(flags: RawLayout.Torn).Get(1, 1).Put().Get(0, 0, errno: 11);
+        var buffer = new byte[4 * 48];
+        Assert.Equal(48, f.Stream.Read(buffer));
+        Assert.Equal(Slots(1), buffer[..48]);
+        Assert.Equal(5, f.Calls.Count);
+    }
+
     [Fact]
     public void Records_are_copied_byte_for_byte_at_every_length()
     {

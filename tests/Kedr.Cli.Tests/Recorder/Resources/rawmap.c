@@ -149,7 +149,29 @@ static void put_efault(int fd, struct kedr_raw_span *s)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 }
 
-static int torn(int fd, const struct kedr_raw_info *info)
+/*
+ * read() of raw (next to the ring file @path) into NULL, with records
+ * there: EFAULT, not a GET.
+ */
+static void read_null(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char raw[4096];
+	int fd;
+
+	snprintf(raw, sizeof(raw), "%.*s/raw",
+		 slash ? (int)(slash - path) : 1, slash ? path : ".");
+	fd = open(raw, O_RDONLY);
+	if (fd < 0) {
+		printf("open-raw errno %d\n", errno);
+		return;
+	}
+	refused("read-null", syscall(SYS_read, fd, NULL,
+				     sizeof(struct kedr_record)) < 0 ? -1 : 0);
+	close(fd);
+}
+
+static int torn(const char *path, int fd, const struct kedr_raw_info *info)
 {
 	struct kedr_record *buf = calloc(info->nr_records, sizeof(*buf));
 	__u64 next, drained = 0, torn = 0, gaps = 0;
@@ -205,9 +227,14 @@ static int torn(int fd, const struct kedr_raw_info *info)
 	}
 	printf("get1 %llu %u %u\n", (unsigned long long)s.pos, s.index, s.count);
 	put_efault(fd, &s);
-	/* read() into NULL, with records there: EFAULT, not a GET. */
-	refused("read-null", syscall(SYS_read, fd, NULL,
-				     sizeof(struct kedr_record)) < 0 ? -1 : 0);
+	/* ring has no read(). */
+	refused("read-ring", read(fd, buf, sizeof(*buf)) < 0 ? -1 : 0);
+	read_null(path);
+	/* That read() took back GET's span: GET it again (the same). */
+	if (get(fd, &s, 0)) {
+		printf("get1-again errno %d\n", errno);
+		return 1;
+	}
 	bad = s;
 	bad.pos++;
 	refused("put-pos", ioctl(fd, KEDR_RAW_IOC_PUT, &bad));
@@ -312,5 +339,5 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[3], "hold"))
 		return hold(fd, &info);
 	writable(argv[1], &info);
-	return torn(fd, &info);
+	return torn(argv[1], fd, &info);
 }

@@ -23,10 +23,10 @@
  *		signal: -ERESTARTSYS, so restarted under SA_RESTART, else
  *		EINTR; harmless, as GET changes nothing a new GET would not
  *		do again, and PUT waits only for the lock, before it changes
- *		anything) and says where the next records are: @pos (the stream's cursor), @index
- *		(its slot) and @count, up to the ring's end (no wrap) and to
- *		@count as given (0: no limit). @count 0 back: the end of the
- *		stream (where read() returns 0).
+ *		anything) and says where the next records are: @pos (the
+ *		stream's cursor), @index (its slot) and @count, up to the
+ *		ring's end (no wrap) and to @count as given (0: no limit).
+ *		@count 0 back: the end of the stream (where read() returns 0).
  *	KEDR_RAW_IOC_PUT: after the caller copied those records (@pos and
  *		@count of the GET, or fewer records): the cursor moves past them,
  *		unless the writer may have overwritten some while they were

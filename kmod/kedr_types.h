@@ -1,20 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The fixed-width types of the formats kmod/ shares with user space
- * (kedr_blob.h, kedr_record.h): the kernel's own in the kernel, the same
- * widths from <stdint.h> elsewhere (the C#/C layout tests compile them).
+ * (kedr_blob.h, kedr_record.h): <linux/types.h>, the kernel's own in the
+ * kernel and the kernel headers' in user space (the C#/C layout tests
+ * compile them), so that a program may include it too.
  */
 #ifndef KEDR_TYPES_H
 #define KEDR_TYPES_H
 
-#ifdef __KERNEL__
 #include <linux/types.h>
-#else
-#include <stdint.h>
-typedef uint8_t __u8;
-typedef uint16_t __le16;
-typedef uint32_t __le32;
-typedef uint64_t __le64;
-#endif
 
 #endif /* KEDR_TYPES_H */

@@ -5,7 +5,7 @@ using Kedr.Core.Diagnostics;
 namespace Kedr.Cli.Commands;
 
 /// <summary>
-/// <c>kedr record [-o FILE] [--debugfs DIR]</c>: on the machine under test, with kedr_sample loaded, drains every
+/// <c>kedr record [-o FILE] [--debugfs DIR] [--read]</c>: on the machine under test, with kedr_sample loaded, drains every
 /// CPU's event stream into FILE until the target has come and gone (or Ctrl-C), with progress on stderr;
 /// <c>kedr report FILE</c> decodes it.
 /// </summary>
@@ -18,9 +18,13 @@ internal static class RecordCommand
         var output = new Option<string>("--output", "-o") { Description = "The file to write.", DefaultValueFactory = _ => "kedr.trace" };
         var debugfs = new Option<string>("--debugfs") { Description = "kedr_sample's debugfs folder.", DefaultValueFactory = _ => DefaultDebugfs };
         var interval = new Option<int>("--progress-ms") { Description = "Progress on stderr every this many ms.", DefaultValueFactory = _ => 1000 };
+        var read = new Option<bool>("--read")
+        {
+            Description = "Read the per-CPU streams with read(2), not through the mapping of their rings (a kedr_sample without the mapping is read so anyway).",
+        };
         var cmd = new Command("record", "Record every event of the instrumented target (all CPUs, in parallel) into one file, until the target is unloaded or Ctrl-C; then `kedr report FILE`.")
         {
-            output, debugfs, interval,
+            output, debugfs, interval, read,
         };
         cmd.SetAction(r =>
         {
@@ -36,7 +40,7 @@ internal static class RecordCommand
             RecordResult result;
             try
             {
-                result = Recorder.Run(dir, path, Console.Error, TimeSpan.FromMilliseconds(ms), stop.Token);
+                result = Recorder.Run(dir, path, Console.Error, TimeSpan.FromMilliseconds(ms), stop.Token, map: !r.GetValue(read));
             }
             catch (IOException e)
             {
@@ -44,6 +48,8 @@ internal static class RecordCommand
             }
             finally { Console.CancelKeyPress -= onCancel; }
             var c = result.Counts;
+            Console.Error.WriteLine($"kedr record: {result.MappedStreams} of {result.Streams} CPU streams read through the mapping of their rings"
+                + (result.MappedStreams < result.Streams ? ", the others with read(2)" : ""));
             Console.Error.WriteLine($"kedr record: {path}: {c.Written} events recorded, {c.Dropped} dropped (target {result.Target}"
                 + (c.Interrupted ? ", stopped by the user" : "") + ")");
             if (LocksVfsStatus.TryRead(dir, result.Target, out var vfs) && (vfs!.Missed > 0 || vfs.NotKept > 0))

@@ -10,7 +10,13 @@ namespace Kedr.Cli.Record;
 /// What a recording gave: the file's counts (struct kedr_record_file) as written into its header, and how long the
 /// recorded code waited in all for the recording to make room (kedr_sample's wait_ms; the stats' waited_ms).
 /// </summary>
-internal sealed record RecordResult(RecordingCounts Counts, string Target, ulong WaitedMs);
+internal sealed record RecordResult(RecordingCounts Counts, string Target, ulong WaitedMs)
+{
+    /// <summary>The CPUs' streams, and how many of them were read through the mapping of their ring (<see cref="RawStream"/>).</summary>
+    public int Streams { get; init; }
+
+    public int MappedStreams { get; init; }
+}
 
 /// <summary>
 /// <c>kedr record</c>: drains every CPU's stream (<c>DIR/per_cpu/cpuN/raw</c>, DIR being kedr_sample's debugfs
@@ -19,14 +25,17 @@ internal sealed record RecordResult(RecordingCounts Counts, string Target, ulong
 /// (docs/record-format.md): the header, made at the end from DIR/header, with struct kedr_record_file and a
 /// struct kedr_record_cpu per CPU (kedr_sample's own counts from DIR/stats at the end), then the records as they
 /// came, each CPU's in its order, then the drops per function (DIR/dropped_functions at the end: struct
-/// kedr_record_funcs, at the header's funcs_offset).
+/// kedr_record_funcs, at the header's funcs_offset). Each stream is read through the mapping of its ring
+/// (<c>DIR/per_cpu/cpuN/ring</c>) where that file is there, opens and has the mapping, and <c>map</c> is true
+/// (<see cref="RawStream"/>), else from <c>raw</c> with read(2).
 /// </summary>
 internal static class Recorder
 {
     /// <summary>Bytes asked for per read: many records per system call.</summary>
     private const int ReadBytes = 1 << 20;
 
-    public static RecordResult Run(string dir, string output, TextWriter progress, TimeSpan interval, CancellationToken stop)
+    public static RecordResult Run(string dir, string output, TextWriter progress, TimeSpan interval, CancellationToken stop,
+        bool map = true)
     {
         var streams = Streams(dir);
         int nrCpus = streams.Max(s => s.Cpu) + 1;
@@ -42,12 +51,14 @@ internal static class Recorder
         long end = headerSize;
         var written = new long[nrCpus];
         var ended = new bool[nrCpus];
+        int mapped = 0;
         Exception? failure = null;
         var threads = streams.Select(s => new Thread(() =>
         {
             try
             {
-                using var raw = RawStream.Open(s.Path);
+                using var raw = RawStream.Open(s.Path, map);
+                if (raw.Mapped) Interlocked.Increment(ref mapped);
                 var buffer = new byte[ReadBytes / recordSize * recordSize];
                 for (;;)
                 {
@@ -129,7 +140,7 @@ internal static class Recorder
         var name = header.AsSpan(TraceLayout.Header.Target, TraceFormat.NameLength);
         int nul = name.IndexOf((byte)0);
         return new RecordResult(counts, System.Text.Encoding.ASCII.GetString(nul < 0 ? name : name[..nul]),
-            stats.WaitedMs);
+            stats.WaitedMs) { Streams = streams.Count, MappedStreams = mapped };
     }
 
     /// <summary>DIR/dropped_functions ("dropped symidx name" lines), most first; empty if there is none.</summary>

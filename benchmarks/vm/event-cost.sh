@@ -16,6 +16,10 @@
 #   filtered   every event filtered out at the source (filter "kinds")
 #   func-only  memory events filtered out, entry and exit kept (kinds function)
 #   recorded   everything recorded, each CPU's raw stream drained to /dev/null
+#              by cat (read(2): copy_to_user())
+#   mapped     everything recorded, drained by `kedr record -o /dev/null`
+#              (through the mapping of the rings where the module has it)
+#   readrec    the same with `kedr record --read` (read(2))
 #   noreader   everything, no reader (the rings keep what fits, drop the rest)
 #
 # and prints ns per helper call over plain for each. With --base, each case
@@ -23,7 +27,9 @@
 # commit, as base_CASE) right after this one, in the same boot. Every case
 # is run R times (default 3), the rounds one after another, and the least
 # time of each is printed: the host's load comes and goes (the machine is
-# shared), and it only ever adds time.
+# shared), and it only ever adds time. The guest's `kedr` is the checkout's
+# NativeAOT build (scripts/vm/guest-kedr.sh), also for the base module (which
+# it reads with read(2) if that module has no mapping).
 #
 # --indirect: the cost of an indirect call of the copies that no payload
 # claims instead (issue 15: the indirect path asks whether the destination is
@@ -56,12 +62,15 @@ trap 'rm -rf "$work"' EXIT
 
 kos=()
 while read -r ko; do kos+=(--ko "$ko"); done < <("$root/scripts/vm/build-kmod.sh" kedr_sample kedr_rec_target kedr_rec_probe)
+source "$root/scripts/vm/guest-kedr.sh"
+mapfile -t tool < <(kedr_guest_firmware_args)
+[[ ${#tool[@]} -gt 0 ]] || { echo "event-cost.sh: no guest kedr (scripts/vm/guest-kedr.sh)" >&2; exit 2; }
 target=$(printf '%s\n' "${kos[@]}" | grep '/kedr_rec_target.ko$')
 "$root/kedr" instrument "$target" -o "$work/kedr_rec_target.kedr" >/dev/null
 fw=(--firmware "$work/kedr_rec_target.kedr:kedr/kedr_rec_target.kedr")
 [[ -z "$base" ]] || fw+=(--firmware "$base:kedr-base/kedr_sample.ko")
 
-cat >"$work/guest.sh" <<GUEST
+{ printf '%s\n' "$KEDR_GUEST_INSTALL"; cat <<GUEST
 K=/lib/modules/kedr
 D=/sys/kernel/debug
 N=$calls
@@ -78,15 +87,30 @@ case_run() {
 	rmmod kedr_rec_target
 	sed -n 's/^all \([0-9]*\) \([0-9]*\) [0-9]* \([0-9]*\).*/\1_stats=\1 \2 \3/p' \$D/kedr_sample/stats |
 		sed "s/^[0-9]*_stats/\$1_stats/"
+	# kedr record ends with the target, after what is left.
+	[ -z "\$recorder" ] || wait \$recorder
+	recorder=
 	kill \$readers 2>/dev/null || true
 	wait 2>/dev/null || true
+	if [ -s /tmp/record.txt ]; then
+		sed -n "s/^kedr record: \\([0-9]* of [0-9]*\\) CPU streams read through the mapping.*/\$1_mapped=\\1/p" /tmp/record.txt
+		rm -f /tmp/record.txt
+	fi
 	rmmod kedr_sample
 }
 drain() {
 	readers=
 	for f in \$D/kedr_sample/per_cpu/cpu*/raw; do cat \$f > /dev/null & readers="\$readers \$!"; done
 }
+# kedr record to /dev/null (\$1: its options); it ends with the target, or is killed.
+record() {
+	kedr record -o /dev/null --progress-ms 500 \$1 2> /tmp/record.txt &
+	recorder=\$!
+	# Its first progress line: the raw files are open.
+	while [ ! -s /tmp/record.txt ]; do sleep 0.1; done
+}
 B=/lib/firmware/kedr-base/kedr_sample.ko
+recorder=
 both() {
 	readers=
 	case_run \$1 \$K/kedr_sample.ko "\$2"
@@ -105,16 +129,19 @@ while [ \$r -lt $rounds ]; do
 	if [ $drive = work ]; then
 		both funconly 'echo kinds function > \$D/kedr_sample/filter'
 		both recorded drain
+		both mapped record
+		both readrec 'record --read'
 		both noreader :
 	fi
 	r=\$((r + 1))
 done
 GUEST
+} >"$work/guest.sh"
 
-"$root/scripts/vm/run.sh" --script "$work/guest.sh" "${kos[@]}" "${fw[@]}" \
+"$root/scripts/vm/run.sh" --script "$work/guest.sh" "${kos[@]}" "${fw[@]}" "${tool[@]}" \
 	--mem 2048 --timeout 1500 --out "$work/out" >/dev/null || { cat "$work/out/script.log" >&2; exit 1; }
 out="$work/out/script.log"
-grep -E '_(ms|stats)=' "$out"
+grep -E '_(ms|stats|mapped)=' "$out"
 # The least of the rounds per case, in the order first seen.
 awk -v n="$calls" -v per="$per" -v what="$what" -v unit="$unit" -F= '/_ms=/ {
 	sub(/_ms$/, "", $1)

@@ -37,7 +37,7 @@
  * the per-CPU sequence numbers. For each stream, read + lost == recorded.
  * A stream opened later starts at the oldest record still kept.
  *
- * Waiting for kedr record (parameter wait_ms). While per_cpu/cpuN/raw files
+ * Waiting for kedr record (parameter wait_ms). While per_cpu/cpuN/ files
  * are open, a CPU whose ring is nearly full for the streams that read makes
  * the code it records wait for room instead of dropping, if that code could
  * be preempted where it is (interrupts on, preempt_count 0, outside a
@@ -65,7 +65,8 @@
  * events of a target that went away, until kedr_sample is removed. Names
  * come from the blob, which stays in memory until then. Removing
  * kedr_sample (only rmmod -f can while a file is open) ends every read at
- * once and waits for the files to be closed.
+ * once and waits for the files to be closed (and the rings' mappings, which
+ * hold their files, to be unmapped).
  *
  * Memory: the rings are limited to a quarter of RAM in all, and their pages
  * are allocated with __GFP_NORETRY: too large a nr_records fails insmod
@@ -87,6 +88,7 @@
 #include <linux/gfp.h>
 #include <linux/kernel.h>
 #include <linux/mm.h>
+#include <linux/mm_types.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
@@ -104,6 +106,7 @@
 #include <asm/processor-flags.h>
 
 #include "kedr_blob.h"
+#include "kedr_raw.h"
 #include "kedr_record.h"
 #include "kedr_ring.h"
 #include "kedr_sample.h"
@@ -819,7 +822,24 @@ static const struct file_operations kedr_stream_fops = {
  * as many as fit (at most two copies, where the ring wraps). The stream is
  * consuming, like output and trace, with one cursor per CPU; a stalled raw
  * reader is overwritten as the others are, which it sees as gaps in seq.
+ *
+ * per_cpu/cpuN/ring: the same stream (the same cursor, under the same
+ * raw_lock), read through a mapping of the ring instead: the reader maps it
+ * (read-only) and copies the records itself, moving the cursor with two
+ * ioctls (kmod/kedr_raw.h): GET waits as a read does and says where the next
+ * records are, PUT moves the cursor past them once copied, unless a writer
+ * may have overwritten some meanwhile (the check kedr_raw_copy() makes after
+ * its copy). The records then cross to user space once, in the reader's own
+ * (vector) moves, not through copy_to_user()'s byte-wise `rep movsb`. A file
+ * of its own, not raw's: under lockdown debugfs refuses to open any file
+ * whose operations have mmap or ioctls, and raw stays readable there.
  */
+static struct kedr_cpu_buf *kedr_raw_buf(struct file *file)
+{
+	return per_cpu_ptr(&kedr_bufs, (int)(uintptr_t)file->private_data);
+}
+
+/* raw and ring alike: a reader of the RAW stream (kedr record). */
 static int kedr_raw_open(struct inode *inode, struct file *file)
 {
 	mutex_lock(&kedr_read_mutex);
@@ -908,11 +928,70 @@ static ssize_t kedr_raw_copy(struct kedr_cpu_buf *cb, char __user *ubuf,
 	return done;
 }
 
-static ssize_t kedr_raw_read(struct file *file, char __user *ubuf,
-			     size_t count, loff_t *ppos)
+/*
+ * The next records a mapped reader of @cb may copy: up to @max from the raw
+ * cursor (moved past what writers overwrote, as kedr_raw_copy() does), not
+ * past the ring's end; *@pos gets the cursor. Called with cb->raw_lock held.
+ */
+static ssize_t kedr_raw_span(struct kedr_cpu_buf *cb, size_t max, u64 *pos)
+{
+	u64 tail = cb->tail[KEDR_STREAM_RAW];
+	u64 head = kedr_head(cb), reserve = READ_ONCE(cb->reserve);
+
+	/* Overwritten before we read them (a stalled reader). */
+	if (reserve > tail + kedr_rec_cap) {
+		tail = reserve - kedr_rec_cap;
+		/* Pairs with kedr_floor()'s acquire, as every move does. */
+		smp_store_release(&cb->tail[KEDR_STREAM_RAW], tail);
+	}
+	*pos = tail;
+	if (tail >= head)
+		return 0;
+	return min3(head - tail, (u64)max, kedr_rec_cap - tail % kedr_rec_cap);
+}
+
+/*
+ * What a raw reader of @file gets next, waiting as a read of the stream
+ * does: with @pos NULL, up to @max records copied to @ubuf (read(), whose
+ * buffer may be any user pointer, NULL too); otherwise the span of up to
+ * @max records a mapped reader copies (kedr_raw_span(), KEDR_RAW_IOC_GET).
+ * Returns the records, 0 at the end of the stream, or -EAGAIN (O_NONBLOCK),
+ * -ERESTARTSYS, -EFAULT. Called with the CPU's raw_lock held.
+ */
+static ssize_t kedr_raw_take(struct file *file, char __user *ubuf,
+			     size_t max, u64 *pos)
 {
 	int cpu = (int)(uintptr_t)file->private_data;
 	struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
+	ssize_t ret;
+
+	for (;;) {
+		bool over;
+
+		if (READ_ONCE(kedr_rec_closing))
+			return 0;
+		WRITE_ONCE(kedr_read_at[KEDR_STREAM_RAW], jiffies);
+		over = kedr_rec_over();
+		/* "over" first: then no more records come. */
+		smp_rmb();
+		ret = pos ? kedr_raw_span(cb, max, pos) :
+			    kedr_raw_copy(cb, ubuf, max);
+		kedr_raw_tell_drops(cb, cpu);
+		if (ret || over)
+			return ret;	/* records, an error, or the end */
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		if (wait_event_interruptible_timeout(kedr_read_wq,
+						     kedr_raw_ready(cb),
+						     msecs_to_jiffies(10)) < 0)
+			return -ERESTARTSYS;
+	}
+}
+
+static ssize_t kedr_raw_read(struct file *file, char __user *ubuf,
+			     size_t count, loff_t *ppos)
+{
+	struct kedr_cpu_buf *cb = kedr_raw_buf(file);
 	size_t max = count / sizeof(struct kedr_record);
 	ssize_t ret;
 
@@ -920,36 +999,146 @@ static ssize_t kedr_raw_read(struct file *file, char __user *ubuf,
 		return -EINVAL;	/* not even one whole record */
 	if (mutex_lock_interruptible(&cb->raw_lock))
 		return -ERESTARTSYS;
-	for (;;) {
-		bool over;
-
-		if (READ_ONCE(kedr_rec_closing)) {
-			ret = 0;
-			break;
-		}
-		WRITE_ONCE(kedr_read_at[KEDR_STREAM_RAW], jiffies);
-		over = kedr_rec_over();
-		/* "over" first: then no more records come. */
-		smp_rmb();
-		ret = kedr_raw_copy(cb, ubuf, max);
-		kedr_raw_tell_drops(cb, cpu);
-		if (ret)
-			break;
-		if (over)
-			break;	/* end of stream */
-		if (file->f_flags & O_NONBLOCK) {
-			ret = -EAGAIN;
-			break;
-		}
-		if (wait_event_interruptible_timeout(kedr_read_wq,
-						     kedr_raw_ready(cb),
-						     msecs_to_jiffies(10)) < 0) {
-			ret = -ERESTARTSYS;
-			break;
-		}
-	}
+	ret = kedr_raw_take(file, ubuf, max, NULL);
+	cb->raw_granted = 0;	/* the cursor moved under any GET's span */
 	mutex_unlock(&cb->raw_lock);
 	return ret > 0 ? ret * sizeof(struct kedr_record) : ret;
+}
+
+/*
+ * The whole ring, read-only and shared (kedr_raw.h): the pages behind
+ * cb->recs in their order, so slot i is at i * sizeof(struct kedr_record).
+ * They were zeroed when allocated: nothing but records is shown.
+ */
+static int kedr_raw_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct kedr_cpu_buf *cb = kedr_raw_buf(file);
+	unsigned long left = cb->nr_pages;
+
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;	/* records are not code */
+	/* MAP_SHARED of a read-only file is VM_MAYSHARE without VM_SHARED. */
+	if (vma->vm_pgoff || vma_pages(vma) != cb->nr_pages ||
+	    !(vma->vm_flags & VM_MAYSHARE) || (vma->vm_flags & VM_WRITE))
+		return -EINVAL;
+	/* Nor writable or executable by mprotect() later (EACCES). */
+	vma->vm_flags &= ~(VM_MAYWRITE | VM_MAYEXEC);
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY;
+	/* On failure mmap() unmaps what was inserted. */
+	return vm_insert_pages(vma, vma->vm_start, cb->pages, &left);
+}
+
+static long kedr_raw_info(struct file *file, void __user *uarg)
+{
+	struct kedr_cpu_buf *cb = kedr_raw_buf(file);
+	struct kedr_raw_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.record_size = sizeof(struct kedr_record);
+	info.nr_records = kedr_rec_cap;
+	info.map_size = (u64)cb->nr_pages << PAGE_SHIFT;
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+/* KEDR_RAW_IOC_GET: where the next records are (kedr_raw_take()). */
+static long kedr_raw_get(struct file *file, void __user *uarg)
+{
+	struct kedr_cpu_buf *cb = kedr_raw_buf(file);
+	struct kedr_raw_span span;
+	ssize_t ret;
+	u64 pos = 0;
+
+	if (copy_from_user(&span, uarg, sizeof(span)))
+		return -EFAULT;
+	if (span.flags || span.reserved)
+		return -EINVAL;
+	if (mutex_lock_interruptible(&cb->raw_lock))
+		return -ERESTARTSYS;
+	ret = kedr_raw_take(file, NULL, span.count ? span.count : U32_MAX,
+			    &pos);
+	/* What a PUT may move the cursor past: this span, no more. */
+	cb->raw_granted = ret > 0 ? pos + ret : 0;
+	mutex_unlock(&cb->raw_lock);
+	if (ret < 0)
+		return ret;
+	span.pos = pos;
+	span.index = pos % kedr_rec_cap;
+	span.count = ret;
+	return copy_to_user(uarg, &span, sizeof(span)) ? -EFAULT : 0;
+}
+
+/*
+ * KEDR_RAW_IOC_PUT: the reader copied @count records from @pos out of the
+ * mapping; the cursor moves past them if none was overwritten meanwhile.
+ * They must lie in the span the last GET gave (cb->raw_granted): past it,
+ * a reader may have copied slots the writer had not written yet (their old
+ * contents), which written by now would pass the checks below as whole.
+ */
+static long kedr_raw_put(struct file *file, void __user *uarg)
+{
+	struct kedr_raw_span __user *uspan = uarg;
+	struct kedr_cpu_buf *cb = kedr_raw_buf(file);
+	struct kedr_raw_span span;
+	long ret = 0;
+	u64 tail;
+
+	if (copy_from_user(&span, uspan, sizeof(span)))
+		return -EFAULT;
+	if (span.flags || span.reserved)
+		return -EINVAL;
+	/*
+	 * The answer is @flags alone: that it can be written is made sure of
+	 * first (0, as it is), so an EFAULT means the cursor did not move.
+	 */
+	if (put_user(0U, &uspan->flags))
+		return -EFAULT;
+	if (mutex_lock_interruptible(&cb->raw_lock))
+		return -ERESTARTSYS;
+	tail = cb->tail[KEDR_STREAM_RAW];
+	/*
+	 * The grant is within what was written, up to the ring's end, from
+	 * this cursor: it has not moved since (pos == tail), and only GET
+	 * moves it past overwritten records, replacing the grant.
+	 */
+	if (span.pos != tail || span.pos + span.count > cb->raw_granted) {
+		ret = -EINVAL;
+		goto out;
+	}
+	/*
+	 * As in kedr_raw_copy(): pairs with kedr_ring_record()'s smp_wmb().
+	 * The reader's loads of the records came before this ioctl in its
+	 * program order, and x86 keeps loads in order: if no writer had
+	 * begun to reuse their slots by now, the copy was whole.
+	 */
+	smp_rmb();
+	if (READ_ONCE(cb->reserve) > tail + kedr_rec_cap)
+		span.flags = KEDR_RAW_TORN;	/* the cursor stays */
+	else
+		/* Copied before the writer may reuse the slots. */
+		smp_store_release(&cb->tail[KEDR_STREAM_RAW],
+				  tail + span.count);
+out:
+	mutex_unlock(&cb->raw_lock);
+	/* Fails only if the caller unmapped it meanwhile: its own race. */
+	if (!ret && put_user(span.flags, &uspan->flags))
+		ret = -EFAULT;
+	return ret;
+}
+
+static long kedr_raw_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case KEDR_RAW_IOC_INFO:
+		return kedr_raw_info(file, uarg);
+	case KEDR_RAW_IOC_GET:
+		return kedr_raw_get(file, uarg);
+	case KEDR_RAW_IOC_PUT:
+		return kedr_raw_put(file, uarg);
+	}
+	return -ENOTTY;
 }
 
 static const struct file_operations kedr_raw_fops = {
@@ -957,6 +1146,29 @@ static const struct file_operations kedr_raw_fops = {
 	.open = kedr_raw_open,
 	.release = kedr_raw_release,
 	.read = kedr_raw_read,
+	.llseek = no_llseek,
+};
+
+/*
+ * The ring files are made with debugfs_create_file_unsafe(): debugfs's full
+ * proxy in 6.1 forwards no mmap. What the proxy would add is that no
+ * operation runs once debugfs_remove() has returned; ours need no such
+ * guard. Their code is this module's, held while a file is open
+ * (open_proxy_open() takes the fops' owner); everything they touch
+ * (kedr_bufs and the rings' pages, raw_lock, kedr_read_wq, the cursors) is
+ * freed only in kedr_recorder_exit() once the last file is released
+ * (kedr_open_files), and a mapping holds its file open, so no page is freed
+ * while mapped. A forced unload sets kedr_rec_closing first: GETs then end
+ * at once.
+ */
+static const struct file_operations kedr_ring_fops = {
+	.owner = THIS_MODULE,
+	.open = kedr_raw_open,
+	.release = kedr_raw_release,
+	.mmap = kedr_raw_mmap,
+	.unlocked_ioctl = kedr_raw_ioctl,
+	/* The structs are the same for 32-bit callers (no padding). */
+	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = no_llseek,
 };
 
@@ -1089,7 +1301,9 @@ static void kedr_ring_free(struct kedr_cpu_buf *cb)
  */
 static int kedr_ring_alloc(struct kedr_cpu_buf *cb, int cpu, size_t bytes)
 {
-	const gfp_t gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN;
+	/* Zeroed: a raw reader maps the pages, unwritten slots included. */
+	const gfp_t gfp = GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN |
+			  __GFP_ZERO;
 	unsigned int i, n = DIV_ROUND_UP(bytes, PAGE_SIZE);
 
 	cb->pages = kvcalloc(n, sizeof(*cb->pages), GFP_KERNEL);
@@ -1120,19 +1334,28 @@ static u64 kedr_ring_limit(void)
 	return ((u64)totalram_pages() << PAGE_SHIFT) / 4;
 }
 
-/* per_cpu/cpuN/raw for every possible CPU; the last dentry, or an error. */
+/*
+ * per_cpu/cpuN/raw and per_cpu/cpuN/ring for every possible CPU; the last
+ * dentry, or an error.
+ */
 static struct dentry *kedr_raw_files(void)
 {
-	struct dentry *dir, *d = NULL;
+	struct dentry *dir, *cpu_dir, *d = NULL;
 	char name[16];
 	int cpu;
 
 	dir = debugfs_create_dir("per_cpu", kedr_debugfs_dir);
 	for_each_possible_cpu(cpu) {
 		snprintf(name, sizeof(name), "cpu%d", cpu);
-		d = debugfs_create_dir(name, dir);
-		d = debugfs_create_file("raw", 0444, d, (void *)(uintptr_t)cpu,
-					&kedr_raw_fops);
+		cpu_dir = debugfs_create_dir(name, dir);
+		d = debugfs_create_file("raw", 0444, cpu_dir,
+					(void *)(uintptr_t)cpu, &kedr_raw_fops);
+		if (IS_ERR(d))
+			break;
+		/* Unsafe: see kedr_ring_fops, for the mapping. */
+		d = debugfs_create_file_unsafe("ring", 0444, cpu_dir,
+					       (void *)(uintptr_t)cpu,
+					       &kedr_ring_fops);
 		if (IS_ERR(d))
 			break;
 	}
@@ -1242,7 +1465,7 @@ void kedr_recorder_exit(void)
 	debugfs_remove(kedr_debugfs_dir);
 	while (!wait_event_timeout(kedr_read_wq,
 				   !atomic_read(&kedr_open_files), 5 * HZ))
-		pr_warn_once("unloading: waiting for the %d open files of /sys/kernel/debug/kedr_sample/ to be closed\n",
+		pr_warn_once("unloading: waiting for the %d open files of /sys/kernel/debug/kedr_sample/ to be closed (a mapping of a per_cpu/cpuN/ring holds its file open until unmapped)\n",
 			     atomic_read(&kedr_open_files));
 	kedr_filter_exit();
 	kvfree(kedr_func_drops);

@@ -67,6 +67,11 @@ struct kedr_cpu_buf {
 	 */
 	u64 tail[KEDR_NR_STREAMS];
 	struct mutex raw_lock;
+	/*
+	 * Under raw_lock: the end of the span the last KEDR_RAW_IOC_GET gave
+	 * (a PUT may not go past it); 0 after a read() or a GET that gave none.
+	 */
+	u64 raw_granted;
 	u64 raw_dropped_told;	/* dropped when the raw reader last warned */
 	/* Waiting for room (kedr_record_wait()); written by this CPU only. */
 	u64 waited_ns;		/* by waits that ended on this CPU */

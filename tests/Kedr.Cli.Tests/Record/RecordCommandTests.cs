@@ -76,6 +76,8 @@ public sealed class RecordCommandTests : IDisposable
         var r = Kedr("record", "--debugfs", Tmp("debugfs"), "-o", Tmp("rec.trace"), "--progress-ms", "10");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Contains("rec.trace: 5 events recorded, 3 dropped (target rec_mod)", r.Stderr);
+        // Regular files have no ring to map: read(2).
+        Assert.Contains("kedr record: 0 of 2 CPU streams read through the mapping of their rings, the others with read(2)\n", r.Stderr);
         // Per CPU and per function, most first.
         Assert.Contains("kedr record: cpu 0: 1 dropped\nkedr record: cpu 1: 2 dropped\nkedr record: rec_write: 2 dropped\nkedr record: rec_open: 1 dropped\n", r.Stderr);
 

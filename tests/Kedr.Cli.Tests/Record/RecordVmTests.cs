@@ -23,7 +23,8 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
     /// A workload small enough for the rings: the merged trace stream, opened before anything happens and read
     /// at the end, holds every event too. <c>kedr report</c> on the recording and on that stream gives the same
     /// events, line for line, and the recording's counts are kedr_sample's: every event recorded is in the file,
-    /// none dropped.
+    /// none dropped. kedr record reads every CPU's stream through the mapping of its ring (kmod/kedr_raw.h): a record
+    /// that path lost or copied twice would be missing from, or extra in, its report.
     /// </summary>
     [Fact]
     public async Task Report_of_a_recording_is_the_report_of_the_merged_trace_stream()
@@ -81,6 +82,7 @@ public sealed partial class RecordVmTests(ITestOutputHelper output) : IDisposabl
         Assert.Equal(stream.TargetCoreBase, recording.TargetCoreBase);
         Assert.NotEqual(0ul, recording.TargetCoreBase);
         Assert.Contains($"rec.trace: {recorded} events recorded, 0 dropped (target fat)", r.File("record.txt"));
+        Assert.Contains("kedr record: 2 of 2 CPU streams read through the mapping of their rings\n", r.File("record.txt"));
 
         var fromRecording = KedrProcess.Run(_dir.FullName, "report", recPath);
         var fromStream = KedrProcess.Run(_dir.FullName, "report", streamPath);

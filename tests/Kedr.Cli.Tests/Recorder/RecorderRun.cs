@@ -14,8 +14,7 @@ public sealed class RecorderRun : IAsyncLifetime
     public const string Target = "kedr_rec_target";
 
     // kedr_sample is loaded before this runs (PatchSiteRun), waiting for the target.
-    private const string Script = """
-        K=/lib/modules/kedr
+    private const string Script = Record.GuestKedr.Setup + """
         D=/sys/kernel/debug
         OUT=$D/kedr_sample/output
         P=$D/kedr_rec_probe
@@ -122,6 +121,69 @@ public sealed class RecorderRun : IAsyncLifetime
             echo refused > /out/huge.txt
         fi
         dmesg | grep 'kedr_sample: nr_records=16777216' > /out/huge-dmesg.txt || true
+
+        # --- 9. the raw file's mapping: refusals, a torn copy, the end; rmmod -f while mapped ---
+        # rawmap (Resources/rawmap.c) meets this script through files in $M. 64-record rings and no waiting
+        # for the reader: once it has not read for kedr_sample's stall limit (2 s), the writer wraps the ring.
+        M=/tmp/rawmap
+        mkdir -p $M
+        chmod +x $K/rawmap
+        insmod $K/kedr_sample.ko target_name=kedr_rec_target nr_records=64 wait_ms=0
+        insmod $K/kedr_rec_target.ko
+        probe
+        # raw is read(2) only: no ioctls (so lockdown leaves it alone); ring has them and the mapping.
+        $K/rawmap $D/kedr_sample/per_cpu/cpu0/raw $M info > /out/rawmap-raw.txt 2>&1 || true
+        $K/rawmap $D/kedr_sample/per_cpu/cpu0/ring $M torn > /out/rawmap-torn.txt 2>&1 &
+        rawmap=$!
+        while [ ! -e $M/opened ] && kill -0 $rawmap 2>/dev/null; do sleep 0.1; done
+        # 60 events on CPU 0: fewer than the ring holds.
+        taskset 1 sh -c "echo 'work 10' > $P/ctl"
+        while [ ! -e $M/got ] && kill -0 $rawmap 2>/dev/null; do sleep 0.1; done
+        sleep 2.5
+        # 600 more: the ring wraps over the records rawmap was given and has not copied yet.
+        taskset 1 sh -c "echo 'work 100' > $P/ctl"
+        touch $M/go
+        while [ ! -e $M/drain ] && kill -0 $rawmap 2>/dev/null; do sleep 0.1; done
+        rmmod kedr_rec_probe
+        rmmod kedr_rec_target
+        gone $rawmap 100 && echo exited > /out/rawmap-torn-ended.txt
+        sed -n 's/^0 \([0-9]*\) \([0-9]*\) .*/\1 \2/p' $D/kedr_sample/stats > /out/rawmap-cpu0.txt
+        rmmod kedr_sample
+        rm -f $M/*
+        insmod $K/kedr_sample.ko target_name=kedr_rec_target
+        $K/rawmap $D/kedr_sample/per_cpu/cpu0/ring $M hold > /out/rawmap-hold.txt 2>&1 &
+        rawmap=$!
+        while [ ! -e $M/mapped ] && kill -0 $rawmap 2>/dev/null; do sleep 0.1; done
+        sleep 0.5
+        (rmmod -f kedr_sample; echo $? > /out/hold-status.txt) &
+        rm=$!
+        while [ ! -e $M/closed ] && kill -0 $rawmap 2>/dev/null; do sleep 0.1; done
+        sleep 1
+        # The file is closed, its mapping is not: kedr_sample waits for it.
+        kill -0 $rm 2>/dev/null && echo running > /out/hold-rmmod-waiting.txt
+        touch $M/release
+        gone $rm 100 && echo returned > /out/hold-rmmod-returned.txt
+        gone $rawmap 20 && echo exited > /out/rawmap-hold-ended.txt
+
+        # --- 10. under lockdown (last: it cannot be lifted) kedr record reads raw with read(2) ---
+        # debugfs refuses to open, under lockdown, a file with mmap or ioctls (ring), not a read-only one
+        # (raw). Unsigned modules cannot be loaded then: the target runs its work before.
+        insmod $K/kedr_sample.ko target_name=kedr_rec_target
+        insmod $K/kedr_rec_target.ko
+        probe
+        taskset 1 sh -c "echo 'work 10' > $P/ctl"
+        mount | grep -q securityfs || mount -t securityfs none /sys/kernel/security
+        echo integrity > /sys/kernel/security/lockdown
+        cat /sys/kernel/security/lockdown > /out/lockdown.txt
+        (exec 4< $D/kedr_sample/per_cpu/cpu0/ring) 2> /out/lockdown-ring.txt || true
+        kedr record -o /tmp/locked.trace 2> /out/locked-record.txt &
+        rec=$!
+        sleep 1
+        rmmod kedr_rec_probe
+        rmmod kedr_rec_target
+        gone $rec 300 && echo exited > /out/locked-record-ended.txt
+        sed -n 's/^all \([0-9]*\) \([0-9]*\) .*/\1 \2/p' $D/kedr_sample/stats > /out/locked-stats.txt
+        rmmod kedr_sample
         """;
 
     internal PatchSiteResult Result { get; private set; } = null!;
@@ -132,18 +194,24 @@ public sealed class RecorderRun : IAsyncLifetime
     {
         // nbread: reads a file opened with O_NONBLOCK (busybox cannot), from the pipeline tests' resources.
         var nbread = Path.Combine(_work, "nbread");
-        var source = Path.Combine(RepositoryPaths.Root, "tests", "Kedr.Kernel.Tests", "Pipeline", "Resources", "nbread.c");
-        using (var gcc = System.Diagnostics.Process.Start("gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", nbread, source]))
-        {
-            await gcc.WaitForExitAsync();
-            if (gcc.ExitCode != 0) throw new InvalidOperationException($"gcc {source} failed ({gcc.ExitCode})");
-        }
+        await Gcc(nbread, Path.Combine(RepositoryPaths.Root, "tests", "Kedr.Kernel.Tests", "Pipeline", "Resources", "nbread.c"));
+        // rawmap: the mapped reading of a raw file, step by step (kmod/kedr_raw.h).
+        var rawmap = Path.Combine(_work, "rawmap");
+        await Gcc(rawmap, Path.Combine(RepositoryPaths.Root, "tests", "Kedr.Cli.Tests", "Recorder", "Resources", "rawmap.c"),
+            "-I", RepositoryPaths.Kmod);
         Result = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, Script)
         {
             ExtraModules = ["kedr_rec_probe"],
-            ExtraFiles = [nbread],
+            ExtraFiles = [nbread, rawmap, .. Record.GuestKedr.Files],
             Timeout = TimeSpan.FromSeconds(300),
         });
+    }
+
+    private static async Task Gcc(string output, string source, params string[] flags)
+    {
+        using var gcc = System.Diagnostics.Process.Start("gcc", ["-static", "-O2", "-Wall", "-Werror", .. flags, "-o", output, source]);
+        await gcc.WaitForExitAsync();
+        if (gcc.ExitCode != 0) throw new InvalidOperationException($"gcc {source} failed ({gcc.ExitCode})");
     }
 
     public Task DisposeAsync()

@@ -9,7 +9,7 @@ namespace Kedr.Cli.Tests.Recorder;
 /// <summary>
 /// kedr_sample's recorder in the guest (one run, <see cref="RecorderRun"/>): readers that start before
 /// the target, signals, forced unload, a stalled stream, the read mutex, EFLAGS.AC in the handlers,
-/// nested events and the rings' memory. Expected events come from kedr_rec_work.S's instructions
+/// nested events, the rings' memory and the raw files' mapping. Expected events come from kedr_rec_work.S's instructions
 /// (INCL m32: a 4-byte read and write; MOVSQ: an 8-byte read of [%rsi] and write of [%rdi]; REP
 /// MOVSB with %rcx = 0: nothing) and the addresses from the guest's kallsyms.
 /// </summary>
@@ -144,6 +144,100 @@ public sealed partial class RecorderVmTests(RecorderRun run, ITestOutputHelper o
         Assert.DoesNotContain("Out of memory", run.Result.Vm.Dmesg);
         Assert.DoesNotContain("invoked oom-killer", run.Result.Vm.Dmesg);
         Assert.DoesNotContain("vmalloc error", run.Result.Vm.Dmesg);
+    }
+
+    /// <summary>
+    /// The ring file's mapping (per_cpu/cpu0/ring, kmod/kedr_raw.h), by rawmap (Resources/rawmap.c) with 64-record
+    /// rings and wait_ms=0: the geometry; mmap refuses a writable (EACCES from an O_RDONLY fd), private, larger,
+    /// offset or executable mapping (EPERM for the last) and mprotect a writable or executable one; unknown ioctls are ENOTTY, bad arguments EFAULT
+    /// or EINVAL (a read() of raw into NULL too, with records there; a read() of ring, which has none), a PUT of another position, of more than the ring's end
+    /// or of more than the last GET granted (one record of those there) EINVAL; a PUT whose answer cannot be written
+    /// is EFAULT and has not moved the cursor. Given 60 records, the reader stalls past the stall limit while 600 more wrap the ring: the PUT of its
+    /// late copy says torn (the cursor stays), the next GET gives the oldest intact records, whose sequence numbers
+    /// are their positions (nothing dropped on CPU 0), and reading on to the end gives every later record once, in
+    /// order: it ends at the CPU's recorded count.
+    /// </summary>
+    [Fact]
+    public void A_mapped_reader_overtaken_while_copying_is_told_and_reads_on_from_the_oldest_intact_record()
+    {
+        output.WriteLine(File("rawmap-torn.txt"));
+        AssertFile("rawmap-torn-ended.txt", "exited", "rawmap did not end with the stream");
+        var lines = File("rawmap-torn.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split(' ')).ToDictionary(w => w[0], w => w[1..]);
+        Assert.Equal(["48", "64", "4096"], lines["info"]);
+        foreach (var (step, errno) in new[]
+        {
+            ("mmap-writable", 22), ("mmap-private", 22), ("mmap-larger", 22), ("mmap-offset", 22), ("mprotect-write", 13),
+            ("mmap-write-rdonly", 13), ("mmap-exec", 1), ("mprotect-exec", 13),
+            ("unknown-ioctl", 25), ("get-null", 14), ("get-flags", 22), ("read-ring", 22), ("read-null", 14), ("put-pos", 22), ("put-count", 22),
+            ("put-grant", 22), ("put-efault", 14),
+        })
+            Assert.True(lines.TryGetValue(step, out var w) && w.SequenceEqual(["errno", errno.ToString(CultureInfo.InvariantCulture)]),
+                $"{step}: expected errno {errno}\n{File("rawmap-torn.txt")}");
+        Assert.True(lines.TryGetValue("put-efault-moved", out var moved) && moved.SequenceEqual(["0"]),
+            $"a PUT that answered EFAULT moved the cursor\n{File("rawmap-torn.txt")}");
+        var cpu0 = File("rawmap-cpu0.txt").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(ulong.Parse).ToArray();
+        Assert.True(cpu0.Length == 2 && cpu0[1] == 0, "CPU 0 dropped: " + File("rawmap-cpu0.txt"));
+        ulong recorded = cpu0[0];
+        Assert.True(recorded >= 660, $"CPU 0 recorded {recorded}, the two works make 660");
+
+        var get1 = lines["get1"].Select(ulong.Parse).ToArray();
+        // The records there: the target's init's and some or all of the work's 60, within the 64-record ring.
+        Assert.True(get1[2] > 0 && get1[2] <= 64, "get1: " + string.Join(' ', get1));
+        Assert.Equal(["1"], lines["put1"]);
+        // The oldest record still intact: past what was overwritten, the ring's last 64 at the time (the 660 events
+        // of the two works, and the target's init, were written by then; its exit may come after), up to the ring's end.
+        var get2 = lines["get2"].Select(ulong.Parse).ToArray();
+        Assert.True(get2[0] > get1[0] + get1[2] && get2[0] + 64 >= 660 && get2[0] + 64 <= recorded, "get2: " + string.Join(' ', get2));
+        Assert.Equal(get2[0] % 64, get2[1]);
+        Assert.Equal(64 - get2[1], get2[2]);
+        Assert.Equal(["0", "-1"], lines["put2"]);
+        // drained, the position reached, torn copies, gaps in position or sequence.
+        Assert.Equal([(recorded - get2[0] - get2[2]).ToString(CultureInfo.InvariantCulture), recorded.ToString(CultureInfo.InvariantCulture), "0", "0"],
+            lines["end"]);
+    }
+
+    /// <summary>per_cpu/cpuN/raw is read(2) only, as before the mapping: no ioctl (ENOTTY), so lockdown lets it open.</summary>
+    [Fact]
+    public void The_raw_file_has_no_ioctls()
+    {
+        AssertFile("rawmap-raw.txt", "info errno 25", "KEDR_RAW_IOC_INFO on per_cpu/cpu0/raw");
+    }
+
+    /// <summary>
+    /// Under lockdown (integrity) debugfs refuses to open a file with mmap or ioctls: per_cpu/cpuN/ring is EPERM,
+    /// and kedr record reads every CPU's raw file with read(2) instead, getting every event recorded (the 60 of
+    /// "work 10" on CPU 0 among them, kept since no stream had been opened).
+    /// </summary>
+    [Fact]
+    public void Under_lockdown_kedr_record_reads_the_raw_files_with_read()
+    {
+        output.WriteLine(File("locked-record.txt"));
+        Assert.Contains("[integrity]", File("lockdown.txt"));
+        Assert.Contains("Operation not permitted", File("lockdown-ring.txt"));
+        AssertFile("locked-record-ended.txt", "exited", "kedr record did not end with the target");
+        var stats = File("locked-stats.txt").Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(ulong.Parse).ToArray();
+        Assert.True(stats.Length == 2 && stats[0] >= 60 && stats[1] == 0, "stats: " + File("locked-stats.txt"));
+        Assert.Contains("kedr record: 0 of 2 CPU streams read through the mapping of their rings, the others with read(2)\n",
+            File("locked-record.txt"));
+        Assert.Contains($": {stats[0]} events recorded, 0 dropped (target {RecorderRun.Target})", File("locked-record.txt"));
+    }
+
+    /// <summary>
+    /// rmmod -f while a reader has the ring mapped: its GET ends (count 0), it closes the file, and kedr_sample waits
+    /// for the mapping to go (the mapping holds the file), then unloads; the pages stay readable until then.
+    /// </summary>
+    [Fact]
+    public void Forced_unload_waits_for_a_mapping_of_the_ring()
+    {
+        output.WriteLine(File("rawmap-hold.txt"));
+        Assert.Equal("info 48 " , File("rawmap-hold.txt")[..8]);
+        Assert.Contains("hold-get 0 0\n", File("rawmap-hold.txt"));
+        AssertFile("hold-rmmod-waiting.txt", "running", "rmmod -f did not wait for the mapping");
+        AssertFile("hold-rmmod-returned.txt", "returned", "rmmod -f hung");
+        AssertFile("hold-status.txt", "0", "rmmod -f failed");
+        AssertFile("rawmap-hold-ended.txt", "exited", "rawmap did not end");
+        Assert.Contains("hold-read 0\nunmapped\n", File("rawmap-hold.txt"));
     }
 
     [GeneratedRegex(@"^lost: (\d+) events \(overwritten before this stream read them\)$")]

@@ -33,6 +33,11 @@ typedef uint32_t u32;
 typedef uint64_t u64;
 typedef int64_t s64;
 typedef int32_t s32;
+/* What kmod/kedr_types.h takes from <linux/types.h>, this file here. */
+typedef uint8_t __u8;
+typedef uint16_t __le16;
+typedef uint32_t __le32;
+typedef uint64_t __le64;
 /* kedr_sample.h counts live objects; the parser itself never does. */
 typedef struct {
 	int counter;

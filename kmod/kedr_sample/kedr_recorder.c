@@ -427,6 +427,16 @@ struct kedr_reader {
 };
 
 /*
+ * Is the record at position @pos overwritten, or being overwritten, by a
+ * writer that had begun @reserve records (struct kedr_cpu_buf: intact while
+ * reserve <= pos + kedr_rec_cap)? The one test every reader makes.
+ */
+static bool kedr_overwritten(u64 reserve, u64 pos)
+{
+	return reserve > pos + kedr_rec_cap;
+}
+
+/*
  * A file of stream @s is opened: the stream is reading from now on; the
  * first time, it starts at the oldest record still kept. Called with
  * kedr_read_mutex held.
@@ -459,7 +469,7 @@ static void kedr_skip_overwritten(struct kedr_cpu_buf *cb, enum kedr_stream s)
 {
 	u64 reserve = READ_ONCE(cb->reserve);
 
-	if (reserve > cb->tail[s] + kedr_rec_cap) {
+	if (kedr_overwritten(reserve, cb->tail[s])) {
 		u64 n = reserve - kedr_rec_cap - cb->tail[s];
 
 		/* Pairs with kedr_floor()'s acquire. */
@@ -551,7 +561,7 @@ static bool kedr_take(enum kedr_stream s, struct kedr_record *out)
 		 * no writer had begun to reuse the slot.
 		 */
 		smp_rmb();
-		if (READ_ONCE(cb->reserve) > tail + kedr_rec_cap)
+		if (kedr_overwritten(READ_ONCE(cb->reserve), tail))
 			continue;	/* overwritten: kedr_next_cpu() skips it */
 		if (!kedr_is_sync(out->kind) ||
 		    (cpu == sync_cpu && tail == sync_tail))
@@ -904,7 +914,7 @@ static ssize_t kedr_raw_copy(struct kedr_cpu_buf *cb, char __user *ubuf,
 		u64 n, idx;
 
 		/* Overwritten before we read them (a stalled reader). */
-		if (reserve > tail + kedr_rec_cap)
+		if (kedr_overwritten(reserve, tail))
 			tail = reserve - kedr_rec_cap;
 		if (tail >= head)
 			break;
@@ -918,7 +928,7 @@ static ssize_t kedr_raw_copy(struct kedr_cpu_buf *cb, char __user *ubuf,
 		 * from the oldest record still intact, over it.
 		 */
 		smp_rmb();
-		if (READ_ONCE(cb->reserve) > tail + kedr_rec_cap)
+		if (kedr_overwritten(READ_ONCE(cb->reserve), tail))
 			continue;
 		tail += n;
 		done += n;
@@ -939,7 +949,7 @@ static ssize_t kedr_raw_span(struct kedr_cpu_buf *cb, size_t max, u64 *pos)
 	u64 head = kedr_head(cb), reserve = READ_ONCE(cb->reserve);
 
 	/* Overwritten before we read them (a stalled reader). */
-	if (reserve > tail + kedr_rec_cap) {
+	if (kedr_overwritten(reserve, tail)) {
 		tail = reserve - kedr_rec_cap;
 		/* Pairs with kedr_floor()'s acquire, as every move does. */
 		smp_store_release(&cb->tail[KEDR_STREAM_RAW], tail);
@@ -962,7 +972,7 @@ static ssize_t kedr_raw_take(struct file *file, char __user *ubuf,
 			     size_t max, u64 *pos)
 {
 	int cpu = (int)(uintptr_t)file->private_data;
-	struct kedr_cpu_buf *cb = per_cpu_ptr(&kedr_bufs, cpu);
+	struct kedr_cpu_buf *cb = kedr_raw_buf(file);
 	ssize_t ret;
 
 	for (;;) {
@@ -1111,7 +1121,7 @@ static long kedr_raw_put(struct file *file, void __user *uarg)
 	 * begun to reuse their slots by now, the copy was whole.
 	 */
 	smp_rmb();
-	if (READ_ONCE(cb->reserve) > tail + kedr_rec_cap)
+	if (kedr_overwritten(READ_ONCE(cb->reserve), tail))
 		span.flags = KEDR_RAW_TORN;	/* the cursor stays */
 	else
 		/* Copied before the writer may reuse the slots. */

@@ -40,8 +40,11 @@ struct kedr_probe_handler {
 
 /*
  * 0, or -ENOENT (no such probe in the blob kedr_sample loaded), -EBUSY
- * (@h is registered already), -EINVAL (no handler). Several handlers may
- * be registered for one probe; each is called once per hit.
+ * (@h is registered already: it is left as it is), -EINVAL (no handler).
+ * Several handlers may be registered for one probe; each is called once per
+ * hit. A hit while the CPU is in a probe's handlers (a handler, or an
+ * interrupt or NMI in it, reaching a probe) calls none: it is counted as
+ * dropped (debugfs "probes").
  */
 int kedr_probe_register(struct kedr_probe_handler *h);
 /*

@@ -50,7 +50,8 @@ int kedr_probe_register(struct kedr_probe_handler *h);
 /*
  * Once it returns, @h is not running and will not be called again on any
  * CPU: its module may be unloaded even while the target keeps running.
- * May sleep.
+ * An @h not registered (never, or not any more) is left as it is. May
+ * sleep.
  */
 void kedr_probe_unregister(struct kedr_probe_handler *h);
 

@@ -14,6 +14,8 @@
  *	again_offset=N	after registering, registers the same handler again
  *			for func+N; what that returned is again_err (read-only)
  *			and the handler must still be called for func+offset
+ *	unregister	(write) unregisters the handler now; the module's
+ *			exit unregisters it again
  */
 #define pr_fmt(fmt) "kedr_probe_handler: " fmt
 
@@ -77,6 +79,19 @@ static void kph_handler(struct kedr_probe_handler *h, unsigned int id,
 static struct kedr_probe_handler kph = {
 	.handler = kph_handler,
 };
+
+static int kph_unregister_set(const char *val, const struct kernel_param *kp)
+{
+	kedr_probe_unregister(&kph);
+	return 0;
+}
+
+static const struct kernel_param_ops kph_unregister_ops = {
+	.set = kph_unregister_set,
+};
+
+module_param_cb(unregister, &kph_unregister_ops, NULL, 0200);
+MODULE_PARM_DESC(unregister, "Write anything: unregister the handler now");
 
 static int __init kph_init(void)
 {

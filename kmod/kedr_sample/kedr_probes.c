@@ -336,12 +336,24 @@ out:
 }
 EXPORT_SYMBOL_GPL(kedr_probe_register);
 
+/* A handler not registered (any more) is left alone. */
 void kedr_probe_unregister(struct kedr_probe_handler *h)
 {
+	struct kedr_probe_handler *x;
+
 	mutex_lock(&kedr_pr_mutex);
-	list_del_rcu(&h->list);
+	list_for_each_entry(x, &kedr_pr_handlers, list) {
+		if (x == h) {
+			list_del_rcu(&h->list);
+			break;
+		}
+	}
 	mutex_unlock(&kedr_pr_mutex);
-	/* Handlers run with preemption off: an RCU read-side section. */
+	/*
+	 * Handlers run with preemption off: an RCU read-side section. Waited
+	 * for even if @h was not found: a concurrent unregister may just
+	 * have taken it out.
+	 */
 	synchronize_rcu();
 }
 EXPORT_SYMBOL_GPL(kedr_probe_unregister);

@@ -235,6 +235,46 @@ public sealed partial class ProbeTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Unregistering a handler that is not registered (any more) does nothing: the handler module unregisters
+    /// through its "unregister" parameter, sees no hit after that, and its exit unregisters again. Before, the
+    /// second kedr_probe_unregister() deleted the list node again (a list_del corruption BUG).
+    /// </summary>
+    [Fact]
+    public async Task Unregistering_a_handler_twice_is_harmless()
+    {
+        var (loop, _) = FindPbOffsets();
+        const int Calls = 2;
+        var script = $$"""
+            K=/lib/modules/kedr
+            P=/sys/module/kedr_probe_handler/parameters
+            insmod $K/kedr_pb_target.ko
+            insmod $K/kedr_pb_drive.ko
+            insmod $K/kedr_probe_handler.ko func=kedr_pb_work offset={{loop}}
+            echo {{Calls}} > /sys/module/kedr_pb_drive/parameters/run
+            echo 1 > $P/unregister
+            echo {{Calls}} > /sys/module/kedr_pb_drive/parameters/run
+            cat $P/hits > /out/handler.txt
+            rmmod kedr_probe_handler
+            echo {{Calls}} > /sys/module/kedr_pb_drive/parameters/run
+            grep -v '^#' /sys/kernel/debug/kedr_sample/probes > /out/probes.txt
+            rmmod kedr_pb_drive
+            rmmod kedr_pb_target
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_pb_target", script)
+        {
+            ExtraModules = ["kedr_probe_handler", "kedr_pb_drive"],
+            Probes = [$"kedr_pb_work+0x{loop:x}"],
+            LoaderArgs = "probe_records=0",
+            Timeout = TimeSpan.FromSeconds(120),
+        }, output);
+        PatchSiteRun.AssertAttached(r, "kedr_pb_target");
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal($"{Calls * PbLoop}\n", r.File("handler.txt"));
+        Assert.Contains($"kedr_probe_handler: removed after {Calls * PbLoop} hits", r.Vm.Dmesg);
+        Assert.Equal(((long)3 * Calls * PbLoop).ToString(CultureInfo.InvariantCulture), r.File("probes.txt").Split(' ')[4]);
+    }
+
+    /// <summary>
     /// A probe helper call whose site is in no probe of the table (a blob the tool did not make: its one probe
     /// dropped from the table, the call's <c>push $site</c> made 0xfffffff0): kedr_helper_probe would index
     /// kedr_probe_armed[] with it, 4 GiB past it. kedr_sample must refuse the blob at load, one line.

@@ -40,14 +40,18 @@ struct kedr_probe_handler {
 
 /*
  * 0, or -ENOENT (no such probe in the blob kedr_sample loaded), -EBUSY
- * (@h is registered already), -EINVAL (no handler). Several handlers may
- * be registered for one probe; each is called once per hit.
+ * (@h is registered already: it is left as it is), -EINVAL (no handler).
+ * Several handlers may be registered for one probe; each is called once per
+ * hit. A hit while the CPU is in a probe's handlers (a handler, or an
+ * interrupt or NMI in it, reaching a probe) calls none: it is counted as
+ * dropped (debugfs "probes").
  */
 int kedr_probe_register(struct kedr_probe_handler *h);
 /*
  * Once it returns, @h is not running and will not be called again on any
  * CPU: its module may be unloaded even while the target keeps running.
- * May sleep.
+ * An @h not registered (never, or not any more) is left as it is. May
+ * sleep.
  */
 void kedr_probe_unregister(struct kedr_probe_handler *h);
 

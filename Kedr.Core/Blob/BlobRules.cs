@@ -283,9 +283,14 @@ public static class BlobRules
     /// with the site a probe that is the first at its place (its <see cref="BlobProbe.Site"/> itself) and whose
     /// <see cref="BlobProbe.CopyOffset"/> is that push. The helper indexes a table by the pushed site unchecked.
     /// Checked once the probes are read; the fixups' own rules hold (their fields are inside the code).
+    /// Conversely, every probe that is the first at its place has its call fixed up to the probe helper (a
+    /// <see cref="BlobFixupType.Pc32"/> <see cref="BlobHelper.Probe"/> fixup at its call's field): otherwise the call
+    /// goes wherever the image's rel32 or another fixup says, while the probe is listed and never fires (KEDR3014).
     /// </summary>
     public static BlobViolation? ProbeCalls(ReadOnlySpan<BlobFixup> fixups, ReadOnlySpan<BlobProbe> probes, ReadOnlySpan<byte> code)
     {
+        Span<bool> called = probes.Length <= 256 ? stackalloc bool[probes.Length] : new bool[probes.Length];
+        called.Clear();
         for (int i = 0; i < fixups.Length; i++)
         {
             ref readonly var x = ref fixups[i];
@@ -299,7 +304,13 @@ public static class BlobRules
                 return new(DiagnosticCodes.BlobProbeCallNotAProbe,
                     $"fixup {i}: probe helper call at 0x{x.Offset:x} is not the call of a probe (push $site; call: site {site}, {probes.Length} probes)",
                     BlobTableId.Fixups, i, BlobLayout.Fixup.Offset);
+            if (x.Type == BlobFixupType.Pc32) called[(int)site] = true;
         }
+        for (int i = 0; i < probes.Length; i++)
+            if (probes[i].Site == (uint)i && !called[i])
+                return new(DiagnosticCodes.BlobProbeNotCalled,
+                    $"probe {i}: the call at 0x{probes[i].CopyOffset + HelperCallFixupFromPush - HelperCallFixupFromCall:x} is not fixed up to the probe helper (no pc32 KEDR_HELPER_PROBE fixup at 0x{probes[i].CopyOffset + HelperCallFixupFromPush:x})",
+                    BlobTableId.Probes, i, BlobLayout.Probe.CopyOffset);
         return null;
     }
 

@@ -7,6 +7,8 @@
  *
  *	insmod kedr_pt_payload.ko [exit_delay_ms=N]
  *	echo 1 > /sys/module/kedr_pt_payload/parameters/unclaim	# unregister
+ *	echo 1 > /sys/module/kedr_pt_payload/parameters/reclaim	# register
+ *	cat /sys/module/kedr_pt_payload/parameters/reclaim_err	# its result
  *
  * One dmesg line per event, "kedr_pt_payload: " and then
  *	__kmalloc size=S ret=P caller=F+0xO pc=A in_init=I
@@ -132,6 +134,34 @@ static const struct kernel_param_ops kpt_unclaim_ops = {
 };
 module_param_cb(unclaim, &kpt_unclaim_ops, NULL, 0200);
 MODULE_PARM_DESC(unclaim, "Write anything: unregister the payload");
+
+static int reclaim_err;
+module_param(reclaim_err, int, 0444);
+MODULE_PARM_DESC(reclaim_err, "What the last write to reclaim got from kedr_payload_register()");
+
+/*
+ * Writing anything to "reclaim" registers the payload again, registered
+ * or not (tests: a second registration must be refused, a new one after
+ * "unclaim" taken).
+ */
+static int kpt_reclaim_set(const char *val, const struct kernel_param *kp)
+{
+	int err;
+
+	mutex_lock(&kpt_lock);
+	err = kedr_payload_register(&kpt_payload);
+	if (!err)
+		kpt_registered = true;
+	reclaim_err = err;
+	mutex_unlock(&kpt_lock);
+	return 0;
+}
+
+static const struct kernel_param_ops kpt_reclaim_ops = {
+	.set = kpt_reclaim_set,
+};
+module_param_cb(reclaim, &kpt_reclaim_ops, NULL, 0200);
+MODULE_PARM_DESC(reclaim, "Write anything: register the payload (again)");
 
 static int __init kpt_init(void)
 {

@@ -987,15 +987,23 @@ static int kedr_read_probes(const struct kedr_blob_reader *r,
  * Every probe helper call is a probe's: push $site; call with the site a
  * probe that is the first at its place and whose copy_offset is that push.
  * kedr_helper_probe indexes a table with the pushed site unchecked. The
- * fixups' fields are inside the image (kedr_read_fixups()).
+ * fixups' fields are inside the image (kedr_read_fixups()). Conversely,
+ * every probe that is the first at its place has its call fixed up to the
+ * helper (a PC32 one): else the call would go where the image's rel32 or
+ * another fixup says, the probe listed and never hit.
  */
 static int kedr_check_probe_calls(const struct kedr_blob_reader *r,
 				  const struct kedr_blob *b)
 {
 	const struct kedr_fixup *x;
+	unsigned long *called;
 	const u8 *push;
 	u32 i, site;
+	int err = 0;
 
+	called = bitmap_zalloc(b->nr_probes, GFP_KERNEL);
+	if (b->nr_probes && !called)
+		return -ENOMEM;
 	for (i = 0; i < b->nr_fixups; i++) {
 		x = &b->fixups[i];
 		if (x->target != KEDR_TARGET_HELPER ||
@@ -1009,11 +1017,27 @@ static int kedr_check_probe_calls(const struct kedr_blob_reader *r,
 			site = get_unaligned_le32(push + 1);
 		if (site >= b->nr_probes || b->probes[site].site != site ||
 		    (u64)b->probes[site].copy_offset + KEDR_CALL_FIELD !=
-		    x->offset)
-			return kedr_bad(r, "fixups[%u]: probe helper call at 0x%x is not the call of a probe (push $site; call: site %u, %u probes)",
-					i, x->offset, site, b->nr_probes);
+		    x->offset) {
+			err = kedr_bad(r, "fixups[%u]: probe helper call at 0x%x is not the call of a probe (push $site; call: site %u, %u probes)",
+				       i, x->offset, site, b->nr_probes);
+			goto out;
+		}
+		if (x->type == KEDR_FIXUP_PC32)
+			__set_bit(site, called);
 	}
-	return 0;
+	for (i = 0; i < b->nr_probes; i++) {
+		if (b->probes[i].site == i && !test_bit(i, called)) {
+			err = kedr_bad(r, "probes[%u]: the call at 0x%x is not fixed up to the probe helper (no pc32 KEDR_HELPER_PROBE fixup at 0x%x)",
+				       i, b->probes[i].copy_offset +
+				       KEDR_CALL_FIELD - 1,
+				       b->probes[i].copy_offset +
+				       KEDR_CALL_FIELD);
+			goto out;
+		}
+	}
+out:
+	bitmap_free(called);
+	return err;
 }
 
 void kedr_blob_free(struct kedr_blob *b)

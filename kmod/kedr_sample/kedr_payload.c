@@ -233,11 +233,30 @@ static const char *kedr_conflict(const struct kedr_payload *p,
 	return NULL;
 }
 
+/* Is @p on @list (mutex)? */
+static bool kedr_payload_on(const struct kedr_payload *p,
+			    const struct list_head *list)
+{
+	const struct kedr_payload *q;
+
+	list_for_each_entry(q, list, list)
+		if (q == p)
+			return true;
+	return false;
+}
+
+/*
+ * A payload registered already is refused (its list node is in use). One
+ * that unregistered while the target stays attached is still on the
+ * retired list, with its module reference: registering it again moves it
+ * back, the reference kept.
+ */
 int kedr_payload_register(struct kedr_payload *payload)
 {
 	const struct kedr_payload *other = NULL;
 	const char *name;
 	struct kedr_icpt *ic;
+	bool retired;
 	unsigned int i;
 	int err = 0;
 
@@ -250,6 +269,12 @@ int kedr_payload_register(struct kedr_payload *payload)
 			return -EINVAL;
 
 	mutex_lock(&kedr_payload_mutex);
+	if (kedr_payload_on(payload, &kedr_payloads)) {
+		pr_err("payload %s is registered already\n", payload->name);
+		err = -EBUSY;
+		goto out;
+	}
+	retired = kedr_payload_on(payload, &kedr_payloads_retired);
 	name = kedr_conflict(payload, &other);
 	if (name) {
 		pr_err("payload %s: %s is claimed by payload %s already\n",
@@ -258,18 +283,22 @@ int kedr_payload_register(struct kedr_payload *payload)
 		goto out;
 	}
 	ic = kedr_icpt;
-	if (ic && !try_module_get(payload->owner)) {
+	if (ic && !retired && !try_module_get(payload->owner)) {
 		err = -ENODEV;
 		goto out;
 	}
 	if (ic && ic->slot) {
 		err = kedr_claim(ic, payload);
 		if (err) {
-			module_put(payload->owner);
+			if (!retired)
+				module_put(payload->owner);
 			goto out;
 		}
 	}
-	list_add_tail(&payload->list, &kedr_payloads);
+	if (retired)
+		list_move_tail(&payload->list, &kedr_payloads);
+	else
+		list_add_tail(&payload->list, &kedr_payloads);
 	if (ic && payload->target_loaded)
 		payload->target_loaded(ic->mod);
 	pr_info("payload %s registered (%u replacements)\n", payload->name,

@@ -15,6 +15,11 @@
  *	                     the pair's index
  * in one go on its CPU (interrupts off), then calls the probe's handlers
  * (preemption off). Hits are counted per CPU: no locked instruction.
+ *
+ * A hit while its CPU is already in kedr_on_probe() (an interrupt or NMI
+ * reaching a probe while a hit is recorded or its handlers run, or a
+ * handler reaching one itself) is dropped: it records nothing and calls no
+ * handler, but is counted, per probe, as "dropped" in debugfs "probes".
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 
@@ -55,11 +60,12 @@ struct kedr_probe_state {
 
 static const struct kedr_blob *kedr_pr_blob;
 static struct kedr_probe_state *kedr_pr_state;
-/* Per CPU, nr_probes counters. */
+/* Per CPU, nr_probes counters each: hits, and hits dropped as nested. */
 static unsigned long __percpu *kedr_pr_hits;
+static unsigned long __percpu *kedr_pr_dropped;
 /* Each probe's original address while attached, 0 otherwise. */
 static unsigned long *kedr_pr_addr;
-/* A handler reaching a probe again on its CPU: not called again. */
+/* Hits on a CPU already in kedr_on_probe(): dropped (and counted). */
 static DEFINE_PER_CPU(unsigned int, kedr_pr_nesting);
 static LIST_HEAD(kedr_pr_handlers);
 /* Serialises enable/disable and handler (un)registration. */
@@ -126,20 +132,28 @@ void notrace kedr_on_probe(u32 site, struct pt_regs *regs)
 	const struct kedr_blob *b = kedr_pr_blob;
 	unsigned long addr;
 	unsigned int id;
+	bool nested;
 
+	/* The blob was checked: every call of the helper pushes a site. */
+	if (unlikely(site >= b->nr_probes))
+		return;
 	preempt_disable_notrace();
-	if (unlikely(this_cpu_inc_return(kedr_pr_nesting) != 1 ||
-		     site >= b->nr_probes))
-		goto out;
+	nested = this_cpu_inc_return(kedr_pr_nesting) != 1;
 	/* Preemption is off: kedr_probes_detach() waits for us. */
 	addr = READ_ONCE(kedr_pr_addr[site]);
 	if (unlikely(!addr))
 		goto out;
-	regs->ip = addr;
-	for (id = site; id < b->nr_probes; id++)
-		if (b->probes[id].site == site &&
-		    READ_ONCE(kedr_pr_state[id].enabled))
+	if (!nested)
+		regs->ip = addr;
+	for (id = site; id < b->nr_probes; id++) {
+		if (b->probes[id].site != site ||
+		    !READ_ONCE(kedr_pr_state[id].enabled))
+			continue;
+		if (unlikely(nested))
+			this_cpu_inc(kedr_pr_dropped[id]);
+		else
 			kedr_probe_hit(id, regs);
+	}
 out:
 	this_cpu_dec(kedr_pr_nesting);
 	preempt_enable_notrace();
@@ -187,13 +201,14 @@ static void kedr_probe_set(u32 id, bool on)
 	mutex_unlock(&kedr_pr_mutex);
 }
 
-static unsigned long kedr_probe_hits(u32 id)
+/* The sum over the CPUs of counter @id of @counters (hits or dropped). */
+static unsigned long kedr_probe_count(unsigned long __percpu *counters, u32 id)
 {
 	unsigned long n = 0;
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		n += per_cpu_ptr(kedr_pr_hits, cpu)[id];
+		n += per_cpu_ptr(counters, cpu)[id];
 	return n;
 }
 
@@ -208,15 +223,17 @@ static int kedr_probes_show(struct seq_file *m, void *v)
 	const struct kedr_blob *b = kedr_pr_blob;
 	u32 id;
 
-	seq_puts(m, "# id place original_address state hits\n");
+	seq_puts(m, "# id place original_address state hits dropped\n");
 	for (id = 0; id < b->nr_probes; id++) {
 		const struct kedr_probe_site *p = &b->probes[id];
 		const struct kedr_func *f = &b->funcs[p->func];
 
-		seq_printf(m, "%u %s+0x%x/0x%x 0x%lx %s %lu\n", id, f->name,
+		seq_printf(m, "%u %s+0x%x/0x%x 0x%lx %s %lu %lu\n", id, f->name,
 			   p->offset, f->size, kedr_probe_addr(id),
 			   READ_ONCE(kedr_pr_state[id].enabled) ?
-			   "enabled" : "disabled", kedr_probe_hits(id));
+			   "enabled" : "disabled",
+			   kedr_probe_count(kedr_pr_hits, id),
+			   kedr_probe_count(kedr_pr_dropped, id));
 	}
 	return 0;
 }
@@ -283,39 +300,60 @@ static int kedr_probe_find(const char *func, unsigned int offset)
 	return -ENOENT;
 }
 
+/*
+ * @h is written only once it is known to be new: a registered handler's id
+ * is read by kedr_probe_hit() on any CPU, and its list node is in the list.
+ */
 int kedr_probe_register(struct kedr_probe_handler *h)
 {
 	struct kedr_probe_handler *x;
-	int err = 0;
+	int err = 0, id;
 
 	if (!h || !h->handler)
 		return -EINVAL;
 	mutex_lock(&kedr_pr_mutex);
-	if (h->func) {
-		err = kedr_probe_find(h->func, h->offset);
-		if (err >= 0) {
-			h->id = err;
-			err = 0;
+	list_for_each_entry(x, &kedr_pr_handlers, list) {
+		if (x == h) {
+			err = -EBUSY;
+			goto out;
 		}
+	}
+	if (h->func) {
+		id = kedr_probe_find(h->func, h->offset);
+		if (id < 0) {
+			err = id;
+			goto out;
+		}
+		h->id = id;
 	} else if (!kedr_pr_blob || h->id >= kedr_pr_blob->nr_probes) {
 		err = -ENOENT;
+		goto out;
 	}
-	list_for_each_entry(x, &kedr_pr_handlers, list)
-		if (x == h)
-			err = -EBUSY;
-	if (!err)
-		list_add_tail_rcu(&h->list, &kedr_pr_handlers);
+	list_add_tail_rcu(&h->list, &kedr_pr_handlers);
+out:
 	mutex_unlock(&kedr_pr_mutex);
 	return err;
 }
 EXPORT_SYMBOL_GPL(kedr_probe_register);
 
+/* A handler not registered (any more) is left alone. */
 void kedr_probe_unregister(struct kedr_probe_handler *h)
 {
+	struct kedr_probe_handler *x;
+
 	mutex_lock(&kedr_pr_mutex);
-	list_del_rcu(&h->list);
+	list_for_each_entry(x, &kedr_pr_handlers, list) {
+		if (x == h) {
+			list_del_rcu(&h->list);
+			break;
+		}
+	}
 	mutex_unlock(&kedr_pr_mutex);
-	/* Handlers run with preemption off: an RCU read-side section. */
+	/*
+	 * Handlers run with preemption off: an RCU read-side section. Waited
+	 * for even if @h was not found: a concurrent unregister may just
+	 * have taken it out.
+	 */
 	synchronize_rcu();
 }
 EXPORT_SYMBOL_GPL(kedr_probe_unregister);
@@ -355,6 +393,19 @@ size_t kedr_probe_format(char *buf, size_t size, const struct kedr_record *r)
 			 p->offset, b->funcs[p->func].size, b->target_name);
 }
 
+static void kedr_probes_free(void)
+{
+	kfree(kedr_pr_state);
+	kedr_pr_state = NULL;
+	free_percpu(kedr_pr_hits);
+	kedr_pr_hits = NULL;
+	free_percpu(kedr_pr_dropped);
+	kedr_pr_dropped = NULL;
+	kfree(kedr_pr_addr);
+	kedr_pr_addr = NULL;
+	kedr_pr_blob = NULL;
+}
+
 int kedr_probes_init(const struct kedr_blob *blob, bool enabled)
 {
 	struct dentry *dir;
@@ -374,13 +425,12 @@ int kedr_probes_init(const struct kedr_blob *blob, bool enabled)
 			       GFP_KERNEL);
 	kedr_pr_hits = __alloc_percpu(blob->nr_probes * sizeof(unsigned long),
 				      sizeof(unsigned long));
-	if (!kedr_pr_state || !kedr_pr_addr || !kedr_pr_hits) {
-		kfree(kedr_pr_state);
-		kfree(kedr_pr_addr);
-		free_percpu(kedr_pr_hits);
-		kedr_pr_state = NULL;
-		kedr_pr_addr = NULL;
-		kedr_pr_hits = NULL;
+	kedr_pr_dropped = __alloc_percpu(blob->nr_probes *
+					 sizeof(unsigned long),
+					 sizeof(unsigned long));
+	if (!kedr_pr_state || !kedr_pr_addr || !kedr_pr_hits ||
+	    !kedr_pr_dropped) {
+		kedr_probes_free();
 		return -ENOMEM;
 	}
 	for (id = 0; id < blob->nr_probes; id++) {
@@ -404,11 +454,5 @@ void kedr_probes_exit(void)
 	debugfs_remove(kedr_pr_file);
 	kedr_pr_file = NULL;
 	memset(kedr_probe_armed, 0, sizeof(kedr_probe_armed));
-	kfree(kedr_pr_state);
-	kedr_pr_state = NULL;
-	free_percpu(kedr_pr_hits);
-	kedr_pr_hits = NULL;
-	kfree(kedr_pr_addr);
-	kedr_pr_addr = NULL;
-	kedr_pr_blob = NULL;
+	kedr_probes_free();
 }

@@ -74,4 +74,38 @@ public static class ProbeCallBlobs
         c.Change(b);
         return b;
     }
+
+    /// <summary>
+    /// The converse rule broken: a probe, the first at its place, whose <c>push $site; call</c> is not a call of
+    /// the probe helper (no <see cref="BlobHelper.Probe"/> PC32 fixup at its call's field): how, and the probe the
+    /// loader and BlobRules name.
+    /// </summary>
+    public sealed record UncalledCase(Action<KedrBlob> Change, int Probe, bool WithoutCallOrc = false);
+
+    public static readonly IReadOnlyDictionary<string, UncalledCase> UncalledCases = new Dictionary<string, UncalledCase>
+    {
+        ["the probe's fixup dropped"] = new(b => b.Fixups.Clear(), 0),
+        ["the probe's call fixed up to another helper"] = new(b => b.Fixups[0] = b.Fixups[0] with { Index = (uint)BlobHelper.MemEvent }, 0),
+        ["the probe's call fixed up to a symbol"] = new(b => b.Fixups[0] = b.Fixups[0] with { Target = BlobFixupTarget.Symbol, Index = 3 }, 0),
+        ["the probe's call fixed up as an absolute value"] = new(b => b.Fixups[0] = b.Fixups[0] with { Type = BlobFixupType.Abs32S, Addend = 0 }, 0, WithoutCallOrc: true),
+        ["a second place's call with no fixup"] = new(b =>
+        {
+            b.Code[10] = 0x68;
+            BitConverter.TryWriteBytes(b.Code.AsSpan(11), 1u);
+            b.Code[15] = 0xe8;
+            b.Probes.Add(new(0, 2, 10, 1, 1));
+        }, 1),
+    };
+
+    /// <summary>The code for a probe whose call is not the probe helper's (DiagnosticCodes.BlobProbeNotCalled).</summary>
+    public const string UncalledCode = "KEDR3014";
+
+    /// <summary>The blob with the converse rule broken.</summary>
+    public static KedrBlob Uncalled(string name)
+    {
+        var c = UncalledCases[name];
+        var b = c.WithoutCallOrc ? Create(BlobHeaderFlags.WordDigest) : Create();
+        c.Change(b);
+        return b;
+    }
 }

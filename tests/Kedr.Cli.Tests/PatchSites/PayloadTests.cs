@@ -195,6 +195,48 @@ public sealed partial class PayloadTests(ITestOutputHelper output)
         }
     }
 
+    /// <summary>
+    /// A payload that unregisters while the target runs (kept on kedr_sample's retired list until the target goes)
+    /// and then registers again: it is back, claiming its functions and hooking the exit, and the target's unload
+    /// and the payload's are clean. Before, the second registration linked the payload's list node, still on the
+    /// retired list, into the registered list as well: the target's unload then walked a broken list (a hang or
+    /// an oops).
+    /// </summary>
+    [Fact]
+    public async Task A_payload_that_unregisters_and_registers_again_while_the_target_runs_is_back_and_unloads_cleanly()
+    {
+        const string script = """
+            P=/sys/module/kedr_pt_payload/parameters
+            insmod $KEDR_MODULES/kedr_pt_payload.ko
+            insmod $KEDR_MODULES/kedr_sample_target.ko
+            echo 1 > $P/unclaim
+            echo 1 > $P/reclaim
+            cat $P/reclaim_err > /out/reclaim.txt
+            echo again > $P/reclaim
+            cat $P/reclaim_err >> /out/reclaim.txt
+            echo hello > /dev/cfake1
+            cat /dev/cfake1 > /out/read.txt
+            rmmod kedr_sample_target
+            rmmod kedr_pt_payload
+            { grep -c '^kedr_pt_payload ' /proc/modules || true; } > /out/payload-left.txt
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, script)
+        {
+            ExtraModules = ["kedr_pt_payload"],
+            Timeout = TimeSpan.FromSeconds(120),
+        }, output);
+        PatchSiteRun.AssertAttached(r, Target);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        // Registered again; a third registration of the registered payload is refused (-EBUSY).
+        Assert.Equal("0\n-16\n", r.File("reclaim.txt"));
+        Assert.Equal("HELLO\n", r.File("read.txt"));
+        Assert.Equal("0\n", r.File("payload-left.txt"));
+        // Back: the target's frees at unload reach it, and its exit hook runs.
+        var calls = PayloadCalls().Matches(r.Vm.Dmesg).Select(Call.From).ToList();
+        Assert.Contains(calls, c => c.Function == "kfree");
+        Assert.Contains("kedr_pt_payload: exit hook: before kedr_sample_target", r.Vm.Dmesg);
+    }
+
     private sealed record Import(string Name, string Via, ulong To, string Symbol, string Module, string ClaimedBy);
 
     private static List<Import> Imports(string text)

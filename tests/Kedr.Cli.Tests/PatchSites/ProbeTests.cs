@@ -133,6 +133,147 @@ public sealed partial class ProbeTests(ITestOutputHelper output)
         Assert.Equal(rows2[0].Hits, hits.Count(h => h.Id == 0));
     }
 
+    /// <summary>KEDR_PB_LOOP of kmod/kedr_probe_bench/kedr_pb_target.c: hits of the loop's probe per call of kedr_pb_work.</summary>
+    private const int PbLoop = 64;
+
+    /// <summary>
+    /// Offsets in kedr_pb_work (kmod/kedr_probe_bench) of its loop's head (the target of the backward jump: 64
+    /// hits a call) and of the instruction after the loop (one hit a call).
+    /// </summary>
+    private static (int Loop, int After) FindPbOffsets()
+    {
+        var elf = ElfFile.Read(Path.Combine(RepositoryPaths.Kmod, "kedr_probe_bench", "kedr_pb_target.ko"));
+        var sym = elf.Symbols.Single(s => s.Name == "kedr_pb_work" && s.IsFunction);
+        var sec = elf.Section(sym.SectionIndex);
+        var bytes = elf.Data.Slice((int)(sec.FileOffset + sym.Value), (int)sym.Size).ToArray();
+        var decoder = Decoder.Create(64, bytes);
+        decoder.IP = 0;
+        while (decoder.IP < (ulong)bytes.Length)
+        {
+            var insn = decoder.Decode();
+            if (insn.FlowControl == FlowControl.ConditionalBranch && insn.NearBranchTarget < insn.IP)
+                return ((int)insn.NearBranchTarget, (int)insn.NextIP);
+        }
+        throw new InvalidOperationException("kedr_pb_work has no loop");
+    }
+
+    /// <summary>
+    /// Hits dropped because the CPU is already in a probe's handlers (kedr_on_probe()'s nesting check) are counted,
+    /// per probe, in the "dropped" column of debugfs "probes": nothing is lost silently. Deterministic: the handler
+    /// (kedr_probe_handler nest=1) calls kedr_pb_work once per hit of the probe at the head of its loop, and each of
+    /// those calls runs the loop, so every outer hit comes with KEDR_PB_LOOP nested ones, all dropped.
+    /// </summary>
+    [Fact]
+    public async Task Probe_hits_nested_in_a_handler_are_counted_as_dropped()
+    {
+        var (loop, _) = FindPbOffsets();
+        const int Calls = 3;
+        var script = $$"""
+            K=/lib/modules/kedr
+            D=/sys/kernel/debug/kedr_sample
+            insmod $K/kedr_pb_target.ko
+            insmod $K/kedr_pb_drive.ko
+            insmod $K/kedr_probe_handler.ko func=kedr_pb_work offset={{loop}} nest=1
+            echo {{Calls}} > /sys/module/kedr_pb_drive/parameters/run
+            cat /sys/module/kedr_probe_handler/parameters/hits > /out/handler.txt
+            cat $D/probes > /out/probes.txt
+            rmmod kedr_probe_handler
+            rmmod kedr_pb_drive
+            rmmod kedr_pb_target
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_pb_target", script)
+        {
+            ExtraModules = ["kedr_probe_handler", "kedr_pb_drive"],
+            Probes = [$"kedr_pb_work+0x{loop:x}"],
+            LoaderArgs = "probe_records=0",
+            Timeout = TimeSpan.FromSeconds(240),
+        }, output);
+        PatchSiteRun.AssertAttached(r, "kedr_pb_target");
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal($"{Calls * PbLoop}\n", r.File("handler.txt"));
+        var probes = r.File("probes.txt").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("# id place original_address state hits dropped", probes[0]);
+        var row = probes[1].Split(' ');
+        Assert.Equal(6, row.Length);
+        Assert.Equal(((long)Calls * PbLoop, (long)Calls * PbLoop * PbLoop),
+            (long.Parse(row[4], CultureInfo.InvariantCulture), long.Parse(row[5], CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>
+    /// Registering a handler that is registered already is refused (-EBUSY) and leaves it as it was: still called
+    /// for its probe (the loop's head of kedr_pb_work, KEDR_PB_LOOP hits a call), not for the one the second
+    /// registration named (after the loop, one hit a call).
+    /// </summary>
+    [Fact]
+    public async Task Registering_a_registered_handler_again_leaves_it_on_its_probe()
+    {
+        var (loop, after) = FindPbOffsets();
+        const int Calls = 2;
+        var script = $$"""
+            K=/lib/modules/kedr
+            P=/sys/module/kedr_probe_handler/parameters
+            insmod $K/kedr_pb_target.ko
+            insmod $K/kedr_pb_drive.ko
+            insmod $K/kedr_probe_handler.ko func=kedr_pb_work offset={{loop}} again_offset={{after}}
+            echo {{Calls}} > /sys/module/kedr_pb_drive/parameters/run
+            echo "$(cat $P/again_err) $(cat $P/hits)" > /out/handler.txt
+            rmmod kedr_probe_handler
+            rmmod kedr_pb_drive
+            rmmod kedr_pb_target
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_pb_target", script)
+        {
+            ExtraModules = ["kedr_probe_handler", "kedr_pb_drive"],
+            Probes = [$"kedr_pb_work+0x{loop:x}", $"kedr_pb_work+0x{after:x}"],
+            LoaderArgs = "probe_records=0",
+            Timeout = TimeSpan.FromSeconds(240),
+        }, output);
+        PatchSiteRun.AssertAttached(r, "kedr_pb_target");
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        // -EBUSY, and the hits of the loop's probe only.
+        Assert.Equal($"-16 {Calls * PbLoop}\n", r.File("handler.txt"));
+    }
+
+    /// <summary>
+    /// Unregistering a handler that is not registered (any more) does nothing: the handler module unregisters
+    /// through its "unregister" parameter, sees no hit after that, and its exit unregisters again. Before, the
+    /// second kedr_probe_unregister() deleted the list node again (a list_del corruption BUG).
+    /// </summary>
+    [Fact]
+    public async Task Unregistering_a_handler_twice_is_harmless()
+    {
+        var (loop, _) = FindPbOffsets();
+        const int Calls = 2;
+        var script = $$"""
+            K=/lib/modules/kedr
+            P=/sys/module/kedr_probe_handler/parameters
+            insmod $K/kedr_pb_target.ko
+            insmod $K/kedr_pb_drive.ko
+            insmod $K/kedr_probe_handler.ko func=kedr_pb_work offset={{loop}}
+            echo {{Calls}} > /sys/module/kedr_pb_drive/parameters/run
+            echo 1 > $P/unregister
+            echo {{Calls}} > /sys/module/kedr_pb_drive/parameters/run
+            cat $P/hits > /out/handler.txt
+            rmmod kedr_probe_handler
+            echo {{Calls}} > /sys/module/kedr_pb_drive/parameters/run
+            grep -v '^#' /sys/kernel/debug/kedr_sample/probes > /out/probes.txt
+            rmmod kedr_pb_drive
+            rmmod kedr_pb_target
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_pb_target", script)
+        {
+            ExtraModules = ["kedr_probe_handler", "kedr_pb_drive"],
+            Probes = [$"kedr_pb_work+0x{loop:x}"],
+            LoaderArgs = "probe_records=0",
+            Timeout = TimeSpan.FromSeconds(120),
+        }, output);
+        PatchSiteRun.AssertAttached(r, "kedr_pb_target");
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Equal($"{Calls * PbLoop}\n", r.File("handler.txt"));
+        Assert.Contains($"kedr_probe_handler: removed after {Calls * PbLoop} hits", r.Vm.Dmesg);
+        Assert.Equal(((long)3 * Calls * PbLoop).ToString(CultureInfo.InvariantCulture), r.File("probes.txt").Split(' ')[4]);
+    }
+
     /// <summary>
     /// A probe helper call whose site is in no probe of the table (a blob the tool did not make: its one probe
     /// dropped from the table, the call's <c>push $site</c> made 0xfffffff0): kedr_helper_probe would index

@@ -35,4 +35,26 @@ public sealed class BlobReaderProbeCallTests
     [Theory, MemberData(nameof(CaseNames))]
     public void The_writer_refuses_a_probe_helper_call_that_is_no_probe_s(string name) =>
         Assert.Throws<Kedr.Core.Diagnostics.KedrException>(() => BlobWriter.Write(ProbeCallBlobs.Broken(name)));
+
+    public static TheoryData<string> UncalledNames => new(ProbeCallBlobs.UncalledCases.Keys);
+
+    /// <summary>
+    /// The converse: every probe that is the first at its place has its call fixed up to the probe helper (a PC32
+    /// <see cref="BlobHelper.Probe"/> fixup at its call's field). Otherwise the call goes to whatever the blob's rel32
+    /// or another fixup says while the probe is listed, enabled, and never fires. KEDR3014, naming the probe.
+    /// </summary>
+    [Theory, MemberData(nameof(UncalledNames))]
+    public void A_probe_whose_call_is_not_the_probe_helper_s_is_refused(string name)
+    {
+        var c = ProbeCallBlobs.UncalledCases[name];
+        var bytes = BlobWriter.WriteUnverified(ProbeCallBlobs.Uncalled(name));
+        Assert.False(BlobReader.TryRead(bytes, "probe.kedr", out _, out var error), $"{name}: accepted");
+        int probes = (int)BitConverter.ToUInt32(bytes, BlobLayout.Header.TableAt(BlobTableId.Probes) + BlobLayout.Table.Offset);
+        Assert.Equal((ProbeCallBlobs.UncalledCode, "Probes", (long)probes + c.Probe * BlobFormat.ProbeSize + BlobLayout.Probe.CopyOffset),
+            (error!.Code, error.Section, error.Offset));
+    }
+
+    [Theory, MemberData(nameof(UncalledNames))]
+    public void The_writer_refuses_a_probe_whose_call_is_not_the_probe_helper_s(string name) =>
+        Assert.Throws<Kedr.Core.Diagnostics.KedrException>(() => BlobWriter.Write(ProbeCallBlobs.Uncalled(name)));
 }

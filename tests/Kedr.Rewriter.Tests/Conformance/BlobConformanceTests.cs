@@ -257,6 +257,32 @@ public sealed partial class BlobConformanceTests(ITestOutputHelper output, BlobC
     }
 
     /// <summary>The part of the blob a BlobReader diagnostic is about.</summary>
+    public static TheoryData<string> UncalledProbeCases => new(ProbeCallBlobs.UncalledCases.Keys);
+
+    /// <summary>
+    /// Each way a probe's call can be no probe helper call (<see cref="ProbeCallBlobs.UncalledCases"/>, which
+    /// BlobReaderProbeCallTests reads with BlobReader): the loader's parser refuses it too, naming the same probe.
+    /// </summary>
+    [Theory, MemberData(nameof(UncalledProbeCases))]
+    public void The_loader_refuses_each_probe_whose_call_is_not_the_probe_helper_s_as_BlobReader_does(string name)
+    {
+        var dir = Directory.CreateTempSubdirectory("kedr-conformance-").FullName;
+        try
+        {
+            var bytes = BlobWriter.WriteUnverified(ProbeCallBlobs.Uncalled(name));
+            var line = fixture.Value.Parse("probe_mod", Write(Path.Combine(dir, "broken.kedr"), bytes));
+            output.WriteLine(line ?? "(accepted)");
+            Assert.NotNull(line);
+            Assert.False(BlobReader.TryRead(bytes, "broken.kedr", out _, out var error));
+            Assert.Equal(Area(error!), Area(line!));
+            Assert.Matches($@"^-22 blob .* is malformed: probes\[{ProbeCallBlobs.UncalledCases[name].Probe}\]: the call at 0x[0-9a-f]+ is not fixed up to the probe helper", line);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static string Area(KedrDiagnostic d) => (d.Code, d.Section) switch
     {
         ("KEDR3009", _) => "checksum",

@@ -27,7 +27,8 @@
  * is claimed by at most one payload (the second gets -EBUSY and one dmesg
  * line naming the function and both payloads). Registering a registered
  * payload gets -EBUSY; one unregistered may register again (while the
- * target stays attached too). kedr_sample holds a
+ * target stays attached too). Unregistering twice, or a payload never
+ * registered (its struct zeroed), is harmless (the latter: one warning). kedr_sample holds a
  * reference on each registered payload's module while a target is
  * attached; a payload whose module is going (unloading, its exit not yet
  * at kedr_payload_unregister()) when a target attaches is left out of it.

@@ -9,6 +9,7 @@
  *	echo 1 > /sys/module/kedr_pt_payload/parameters/unclaim	# unregister
  *	echo 1 > /sys/module/kedr_pt_payload/parameters/reclaim	# register
  *	cat /sys/module/kedr_pt_payload/parameters/reclaim_err	# its result
+ *	echo 1 > /sys/module/kedr_pt_payload/parameters/unregister_stray
  *
  * One dmesg line per event, "kedr_pt_payload: " and then
  *	__kmalloc size=S ret=P caller=F+0xO pc=A in_init=I
@@ -162,6 +163,25 @@ static const struct kernel_param_ops kpt_reclaim_ops = {
 };
 module_param_cb(reclaim, &kpt_reclaim_ops, NULL, 0200);
 MODULE_PARM_DESC(reclaim, "Write anything: register the payload (again)");
+
+/* Never registered: "unregister_stray" unregisters it (tests: harmless). */
+static struct kedr_payload kpt_stray = {
+	.owner = THIS_MODULE,
+	.name = "kedr_pt_stray",
+};
+
+static int kpt_unregister_stray_set(const char *val,
+				    const struct kernel_param *kp)
+{
+	kedr_payload_unregister(&kpt_stray);
+	return 0;
+}
+
+static const struct kernel_param_ops kpt_unregister_stray_ops = {
+	.set = kpt_unregister_stray_set,
+};
+module_param_cb(unregister_stray, &kpt_unregister_stray_ops, NULL, 0200);
+MODULE_PARM_DESC(unregister_stray, "Write anything: unregister a payload never registered");
 
 static int __init kpt_init(void)
 {

@@ -314,9 +314,20 @@ void kedr_payload_unregister(struct kedr_payload *payload)
 	struct kedr_icpt *ic;
 
 	mutex_lock(&kedr_payload_mutex);
-	/* Left out of an attachment while its module was going: done. */
-	if (list_empty(&payload->list))
+	/*
+	 * On neither list: left out of an attachment while its module was
+	 * going (its node emptied), done; or never registered (a node of
+	 * zeroes, which list_empty() does not see as empty).
+	 */
+	if (!kedr_payload_on(payload, &kedr_payloads) &&
+	    !kedr_payload_on(payload, &kedr_payloads_retired)) {
+		if (!list_empty(&payload->list)) {
+			pr_warn("payload %s: unregistered but not registered\n",
+				payload->name);
+			goto unlock;
+		}
 		goto out;
+	}
 	ic = kedr_icpt;
 	if (ic && ic->slot)
 		kedr_set_claims(ic, payload, false);
@@ -327,6 +338,7 @@ void kedr_payload_unregister(struct kedr_payload *payload)
 		list_del_init(&payload->list);
 out:
 	pr_info("payload %s unregistered\n", payload->name);
+unlock:
 	mutex_unlock(&kedr_payload_mutex);
 }
 EXPORT_SYMBOL_GPL(kedr_payload_unregister);

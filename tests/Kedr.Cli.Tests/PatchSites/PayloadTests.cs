@@ -237,6 +237,42 @@ public sealed partial class PayloadTests(ITestOutputHelper output)
         Assert.Contains("kedr_pt_payload: exit hook: before kedr_sample_target", r.Vm.Dmesg);
     }
 
+    /// <summary>
+    /// A payload module that unregisters a payload it never registered (its struct all zeroes: a module that
+    /// registers only under some condition and unregisters in its exit all the same) gets one warning and
+    /// nothing else: the registered payload still has its functions. Before, the zeroed list node did not
+    /// look empty, so kedr_sample moved it between lists: a NULL dereference (oops).
+    /// </summary>
+    [Fact]
+    public async Task Unregistering_a_payload_never_registered_is_a_warning_and_nothing_else()
+    {
+        const string script = """
+            P=/sys/module/kedr_pt_payload/parameters
+            insmod $KEDR_MODULES/kedr_pt_payload.ko
+            insmod $KEDR_MODULES/kedr_sample_target.ko
+            echo 1 > $P/unregister_stray
+            echo hello > /dev/cfake1
+            cat /dev/cfake1 > /out/read.txt
+            rmmod kedr_sample_target
+            rmmod kedr_pt_payload
+            { grep -c '^kedr_pt_payload ' /proc/modules || true; } > /out/payload-left.txt
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest(Target, script)
+        {
+            ExtraModules = ["kedr_pt_payload"],
+            Timeout = TimeSpan.FromSeconds(120),
+        }, output);
+        PatchSiteRun.AssertAttached(r, Target);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Contains("kedr_sample: payload kedr_pt_stray: unregistered but not registered", r.Vm.Dmesg);
+        Assert.DoesNotContain("payload kedr_pt_stray unregistered", r.Vm.Dmesg);
+        Assert.Equal("HELLO\n", r.File("read.txt"));
+        Assert.Equal("0\n", r.File("payload-left.txt"));
+        // The registered payload kept its claims: the target's frees reach it.
+        var calls = PayloadCalls().Matches(r.Vm.Dmesg).Select(Call.From).ToList();
+        Assert.Contains(calls, c => c.Function == "kfree");
+    }
+
     private sealed record Import(string Name, string Via, ulong To, string Symbol, string Module, string ClaimedBy);
 
     private static List<Import> Imports(string text)

@@ -82,7 +82,10 @@ void kedr_payload_unregister(struct kedr_payload *payload);
 /*
  * Fills @info for a handler whose return address is @ret_addr
  * (__builtin_return_address(0) in the handler). Returns false, with pc 0,
- * when @ret_addr is not in the target's copies (a tail call).
+ * when @ret_addr is not in the target's copies (a tail call). Only from a
+ * handler or hook while it runs: the attachment @info names (the target's
+ * module included) is freed once the target has gone, which nothing else
+ * waits for.
  */
 bool kedr_get_call_info(unsigned long ret_addr, struct kedr_call_info *info);
 

@@ -150,36 +150,57 @@ static __printf(1, 2) void kedr_alloc_report_line(const char *fmt, ...)
 }
 
 /*
- * The target's exit has run: the blocks still kept are its leaks. Names
- * are resolved now, while the target's symbols are still there.
+ * The target's exit has run: the blocks still kept are its leaks. They are
+ * taken out under the lock and reported after it: the report (up to
+ * KEDR_ALLOC_REPORT_MAX blocks with their stacks, some 800 lines, each name
+ * resolved) is written with interrupts on. Names are resolved now, while
+ * the target's symbols are still there.
  */
 void kedr_alloc_target_unloading(struct module *target)
 {
+	unsigned long allocs, frees, untracked, leaks = 0, bytes = 0, flags;
+	struct hlist_node *tmp, *prev = NULL;
 	struct kedr_alloc_block *b;
-	unsigned long leaks = 0, bytes = 0, flags;
+	HLIST_HEAD(kept);
 	unsigned int i;
 	int bkt;
 
+	spin_lock_irqsave(&kedr_alloc_lock, flags);
+	hash_for_each_safe(kedr_alloc_blocks, bkt, tmp, b, node) {
+		hash_del(&b->node);
+		/* In the table's order, as the report listed them. */
+		if (prev)
+			hlist_add_behind(&b->node, prev);
+		else
+			hlist_add_head(&b->node, &kept);
+		prev = &b->node;
+	}
+	allocs = kedr_alloc_nr_allocs;
+	frees = kedr_alloc_nr_frees;
+	untracked = kedr_alloc_nr_untracked;
+	kedr_alloc_nr_allocs = 0;
+	kedr_alloc_nr_frees = 0;
+	kedr_alloc_nr_untracked = 0;
+	spin_unlock_irqrestore(&kedr_alloc_lock, flags);
+
 	mutex_lock(&kedr_alloc_report_lock);
 	kedr_alloc_report_len = 0;
-	spin_lock_irqsave(&kedr_alloc_lock, flags);
-	hash_for_each(kedr_alloc_blocks, bkt, b, node) {
+	hlist_for_each_entry(b, &kept, node) {
 		leaks++;
 		bytes += b->size;
 		if (leaks > KEDR_ALLOC_REPORT_MAX)
 			continue;
 		kedr_alloc_report_line("leak: %zu bytes at %p allocated at %pS",
-				  b->size, b->block, (void *)b->pc);
+				       b->size, b->block, (void *)b->pc);
 		for (i = 0; i < b->nr_entries; i++)
 			kedr_alloc_report_line("    %pS", (void *)b->entries[i]);
 	}
 	kedr_alloc_report_line("leak report of %s: %lu allocations, %lu frees, %lu leaks (%lu bytes), %lu not tracked",
-			       target->name, kedr_alloc_nr_allocs,
-			       kedr_alloc_nr_frees, leaks, bytes,
-			       kedr_alloc_nr_untracked);
-	spin_unlock_irqrestore(&kedr_alloc_lock, flags);
+			       target->name, allocs, frees, leaks, bytes,
+			       untracked);
 	mutex_unlock(&kedr_alloc_report_lock);
-	kedr_alloc_forget();
+	hlist_for_each_entry_safe(b, tmp, &kept, node)
+		kfree(b);
 }
 
 static ssize_t kedr_alloc_leaks_read(struct file *file, char __user *buf,

@@ -11,7 +11,9 @@
  *
  * - defined: the base of its section, as /sys/module/<target>/sections/
  *   shows it (the kernel's own record of where it placed each section),
- *   plus st_value; symbols of init sections are gone (value 0);
+ *   plus st_value; symbols of init sections are gone (value 0). A section
+ *   name that is not one path component there ('/', ".", "..") is
+ *   refused;
  * - undefined (an import): read back from a field the kernel relocated
  *   with it in the target's core sections (a RELA entry of the .ko), and
  *   kept only if kallsyms says that address is exactly this symbol
@@ -117,6 +119,30 @@ static int kedr_elf_parse(struct kedr_elf *e)
 	return 0;
 }
 
+/*
+ * Can section name @name be one component of a path under sysfs? Not if it
+ * names another directory ("/", "." or ".."); ".data..percpu" is fine.
+ */
+static bool kedr_secname_ok(const char *name)
+{
+	return !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
+/* An allocated section whose name kedr_sec_base() would not use, or 0. */
+static unsigned int kedr_elf_bad_secname(const struct kedr_elf *e)
+{
+	unsigned int i;
+
+	for (i = 1; i < e->eh->e_shnum; i++) {
+		const char *name = kedr_elf_secname(e, i);
+
+		if ((e->sh[i].sh_flags & SHF_ALLOC) && name &&
+		    !kedr_secname_ok(name))
+			return i;
+	}
+	return 0;
+}
+
 /* Where the kernel placed section @i of @mod: its sysfs record. */
 static unsigned long kedr_sec_base(struct kedr_elf *e, struct module *mod,
 				   unsigned int i)
@@ -132,7 +158,7 @@ static unsigned long kedr_sec_base(struct kedr_elf *e, struct module *mod,
 		return e->sec_base[i];
 	e->sec_tried[i] = 1;
 	if (!name || !(e->sh[i].sh_flags & SHF_ALLOC) ||
-	    str_has_prefix(name, ".init"))
+	    str_has_prefix(name, ".init") || !kedr_secname_ok(name))
 		return 0;
 	path = kasprintf(GFP_KERNEL, "/sys/module/%s/sections/%s", mod->name,
 			 name);
@@ -300,6 +326,7 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 	struct kedr_elf e = {};
 	u8 *need = NULL;
 	u32 i, n = b->target_num_symtab;
+	unsigned int bad;
 	int err;
 
 	err = request_firmware(&fw, ko_name, NULL);
@@ -318,6 +345,13 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 	if (e.nsym != n) {
 		kedr_refuse(c, "%s has %u symbols, the blob was built for %u",
 			    ko_name, e.nsym, n);
+		err = -EINVAL;
+		goto out;
+	}
+	bad = kedr_elf_bad_secname(&e);
+	if (bad) {
+		kedr_refuse(c, "%s: section %u is named \"%s\", not a name under /sys/module/%s/sections/",
+			    ko_name, bad, kedr_elf_secname(&e, bad), c->mod->name);
 		err = -EINVAL;
 		goto out;
 	}

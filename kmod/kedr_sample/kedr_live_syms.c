@@ -13,7 +13,7 @@
  *   shows it (the kernel's own record of where it placed each section),
  *   plus st_value; symbols of init sections are gone (value 0). A section
  *   name that is not one path component there ('/', ".", "..") is
- *   refused;
+ *   refused, and so is a function not inside the module's core text;
  * - undefined (an import): read back from a field the kernel relocated
  *   with it in the target's core sections (a RELA entry of the .ko), and
  *   kept only if kallsyms says that address is exactly this symbol
@@ -325,6 +325,8 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 	const struct firmware *fw = NULL;
 	struct kedr_elf e = {};
 	u8 *need = NULL;
+	const struct module_layout *l = &c->mod->core_layout;
+	unsigned long text = (unsigned long)l->base;
 	u32 i, n = b->target_num_symtab;
 	unsigned int bad;
 	int err;
@@ -379,7 +381,7 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 		const struct kedr_func *f = &b->funcs[i];
 		const Elf64_Sym *s = &e.sym[f->symidx];
 		const char *name = kedr_elf_symname(&e, f->symidx);
-		unsigned long base;
+		unsigned long base, addr;
 
 		if (!name || strcmp(name, f->name) ||
 		    ELF64_ST_TYPE(s->st_info) != STT_FUNC ||
@@ -399,7 +401,15 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 			err = -ENOENT;
 			goto out;
 		}
-		c->func_addr[i] = base + s->st_value;
+		addr = base + s->st_value;
+		if (addr < text || addr - text > l->text_size ||
+		    f->size > l->text_size - (addr - text)) {
+			kedr_refuse(c, "%s: %s at 0x%lx (+%u) is outside the module's core text",
+				    ko_name, f->name, addr, f->size);
+			err = -EINVAL;
+			goto out;
+		}
+		c->func_addr[i] = addr;
 	}
 
 	for (i = 1; i < n; i++) {

@@ -372,6 +372,61 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         finally { Directory.Delete(work, true); }
     }
 
+    [Fact]
+    public async Task A_running_targets_ko_whose_data_symbols_lie_past_their_section_is_refused()
+    {
+        // The .ko a live attach reads with the section symbols of .data and .bss 1 GiB on (st_value): the
+        // copies' relocations are evaluated as the section's base, which the kernel tells, plus the st_value
+        // the .ko tells, so kedr_pt_keep's copy would store to .bss + 1 GiB. Refused with one line unless the
+        // value lies inside its section; the target goes on (its keep runs as it is).
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            insmod $K/kedr_payload_target.ko
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            echo 1 > /sys/module/kedr_sample/parameters/detach 2>/dev/null || true
+            rmmod kedr_sample
+            rmmod kedr_payload_target
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
+        try
+        {
+            var elf = ElfFile.Read(built["kedr_payload_target"]);
+            var ko = new KoSections(File.ReadAllBytes(built["kedr_payload_target"]));
+            var data = Enumerable.Range(0, ko.Count).Where(i => elf.Section(i).Name is ".data" or ".bss").ToHashSet();
+            var symtab = Enumerable.Range(0, ko.Count).Single(i => ko.Type(i) == 2);
+            var moved = new List<int>();
+            for (long e = ko.Offset(symtab); e < ko.Offset(symtab) + ko.Size(symtab); e += 24)
+            {
+                var at = (int)e;
+                if ((ko.Bytes[at + 4] & 0xf) != 3 || !data.Contains(BinaryPrimitives.ReadUInt16LittleEndian(ko.Bytes.AsSpan(at + 6))))
+                    continue;                                                                              // STT_SECTION of .data, .bss
+                BinaryPrimitives.WriteUInt64LittleEndian(ko.Bytes.AsSpan(at + 8), 0x4000_0000);
+                moved.Add((int)((e - ko.Offset(symtab)) / 24));
+            }
+            Assert.Equal(2, moved.Count);
+            var bad = Path.Combine(work, "kedr_payload_target.ko");
+            File.WriteAllBytes(bad, ko.Bytes);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+            {
+                Instrument = false,
+                ExtraFirmware = [new VmFirmwareFile(bad, "kedr/kedr_payload_target.ko")],
+            }, output);
+            Assert.True(r.Vm.Succeeded, r.Describe());
+            var refused = Regex.Match(r.Vm.Dmesg, @"kedr_sample: kedr_payload_target: not instrumented: kedr/kedr_payload_target\.ko: symbol (\d+) lies 0x40000000 bytes into section \d+ of 0x[0-9a-f]+ bytes");
+            Assert.True(refused.Success, r.Vm.Dmesg);
+            Assert.Contains(int.Parse(refused.Groups[1].Value), moved);
+            Assert.Single(Regex.Matches(r.Vm.Dmesg, "kedr_sample: kedr_payload_target: not instrumented"));
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
     /// <summary>The section headers of a .ko (ELF64, little-endian), read where they lie in its bytes.</summary>
     private sealed class KoSections(byte[] bytes)
     {

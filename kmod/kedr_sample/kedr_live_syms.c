@@ -13,7 +13,8 @@
  *   shows it (the kernel's own record of where it placed each section),
  *   plus st_value; symbols of init sections are gone (value 0). A section
  *   name that is not one path component there ('/', ".", "..") is
- *   refused, and so is a function not inside the module's core text;
+ *   refused, and so are a symbol past the end of its section and a
+ *   function not inside the module's core text;
  * - undefined (an import): read back from a field the kernel relocated
  *   with it in the target's core sections (a RELA entry of the .ko), and
  *   kept only if kallsyms says that address is exactly this symbol
@@ -422,9 +423,18 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 			c->symval[i] = s->st_value;
 		} else if (s->st_shndx != SHN_UNDEF &&
 			   s->st_shndx < e.eh->e_shnum) {
-			unsigned long base = kedr_sec_base(&e, c->mod,
-							   s->st_shndx);
+			u64 size = e.sh[s->st_shndx].sh_size;
+			unsigned long base;
 
+			/* At most its end (a __stop_ symbol, say). */
+			if (s->st_value > size) {
+				kedr_refuse(c, "%s: symbol %u lies 0x%llx bytes into section %u of 0x%llx bytes",
+					    ko_name, i, s->st_value,
+					    s->st_shndx, size);
+				err = -EINVAL;
+				goto out;
+			}
+			base = kedr_sec_base(&e, c->mod, s->st_shndx);
 			/* 0: an init section, used only by init copies. */
 			c->symval[i] = base ? base + s->st_value : 0;
 		} else if (s->st_shndx == SHN_UNDEF && name) {

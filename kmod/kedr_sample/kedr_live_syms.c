@@ -353,8 +353,12 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 	}
 	bad = kedr_elf_bad_secname(&e);
 	if (bad) {
-		kedr_refuse(c, "%s: section %u is named \"%s\", not a name under /sys/module/%s/sections/",
-			    ko_name, bad, kedr_elf_secname(&e, bad), c->mod->name);
+		const char *name = kedr_elf_secname(&e, bad);
+
+		/* Escaped and cut short: one line whatever the file holds. */
+		kedr_refuse(c, "%s: section %u is named \"%*pE\", not a name under /sys/module/%s/sections/",
+			    ko_name, bad, (int)min_t(size_t, strlen(name), 64),
+			    name, c->mod->name);
 		err = -EINVAL;
 		goto out;
 	}

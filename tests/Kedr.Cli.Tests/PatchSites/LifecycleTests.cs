@@ -427,6 +427,46 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         finally { Directory.Delete(work, true); }
     }
 
+    [Fact]
+    public async Task A_detach_while_ftrace_is_off_for_good_keeps_the_copies_its_ftrace_ops_still_enters()
+    {
+        // Attached to the running target (its functions with an fentry site entered through kedr_sample's
+        // ftrace_ops), then ftrace turned off for good (kedr_pt_ftoff: ftrace_kill(), as ftrace_bug() leaves
+        // it): unregistering the ops fails, so ftrace keeps sending those calls to the copies. Detach must
+        // then refuse with one line and leave the copies in place; the target's functions go on working
+        // (before, detach went ahead and put int3 over the copies: the next call met one, an oops).
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            P=/sys/module/kedr_sample/parameters
+            insmod $K/kedr_payload_target.ko
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            insmod $K/kedr_pt_ftoff.ko
+            if echo 1 > $P/detach; then echo detached > /out/detach.txt; else echo refused > /out/detach.txt; fi
+            echo "keep 16" > $C && echo "keep 32" > $C && echo ok > /out/after.txt
+            cat $P/detach > /out/attached.txt
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+        {
+            Instrument = false,
+            ExtraModules = ["kedr_pt_ftoff"],
+            ExtraFirmware = [new VmFirmwareFile(built["kedr_payload_target"], "kedr/kedr_payload_target.ko")],
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Contains("kedr_sample: kedr_payload_target: attached to the running module", r.Vm.Dmesg, StringComparison.Ordinal);
+        Assert.Contains("kedr_pt_ftoff: ftrace is off for good", r.Vm.Dmesg, StringComparison.Ordinal);
+        Assert.Equal("refused\n", r.File("detach.txt"));
+        Assert.Matches(@"kedr_sample: kedr_payload_target: not detached: its ftrace_ops cannot be unregistered \(-19\)", r.Vm.Dmesg);
+        Assert.Equal("ok\n", r.File("after.txt"));
+        Assert.Equal("0\n", r.File("attached.txt"));
+    }
+
     /// <summary>The section headers of a .ko (ELF64, little-endian), read where they lie in its bytes.</summary>
     private sealed class KoSections(byte[] bytes)
     {

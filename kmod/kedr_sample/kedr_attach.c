@@ -60,6 +60,7 @@ struct kedr_attachment {
 	unsigned int nr_sites;
 	bool live;
 	bool entries_gone;	/* detach started: nothing enters the copies */
+	bool originals_back;	/* kedr_restore_originals() done */
 	/* Attached at COMING: what was written, for kedr_restore.c. */
 	unsigned long *body;
 	struct kedr_jmp *jmps;
@@ -518,11 +519,15 @@ void kedr_detach(struct kedr_attachment *att)
 {
 	struct kedr_alias area = {};
 	u32 size = att->area_len;
+	int err;
 
 	/* Payloads told first, while the copies still exist. */
 	kedr_intercept_stop(att->mod);
 	/* ftrace's sites back to NOPs first: the module still exists. */
-	kedr_ftrace_stop(att->ftrace);
+	err = kedr_ftrace_stop(att->ftrace);
+	if (err)
+		pr_err("%s: its ftrace_ops cannot be unregistered (%d): left registered, to a module that is gone\n",
+		       att->mod->name, err);
 	/* kprobes killed them at GOING already; this frees them. */
 	kedr_kprobes_stop(att->kprobes);
 	kedr_events_stop();
@@ -621,16 +626,23 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 		       att->mod->name);
 		return -EBUSY;
 	}
-	if (!att->entries_gone && !att->live) {
+	if (!att->originals_back && !att->live) {
 		err = kedr_restore_originals(att->mod, att->snap, att->body,
 					     att->jmps, att->nr_jmps);
 		if (err)
 			goto out;
+		att->originals_back = true;
 	}
 	if (!att->entries_gone) {
 		kedr_kprobes_stop(att->kprobes);
 		att->kprobes = NULL;
-		kedr_ftrace_stop(att->ftrace);
+		/* Fails only once ftrace is off for good (ftrace_bug()). */
+		err = kedr_ftrace_stop(att->ftrace);
+		if (err) {
+			pr_err("%s: not detached: its ftrace_ops cannot be unregistered (%d): ftrace still sends its functions to the copies, which stay\n",
+			       att->mod->name, err);
+			goto out;
+		}
 		att->ftrace = NULL;
 		att->entries_gone = true;
 	}

@@ -208,18 +208,21 @@ void kedr_ftrace_drop_init(struct kedr_ftrace *f)
 	f->n_init = 0;
 }
 
-void kedr_ftrace_stop(struct kedr_ftrace *f)
+/*
+ * 0: the ops is gone and @f freed. Else (ftrace is off for good: -ENODEV)
+ * the ops stays registered, its filter and @f with it: ftrace may go on
+ * calling the handler, which goes on sending those calls to the copies.
+ */
+int kedr_ftrace_stop(struct kedr_ftrace *f)
 {
 	int err;
 
 	if (!f)
-		return;
+		return 0;
 	err = unregister_ftrace_function(&f->ops);
 	if (err)
-		pr_err("cannot unregister the ftrace_ops (%d): the copies are left in place\n",
-		       err);
+		return err;
 	ftrace_free_filter(&f->ops);
-	/* A failed unregister leaves the ops live: never free it then. */
-	if (!err)
-		kedr_ftrace_free(f);
+	kedr_ftrace_free(f);
+	return 0;
 }

@@ -11,7 +11,10 @@
  *
  * - defined: the base of its section, as /sys/module/<target>/sections/
  *   shows it (the kernel's own record of where it placed each section),
- *   plus st_value; symbols of init sections are gone (value 0);
+ *   plus st_value; symbols of init sections are gone (value 0). A section
+ *   name that is not one path component there ('/', ".", "..") is
+ *   refused, and so are a symbol past the end of its section and a
+ *   function not inside the module's core text;
  * - undefined (an import): read back from a field the kernel relocated
  *   with it in the target's core sections (a RELA entry of the .ko), and
  *   kept only if kallsyms says that address is exactly this symbol
@@ -117,6 +120,30 @@ static int kedr_elf_parse(struct kedr_elf *e)
 	return 0;
 }
 
+/*
+ * Can section name @name be one component of a path under sysfs? Not if it
+ * names another directory ("/", "." or ".."); ".data..percpu" is fine.
+ */
+static bool kedr_secname_ok(const char *name)
+{
+	return !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
+/* An allocated section whose name kedr_sec_base() would not use, or 0. */
+static unsigned int kedr_elf_bad_secname(const struct kedr_elf *e)
+{
+	unsigned int i;
+
+	for (i = 1; i < e->eh->e_shnum; i++) {
+		const char *name = kedr_elf_secname(e, i);
+
+		if ((e->sh[i].sh_flags & SHF_ALLOC) && name &&
+		    !kedr_secname_ok(name))
+			return i;
+	}
+	return 0;
+}
+
 /* Where the kernel placed section @i of @mod: its sysfs record. */
 static unsigned long kedr_sec_base(struct kedr_elf *e, struct module *mod,
 				   unsigned int i)
@@ -132,7 +159,7 @@ static unsigned long kedr_sec_base(struct kedr_elf *e, struct module *mod,
 		return e->sec_base[i];
 	e->sec_tried[i] = 1;
 	if (!name || !(e->sh[i].sh_flags & SHF_ALLOC) ||
-	    str_has_prefix(name, ".init"))
+	    str_has_prefix(name, ".init") || !kedr_secname_ok(name))
 		return 0;
 	path = kasprintf(GFP_KERNEL, "/sys/module/%s/sections/%s", mod->name,
 			 name);
@@ -299,7 +326,10 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 	const struct firmware *fw = NULL;
 	struct kedr_elf e = {};
 	u8 *need = NULL;
+	const struct module_layout *l = &c->mod->core_layout;
+	unsigned long text = (unsigned long)l->base;
 	u32 i, n = b->target_num_symtab;
+	unsigned int bad;
 	int err;
 
 	err = request_firmware(&fw, ko_name, NULL);
@@ -318,6 +348,17 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 	if (e.nsym != n) {
 		kedr_refuse(c, "%s has %u symbols, the blob was built for %u",
 			    ko_name, e.nsym, n);
+		err = -EINVAL;
+		goto out;
+	}
+	bad = kedr_elf_bad_secname(&e);
+	if (bad) {
+		const char *name = kedr_elf_secname(&e, bad);
+
+		/* Escaped and cut short: one line whatever the file holds. */
+		kedr_refuse(c, "%s: section %u is named \"%*pE\", not a name under /sys/module/%s/sections/",
+			    ko_name, bad, (int)min_t(size_t, strlen(name), 64),
+			    name, c->mod->name);
 		err = -EINVAL;
 		goto out;
 	}
@@ -345,7 +386,7 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 		const struct kedr_func *f = &b->funcs[i];
 		const Elf64_Sym *s = &e.sym[f->symidx];
 		const char *name = kedr_elf_symname(&e, f->symidx);
-		unsigned long base;
+		unsigned long base, addr;
 
 		if (!name || strcmp(name, f->name) ||
 		    ELF64_ST_TYPE(s->st_info) != STT_FUNC ||
@@ -365,7 +406,15 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 			err = -ENOENT;
 			goto out;
 		}
-		c->func_addr[i] = base + s->st_value;
+		addr = base + s->st_value;
+		if (addr < text || addr - text > l->text_size ||
+		    f->size > l->text_size - (addr - text)) {
+			kedr_refuse(c, "%s: %s at 0x%lx (+%u) is outside the module's core text",
+				    ko_name, f->name, addr, f->size);
+			err = -EINVAL;
+			goto out;
+		}
+		c->func_addr[i] = addr;
 	}
 
 	for (i = 1; i < n; i++) {
@@ -378,9 +427,18 @@ int kedr_live_symbols(struct kedr_attach_ctx *c, const char *ko_name)
 			c->symval[i] = s->st_value;
 		} else if (s->st_shndx != SHN_UNDEF &&
 			   s->st_shndx < e.eh->e_shnum) {
-			unsigned long base = kedr_sec_base(&e, c->mod,
-							   s->st_shndx);
+			u64 size = e.sh[s->st_shndx].sh_size;
+			unsigned long base;
 
+			/* At most its end (a __stop_ symbol, say). */
+			if (s->st_value > size) {
+				kedr_refuse(c, "%s: symbol %u lies 0x%llx bytes into section %u of 0x%llx bytes",
+					    ko_name, i, s->st_value,
+					    s->st_shndx, size);
+				err = -EINVAL;
+				goto out;
+			}
+			base = kedr_sec_base(&e, c->mod, s->st_shndx);
 			/* 0: an init section, used only by init copies. */
 			c->symval[i] = base ? base + s->st_value : 0;
 		} else if (s->st_shndx == SHN_UNDEF && name) {

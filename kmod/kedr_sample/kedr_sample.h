@@ -426,7 +426,7 @@ int kedr_ftrace_start(unsigned int n, const unsigned long *ips,
 		      const unsigned long *dests, const bool *init,
 		      struct kedr_ftrace **out);
 void kedr_ftrace_drop_init(struct kedr_ftrace *f);
-void kedr_ftrace_stop(struct kedr_ftrace *f);
+int kedr_ftrace_stop(struct kedr_ftrace *f);
 
 /* kedr_main.c */
 /*

@@ -268,11 +268,211 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         finally { Directory.Delete(work, true); }
     }
 
+    [Fact]
+    public async Task A_running_targets_ko_whose_section_name_leaves_the_sections_directory_is_refused()
+    {
+        // The .ko a live attach reads with its .text named "../coresize" (a new section name string table
+        // appended to the file): where the kernel placed a section is read from
+        // /sys/module/<target>/sections/<name>, and this name reaches another file of the module's, which
+        // holds a number too. Refused with one line naming it; the target goes on.
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            insmod $K/kedr_payload_target.ko
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            echo 1 > /sys/module/kedr_sample/parameters/detach 2>/dev/null || true
+            rmmod kedr_sample
+            rmmod kedr_payload_target
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
+        try
+        {
+            var elf = ElfFile.Read(built["kedr_payload_target"]);
+            var ko = new KoSections(File.ReadAllBytes(built["kedr_payload_target"]));
+            var text = Enumerable.Range(0, ko.Count).Single(i => elf.Section(i).Name == ".text");
+            var shstr = ko.ShStrNdx;
+            var names = ko.Bytes.AsSpan((int)ko.Offset(shstr), (int)ko.Size(shstr)).ToArray();
+            var bytes = ko.Bytes.Concat(names).Concat("../coresize\0"u8.ToArray()).ToArray();
+            var patched = new KoSections(bytes);
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(patched.Header(shstr) + 24), (ulong)ko.Bytes.Length);         // sh_offset
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(patched.Header(shstr) + 32), (ulong)(names.Length + 12));     // sh_size
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(patched.Header(text)), (uint)names.Length);                     // sh_name
+            var bad = Path.Combine(work, "kedr_payload_target.ko");
+            File.WriteAllBytes(bad, bytes);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+            {
+                Instrument = false,
+                ExtraFirmware = [new VmFirmwareFile(bad, "kedr/kedr_payload_target.ko")],
+            }, output);
+            Assert.True(r.Vm.Succeeded, r.Describe());
+            Assert.Contains($"kedr_sample: kedr_payload_target: not instrumented: kedr/kedr_payload_target.ko: section {text} is named \"../coresize\", " +
+                "not a name under /sys/module/kedr_payload_target/sections/", r.Vm.Dmesg, StringComparison.Ordinal);
+            Assert.Single(Regex.Matches(r.Vm.Dmesg, "kedr_sample: kedr_payload_target: not instrumented"));
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    [Fact]
+    public async Task A_running_targets_ko_whose_functions_lie_past_their_section_is_refused()
+    {
+        // The .ko a live attach reads with every function of .text 1 GiB further on (st_value; names, types
+        // and sizes unchanged): a function's address is its section's base, which the kernel tells, plus
+        // the st_value the .ko tells, and the digests are then read there. Refused with one line unless the
+        // function lies in the running module's core text; the target goes on.
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            insmod $K/kedr_payload_target.ko
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            echo 1 > /sys/module/kedr_sample/parameters/detach 2>/dev/null || true
+            rmmod kedr_sample
+            rmmod kedr_payload_target
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
+        try
+        {
+            var elf = ElfFile.Read(built["kedr_payload_target"]);
+            var ko = new KoSections(File.ReadAllBytes(built["kedr_payload_target"]));
+            var text = Enumerable.Range(0, ko.Count).Single(i => elf.Section(i).Name == ".text");
+            var symtab = Enumerable.Range(0, ko.Count).Single(i => ko.Type(i) == 2);
+            var moved = 0;
+            for (long e = ko.Offset(symtab); e < ko.Offset(symtab) + ko.Size(symtab); e += 24)
+            {
+                var at = (int)e;
+                if ((ko.Bytes[at + 4] & 0xf) != 2 || BinaryPrimitives.ReadUInt16LittleEndian(ko.Bytes.AsSpan(at + 6)) != text)
+                    continue;                                                                              // STT_FUNC in .text
+                var value = BinaryPrimitives.ReadUInt64LittleEndian(ko.Bytes.AsSpan(at + 8));
+                BinaryPrimitives.WriteUInt64LittleEndian(ko.Bytes.AsSpan(at + 8), value + 0x4000_0000);
+                moved++;
+            }
+            Assert.True(moved > 0);
+            var bad = Path.Combine(work, "kedr_payload_target.ko");
+            File.WriteAllBytes(bad, ko.Bytes);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+            {
+                Instrument = false,
+                ExtraFirmware = [new VmFirmwareFile(bad, "kedr/kedr_payload_target.ko")],
+            }, output);
+            Assert.True(r.Vm.Succeeded, r.Describe());
+            Assert.Matches(@"kedr_sample: kedr_payload_target: not instrumented: kedr/kedr_payload_target\.ko: \w+ at 0x[0-9a-f]+ \(\+\d+\) is outside the module's core text", r.Vm.Dmesg);
+            Assert.Single(Regex.Matches(r.Vm.Dmesg, "kedr_sample: kedr_payload_target: not instrumented"));
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    [Fact]
+    public async Task A_running_targets_ko_whose_data_symbols_lie_past_their_section_is_refused()
+    {
+        // The .ko a live attach reads with the section symbols of .data and .bss 1 GiB on (st_value): the
+        // copies' relocations are evaluated as the section's base, which the kernel tells, plus the st_value
+        // the .ko tells, so kedr_pt_keep's copy would store to .bss + 1 GiB. Refused with one line unless the
+        // value lies inside its section; the target goes on (its keep runs as it is).
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            insmod $K/kedr_payload_target.ko
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            echo 1 > /sys/module/kedr_sample/parameters/detach 2>/dev/null || true
+            rmmod kedr_sample
+            rmmod kedr_payload_target
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var work = Directory.CreateTempSubdirectory("kedr-bad-ko.").FullName;
+        try
+        {
+            var elf = ElfFile.Read(built["kedr_payload_target"]);
+            var ko = new KoSections(File.ReadAllBytes(built["kedr_payload_target"]));
+            var data = Enumerable.Range(0, ko.Count).Where(i => elf.Section(i).Name is ".data" or ".bss").ToHashSet();
+            var symtab = Enumerable.Range(0, ko.Count).Single(i => ko.Type(i) == 2);
+            var moved = new List<int>();
+            for (long e = ko.Offset(symtab); e < ko.Offset(symtab) + ko.Size(symtab); e += 24)
+            {
+                var at = (int)e;
+                if ((ko.Bytes[at + 4] & 0xf) != 3 || !data.Contains(BinaryPrimitives.ReadUInt16LittleEndian(ko.Bytes.AsSpan(at + 6))))
+                    continue;                                                                              // STT_SECTION of .data, .bss
+                BinaryPrimitives.WriteUInt64LittleEndian(ko.Bytes.AsSpan(at + 8), 0x4000_0000);
+                moved.Add((int)((e - ko.Offset(symtab)) / 24));
+            }
+            Assert.Equal(2, moved.Count);
+            var bad = Path.Combine(work, "kedr_payload_target.ko");
+            File.WriteAllBytes(bad, ko.Bytes);
+            var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+            {
+                Instrument = false,
+                ExtraFirmware = [new VmFirmwareFile(bad, "kedr/kedr_payload_target.ko")],
+            }, output);
+            Assert.True(r.Vm.Succeeded, r.Describe());
+            var refused = Regex.Match(r.Vm.Dmesg, @"kedr_sample: kedr_payload_target: not instrumented: kedr/kedr_payload_target\.ko: symbol (\d+) lies 0x40000000 bytes into section \d+ of 0x[0-9a-f]+ bytes");
+            Assert.True(refused.Success, r.Vm.Dmesg);
+            Assert.Contains(int.Parse(refused.Groups[1].Value), moved);
+            Assert.Single(Regex.Matches(r.Vm.Dmesg, "kedr_sample: kedr_payload_target: not instrumented"));
+        }
+        finally { Directory.Delete(work, true); }
+    }
+
+    [Fact]
+    public async Task A_detach_while_ftrace_is_off_for_good_keeps_the_copies_its_ftrace_ops_still_enters()
+    {
+        // Attached to the running target (its functions with an fentry site entered through kedr_sample's
+        // ftrace_ops), then ftrace turned off for good (kedr_pt_ftoff: ftrace_kill(), as ftrace_bug() leaves
+        // it): unregistering the ops fails, so ftrace keeps sending those calls to the copies. Detach must
+        // then refuse with one line and leave the copies in place; the target's functions go on working
+        // (before, detach went ahead and put int3 over the copies: the next call met one, an oops).
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            P=/sys/module/kedr_sample/parameters
+            insmod $K/kedr_payload_target.ko
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            insmod $K/kedr_pt_ftoff.ko
+            if echo 1 > $P/detach; then echo detached > /out/detach.txt; else echo refused > /out/detach.txt; fi
+            echo "keep 16" > $C && echo "keep 32" > $C && echo ok > /out/after.txt
+            cat $P/detach > /out/attached.txt
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+        {
+            Instrument = false,
+            ExtraModules = ["kedr_pt_ftoff"],
+            ExtraFirmware = [new VmFirmwareFile(built["kedr_payload_target"], "kedr/kedr_payload_target.ko")],
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Contains("kedr_sample: kedr_payload_target: attached to the running module", r.Vm.Dmesg, StringComparison.Ordinal);
+        Assert.Contains("kedr_pt_ftoff: ftrace is off for good", r.Vm.Dmesg, StringComparison.Ordinal);
+        Assert.Equal("refused\n", r.File("detach.txt"));
+        Assert.Matches(@"kedr_sample: kedr_payload_target: not detached: its ftrace_ops cannot be unregistered \(-19\)", r.Vm.Dmesg);
+        Assert.Equal("ok\n", r.File("after.txt"));
+        Assert.Equal("0\n", r.File("attached.txt"));
+    }
+
     /// <summary>The section headers of a .ko (ELF64, little-endian), read where they lie in its bytes.</summary>
     private sealed class KoSections(byte[] bytes)
     {
         public byte[] Bytes { get; } = bytes;
         public int Count => BinaryPrimitives.ReadUInt16LittleEndian(Bytes.AsSpan(0x3c));
+        public int ShStrNdx => BinaryPrimitives.ReadUInt16LittleEndian(Bytes.AsSpan(0x3e));
         public int Header(int i) => (int)BinaryPrimitives.ReadUInt64LittleEndian(Bytes.AsSpan(0x28)) + i * 64;
         public uint Type(int i) => BinaryPrimitives.ReadUInt32LittleEndian(Bytes.AsSpan(Header(i) + 4));
         public long Offset(int i) => (long)BinaryPrimitives.ReadUInt64LittleEndian(Bytes.AsSpan(Header(i) + 24));

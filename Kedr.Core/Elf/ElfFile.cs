@@ -289,18 +289,18 @@ public sealed class ElfFile
                 var entries = MemoryMarshal.Cast<byte, RawRela>(sec.Data.Span);
                 var earlier = bySection[sec.Info].Span;
                 bool sorted = true;
-                ulong previous = earlier.IsEmpty ? 0 : earlier[^1].Offset;
+                // Offsets are unsigned: an empty start (0) is never above the first.
+                ulong previous = earlier.IsEmpty ? 0 : earlier[^1].Offset, size = target.Size;
                 for (int k = 0; k < entries.Length; k++)
                 {
-                    int o = k * ElfConstants.RelaSize;
                     ref readonly var e = ref entries[k];
                     ulong off = Le(e.Offset), info = Le(e.Info);
                     if (info >> 32 >= (ulong)symbolCount)
-                        return Fail(DiagnosticCodes.ElfRelocationSymbol, $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, o);
+                        return Fail(DiagnosticCodes.ElfRelocationSymbol, $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, k * ElfConstants.RelaSize);
                     int width = new ElfRelocation(off, (RelocationType)(uint)info, 0, 0).Width;
-                    if (off + (ulong)width > target.Size || off > target.Size)
-                        return Fail(DiagnosticCodes.ElfRelocationOutside, $"relocation at 0x{off:x} ({width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, o);
-                    if ((k > 0 || !earlier.IsEmpty) && previous > off) sorted = false;
+                    if (off > size || (ulong)width > size - off)
+                        return Fail(DiagnosticCodes.ElfRelocationOutside, $"relocation at 0x{off:x} ({width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, k * ElfConstants.RelaSize);
+                    sorted &= previous <= off;
                     previous = off;
                 }
                 // Usually the only RELA section for its target, sorted, in the host's byte order: read where it lies.

@@ -84,9 +84,14 @@ internal sealed class OriginalOrc
         private readonly uint _low;
         private readonly ushort _high;
 
-        public ulong Value => BitConverter.IsLittleEndian
-            ? _low | (ulong)_high << 32
-            : BinaryPrimitives.ReverseEndianness(_low) | (ulong)BinaryPrimitives.ReverseEndianness(_high) << 32;
+        public ulong Value
+        {
+            // Once per row: NativeAOT's speed preference left it a call.
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+            get => BitConverter.IsLittleEndian
+                ? _low | (ulong)_high << 32
+                : BinaryPrimitives.ReverseEndianness(_low) | (ulong)BinaryPrimitives.ReverseEndianness(_high) << 32;
+        }
     }
 
     /// <summary>Whether <paramref name="r"/> is an entry's ip (a PC32 field to a place in a section of the module), and which place.</summary>

@@ -22,7 +22,6 @@ internal static class RewriteReportBuilder
         var catalog = module.Functions;
         // Sites in table order order the kinds in the report; sorted by section and offset, as the
         // catalog's functions are, they are walked beside the functions.
-        var sites = module.Sites;
         var sortedSites = module.SortedSites;
         // Counted per kind in arrays, walking the sites and the functions side by side.
         var handledCounts = new int[SiteKinds];
@@ -39,7 +38,7 @@ internal static class RewriteReportBuilder
         }
         // The kinds in the order their tables come in the file.
         var tableOrder = new List<PatchSiteKind>();
-        foreach (var s in sites)
+        foreach (ref readonly var s in module.SitesInTableOrder)
             if (tableOrder.Count == 0 || tableOrder[^1] != s.Kind && !tableOrder.Contains(s.Kind)) tableOrder.Add(s.Kind);
         var handled = tableOrder.Where(k => handledCounts[(int)k] > 0).ToDictionary(k => k, k => handledCounts[(int)k]);
         var inLeftOut = tableOrder.Where(k => inLeftOutCounts[(int)k] > 0).ToDictionary(k => k, k => inLeftOutCounts[(int)k]);

@@ -17,10 +17,10 @@ public sealed class ElfFile
     private RelocationList?[]? _relocationLists;
 
     private ElfFile(string path, ReadOnlyMemory<byte> data, ElfSection[] sections, ElfSymbol[] symbols,
-        int symtabIndex, RelocationTable[] relocations, Dictionary<string, List<string>> modInfo, byte[] buildId)
+        int symtabIndex, RelocationTable[] relocations, ElfModInfo modInfo, byte[] buildId)
     {
         Path = path; Data = data; Sections = _sections = sections; Symbols = _symbols = symbols; SymtabIndex = symtabIndex;
-        _relocationsBySection = relocations; ModInfoEntries = modInfo; BuildId = buildId;
+        _relocationsBySection = relocations; _modInfo = modInfo; BuildId = buildId;
     }
 
     public string Path { get; }
@@ -38,7 +38,8 @@ public sealed class ElfFile
     public ref readonly ElfSymbol Symbol(int index) => ref _symbols[index];
     public int SymtabIndex { get; }
     /// <summary><c>.modinfo</c> keys with their values, in file order (keys such as alias repeat).</summary>
-    public IReadOnlyDictionary<string, List<string>> ModInfoEntries { get; }
+    public IReadOnlyDictionary<string, List<string>> ModInfoEntries => _modInfo.All;
+    private readonly ElfModInfo _modInfo;
     /// <summary>The NT_GNU_BUILD_ID descriptor, empty if none.</summary>
     public byte[] BuildId { get; }
 
@@ -46,7 +47,8 @@ public sealed class ElfFile
     public string ModuleName => ModInfo("name")
         ?? System.IO.Path.GetFileNameWithoutExtension(Path).Replace('-', '_');
 
-    public string? ModInfo(string key) => ModInfoEntries.TryGetValue(key, out var v) && v.Count > 0 ? v[0] : null;
+    /// <summary>The first value of <paramref name="key"/> in <c>.modinfo</c>, null if none.</summary>
+    public string? ModInfo(string key) => _modInfo.First(key);
 
     public ElfSection? FindSection(string name)
     {
@@ -287,18 +289,18 @@ public sealed class ElfFile
                 var entries = MemoryMarshal.Cast<byte, RawRela>(sec.Data.Span);
                 var earlier = bySection[sec.Info].Span;
                 bool sorted = true;
-                ulong previous = earlier.IsEmpty ? 0 : earlier[^1].Offset;
+                // Offsets are unsigned: an empty start (0) is never above the first.
+                ulong previous = earlier.IsEmpty ? 0 : earlier[^1].Offset, size = target.Size;
                 for (int k = 0; k < entries.Length; k++)
                 {
-                    int o = k * ElfConstants.RelaSize;
                     ref readonly var e = ref entries[k];
                     ulong off = Le(e.Offset), info = Le(e.Info);
                     if (info >> 32 >= (ulong)symbolCount)
-                        return Fail(DiagnosticCodes.ElfRelocationSymbol, $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, o);
+                        return Fail(DiagnosticCodes.ElfRelocationSymbol, $"relocation uses symbol {info >> 32}, the symbol table has {symbolCount}", sec.Name, k * ElfConstants.RelaSize);
                     int width = new ElfRelocation(off, (RelocationType)(uint)info, 0, 0).Width;
-                    if (off + (ulong)width > target.Size || off > target.Size)
-                        return Fail(DiagnosticCodes.ElfRelocationOutside, $"relocation at 0x{off:x} ({width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, o);
-                    if ((k > 0 || !earlier.IsEmpty) && previous > off) sorted = false;
+                    if (off > size || (ulong)width > size - off)
+                        return Fail(DiagnosticCodes.ElfRelocationOutside, $"relocation at 0x{off:x} ({width} bytes) is outside {target.Name} (0x{target.Size:x} bytes)", sec.Name, k * ElfConstants.RelaSize);
+                    sorted &= previous <= off;
                     previous = off;
                 }
                 // Usually the only RELA section for its target, sorted, in the host's byte order: read where it lies.
@@ -323,29 +325,24 @@ public sealed class ElfFile
             return null;
         }
 
-        private KedrDiagnostic? ReadModInfo(ElfSection[] sections, out Dictionary<string, List<string>> modInfo)
+        /// <summary>Checks <c>.modinfo</c>'s entries (terminated; a name that can be a file name); decoded when asked for.</summary>
+        private KedrDiagnostic? ReadModInfo(ElfSection[] sections, out ElfModInfo modInfo)
         {
-            modInfo = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            modInfo = ElfModInfo.None;
             var sec = Array.Find(sections, x => x.Name == ".modinfo");
             if (sec is null || sec.Type == ElfConstants.ShtNobits) return null;
             var d = sec.Data.Span;
-            int pos = 0;
-            while (pos < d.Length)
+            int pos = 0, found;
+            while ((found = ElfModInfo.Next(d, ref pos, out var entry)) != 0)
             {
-                if (d[pos] == 0) { pos++; continue; }
-                int end = d[pos..].IndexOf((byte)0);
-                if (end < 0)
+                if (found < 0)
                     return Fail(DiagnosticCodes.ElfModInfoUnterminated, "entry is not NUL-terminated", sec.Name, pos);
-                var entry = Encoding.UTF8.GetString(d.Slice(pos, end));
-                int eq = entry.IndexOf('=');
-                string key = eq < 0 ? entry : entry[..eq], value = eq < 0 ? "" : entry[(eq + 1)..];
+                ElfModInfo.Split(entry, out var key, out var value);
                 // The name makes file names (NAME.kedr under --out, the firmware folder): never a path.
-                if (key == "name" && (value.Length == 0 || value.Contains('/')))
-                    return Fail(DiagnosticCodes.ElfModuleName, $"module name '{value}' is empty or holds '/'", sec.Name, pos);
-                if (!modInfo.TryGetValue(key, out var values)) modInfo[key] = values = [];
-                values.Add(value);
-                pos += end + 1;
+                if (key.SequenceEqual("name"u8) && (value.IsEmpty || value.Contains((byte)'/')))
+                    return Fail(DiagnosticCodes.ElfModuleName, $"module name '{Encoding.UTF8.GetString(value)}' is empty or holds '/'", sec.Name, pos - entry.Length - 1);
             }
+            modInfo = new ElfModInfo(sec.Data);
             return null;
         }
 

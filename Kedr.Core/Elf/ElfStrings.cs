@@ -23,7 +23,14 @@ internal static class ElfStrings
     public static bool TryGet(ReadOnlySpan<byte> table, uint offset, out string value)
     {
         bool ok = TryGetBytes(table, offset, out var bytes);
-        value = ok ? Encoding.UTF8.GetString(bytes) : "";
+        value = ok ? Decode(bytes) : "";
         return ok;
     }
+
+    /// <summary>
+    /// <paramref name="bytes"/> decoded as UTF-8. Names are ASCII but for the odd one: those are widened as they
+    /// are (the same characters), without UTF-8's count-then-transcode, which costs more than the allocation.
+    /// </summary>
+    public static string Decode(ReadOnlySpan<byte> bytes) =>
+        System.Text.Ascii.IsValid(bytes) ? Encoding.ASCII.GetString(bytes) : Encoding.UTF8.GetString(bytes);
 }

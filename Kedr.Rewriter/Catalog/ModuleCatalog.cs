@@ -15,7 +15,7 @@ internal sealed class ModuleCatalog
     private ModuleCatalog(ElfFile elf, List<PatchSite> sites)
     {
         Elf = elf;
-        Sites = sites;
+        _sites = sites;
         Functions = new FunctionCatalog(elf);
         SortedSites = SectionCode.SortSites(sites);
         _sections = new SectionCode?[elf.Sections.Count];
@@ -28,7 +28,10 @@ internal sealed class ModuleCatalog
     public ElfFile Elf { get; }
     public FunctionCatalog Functions { get; }
     /// <summary>The patch sites in table order (which orders the kinds in the report).</summary>
-    public IReadOnlyList<PatchSite> Sites { get; }
+    public IReadOnlyList<PatchSite> Sites => _sites;
+    /// <summary><see cref="Sites"/> as a span: walked without an interface call or a copy per site.</summary>
+    public ReadOnlySpan<PatchSite> SitesInTableOrder => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_sites);
+    private readonly List<PatchSite> _sites;
     /// <summary>The same, by section, offset and kind, as the catalog's functions are.</summary>
     public PatchSite[] SortedSites { get; }
     /// <summary>Places of the module as "symbol + addend", for fixups.</summary>

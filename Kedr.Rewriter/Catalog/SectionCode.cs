@@ -62,9 +62,11 @@ internal sealed class SectionCode
         // their table order.
         var packed = new ulong[sites.Count];
         var order = new int[sites.Count];
+        // Read in place: a site is 80 bytes, copied only once, into the result.
+        var all = CollectionsMarshal.AsSpan(sites);
         for (int i = 0; i < packed.Length; i++)
         {
-            var s = sites[i];
+            ref readonly var s = ref all[i];
             if ((uint)s.SectionIndex > ushort.MaxValue || (ulong)s.Offset >= 1UL << 40 || (uint)s.Kind > byte.MaxValue)
                 return SortSitesByKey(sites);
             packed[i] = (ulong)s.SectionIndex << 48 | (ulong)s.Offset << 8 | (byte)s.Kind;
@@ -72,7 +74,7 @@ internal sealed class SectionCode
         }
         PackedKeySort.Sort(packed, order, Comparer<int>.Default);
         var result = new PatchSite[order.Length];
-        for (int i = 0; i < order.Length; i++) result[i] = sites[order[i]];
+        for (int i = 0; i < order.Length; i++) result[i] = all[order[i]];
         return result;
     }
 

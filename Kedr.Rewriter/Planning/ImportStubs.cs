@@ -23,8 +23,29 @@ namespace Kedr.Rewriter.Planning;
 /// </remarks>
 internal sealed class ImportStubs
 {
-    private readonly Dictionary<int, int> _stubBySymbol = [];
+    /// <summary>
+    /// Per symbol index, its stub's offset plus one (0: none). An array, not a dictionary: every branch out of
+    /// the copies asks, twice (here and in emission), and the symbol table's size bounds it.
+    /// </summary>
+    private readonly int[] _stubBySymbol;
     private readonly List<BlobImport> _imports = [];
+
+    /// <summary>No stubs (calls left direct).</summary>
+    public ImportStubs() : this(0) { }
+
+    private ImportStubs(int symbolCount) => _stubBySymbol = new int[symbolCount];
+
+    private bool TryGetStub(int symbol, out int stub)
+    {
+        stub = _stubBySymbol[symbol] - 1;
+        return stub >= 0;
+    }
+
+    private void AddStub(int symbol, BlobImport import)
+    {
+        _stubBySymbol[symbol] = (int)import.StubOffset + 1;
+        _imports.Add(import);
+    }
 
     /// <summary>Bytes the stubs take at the start of the code image (0: none).</summary>
     public int Size => _imports.Count * BlobFormat.StubSize;
@@ -35,7 +56,7 @@ internal sealed class ImportStubs
     public static ImportStubs Collect(ModulePlans plans)
     {
         var elf = plans.Module.Elf;
-        var stubs = new ImportStubs();
+        var stubs = new ImportStubs(elf.Symbols.Count);
         foreach (var plan in plans.All)
         {
             if (!plans.IsCopied(plan.Function.Id)) continue;
@@ -47,12 +68,11 @@ internal sealed class ImportStubs
                 ref readonly var r = ref plan.Code.Relocations[p.RelocFirst];
                 if (!IsCallToStart(p, r)) continue;
                 ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
-                if (stubs._stubBySymbol.ContainsKey(r.SymbolIndex)) continue;
+                if (stubs.TryGetStub(r.SymbolIndex, out _)) continue;
                 var name = sym.Name;
                 var flags = IsStaticCallTrampoline(name) ? BlobImportFlags.StaticCall : BlobImportFlags.None;
                 if (flags == BlobImportFlags.None && (!sym.IsUndefined || !IsInterceptable(name))) continue;
-                stubs._stubBySymbol[r.SymbolIndex] = stubs.Size;
-                stubs._imports.Add(new BlobImport(name, (uint)r.SymbolIndex, (uint)stubs.Size, flags));
+                stubs.AddStub(r.SymbolIndex, new BlobImport(name, (uint)r.SymbolIndex, (uint)stubs.Size, flags));
             }
         }
         stubs.AddAddressTaken(elf);
@@ -76,14 +96,13 @@ internal sealed class ImportStubs
                 if (r.Type != RelocationType.Abs64 || r.Addend != 0 || r.SymbolIndex <= 0 || r.SymbolIndex >= elf.Symbols.Count) continue;
                 ref readonly var sym = ref elf.Symbol(r.SymbolIndex);
                 if (!sym.IsUndefined || !IsInterceptable(sym.Name)) continue;
-                if (_stubBySymbol.TryGetValue(r.SymbolIndex, out int stub))
+                if (TryGetStub(r.SymbolIndex, out int stub))
                 {
                     int i = (int)ImportIndex(stub);
                     _imports[i] = _imports[i] with { Flags = _imports[i].Flags | BlobImportFlags.AddressTaken };
                     continue;
                 }
-                _stubBySymbol[r.SymbolIndex] = Size;
-                _imports.Add(new BlobImport(sym.Name, (uint)r.SymbolIndex, (uint)Size, BlobImportFlags.AddressTaken));
+                AddStub(r.SymbolIndex, new BlobImport(sym.Name, (uint)r.SymbolIndex, (uint)Size, BlobImportFlags.AddressTaken));
             }
         }
     }
@@ -99,7 +118,7 @@ internal sealed class ImportStubs
     {
         if (_imports.Count == 0 || !IsDirectBranchOut(p)) return -1;
         ref readonly var r = ref plan.Code.Relocations[p.RelocFirst];
-        return IsCallToStart(p, r) && _stubBySymbol.TryGetValue(r.SymbolIndex, out int stub) ? stub : -1;
+        return IsCallToStart(p, r) && TryGetStub(r.SymbolIndex, out int stub) ? stub : -1;
     }
 
     /// <summary>Whether the branch to a stub is a call, which the calls table lists (a tail call has no return address there).</summary>

@@ -505,6 +505,41 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         Assert.Matches(@"kedr_sample: kedr_payload_target: its ftrace_ops cannot be unregistered \(-19\): left registered; kedr_sample stays loaded", r.Vm.Dmesg);
     }
 
+    [Fact]
+    public async Task A_detach_retried_while_ftrace_is_off_for_good_after_an_attach_at_coming_puts_the_originals_back_once()
+    {
+        // Attached at COMING (jmps written into the originals where ftrace does not enter), then ftrace turned
+        // off for good: the first detach puts the originals back, then cannot unregister the ftrace_ops and
+        // refuses. A second detach must refuse for the same reason, not try the originals again (their jmps
+        // are gone: "not the jmp to its copy (a kprobe?)"), and the target keeps working throughout.
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            P=/sys/module/kedr_sample/parameters
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            insmod $K/kedr_payload_target.ko
+            echo "keep 16" > $C
+            insmod $K/kedr_pt_ftoff.ko
+            for i in 1 2; do
+                if echo 1 > $P/detach; then echo detached >> /out/detach.txt; else echo refused >> /out/detach.txt; fi
+            done
+            echo "keep 16" > $C && echo "keep 32" > $C && echo ok > /out/after.txt
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+        {
+            Instrument = false,
+            ExtraModules = ["kedr_pt_ftoff"],
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        PatchSiteRun.AssertAttached(r, "kedr_payload_target");
+        Assert.Contains("kedr_pt_ftoff: ftrace is off for good", r.Vm.Dmesg, StringComparison.Ordinal);
+        Assert.Equal("refused\nrefused\n", r.File("detach.txt"));
+        Assert.DoesNotMatch("not the jmp to its copy", r.Vm.Dmesg);
+        Assert.Single(Regex.Matches(r.Vm.Dmesg, "kedr_sample: kedr_payload_target: the originals put back while it runs"));
+        Assert.Equal(2, Regex.Matches(r.Vm.Dmesg, @"kedr_sample: kedr_payload_target: not detached: its ftrace_ops cannot be unregistered \(-19\)").Count);
+        Assert.Equal("ok\n", r.File("after.txt"));
+    }
+
     /// <summary>The section headers of a .ko (ELF64, little-endian), read where they lie in its bytes.</summary>
     private sealed class KoSections(byte[] bytes)
     {

@@ -285,7 +285,8 @@ public static class BlobRules
     /// Checked once the probes are read; the fixups' own rules hold (their fields are inside the code).
     /// Conversely, every probe that is the first at its place has its call fixed up to the probe helper (a
     /// <see cref="BlobFixupType.Pc32"/> <see cref="BlobHelper.Probe"/> fixup at its call's field): otherwise the call
-    /// goes wherever the image's rel32 or another fixup says, while the probe is listed and never fires (KEDR3014).
+    /// goes wherever the image's rel32 or another fixup says, while the probe is listed and never fires (KEDR3014);
+    /// the fixups are applied in order, so no later fixup may write over that rel32 either.
     /// </summary>
     public static BlobViolation? ProbeCalls(ReadOnlySpan<BlobFixup> fixups, ReadOnlySpan<BlobProbe> probes, ReadOnlySpan<byte> code)
     {
@@ -294,6 +295,7 @@ public static class BlobRules
         for (int i = 0; i < fixups.Length; i++)
         {
             ref readonly var x = ref fixups[i];
+            MarkProbeCalls(x, probes, code, called);
             if (x.Target != BlobFixupTarget.Helper || x.Index != (uint)BlobHelper.Probe) continue;
             uint site = uint.MaxValue;
             if (x.Offset >= HelperCallFixupFromPush && code[(int)x.Offset - HelperCallFixupFromPush] == PushImm32Opcode
@@ -304,14 +306,41 @@ public static class BlobRules
                 return new(DiagnosticCodes.BlobProbeCallNotAProbe,
                     $"fixup {i}: probe helper call at 0x{x.Offset:x} is not the call of a probe (push $site; call: site {site}, {probes.Length} probes)",
                     BlobTableId.Fixups, i, BlobLayout.Fixup.Offset);
-            if (x.Type == BlobFixupType.Pc32) called[(int)site] = true;
         }
         for (int i = 0; i < probes.Length; i++)
             if (probes[i].Site == (uint)i && !called[i])
                 return new(DiagnosticCodes.BlobProbeNotCalled,
-                    $"probe {i}: the call at 0x{probes[i].CopyOffset + HelperCallFixupFromPush - HelperCallFixupFromCall:x} is not fixed up to the probe helper (no pc32 KEDR_HELPER_PROBE fixup at 0x{probes[i].CopyOffset + HelperCallFixupFromPush:x})",
+                    $"probe {i}: the call at 0x{probes[i].CopyOffset + HelperCallFixupFromPush - HelperCallFixupFromCall:x} is not fixed up to the probe helper (no pc32 KEDR_HELPER_PROBE fixup at 0x{probes[i].CopyOffset + HelperCallFixupFromPush:x}, or a later fixup over it)",
                     BlobTableId.Probes, i, BlobLayout.Probe.CopyOffset);
         return null;
+    }
+
+    /// <summary>The first probe at its place whose call's rel32 is at <paramref name="field"/>, or -1.</summary>
+    private static int ProbeCallAt(long field, ReadOnlySpan<BlobProbe> probes, ReadOnlySpan<byte> code)
+    {
+        if (field < HelperCallFixupFromPush || field + 4 > code.Length) return -1;
+        int push = (int)field - HelperCallFixupFromPush;
+        if (code[push] != PushImm32Opcode || code[(int)field - HelperCallFixupFromCall] != CallRel32Opcode) return -1;
+        uint site = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(code[(push + 1)..]);
+        if (site >= (uint)probes.Length || probes[(int)site].Site != site || (long)probes[(int)site].CopyOffset + HelperCallFixupFromPush != field)
+            return -1;
+        return (int)site;
+    }
+
+    /// <summary>
+    /// Fixup <paramref name="x"/> leaves the rel32 of each probe call it writes over called (a PC32 probe helper
+    /// fixup at that rel32) or not (any other), as kedr_mark_probe_calls() in kedr_blob.c.
+    /// </summary>
+    private static void MarkProbeCalls(in BlobFixup x, ReadOnlySpan<BlobProbe> probes, ReadOnlySpan<byte> code, Span<bool> called)
+    {
+        long end = (long)x.Offset + (x.Type == BlobFixupType.Abs64 ? 8 : 4);
+        for (long at = (long)x.Offset - 3; at < end; at++)
+        {
+            int site = ProbeCallAt(at, probes, code);
+            if (site < 0) continue;
+            called[site] = at == x.Offset && x.Type == BlobFixupType.Pc32 && x.Target == BlobFixupTarget.Helper
+                && x.Index == (uint)BlobHelper.Probe;
+        }
     }
 
     /// <summary>

@@ -62,7 +62,7 @@ public static class DiagnosticCodes
     public static readonly DiagnosticCode BlobCopyNotWalkable = new("KEDR3011", "the copy of a function with landing pads cannot be walked instruction by instruction as the loader does (bytes its length decoder does not know, a patch slot starting inside an instruction)");
     public static readonly DiagnosticCode BlobLandingPadNotAtInstruction = new("KEDR3012", "a landing pad's destination is not an instruction boundary of its function's copy");
     public static readonly DiagnosticCode BlobProbeCallNotAProbe = new("KEDR3013", "a probe helper call (a KEDR_HELPER_PROBE fixup) that is not push $site; call at the place of probe site, the first probe there");
-    public static readonly DiagnosticCode BlobProbeNotCalled = new("KEDR3014", "a probe, the first at its place, whose push $site; call is not fixed up to the probe helper (no PC32 KEDR_HELPER_PROBE fixup at its call's field)");
+    public static readonly DiagnosticCode BlobProbeNotCalled = new("KEDR3014", "a probe, the first at its place, whose push $site; call is not fixed up to the probe helper (no PC32 KEDR_HELPER_PROBE fixup at its call's field, or a later fixup over it)");
 
     // Kernel and VM (Kedr.Kernel/Vm, Kedr.Cli/Vm)
     public static readonly DiagnosticCode VmInputMissing = new("KEDR4901", "a file of the VM run (guest script, module, firmware) does not exist");

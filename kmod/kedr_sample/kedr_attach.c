@@ -513,7 +513,10 @@ void kedr_attach_live(struct kedr_attachment *att)
  * The module is going away (MODULE_STATE_GOING): its code no longer runs,
  * async work its init or exit scheduled included (the notifier waited for
  * it). The copies are retired (int3 over them, in case anything still jumps
- * there) and the area can be reused.
+ * there) and the area can be reused. An ftrace_ops that cannot be
+ * unregistered (ftrace off for good) stays on ftrace's list with its
+ * handler in our text and its destinations in kedr_area: the attachment's
+ * reference on us is kept then, so kedr_sample is never unloaded under it.
  */
 void kedr_detach(struct kedr_attachment *att)
 {
@@ -526,7 +529,7 @@ void kedr_detach(struct kedr_attachment *att)
 	/* ftrace's sites back to NOPs first: the module still exists. */
 	err = kedr_ftrace_stop(att->ftrace);
 	if (err)
-		pr_err("%s: its ftrace_ops cannot be unregistered (%d): left registered, to a module that is gone\n",
+		pr_err("%s: its ftrace_ops cannot be unregistered (%d): left registered; kedr_sample stays loaded (its handler and kedr_area are ours)\n",
 		       att->mod->name, err);
 	/* kprobes killed them at GOING already; this frees them. */
 	kedr_kprobes_stop(att->kprobes);
@@ -547,7 +550,8 @@ void kedr_detach(struct kedr_attachment *att)
 	kvfree(att->func_addr);
 	kfree(att);
 	kedr_obj_gone();
-	module_put(THIS_MODULE);
+	if (!err)
+		module_put(THIS_MODULE);
 }
 
 bool kedr_attached_live(const struct kedr_attachment *att)

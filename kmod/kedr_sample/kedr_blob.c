@@ -983,13 +983,53 @@ static int kedr_read_probes(const struct kedr_blob_reader *r,
 	return 0;
 }
 
+/* The first probe at its place whose call's rel32 is at @field, or -1. */
+static int kedr_probe_call_at(const struct kedr_blob *b, s64 field)
+{
+	const u8 *push;
+	u32 site;
+
+	if (field < KEDR_CALL_FIELD || field + 4 > b->code_size)
+		return -1;
+	push = b->code + field - KEDR_CALL_FIELD;
+	if (push[0] != 0x68 || push[KEDR_CALL_FIELD - 1] != CALL_INSN_OPCODE)
+		return -1;
+	site = get_unaligned_le32(push + 1);
+	if (site >= b->nr_probes || b->probes[site].site != site ||
+	    (s64)b->probes[site].copy_offset + KEDR_CALL_FIELD != field)
+		return -1;
+	return site;
+}
+
+/* Fixup @x leaves the rel32 of each probe call it writes over: called? */
+static void kedr_mark_probe_calls(const struct kedr_blob *b,
+				  const struct kedr_fixup *x,
+				  unsigned long *called)
+{
+	s64 at, end = (s64)x->offset + (x->type == KEDR_FIXUP_ABS64 ? 8 : 4);
+	int site;
+
+	for (at = (s64)x->offset - 3; at < end; at++) {
+		site = kedr_probe_call_at(b, at);
+		if (site < 0)
+			continue;
+		if (at == x->offset && x->type == KEDR_FIXUP_PC32 &&
+		    x->target == KEDR_TARGET_HELPER &&
+		    x->index == KEDR_HELPER_PROBE)
+			__set_bit(site, called);
+		else
+			__clear_bit(site, called);
+	}
+}
+
 /*
  * Every probe helper call is a probe's: push $site; call with the site a
  * probe that is the first at its place and whose copy_offset is that push.
  * kedr_helper_probe indexes a table with the pushed site unchecked. The
  * fixups' fields are inside the image (kedr_read_fixups()). Conversely,
  * every probe that is the first at its place has its call fixed up to the
- * helper (a PC32 one): else the call would go where the image's rel32 or
+ * helper (a PC32 one), and no later fixup writes over that rel32 (fixups
+ * are applied in order): else the call would go where the image's rel32 or
  * another fixup says, the probe listed and never hit.
  */
 static int kedr_check_probe_calls(const struct kedr_blob_reader *r,
@@ -1006,6 +1046,7 @@ static int kedr_check_probe_calls(const struct kedr_blob_reader *r,
 		return -ENOMEM;
 	for (i = 0; i < b->nr_fixups; i++) {
 		x = &b->fixups[i];
+		kedr_mark_probe_calls(b, x, called);
 		if (x->target != KEDR_TARGET_HELPER ||
 		    x->index != KEDR_HELPER_PROBE)
 			continue;
@@ -1022,12 +1063,10 @@ static int kedr_check_probe_calls(const struct kedr_blob_reader *r,
 				       i, x->offset, site, b->nr_probes);
 			goto out;
 		}
-		if (x->type == KEDR_FIXUP_PC32)
-			__set_bit(site, called);
 	}
 	for (i = 0; i < b->nr_probes; i++) {
 		if (b->probes[i].site == i && !test_bit(i, called)) {
-			err = kedr_bad(r, "probes[%u]: the call at 0x%x is not fixed up to the probe helper (no pc32 KEDR_HELPER_PROBE fixup at 0x%x)",
+			err = kedr_bad(r, "probes[%u]: the call at 0x%x is not fixed up to the probe helper (no pc32 KEDR_HELPER_PROBE fixup at 0x%x, or a later fixup over it)",
 				       i, b->probes[i].copy_offset +
 				       KEDR_CALL_FIELD - 1,
 				       b->probes[i].copy_offset +

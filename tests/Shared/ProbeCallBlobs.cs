@@ -88,6 +88,12 @@ public static class ProbeCallBlobs
         ["the probe's call fixed up to another helper"] = new(b => b.Fixups[0] = b.Fixups[0] with { Index = (uint)BlobHelper.MemEvent }, 0),
         ["the probe's call fixed up to a symbol"] = new(b => b.Fixups[0] = b.Fixups[0] with { Target = BlobFixupTarget.Symbol, Index = 3 }, 0),
         ["the probe's call fixed up as an absolute value"] = new(b => b.Fixups[0] = b.Fixups[0] with { Type = BlobFixupType.Abs32S, Addend = 0 }, 0, WithoutCallOrc: true),
+        ["the probe's call fixed up again, to a symbol"] = new(b =>
+            b.Fixups.Add(new(6, BlobFixupType.Pc32, BlobFixupTarget.Symbol, 3, -4)), 0),
+        ["the probe's call written over by a later absolute field"] = new(b =>
+            b.Fixups.Add(new(2, BlobFixupType.Abs64, BlobFixupTarget.Symbol, 3, 0)), 0),
+        ["the probe's call fixed up again, as an absolute value"] = new(b =>
+            b.Fixups.Add(new(6, BlobFixupType.Abs32S, BlobFixupTarget.Helper, (uint)BlobHelper.Probe, 0)), 0, WithoutCallOrc: true),
         ["a second place's call with no fixup"] = new(b =>
         {
             b.Code[10] = 0x68;

@@ -467,6 +467,79 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         Assert.Equal("0\n", r.File("attached.txt"));
     }
 
+    [Fact]
+    public async Task Once_ftrace_is_off_for_good_the_target_going_leaves_its_ftrace_ops_registered_and_kedr_sample_loaded()
+    {
+        // As above, detach refused while ftrace is off for good; then the target goes: its ftrace_ops still
+        // cannot be unregistered and stays on ftrace's list, its handler (kedr_ftrace_handler) in kedr_sample's
+        // text and its slots' destinations in kedr_area, kedr_sample's memory too. kedr_sample must then stay
+        // loaded (before, the attachment's reference went with it and rmmod kedr_sample freed the code and
+        // the area that registered ops points to).
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            P=/sys/module/kedr_sample/parameters
+            insmod $K/kedr_payload_target.ko
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            n=0
+            until dmesg | grep -q 'kedr_sample: kedr_payload_target: \(not instrumented\|attached\)'; do
+                n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+            done
+            echo "keep 16" > $C
+            insmod $K/kedr_pt_ftoff.ko
+            if echo 1 > $P/detach; then echo detached > /out/detach.txt; else echo refused > /out/detach.txt; fi
+            rmmod kedr_payload_target
+            if rmmod kedr_sample; then echo unloaded > /out/rmmod.txt; else echo kept > /out/rmmod.txt; fi
+            """;
+        var built = await KmodBuilder.BuildAsync(NullLogger.Instance, default);
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+        {
+            Instrument = false,
+            ExtraModules = ["kedr_pt_ftoff"],
+            ExtraFirmware = [new VmFirmwareFile(built["kedr_payload_target"], "kedr/kedr_payload_target.ko")],
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        Assert.Contains("kedr_pt_ftoff: ftrace is off for good", r.Vm.Dmesg, StringComparison.Ordinal);
+        Assert.Equal("refused\n", r.File("detach.txt"));
+        Assert.Equal("kept\n", r.File("rmmod.txt"));
+        Assert.Matches(@"kedr_sample: kedr_payload_target: its ftrace_ops cannot be unregistered \(-19\): left registered; kedr_sample stays loaded", r.Vm.Dmesg);
+    }
+
+    [Fact]
+    public async Task A_detach_retried_while_ftrace_is_off_for_good_after_an_attach_at_coming_puts_the_originals_back_once()
+    {
+        // Attached at COMING (jmps written into the originals where ftrace does not enter), then ftrace turned
+        // off for good: the first detach puts the originals back, then cannot unregister the ftrace_ops and
+        // refuses. A second detach must refuse for the same reason, not try the originals again (their jmps
+        // are gone: "not the jmp to its copy (a kprobe?)"), and the target keeps working throughout.
+        const string script = """
+            K=/lib/modules/kedr
+            C=/sys/kernel/debug/kedr_payload_target/ctl
+            P=/sys/module/kedr_sample/parameters
+            insmod $K/kedr_sample.ko target_name=kedr_payload_target
+            insmod $K/kedr_payload_target.ko
+            echo "keep 16" > $C
+            insmod $K/kedr_pt_ftoff.ko
+            for i in 1 2; do
+                if echo 1 > $P/detach; then echo detached >> /out/detach.txt; else echo refused >> /out/detach.txt; fi
+            done
+            echo "keep 16" > $C && echo "keep 32" > $C && echo ok > /out/after.txt
+            """;
+        var r = await PatchSiteRun.RunAsync(new PatchSiteRequest("kedr_payload_target", script)
+        {
+            Instrument = false,
+            ExtraModules = ["kedr_pt_ftoff"],
+        }, output);
+        Assert.True(r.Vm.Succeeded, r.Describe());
+        PatchSiteRun.AssertAttached(r, "kedr_payload_target");
+        Assert.Contains("kedr_pt_ftoff: ftrace is off for good", r.Vm.Dmesg, StringComparison.Ordinal);
+        Assert.Equal("refused\nrefused\n", r.File("detach.txt"));
+        Assert.DoesNotMatch("not the jmp to its copy", r.Vm.Dmesg);
+        Assert.Single(Regex.Matches(r.Vm.Dmesg, "kedr_sample: kedr_payload_target: the originals put back while it runs"));
+        Assert.Equal(2, Regex.Matches(r.Vm.Dmesg, @"kedr_sample: kedr_payload_target: not detached: its ftrace_ops cannot be unregistered \(-19\)").Count);
+        Assert.Equal("ok\n", r.File("after.txt"));
+    }
+
     /// <summary>The section headers of a .ko (ELF64, little-endian), read where they lie in its bytes.</summary>
     private sealed class KoSections(byte[] bytes)
     {

@@ -134,6 +134,11 @@ static inline void __set_bit(unsigned long nr, unsigned long *map)
 	map[nr / BITS_PER_LONG] |= 1UL << (nr % BITS_PER_LONG);
 }
 
+static inline void __clear_bit(unsigned long nr, unsigned long *map)
+{
+	map[nr / BITS_PER_LONG] &= ~(1UL << (nr % BITS_PER_LONG));
+}
+
 static inline bool test_bit(unsigned long nr, const unsigned long *map)
 {
 	return map[nr / BITS_PER_LONG] & (1UL << (nr % BITS_PER_LONG));

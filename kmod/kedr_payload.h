@@ -28,10 +28,11 @@
  * line naming the function and both payloads). Registering a registered
  * payload gets -EBUSY; one unregistered may register again (while the
  * target stays attached too). Unregistering twice, or a payload never
- * registered (its struct zeroed), is harmless (the latter: one warning). kedr_sample holds a
- * reference on each registered payload's module while a target is
- * attached; a payload whose module is going (unloading, its exit not yet
- * at kedr_payload_unregister()) when a target attaches is left out of it.
+ * registered (its struct zeroed), is harmless (the latter: one warning).
+ * kedr_sample holds a reference on each registered payload's module while
+ * a target is attached; a payload whose module is going (unloading, its
+ * exit not yet at kedr_payload_unregister()) when a target attaches is
+ * left out of it.
  */
 #ifndef KEDR_PAYLOAD_H
 #define KEDR_PAYLOAD_H
@@ -68,9 +69,13 @@ struct kedr_payload {
 	 */
 	int (*init_hook)(struct module *target, int (*orig)(void));
 	void (*exit_hook)(struct module *target, void (*orig)(void));
-	/* Once the copies are in place, before the target's init runs. */
+	/*
+	 * Once the copies are in place, before the target's init runs; and
+	 * after the target's exit ran, before its copies are retired. Both
+	 * run under kedr_sample's payload mutex: they must not register or
+	 * unregister a payload (a deadlock).
+	 */
 	void (*target_loaded)(struct module *target);
-	/* After the target's exit ran, before its copies are retired. */
 	void (*target_unloading)(struct module *target);
 
 	struct list_head list;		/* kedr_sample's */

@@ -1042,8 +1042,11 @@ static int kedr_check_probe_calls(const struct kedr_blob_reader *r,
 	int err = 0;
 
 	called = bitmap_zalloc(b->nr_probes, GFP_KERNEL);
-	if (b->nr_probes && !called)
+	if (b->nr_probes && !called) {
+		pr_err("blob %s: out of memory for checking probe calls\n",
+		       r->fw_name);
 		return -ENOMEM;
+	}
 	for (i = 0; i < b->nr_fixups; i++) {
 		x = &b->fixups[i];
 		kedr_mark_probe_calls(b, x, called);

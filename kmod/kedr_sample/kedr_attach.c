@@ -643,8 +643,9 @@ int kedr_detach_running(struct kedr_attachment *att, unsigned int timeout_ms)
 		/* Fails only once ftrace is off for good (ftrace_bug()). */
 		err = kedr_ftrace_stop(att->ftrace);
 		if (err) {
-			pr_err("%s: not detached: its ftrace_ops cannot be unregistered (%d): ftrace still sends its functions to the copies, which stay\n",
-			       att->mod->name, err);
+			pr_err("%s: not detached: its ftrace_ops cannot be unregistered (%d): ftrace still sends its functions to the copies, which stay%s\n",
+			       att->mod->name, err,
+			       att->originals_back ? " (the originals' bytes are back: only ftrace's entries reach the copies)" : "");
 			goto out;
 		}
 		att->ftrace = NULL;

@@ -27,6 +27,9 @@
  *
  * After this nothing enters the copies through the originals; the caller
  * then stops ftrace and waits for the copies to empty as at a live detach.
+ * If ftrace is off for good, its ops cannot be unregistered: the detach is
+ * refused half-way, the originals' bytes back and ftrace's entries still
+ * going to the copies; a retry does not put the bytes back again.
  */
 #define pr_fmt(fmt) "kedr_sample: " fmt
 

@@ -222,8 +222,7 @@ void kedr_jumps_publish(struct kedr_jumps *j, const struct kedr_alias *area)
 /*
  * Every live call jumped over where @want has its site, and back where it
  * has not, while the copies may run. Under kedr_filter_lock(). Fails (with
- * nothing changed) if the copies cannot be mapped for writing, or with
- * -EBUSY if a call to change is not as we left it (a kprobe on it).
+ * nothing changed) only if the copies cannot be mapped for writing.
  */
 int kedr_jumps_update(const unsigned long *want)
 {
@@ -242,23 +241,10 @@ int kedr_jumps_update(const unsigned long *want)
 		return 0;
 	for (i = 0; i < j->n; i++) {
 		bool out = test_bit(j->calls[i].site, want);
-		unsigned long at = j->place + j->calls[i].at;
 
 		if (test_bit(i, j->gone) || out == test_bit(i, j->out))
 			continue;
-		/*
-		 * A kprobe's int3 (or an optimized kprobe's jmp) there keeps
-		 * the byte it replaced and writes it back when it goes: after
-		 * a rewrite that byte would be stale (a jmp into the call's
-		 * operand). kprobes' text_mutex is not ours to take.
-		 */
-		kedr_jump_bytes(&j->calls[i], test_bit(i, j->out), b);
-		if (READ_ONCE(*(u8 *)at) != b[0]) {
-			pr_err("filter: the event call at %pS is not as kedr_sample left it (a kprobe on it?): settings unchanged\n",
-			       (void *)at);
-			return -EBUSY;
-		}
-		j->poking[n++] = at;
+		j->poking[n++] = j->place + j->calls[i].at;
 		back += !out;
 	}
 	if (!n)

@@ -14,8 +14,8 @@ namespace Kedr.Kernel.Tests.Loader;
 /// 1,000 mutated blobs (tests/Shared/BlobMutator, most with their checksum written again) fed to the loader in
 /// one boot: kedr_sample loaded with `blob=…` for each, by one finit_module(2) call (Resources/finit.c: busybox
 /// insmod would load a refused blob twice, finit_module then init_module). No oops or WARN; each blob the loader
-/// refuses is refused with one kedr_sample line per load attempt; the loader accepts exactly the blobs BlobReader accepts; the target, loaded every 100 blobs and
-/// at the end with its real blob attached, keeps working.
+/// refuses is refused with one kedr_sample line per load attempt; the loader accepts exactly the blobs BlobReader
+/// accepts; the target, loaded every 100 blobs and at the end with its real blob attached, keeps working.
 /// </summary>
 public sealed class LoaderFuzzVmTests(ITestOutputHelper output)
 {
@@ -177,23 +177,20 @@ public sealed class LoaderFuzzVmTests(ITestOutputHelper output)
         echo "done: $n blobs"
         """;
 
-    private static void Gcc(string output, string source)
-    {
-        using var p = Process.Start(new ProcessStartInfo("gcc", ["-static", "-O2", "-Wall", "-Werror", "-o", output, source])
-        { RedirectStandardError = true })!;
-        var err = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"gcc {source}: {err}");
-    }
+    private static void Gcc(string output, string source) =>
+        Run("gcc", "-static", "-O2", "-Wall", "-Werror", "-o", output, source);
 
-    private void Build(params string[] modules)
+    private static void Build(params string[] modules) =>
+        Run("bash", [Path.Combine(RepoPaths.ScriptsVm, "build-kmod.sh"), .. modules]);
+
+    /// <summary>Runs a host tool; a failure fails the test with the command and its output.</summary>
+    private static void Run(string file, params string[] args)
     {
-        var psi = new ProcessStartInfo("bash", [Path.Combine(RepoPaths.ScriptsVm, "build-kmod.sh"), .. modules])
-        { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         var log = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"build-kmod.sh {string.Join(' ', modules)}: {log}{err.Result}");
+        Assert.True(p.ExitCode == 0, $"{file} {string.Join(' ', args)}: {log}{err.Result}");
     }
 }

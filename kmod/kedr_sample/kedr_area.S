@@ -5,10 +5,10 @@
  * the module loader gives them zeroed memory in our core layout: the area
  * read-only and executable, .kedr.rodata read-only, .kedr.data writable.
  *
- * The area is .kprobes.text, which kprobes refuse (add_module_kprobe_blacklist()):
- * kedr_sample rewrites the copies while they run (filter jumps, init copies
- * and a detach filling them with int3), and a kprobe there would write back
- * a byte it saved from before, when disarmed.
+ * The area is .kprobes.text, which kprobes refuse
+ * (add_module_kprobe_blacklist()): kedr_sample rewrites the copies while they
+ * run (filter jumps, init copies and a detach filling them with int3), and a
+ * kprobe there would write back a byte it saved from before, when disarmed.
  */
 #include <linux/linkage.h>
 #include "kedr_area.h"

@@ -20,8 +20,8 @@
  * change once, at our init, to copies of our own tables in the reserves,
  * identical entry for entry (any pairing is the same table); after that only
  * the counts change. The copies' entries go after ours (our code is below
- * kedr_area: its .kprobes.text is our last text section, so sorted order holds),
- * written beyond the count and published by raising it (smp_wmb(): x86
+ * kedr_area: its .kprobes.text is our last text section, so sorted order
+ * holds), written beyond the count and published by raising it (smp_wmb(): x86
  * loads are not reordered with other loads, readers need no barrier);
  * lowering it is followed by synchronize_rcu() before the entries past it
  * are written again.
